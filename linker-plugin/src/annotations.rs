@@ -1,0 +1,81 @@
+//! Reads the `yk_outline` / `yk_idempotent` annotations.
+//!
+//! `yk.h` spells both as clang `annotate("...")` attributes, which clang
+//! collects in the `llvm.global.annotations` array as
+//! `{ ptr function, ptr string, ptr file, i32 line, ptr args }` entries. LTO
+//! keeps that array, so the merged module still says which function carries
+//! which annotation.
+
+use crate::llvm::{self, Module};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use std::collections::HashSet;
+
+/// The functions carrying each annotation yk knows.
+#[derive(Default, Debug)]
+pub struct Annotations {
+    /// Functions a trace must call rather than inline.
+    pub outline: HashSet<LLVMValueRef>,
+    /// Functions whose result depends only on their arguments.
+    pub idempotent: HashSet<LLVMValueRef>,
+}
+
+/// Collects the annotations of `m`.
+pub fn read(m: &Module) -> Annotations {
+    let mut out = Annotations::default();
+    let Some(g) = m.global("llvm.global.annotations") else {
+        return out;
+    };
+    unsafe {
+        let init = LLVMGetInitializer(g);
+        if init.is_null() {
+            return out;
+        }
+        let n = LLVMGetNumOperands(init) as u32;
+        for k in 0..n {
+            let entry = LLVMGetOperand(init, k);
+            if LLVMGetNumOperands(entry) < 2 {
+                continue;
+            }
+            let target = LLVMGetOperand(entry, 0);
+            if LLVMIsAFunction(target).is_null() {
+                continue;
+            }
+            match annotation_text(LLVMGetOperand(entry, 1)).as_deref() {
+                Some("yk_outline") => {
+                    out.outline.insert(target);
+                }
+                Some("yk_idempotent") => {
+                    out.idempotent.insert(target);
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The string an annotation entry points to.
+fn annotation_text(v: LLVMValueRef) -> Option<String> {
+    unsafe {
+        if LLVMIsAGlobalVariable(v).is_null() {
+            return None;
+        }
+        let init = LLVMGetInitializer(v);
+        if init.is_null() || LLVMIsConstantString(init) == 0 {
+            return None;
+        }
+        let mut len = 0;
+        let p = LLVMGetAsString(init, &mut len);
+        let bytes = std::slice::from_raw_parts(p as *const u8, len);
+        let s = String::from_utf8_lossy(bytes);
+        Some(s.trim_end_matches('\0').to_owned())
+    }
+}
+
+/// Is `f` one of the runtime's own entry points or an LLVM intrinsic, which
+/// are never instrumented or traced into?
+pub fn is_runtime_or_intrinsic(f: LLVMValueRef) -> bool {
+    let n = llvm::name(f);
+    n.starts_with("llvm.") || n.starts_with("__yk") || n.starts_with("yk_")
+}

@@ -1,0 +1,52 @@
+//! The AOT passes run by `yk-ld` on the merged module, in order.
+
+use crate::llvm::Module;
+use crate::{annotations, ctrlpoint, embed, swt};
+use anyhow::Result;
+use std::path::Path;
+
+/// What the passes did, for `YKLD_VERBOSE` and tests.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Functions holding a control point.
+    pub control_points: Vec<String>,
+    /// Blocks given a software-tracing hook.
+    pub instrumented_blocks: usize,
+    /// Size of the embedded IR in bytes.
+    pub ir_bytes: usize,
+}
+
+/// Rewrites `m` in place; see DESIGN.md "The pipeline", step 2 and 3.
+pub fn rewrite(m: &Module) -> Result<Summary> {
+    let control_points = ctrlpoint::transform(m)?;
+    if control_points.is_empty() {
+        // No control point: no JIT, the binary is linked as it is.
+        return Ok(Summary::default());
+    }
+    m.verify()?;
+    let ann = annotations::read(m);
+    // Indices in the embedded IR are positions in these lists.
+    let funcs = m.functions();
+    let globals = m.globals();
+    let ir = m.to_bitcode();
+    let (flag, flag_addr) = embed::add_swt_flag(m);
+    let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag);
+    embed::embed(m, &ir, &funcs, &globals, flag_addr);
+    m.verify()?;
+    Ok(Summary {
+        control_points,
+        instrumented_blocks,
+        ir_bytes: ir.len(),
+    })
+}
+
+/// Reads bitcode from `input`, rewrites it and writes it to `output`.
+pub fn rewrite_file(input: &Path, output: &Path) -> Result<Summary> {
+    let m = Module::parse_file(input)?;
+    let s = rewrite(&m)?;
+    if std::env::var_os("YKLD_VERBOSE").is_some() {
+        eprintln!("yk-ld: {s:?}");
+    }
+    m.write_file(output)?;
+    Ok(s)
+}

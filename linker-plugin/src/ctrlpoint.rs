@@ -1,0 +1,331 @@
+//! The control-point transform.
+//!
+//! The interpreter calls `yk_mt_control_point(mt, loc)` at the top of its
+//! dispatch loop. Here each such call becomes
+//! `__ykrt_control_point(mt, loc, &vars, func_idx)`, where `vars` is a
+//! per-function `YkCtrlPointVars` struct holding every SSA value live across
+//! the call: stored just before, reloaded just after. A trace can then take
+//! over the interpreter's state through one pointer and hand it back.
+//!
+//! To rewrite the uses of a live value after the call without hand-written
+//! SSA reconstruction, each live value first gets a stack slot (stored at its
+//! definition, every use loads it, the control point copies slots to and from
+//! `vars`) and LLVM's `mem2reg` then rebuilds SSA form with the phis needed.
+//! The call goes through a two-block `alwaysinline` trampoline so that
+//! LLVM's inliner splits the block right after the control point: the code
+//! after a control point always starts a block of its own, the first block
+//! a trace records.
+
+use crate::liveness::Liveness;
+use crate::llvm::{self, blocks, instrs, successors, Module};
+use anyhow::{bail, Result};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::LLVMOpcode;
+use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
+
+/// The function interpreters call at their control point.
+pub const USER_CP: &str = "yk_mt_control_point";
+/// The runtime function the control point becomes.
+pub const RT_CP: &str = "__ykrt_control_point";
+
+/// Rewrites every control point of `m`. Returns the names of the functions
+/// that contain one (empty: the binary gets no JIT).
+pub fn transform(m: &Module) -> Result<Vec<String>> {
+    let Some(user_cp) = m.function(USER_CP) else {
+        return Ok(Vec::new());
+    };
+    // Group the calls by the function they are in, keeping module order.
+    let mut by_func: Vec<(LLVMValueRef, Vec<LLVMValueRef>)> = Vec::new();
+    for (user, _) in llvm::uses(user_cp) {
+        if llvm::called_function(user) != Some(user_cp) {
+            bail!(
+                "yk-ld: error: `{USER_CP}` is used other than by a direct call (in `{}`)",
+                containing_function_name(user)
+            );
+        }
+        let f = unsafe { LLVMGetBasicBlockParent(LLVMGetInstructionParent(user)) };
+        match by_func.iter_mut().find(|(g, _)| *g == f) {
+            Some((_, calls)) => calls.push(user),
+            None => by_func.push((f, vec![user])),
+        }
+    }
+    let mut names = Vec::new();
+    for (f, calls) in &by_func {
+        let fname = llvm::name(*f);
+        if calls.len() > 1 {
+            bail!(
+                "yk-ld: error: function `{fname}` has more than one control point \
+                 ({} calls to {USER_CP}); a function may contain at most one",
+                calls.len()
+            );
+        }
+        let call = calls[0];
+        if !in_loop(call) {
+            bail!(
+                "yk-ld: error: the control point in function `{fname}` is not in a loop; \
+                 {USER_CP} must be called at the head of the interpreter's dispatch loop"
+            );
+        }
+        if unsafe { !LLVMIsAInvokeInst(call).is_null() } {
+            bail!("yk-ld: error: the control point in `{fname}` is an invoke, not a call");
+        }
+        rewrite(m, *f, call)?;
+        names.push(fname);
+    }
+    if names.is_empty() {
+        return Ok(names);
+    }
+    // Inline the trampolines (splitting the blocks) and rebuild SSA form.
+    m.run_passes("always-inline")?;
+    collapse_trampoline_exits(m)?;
+    m.run_passes("function(mem2reg)")?;
+    patch_function_indices(m)?;
+    Ok(names)
+}
+
+fn containing_function_name(i: LLVMValueRef) -> String {
+    unsafe {
+        let b = LLVMGetInstructionParent(i);
+        if b.is_null() {
+            return "?".into();
+        }
+        llvm::name(LLVMGetBasicBlockParent(b))
+    }
+}
+
+/// Is the call's block on a cycle of its function's CFG?
+fn in_loop(call: LLVMValueRef) -> bool {
+    let home = unsafe { LLVMGetInstructionParent(call) };
+    let mut seen = HashSet::new();
+    let mut work = successors(home);
+    while let Some(b) = work.pop() {
+        if b == home {
+            return true;
+        }
+        if seen.insert(b) {
+            work.extend(successors(b));
+        }
+    }
+    false
+}
+
+/// Rewrites the control point `call` in function `f`.
+fn rewrite(m: &Module, f: LLVMValueRef, call: LLVMValueRef) -> Result<()> {
+    let fname = llvm::name(f);
+    let live = Liveness::analyse(f).live_after(call);
+    for &v in &live {
+        if !llvm::is_storable(v) {
+            bail!(
+                "yk-ld: error: a value of a type that can't be stored is live across \
+                 the control point in `{fname}`"
+            );
+        }
+        if unsafe { !LLVMIsAInvokeInst(v).is_null() || !LLVMIsACallBrInst(v).is_null() } {
+            bail!(
+                "yk-ld: error: the result of an invoke is live across the control point in \
+                 `{fname}`; this is not supported yet"
+            );
+        }
+    }
+    let b = m.builder();
+    let entry = blocks(f)[0];
+    let first = instrs(entry)[0];
+    let tys: Vec<LLVMTypeRef> = live.iter().map(|&v| unsafe { LLVMTypeOf(v) }).collect();
+    unsafe {
+        let sname = CString::new(format!("YkCtrlPointVars.{fname}")).unwrap();
+        let sty = LLVMStructCreateNamed(m.ctx, sname.as_ptr());
+        let mut elems = tys.clone();
+        LLVMStructSetBody(sty, elems.as_mut_ptr(), elems.len() as u32, 0);
+
+        LLVMPositionBuilderBefore(b.0, first);
+        let vars = LLVMBuildAlloca(b.0, sty, c"yk_vars".as_ptr());
+        let slots: Vec<LLVMValueRef> = tys
+            .iter()
+            .map(|&t| LLVMBuildAlloca(b.0, t, c"yk_slot".as_ptr()))
+            .collect();
+
+        // Every use of a live value loads its slot instead.
+        let mut uses_of: HashMap<LLVMValueRef, Vec<(LLVMValueRef, u32)>> = HashMap::new();
+        for &v in &live {
+            uses_of.insert(v, llvm::uses(v));
+        }
+        for (k, &v) in live.iter().enumerate() {
+            if is_frame_invariant(v, entry) {
+                // Arguments and static allocas never change within a call
+                // frame: they go into `vars` for the trace, but the frame
+                // keeps using them directly (lifetime markers, for one,
+                // must see the alloca itself). Their slot stays unused.
+                continue;
+            }
+            for &(user, idx) in &uses_of[&v] {
+                if LLVMIsAInstruction(user).is_null() {
+                    continue;
+                }
+                let at = if llvm::opcode(user) == LLVMOpcode::LLVMPHI {
+                    LLVMGetBasicBlockTerminator(LLVMGetIncomingBlock(user, idx))
+                } else {
+                    user
+                };
+                LLVMPositionBuilderBefore(b.0, at);
+                let ld = LLVMBuildLoad2(b.0, tys[k], slots[k], c"".as_ptr());
+                LLVMSetOperand(user, idx, ld);
+            }
+            // ...and the value is stored to its slot where it is defined.
+            let after_def = if !LLVMIsAArgument(v).is_null() {
+                first
+            } else if llvm::opcode(v) == LLVMOpcode::LLVMPHI {
+                llvm::first_insertion_point(LLVMGetInstructionParent(v), false)
+                    .expect("a block with phis has a terminator")
+            } else {
+                LLVMGetNextInstruction(v)
+            };
+            LLVMPositionBuilderBefore(b.0, after_def);
+            LLVMBuildStore(b.0, v, slots[k]);
+        }
+
+        // Around the call: slots -> vars, call, vars -> slots.
+        let i32t = m.int_ty(32);
+        let gep = |k: usize| {
+            let mut idx = [LLVMConstInt(i32t, 0, 0), LLVMConstInt(i32t, k as u64, 0)];
+            LLVMBuildInBoundsGEP2(b.0, sty, vars, idx.as_mut_ptr(), 2, c"".as_ptr())
+        };
+        LLVMPositionBuilderBefore(b.0, call);
+        for k in 0..live.len() {
+            let x = if is_frame_invariant(live[k], entry) {
+                live[k]
+            } else {
+                LLVMBuildLoad2(b.0, tys[k], slots[k], c"".as_ptr())
+            };
+            LLVMBuildStore(b.0, x, gep(k));
+        }
+        let tramp = trampoline(m, &fname);
+        let mut args = [LLVMGetOperand(call, 0), LLVMGetOperand(call, 1), vars];
+        let ty = LLVMGlobalGetValueType(tramp);
+        let new_call = LLVMBuildCall2(b.0, ty, tramp, args.as_mut_ptr(), 3, c"".as_ptr());
+        llvm::set_debug_loc(m, new_call, Some(call));
+        LLVMPositionBuilderBefore(b.0, LLVMGetNextInstruction(call));
+        for k in 0..live.len() {
+            if is_frame_invariant(live[k], entry) {
+                continue;
+            }
+            let x = LLVMBuildLoad2(b.0, tys[k], gep(k), c"".as_ptr());
+            LLVMBuildStore(b.0, x, slots[k]);
+        }
+        LLVMInstructionEraseFromParent(call);
+    }
+    Ok(())
+}
+
+/// Is `v` an argument or an alloca of the entry block?
+fn is_frame_invariant(v: LLVMValueRef, entry: LLVMBasicBlockRef) -> bool {
+    unsafe {
+        !LLVMIsAArgument(v).is_null()
+            || (llvm::opcode(v) == LLVMOpcode::LLVMAlloca && LLVMGetInstructionParent(v) == entry)
+    }
+}
+
+/// `internal void @__yk_cp_tramp.F(ptr mt, ptr loc, ptr vars) alwaysinline`:
+/// calls the runtime's control point; shaped so that inlining splits the
+/// caller's block after it.
+fn trampoline(m: &Module, fname: &str) -> LLVMValueRef {
+    unsafe {
+        let p = m.ptr_ty();
+        let i64t = m.int_ty(64);
+        let mut rt_params = [p, p, p, i64t];
+        let rt_ty = LLVMFunctionType(i64t, rt_params.as_mut_ptr(), 4, 0);
+        let rt = m.get_or_declare(RT_CP, rt_ty);
+        let mut params = [p, p, p];
+        let ty = LLVMFunctionType(m.void_ty(), params.as_mut_ptr(), 3, 0);
+        let name = CString::new(format!("__yk_cp_tramp.{fname}")).unwrap();
+        let f = LLVMAddFunction(m.m, name.as_ptr(), ty);
+        LLVMSetLinkage(f, llvm_sys::LLVMLinkage::LLVMInternalLinkage);
+        m.add_fn_attr(f, "alwaysinline");
+        let entry = LLVMAppendBasicBlockInContext(m.ctx, f, c"entry".as_ptr());
+        let exit = LLVMAppendBasicBlockInContext(m.ctx, f, c"exit".as_ptr());
+        let other = LLVMAppendBasicBlockInContext(m.ctx, f, c"exit2".as_ptr());
+        let b = m.builder();
+        LLVMPositionBuilderAtEnd(b.0, entry);
+        // The function index is patched once the module's final layout is known.
+        let mut args = [
+            LLVMGetParam(f, 0),
+            LLVMGetParam(f, 1),
+            LLVMGetParam(f, 2),
+            LLVMConstInt(i64t, 0, 0),
+        ];
+        let r = LLVMBuildCall2(b.0, rt_ty, rt, args.as_mut_ptr(), 4, c"".as_ptr());
+        // Two distinct return blocks: LLVM's inliner must then split the
+        // caller's block after the call (it folds any trivial jump).
+        // `collapse_trampoline_exits` removes them again afterwards.
+        let zero = LLVMConstInt(i64t, 0, 0);
+        let c = LLVMBuildICmp(b.0, llvm_sys::LLVMIntPredicate::LLVMIntEQ, r, zero, c"".as_ptr());
+        LLVMBuildCondBr(b.0, c, exit, other);
+        LLVMPositionBuilderAtEnd(b.0, exit);
+        LLVMBuildRetVoid(b.0);
+        LLVMPositionBuilderAtEnd(b.0, other);
+        LLVMBuildRetVoid(b.0);
+        f
+    }
+}
+
+/// After inlining, each control point's block ends in
+/// `br (r == 0), %exit, %exit2` where both blocks just jump to the block
+/// that holds the code after the control point: make that a plain jump.
+fn collapse_trampoline_exits(m: &Module) -> Result<()> {
+    let Some(rt) = m.function(RT_CP) else {
+        return Ok(());
+    };
+    for (call, _) in llvm::uses(rt) {
+        unsafe {
+            let bb = LLVMGetInstructionParent(call);
+            let term = LLVMGetBasicBlockTerminator(bb);
+            let succs = successors(bb);
+            let targets: Vec<_> = succs
+                .iter()
+                .map(|&s| {
+                    let is = instrs(s);
+                    (is.len() == 1 && llvm::opcode(is[0]) == LLVMOpcode::LLVMBr)
+                        .then(|| successors(s))
+                })
+                .collect();
+            let after = match targets.as_slice() {
+                [Some(a), Some(b)] if a.len() == 1 && a == b => a[0],
+                _ => bail!("yk-ld: internal error: unexpected shape after inlining a control point"),
+            };
+            let cond = LLVMGetCondition(term);
+            LLVMInstructionEraseFromParent(term);
+            if !LLVMIsAInstruction(cond).is_null() && LLVMGetFirstUse(cond).is_null() {
+                LLVMInstructionEraseFromParent(cond);
+            }
+            let name = c"yk_cp_resume";
+            LLVMSetValueName2(LLVMBasicBlockAsValue(after), name.as_ptr(), 12);
+            let b = m.builder();
+            LLVMPositionBuilderAtEnd(b.0, bb);
+            let br = LLVMBuildBr(b.0, after);
+            llvm::set_debug_loc(m, br, Some(call));
+            for s in succs {
+                LLVMDeleteBasicBlock(s);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the last argument of every `__ykrt_control_point` call to the index
+/// of the function it is in (the module's function list is final now).
+fn patch_function_indices(m: &Module) -> Result<()> {
+    let Some(rt) = m.function(RT_CP) else {
+        return Ok(());
+    };
+    let funcs = m.functions();
+    for (user, _) in llvm::uses(rt) {
+        let f = unsafe { LLVMGetBasicBlockParent(LLVMGetInstructionParent(user)) };
+        let idx = funcs.iter().position(|&g| g == f).unwrap();
+        if llvm::name(f).starts_with("__yk_cp_tramp") {
+            bail!("yk-ld: internal error: a control point trampoline was not inlined");
+        }
+        unsafe { LLVMSetOperand(user, 3, m.const_int(64, idx as u64)) };
+    }
+    Ok(())
+}

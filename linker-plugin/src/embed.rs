@@ -1,0 +1,177 @@
+//! Embeds the AOT IR and its address tables into the binary.
+//!
+//! The runtime needs the interpreter's own IR (to build traces from) and the
+//! run-time address of every global and function in it (so a trace can use a
+//! `static` function or variable without anything being exported). Both are
+//! added to the module as data, and a constructor hands them to the runtime
+//! through `__yk_register_aot` (see docs/abi.md).
+
+use crate::llvm::{self, Module};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::LLVMLinkage;
+use std::ffi::CString;
+
+/// Version of the `YkAotInfo` layout (docs/abi.md).
+pub const AOT_INFO_VERSION: u64 = 1;
+/// Section holding the embedded bitcode.
+pub const IR_SECTION: &str = "yk_ir";
+/// The thread-local software-tracing flag defined in every yk binary.
+pub const SWT_FLAG: &str = "__yk_swt_recording";
+
+/// Can the address of this global or function be taken in the final binary?
+/// Intrinsics have none; thread-locals have one per thread; an unused
+/// declaration may have no definition anywhere in the link, and an unused
+/// definition may be dropped by LTO (nothing in the IR, so no trace, can
+/// refer to it anyway).
+fn addressable(v: LLVMValueRef) -> bool {
+    let n = llvm::name(v);
+    unsafe {
+        if n.starts_with("llvm.") {
+            return false;
+        }
+        // Annotation strings and the like are dropped by codegen.
+        let sec = LLVMGetSection(v);
+        if !sec.is_null() && std::ffi::CStr::from_ptr(sec).to_bytes() == b"llvm.metadata" {
+            return false;
+        }
+        if !LLVMIsAGlobalVariable(v).is_null() && LLVMIsThreadLocal(v) != 0 {
+            return false;
+        }
+        if LLVMGetFirstUse(v).is_null() {
+            return false;
+        }
+        if LLVMGetLinkage(v) == LLVMLinkage::LLVMAvailableExternallyLinkage {
+            return false;
+        }
+    }
+    true
+}
+
+/// A private constant `[N x ptr]` with the address of each of `vals` (null
+/// where not addressable).
+fn address_table(m: &Module, name: &str, vals: &[LLVMValueRef]) -> LLVMValueRef {
+    unsafe {
+        let p = m.ptr_ty();
+        let mut elems: Vec<LLVMValueRef> = vals
+            .iter()
+            .map(|&v| if addressable(v) { v } else { LLVMConstNull(p) })
+            .collect();
+        let init = LLVMConstArray2(p, elems.as_mut_ptr(), elems.len() as u64);
+        private_constant(m, name, init)
+    }
+}
+
+fn private_constant(m: &Module, name: &str, init: LLVMValueRef) -> LLVMValueRef {
+    unsafe {
+        let cname = CString::new(name).unwrap();
+        let g = LLVMAddGlobal(m.m, LLVMTypeOf(init), cname.as_ptr());
+        LLVMSetInitializer(g, init);
+        LLVMSetGlobalConstant(g, 1);
+        LLVMSetLinkage(g, LLVMLinkage::LLVMPrivateLinkage);
+        g
+    }
+}
+
+/// Adds the software-tracing flag (a local-exec thread-local byte) and
+/// `__yk_swt_flag_addr()`, which returns the calling thread's copy.
+pub fn add_swt_flag(m: &Module) -> (LLVMValueRef, LLVMValueRef) {
+    unsafe {
+        let i8t = m.int_ty(8);
+        let name = CString::new(SWT_FLAG).unwrap();
+        let flag = LLVMAddGlobal(m.m, i8t, name.as_ptr());
+        LLVMSetInitializer(flag, LLVMConstInt(i8t, 0, 0));
+        LLVMSetLinkage(flag, LLVMLinkage::LLVMInternalLinkage);
+        LLVMSetThreadLocalMode(flag, llvm_sys::LLVMThreadLocalMode::LLVMLocalExecTLSModel);
+        let ty = LLVMFunctionType(m.ptr_ty(), std::ptr::null_mut(), 0, 0);
+        let f = LLVMAddFunction(m.m, c"__yk_swt_flag_addr".as_ptr(), ty);
+        LLVMSetLinkage(f, LLVMLinkage::LLVMInternalLinkage);
+        let bb = LLVMAppendBasicBlockInContext(m.ctx, f, c"entry".as_ptr());
+        let b = m.builder();
+        LLVMPositionBuilderAtEnd(b.0, bb);
+        LLVMBuildRet(b.0, flag);
+        (flag, f)
+    }
+}
+
+/// Adds the embedded IR, the address tables, the `YkAotInfo` struct and the
+/// constructor registering it. `ir` is the bitcode of `m` as it was before
+/// instrumentation; `funcs` and `globals` are `m`'s functions and globals at
+/// that time, in order.
+pub fn embed(
+    m: &Module,
+    ir: &[u8],
+    funcs: &[LLVMValueRef],
+    globals: &[LLVMValueRef],
+    swt_flag_addr: LLVMValueRef,
+) {
+    unsafe {
+        let i64t = m.int_ty(64);
+        let p = m.ptr_ty();
+        // A constant data array (not one constant per byte: the IR can be
+        // megabytes).
+        let data =
+            LLVMConstStringInContext2(m.ctx, ir.as_ptr() as *const _, ir.len(), 1 /* no NUL */);
+        let ir_g = private_constant(m, "__yk_ir", data);
+        let sec = CString::new(IR_SECTION).unwrap();
+        LLVMSetSection(ir_g, sec.as_ptr());
+        LLVMSetAlignment(ir_g, 16);
+
+        let gtab = address_table(m, "__yk_globals", globals);
+        let ftab = address_table(m, "__yk_funcs", funcs);
+
+        let mut fields = [
+            LLVMConstInt(i64t, AOT_INFO_VERSION, 0),
+            ir_g,
+            LLVMConstInt(i64t, ir.len() as u64, 0),
+            gtab,
+            LLVMConstInt(i64t, globals.len() as u64, 0),
+            ftab,
+            LLVMConstInt(i64t, funcs.len() as u64, 0),
+            swt_flag_addr,
+        ];
+        let info_init = LLVMConstStructInContext(m.ctx, fields.as_mut_ptr(), 8, 0);
+        let info = private_constant(m, "__yk_aot_info", info_init);
+
+        // void __yk_aot_ctor(void) { __yk_register_aot(&__yk_aot_info); }
+        let mut reg_params = [p];
+        let reg_ty = LLVMFunctionType(m.void_ty(), reg_params.as_mut_ptr(), 1, 0);
+        let reg = m.get_or_declare("__yk_register_aot", reg_ty);
+        let ctor_ty = LLVMFunctionType(m.void_ty(), std::ptr::null_mut(), 0, 0);
+        let ctor = LLVMAddFunction(m.m, c"__yk_aot_ctor".as_ptr(), ctor_ty);
+        LLVMSetLinkage(ctor, LLVMLinkage::LLVMInternalLinkage);
+        let bb = LLVMAppendBasicBlockInContext(m.ctx, ctor, c"entry".as_ptr());
+        let b = m.builder();
+        LLVMPositionBuilderAtEnd(b.0, bb);
+        let mut args = [info];
+        LLVMBuildCall2(b.0, reg_ty, reg, args.as_mut_ptr(), 1, c"".as_ptr());
+        LLVMBuildRetVoid(b.0);
+        append_global_ctor(m, ctor);
+    }
+}
+
+/// Appends `f` (priority 65535, i.e. ordinary) to `llvm.global_ctors`.
+fn append_global_ctor(m: &Module, f: LLVMValueRef) {
+    unsafe {
+        let i32t = m.int_ty(32);
+        let p = m.ptr_ty();
+        let mut ety = [i32t, p, p];
+        let entry_ty = LLVMStructTypeInContext(m.ctx, ety.as_mut_ptr(), 3, 0);
+        let mut entries = Vec::new();
+        if let Some(old) = m.global("llvm.global_ctors") {
+            let init = LLVMGetInitializer(old);
+            if !init.is_null() {
+                for k in 0..LLVMGetNumOperands(init) as u32 {
+                    entries.push(LLVMGetOperand(init, k));
+                }
+            }
+            LLVMDeleteGlobal(old);
+        }
+        let mut fields = [LLVMConstInt(i32t, 65535, 0), f, LLVMConstNull(p)];
+        entries.push(LLVMConstNamedStruct(entry_ty, fields.as_mut_ptr(), 3));
+        let arr = LLVMConstArray2(entry_ty, entries.as_mut_ptr(), entries.len() as u64);
+        let g = LLVMAddGlobal(m.m, LLVMTypeOf(arr), c"llvm.global_ctors".as_ptr());
+        LLVMSetInitializer(g, arr);
+        LLVMSetLinkage(g, LLVMLinkage::LLVMAppendingLinkage);
+    }
+}

@@ -1,0 +1,14 @@
+//! The ahead-of-time half of yk: `yk-config` (compiler and linker flags) and
+//! `yk-ld` (the link driver that rewrites the interpreter's merged LLVM
+//! module: control-point transform, IR embedding, software-tracing
+//! instrumentation). See DESIGN.md and docs/abi.md.
+
+pub mod annotations;
+pub mod aot;
+pub mod config;
+pub mod ctrlpoint;
+pub mod embed;
+pub mod link;
+pub mod liveness;
+pub mod llvm;
+pub mod swt;

@@ -1,0 +1,393 @@
+//! Thin helpers over the LLVM C API (llvm-sys) used by the AOT passes.
+//!
+//! The passes manipulate one module owned by [`Module`]; everything else is a
+//! raw `LLVMValueRef` valid for that module's lifetime. The helpers keep the
+//! `unsafe` in one place and give the passes names that say what they do.
+
+use anyhow::{bail, Result};
+use llvm_sys::bit_reader::LLVMParseBitcodeInContext2;
+use llvm_sys::bit_writer::{LLVMWriteBitcodeToFile, LLVMWriteBitcodeToMemoryBuffer};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::transforms::pass_builder::*;
+use llvm_sys::{LLVMOpcode, LLVMTypeKind};
+use std::ffi::{CStr, CString};
+use std::path::Path;
+
+/// An LLVM module together with the context that owns it.
+pub struct Module {
+    /// The context the module lives in (owned).
+    pub ctx: LLVMContextRef,
+    /// The module (owned).
+    pub m: LLVMModuleRef,
+}
+
+impl Module {
+    /// Parses a bitcode file into a fresh context.
+    pub fn parse_file(path: &Path) -> Result<Module> {
+        let bytes = std::fs::read(path)?;
+        Self::parse_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Parses bitcode from memory into a fresh context.
+    pub fn parse_bytes(bytes: &[u8], name: &str) -> Result<Module> {
+        unsafe {
+            let ctx = LLVMContextCreate();
+            let cname = CString::new(name).unwrap();
+            let buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+                bytes.as_ptr() as *const _,
+                bytes.len(),
+                cname.as_ptr(),
+            );
+            let mut m = std::ptr::null_mut();
+            let failed = LLVMParseBitcodeInContext2(ctx, buf, &mut m);
+            LLVMDisposeMemoryBuffer(buf);
+            if failed != 0 || m.is_null() {
+                LLVMContextDispose(ctx);
+                bail!("{name}: not valid LLVM bitcode");
+            }
+            Ok(Module { ctx, m })
+        }
+    }
+
+    /// Writes the module as bitcode to `path`.
+    pub fn write_file(&self, path: &Path) -> Result<()> {
+        let p = CString::new(path.to_str().unwrap()).unwrap();
+        if unsafe { LLVMWriteBitcodeToFile(self.m, p.as_ptr()) } != 0 {
+            bail!("cannot write bitcode to {}", path.display());
+        }
+        Ok(())
+    }
+
+    /// Serialises the module as bitcode into memory.
+    pub fn to_bitcode(&self) -> Vec<u8> {
+        unsafe {
+            let buf = LLVMWriteBitcodeToMemoryBuffer(self.m);
+            let start = LLVMGetBufferStart(buf) as *const u8;
+            let len = LLVMGetBufferSize(buf);
+            let v = std::slice::from_raw_parts(start, len).to_vec();
+            LLVMDisposeMemoryBuffer(buf);
+            v
+        }
+    }
+
+    /// Runs the LLVM verifier, returning its message on failure.
+    pub fn verify(&self) -> Result<()> {
+        use llvm_sys::analysis::*;
+        unsafe {
+            let mut msg = std::ptr::null_mut();
+            let bad = LLVMVerifyModule(
+                self.m,
+                LLVMVerifierFailureAction::LLVMReturnStatusAction,
+                &mut msg,
+            );
+            let text = take_message(msg);
+            if bad != 0 {
+                bail!("the rewritten module does not verify: {text}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a new-pass-manager pipeline (e.g. `"always-inline"`) on the module.
+    pub fn run_passes(&self, pipeline: &str) -> Result<()> {
+        let p = CString::new(pipeline).unwrap();
+        unsafe {
+            let opts = LLVMCreatePassBuilderOptions();
+            let err = LLVMRunPasses(self.m, p.as_ptr(), std::ptr::null_mut(), opts);
+            LLVMDisposePassBuilderOptions(opts);
+            if !err.is_null() {
+                let msg = llvm_sys::error::LLVMGetErrorMessage(err);
+                let text = CStr::from_ptr(msg).to_string_lossy().into_owned();
+                llvm_sys::error::LLVMDisposeErrorMessage(msg);
+                bail!("running passes `{pipeline}`: {text}");
+            }
+        }
+        Ok(())
+    }
+
+    /// All functions, declarations included, in module order.
+    pub fn functions(&self) -> Vec<LLVMValueRef> {
+        let mut v = Vec::new();
+        unsafe {
+            let mut f = LLVMGetFirstFunction(self.m);
+            while !f.is_null() {
+                v.push(f);
+                f = LLVMGetNextFunction(f);
+            }
+        }
+        v
+    }
+
+    /// All global variables, in module order.
+    pub fn globals(&self) -> Vec<LLVMValueRef> {
+        let mut v = Vec::new();
+        unsafe {
+            let mut g = LLVMGetFirstGlobal(self.m);
+            while !g.is_null() {
+                v.push(g);
+                g = LLVMGetNextGlobal(g);
+            }
+        }
+        v
+    }
+
+    /// The function called `name`, if the module has one.
+    pub fn function(&self, name: &str) -> Option<LLVMValueRef> {
+        let n = CString::new(name).unwrap();
+        let f = unsafe { LLVMGetNamedFunction(self.m, n.as_ptr()) };
+        (!f.is_null()).then_some(f)
+    }
+
+    /// The global variable called `name`, if the module has one.
+    pub fn global(&self, name: &str) -> Option<LLVMValueRef> {
+        let n = CString::new(name).unwrap();
+        let g = unsafe { LLVMGetNamedGlobal(self.m, n.as_ptr()) };
+        (!g.is_null()).then_some(g)
+    }
+
+    /// Gets or declares function `name` with type `ty`.
+    pub fn get_or_declare(&self, name: &str, ty: LLVMTypeRef) -> LLVMValueRef {
+        self.function(name).unwrap_or_else(|| {
+            let n = CString::new(name).unwrap();
+            unsafe { LLVMAddFunction(self.m, n.as_ptr(), ty) }
+        })
+    }
+
+    /// `void`.
+    pub fn void_ty(&self) -> LLVMTypeRef {
+        unsafe { LLVMVoidTypeInContext(self.ctx) }
+    }
+
+    /// An integer type of `bits` bits.
+    pub fn int_ty(&self, bits: u32) -> LLVMTypeRef {
+        unsafe { LLVMIntTypeInContext(self.ctx, bits) }
+    }
+
+    /// The opaque pointer type of address space 0.
+    pub fn ptr_ty(&self) -> LLVMTypeRef {
+        unsafe { LLVMPointerTypeInContext(self.ctx, 0) }
+    }
+
+    /// A constant integer.
+    pub fn const_int(&self, bits: u32, v: u64) -> LLVMValueRef {
+        unsafe { LLVMConstInt(self.int_ty(bits), v, 0) }
+    }
+
+    /// The metadata kind id for `name` (e.g. `"prof"`).
+    pub fn md_kind(&self, name: &str) -> u32 {
+        unsafe { LLVMGetMDKindIDInContext(self.ctx, name.as_ptr() as *const _, name.len() as u32) }
+    }
+
+    /// Adds the enum attribute `name` (e.g. `"alwaysinline"`) to function `f`.
+    pub fn add_fn_attr(&self, f: LLVMValueRef, name: &str) {
+        unsafe {
+            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr() as *const _, name.len());
+            assert!(kind != 0, "unknown attribute {name}");
+            let a = LLVMCreateEnumAttribute(self.ctx, kind, 0);
+            LLVMAddAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, a);
+        }
+    }
+
+    /// A fresh IR builder in this module's context.
+    pub fn builder(&self) -> Builder {
+        Builder(unsafe { LLVMCreateBuilderInContext(self.ctx) })
+    }
+
+    /// The module's textual IR.
+    pub fn to_text(&self) -> String {
+        unsafe { take_message(LLVMPrintModuleToString(self.m)) }
+    }
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        unsafe {
+            LLVMDisposeModule(self.m);
+            LLVMContextDispose(self.ctx);
+        }
+    }
+}
+
+/// An owned IR builder.
+pub struct Builder(pub LLVMBuilderRef);
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        unsafe { LLVMDisposeBuilder(self.0) }
+    }
+}
+
+/// Copies an LLVM-allocated message into a `String` and frees it.
+fn take_message(msg: *mut std::os::raw::c_char) -> String {
+    if msg.is_null() {
+        return String::new();
+    }
+    unsafe {
+        let s = CStr::from_ptr(msg).to_string_lossy().into_owned();
+        LLVMDisposeMessage(msg);
+        s
+    }
+}
+
+
+
+/// The name of a value (empty if it has none).
+pub fn name(v: LLVMValueRef) -> String {
+    unsafe {
+        let mut len = 0;
+        let p = LLVMGetValueName2(v, &mut len);
+        if p.is_null() {
+            return String::new();
+        }
+        String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len)).into_owned()
+    }
+}
+
+/// Blocks of a function, in order.
+pub fn blocks(f: LLVMValueRef) -> Vec<LLVMBasicBlockRef> {
+    let mut v = Vec::new();
+    unsafe {
+        let mut b = LLVMGetFirstBasicBlock(f);
+        while !b.is_null() {
+            v.push(b);
+            b = LLVMGetNextBasicBlock(b);
+        }
+    }
+    v
+}
+
+/// Instructions of a block, in order.
+pub fn instrs(b: LLVMBasicBlockRef) -> Vec<LLVMValueRef> {
+    let mut v = Vec::new();
+    unsafe {
+        let mut i = LLVMGetFirstInstruction(b);
+        while !i.is_null() {
+            v.push(i);
+            i = LLVMGetNextInstruction(i);
+        }
+    }
+    v
+}
+
+/// Successor blocks of a block's terminator.
+pub fn successors(b: LLVMBasicBlockRef) -> Vec<LLVMBasicBlockRef> {
+    unsafe {
+        let t = LLVMGetBasicBlockTerminator(b);
+        if t.is_null() {
+            return Vec::new();
+        }
+        (0..LLVMGetNumSuccessors(t))
+            .map(|i| LLVMGetSuccessor(t, i))
+            .collect()
+    }
+}
+
+/// Operands of an instruction.
+pub fn operands(i: LLVMValueRef) -> Vec<LLVMValueRef> {
+    unsafe {
+        let n = LLVMGetNumOperands(i);
+        (0..n as u32).map(|k| LLVMGetOperand(i, k)).collect()
+    }
+}
+
+/// The instruction's opcode.
+pub fn opcode(i: LLVMValueRef) -> LLVMOpcode {
+    unsafe { LLVMGetInstructionOpcode(i) }
+}
+
+/// Is `v` an instruction or a function argument, i.e. an SSA value that
+/// liveness has to track?
+pub fn is_ssa_value(v: LLVMValueRef) -> bool {
+    unsafe { !LLVMIsAInstruction(v).is_null() || !LLVMIsAArgument(v).is_null() }
+}
+
+/// Does the value have a type that can live in memory (not void/token/label/metadata)?
+pub fn is_storable(v: LLVMValueRef) -> bool {
+    let k = unsafe { LLVMGetTypeKind(LLVMTypeOf(v)) };
+    !matches!(
+        k,
+        LLVMTypeKind::LLVMVoidTypeKind
+            | LLVMTypeKind::LLVMTokenTypeKind
+            | LLVMTypeKind::LLVMLabelTypeKind
+            | LLVMTypeKind::LLVMMetadataTypeKind
+    )
+}
+
+/// If `i` is a direct call (or invoke), the function it calls.
+pub fn called_function(i: LLVMValueRef) -> Option<LLVMValueRef> {
+    unsafe {
+        if LLVMIsACallInst(i).is_null() && LLVMIsAInvokeInst(i).is_null() {
+            return None;
+        }
+        let c = LLVMGetCalledValue(i);
+        (!LLVMIsAFunction(c).is_null()).then_some(c)
+    }
+}
+
+/// All uses of `v` as `(user, operand index)`.
+pub fn uses(v: LLVMValueRef) -> Vec<(LLVMValueRef, u32)> {
+    let mut out = Vec::new();
+    unsafe {
+        let mut u = LLVMGetFirstUse(v);
+        while !u.is_null() {
+            let user = LLVMGetUser(u);
+            // Find which operand of `user` this use is; a value can be used
+            // several times by one user, so record each index once.
+            let n = LLVMGetNumOperands(user) as u32;
+            for k in 0..n {
+                if LLVMGetOperand(user, k) == v && !out.contains(&(user, k)) {
+                    out.push((user, k));
+                    break;
+                }
+            }
+            u = LLVMGetNextUse(u);
+        }
+    }
+    out
+}
+
+/// The first position in `b` where ordinary instructions may be inserted:
+/// after phis and a landing pad, and in the entry block also after the
+/// static allocas (which must stay in the entry block to stay static).
+pub fn first_insertion_point(b: LLVMBasicBlockRef, is_entry: bool) -> Option<LLVMValueRef> {
+    instrs(b).into_iter().find(|&i| {
+        let op = opcode(i);
+        !(op == LLVMOpcode::LLVMPHI
+            || op == LLVMOpcode::LLVMLandingPad
+            || (is_entry && op == LLVMOpcode::LLVMAlloca))
+    })
+}
+
+/// Does block `b` start with an exception-handling pad other than a
+/// landing pad (Windows-style funclets), where nothing may be inserted?
+pub fn is_funclet_pad(b: LLVMBasicBlockRef) -> bool {
+    instrs(b).into_iter().any(|i| {
+        matches!(
+            opcode(i),
+            LLVMOpcode::LLVMCatchSwitch | LLVMOpcode::LLVMCatchPad | LLVMOpcode::LLVMCleanupPad
+        )
+    })
+}
+
+/// Gives `inst` a debug location when its function has debug info: LLVM
+/// rejects inlinable calls without one in such functions. Uses `like`'s
+/// location when it has one, else line 0 of the function's subprogram.
+pub fn set_debug_loc(m: &Module, inst: LLVMValueRef, like: Option<LLVMValueRef>) {
+    use llvm_sys::debuginfo::*;
+    unsafe {
+        if let Some(l) = like {
+            let loc = LLVMInstructionGetDebugLoc(l);
+            if !loc.is_null() {
+                LLVMInstructionSetDebugLoc(inst, loc);
+                return;
+            }
+        }
+        let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(inst));
+        let sp = LLVMGetSubprogram(f);
+        if !sp.is_null() {
+            let loc = LLVMDIBuilderCreateDebugLocation(m.ctx, 0, 0, sp, std::ptr::null_mut());
+            LLVMInstructionSetDebugLoc(inst, loc);
+        }
+    }
+}

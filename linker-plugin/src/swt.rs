@@ -1,0 +1,161 @@
+//! Software-tracing instrumentation.
+//!
+//! Every block of every traceable function starts with a call to a small
+//! `alwaysinline` hook that tests the thread-local recording flag and, only
+//! when it is set, calls the runtime to record `(function index, block
+//! index)`. The hooks are inlined by the final link's LTO step, so the cost
+//! when not recording is one thread-local byte load and a predicted-not-taken
+//! branch per block. `yk_promote` calls and calls of `yk_idempotent`
+//! functions get similar hooks that record the value the trace builder will
+//! need.
+
+use crate::annotations::{self, Annotations};
+use crate::llvm::{self, blocks, Module};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::{LLVMLinkage, LLVMTypeKind};
+use std::ffi::CString;
+
+/// The `yk_promote` entry point that `yk.h` expands to.
+pub const PROMOTE: &str = "__yk_promote_u64";
+
+/// Builds `internal void @name(params...) alwaysinline`: if the recording
+/// flag is set, call `rec(params...)`.
+fn make_hook(m: &Module, flag: LLVMValueRef, name: &str, rec: &str, params: &[LLVMTypeRef]) -> LLVMValueRef {
+    unsafe {
+        let mut ps = params.to_vec();
+        let ty = LLVMFunctionType(m.void_ty(), ps.as_mut_ptr(), ps.len() as u32, 0);
+        let rec_f = m.get_or_declare(rec, ty);
+        let cname = CString::new(name).unwrap();
+        let f = LLVMAddFunction(m.m, cname.as_ptr(), ty);
+        LLVMSetLinkage(f, LLVMLinkage::LLVMInternalLinkage);
+        m.add_fn_attr(f, "alwaysinline");
+        m.add_fn_attr(f, "nounwind");
+        let entry = LLVMAppendBasicBlockInContext(m.ctx, f, c"entry".as_ptr());
+        let record = LLVMAppendBasicBlockInContext(m.ctx, f, c"record".as_ptr());
+        let done = LLVMAppendBasicBlockInContext(m.ctx, f, c"done".as_ptr());
+        let b = m.builder();
+        LLVMPositionBuilderAtEnd(b.0, entry);
+        let i8t = m.int_ty(8);
+        let v = LLVMBuildLoad2(b.0, i8t, flag, c"recording".as_ptr());
+        let c = LLVMBuildICmp(
+            b.0,
+            llvm_sys::LLVMIntPredicate::LLVMIntNE,
+            v,
+            LLVMConstInt(i8t, 0, 0),
+            c"".as_ptr(),
+        );
+        let br = LLVMBuildCondBr(b.0, c, record, done);
+        // Recording is rare: tell codegen to lay the call out of line.
+        let mut w = [
+            LLVMMDStringInContext2(m.ctx, c"branch_weights".as_ptr(), 14),
+            LLVMValueAsMetadata(m.const_int(32, 1)),
+            LLVMValueAsMetadata(m.const_int(32, 1 << 20)),
+        ];
+        let node = LLVMMDNodeInContext2(m.ctx, w.as_mut_ptr(), 3);
+        LLVMSetMetadata(br, m.md_kind("prof"), LLVMMetadataAsValue(m.ctx, node));
+        LLVMPositionBuilderAtEnd(b.0, record);
+        let mut args: Vec<LLVMValueRef> = (0..params.len() as u32).map(|k| LLVMGetParam(f, k)).collect();
+        LLVMBuildCall2(b.0, ty, rec_f, args.as_mut_ptr(), args.len() as u32, c"".as_ptr());
+        LLVMBuildBr(b.0, done);
+        LLVMPositionBuilderAtEnd(b.0, done);
+        LLVMBuildRetVoid(b.0);
+        f
+    }
+}
+
+fn call_hook(m: &Module, b: &llvm::Builder, hook: LLVMValueRef, args: &mut [LLVMValueRef], like: Option<LLVMValueRef>) {
+    unsafe {
+        let ty = LLVMGlobalGetValueType(hook);
+        let c = LLVMBuildCall2(b.0, ty, hook, args.as_mut_ptr(), args.len() as u32, c"".as_ptr());
+        llvm::set_debug_loc(m, c, like);
+    }
+}
+
+/// Instruments `funcs` (the module's functions before instrumentation, whose
+/// positions are the function indices) with block, promote and idempotent
+/// hooks. Returns the number of instrumented blocks.
+pub fn instrument(m: &Module, funcs: &[LLVMValueRef], ann: &Annotations, flag: LLVMValueRef) -> usize {
+    let i32t = m.int_ty(32);
+    let i64t = m.int_ty(64);
+    let block_hook = make_hook(m, flag, "__yk_swt_hook_block", "__yk_swt_rec_block", &[i32t, i32t]);
+    let promote_hook = make_hook(m, flag, "__yk_swt_hook_promote", "__yk_swt_rec_promote", &[i64t]);
+    let idem_hook = make_hook(m, flag, "__yk_swt_hook_idem", "__yk_swt_rec_idempotent", &[i64t]);
+    let b = m.builder();
+    let mut count = 0;
+
+    rewrite_promotes(m, &b, promote_hook);
+    for &f in &ann.idempotent {
+        record_idempotent_results(m, &b, f, idem_hook);
+    }
+
+    for (fi, &f) in funcs.iter().enumerate() {
+        if unsafe { LLVMIsDeclaration(f) } != 0
+            || annotations::is_runtime_or_intrinsic(f)
+            || ann.outline.contains(&f)
+        {
+            continue;
+        }
+        for (bi, bb) in blocks(f).into_iter().enumerate() {
+            if llvm::is_funclet_pad(bb) {
+                continue;
+            }
+            let Some(at) = llvm::first_insertion_point(bb, bi == 0) else {
+                continue;
+            };
+            unsafe { LLVMPositionBuilderBefore(b.0, at) };
+            let mut args = [m.const_int(32, fi as u64), m.const_int(32, bi as u64)];
+            call_hook(m, &b, block_hook, &mut args, Some(at));
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Replaces each `__yk_promote_u64(x)` by `x`, recording `x` while tracing.
+/// (The embedded IR keeps the calls: there they become guards.)
+fn rewrite_promotes(m: &Module, b: &llvm::Builder, hook: LLVMValueRef) {
+    let Some(p) = m.function(PROMOTE) else { return };
+    for (call, _) in llvm::uses(p) {
+        if llvm::called_function(call) != Some(p) || unsafe { !LLVMIsAInvokeInst(call).is_null() } {
+            continue;
+        }
+        unsafe {
+            let x = LLVMGetOperand(call, 0);
+            LLVMPositionBuilderBefore(b.0, call);
+            call_hook(m, b, hook, &mut [x], Some(call));
+            LLVMReplaceAllUsesWith(call, x);
+            LLVMInstructionEraseFromParent(call);
+        }
+    }
+}
+
+/// After each direct call of idempotent function `f`, records its result
+/// (widened to 64 bits) while tracing.
+fn record_idempotent_results(m: &Module, b: &llvm::Builder, f: LLVMValueRef, hook: LLVMValueRef) {
+    let i64t = m.int_ty(64);
+    for (call, _) in llvm::uses(f) {
+        if llvm::called_function(call) != Some(f) || unsafe { !LLVMIsAInvokeInst(call).is_null() } {
+            continue;
+        }
+        unsafe {
+            let ty = LLVMTypeOf(call);
+            LLVMPositionBuilderBefore(b.0, LLVMGetNextInstruction(call));
+            let v = match LLVMGetTypeKind(ty) {
+                LLVMTypeKind::LLVMIntegerTypeKind if LLVMGetIntTypeWidth(ty) <= 64 => {
+                    LLVMBuildZExtOrBitCast(b.0, call, i64t, c"".as_ptr())
+                }
+                LLVMTypeKind::LLVMPointerTypeKind => LLVMBuildPtrToInt(b.0, call, i64t, c"".as_ptr()),
+                LLVMTypeKind::LLVMDoubleTypeKind => LLVMBuildBitCast(b.0, call, i64t, c"".as_ptr()),
+                LLVMTypeKind::LLVMFloatTypeKind => {
+                    let i = LLVMBuildBitCast(b.0, call, m.int_ty(32), c"".as_ptr());
+                    LLVMBuildZExt(b.0, i, i64t, c"".as_ptr())
+                }
+                // Other result types can't be folded by the trace builder:
+                // the call simply stays a call in traces.
+                _ => continue,
+            };
+            call_hook(m, b, hook, &mut [v], Some(call));
+        }
+    }
+}
