@@ -18,7 +18,10 @@ pub fn llvm_bindir() -> Result<PathBuf> {
         if d.join("clang").exists() {
             return Ok(d);
         }
-        bail!("yk: YK_LLVM_BINDIR={} has no clang; {INSTALL_HINT}", d.display());
+        bail!(
+            "yk: YK_LLVM_BINDIR={} has no clang; {INSTALL_HINT}",
+            d.display()
+        );
     }
     let debian = PathBuf::from(format!("/usr/lib/llvm-{LLVM_MAJOR}/bin"));
     if debian.join("clang").exists() && debian.join("ld.lld").exists() {

@@ -259,7 +259,13 @@ fn trampoline(m: &Module, fname: &str) -> LLVMValueRef {
         // caller's block after the call (it folds any trivial jump).
         // `collapse_trampoline_exits` removes them again afterwards.
         let zero = LLVMConstInt(i64t, 0, 0);
-        let c = LLVMBuildICmp(b.0, llvm_sys::LLVMIntPredicate::LLVMIntEQ, r, zero, c"".as_ptr());
+        let c = LLVMBuildICmp(
+            b.0,
+            llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+            r,
+            zero,
+            c"".as_ptr(),
+        );
         LLVMBuildCondBr(b.0, c, exit, other);
         LLVMPositionBuilderAtEnd(b.0, exit);
         LLVMBuildRetVoid(b.0);
@@ -291,7 +297,9 @@ fn collapse_trampoline_exits(m: &Module) -> Result<()> {
                 .collect();
             let after = match targets.as_slice() {
                 [Some(a), Some(b)] if a.len() == 1 && a == b => a[0],
-                _ => bail!("yk-ld: internal error: unexpected shape after inlining a control point"),
+                _ => {
+                    bail!("yk-ld: internal error: unexpected shape after inlining a control point")
+                }
             };
             let cond = LLVMGetCondition(term);
             LLVMInstructionEraseFromParent(term);

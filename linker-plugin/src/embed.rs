@@ -110,8 +110,12 @@ pub fn embed(
         let p = m.ptr_ty();
         // A constant data array (not one constant per byte: the IR can be
         // megabytes).
-        let data =
-            LLVMConstStringInContext2(m.ctx, ir.as_ptr() as *const _, ir.len(), 1 /* no NUL */);
+        let data = LLVMConstStringInContext2(
+            m.ctx,
+            ir.as_ptr() as *const _,
+            ir.len(),
+            1, /* no NUL */
+        );
         let ir_g = private_constant(m, "__yk_ir", data);
         let sec = CString::new(IR_SECTION).unwrap();
         LLVMSetSection(ir_g, sec.as_ptr());

@@ -17,13 +17,60 @@ use std::process::Command;
 
 /// Options of `ld.lld` that take their value as the next argument.
 const TAKES_VALUE: &[&str] = &[
-    "-o", "-m", "-dynamic-linker", "--dynamic-linker", "-T", "--script", "-z", "-soname",
-    "--soname", "-h", "-rpath", "-R", "-e", "--entry", "-u", "--undefined", "-y", "-L",
-    "--library-path", "-l", "--library", "-Map", "--Map", "--version-script", "--dynamic-list",
-    "-plugin", "--plugin", "-plugin-opt", "--plugin-opt", "-mllvm", "--sysroot", "-a", "-b",
-    "--format", "--defsym", "--wrap", "--exclude-libs", "--hash-style", "--build-id",
-    "--sort-section", "--section-start", "-Ttext", "-Tdata", "-Tbss", "--init", "--fini",
-    "--icf", "--threads", "--lto-O", "--error-limit", "-F", "-f", "--filter", "--auxiliary",
+    "-o",
+    "-m",
+    "-dynamic-linker",
+    "--dynamic-linker",
+    "-T",
+    "--script",
+    "-z",
+    "-soname",
+    "--soname",
+    "-h",
+    "-rpath",
+    "-R",
+    "-e",
+    "--entry",
+    "-u",
+    "--undefined",
+    "-y",
+    "-L",
+    "--library-path",
+    "-l",
+    "--library",
+    "-Map",
+    "--Map",
+    "--version-script",
+    "--dynamic-list",
+    "-plugin",
+    "--plugin",
+    "-plugin-opt",
+    "--plugin-opt",
+    "-mllvm",
+    "--sysroot",
+    "-a",
+    "-b",
+    "--format",
+    "--defsym",
+    "--wrap",
+    "--exclude-libs",
+    "--hash-style",
+    "--build-id",
+    "--sort-section",
+    "--section-start",
+    "-Ttext",
+    "-Tdata",
+    "-Tbss",
+    "--init",
+    "--fini",
+    "--icf",
+    "--threads",
+    "--lto-O",
+    "--error-limit",
+    "-F",
+    "-f",
+    "--filter",
+    "--auxiliary",
 ];
 
 /// Is `data` LLVM bitcode (raw or in the bitcode wrapper)?
@@ -41,7 +88,10 @@ fn expand_response_files(args: Vec<String>) -> Result<Vec<String>> {
     for a in args {
         if let Some(f) = a.strip_prefix('@') {
             let text = std::fs::read_to_string(f).with_context(|| format!("reading {a}"))?;
-            out.extend(text.split_whitespace().map(|s| s.trim_matches('"').to_owned()));
+            out.extend(
+                text.split_whitespace()
+                    .map(|s| s.trim_matches('"').to_owned()),
+            );
         } else {
             out.push(a);
         }

@@ -50,6 +50,28 @@ impl Module {
         }
     }
 
+    /// Parses textual LLVM IR (used by tests).
+    pub fn parse_ir(text: &str) -> Result<Module> {
+        use llvm_sys::ir_reader::LLVMParseIRInContext;
+        unsafe {
+            let ctx = LLVMContextCreate();
+            let buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+                text.as_ptr() as *const _,
+                text.len(),
+                c"ir".as_ptr(),
+            );
+            let mut m = std::ptr::null_mut();
+            let mut msg = std::ptr::null_mut();
+            // LLVMParseIRInContext takes ownership of the buffer.
+            if LLVMParseIRInContext(ctx, buf, &mut m, &mut msg) != 0 {
+                let text = take_message(msg);
+                LLVMContextDispose(ctx);
+                bail!("invalid IR: {text}");
+            }
+            Ok(Module { ctx, m })
+        }
+    }
+
     /// Writes the module as bitcode to `path`.
     pub fn write_file(&self, path: &Path) -> Result<()> {
         let p = CString::new(path.to_str().unwrap()).unwrap();
@@ -229,8 +251,6 @@ fn take_message(msg: *mut std::os::raw::c_char) -> String {
         s
     }
 }
-
-
 
 /// The name of a value (empty if it has none).
 pub fn name(v: LLVMValueRef) -> String {

@@ -21,7 +21,13 @@ pub const PROMOTE: &str = "__yk_promote_u64";
 
 /// Builds `internal void @name(params...) alwaysinline`: if the recording
 /// flag is set, call `rec(params...)`.
-fn make_hook(m: &Module, flag: LLVMValueRef, name: &str, rec: &str, params: &[LLVMTypeRef]) -> LLVMValueRef {
+fn make_hook(
+    m: &Module,
+    flag: LLVMValueRef,
+    name: &str,
+    rec: &str,
+    params: &[LLVMTypeRef],
+) -> LLVMValueRef {
     unsafe {
         let mut ps = params.to_vec();
         let ty = LLVMFunctionType(m.void_ty(), ps.as_mut_ptr(), ps.len() as u32, 0);
@@ -55,8 +61,17 @@ fn make_hook(m: &Module, flag: LLVMValueRef, name: &str, rec: &str, params: &[LL
         let node = LLVMMDNodeInContext2(m.ctx, w.as_mut_ptr(), 3);
         LLVMSetMetadata(br, m.md_kind("prof"), LLVMMetadataAsValue(m.ctx, node));
         LLVMPositionBuilderAtEnd(b.0, record);
-        let mut args: Vec<LLVMValueRef> = (0..params.len() as u32).map(|k| LLVMGetParam(f, k)).collect();
-        LLVMBuildCall2(b.0, ty, rec_f, args.as_mut_ptr(), args.len() as u32, c"".as_ptr());
+        let mut args: Vec<LLVMValueRef> = (0..params.len() as u32)
+            .map(|k| LLVMGetParam(f, k))
+            .collect();
+        LLVMBuildCall2(
+            b.0,
+            ty,
+            rec_f,
+            args.as_mut_ptr(),
+            args.len() as u32,
+            c"".as_ptr(),
+        );
         LLVMBuildBr(b.0, done);
         LLVMPositionBuilderAtEnd(b.0, done);
         LLVMBuildRetVoid(b.0);
@@ -64,10 +79,23 @@ fn make_hook(m: &Module, flag: LLVMValueRef, name: &str, rec: &str, params: &[LL
     }
 }
 
-fn call_hook(m: &Module, b: &llvm::Builder, hook: LLVMValueRef, args: &mut [LLVMValueRef], like: Option<LLVMValueRef>) {
+fn call_hook(
+    m: &Module,
+    b: &llvm::Builder,
+    hook: LLVMValueRef,
+    args: &mut [LLVMValueRef],
+    like: Option<LLVMValueRef>,
+) {
     unsafe {
         let ty = LLVMGlobalGetValueType(hook);
-        let c = LLVMBuildCall2(b.0, ty, hook, args.as_mut_ptr(), args.len() as u32, c"".as_ptr());
+        let c = LLVMBuildCall2(
+            b.0,
+            ty,
+            hook,
+            args.as_mut_ptr(),
+            args.len() as u32,
+            c"".as_ptr(),
+        );
         llvm::set_debug_loc(m, c, like);
     }
 }
@@ -75,12 +103,35 @@ fn call_hook(m: &Module, b: &llvm::Builder, hook: LLVMValueRef, args: &mut [LLVM
 /// Instruments `funcs` (the module's functions before instrumentation, whose
 /// positions are the function indices) with block, promote and idempotent
 /// hooks. Returns the number of instrumented blocks.
-pub fn instrument(m: &Module, funcs: &[LLVMValueRef], ann: &Annotations, flag: LLVMValueRef) -> usize {
+pub fn instrument(
+    m: &Module,
+    funcs: &[LLVMValueRef],
+    ann: &Annotations,
+    flag: LLVMValueRef,
+) -> usize {
     let i32t = m.int_ty(32);
     let i64t = m.int_ty(64);
-    let block_hook = make_hook(m, flag, "__yk_swt_hook_block", "__yk_swt_rec_block", &[i32t, i32t]);
-    let promote_hook = make_hook(m, flag, "__yk_swt_hook_promote", "__yk_swt_rec_promote", &[i64t]);
-    let idem_hook = make_hook(m, flag, "__yk_swt_hook_idem", "__yk_swt_rec_idempotent", &[i64t]);
+    let block_hook = make_hook(
+        m,
+        flag,
+        "__yk_swt_hook_block",
+        "__yk_swt_rec_block",
+        &[i32t, i32t],
+    );
+    let promote_hook = make_hook(
+        m,
+        flag,
+        "__yk_swt_hook_promote",
+        "__yk_swt_rec_promote",
+        &[i64t],
+    );
+    let idem_hook = make_hook(
+        m,
+        flag,
+        "__yk_swt_hook_idem",
+        "__yk_swt_rec_idempotent",
+        &[i64t],
+    );
     let b = m.builder();
     let mut count = 0;
 
@@ -145,7 +196,9 @@ fn record_idempotent_results(m: &Module, b: &llvm::Builder, f: LLVMValueRef, hoo
                 LLVMTypeKind::LLVMIntegerTypeKind if LLVMGetIntTypeWidth(ty) <= 64 => {
                     LLVMBuildZExtOrBitCast(b.0, call, i64t, c"".as_ptr())
                 }
-                LLVMTypeKind::LLVMPointerTypeKind => LLVMBuildPtrToInt(b.0, call, i64t, c"".as_ptr()),
+                LLVMTypeKind::LLVMPointerTypeKind => {
+                    LLVMBuildPtrToInt(b.0, call, i64t, c"".as_ptr())
+                }
                 LLVMTypeKind::LLVMDoubleTypeKind => LLVMBuildBitCast(b.0, call, i64t, c"".as_ptr()),
                 LLVMTypeKind::LLVMFloatTypeKind => {
                     let i = LLVMBuildBitCast(b.0, call, m.int_ty(32), c"".as_ptr());

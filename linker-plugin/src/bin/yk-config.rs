@@ -3,7 +3,8 @@
 
 use linker_plugin::config;
 
-const USAGE: &str = "usage: yk-config [--cc] [--cflags] [--cppflags] [--ldflags] [--libs] [--rustflags]";
+const USAGE: &str =
+    "usage: yk-config [--cc] [--cflags] [--cppflags] [--ldflags] [--libs] [--rustflags]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,0 +1,139 @@
+//! Unit-level tests of the AOT passes on hand-written IR.
+
+use linker_plugin::llvm::{self, Module};
+use linker_plugin::{aot, ctrlpoint, liveness::Liveness};
+
+/// A dispatch loop: `pc` and `acc` change every iteration, `mt`/`loc` don't.
+const LOOP: &str = r#"
+declare void @yk_mt_control_point(ptr, ptr)
+define i32 @interp(ptr %mt, ptr %loc, i32 %n) {
+entry:
+  br label %head
+head:
+  %pc = phi i32 [ 0, %entry ], [ %pc2, %body ]
+  %acc = phi i32 [ 0, %entry ], [ %acc2, %body ]
+  call void @yk_mt_control_point(ptr %mt, ptr %loc)
+  %done = icmp sge i32 %pc, %n
+  br i1 %done, label %exit, label %body
+body:
+  %acc2 = add i32 %acc, %pc
+  %pc2 = add i32 %pc, 1
+  br label %head
+exit:
+  ret i32 %acc
+}
+"#;
+
+fn find_call(m: &Module, fname: &str, callee: &str) -> llvm_sys::prelude::LLVMValueRef {
+    let f = m.function(fname).unwrap();
+    llvm::blocks(f)
+        .into_iter()
+        .flat_map(llvm::instrs)
+        .find(|&i| llvm::called_function(i).map(llvm::name).as_deref() == Some(callee))
+        .expect("call not found")
+}
+
+#[test]
+fn liveness_at_the_control_point() {
+    let m = Module::parse_ir(LOOP).unwrap();
+    let call = find_call(&m, "interp", "yk_mt_control_point");
+    let live = Liveness::analyse(m.function("interp").unwrap()).live_after(call);
+    let names: Vec<String> = live.into_iter().map(llvm::name).collect();
+    // Arguments first (definition order), then the loop-carried phis.
+    assert_eq!(names, ["mt", "loc", "n", "pc", "acc"]);
+}
+
+#[test]
+fn control_point_is_rewritten_and_its_block_split() {
+    let m = Module::parse_ir(LOOP).unwrap();
+    assert_eq!(ctrlpoint::transform(&m).unwrap(), ["interp"]);
+    m.verify().unwrap();
+    let call = find_call(&m, "interp", ctrlpoint::RT_CP);
+    let ir = m.to_text();
+    assert!(
+        ir.contains("%YkCtrlPointVars.interp = type { ptr, ptr, i32, i32, i32 }"),
+        "{ir}"
+    );
+    // The call is the last thing before a jump to a block of its own.
+    unsafe {
+        let next = llvm_sys::core::LLVMGetNextInstruction(call);
+        assert_eq!(llvm::opcode(next), llvm_sys::LLVMOpcode::LLVMBr);
+        let bb = llvm_sys::core::LLVMGetInstructionParent(call);
+        let succ = llvm::successors(bb);
+        assert_eq!(succ.len(), 1);
+        assert_eq!(
+            llvm::name(llvm_sys::core::LLVMBasicBlockAsValue(succ[0])),
+            "yk_cp_resume"
+        );
+    }
+    // The function index argument is the function's position in the module.
+    assert!(ir.contains("i64 1)"), "{ir}");
+    // The trampoline is gone.
+    assert!(!ir.contains("__yk_cp_tramp"));
+}
+
+#[test]
+fn two_control_points_in_one_function_is_an_error() {
+    let ir = LOOP.replace(
+        "  %done = icmp",
+        "  call void @yk_mt_control_point(ptr %mt, ptr %loc)\n  %done = icmp",
+    );
+    let m = Module::parse_ir(&ir).unwrap();
+    let e = ctrlpoint::transform(&m).unwrap_err().to_string();
+    assert!(
+        e.contains("`interp` has more than one control point"),
+        "{e}"
+    );
+}
+
+#[test]
+fn control_point_outside_a_loop_is_an_error() {
+    let ir = r#"
+declare void @yk_mt_control_point(ptr, ptr)
+define void @once(ptr %mt, ptr %loc) {
+  call void @yk_mt_control_point(ptr %mt, ptr %loc)
+  ret void
+}
+"#;
+    let m = Module::parse_ir(ir).unwrap();
+    let e = ctrlpoint::transform(&m).unwrap_err().to_string();
+    assert!(
+        e.contains("control point in function `once` is not in a loop"),
+        "{e}"
+    );
+}
+
+#[test]
+fn no_control_point_leaves_the_module_alone() {
+    let ir = "define i32 @f(i32 %x) {\n  ret i32 %x\n}\n";
+    let m = Module::parse_ir(ir).unwrap();
+    let before = m.to_text();
+    let s = aot::rewrite(&m).unwrap();
+    assert!(s.control_points.is_empty());
+    assert_eq!(before, m.to_text());
+}
+
+#[test]
+fn full_rewrite_embeds_ir_and_instruments_every_block() {
+    let m = Module::parse_ir(LOOP).unwrap();
+    let s = aot::rewrite(&m).unwrap();
+    // entry, head, yk_cp_resume, body, exit.
+    assert_eq!(s.instrumented_blocks, 5);
+    let ir = m.to_text();
+    assert!(ir.contains("section \"yk_ir\""));
+    assert!(ir.contains("@llvm.global_ctors"));
+    assert!(ir.contains("call void @__yk_swt_hook_block(i32 1, i32 2)"));
+    // The embedded bitcode parses and has the control point but no hooks.
+    let g = m.global("__yk_ir").unwrap();
+    let bytes = unsafe {
+        let init = llvm_sys::core::LLVMGetInitializer(g);
+        let mut len = 0;
+        let p = llvm_sys::core::LLVMGetAsString(init, &mut len);
+        std::slice::from_raw_parts(p as *const u8, len).to_vec()
+    };
+    let e = Module::parse_bytes(&bytes, "embedded").unwrap();
+    let eir = e.to_text();
+    assert!(eir.contains("@__ykrt_control_point"));
+    assert!(!eir.contains("__yk_swt_hook"));
+    assert_eq!(llvm::blocks(e.function("interp").unwrap()).len(), 5);
+}
