@@ -136,7 +136,13 @@ fn rewrite(m: &Module, f: LLVMValueRef, call: LLVMValueRef) -> Result<()> {
     unsafe {
         let sname = CString::new(format!("YkCtrlPointVars.{fname}")).unwrap();
         let sty = LLVMStructCreateNamed(m.ctx, sname.as_ptr());
+        // One field per live value, then one for the interpreter function's
+        // return value (written by the runtime when a trace returns from it).
         let mut elems = tys.clone();
+        let ret_ty = LLVMGetReturnType(LLVMGlobalGetValueType(f));
+        if LLVMGetTypeKind(ret_ty) != llvm_sys::LLVMTypeKind::LLVMVoidTypeKind {
+            elems.push(ret_ty);
+        }
         LLVMStructSetBody(sty, elems.as_mut_ptr(), elems.len() as u32, 0);
 
         LLVMPositionBuilderBefore(b.0, first);
@@ -277,7 +283,11 @@ fn trampoline(m: &Module, fname: &str) -> LLVMValueRef {
 
 /// After inlining, each control point's block ends in
 /// `br (r == 0), %exit, %exit2` where both blocks just jump to the block
-/// that holds the code after the control point: make that a plain jump.
+/// that holds the code after the control point. The first becomes a direct
+/// edge to that block (`yk_cp_resume`); the second becomes `yk_cp_return`,
+/// which returns from the interpreter function the value the runtime left
+/// in the last field of `vars` (docs/abi.md: a trace that ran into the
+/// interpreter function's `ret`).
 fn collapse_trampoline_exits(m: &Module) -> Result<()> {
     let Some(rt) = m.function(RT_CP) else {
         return Ok(());
@@ -285,6 +295,7 @@ fn collapse_trampoline_exits(m: &Module) -> Result<()> {
     for (call, _) in llvm::uses(rt) {
         unsafe {
             let bb = LLVMGetInstructionParent(call);
+            let f = LLVMGetBasicBlockParent(bb);
             let term = LLVMGetBasicBlockTerminator(bb);
             let succs = successors(bb);
             let targets: Vec<_> = succs
@@ -297,24 +308,28 @@ fn collapse_trampoline_exits(m: &Module) -> Result<()> {
                 .collect();
             let after = match targets.as_slice() {
                 [Some(a), Some(b)] if a.len() == 1 && a == b => a[0],
-                _ => {
-                    bail!("yk-ld: internal error: unexpected shape after inlining a control point")
-                }
+                _ => bail!("yk-ld: internal error: unexpected shape after inlining a control point"),
             };
-            let cond = LLVMGetCondition(term);
-            LLVMInstructionEraseFromParent(term);
-            if !LLVMIsAInstruction(cond).is_null() && LLVMGetFirstUse(cond).is_null() {
-                LLVMInstructionEraseFromParent(cond);
-            }
-            let name = c"yk_cp_resume";
-            LLVMSetValueName2(LLVMBasicBlockAsValue(after), name.as_ptr(), 12);
+            let (resume_stub, ret_block) = (succs[0], succs[1]);
+            LLVMSetSuccessor(term, 0, after);
+            LLVMDeleteBasicBlock(resume_stub);
+            LLVMSetValueName2(LLVMBasicBlockAsValue(after), c"yk_cp_resume".as_ptr(), 12);
+            LLVMSetValueName2(LLVMBasicBlockAsValue(ret_block), c"yk_cp_return".as_ptr(), 12);
+            LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(ret_block));
             let b = m.builder();
-            LLVMPositionBuilderAtEnd(b.0, bb);
-            let br = LLVMBuildBr(b.0, after);
-            llvm::set_debug_loc(m, br, Some(call));
-            for s in succs {
-                LLVMDeleteBasicBlock(s);
-            }
+            LLVMPositionBuilderAtEnd(b.0, ret_block);
+            let ret_ty = LLVMGetReturnType(LLVMGlobalGetValueType(f));
+            let ret = if LLVMGetTypeKind(ret_ty) == llvm_sys::LLVMTypeKind::LLVMVoidTypeKind {
+                LLVMBuildRetVoid(b.0)
+            } else {
+                let vars = LLVMGetOperand(call, 2);
+                let sty = LLVMGetAllocatedType(vars);
+                let last = LLVMCountStructElementTypes(sty) - 1;
+                let p = LLVMBuildStructGEP2(b.0, sty, vars, last, c"".as_ptr());
+                let v = LLVMBuildLoad2(b.0, ret_ty, p, c"yk_ret".as_ptr());
+                LLVMBuildRet(b.0, v)
+            };
+            llvm::set_debug_loc(m, ret, Some(call));
         }
     }
     Ok(())

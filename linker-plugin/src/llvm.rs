@@ -14,12 +14,13 @@ use llvm_sys::{LLVMOpcode, LLVMTypeKind};
 use std::ffi::{CStr, CString};
 use std::path::Path;
 
-/// An LLVM module together with the context that owns it.
+/// An LLVM module, and the context it lives in, which it may own.
 pub struct Module {
-    /// The context the module lives in (owned).
+    /// The context the module lives in (disposed with the module if owned).
     pub ctx: LLVMContextRef,
     /// The module (owned).
     pub m: LLVMModuleRef,
+    owns_ctx: bool,
 }
 
 impl Module {
@@ -46,11 +47,12 @@ impl Module {
                 LLVMContextDispose(ctx);
                 bail!("{name}: not valid LLVM bitcode");
             }
-            Ok(Module { ctx, m })
+            Ok(Module { ctx, m, owns_ctx: true })
         }
     }
 
     /// Parses textual LLVM IR (used by tests).
+    #[allow(deprecated)]
     pub fn parse_ir(text: &str) -> Result<Module> {
         use llvm_sys::ir_reader::LLVMParseIRInContext;
         unsafe {
@@ -68,8 +70,41 @@ impl Module {
                 LLVMContextDispose(ctx);
                 bail!("invalid IR: {text}");
             }
-            Ok(Module { ctx, m })
+            Ok(Module { ctx, m, owns_ctx: true })
         }
+    }
+
+    /// An empty module in an existing context (which stays the caller's).
+    pub fn new_in(ctx: LLVMContextRef, name: &str) -> Module {
+        let n = CString::new(name).unwrap();
+        let m = unsafe { LLVMModuleCreateWithNameInContext(n.as_ptr(), ctx) };
+        Module { ctx, m, owns_ctx: false }
+    }
+
+    /// Parses bitcode into an existing context (which stays the caller's).
+    pub fn parse_bytes_in(ctx: LLVMContextRef, bytes: &[u8], name: &str) -> Result<Module> {
+        unsafe {
+            let cname = CString::new(name).unwrap();
+            let buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+                bytes.as_ptr() as *const _,
+                bytes.len(),
+                cname.as_ptr(),
+            );
+            let mut m = std::ptr::null_mut();
+            let failed = LLVMParseBitcodeInContext2(ctx, buf, &mut m);
+            LLVMDisposeMemoryBuffer(buf);
+            if failed != 0 || m.is_null() {
+                bail!("{name}: not valid LLVM bitcode");
+            }
+            Ok(Module { ctx, m, owns_ctx: false })
+        }
+    }
+
+    /// Gives up ownership of the module (e.g. to ORC).
+    pub fn into_raw(self) -> LLVMModuleRef {
+        let m = self.m;
+        std::mem::forget(self);
+        m
     }
 
     /// Writes the module as bitcode to `path`.
@@ -226,7 +261,9 @@ impl Drop for Module {
     fn drop(&mut self) {
         unsafe {
             LLVMDisposeModule(self.m);
-            LLVMContextDispose(self.ctx);
+            if self.owns_ctx {
+                LLVMContextDispose(self.ctx);
+            }
         }
     }
 }

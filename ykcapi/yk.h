@@ -1,0 +1,157 @@
+/*
+ * yk.h: the C API of the yk meta-tracing JIT runtime (libykcapi).
+ *
+ * An interpreter creates one YkMT at start-up, gives every loop-header bytecode
+ * a YkLocation, and calls yk_mt_control_point(mt, &loc) at the top of its
+ * dispatch loop. Built with the yk toolchain (yk-config --cc/--cflags/--ldflags/
+ * --libs), hot loops of the interpreted program are traced and compiled; built
+ * any other way, the same program runs without a JIT.
+ *
+ * Environment variables read by yk_mt_new (a malformed value is an error that
+ * names the variable):
+ *   YK_HOT_THRESHOLD=n        executions of a location before it is traced (131)
+ *   YK_SIDETRACE_THRESHOLD=n  guard failures before a side trace is recorded (5)
+ *   YK_JITC=none|llvm         none: no tracing at all
+ *   YKD_SERIALISE_COMPILATION=0|1  1: compile on the recording thread
+ *   YKD_TRACER=swt|hwt        hwt (Intel PT) is not built yet: falls back to swt
+ *   YKD_TRACE_MAX_LEN=n       blocks in one recording before it is aborted (50000)
+ *   YKD_LOG=[file:]level      0 off, 1 errors/warnings (default), 3 JIT events
+ *                             ("yk-jit-event: ..." lines), 4 every execution
+ *   YKD_LOG_IR=[file:]items   comma-separated: aot, jit-pre-opt, jit-post-opt,
+ *                             trace-blocks
+ *   YKD_LOG_STATS=file.json   statistics written at yk_mt_shutdown or exit
+ *                             ("-" means stderr)
+ */
+
+#ifndef YK_H
+#define YK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The meta-tracer, shared by all the interpreter's threads. Opaque. */
+typedef struct YkMT YkMT;
+
+/*
+ * A loop header of the interpreted program: one machine word, updated
+ * atomically by the runtime. Create with yk_location_new() (or
+ * yk_location_null() for bytecodes that are not loop headers; an all-zero
+ * YkLocation, e.g. in a static array, is the null location). Once a control
+ * point has seen it, a location must stay at the same address and must not be
+ * copied; free it with yk_location_drop().
+ */
+typedef struct {
+  uintptr_t state;
+} YkLocation;
+
+/* The hot and side-trace thresholds. */
+typedef uint32_t YkHotThreshold;
+
+/*
+ * Create a meta-tracer configured from the environment. On failure returns
+ * NULL and stores a malloc'd error message in *err_msg (the caller frees it).
+ * If err_msg is NULL, a failure prints the message and aborts.
+ */
+YkMT *yk_mt_new(char **err_msg);
+
+/*
+ * Wait for pending trace compilations, write the statistics (YKD_LOG_STATS)
+ * and release `mt`, which must not be used afterwards.
+ */
+void yk_mt_shutdown(YkMT *mt);
+
+/*
+ * The control point: call it at the top of the interpreter's dispatch loop
+ * with the location of the current bytecode (or a null location). yk-ld
+ * rewrites this call so that it counts executions, records traces of hot
+ * locations and runs their compiled code; unrewritten, it does nothing. At
+ * most one control point per function, inside its loop.
+ */
+void yk_mt_control_point(YkMT *mt, YkLocation *loc);
+
+/* Set the number of executions after which a location is traced. */
+void yk_mt_hot_threshold_set(YkMT *mt, YkHotThreshold threshold);
+
+/* Set the number of failures of a guard after which a side trace is recorded. */
+void yk_mt_sidetrace_threshold_set(YkMT *mt, YkHotThreshold threshold);
+
+/* A new location, counting from zero. */
+YkLocation yk_location_new(void);
+
+/* The null location: never counted or traced (its word is 0). */
+YkLocation yk_location_null(void);
+
+/* Is `loc` the null location? */
+bool yk_location_is_null(YkLocation loc);
+
+/* Free what `loc` owns (e.g. its compiled trace). No thread may reach the
+ * location afterwards. */
+void yk_location_drop(YkLocation loc);
+
+/*
+ * Attach a copy of the string `s` to the location at `loc`: JIT log lines
+ * about it (YKD_LOG=3) end in " @ <s>". A later call replaces it.
+ */
+void yk_location_set_debug_str(YkLocation *loc, const char *s);
+
+/*
+ * True while the interpreter runs; compiled traces see false. Lets an
+ * interpreter skip work that only matters when not in a trace.
+ */
+bool yk_is_interpreting(void);
+
+/* The identity; see yk_promote. */
+uint64_t __yk_promote_u64(uint64_t value);
+
+/*
+ * yk_promote(x): returns x, an integer or pointer expression, and tells the
+ * trace compiler that x is constant in a trace (the trace checks the value
+ * recorded and uses it as a constant afterwards). Typical use: the bytecode
+ * pointer at the top of the dispatch loop.
+ */
+#define yk_promote(x)                                                          \
+  ((__typeof__(x))__yk_promote_u64((uint64_t)(uintptr_t)(x)))
+
+/*
+ * Function attributes:
+ *   yk_outline     the function is not traced into: traces call it.
+ *   yk_idempotent  given the same (constant) arguments the function returns
+ *                  the same result with no side effect that matters: traces
+ *                  replace such a call by the result recorded.
+ * Use: `yk_outline int f(int x) { ... }`.
+ */
+#define yk_outline __attribute__((noinline, annotate("yk_outline")))
+#define yk_idempotent __attribute__((noinline, annotate("yk_idempotent")))
+
+/*
+ * Internal: what yk-ld-linked code calls (see docs/abi.md). Interpreters do
+ * not call these themselves.
+ */
+#define YK_AOT_INFO_VERSION 1
+typedef struct {
+  uint64_t version;
+  const uint8_t *ir;
+  uint64_t ir_len;
+  void *const *globals;
+  uint64_t nglobals;
+  void *const *funcs;
+  uint64_t nfuncs;
+  uint8_t *(*swt_flag)(void);
+} YkAotInfo;
+
+void __yk_register_aot(const YkAotInfo *info);
+uint64_t __ykrt_control_point(YkMT *mt, YkLocation *loc, void *vars,
+                              uint64_t cp_func_idx);
+void __yk_swt_rec_block(uint32_t func_idx, uint32_t block_idx);
+void __yk_swt_rec_promote(uint64_t value);
+void __yk_swt_rec_idempotent(uint64_t value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* YK_H */

@@ -1,0 +1,85 @@
+//! The information a yk-ld-linked binary registers at start-up
+//! (`__yk_register_aot`, see docs/abi.md).
+
+use std::sync::OnceLock;
+
+/// The version of [`YkAotInfo`] this runtime understands.
+pub const YK_AOT_INFO_VERSION: u64 = 1;
+
+/// Mirrors `YkAotInfo` of docs/abi.md. It and everything it points to live for
+/// the whole process.
+#[repr(C)]
+#[derive(Debug)]
+pub struct YkAotInfo {
+    /// [`YK_AOT_INFO_VERSION`].
+    pub version: u64,
+    /// Bitcode of the embedded module.
+    pub ir: *const u8,
+    /// Length of `ir` in bytes.
+    pub ir_len: u64,
+    /// Run-time address of each global variable of the embedded module (or NULL).
+    pub globals: *const *mut std::ffi::c_void,
+    /// Length of `globals`.
+    pub nglobals: u64,
+    /// Run-time address of each function of the embedded module (or NULL).
+    pub funcs: *const *mut std::ffi::c_void,
+    /// Length of `funcs`.
+    pub nfuncs: u64,
+    /// Returns the address of the calling thread's software-tracing flag.
+    pub swt_flag: unsafe extern "C" fn() -> *mut u8,
+}
+
+// SAFETY: the ABI promises the pointed-to data is immutable and lives forever; the
+// flag accessor is callable from any thread.
+unsafe impl Send for YkAotInfo {}
+unsafe impl Sync for YkAotInfo {}
+
+impl YkAotInfo {
+    /// The embedded module's bitcode.
+    pub fn ir(&self) -> &'static [u8] {
+        if self.ir.is_null() || self.ir_len == 0 {
+            return &[];
+        }
+        // SAFETY: the ABI promises `ir_len` readable bytes that live forever.
+        unsafe { std::slice::from_raw_parts(self.ir, self.ir_len as usize) }
+    }
+
+    /// The address table of the embedded module's global variables.
+    pub fn globals(&self) -> &'static [*mut std::ffi::c_void] {
+        table(self.globals, self.nglobals)
+    }
+
+    /// The address table of the embedded module's functions.
+    pub fn funcs(&self) -> &'static [*mut std::ffi::c_void] {
+        table(self.funcs, self.nfuncs)
+    }
+
+    /// The calling thread's software-tracing flag.
+    pub fn swt_flag(&self) -> *mut u8 {
+        // SAFETY: the ABI's accessor has no preconditions.
+        unsafe { (self.swt_flag)() }
+    }
+}
+
+fn table(p: *const *mut std::ffi::c_void, n: u64) -> &'static [*mut std::ffi::c_void] {
+    if p.is_null() || n == 0 {
+        return &[];
+    }
+    // SAFETY: the ABI promises `n` entries that live forever.
+    unsafe { std::slice::from_raw_parts(p, n as usize) }
+}
+
+static AOT_INFO: OnceLock<&'static YkAotInfo> = OnceLock::new();
+
+/// Register the binary's AOT information (what `__yk_register_aot` does). Later
+/// registrations are ignored: there is one embedded module per process. Returns
+/// whether this call registered `info`.
+pub fn register(info: &'static YkAotInfo) -> bool {
+    AOT_INFO.set(info).is_ok()
+}
+
+/// The registered AOT information; `None` in a binary not linked by yk-ld (which
+/// then runs without a JIT).
+pub fn info() -> Option<&'static YkAotInfo> {
+    AOT_INFO.get().copied()
+}

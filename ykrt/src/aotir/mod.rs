@@ -1,0 +1,328 @@
+//! The embedded AOT IR: loaded once per process (on the first trace) and indexed
+//! into plain Rust data that any thread can read.
+//!
+//! The LLVM module itself is parsed in a private `Context` and dropped after
+//! indexing: LLVM contexts are not shareable between threads, and the index is
+//! what the recorder and the checker need. The trace compiler parses its own copy
+//! (`info.ir`) in its own context.
+
+mod check;
+
+pub use check::check_trace;
+
+use crate::{aot::YkAotInfo, log::Log};
+use inkwell::{context::Context, memory_buffer::MemoryBuffer, module::Module};
+use llvm_sys::{
+    core::*,
+    prelude::{LLVMBasicBlockRef, LLVMModuleRef, LLVMValueRef},
+    LLVMOpcode,
+};
+use std::{collections::HashMap, ffi::CStr, sync::OnceLock};
+
+/// A call made by a block, in instruction order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callee {
+    /// A call to function `i` of the module.
+    Direct(u32),
+    /// A call through a pointer (or anything that is not a plain function).
+    Indirect,
+}
+
+/// One basic block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The block's name, if it has one.
+    pub name: Option<String>,
+    /// Indices of the successor blocks (in the same function), without duplicates.
+    pub succs: Vec<u32>,
+    /// Calls and invokes in the block (inline asm excluded), in order.
+    pub calls: Vec<Callee>,
+    /// Does the block end in `ret`?
+    pub returns: bool,
+}
+
+/// One function of the module.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FuncInfo {
+    /// The function's (symbol) name.
+    pub name: String,
+    /// Declared, not defined, in the module.
+    pub is_decl: bool,
+    /// An LLVM intrinsic (`llvm.*`).
+    pub is_intrinsic: bool,
+    /// Takes variable arguments.
+    pub is_varargs: bool,
+    /// Annotated `yk_outline` (not instrumented; never inlined into traces).
+    pub outline: bool,
+    /// Annotated `yk_idempotent`.
+    pub idempotent: bool,
+    /// The blocks, in function order (empty for declarations).
+    pub blocks: Vec<BlockInfo>,
+}
+
+impl FuncInfo {
+    /// The functions called directly by block `b`, in order.
+    pub fn direct_callees(&self, b: u32) -> impl Iterator<Item = u32> + '_ {
+        self.blocks[b as usize]
+            .calls
+            .iter()
+            .filter_map(|c| match c {
+                Callee::Direct(f) => Some(*f),
+                Callee::Indirect => None,
+            })
+    }
+}
+
+/// The index of a module: functions in module order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AotIndex {
+    /// The functions, indexed as in docs/abi.md.
+    pub funcs: Vec<FuncInfo>,
+    /// The number of global variables (to check against the address table).
+    pub nglobals: usize,
+    by_name: HashMap<String, u32>,
+}
+
+impl AotIndex {
+    /// The index of the function called `name`.
+    pub fn func_idx(&self, name: &str) -> Option<u32> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Function `i`, if it exists.
+    pub fn func(&self, i: u32) -> Option<&FuncInfo> {
+        self.funcs.get(i as usize)
+    }
+
+    /// Block `b` of function `f`, if it exists.
+    pub fn block(&self, f: u32, b: u32) -> Option<&BlockInfo> {
+        self.func(f)?.blocks.get(b as usize)
+    }
+
+    /// Index `module`.
+    pub fn from_module(module: &Module<'_>) -> AotIndex {
+        // SAFETY: the module is alive and only read.
+        unsafe { index_module(module.as_mut_ptr()) }
+    }
+
+    /// Parse `bitcode` and index it; also return the module's text when `want_text`.
+    pub fn from_bitcode(
+        bitcode: &[u8],
+        want_text: bool,
+    ) -> Result<(AotIndex, Option<String>), String> {
+        if bitcode.is_empty() {
+            return Err("no embedded IR".into());
+        }
+        let ctx = Context::create();
+        let buf = MemoryBuffer::create_from_memory_range(bitcode, "yk_ir");
+        let module = Module::parse_bitcode_from_buffer(&buf, &ctx)
+            .map_err(|e| format!("cannot parse the embedded IR: {}", e.to_string_lossy()))?;
+        let text = want_text.then(|| module.print_to_string().to_string());
+        Ok((AotIndex::from_module(&module), text))
+    }
+}
+
+static INDEX: OnceLock<Result<AotIndex, String>> = OnceLock::new();
+
+/// The index of the embedded module, if it has been loaded successfully.
+pub fn index() -> Option<&'static AotIndex> {
+    INDEX.get().and_then(|r| r.as_ref().ok())
+}
+
+/// Load and index `info`'s module, the first time only (other threads wait). The
+/// first loader prints the textual IR if `log` selects `aot`. An error is
+/// returned by this and every later call: a module that can't be read is never
+/// traced.
+pub(crate) fn load(info: &YkAotInfo, log: &Log) -> Result<&'static AotIndex, &'static str> {
+    let r = INDEX.get_or_init(|| {
+        if info.version != crate::aot::YK_AOT_INFO_VERSION {
+            return Err(format!(
+                "unsupported YkAotInfo version {} (expected {})",
+                info.version,
+                crate::aot::YK_AOT_INFO_VERSION
+            ));
+        }
+        let want_text = log.ir_selection().aot;
+        let (idx, text) = AotIndex::from_bitcode(info.ir(), want_text)?;
+        if let Some(t) = text {
+            log.ir_section("aot", &t);
+        }
+        if idx.funcs.len() != info.funcs().len() || idx.nglobals != info.globals().len() {
+            return Err(format!(
+                "the embedded IR has {} functions and {} globals but the address tables have {} and {}",
+                idx.funcs.len(),
+                idx.nglobals,
+                info.funcs().len(),
+                info.globals().len()
+            ));
+        }
+        Ok(idx)
+    });
+    r.as_ref().map_err(|e| e.as_str())
+}
+
+fn value_name(v: LLVMValueRef) -> String {
+    let mut len = 0;
+    // SAFETY: `v` is a live value; LLVM returns a pointer to `len` bytes.
+    unsafe {
+        let p = LLVMGetValueName2(v, &mut len);
+        if p.is_null() {
+            return String::new();
+        }
+        String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+    }
+}
+
+/// Walk the module with the C API: inkwell does not wrap successors or callees.
+unsafe fn index_module(m: LLVMModuleRef) -> AotIndex {
+    unsafe {
+        let mut fvals = Vec::new();
+        let mut f = LLVMGetFirstFunction(m);
+        while !f.is_null() {
+            fvals.push(f);
+            f = LLVMGetNextFunction(f);
+        }
+        let fidx: HashMap<LLVMValueRef, u32> = fvals
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (*f, i as u32))
+            .collect();
+        let (outline, idempotent) = annotations(m);
+
+        let mut funcs = Vec::with_capacity(fvals.len());
+        for &f in &fvals {
+            let mut bbs = Vec::new();
+            let mut bb = LLVMGetFirstBasicBlock(f);
+            while !bb.is_null() {
+                bbs.push(bb);
+                bb = LLVMGetNextBasicBlock(bb);
+            }
+            let bidx: HashMap<LLVMBasicBlockRef, u32> = bbs
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (*b, i as u32))
+                .collect();
+            let blocks = bbs
+                .iter()
+                .map(|&bb| index_block(bb, &bidx, &fidx))
+                .collect();
+            funcs.push(FuncInfo {
+                name: value_name(f),
+                is_decl: LLVMIsDeclaration(f) != 0,
+                is_intrinsic: LLVMGetIntrinsicID(f) != 0,
+                is_varargs: LLVMIsFunctionVarArg(LLVMGlobalGetValueType(f)) != 0,
+                outline: outline.contains(&f),
+                idempotent: idempotent.contains(&f),
+                blocks,
+            });
+        }
+
+        let mut nglobals = 0;
+        let mut g = LLVMGetFirstGlobal(m);
+        while !g.is_null() {
+            nglobals += 1;
+            g = LLVMGetNextGlobal(g);
+        }
+        let by_name = funcs
+            .iter()
+            .enumerate()
+            .map(|(i, f): (usize, &FuncInfo)| (f.name.clone(), i as u32))
+            .collect();
+        AotIndex {
+            funcs,
+            nglobals,
+            by_name,
+        }
+    }
+}
+
+unsafe fn index_block(
+    bb: LLVMBasicBlockRef,
+    bidx: &HashMap<LLVMBasicBlockRef, u32>,
+    fidx: &HashMap<LLVMValueRef, u32>,
+) -> BlockInfo {
+    unsafe {
+        let name = CStr::from_ptr(LLVMGetBasicBlockName(bb)).to_string_lossy();
+        let mut info = BlockInfo {
+            name: (!name.is_empty()).then(|| name.into_owned()),
+            ..Default::default()
+        };
+        let mut i = LLVMGetFirstInstruction(bb);
+        while !i.is_null() {
+            match LLVMGetInstructionOpcode(i) {
+                LLVMOpcode::LLVMCall | LLVMOpcode::LLVMInvoke | LLVMOpcode::LLVMCallBr => {
+                    let callee = LLVMGetCalledValue(i);
+                    if LLVMIsAInlineAsm(callee).is_null() {
+                        info.calls.push(match fidx.get(&callee) {
+                            Some(f) => Callee::Direct(*f),
+                            None => Callee::Indirect,
+                        });
+                    }
+                }
+                LLVMOpcode::LLVMRet => info.returns = true,
+                _ => (),
+            }
+            i = LLVMGetNextInstruction(i);
+        }
+        let term = LLVMGetBasicBlockTerminator(bb);
+        if !term.is_null() {
+            for s in 0..LLVMGetNumSuccessors(term) {
+                let b = bidx[&LLVMGetSuccessor(term, s)];
+                if !info.succs.contains(&b) {
+                    info.succs.push(b);
+                }
+            }
+        }
+        info
+    }
+}
+
+/// The functions annotated `yk_outline` and `yk_idempotent` in
+/// `llvm.global.annotations` (an array of `{ ptr fn, ptr str, ptr file, i32 line,
+/// ptr args }`).
+unsafe fn annotations(m: LLVMModuleRef) -> (Vec<LLVMValueRef>, Vec<LLVMValueRef>) {
+    let (mut outline, mut idempotent) = (Vec::new(), Vec::new());
+    unsafe {
+        let g = LLVMGetNamedGlobal(m, c"llvm.global.annotations".as_ptr());
+        if g.is_null() || LLVMGetInitializer(g).is_null() {
+            return (outline, idempotent);
+        }
+        let arr = LLVMGetInitializer(g);
+        for e in 0..LLVMGetNumOperands(arr) {
+            let elt = LLVMGetOperand(arr, e as u32);
+            if LLVMGetNumOperands(elt) < 2 {
+                continue;
+            }
+            let f = strip_casts(LLVMGetOperand(elt, 0));
+            let s = strip_casts(LLVMGetOperand(elt, 1));
+            if LLVMIsAFunction(f).is_null() || LLVMIsAGlobalVariable(s).is_null() {
+                continue;
+            }
+            let init = LLVMGetInitializer(s);
+            if init.is_null() || LLVMIsAConstantDataSequential(init).is_null() {
+                continue;
+            }
+            let mut len = 0;
+            let p = LLVMGetAsString(init, &mut len);
+            if p.is_null() {
+                continue;
+            }
+            let bytes = std::slice::from_raw_parts(p.cast::<u8>(), len);
+            match bytes.strip_suffix(b"\0").unwrap_or(bytes) {
+                b"yk_outline" => outline.push(f),
+                b"yk_idempotent" => idempotent.push(f),
+                _ => (),
+            }
+        }
+    }
+    (outline, idempotent)
+}
+
+unsafe fn strip_casts(mut v: LLVMValueRef) -> LLVMValueRef {
+    unsafe {
+        while !LLVMIsAConstantExpr(v).is_null() && LLVMGetNumOperands(v) > 0 {
+            v = LLVMGetOperand(v, 0);
+        }
+    }
+    v
+}

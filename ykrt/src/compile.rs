@@ -1,0 +1,151 @@
+//! The interface between the recorder and the trace compiler (a later issue), and
+//! the `MT`'s compile queue.
+//!
+//! A finished recording becomes a [`RecordedTrace`] and is handed to the
+//! [`TraceCompiler`] installed with `MT::set_trace_compiler`: on the recording
+//! thread when `YKD_SERIALISE_COMPILATION=1`, on the `MT`'s compile thread
+//! otherwise. The runtime installs the result in the start location, logs
+//! `trace-compiled` or `trace-aborted: <reason>`, and keeps the stats; the
+//! compiler only compiles.
+
+use crate::{location::LocationPtr, mt::MT};
+use std::{
+    ffi::c_void,
+    fmt,
+    sync::{mpsc, Arc, Condvar, Mutex},
+    time::Duration,
+};
+
+/// A finished recording.
+#[derive(Debug)]
+pub struct RecordedTrace {
+    /// `(function index, block index)` of each recorded block, in the embedded module.
+    pub blocks: Vec<(u32, u32)>,
+    /// The values `yk_promote` returned, in order.
+    pub promotes: Vec<u64>,
+    /// The results of `yk_idempotent` calls, in order.
+    pub idempotents: Vec<u64>,
+    /// The location the recording started (and ended) at.
+    pub start_loc: LocationPtr,
+    /// The embedded-module index of the function containing the control point.
+    pub cp_func_idx: u64,
+    /// How long recording took.
+    pub recording_time: Duration,
+}
+
+/// A compiled trace, owned by its location.
+pub trait CompiledTrace: Send + Sync + 'static {
+    /// Run the trace from its start location; the result is what the control
+    /// point returns (0, or non-zero for "the interpreter function must return").
+    ///
+    /// # Safety
+    /// `vars` is the `YkCtrlPointVars` of the control point the trace was recorded
+    /// at, as passed to `__ykrt_control_point`.
+    unsafe fn execute(&self, vars: *mut c_void) -> u64;
+}
+
+/// Why a trace could not be compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompileError {
+    /// This recording can't be compiled, but another one of the same location
+    /// might (the location backs off and tries again later).
+    Temporary(String),
+    /// The location will never yield a trace (it is marked don't-trace).
+    Permanent(String),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Temporary(s) | CompileError::Permanent(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Compiles recordings into traces. Implemented by the trace compiler and
+/// installed with `MT::set_trace_compiler`.
+pub trait TraceCompiler: Send + Sync + 'static {
+    /// Compile `trace`. May be called from any thread, concurrently for different
+    /// traces. `mt` gives access to the log (`mt.log()`), e.g. for `YKD_LOG_IR`.
+    fn compile(
+        &self,
+        mt: &MT,
+        trace: &RecordedTrace,
+    ) -> Result<Arc<dyn CompiledTrace>, CompileError>;
+}
+
+struct Job {
+    mt: Arc<MT>,
+    compiler: Arc<dyn TraceCompiler>,
+    trace: RecordedTrace,
+}
+
+/// A background compile thread, started on first use, fed through a channel.
+/// Jobs hold an `Arc<MT>`, the thread does not: when the last job is done and the
+/// `MT` is dropped, the channel closes and the thread ends.
+#[derive(Default)]
+pub(crate) struct CompileQueue {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    pending: Mutex<usize>,
+    idle: Condvar,
+}
+
+impl fmt::Debug for CompileQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompileQueue").finish_non_exhaustive()
+    }
+}
+
+impl CompileQueue {
+    /// Queue `trace` for compilation by `compiler` on the compile thread.
+    pub(crate) fn push(&self, mt: Arc<MT>, compiler: Arc<dyn TraceCompiler>, trace: RecordedTrace) {
+        let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        if tx.is_none() {
+            let (t, rx) = mpsc::channel::<Job>();
+            let spawned = std::thread::Builder::new()
+                .name("yk-compile".into())
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job.mt.compile_now(&*job.compiler, job.trace);
+                        job.mt.queue().job_done();
+                    }
+                });
+            if let Err(e) = spawned {
+                drop(tx);
+                mt.log()
+                    .error(&format!("cannot start the compile thread: {e}"));
+                mt.compile_now(&*compiler, trace);
+                return;
+            }
+            *tx = Some(t);
+        }
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let job = Job {
+            mt,
+            compiler,
+            trace,
+        };
+        if let Err(mpsc::SendError(job)) = tx.as_ref().unwrap().send(job) {
+            // Only if the compile thread died: compile here instead.
+            drop(tx);
+            job.mt.compile_now(&*job.compiler, job.trace);
+            job.mt.queue().job_done();
+        }
+    }
+
+    fn job_done(&self) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        *p -= 1;
+        if *p == 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Block until every queued compilation has finished.
+    pub(crate) fn wait_idle(&self) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        while *p > 0 {
+            p = self.idle.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! Run-time configuration, read from the environment once per `MT`.
+//!
+//! Every variable is parsed strictly: a malformed value is an error naming the
+//! variable, never a silent default, because a typo in (say) `YK_HOT_THRESHOLD`
+//! would otherwise make a benchmark or a test measure the wrong thing.
+
+use std::{fmt, path::PathBuf};
+
+/// Default hot threshold. Large enough that start-up code and short loops never pay
+/// for a recording, small enough that real loops are compiled early. A prime, so
+/// that it does not resonate with the round iteration counts loops in test and
+/// benchmark programs tend to have (a threshold of 100 in a loop of 100 iterations
+/// would start tracing on the exit path).
+pub const DEFAULT_HOT_THRESHOLD: u32 = 131;
+
+/// Default number of failures of one guard before a side trace is recorded from
+/// it. Each failure runs the (slow) blackhole, so a guard that keeps failing is
+/// worth a side trace soon.
+pub const DEFAULT_SIDETRACE_THRESHOLD: u32 = 5;
+
+/// Default limit on the number of blocks in one recording. Far beyond what a loop
+/// of an interpreter needs (a Lua loop iteration is a few hundred blocks), and it
+/// bounds the memory and the compile time of a runaway recording.
+pub const DEFAULT_TRACE_MAX_LEN: usize = 50_000;
+
+/// The default `YKD_LOG` level: errors and warnings only.
+pub const DEFAULT_LOG_LEVEL: u8 = 1;
+
+/// A malformed environment variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable's name.
+    pub var: &'static str,
+    /// Its value as found (lossily converted if it was not UTF-8).
+    pub value: String,
+    /// What was expected.
+    pub expected: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value {:?} for environment variable {}: expected {}",
+            self.value, self.var, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where a log goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogDest {
+    /// Standard error.
+    Stderr,
+    /// A file, truncated when first opened by this process.
+    File(PathBuf),
+}
+
+/// Which tracer to use (`YKD_TRACER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TracerKind {
+    /// The software tracer (default).
+    Swt,
+    /// Intel PT (not built yet: falls back to swt with a warning).
+    Hwt,
+}
+
+/// The IR dumps and debugging outputs selectable with `YKD_LOG_IR`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IrLogSelection {
+    /// `aot`: the embedded module, once, when it is loaded.
+    pub aot: bool,
+    /// `jit-pre-opt`: each trace's module before optimisation.
+    pub jit_pre_opt: bool,
+    /// `jit-post-opt`: each trace's module after optimisation.
+    pub jit_post_opt: bool,
+    /// `trace-blocks`: each completed recording, one block per line.
+    pub trace_blocks: bool,
+}
+
+/// Everything the environment can set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `YK_HOT_THRESHOLD`.
+    pub hot_threshold: u32,
+    /// `YK_SIDETRACE_THRESHOLD`.
+    pub sidetrace_threshold: u32,
+    /// False when `YK_JITC=none`: nothing is counted or traced.
+    pub jit_enabled: bool,
+    /// `YKD_SERIALISE_COMPILATION=1`: compile on the recording thread.
+    pub serialise_compilation: bool,
+    /// `YKD_TRACER`, as requested.
+    pub tracer: TracerKind,
+    /// `YKD_TRACE_MAX_LEN`: blocks in one recording before it is aborted.
+    pub trace_max_len: usize,
+    /// `YKD_LOG` level (0 off, 1 errors/warnings, 3 JIT events, 4 every execution).
+    pub log_level: u8,
+    /// `YKD_LOG` destination.
+    pub log_dest: LogDest,
+    /// `YKD_LOG_IR` selection.
+    pub log_ir: IrLogSelection,
+    /// `YKD_LOG_IR` destination.
+    pub log_ir_dest: LogDest,
+    /// `YKD_LOG_STATS` destination, if stats are wanted.
+    pub log_stats: Option<LogDest>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            hot_threshold: DEFAULT_HOT_THRESHOLD,
+            sidetrace_threshold: DEFAULT_SIDETRACE_THRESHOLD,
+            jit_enabled: true,
+            serialise_compilation: false,
+            tracer: TracerKind::Swt,
+            trace_max_len: DEFAULT_TRACE_MAX_LEN,
+            log_level: DEFAULT_LOG_LEVEL,
+            log_dest: LogDest::Stderr,
+            log_ir: IrLogSelection::default(),
+            log_ir_dest: LogDest::Stderr,
+            log_stats: None,
+        }
+    }
+}
+
+impl Config {
+    /// Read the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            std::env::var_os(name).map(|v| match v.into_string() {
+                Ok(s) => Ok(s),
+                Err(v) => Err(v.to_string_lossy().into_owned()),
+            })
+        })
+    }
+
+    /// Read the configuration through `lookup`, which returns `None` for an unset
+    /// variable, `Some(Ok(value))`, or `Some(Err(lossy value))` for one that is not
+    /// UTF-8. (Tests use this instead of mutating the process environment.)
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<Result<String, String>>,
+    ) -> Result<Config, ConfigError> {
+        let get = |var: &'static str, expected: &str| -> Result<Option<String>, ConfigError> {
+            match lookup(var) {
+                None => Ok(None),
+                Some(Ok(s)) => Ok(Some(s)),
+                Some(Err(value)) => Err(ConfigError {
+                    var,
+                    value,
+                    expected: format!("{expected} (in UTF-8)"),
+                }),
+            }
+        };
+        let mut c = Config::default();
+
+        const INT: &str = "a non-negative integer below 2^32";
+        if let Some(v) = get("YK_HOT_THRESHOLD", INT)? {
+            c.hot_threshold = parse_num(&v).ok_or_else(|| err("YK_HOT_THRESHOLD", &v, INT))?;
+        }
+        if let Some(v) = get("YK_SIDETRACE_THRESHOLD", INT)? {
+            c.sidetrace_threshold =
+                parse_num(&v).ok_or_else(|| err("YK_SIDETRACE_THRESHOLD", &v, INT))?;
+        }
+        const JITC: &str = "`none` (no JIT) or `llvm`";
+        if let Some(v) = get("YK_JITC", JITC)? {
+            c.jit_enabled = match v.as_str() {
+                "none" => false,
+                "llvm" => true,
+                _ => return Err(err("YK_JITC", &v, JITC)),
+            };
+        }
+        const BOOL: &str = "`0` or `1`";
+        if let Some(v) = get("YKD_SERIALISE_COMPILATION", BOOL)? {
+            c.serialise_compilation = match v.as_str() {
+                "0" => false,
+                "1" => true,
+                _ => return Err(err("YKD_SERIALISE_COMPILATION", &v, BOOL)),
+            };
+        }
+        const TRACER: &str = "`swt` or `hwt`";
+        if let Some(v) = get("YKD_TRACER", TRACER)? {
+            c.tracer = match v.as_str() {
+                "swt" => TracerKind::Swt,
+                "hwt" => TracerKind::Hwt,
+                _ => return Err(err("YKD_TRACER", &v, TRACER)),
+            };
+        }
+        const LEN: &str = "a positive integer";
+        if let Some(v) = get("YKD_TRACE_MAX_LEN", LEN)? {
+            c.trace_max_len = parse_num::<usize>(&v)
+                .filter(|n| *n > 0)
+                .ok_or_else(|| err("YKD_TRACE_MAX_LEN", &v, LEN))?;
+        }
+        const LOG: &str = "`[file:]level` with level 0 to 4";
+        if let Some(v) = get("YKD_LOG", LOG)? {
+            let (dest, level) = split_dest(&v);
+            c.log_level = parse_num::<u8>(level)
+                .filter(|l| *l <= 4)
+                .ok_or_else(|| err("YKD_LOG", &v, LOG))?;
+            c.log_dest = dest.ok_or_else(|| err("YKD_LOG", &v, LOG))?;
+        }
+        const LOG_IR: &str =
+            "`[file:]item,...` with items from aot, jit-pre-opt, jit-post-opt, trace-blocks";
+        if let Some(v) = get("YKD_LOG_IR", LOG_IR)? {
+            let (dest, items) = split_dest(&v);
+            c.log_ir_dest = dest.ok_or_else(|| err("YKD_LOG_IR", &v, LOG_IR))?;
+            for item in items.split(',') {
+                match item {
+                    "aot" => c.log_ir.aot = true,
+                    "jit-pre-opt" => c.log_ir.jit_pre_opt = true,
+                    "jit-post-opt" => c.log_ir.jit_post_opt = true,
+                    "trace-blocks" => c.log_ir.trace_blocks = true,
+                    _ => return Err(err("YKD_LOG_IR", &v, LOG_IR)),
+                }
+            }
+        }
+        const STATS: &str = "a file name, or `-` for stderr";
+        if let Some(v) = get("YKD_LOG_STATS", STATS)? {
+            c.log_stats = Some(match v.as_str() {
+                "" => return Err(err("YKD_LOG_STATS", &v, STATS)),
+                "-" => LogDest::Stderr,
+                _ => LogDest::File(PathBuf::from(v)),
+            });
+        }
+        Ok(c)
+    }
+}
+
+fn err(var: &'static str, value: &str, expected: &str) -> ConfigError {
+    ConfigError {
+        var,
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    }
+}
+
+/// Strict decimal parsing: no sign, no spaces, no empty string.
+fn parse_num<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Split `[file:]rest` at the last `:` (file names may contain colons, the rest
+/// never does). `None` as the destination means an empty file name.
+fn split_dest(v: &str) -> (Option<LogDest>, &str) {
+    match v.rsplit_once(':') {
+        None => (Some(LogDest::Stderr), v),
+        Some(("", rest)) => (None, rest),
+        Some(("-", rest)) => (Some(LogDest::Stderr), rest),
+        Some((file, rest)) => (Some(LogDest::File(PathBuf::from(file))), rest),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned().map(Ok))
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(parse(&[]).unwrap(), Config::default());
+        assert_eq!(Config::default().hot_threshold, 131);
+    }
+
+    #[test]
+    fn all_set() {
+        let c = parse(&[
+            ("YK_HOT_THRESHOLD", "0"),
+            ("YK_SIDETRACE_THRESHOLD", "12"),
+            ("YK_JITC", "none"),
+            ("YKD_SERIALISE_COMPILATION", "1"),
+            ("YKD_TRACER", "hwt"),
+            ("YKD_TRACE_MAX_LEN", "10"),
+            ("YKD_LOG", "/tmp/a:b.log:3"),
+            ("YKD_LOG_IR", "aot,trace-blocks,jit-post-opt"),
+            ("YKD_LOG_STATS", "-"),
+        ])
+        .unwrap();
+        assert_eq!(c.hot_threshold, 0);
+        assert_eq!(c.sidetrace_threshold, 12);
+        assert!(!c.jit_enabled);
+        assert!(c.serialise_compilation);
+        assert_eq!(c.tracer, TracerKind::Hwt);
+        assert_eq!(c.trace_max_len, 10);
+        assert_eq!(c.log_level, 3);
+        assert_eq!(c.log_dest, LogDest::File("/tmp/a:b.log".into()));
+        assert_eq!(
+            c.log_ir,
+            IrLogSelection {
+                aot: true,
+                jit_pre_opt: false,
+                jit_post_opt: true,
+                trace_blocks: true
+            }
+        );
+        assert_eq!(c.log_ir_dest, LogDest::Stderr);
+        assert_eq!(c.log_stats, Some(LogDest::Stderr));
+        let c = parse(&[("YKD_LOG_IR", "ir.txt:aot"), ("YKD_LOG_STATS", "s.json")]).unwrap();
+        assert_eq!(c.log_ir_dest, LogDest::File("ir.txt".into()));
+        assert_eq!(c.log_stats, Some(LogDest::File("s.json".into())));
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        for (var, val) in [
+            ("YK_HOT_THRESHOLD", "abc"),
+            ("YK_HOT_THRESHOLD", "-1"),
+            ("YK_HOT_THRESHOLD", ""),
+            ("YK_HOT_THRESHOLD", " 5"),
+            ("YK_HOT_THRESHOLD", "99999999999"),
+            ("YK_SIDETRACE_THRESHOLD", "1.5"),
+            ("YK_JITC", "yes"),
+            ("YKD_SERIALISE_COMPILATION", "true"),
+            ("YKD_TRACER", "pt"),
+            ("YKD_TRACE_MAX_LEN", "0"),
+            ("YKD_LOG", "5"),
+            ("YKD_LOG", "f.log:"),
+            ("YKD_LOG", ":3"),
+            ("YKD_LOG_IR", "aot,llvm"),
+            ("YKD_LOG_IR", ""),
+            ("YKD_LOG_STATS", ""),
+        ] {
+            let e = parse(&[(var, val)]).unwrap_err();
+            assert_eq!(e.var, var);
+            assert_eq!(e.value, val);
+            assert!(e.to_string().contains(var), "{e}");
+        }
+    }
+
+    #[test]
+    fn non_utf8_is_an_error() {
+        let e =
+            Config::from_lookup(|k| (k == "YKD_LOG").then(|| Err("\u{fffd}".into()))).unwrap_err();
+        assert_eq!(e.var, "YKD_LOG");
+    }
+}

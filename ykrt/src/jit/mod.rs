@@ -1,0 +1,149 @@
+//! The LLVM trace compiler: builder ([`builder`]), optimisation and ORC
+//! ([`orc`]), behind the runtime's [`TraceCompiler`] interface.
+
+pub mod builder;
+pub mod orc;
+
+use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
+use crate::mt::MT;
+use linker_plugin::llvm::Module;
+use llvm_sys::prelude::*;
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex};
+
+/// LLVM state: one context for the AOT module and every trace, used by one
+/// thread at a time (under the compiler's mutex).
+struct State {
+    orc: orc::Orc,
+    ctx: LLVMContextRef,
+    aot: Module,
+    ntraces: usize,
+}
+
+// SAFETY: the LLVM objects are only touched while holding the mutex.
+unsafe impl Send for State {}
+
+/// The trace compiler installed into every `MT` that has embedded IR.
+#[derive(Default)]
+pub struct LlvmCompiler {
+    state: Mutex<Option<Result<State, String>>>,
+}
+
+struct Trace {
+    f: unsafe extern "C" fn(*mut c_void) -> u64,
+}
+
+impl CompiledTrace for Trace {
+    unsafe fn execute(&self, vars: *mut c_void) -> u64 {
+        // SAFETY: the caller passes the vars of the trace's control point.
+        unsafe { (self.f)(vars) }
+    }
+}
+
+impl LlvmCompiler {
+    /// A compiler that sets LLVM up on its first trace.
+    pub fn new() -> LlvmCompiler {
+        LlvmCompiler::default()
+    }
+}
+
+fn init(mt: &MT) -> Result<State, String> {
+    let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
+    let (orc, ctx) = orc::Orc::new()?;
+    let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
+        .map_err(|e| format!("the embedded IR is malformed: {e}"))?;
+    let _ = mt;
+    Ok(State {
+        orc,
+        ctx,
+        aot,
+        ntraces: 0,
+    })
+}
+
+impl TraceCompiler for LlvmCompiler {
+    fn compile(
+        &self,
+        mt: &MT,
+        trace: &RecordedTrace,
+    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let st = match guard.get_or_insert_with(|| init(mt)) {
+            Ok(st) => st,
+            Err(e) => return Err(CompileError::Permanent(e.clone())),
+        };
+        let info =
+            crate::aot::info().ok_or_else(|| CompileError::Permanent("no embedded IR".into()))?;
+        st.ntraces += 1;
+        let name = format!("__yk_trace_{}", st.ntraces);
+        let t = Module::new_in(st.ctx, &name);
+        unsafe {
+            llvm_sys::core::LLVMSetDataLayout(t.m, llvm_sys::core::LLVMGetDataLayoutStr(st.aot.m));
+            llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(st.aot.m));
+        }
+        let input = builder::TraceInput {
+            blocks: &trace.blocks,
+            promotes: &trace.promotes,
+            cp_func_idx: trace.cp_func_idx as usize,
+            start_loc: trace.start_loc.addr(),
+            name: &name,
+        };
+        let built = builder::build(&st.aot, t, &input).map_err(CompileError::Temporary)?;
+        let sel = mt.log().ir_selection();
+        if sel.jit_pre_opt {
+            mt.log().ir_section("jit-pre-opt", &built.module.to_text());
+        }
+        if let Some(p) = std::env::var_os("YKD_DEBUG_TRACE_BC") {
+            let _ = built.module.write_file(std::path::Path::new(&p));
+        }
+        built
+            .module
+            .verify()
+            .map_err(|e| CompileError::Temporary(format!("internal error: {e}")))?;
+        built
+            .module
+            .run_passes("default<O2>")
+            .map_err(|e| CompileError::Temporary(e.to_string()))?;
+        if sel.jit_post_opt {
+            mt.log().ir_section("jit-post-opt", &built.module.to_text());
+        }
+        for (sym, idx) in &built.funcs {
+            let addr = info
+                .funcs()
+                .get(*idx)
+                .copied()
+                .unwrap_or(std::ptr::null_mut());
+            if addr.is_null() {
+                return Err(CompileError::Temporary(format!(
+                    "function {idx} has no address"
+                )));
+            }
+            st.orc
+                .define_absolute(sym, addr as usize)
+                .map_err(CompileError::Temporary)?;
+        }
+        for (sym, idx) in &built.globals {
+            let addr = info
+                .globals()
+                .get(*idx)
+                .copied()
+                .unwrap_or(std::ptr::null_mut());
+            if addr.is_null() {
+                return Err(CompileError::Temporary(format!(
+                    "global {idx} has no address"
+                )));
+            }
+            st.orc
+                .define_absolute(sym, addr as usize)
+                .map_err(CompileError::Temporary)?;
+        }
+        let addr = st
+            .orc
+            .add_and_lookup(built.module.into_raw(), &name)
+            .map_err(CompileError::Temporary)?;
+        // SAFETY: the trace function has this signature (builder.rs).
+        let f =
+            unsafe { std::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void) -> u64>(addr) };
+        Ok(Arc::new(Trace { f }))
+    }
+}

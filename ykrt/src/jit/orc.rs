@@ -1,0 +1,121 @@
+//! ORC LLJIT: turns optimised trace modules into callable machine code.
+//!
+//! One LLJIT per compiler. References from a trace to the AOT binary's
+//! functions and globals are `__yk_aot_f<i>` / `__yk_aot_g<i>` symbols,
+//! defined as absolute symbols with the run-time addresses from the binary's
+//! address tables; anything else (e.g. `memcpy` from an intrinsic) resolves
+//! against the process. Traces are never freed yet: their code stays valid
+//! for as long as any thread may run it.
+
+use llvm_sys::error::*;
+use llvm_sys::orc2::lljit::*;
+use llvm_sys::orc2::*;
+use llvm_sys::prelude::*;
+use llvm_sys::target::*;
+use std::collections::HashSet;
+use std::ffi::{CStr, CString};
+
+/// An LLJIT instance and the thread-safe context all trace modules share.
+pub struct Orc {
+    jit: LLVMOrcLLJITRef,
+    tsctx: LLVMOrcThreadSafeContextRef,
+    defined: HashSet<String>,
+}
+
+fn take_error(e: LLVMErrorRef) -> String {
+    unsafe {
+        let m = LLVMGetErrorMessage(e);
+        let s = CStr::from_ptr(m).to_string_lossy().into_owned();
+        LLVMDisposeErrorMessage(m);
+        s
+    }
+}
+
+impl Orc {
+    /// Creates the JIT and a fresh context, returned for building modules in.
+    pub fn new() -> Result<(Orc, LLVMContextRef), String> {
+        unsafe {
+            if LLVM_InitializeNativeTarget() != 0 || LLVM_InitializeNativeAsmPrinter() != 0 {
+                return Err("LLVM has no native target".into());
+            }
+            let builder = LLVMOrcCreateLLJITBuilder();
+            let mut jit = std::ptr::null_mut();
+            let e = LLVMOrcCreateLLJIT(&mut jit, builder);
+            if !e.is_null() {
+                return Err(format!("creating the JIT: {}", take_error(e)));
+            }
+            // Library calls that LLVM introduces (memcpy, ...) come from the process.
+            let mut gen = std::ptr::null_mut();
+            let prefix = LLVMOrcLLJITGetGlobalPrefix(jit);
+            let e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+                &mut gen,
+                prefix,
+                None,
+                std::ptr::null_mut(),
+            );
+            if !e.is_null() {
+                return Err(format!("process symbols: {}", take_error(e)));
+            }
+            LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
+            let ctx = llvm_sys::core::LLVMContextCreate();
+            let tsctx = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(ctx);
+            Ok((
+                Orc {
+                    jit,
+                    tsctx,
+                    defined: HashSet::new(),
+                },
+                ctx,
+            ))
+        }
+    }
+
+    /// Defines `name` as the absolute address `addr`, once.
+    pub fn define_absolute(&mut self, name: &str, addr: usize) -> Result<(), String> {
+        if !self.defined.insert(name.to_owned()) {
+            return Ok(());
+        }
+        unsafe {
+            let n = CString::new(name).unwrap();
+            let interned = LLVMOrcLLJITMangleAndIntern(self.jit, n.as_ptr());
+            let mut pair = LLVMOrcCSymbolMapPair {
+                Name: interned,
+                Sym: LLVMJITEvaluatedSymbol {
+                    Address: addr as u64,
+                    Flags: LLVMJITSymbolFlags {
+                        GenericFlags: LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported
+                            as u8
+                            | LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8,
+                        TargetFlags: 0,
+                    },
+                },
+            };
+            let mu = LLVMOrcAbsoluteSymbols(&mut pair, 1);
+            let e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(self.jit), mu);
+            if !e.is_null() {
+                return Err(format!("defining {name}: {}", take_error(e)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds module `m` (ownership passes to the JIT) and returns the address
+    /// of its function `name`, compiling it.
+    pub fn add_and_lookup(&mut self, m: LLVMModuleRef, name: &str) -> Result<usize, String> {
+        unsafe {
+            let tsm = LLVMOrcCreateNewThreadSafeModule(m, self.tsctx);
+            let jd = LLVMOrcLLJITGetMainJITDylib(self.jit);
+            let e = LLVMOrcLLJITAddLLVMIRModule(self.jit, jd, tsm);
+            if !e.is_null() {
+                return Err(format!("adding the trace: {}", take_error(e)));
+            }
+            let n = CString::new(name).unwrap();
+            let mut addr = 0;
+            let e = LLVMOrcLLJITLookup(self.jit, &mut addr, n.as_ptr());
+            if !e.is_null() {
+                return Err(format!("compiling the trace: {}", take_error(e)));
+            }
+            Ok(addr as usize)
+        }
+    }
+}

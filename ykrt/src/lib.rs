@@ -1,0 +1,82 @@
+//! The yk runtime: a meta-tracing JIT for interpreters built with yk-ld.
+//!
+//! An interpreter creates one [`MT`], gives each loop-header bytecode a
+//! [`Location`], and calls the control point at the top of its dispatch loop. The
+//! runtime counts executions per location; a hot location is recorded (by the
+//! software tracer, [`trace::swt`]) until the same thread comes back to it, and
+//! the recording goes to the trace compiler ([`compile::TraceCompiler`]). The
+//! embedded AOT IR the recordings refer to is loaded and indexed on the first
+//! trace ([`aotir`]).
+//!
+//! The C API (`yk.h`, `libykcapi`) is the `ykcapi` crate; the hooks yk-ld-linked
+//! code calls are in [`abi`].
+
+pub mod abi;
+pub mod aot;
+pub mod aotir;
+pub mod compile;
+pub mod config;
+pub mod jit;
+pub mod location;
+pub mod log;
+pub mod mt;
+pub mod stats;
+pub mod trace;
+
+#[cfg(test)]
+mod testutil;
+
+pub use compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
+pub use config::{Config, ConfigError};
+pub use location::Location;
+pub use mt::{MtError, MT};
+
+/// Values that `yk_promote` can promote: integers and raw pointers (they travel
+/// through a `u64`).
+pub trait Promote: Copy {
+    /// The value as 64 bits.
+    fn to_u64(self) -> u64;
+    /// Back from [`Promote::to_u64`].
+    fn from_u64(v: u64) -> Self;
+}
+
+macro_rules! promote_int {
+    ($($t:ty),*) => {$(
+        impl Promote for $t {
+            fn to_u64(self) -> u64 { self as u64 }
+            fn from_u64(v: u64) -> Self { v as $t }
+        }
+    )*};
+}
+promote_int!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl<T> Promote for *const T {
+    fn to_u64(self) -> u64 {
+        self as usize as u64
+    }
+    fn from_u64(v: u64) -> Self {
+        v as usize as *const T
+    }
+}
+
+impl<T> Promote for *mut T {
+    fn to_u64(self) -> u64 {
+        self as usize as u64
+    }
+    fn from_u64(v: u64) -> Self {
+        v as usize as *mut T
+    }
+}
+
+/// `yk_promote` for Rust interpreters: returns `x`, and tells the trace builder
+/// that `x` is constant in a trace (the trace guards on the recorded value).
+#[inline(always)]
+pub fn promote<T: Promote>(x: T) -> T {
+    T::from_u64(abi::__yk_promote_u64(x.to_u64()))
+}
+
+/// True while the interpreter (not a compiled trace) runs.
+#[inline(always)]
+pub fn is_interpreting() -> bool {
+    abi::yk_is_interpreting()
+}

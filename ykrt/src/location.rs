@@ -1,0 +1,381 @@
+//! `Location`: the per-loop-header state of the JIT, packed into one machine word.
+//!
+//! # Encoding
+//!
+//! The word is read on every control point, so it is a single `AtomicUsize`
+//! (`YkLocation` in `yk.h` is a struct holding one `uintptr_t`). The low two bits
+//! are a tag:
+//!
+//! | word                      | state                                                   |
+//! |---------------------------|---------------------------------------------------------|
+//! | `0`                       | null: never counted, never traced (`yk_location_null`)   |
+//! | `ptr`, `ptr & 0b11 == 0`  | compiled: `ptr` is a `Box<Arc<dyn CompiledTrace>>`       |
+//! | `count << 8 \| f << 2 \| 0b01` | counting, `f` failures so far                      |
+//! | `owner << 8 \| f << 2 \| 0b10` | tracing by thread `owner`; `owner == 0` is "compiling" |
+//! | `0b11`                    | don't trace (too many failures, or no JIT possible)      |
+//!
+//! Zero meaning "null" makes a zero-initialised `YkLocation` (a `static` array in C)
+//! a location that is never traced: the safe default. Bits 2..8 hold the number of
+//! failed attempts (recording or compiling), which sets the back-off; bits 8..64
+//! hold the count or the recording thread's id (ids come from a process-wide
+//! counter, so 56 bits never run out).
+//!
+//! A compiled location's box is only freed when the `Location` itself is dropped
+//! (which needs exclusive access), so a thread that loaded the pointer can use it
+//! without a reference count: no transition leaves the compiled state while the
+//! location is shared. A later re-optimisation that replaces traces must keep that
+//! invariant (e.g. by swapping inside the compiled-trace object).
+
+use crate::compile::CompiledTrace;
+use std::{
+    collections::BTreeMap,
+    ptr::NonNull,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+};
+
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("ykrt packs a location's state into a 64-bit word");
+
+const TAG_MASK: usize = 0b11;
+const TAG_COUNTING: usize = 0b01;
+const TAG_TRACING: usize = 0b10;
+const WORD_DONT_TRACE: usize = 0b11;
+const FAIL_SHIFT: u32 = 2;
+const FAIL_MASK: usize = 0b11_1111;
+const PAYLOAD_SHIFT: u32 = 8;
+/// The largest count or thread id that fits in a location word.
+pub(crate) const MAX_PAYLOAD: u64 = (1 << (64 - PAYLOAD_SHIFT)) - 1;
+
+/// After this many failed attempts (aborted recordings or failed compilations) a
+/// location is never traced again: a loop that keeps failing costs a recording
+/// each time and wins nothing.
+pub const MAX_FAILURES: u8 = 5;
+
+/// A decoded location word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Null,
+    Counting {
+        count: u64,
+        failures: u8,
+    },
+    /// `owner` is the recording thread's id; `0` means the recording is finished and
+    /// is being compiled.
+    Tracing {
+        owner: u64,
+        failures: u8,
+    },
+    Compiled(NonNull<Arc<dyn CompiledTrace>>),
+    DontTrace,
+}
+
+impl State {
+    pub(crate) fn decode(word: usize) -> State {
+        let failures = ((word >> FAIL_SHIFT) & FAIL_MASK) as u8;
+        let payload = (word >> PAYLOAD_SHIFT) as u64;
+        match word & TAG_MASK {
+            _ if word == 0 => State::Null,
+            _ if word == WORD_DONT_TRACE => State::DontTrace,
+            0 => State::Compiled(NonNull::new(word as *mut Arc<dyn CompiledTrace>).unwrap()),
+            TAG_COUNTING => State::Counting {
+                count: payload,
+                failures,
+            },
+            TAG_TRACING => State::Tracing {
+                owner: payload,
+                failures,
+            },
+            _ => unreachable!("bad location word {word:#x}"),
+        }
+    }
+
+    pub(crate) fn encode(self) -> usize {
+        let pack = |payload: u64, failures: u8, tag: usize| {
+            debug_assert!(payload <= MAX_PAYLOAD && usize::from(failures) <= FAIL_MASK);
+            ((payload as usize) << PAYLOAD_SHIFT) | (usize::from(failures) << FAIL_SHIFT) | tag
+        };
+        match self {
+            State::Null => 0,
+            State::Counting { count, failures } => pack(count, failures, TAG_COUNTING),
+            State::Tracing { owner, failures } => pack(owner, failures, TAG_TRACING),
+            State::Compiled(p) => p.as_ptr() as usize,
+            State::DontTrace => WORD_DONT_TRACE,
+        }
+    }
+}
+
+/// A loop header of the interpreted program (typically one per backward-jump
+/// bytecode). Pass it to every control point reached at that bytecode.
+///
+/// Layout-compatible with `YkLocation` in `yk.h`. A location must not be moved or
+/// copied once a control point has seen it (a compiled location owns its trace,
+/// and a recording thread refers to its start location by address), and must not
+/// be dropped while a thread may still reach it.
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct Location(AtomicUsize);
+
+impl Location {
+    /// A fresh location, counting from zero.
+    pub fn new() -> Self {
+        Location(AtomicUsize::new(
+            State::Counting {
+                count: 0,
+                failures: 0,
+            }
+            .encode(),
+        ))
+    }
+
+    /// A location that is never counted or traced: for bytecodes that are not loop
+    /// headers. Control points given it return at once.
+    pub fn null() -> Self {
+        Location(AtomicUsize::new(0))
+    }
+
+    /// Is this the null location?
+    pub fn is_null(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
+
+    /// Has a compiled trace been installed here?
+    pub fn is_compiled(&self) -> bool {
+        matches!(self.state(), State::Compiled(_))
+    }
+
+    /// Will this location never be traced (again)?
+    pub fn is_dont_trace(&self) -> bool {
+        matches!(self.state(), State::DontTrace)
+    }
+
+    /// Attach `s` to this location's address: JIT log lines about it end in ` @ s`.
+    /// Replaces an earlier string; the string is forgotten when the location drops.
+    pub fn set_debug_str(&self, s: impl Into<String>) {
+        let mut m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
+        m.insert(self.addr(), s.into());
+        HAVE_DEBUG_STRS.store(true, Ordering::Release);
+    }
+
+    /// The debug string attached with [`Location::set_debug_str`], if any.
+    pub fn debug_str(&self) -> Option<String> {
+        debug_str_at(self.addr())
+    }
+
+    pub(crate) fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    pub(crate) fn load(&self) -> usize {
+        // Acquire: a compiled trace published with Release must be seen whole.
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn state(&self) -> State {
+        State::decode(self.load())
+    }
+
+    /// Replace `old` by `new` if the word still holds `old`; false if another thread
+    /// got there first.
+    pub(crate) fn transition(&self, old: usize, new: State) -> bool {
+        self.0
+            .compare_exchange(old, new.encode(), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Bump a counting location's count. Losing an increment to a racing thread is
+    /// harmless (hotness is approximate), so this does not retry.
+    pub(crate) fn try_count(&self, old: usize, count: u64, failures: u8) {
+        let new = State::Counting {
+            count: (count + 1).min(MAX_PAYLOAD),
+            failures,
+        };
+        let _ = self
+            .0
+            .compare_exchange(old, new.encode(), Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// After a failed attempt starting from word `old` (tracing or compiling): count
+    /// again with a longer threshold, or never trace again after [`MAX_FAILURES`]
+    /// (or at once when `permanent`). Returns the new state if the transition
+    /// happened.
+    pub(crate) fn back_off(&self, old: usize, permanent: bool) -> Option<State> {
+        let failures = match State::decode(old) {
+            State::Tracing { failures, .. } | State::Counting { failures, .. } => failures,
+            _ => return None,
+        };
+        let failures = failures.saturating_add(1);
+        let new = if permanent || failures >= MAX_FAILURES {
+            State::DontTrace
+        } else {
+            State::Counting { count: 0, failures }
+        };
+        self.transition(old, new).then_some(new)
+    }
+
+    /// Install `trace` on a location that is being compiled (`old` is its word).
+    /// False (and the trace is dropped) if the location is no longer in that state.
+    pub(crate) fn install(&self, old: usize, trace: Arc<dyn CompiledTrace>) -> bool {
+        let boxed = NonNull::from(Box::leak(Box::new(trace)));
+        if self.transition(old, State::Compiled(boxed)) {
+            true
+        } else {
+            // SAFETY: the CAS failed, so nobody else saw this box.
+            drop(unsafe { Box::from_raw(boxed.as_ptr()) });
+            false
+        }
+    }
+}
+
+impl Default for Location {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Location {
+    fn drop(&mut self) {
+        if let State::Compiled(p) = State::decode(*self.0.get_mut()) {
+            // SAFETY: `&mut self` means no thread is using the trace, and the box was
+            // made by `install`.
+            drop(unsafe { Box::from_raw(p.as_ptr()) });
+        }
+        if HAVE_DEBUG_STRS.load(Ordering::Acquire) {
+            let mut m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
+            m.remove(&self.addr());
+        }
+    }
+}
+
+/// A location's address, sendable to the compile thread. The runtime's contract is
+/// that a location outlives every recording and compilation that started from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocationPtr(NonNull<Location>);
+
+// SAFETY: a `Location` is an atomic word, usable from any thread; the pointer's
+// validity is the caller's contract documented above.
+unsafe impl Send for LocationPtr {}
+unsafe impl Sync for LocationPtr {}
+
+impl LocationPtr {
+    /// The location's address.
+    pub fn addr(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
+    /// The location itself.
+    ///
+    /// # Safety
+    /// The location must still be alive (see the type's documentation).
+    pub unsafe fn get<'a>(self) -> &'a Location {
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The debug string attached to this location, if any.
+    pub fn debug_str(self) -> Option<String> {
+        debug_str_at(self.addr())
+    }
+}
+
+impl From<&Location> for LocationPtr {
+    fn from(l: &Location) -> Self {
+        LocationPtr(NonNull::from(l))
+    }
+}
+
+/// Debug strings live beside the locations, keyed by address, because a location
+/// has no room for one. Only log lines and drops look here, and drops only when a
+/// string was ever set.
+static DEBUG_STRS: Mutex<BTreeMap<usize, String>> = Mutex::new(BTreeMap::new());
+static HAVE_DEBUG_STRS: AtomicBool = AtomicBool::new(false);
+
+fn debug_str_at(addr: usize) -> Option<String> {
+    if !HAVE_DEBUG_STRS.load(Ordering::Acquire) {
+        return None;
+    }
+    let m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
+    m.get(&addr).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_roundtrip() {
+        for s in [
+            State::Null,
+            State::DontTrace,
+            State::Counting {
+                count: 0,
+                failures: 0,
+            },
+            State::Counting {
+                count: MAX_PAYLOAD,
+                failures: 63,
+            },
+            State::Tracing {
+                owner: 7,
+                failures: 3,
+            },
+            State::Tracing {
+                owner: 0,
+                failures: 1,
+            },
+        ] {
+            assert_eq!(State::decode(s.encode()), s);
+        }
+        assert_eq!(Location::null().load(), 0);
+        assert!(Location::null().is_null());
+        assert!(!Location::new().is_null());
+        assert_eq!(Location::new().load(), 0b01);
+    }
+
+    #[test]
+    fn back_off_then_dont_trace() {
+        let l = Location::new();
+        for f in 1..MAX_FAILURES {
+            let w = l.load();
+            let State::Counting { failures, .. } = l.state() else {
+                panic!()
+            };
+            let tracing = State::Tracing { owner: 9, failures };
+            assert!(l.transition(w, tracing));
+            assert_eq!(
+                l.back_off(tracing.encode(), false),
+                Some(State::Counting {
+                    count: 0,
+                    failures: f
+                })
+            );
+        }
+        let w = l.load();
+        assert_eq!(l.back_off(w, false), Some(State::DontTrace));
+        assert!(l.is_dont_trace());
+        // A second back-off from a stale word must not change anything.
+        assert_eq!(l.back_off(w, false), None);
+    }
+
+    #[test]
+    fn permanent_back_off() {
+        let l = Location::new();
+        assert_eq!(l.back_off(l.load(), true), Some(State::DontTrace));
+    }
+
+    #[test]
+    fn debug_strings_follow_the_location() {
+        let l = Box::new(Location::new());
+        assert_eq!(l.debug_str(), None);
+        l.set_debug_str("loop@1");
+        assert_eq!(l.debug_str().as_deref(), Some("loop@1"));
+        assert_eq!(
+            LocationPtr::from(&*l).debug_str().as_deref(),
+            Some("loop@1")
+        );
+        let addr = l.addr();
+        drop(l);
+        assert_eq!(debug_str_at(addr), None);
+    }
+}

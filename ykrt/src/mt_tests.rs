@@ -1,0 +1,465 @@
+//! Tests of the control point's state machine and the recorder.
+
+use super::*;
+use crate::{
+    config::LogDest,
+    location::MAX_FAILURES,
+    testutil::{self, block, flag_on, lines, FakeCompiler, FakeTrace},
+};
+use std::{ptr, sync::Barrier, thread};
+
+fn cp(mt: &MT, loc: &Location) -> u64 {
+    // A non-null `vars` so that compiled traces run.
+    let mut vars = 0u64;
+    unsafe { mt.control_point_raw(loc, (&raw mut vars).cast(), 0) }
+}
+
+/// One iteration of the fake interpreter loop: the control point, then the
+/// blocks the instrumentation would record.
+fn iter(mt: &MT, loc: &Location) {
+    cp(mt, loc);
+    block(0, 1);
+    block(1, 0);
+    block(0, 2);
+}
+
+#[test]
+fn counting_tracing_and_no_compiler() {
+    let (mt, log) = testutil::mt("nocomp", 3);
+    let loc = Location::new();
+    loc.set_debug_str("loop1");
+    for i in 0..3 {
+        iter(&mt, &loc);
+        assert_eq!(
+            loc.state(),
+            State::Counting {
+                count: i + 1,
+                failures: 0
+            }
+        );
+    }
+    assert!(!flag_on());
+    cp(&mt, &loc);
+    assert!(flag_on() && swt::is_recording());
+    assert!(matches!(loc.state(), State::Tracing { owner, .. } if owner == swt::thread_id()));
+    block(0, 1);
+    block(1, 0);
+    block(0, 2);
+    cp(&mt, &loc);
+    assert!(!flag_on() && !swt::is_recording());
+    assert_eq!(
+        loc.state(),
+        State::Counting {
+            count: 0,
+            failures: 1
+        }
+    );
+    assert_eq!(mt.stats().get(Counter::TracesRecordedOk), 1);
+    assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 1);
+    assert_eq!(
+        lines(&log),
+        [
+            "yk-jit-event: start-tracing @ loop1",
+            "yk-jit-event: stop-tracing @ loop1",
+            "yk-jit-event: trace-aborted: trace compiler not available @ loop1",
+        ]
+    );
+    // Backed off: now it takes 2 * 3 executions before the next attempt.
+    for _ in 0..6 {
+        iter(&mt, &loc);
+    }
+    assert!(!flag_on());
+    cp(&mt, &loc);
+    assert!(flag_on());
+    cp(&mt, &loc);
+    assert!(!flag_on());
+}
+
+#[test]
+fn compiled_trace_runs() {
+    let (mt, log) = testutil::mt("compiled", 0);
+    let trace = Arc::new(FakeTrace::default());
+    let comp = FakeCompiler::new(Ok(Arc::clone(&trace)));
+    mt.set_trace_compiler(comp.clone());
+    let loc = Location::new();
+    iter(&mt, &loc); // starts recording at once (threshold 0)
+    promote_and_idempotent();
+    iter(&mt, &loc); // stops
+    assert!(loc.is_compiled());
+    assert_eq!(*comp.seen.lock().unwrap(), [vec![(0, 1), (1, 0), (0, 2)]]);
+    for _ in 0..3 {
+        iter(&mt, &loc);
+    }
+    // Without vars (the Rust-API path) the trace isn't entered.
+    unsafe { mt.control_point_raw(&loc, ptr::null_mut(), 0) };
+    assert_eq!(trace.0.load(Ordering::Relaxed), 3);
+    assert_eq!(mt.stats().get(Counter::TraceExecutions), 3);
+    assert_eq!(mt.stats().get(Counter::TracesCompiledOk), 1);
+    let l = lines(&log);
+    assert_eq!(
+        l[..3],
+        [
+            "yk-jit-event: start-tracing",
+            "yk-jit-event: stop-tracing",
+            "yk-jit-event: trace-compiled",
+        ]
+    );
+    assert_eq!(l[3..], ["yk-jit-event: enter-jit-code"; 3]);
+}
+
+fn promote_and_idempotent() {
+    if flag_on() {
+        crate::abi::__yk_swt_rec_promote(7);
+        crate::abi::__yk_swt_rec_idempotent(8);
+    }
+}
+
+#[test]
+fn recorder_buffers() {
+    let (mt, _) = testutil::mt("buffers", 0);
+    let loc = Location::new();
+    cp(&mt, &loc);
+    block(0, 1);
+    promote_and_idempotent();
+    block(0, 2);
+    let fin = swt::stop().unwrap();
+    assert_eq!(fin.blocks, [(0, 1), (0, 2)]);
+    assert_eq!(fin.promotes, [7]);
+    assert_eq!(fin.idempotents, [8]);
+    assert!(!flag_on());
+    // Not recording: the record calls are ignored.
+    crate::abi::__yk_swt_rec_block(0, 0);
+    crate::abi::__yk_swt_rec_promote(1);
+    assert!(swt::stop().is_none());
+}
+
+#[test]
+fn permanent_compile_error() {
+    let (mt, log) = testutil::mt("permanent", 0);
+    mt.set_trace_compiler(FakeCompiler::new(Err(CompileError::Permanent(
+        "unsupported: setjmp".into(),
+    ))));
+    let loc = Location::new();
+    iter(&mt, &loc);
+    iter(&mt, &loc);
+    assert!(loc.is_dont_trace());
+    assert_eq!(
+        lines(&log)[2],
+        "yk-jit-event: trace-aborted: unsupported: setjmp"
+    );
+    assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 1);
+}
+
+#[test]
+fn too_long_trace_is_aborted() {
+    testutil::register();
+    let p = testutil::log_path("toolong");
+    let c = Config {
+        hot_threshold: 0,
+        trace_max_len: 4,
+        log_level: 3,
+        log_dest: LogDest::File(p.clone()),
+        ..Config::default()
+    };
+    let mt = testutil::new_mt(c);
+    let loc = Location::new();
+    cp(&mt, &loc);
+    for i in 0..4 {
+        block(0, i);
+    }
+    assert!(flag_on());
+    block(0, 1);
+    assert!(!flag_on() && !swt::is_recording());
+    assert_eq!(
+        loc.state(),
+        State::Counting {
+            count: 0,
+            failures: 1
+        }
+    );
+    assert_eq!(mt.stats().get(Counter::TracesRecordedErr), 1);
+    assert_eq!(mt.stats().get(Counter::TracesRecordedOk), 0);
+    assert_eq!(
+        lines(&p),
+        [
+            "yk-jit-event: start-tracing",
+            "yk-jit-event: trace-aborted: trace too long"
+        ]
+    );
+}
+
+#[test]
+fn repeated_failures_end_in_dont_trace() {
+    let (mt, _) = testutil::mt("dont", 1);
+    let loc = Location::new();
+    for _ in 0..1000 {
+        iter(&mt, &loc);
+    }
+    assert!(loc.is_dont_trace());
+    assert_eq!(
+        mt.stats().get(Counter::TracesCompiledErr),
+        u64::from(MAX_FAILURES)
+    );
+}
+
+#[test]
+fn one_recording_per_thread() {
+    let (mt, _) = testutil::mt("onerec", 0);
+    let (a, b) = (Location::new(), Location::new());
+    cp(&mt, &a);
+    assert!(matches!(a.state(), State::Tracing { .. }));
+    // b is hot but this thread is busy; b is ignored and stays hot.
+    cp(&mt, &b);
+    cp(&mt, &b);
+    assert!(matches!(b.state(), State::Counting { .. }));
+    cp(&mt, &a);
+    assert!(!swt::is_recording());
+    cp(&mt, &b);
+    assert!(matches!(b.state(), State::Tracing { .. }));
+    cp(&mt, &b);
+}
+
+#[test]
+fn compiled_locations_are_not_run_while_recording() {
+    let (mt, _) = testutil::mt("norun", 0);
+    let trace = Arc::new(FakeTrace::default());
+    mt.set_trace_compiler(FakeCompiler::new(Ok(Arc::clone(&trace))));
+    let (a, b) = (Location::new(), Location::new());
+    cp(&mt, &a);
+    cp(&mt, &a);
+    assert!(a.is_compiled());
+    cp(&mt, &b);
+    assert!(swt::is_recording());
+    cp(&mt, &a);
+    assert_eq!(trace.0.load(Ordering::Relaxed), 0);
+    cp(&mt, &b);
+    cp(&mt, &a);
+    assert_eq!(trace.0.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn other_threads_ignore_a_tracing_location() {
+    let (mt, _) = testutil::mt("ignore", 0);
+    let loc = Location::new();
+    cp(&mt, &loc);
+    let w = loc.load();
+    thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..10 {
+                cp(&mt, &loc);
+                assert!(!flag_on());
+            }
+        });
+    });
+    assert_eq!(loc.load(), w);
+    cp(&mt, &loc);
+    assert!(!swt::is_recording());
+}
+
+#[test]
+fn thread_exit_while_recording_releases_the_location() {
+    let (mt, log) = testutil::mt("exit", 0);
+    let loc = Location::new();
+    thread::scope(|s| {
+        s.spawn(|| {
+            cp(&mt, &loc);
+            block(0, 1);
+            assert!(flag_on());
+        });
+    });
+    assert_eq!(
+        loc.state(),
+        State::Counting {
+            count: 0,
+            failures: 1
+        }
+    );
+    assert_eq!(mt.stats().get(Counter::TracesRecordedErr), 1);
+    assert_eq!(
+        lines(&log)[1],
+        "yk-jit-event: trace-aborted: recording thread exited"
+    );
+}
+
+#[test]
+fn jit_disabled() {
+    testutil::register();
+    let mt = testutil::new_mt(Config {
+        hot_threshold: 0,
+        jit_enabled: false,
+        ..Config::default()
+    });
+    let loc = Location::new();
+    let w = loc.load();
+    for _ in 0..10 {
+        cp(&mt, &loc);
+    }
+    assert_eq!(loc.load(), w);
+    assert!(!flag_on());
+}
+
+#[test]
+fn null_locations_via_the_abi() {
+    let (mt, _) = testutil::mt("null", 0);
+    let loc = Location::null();
+    unsafe {
+        assert_eq!(
+            crate::abi::__ykrt_control_point(&*mt, &loc, ptr::null_mut(), 0),
+            0
+        );
+        assert_eq!(
+            crate::abi::__ykrt_control_point(&*mt, ptr::null(), ptr::null_mut(), 0),
+            0
+        );
+    }
+    assert!(loc.is_null() && !flag_on());
+    // The Rust API's control point is the no-op that yk-ld rewrites.
+    let l2 = Location::new();
+    mt.control_point(&l2);
+    assert_eq!(
+        l2.state(),
+        State::Counting {
+            count: 0,
+            failures: 0
+        }
+    );
+}
+
+#[test]
+fn trace_blocks_log() {
+    testutil::register();
+    let p = testutil::log_path("blocks");
+    let mt = testutil::new_mt(Config {
+        hot_threshold: 0,
+        log_ir: crate::config::IrLogSelection {
+            trace_blocks: true,
+            ..Default::default()
+        },
+        log_ir_dest: LogDest::File(p.clone()),
+        ..Config::default()
+    });
+    let loc = Location::new();
+    iter(&mt, &loc);
+    iter(&mt, &loc);
+    // A recording that does not follow the CFG (2 -> 3 is no edge).
+    let loc2 = Location::new();
+    cp(&mt, &loc2);
+    block(0, 2);
+    block(0, 3);
+    cp(&mt, &loc2);
+    let l = lines(&p);
+    assert_eq!(
+        l[..6],
+        [
+            "--- Begin trace-blocks ---",
+            "yk-trace-block: interp 1",
+            "yk-trace-block: helper 0",
+            "yk-trace-block: interp 2",
+            "yk-trace-check: ok",
+            "--- End trace-blocks ---",
+        ]
+    );
+    assert!(l[9].starts_with("yk-trace-check: error: step 0 -> 1: interp:2 -> interp:3"));
+}
+
+/// Many threads, one location: exactly one recording at a time, every attempt
+/// accounted for, and the location ends in don't-trace (no compiler).
+#[test]
+fn concurrent_threads_share_a_location() {
+    let (mt, _) = testutil::mt("conc1", 2);
+    let loc = Location::new();
+    let n = 4;
+    let barrier = Barrier::new(n);
+    thread::scope(|s| {
+        for _ in 0..n {
+            s.spawn(|| {
+                barrier.wait();
+                for _ in 0..20_000 {
+                    iter(&mt, &loc);
+                }
+            });
+        }
+    });
+    assert!(loc.is_dont_trace(), "{:?}", loc.state());
+    let s = mt.stats();
+    assert_eq!(
+        s.get(Counter::TracesRecordedOk) + s.get(Counter::TracesRecordedErr),
+        u64::from(MAX_FAILURES)
+    );
+    assert_eq!(
+        s.get(Counter::TracesCompiledErr),
+        s.get(Counter::TracesRecordedOk)
+    );
+}
+
+/// Many threads, many locations, a compiler on the compile thread: every location
+/// ends compiled exactly once, and traces then run.
+#[test]
+fn concurrent_threads_compile_many_locations() {
+    testutil::register();
+    let mt = testutil::new_mt(Config {
+        hot_threshold: 5,
+        ..Config::default()
+    });
+    let trace = Arc::new(FakeTrace::default());
+    mt.set_trace_compiler(FakeCompiler::new(Ok(Arc::clone(&trace))));
+    let locs: Vec<Location> = (0..16).map(|_| Location::new()).collect();
+    let n = 4;
+    thread::scope(|s| {
+        for t in 0..n {
+            let (mt, locs) = (&mt, &locs);
+            s.spawn(move || {
+                for i in 0..2_000 {
+                    // Each thread walks the locations in its own order.
+                    let l = &locs[(i * (t + 1) + t) % locs.len()];
+                    cp(mt, l);
+                    cp(mt, l);
+                    block(0, 1);
+                }
+                // Close any recording this thread still has open, and record the
+                // locations still hot (each first `cp` may start, the second stops).
+                for l in locs {
+                    cp(mt, l);
+                    cp(mt, l);
+                }
+                assert!(!swt::is_recording());
+            });
+        }
+    });
+    // Wait for the compile thread, then run every trace once.
+    mt.queue().wait_idle();
+    for l in &locs {
+        cp(&mt, l);
+    }
+    mt.shutdown();
+    let s = mt.stats();
+    let compiled = locs.iter().filter(|l| l.is_compiled()).count() as u64;
+    assert_eq!(s.get(Counter::TracesCompiledOk), compiled);
+    assert_eq!(compiled, locs.len() as u64);
+    assert_eq!(s.get(Counter::TracesCompiledErr), 0);
+    assert!(trace.0.load(Ordering::Relaxed) >= locs.len() as u64);
+    assert_eq!(
+        s.get(Counter::TraceExecutions),
+        trace.0.load(Ordering::Relaxed)
+    );
+}
+
+#[test]
+fn stats_written_on_shutdown() {
+    testutil::register();
+    let p = testutil::log_path("stats");
+    let mt = testutil::new_mt(Config {
+        hot_threshold: 0,
+        log_stats: Some(LogDest::File(p.clone())),
+        ..Config::default()
+    });
+    let loc = Location::new();
+    iter(&mt, &loc);
+    iter(&mt, &loc);
+    mt.shutdown();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    assert_eq!(v["traces_recorded_ok"], 1);
+    assert_eq!(v["traces_compiled_err"], 1);
+    assert!(v["duration_tracing"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["compile_times"].as_array().unwrap().len(), 0);
+}

@@ -1,0 +1,209 @@
+//! Run-time statistics (`YKD_LOG_STATS`), written as JSON when the `MT` shuts down
+//! (or when the process exits without shutting it down).
+//!
+//! Counters are relaxed atomics: they are bumped on hot paths by several threads
+//! and only read at the end.
+
+use crate::{config::LogDest, log::Sink};
+use std::{
+    fmt::Write as _,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Mutex,
+    },
+    time::Duration,
+};
+
+/// The event counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Recordings that reached their start location again.
+    TracesRecordedOk,
+    /// Recordings that were aborted.
+    TracesRecordedErr,
+    /// Recordings compiled into traces.
+    TracesCompiledOk,
+    /// Recordings the compiler rejected (or had no compiler).
+    TracesCompiledErr,
+    /// Times a compiled trace was entered.
+    TraceExecutions,
+    /// Guards that failed.
+    GuardFailures,
+    /// Side traces compiled.
+    SideTracesCompiled,
+}
+
+/// The time accumulators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// Recording (start-tracing to stop-tracing).
+    Tracing,
+    /// Compiling traces.
+    Compiling,
+    /// Deoptimising (running the blackhole).
+    Deopting,
+    /// Running compiled traces.
+    JitExecuting,
+}
+
+const COUNTERS: [(Counter, &str); 7] = [
+    (Counter::TracesRecordedOk, "traces_recorded_ok"),
+    (Counter::TracesRecordedErr, "traces_recorded_err"),
+    (Counter::TracesCompiledOk, "traces_compiled_ok"),
+    (Counter::TracesCompiledErr, "traces_compiled_err"),
+    (Counter::TraceExecutions, "trace_executions"),
+    (Counter::GuardFailures, "guard_failures"),
+    (Counter::SideTracesCompiled, "side_traces_compiled"),
+];
+
+const TIMERS: [(Timer, &str); 4] = [
+    (Timer::Tracing, "duration_tracing"),
+    (Timer::Compiling, "duration_compiling"),
+    (Timer::Deopting, "duration_deopting"),
+    (Timer::JitExecuting, "duration_jit_executing"),
+];
+
+/// An `MT`'s statistics.
+#[derive(Debug)]
+pub struct Stats {
+    counters: [AtomicU64; 7],
+    /// Nanoseconds.
+    timers: [AtomicU64; 4],
+    compile_times: Mutex<Vec<f64>>,
+    dest: Option<Sink>,
+    written: AtomicBool,
+}
+
+impl Stats {
+    /// Statistics written to `dest` (if any) by [`Stats::write_once`].
+    pub fn new(dest: Option<&LogDest>) -> std::io::Result<Stats> {
+        let dest = match dest {
+            None => None,
+            Some(d) => Some(Sink::open(d).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("YKD_LOG_STATS: cannot create file: {e}"))
+            })?),
+        };
+        Ok(Stats {
+            counters: Default::default(),
+            timers: Default::default(),
+            compile_times: Mutex::new(Vec::new()),
+            dest,
+            written: AtomicBool::new(false),
+        })
+    }
+
+    /// Are stats being written at all? Callers skip taking timestamps otherwise.
+    pub fn enabled(&self) -> bool {
+        self.dest.is_some()
+    }
+
+    /// Add one to `c`.
+    pub fn count(&self, c: Counter) {
+        self.counters[c as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current value of `c`.
+    pub fn get(&self, c: Counter) -> u64 {
+        self.counters[c as usize].load(Ordering::Relaxed)
+    }
+
+    /// Add `d` to `t`.
+    pub fn time(&self, t: Timer, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.timers[t as usize].fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// The current value of `t`.
+    pub fn get_time(&self, t: Timer) -> Duration {
+        Duration::from_nanos(self.timers[t as usize].load(Ordering::Relaxed))
+    }
+
+    /// Record one trace's compile time (also added to `duration_compiling`).
+    pub fn compile_time(&self, d: Duration) {
+        self.time(Timer::Compiling, d);
+        self.compile_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(d.as_secs_f64());
+    }
+
+    /// The statistics as a JSON object.
+    pub fn to_json(&self) -> String {
+        let mut s = String::from("{\n");
+        for (c, name) in COUNTERS {
+            let _ = writeln!(s, "  \"{name}\": {},", self.get(c));
+        }
+        for (t, name) in TIMERS {
+            // `{:?}` always prints a decimal point or exponent, and JSON accepts both.
+            let _ = writeln!(s, "  \"{name}\": {:?},", self.get_time(t).as_secs_f64());
+        }
+        let times = self.compile_times.lock().unwrap_or_else(|e| e.into_inner());
+        let times: Vec<String> = times.iter().map(|t| format!("{t:?}")).collect();
+        let _ = writeln!(s, "  \"compile_times\": [{}]", times.join(", "));
+        s.push_str("}\n");
+        s
+    }
+
+    /// Write the JSON to the `YKD_LOG_STATS` destination, the first time only.
+    pub fn write_once(&self) {
+        if let Some(d) = &self.dest {
+            if !self.written.swap(true, Ordering::AcqRel) {
+                d.write_str(&self.to_json());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_every_field() {
+        let s = Stats::new(None).unwrap();
+        s.count(Counter::TracesRecordedOk);
+        s.count(Counter::TracesRecordedOk);
+        s.count(Counter::GuardFailures);
+        s.time(Timer::Tracing, Duration::from_millis(1500));
+        s.compile_time(Duration::from_millis(250));
+        s.compile_time(Duration::from_micros(1));
+        let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+        assert_eq!(v["traces_recorded_ok"], 2);
+        assert_eq!(v["traces_recorded_err"], 0);
+        assert_eq!(v["guard_failures"], 1);
+        for k in [
+            "traces_compiled_ok",
+            "traces_compiled_err",
+            "trace_executions",
+            "side_traces_compiled",
+        ] {
+            assert_eq!(v[k], 0, "{k}");
+        }
+        assert_eq!(v["duration_tracing"].as_f64(), Some(1.5));
+        assert_eq!(v["duration_compiling"].as_f64(), Some(0.250001));
+        assert!(v["duration_deopting"].is_f64());
+        assert!(v["duration_jit_executing"].is_f64());
+        let times: Vec<f64> = v["compile_times"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_f64().unwrap())
+            .collect();
+        assert_eq!(times, vec![0.25, 1e-6]);
+    }
+
+    #[test]
+    fn written_once_to_file() {
+        let p = std::env::temp_dir().join(format!("ykrt-stats-test-{}.json", std::process::id()));
+        let s = Stats::new(Some(&LogDest::File(p.clone()))).unwrap();
+        assert!(s.enabled());
+        s.count(Counter::TraceExecutions);
+        s.write_once();
+        s.count(Counter::TraceExecutions);
+        s.write_once();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(v["trace_executions"], 1);
+        let _ = std::fs::remove_file(p);
+    }
+}

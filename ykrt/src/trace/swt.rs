@@ -1,0 +1,209 @@
+//! The software tracer: yk-ld instruments every block with
+//! `if (*flag) __yk_swt_rec_block(f, b)`, and the runtime sets this thread's flag
+//! while it records.
+//!
+//! All recording state is thread-local: threads trace independently, and the
+//! record calls (made once per executed block while recording) touch no shared
+//! memory. The thread-locals are const-initialised, so an access is a plain TLS
+//! load with no lazy-initialisation check.
+
+use crate::{
+    location::{LocationPtr, State},
+    mt::MT,
+};
+use std::{
+    cell::{Cell, RefCell},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
+
+/// Why a recording was abandoned because it grew past `YKD_TRACE_MAX_LEN`.
+pub const ABORT_TOO_LONG: &str = "trace too long";
+/// Why a recording was abandoned because its thread exited.
+pub const ABORT_THREAD_EXIT: &str = "recording thread exited";
+
+/// An ongoing recording.
+pub(crate) struct Active {
+    pub(crate) mt: Arc<MT>,
+    pub(crate) loc: LocationPtr,
+    /// This thread's id, as stored in the location word.
+    pub(crate) owner: u64,
+    pub(crate) cp_func_idx: u64,
+    pub(crate) started: Instant,
+    /// This thread's swt flag (from `YkAotInfo::swt_flag`).
+    pub(crate) flag: *mut u8,
+    pub(crate) max_len: usize,
+}
+
+/// What a finished recording hands back.
+pub(crate) struct Finished {
+    pub(crate) active: Active,
+    pub(crate) blocks: Vec<(u32, u32)>,
+    pub(crate) promotes: Vec<u64>,
+    pub(crate) idempotents: Vec<u64>,
+}
+
+struct Recorder {
+    active: Option<Active>,
+    blocks: Vec<(u32, u32)>,
+    promotes: Vec<u64>,
+    idempotents: Vec<u64>,
+}
+
+impl Drop for Recorder {
+    /// A thread that exits while recording must not leave its location stuck in
+    /// the tracing state.
+    fn drop(&mut self) {
+        if let Some(a) = self.active.take() {
+            set_flag(a.flag, false);
+            abort(a, ABORT_THREAD_EXIT);
+        }
+    }
+}
+
+static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+    static RECORDER: RefCell<Recorder> = const {
+        RefCell::new(Recorder {
+            active: None,
+            blocks: Vec::new(),
+            promotes: Vec::new(),
+            idempotents: Vec::new(),
+        })
+    };
+}
+
+/// This thread's non-zero id (assigned on first use).
+pub(crate) fn thread_id() -> u64 {
+    THREAD_ID.with(|id| {
+        if id.get() == 0 {
+            id.set(NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed));
+        }
+        id.get()
+    })
+}
+
+/// This thread's id, or 0 if it never needed one (and so never recorded).
+pub(crate) fn thread_id_if_assigned() -> u64 {
+    THREAD_ID.with(|id| id.get())
+}
+
+/// Is this thread recording?
+pub fn is_recording() -> bool {
+    RECORDER
+        .try_with(|r| r.try_borrow().map(|r| r.active.is_some()).unwrap_or(true))
+        .unwrap_or(false)
+}
+
+fn set_flag(flag: *mut u8, on: bool) {
+    if !flag.is_null() {
+        // SAFETY: `YkAotInfo::swt_flag` returned this thread's flag.
+        unsafe { flag.write_volatile(u8::from(on)) };
+    }
+}
+
+/// Start recording on this thread: clear the buffers and set the flag.
+pub(crate) fn start(active: Active) {
+    RECORDER.with(|r| {
+        let mut r = r.borrow_mut();
+        debug_assert!(r.active.is_none());
+        r.blocks.clear();
+        r.promotes.clear();
+        r.idempotents.clear();
+        set_flag(active.flag, true);
+        r.active = Some(active);
+    });
+}
+
+/// Stop recording on this thread (the flag goes off first) and return what was
+/// recorded.
+pub(crate) fn stop() -> Option<Finished> {
+    RECORDER.with(|r| {
+        let mut r = r.borrow_mut();
+        let active = r.active.take()?;
+        set_flag(active.flag, false);
+        Some(Finished {
+            active,
+            blocks: std::mem::take(&mut r.blocks),
+            promotes: std::mem::take(&mut r.promotes),
+            idempotents: std::mem::take(&mut r.idempotents),
+        })
+    })
+}
+
+/// Give up this thread's recording, if any, with `reason`.
+pub(crate) fn abort_current(reason: &str) {
+    let active = RECORDER.with(|r| {
+        let mut r = r.borrow_mut();
+        let a = r.active.take()?;
+        set_flag(a.flag, false);
+        r.blocks.clear();
+        r.promotes.clear();
+        r.idempotents.clear();
+        Some(a)
+    });
+    if let Some(a) = active {
+        abort(a, reason);
+    }
+}
+
+fn abort(a: Active, reason: &str) {
+    a.mt.recording_aborted(a.loc, a.owner, reason);
+}
+
+/// Append block `(func, block)` to this thread's recording (`__yk_swt_rec_block`).
+/// Aborts the recording, and turns the flag off, once it exceeds the length limit.
+#[inline]
+pub fn rec_block(func: u32, block: u32) {
+    let too_long = RECORDER
+        .try_with(|r| {
+            let Ok(mut r) = r.try_borrow_mut() else {
+                return false;
+            };
+            let Some(max_len) = r.active.as_ref().map(|a| a.max_len) else {
+                return false;
+            };
+            if r.blocks.len() >= max_len {
+                return true;
+            }
+            r.blocks.push((func, block));
+            false
+        })
+        .unwrap_or(false);
+    if too_long {
+        abort_current(ABORT_TOO_LONG);
+    }
+}
+
+/// Append a promoted value to this thread's recording (`__yk_swt_rec_promote`).
+#[inline]
+pub fn rec_promote(v: u64) {
+    push_value(v, |r| &mut r.promotes);
+}
+
+/// Append an idempotent call's result to this thread's recording
+/// (`__yk_swt_rec_idempotent`).
+#[inline]
+pub fn rec_idempotent(v: u64) {
+    push_value(v, |r| &mut r.idempotents);
+}
+
+fn push_value(v: u64, buf: fn(&mut Recorder) -> &mut Vec<u64>) {
+    let _ = RECORDER.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            if r.active.is_some() {
+                buf(&mut r).push(v);
+            }
+        }
+    });
+}
+
+/// Is `word` the tracing state owned by thread `owner`?
+pub(crate) fn owned_by(word: usize, owner: u64) -> bool {
+    matches!(State::decode(word), State::Tracing { owner: o, .. } if o == owner && o != 0)
+}
