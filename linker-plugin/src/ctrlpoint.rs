@@ -308,13 +308,19 @@ fn collapse_trampoline_exits(m: &Module) -> Result<()> {
                 .collect();
             let after = match targets.as_slice() {
                 [Some(a), Some(b)] if a.len() == 1 && a == b => a[0],
-                _ => bail!("yk-ld: internal error: unexpected shape after inlining a control point"),
+                _ => {
+                    bail!("yk-ld: internal error: unexpected shape after inlining a control point")
+                }
             };
             let (resume_stub, ret_block) = (succs[0], succs[1]);
             LLVMSetSuccessor(term, 0, after);
             LLVMDeleteBasicBlock(resume_stub);
             LLVMSetValueName2(LLVMBasicBlockAsValue(after), c"yk_cp_resume".as_ptr(), 12);
-            LLVMSetValueName2(LLVMBasicBlockAsValue(ret_block), c"yk_cp_return".as_ptr(), 12);
+            LLVMSetValueName2(
+                LLVMBasicBlockAsValue(ret_block),
+                c"yk_cp_return".as_ptr(),
+                12,
+            );
             LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(ret_block));
             let b = m.builder();
             LLVMPositionBuilderAtEnd(b.0, ret_block);

@@ -3,6 +3,10 @@
 //! module: control-point transform, IR embedding, software-tracing
 //! instrumentation). See DESIGN.md and docs/abi.md.
 
+// The passes pass LLVM's opaque handles (`LLVMValueRef` etc.) around as
+// values, as the C API does; they are not Rust pointers we dereference.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 pub mod annotations;
 pub mod aot;
 pub mod config;

@@ -47,7 +47,11 @@ impl Module {
                 LLVMContextDispose(ctx);
                 bail!("{name}: not valid LLVM bitcode");
             }
-            Ok(Module { ctx, m, owns_ctx: true })
+            Ok(Module {
+                ctx,
+                m,
+                owns_ctx: true,
+            })
         }
     }
 
@@ -70,7 +74,11 @@ impl Module {
                 LLVMContextDispose(ctx);
                 bail!("invalid IR: {text}");
             }
-            Ok(Module { ctx, m, owns_ctx: true })
+            Ok(Module {
+                ctx,
+                m,
+                owns_ctx: true,
+            })
         }
     }
 
@@ -78,7 +86,11 @@ impl Module {
     pub fn new_in(ctx: LLVMContextRef, name: &str) -> Module {
         let n = CString::new(name).unwrap();
         let m = unsafe { LLVMModuleCreateWithNameInContext(n.as_ptr(), ctx) };
-        Module { ctx, m, owns_ctx: false }
+        Module {
+            ctx,
+            m,
+            owns_ctx: false,
+        }
     }
 
     /// Parses bitcode into an existing context (which stays the caller's).
@@ -96,7 +108,11 @@ impl Module {
             if failed != 0 || m.is_null() {
                 bail!("{name}: not valid LLVM bitcode");
             }
-            Ok(Module { ctx, m, owns_ctx: false })
+            Ok(Module {
+                ctx,
+                m,
+                owns_ctx: false,
+            })
         }
     }
 

@@ -62,7 +62,6 @@ pub struct BuiltTrace {
 pub type Abort = String;
 
 struct Builder<'a> {
-    aot: &'a Module,
     t: &'a Module,
     b: llvm::Builder,
     trace_fn: LLVMValueRef,
@@ -136,7 +135,6 @@ pub fn build(aot: &Module, t: Module, input: &TraceInput) -> Result<BuiltTrace, 
     }
 
     let mut bt = Builder {
-        aot,
         t: &t,
         b: t.builder(),
         trace_fn: std::ptr::null_mut(),

@@ -1,6 +1,9 @@
 //! The LLVM trace compiler: builder ([`builder`]), optimisation and ORC
 //! ([`orc`]), behind the runtime's [`TraceCompiler`] interface.
 
+// LLVM's opaque handles are passed around as values, as in the C API.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 pub mod builder;
 pub mod orc;
 
