@@ -91,6 +91,7 @@ fn c_api() {
         .env("YKD_LOG", "3")
         .env("YKD_LOG_STATS", &stats)
         .env("YKD_LOG_IR", "trace-blocks")
+        .env("YKD_SERIALISE_COMPILATION", "1")
         .output()
         .unwrap();
     assert!(o.status.success(), "{o:?}");

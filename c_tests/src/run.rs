@@ -1,0 +1,248 @@
+//! The `Run-time` step of a C test: run the plain and the JIT binary on the same arguments,
+//! environment and stdin, and insist that their stdout and exit status agree.
+
+use std::{
+    io::{Read, Write},
+    path::Path,
+    process::{Child, Command, ExitStatus, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+
+/// Seconds after which a test binary is killed, unless `C_TESTS_TIMEOUT` says otherwise.
+/// lang_tester itself never kills a hung test, and CI has a hard time limit.
+const DEFAULT_TIMEOUT_SECS: u64 = 300;
+
+/// What one run of a binary produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// How it ended; `None` if it was killed for running too long.
+    pub status: Option<ExitStatus>,
+    /// Everything it wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// Run `exe args` with `stdin` as its input, collecting its output; kill it after `timeout`.
+pub fn run_with_timeout(
+    exe: &Path,
+    args: &[String],
+    stdin: &[u8],
+    timeout: Duration,
+) -> Result<RunOutput> {
+    let mut child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {}", exe.display()))?;
+    // Feed and drain the pipes on their own threads so that a child blocked on a full pipe
+    // can't deadlock us while we wait for it.
+    let mut child_stdin = child.stdin.take().context("no stdin pipe")?;
+    let input = stdin.to_owned();
+    // A child that exits without reading its input makes this write fail: that is fine.
+    let feeder = thread::spawn(move || child_stdin.write_all(&input).ok());
+    let out = drain(child.stdout.take().context("no stdout pipe")?);
+    let err = drain(child.stderr.take().context("no stderr pipe")?);
+    let status = wait_with_timeout(&mut child, timeout)?;
+    feeder.join().ok();
+    Ok(RunOutput {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        r.read_to_end(&mut buf).ok();
+        buf
+    })
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            child.kill().ok();
+            child.wait()?;
+            return Ok(None);
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn describe(status: Option<ExitStatus>) -> String {
+    match status {
+        Some(s) => s.to_string(),
+        None => "killed after the time limit".to_owned(),
+    }
+}
+
+/// Run `out_dir/plain` and `out_dir/jit` with `args` and our own stdin and environment. If
+/// stdout and exit status agree, pass the JIT binary's stdout, stderr and exit status through
+/// as our own (so lang_tester checks the JIT run). Otherwise replace stdout by a one-line
+/// verdict, so that any `stdout:` expectation fails, print the difference on stderr, and exit
+/// with 1. Returns the exit code to use.
+pub fn run_and_compare(out_dir: &Path, args: &[String]) -> Result<i32> {
+    let timeout = std::env::var("C_TESTS_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_TIMEOUT_SECS);
+    let timeout = Duration::from_secs(timeout);
+    let mut stdin = Vec::new();
+    std::io::stdin().read_to_end(&mut stdin)?;
+    let plain = run_with_timeout(
+        &out_dir.join(crate::compile::PLAIN_EXE),
+        args,
+        &stdin,
+        timeout,
+    )?;
+    let jit = run_with_timeout(
+        &out_dir.join(crate::compile::JIT_EXE),
+        args,
+        &stdin,
+        timeout,
+    )?;
+
+    let same_status = match (plain.status, jit.status) {
+        (Some(p), Some(j)) => p.code() == j.code() && signal(p) == signal(j),
+        _ => false,
+    };
+    if same_status && plain.stdout == jit.stdout {
+        std::io::stdout().write_all(&jit.stdout)?;
+        std::io::stderr().write_all(&jit.stderr)?;
+        let status = jit.status.expect("same_status implies both finished");
+        return Ok(match (status.code(), signal(status)) {
+            (Some(code), _) => code,
+            (None, Some(sig)) => reraise(sig),
+            (None, None) => 1,
+        });
+    }
+
+    println!("c_tests: the plain and the JIT build disagree (see stderr)");
+    let mut report = String::new();
+    report.push_str(&format!(
+        "c_tests: plain and JIT builds disagree\n  plain exit status: {}\n  JIT exit status:   {}\n",
+        describe(plain.status),
+        describe(jit.status)
+    ));
+    if plain.stdout != jit.stdout {
+        report.push_str(&stdout_diff(
+            &String::from_utf8_lossy(&plain.stdout),
+            &String::from_utf8_lossy(&jit.stdout),
+        ));
+    }
+    report.push_str(&format!(
+        "---- plain stderr ----\n{}\n---- JIT stderr ----\n{}\n",
+        String::from_utf8_lossy(&plain.stderr),
+        String::from_utf8_lossy(&jit.stderr)
+    ));
+    eprint!("{report}");
+    Ok(1)
+}
+
+fn signal(s: ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    s.signal()
+}
+
+/// Die by signal `sig`, as the JIT binary did, so that `status: signal` expectations work.
+fn reraise(sig: i32) -> i32 {
+    std::io::stdout().flush().ok();
+    std::io::stderr().flush().ok();
+    // SAFETY: restoring the default action and raising a signal in our own process; we are
+    // about to exit anyway.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+    // Only reached for signals whose default action is not to terminate.
+    128 + sig
+}
+
+/// A line-by-line comparison of two outputs: at most 20 differing lines, with line numbers.
+pub fn stdout_diff(plain: &str, jit: &str) -> String {
+    const MAX_SHOWN: usize = 20;
+    let (p, j): (Vec<&str>, Vec<&str>) = (plain.lines().collect(), jit.lines().collect());
+    let mut out = format!(
+        "---- stdout differs (plain: {} lines, JIT: {} lines) ----\n",
+        p.len(),
+        j.len()
+    );
+    let mut shown = 0;
+    for i in 0..p.len().max(j.len()) {
+        let (a, b) = (p.get(i), j.get(i));
+        if a == b {
+            continue;
+        }
+        if shown == MAX_SHOWN {
+            out.push_str("  ... (more differences)\n");
+            break;
+        }
+        shown += 1;
+        let show = |l: Option<&&str>| l.map_or("<no line>".to_owned(), |l| format!("{l:?}"));
+        out.push_str(&format!(
+            "  line {}:\n    plain: {}\n    JIT:   {}\n",
+            i + 1,
+            show(a),
+            show(b)
+        ));
+    }
+    if shown == 0 {
+        // Same lines, so the difference is in line endings or a trailing newline.
+        out.push_str("  (the outputs differ only in line endings)\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_names_the_differing_lines() {
+        let d = stdout_diff("a\nb\nc\n", "a\nx\n");
+        assert!(d.contains("plain: 3 lines, JIT: 2 lines"));
+        assert!(d.contains("line 2:\n    plain: \"b\"\n    JIT:   \"x\""));
+        assert!(d.contains("line 3:\n    plain: \"c\"\n    JIT:   <no line>"));
+        assert!(!d.contains("line 1:"));
+    }
+
+    #[test]
+    fn timeout_kills() {
+        let r = run_with_timeout(
+            Path::new("/bin/sleep"),
+            &["10".to_owned()],
+            b"",
+            Duration::from_millis(100),
+        )
+        .unwrap();
+        assert!(r.status.is_none());
+    }
+
+    #[test]
+    fn passes_stdin_and_args() {
+        let r = run_with_timeout(
+            Path::new("/bin/sh"),
+            &[
+                "-c".to_owned(),
+                "cat; echo \"$0\"".to_owned(),
+                "arg".to_owned(),
+            ],
+            b"in\n",
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert!(r.status.unwrap().success());
+        assert_eq!(r.stdout, b"in\narg\n");
+    }
+}

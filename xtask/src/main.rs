@@ -1,0 +1,338 @@
+//! `cargo xtask <command>`: the project's tasks (the alias is in `.cargo/config.toml`).
+//!
+//! * `test`: everything CI checks, in order, stopping at the first failure.
+//! * `bench-swt [--runs N] [--debug]`: the cost of software-tracing instrumentation when
+//!   nothing is traced (`c_tests/bench/instr_cost.c`, toolchain build vs plain LTO build).
+//! * `setup [--print]`: install the Debian packages the build needs, if missing.
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+    process::{self, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use c_tests::toolchain::{self, Toolchain};
+
+/// The Debian packages the workspace needs to build and test.
+const APT_PACKAGES: &[&str] = &["llvm-22-dev", "clang-22", "lld-22", "libzstd-dev"];
+
+const USAGE: &str = "usage: cargo xtask <command>
+commands:
+  test                        fmt check, clippy, build the toolchain, cargo test --workspace
+  bench-swt [--runs N] [--debug]
+                              time c_tests/bench/instr_cost.c built with the toolchain
+                              (YK_JITC=none) against a plain clang -flto -O2 build
+  setup [--print]             apt-get install the packages the build needs, if missing";
+
+fn main() {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") if args.len() == 1 => test(),
+        Some("bench-swt") => bench_swt(&args[1..]),
+        Some("setup") => setup(&args[1..]),
+        _ => {
+            eprintln!("{USAGE}");
+            process::exit(2);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e:#}");
+        process::exit(1);
+    }
+}
+
+/// The workspace root (xtask lives in `<root>/xtask`).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent dir")
+        .to_owned()
+}
+
+/// The cargo that runs us (set by `cargo run`), so that the same toolchain is used throughout.
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// `cargo xtask test`: run each step in order and stop at the first failure.
+fn test() -> Result<()> {
+    let steps: &[(&str, &[&str])] = &[
+        ("format check", &["fmt", "--all", "--", "--check"]),
+        (
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        (
+            "build the toolchain",
+            &["build", "-p", "linker-plugin", "-p", "ykcapi"],
+        ),
+        ("tests", &["test", "--workspace"]),
+    ];
+    let start = Instant::now();
+    let mut timings = Vec::new();
+    for (i, (name, args)) in steps.iter().enumerate() {
+        let shown = format!("cargo {}", args.join(" "));
+        eprintln!("==> xtask test [{}/{}] {name}: {shown}", i + 1, steps.len());
+        let t = Instant::now();
+        let status = cargo()
+            .args(*args)
+            .status()
+            .with_context(|| format!("could not run `{shown}`"))?;
+        let took = t.elapsed();
+        if !status.success() {
+            bail!(
+                "step {}/{} ({name}) failed after {}: `{shown}` exited with {status}",
+                i + 1,
+                steps.len(),
+                secs(took)
+            );
+        }
+        eprintln!("<== {name}: ok ({})", secs(took));
+        timings.push((name, took));
+    }
+    eprintln!(
+        "xtask test: all {} steps passed in {}",
+        steps.len(),
+        secs(start.elapsed())
+    );
+    for (name, took) in timings {
+        eprintln!("  {:>8}  {name}", secs(took));
+    }
+    Ok(())
+}
+
+/// Options of `bench-swt`.
+struct BenchOpts {
+    runs: usize,
+    debug: bool,
+}
+
+fn parse_bench_opts(args: &[String]) -> Result<BenchOpts> {
+    let mut opts = BenchOpts {
+        runs: 10,
+        debug: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => {
+                let n = it.next().context("--runs needs a number")?;
+                opts.runs = n
+                    .parse()
+                    .with_context(|| format!("bad --runs value {n:?}"))?;
+                if opts.runs == 0 {
+                    bail!("--runs must be at least 1");
+                }
+            }
+            "--debug" => opts.debug = true,
+            _ => bail!("unknown bench-swt argument {a:?}\n{USAGE}"),
+        }
+    }
+    Ok(opts)
+}
+
+/// The median of `xs` (which must not be empty); the mean of the middle two for even lengths.
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    }
+}
+
+/// Run `cmd` to completion, failing unless it succeeds.
+fn run_ok(what: &str, cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not run {what}: {cmd:?}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status}): {cmd:?}");
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench-swt`: see the module doc.
+fn bench_swt(args: &[String]) -> Result<()> {
+    let opts = parse_bench_opts(args)?;
+    // Our own binary is target/<profile>/xtask: the toolchain goes in the same target dir. The
+    // runtime's speed matters for the control point calls, so measure a release build unless
+    // told otherwise.
+    let target_dir = toolchain::profile_dir_of_current_exe()?
+        .parent()
+        .context("no target dir")?
+        .to_owned();
+    let profile_dir = target_dir.join(if opts.debug { "debug" } else { "release" });
+    toolchain::build_toolchain(&profile_dir)?;
+    let tc = Toolchain::find(&profile_dir)?;
+
+    let src = workspace_root().join("c_tests/bench/instr_cost.c");
+    let out_dir = profile_dir.join("bench-swt");
+    std::fs::create_dir_all(&out_dir)?;
+    let yk_exe = out_dir.join("instr_cost.yk");
+    let plain_exe = out_dir.join("instr_cost.plain");
+    eprintln!("building {} with the toolchain and plainly", src.display());
+    run_ok(
+        "the toolchain build",
+        Command::new(&tc.cc)
+            .args(&tc.cflags)
+            .args(&tc.cppflags)
+            .arg(&src)
+            .arg("-o")
+            .arg(&yk_exe)
+            .args(&tc.ldflags)
+            .args(&tc.libs),
+    )?;
+    // The baseline is as optimised as the toolchain build (LTO, lld) but not linked by yk-ld:
+    // no control point transform and no instrumentation.
+    run_ok(
+        "the plain build",
+        Command::new(&tc.cc)
+            .args(["-flto", "-O2", "-fuse-ld=lld"])
+            .args(&tc.cppflags)
+            .arg(&src)
+            .arg("-o")
+            .arg(&plain_exe)
+            .args(&tc.libs),
+    )?;
+
+    let time_one = |exe: &Path| -> Result<(f64, Vec<u8>)> {
+        let t = Instant::now();
+        let out = Command::new(exe)
+            .env("YK_JITC", "none")
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("running {}", exe.display()))?;
+        let took = t.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!("{} failed ({})", exe.display(), out.status);
+        }
+        Ok((took, out.stdout))
+    };
+    // Alternate the two so that drift in machine load affects both alike.
+    let (mut yk_times, mut plain_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..opts.runs {
+        let (p, p_out) = time_one(&plain_exe)?;
+        let (y, y_out) = time_one(&yk_exe)?;
+        if p_out != y_out {
+            bail!(
+                "the builds disagree:\n  plain: {}  toolchain: {}",
+                String::from_utf8_lossy(&p_out),
+                String::from_utf8_lossy(&y_out)
+            );
+        }
+        eprintln!(
+            "run {}/{}: plain {p:.3}s, toolchain {y:.3}s",
+            i + 1,
+            opts.runs
+        );
+        plain_times.push(p);
+        yk_times.push(y);
+        ratios.push(y / p);
+    }
+    println!(
+        "bench-swt: {} runs of instr_cost with YK_JITC=none ({} runtime)",
+        opts.runs,
+        if opts.debug { "debug" } else { "release" }
+    );
+    println!(
+        "  plain (clang -flto -O2)   median {:.3}s",
+        median(&plain_times)
+    );
+    println!(
+        "  toolchain (yk-ld, swt)    median {:.3}s",
+        median(&yk_times)
+    );
+    println!(
+        "  toolchain/plain           median ratio {:.3}",
+        median(&ratios)
+    );
+    Ok(())
+}
+
+/// Whether Debian package `pkg` is installed.
+fn dpkg_installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.ends_with(b"install ok installed"))
+}
+
+/// `cargo xtask setup`: install the missing packages (`--print`: only say what would be run).
+fn setup(args: &[String]) -> Result<()> {
+    let print_only = match args {
+        [] => false,
+        [a] if a == "--print" => true,
+        _ => bail!("unknown setup arguments {args:?}\n{USAGE}"),
+    };
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
+    if missing.is_empty() {
+        println!("setup: all of {} are installed", APT_PACKAGES.join(" "));
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let sudo: &[&str] = if is_root { &[] } else { &["sudo"] };
+    let update: Vec<&str> = sudo.iter().copied().chain(["apt-get", "update"]).collect();
+    let install: Vec<&str> = sudo
+        .iter()
+        .copied()
+        .chain(["apt-get", "install", "-y"])
+        .chain(missing.iter().copied())
+        .collect();
+    if print_only {
+        println!("{}\n{}", update.join(" "), install.join(" "));
+        return Ok(());
+    }
+    for cmd in [update, install] {
+        eprintln!("setup: {}", cmd.join(" "));
+        run_ok(
+            cmd[..2].join(" ").as_str(),
+            Command::new(cmd[0]).args(&cmd[1..]),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_odd_and_even() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn bench_opts() {
+        let o = parse_bench_opts(&["--runs".into(), "3".into(), "--debug".into()]).unwrap();
+        assert_eq!((o.runs, o.debug), (3, true));
+        assert!(parse_bench_opts(&["--runs".into(), "0".into()]).is_err());
+        assert!(parse_bench_opts(&["--bogus".into()]).is_err());
+    }
+}
