@@ -32,6 +32,9 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
     let (flag, flag_addr) = embed::add_swt_flag(m);
     let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag);
     embed::embed(m, &ir, &funcs, &globals, flag_addr);
+    // The final link's LTO step runs at -O0 (the module is already
+    // optimised), which doesn't inline: inline the hooks here.
+    m.run_passes("always-inline")?;
     m.verify()?;
     Ok(Summary {
         control_points,

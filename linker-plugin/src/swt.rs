@@ -3,7 +3,7 @@
 //! Every block of every traceable function starts with a call to a small
 //! `alwaysinline` hook that tests the thread-local recording flag and, only
 //! when it is set, calls the runtime to record `(function index, block
-//! index)`. The hooks are inlined by the final link's LTO step, so the cost
+//! index)`. The hooks are inlined before codegen, so the cost
 //! when not recording is one thread-local byte load and a predicted-not-taken
 //! branch per block. `yk_promote` calls and calls of `yk_idempotent`
 //! functions get similar hooks that record the value the trace builder will
@@ -102,7 +102,7 @@ fn call_hook(
 
 /// Instruments `funcs` (the module's functions before instrumentation, whose
 /// positions are the function indices) with block, promote and idempotent
-/// hooks. Returns the number of instrumented blocks.
+/// hooks (inlined by `aot::rewrite`). Returns the number of instrumented blocks.
 pub fn instrument(
     m: &Module,
     funcs: &[LLVMValueRef],

@@ -120,7 +120,13 @@ fn full_rewrite_embeds_ir_and_instruments_every_block() {
     let ir = m.to_text();
     assert!(ir.contains("section \"yk_ir\""));
     assert!(ir.contains("@llvm.global_ctors"));
-    assert!(ir.contains("call void @__yk_swt_hook_block(i32 1, i32 2)"));
+    // The hooks are inlined: a flag test and a call recording (function 1, block 2).
+    assert!(
+        ir.contains("call void @__yk_swt_rec_block(i32 1, i32 2)"),
+        "{ir}"
+    );
+    assert!(!ir.contains("@__yk_swt_hook_block("), "{ir}");
+    assert!(ir.contains("load i8, ptr @__yk_swt_recording"), "{ir}");
     // The embedded bitcode parses and has the control point but no hooks.
     let g = m.global("__yk_ir").unwrap();
     let bytes = unsafe {

@@ -261,11 +261,15 @@ fn thread_exit_while_recording_releases_the_location() {
     let (mt, log) = testutil::mt("exit", 0);
     let loc = Location::new();
     thread::scope(|s| {
+        // An explicit join waits for the OS thread, i.e. for its thread-local
+        // destructors too (the scope's implicit join need not).
         s.spawn(|| {
             cp(&mt, &loc);
             block(0, 1);
             assert!(flag_on());
-        });
+        })
+        .join()
+        .unwrap();
     });
     assert_eq!(
         loc.state(),
