@@ -213,10 +213,10 @@ fn bench_swt(args: &[String]) -> Result<()> {
             .args(&tc.libs),
     )?;
 
-    let time_one = |exe: &Path| -> Result<(f64, Vec<u8>)> {
+    let time_one = |exe: &Path, jit: bool| -> Result<(f64, Vec<u8>)> {
         let t = Instant::now();
         let out = Command::new(exe)
-            .env("YK_JITC", "none")
+            .env("YK_JITC", if jit { "llvm" } else { "none" })
             .stderr(Stdio::inherit())
             .output()
             .with_context(|| format!("running {}", exe.display()))?;
@@ -228,10 +228,12 @@ fn bench_swt(args: &[String]) -> Result<()> {
     };
     // Alternate the two so that drift in machine load affects both alike.
     let (mut yk_times, mut plain_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut jit_times, mut speedups) = (Vec::new(), Vec::new());
     for i in 0..opts.runs {
-        let (p, p_out) = time_one(&plain_exe)?;
-        let (y, y_out) = time_one(&yk_exe)?;
-        if p_out != y_out {
+        let (p, p_out) = time_one(&plain_exe, false)?;
+        let (y, y_out) = time_one(&yk_exe, false)?;
+        let (j, j_out) = time_one(&yk_exe, true)?;
+        if p_out != y_out || p_out != j_out {
             bail!(
                 "the builds disagree:\n  plain: {}  toolchain: {}",
                 String::from_utf8_lossy(&p_out),
@@ -239,10 +241,12 @@ fn bench_swt(args: &[String]) -> Result<()> {
             );
         }
         eprintln!(
-            "run {}/{}: plain {p:.3}s, toolchain {y:.3}s",
+            "run {}/{}: plain {p:.3}s, toolchain {y:.3}s, toolchain with the JIT {j:.3}s",
             i + 1,
             opts.runs
         );
+        jit_times.push(j);
+        speedups.push(y / j);
         plain_times.push(p);
         yk_times.push(y);
         ratios.push(y / p);
@@ -263,6 +267,14 @@ fn bench_swt(args: &[String]) -> Result<()> {
     println!(
         "  toolchain/plain           median ratio {:.3}",
         median(&ratios)
+    );
+    println!(
+        "  toolchain, JIT on         median {:.3}s",
+        median(&jit_times)
+    );
+    println!(
+        "  JIT off / JIT on          median speed-up {:.3}",
+        median(&speedups)
     );
     Ok(())
 }
