@@ -32,26 +32,16 @@ impl Module {
 
     /// Parses bitcode from memory into a fresh context.
     pub fn parse_bytes(bytes: &[u8], name: &str) -> Result<Module> {
-        unsafe {
-            let ctx = LLVMContextCreate();
-            let cname = CString::new(name).unwrap();
-            let buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
-                bytes.as_ptr() as *const _,
-                bytes.len(),
-                cname.as_ptr(),
-            );
-            let mut m = std::ptr::null_mut();
-            let failed = LLVMParseBitcodeInContext2(ctx, buf, &mut m);
-            LLVMDisposeMemoryBuffer(buf);
-            if failed != 0 || m.is_null() {
-                LLVMContextDispose(ctx);
-                bail!("{name}: not valid LLVM bitcode");
+        let ctx = unsafe { LLVMContextCreate() };
+        match Self::parse_bytes_in(ctx, bytes, name) {
+            Ok(mut m) => {
+                m.owns_ctx = true;
+                Ok(m)
             }
-            Ok(Module {
-                ctx,
-                m,
-                owns_ctx: true,
-            })
+            Err(e) => {
+                unsafe { LLVMContextDispose(ctx) };
+                Err(e)
+            }
         }
     }
 

@@ -331,35 +331,31 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Clones `i` at the builder's position with its operands mapped.
-    fn clone_into_trace(&mut self, i: LLVMValueRef) -> Result<LLVMValueRef, Abort> {
+    /// Inserts a copy of `i` with operands `ops` at the builder's position.
+    fn insert_clone(&self, i: LLVMValueRef, ops: Vec<LLVMValueRef>) -> LLVMValueRef {
         unsafe {
-            let ops = operands(i);
-            let mut mapped = Vec::with_capacity(ops.len());
-            for &o in &ops {
-                mapped.push(self.operand(o)?);
-            }
             let c = LLVMInstructionClone(i);
-            for (k, m) in mapped.into_iter().enumerate() {
-                LLVMSetOperand(c, k as u32, m);
+            for (k, o) in ops.into_iter().enumerate() {
+                LLVMSetOperand(c, k as u32, o);
             }
             self.scrub(c);
             LLVMInsertIntoBuilder(self.b.0, c);
-            Ok(c)
+            c
         }
+    }
+
+    /// Clones `i` at the builder's position with its operands mapped.
+    fn clone_into_trace(&mut self, i: LLVMValueRef) -> Result<LLVMValueRef, Abort> {
+        let mapped = operands(i)
+            .into_iter()
+            .map(|o| self.operand(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.insert_clone(i, mapped))
     }
 
     fn copy_call(&mut self, i: LLVMValueRef) -> Result<(), Abort> {
         unsafe {
-            let callee = LLVMGetCalledValue(i);
-            if !LLVMIsAInlineAsm(callee).is_null() {
-                return Err("inline asm".into());
-            }
-            let name = if LLVMIsAFunction(callee).is_null() {
-                String::new()
-            } else {
-                llvm::name(callee)
-            };
+            let name = callee_name(i).ok_or("inline asm")?;
             match name.as_str() {
                 "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
                     return Err(format!("call to {name}"))
@@ -739,12 +735,7 @@ impl Builder<'_> {
                                 self.load_operand(o, &slots)?
                             });
                         }
-                        let c = LLVMInstructionClone(term);
-                        for (k, o) in ops.into_iter().enumerate() {
-                            LLVMSetOperand(c, k as u32, o);
-                        }
-                        self.scrub(c);
-                        LLVMInsertIntoBuilder(self.b.0, c);
+                        self.insert_clone(term, ops);
                     }
                     op => return Err(format!("terminator {op:?} on a guard's path")),
                 }
@@ -778,15 +769,7 @@ impl Builder<'_> {
     ) -> Result<(), Abort> {
         unsafe {
             if llvm::opcode(i) == LLVMOpcode::LLVMCall {
-                let callee = LLVMGetCalledValue(i);
-                if !LLVMIsAInlineAsm(callee).is_null() {
-                    return Err("inline asm on a guard's path".into());
-                }
-                let name = if LLVMIsAFunction(callee).is_null() {
-                    String::new()
-                } else {
-                    llvm::name(callee)
-                };
+                let name = callee_name(i).ok_or("inline asm on a guard's path")?;
                 if name.starts_with("llvm.lifetime.") {
                     return Ok(());
                 }
@@ -810,17 +793,28 @@ impl Builder<'_> {
             for o in operands(i) {
                 ops.push(self.load_operand(o, slots)?);
             }
-            let c = LLVMInstructionClone(i);
-            for (k, o) in ops.into_iter().enumerate() {
-                LLVMSetOperand(c, k as u32, o);
-            }
-            self.scrub(c);
-            LLVMInsertIntoBuilder(self.b.0, c);
+            let c = self.insert_clone(i, ops);
             if let Some(&s) = slots.get(&i) {
                 LLVMBuildStore(self.b.0, c, s);
             }
         }
         Ok(())
+    }
+}
+
+/// The name of the function call `i` calls directly ("" for a call through
+/// a pointer), or `None` for inline asm.
+fn callee_name(i: LLVMValueRef) -> Option<String> {
+    unsafe {
+        let callee = LLVMGetCalledValue(i);
+        if !LLVMIsAInlineAsm(callee).is_null() {
+            return None;
+        }
+        Some(if LLVMIsAFunction(callee).is_null() {
+            String::new()
+        } else {
+            llvm::name(callee)
+        })
     }
 }
 

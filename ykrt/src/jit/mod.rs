@@ -110,35 +110,23 @@ impl TraceCompiler for LlvmCompiler {
         if sel.jit_post_opt {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
-        for (sym, idx) in &built.funcs {
-            let addr = info
-                .funcs()
-                .get(*idx)
-                .copied()
-                .unwrap_or(std::ptr::null_mut());
-            if addr.is_null() {
-                return Err(CompileError::Temporary(format!(
-                    "function {idx} has no address"
-                )));
+        // Bind the trace's references to the AOT binary's addresses.
+        let refs = [
+            ("function", &built.funcs, info.funcs()),
+            ("global", &built.globals, info.globals()),
+        ];
+        for (kind, used, table) in refs {
+            for (sym, idx) in used {
+                let addr = table.get(*idx).copied().unwrap_or(std::ptr::null_mut());
+                if addr.is_null() {
+                    return Err(CompileError::Temporary(format!(
+                        "{kind} {idx} has no address"
+                    )));
+                }
+                st.orc
+                    .define_absolute(sym, addr as usize)
+                    .map_err(CompileError::Temporary)?;
             }
-            st.orc
-                .define_absolute(sym, addr as usize)
-                .map_err(CompileError::Temporary)?;
-        }
-        for (sym, idx) in &built.globals {
-            let addr = info
-                .globals()
-                .get(*idx)
-                .copied()
-                .unwrap_or(std::ptr::null_mut());
-            if addr.is_null() {
-                return Err(CompileError::Temporary(format!(
-                    "global {idx} has no address"
-                )));
-            }
-            st.orc
-                .define_absolute(sym, addr as usize)
-                .map_err(CompileError::Temporary)?;
         }
         let addr = st
             .orc
