@@ -4,6 +4,7 @@
 //! * `bench-swt [--runs N] [--debug]`: the cost of software-tracing instrumentation when
 //!   nothing is traced (`c_tests/bench/instr_cost.c`, toolchain build vs plain LTO build).
 //! * `setup [--print]`: install the Debian packages the build needs, if missing.
+//! * `lua [--release]`, `lua-demo [--runs N] [--debug]`: see [`lua`].
 
 use std::{
     env,
@@ -15,8 +16,16 @@ use std::{
 use anyhow::{bail, Context, Result};
 use c_tests::toolchain::{self, Toolchain};
 
+mod lua;
+
 /// The Debian packages the workspace needs to build and test.
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "clang-22", "lld-22", "libzstd-dev"];
+const APT_PACKAGES: &[&str] = &[
+    "llvm-22-dev",
+    "clang-22",
+    "lld-22",
+    "libzstd-dev",
+    "patch", // applies interps/lua/yk.patch (`cargo xtask lua`)
+];
 
 const USAGE: &str = "usage: cargo xtask <command>
 commands:
@@ -24,7 +33,13 @@ commands:
   bench-swt [--runs N] [--debug]
                               time c_tests/bench/instr_cost.c built with the toolchain
                               (YK_JITC=none) against a plain clang -flto -O2 build
-  setup [--print]             apt-get install the packages the build needs, if missing";
+  setup [--print]             apt-get install the packages the build needs, if missing
+  lua [--release]             build target/lua/lua (plain) and target/lua/yklua (yk
+                              toolchain, JIT on) from PUC Lua 5.4.6; debug toolchain unless
+                              --release
+  lua-demo [--runs N] [--debug]
+                              time interps/lua/demo.lua under lua, yklua with YK_JITC=none
+                              and yklua with the JIT (release toolchain unless --debug)";
 
 fn main() {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -32,6 +47,8 @@ fn main() {
         Some("test") if args.len() == 1 => test(),
         Some("bench-swt") => bench_swt(&args[1..]),
         Some("setup") => setup(&args[1..]),
+        Some("lua") => lua::parse_build_opts(&args[1..]).and_then(|o| lua::build(&o).map(drop)),
+        Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),
         _ => {
             eprintln!("{USAGE}");
             process::exit(2);
