@@ -3,6 +3,11 @@
 --   stdout:
 --     48	252	204	-1	-6
 --     4611686018427387904	-9223372036854775808	0	9223372036854775807	1	4	2
+--     1	1024	false	bitwise.lua:18: number has no integer representation
+--     false	bitwise.lua:21: attempt to perform bitwise operation on a string value (constant '12')
+--     1	-1	true
+--     bits set in 0..4095:	24576	64	1
+--     xor of reversed	49	32768	1	11336
 
 -- Bitwise operators on 64-bit integers: and/or/xor/not, shifts (logical, with counts of 64
 -- or more giving 0 and negative counts shifting the other way), floats with integral values

@@ -6,8 +6,8 @@
 --     false	true
 --     true	false	true	true	true	true	true
 --     false	false	false	false
---     false	comparisons.lua:13: attempt to compare number with string
---     false	comparisons.lua:14: attempt to compare two table values
+--     false	comparisons.lua:23: attempt to compare number with string
+--     false	comparisons.lua:24: attempt to compare two table values
 --     false	false	false	true
 --     lo	1248	mid	2503	hi	1249
 --     max string	999

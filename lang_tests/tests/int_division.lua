@@ -11,8 +11,8 @@
 --     identity failures:	0
 --     sum of quotients	-1788215	sum of remainders	15005
 --     -9223372036854775808	0	-9223372036854775807
---     false	int_division.lua:31: attempt to divide by zero
---     false	int_division.lua:32: attempt to perform 'n%0'
+--     false	int_division.lua:46: attempt to divide by zero
+--     false	int_division.lua:47: attempt to perform 'n%0'
 --     inf	-inf	true	true
 --     5.0	float	5	integer	5.0	4.0
 --     -0.5	0.5	-inf	inf

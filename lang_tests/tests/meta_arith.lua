@@ -6,8 +6,8 @@
 --     true	true	true	false
 --     position	(0, 0)
 --     accumulated	(166500, 1200)
---     false	meta_arith.lua:12: attempt to index a number value (local 'b')
---     false	meta_arith.lua:43: attempt to perform arithmetic on a table value
+--     false	meta_arith.lua:19: attempt to index a number value (local 'b')
+--     false	meta_arith.lua:50: attempt to perform arithmetic on a table value
 
 -- Arithmetic metamethods on a 2D vector type: __add, __sub, __mul (vector*scalar and
 -- scalar*vector), __div, __unm, __idiv, __mod, __pow, plus __eq and __tostring, used in a

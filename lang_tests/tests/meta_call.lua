@@ -6,8 +6,8 @@
 --     counter	2500	2501
 --     3	1	nil	x
 --     true	42
---     false	meta_call.lua:32: attempt to call a table value (local 't')
---     false	meta_call.lua:33: attempt to call a number value (local 'n')
+--     false	meta_call.lua:39: attempt to call a table value (local 't')
+--     false	meta_call.lua:40: attempt to call a number value (local 'n')
 
 -- __call: callable tables as functors with state, receiving the table itself as the first
 -- argument, forwarding varargs, and called in a hot loop; calling a non-callable value fails.

@@ -5,7 +5,7 @@
 --     loop1 loop2
 --     returned	x
 --     false	boom	y err=boom
---     false	meta_close.lua:42: variable 'z' got a non-closable value
+--     false	meta_close.lua:50: variable 'z' got a non-closable value
 --     nil	[string "local k <const> = 1; k = 2"]:1: attempt to assign to const variable 'k'
 --     opened	2000	closed	2000
 

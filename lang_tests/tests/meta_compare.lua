@@ -5,7 +5,7 @@
 --     false	true	2
 --     sorted	true	0	0	4	10
 --     less	833	equal	167
---     true	true	false	meta_compare.lua:42: attempt to compare table with number
+--     true	true	false	meta_compare.lua:47: attempt to compare table with number
 
 -- Comparison metamethods: __eq (only called for two tables, not for a table against a
 -- number, and not when the operands are the same table), __lt and __le (> and >= swap the

@@ -6,8 +6,8 @@
 --     chain sum	12000	nil
 --     cached total	445500	calls	100
 --     true	3	true
---     false	meta_index.lua:41: attempt to index a nil value
---     false	meta_index.lua:42: attempt to index a number value (local 'n')
+--     false	meta_index.lua:48: attempt to index a nil value
+--     false	meta_index.lua:49: attempt to index a number value (local 'n')
 
 -- __index: a table (defaults), a function (computed fields), chains of metatables, rawget
 -- bypassing it, and lookups through __index in hot loops.

@@ -6,7 +6,7 @@
 --     popped sum	8775	left	150
 --     many
 --     virtual sum	11994
---     false	meta_len.lua:44: attempt to get length of a number value
+--     false	meta_len.lua:50: attempt to get length of a number value
 
 -- __len: a table reporting its own length, a linked list whose # walks the list, # on
 -- strings ignoring __len, rawlen bypassing it, and # in hot loop conditions.

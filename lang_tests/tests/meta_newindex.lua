@@ -3,8 +3,8 @@
 --   stdout:
 --     2	30	a,b
 --     nil	2000	2000
---     20	3	false	meta_newindex.lua:31: attempt to set read-only field 4
---     false	meta_newindex.lua:32: attempt to set read-only field x
+--     20	3	false	meta_newindex.lua:37: attempt to set read-only field 4
+--     false	meta_newindex.lua:38: attempt to set read-only field x
 --     first writes	250
 --     true
 

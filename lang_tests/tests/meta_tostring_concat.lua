@@ -7,8 +7,8 @@
 --     true	42
 --     false	'__tostring' must return a string
 --     MyType: ADDR
---     false	meta_tostring_concat.lua:35: attempt to concatenate a table value
---     false	meta_tostring_concat.lua:36: attempt to concatenate a MyType value (upvalue 'named')
+--     false	meta_tostring_concat.lua:43: attempt to concatenate a table value
+--     false	meta_tostring_concat.lua:44: attempt to concatenate a MyType value (upvalue 'named')
 
 -- __tostring (used by tostring and print; a number result is accepted, as it converts to a
 -- string, anything else is an error), __name in default messages, and __concat with the object on either side of `..`, in hot loops.

@@ -6,9 +6,9 @@
 --     nil	nil	nil	nil	nil
 --     integer	float	float
 --     11	20	3.5	16	-2	3	integer
---     false	number_conversions.lua:14: attempt to add a 'string' with a 'number'
+--     false	number_conversions.lua:27: attempt to add a 'string' with a 'number'
 --     true	3	nil	8
---     3	false	number_conversions.lua:16: number has no integer representation
+--     3	false	number_conversions.lua:29: number has no integer representation
 --     3.0	true	inf
 --     4501500	integer	4503000.0	float
 --     2000	1000	1000	integer

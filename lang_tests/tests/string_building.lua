@@ -5,8 +5,8 @@
 --     true
 --     0.5,1.0,1.5,2.0,	1	1.0	-0.0	9.2233720368548e+18	-9223372036854775808
 --     x12.5x12.5
---     false	string_building.lua:25: attempt to concatenate a table value
---     false	string_building.lua:26: attempt to concatenate a nil value
+--     false	string_building.lua:32: attempt to concatenate a table value
+--     false	string_building.lua:33: attempt to concatenate a nil value
 --     lines	500	sum	125250	length	4391
 
 -- Building strings: `..` in a hot loop (numbers converted by the concatenation), a buffer

@@ -6,8 +6,8 @@
 --     after removing 1000:	2000
 --     distinct keys	500	total	2001000	5000	4996
 --     int	int	float	string	bool	table	function	nil	nil
---     false	table_array_hash.lua:30: table index is nil
---     false	table_array_hash.lua:31: table index is NaN
+--     false	table_array_hash.lua:39: table index is nil
+--     false	table_array_hash.lua:40: table index is NaN
 --     nil	nil
 --     5	9	2	7	10	b	0
 
