@@ -4,3 +4,6 @@
 //! accepted, warned about once, and served by swt.
 
 pub mod swt;
+
+/// The Intel PT hardware tracer (its own crate, `ykrt/hwt`).
+pub use hwt;
