@@ -6,13 +6,14 @@
 //     yk-jit-event: stop-tracing
 //     yk-jit-event: trace-compiled
 //     yk-jit-event: enter-jit-code
+//     yk-jit-event: deoptimise
 //   stdout:
 //     acc=500500 sp=0
 
 // A switch-dispatched stack machine with its state in memory (a stack array, a global
 // accumulator) and the bytecode pointer promoted: the loop at bytecode 2 is traced, compiled
-// and run until the counter reaches zero; the failing `JNZ` guard leaves the trace through its
-// continuation, which runs `POP` and `HALT` as the interpreter would.
+// and run until the counter reaches zero; the failing `JNZ` guard deoptimises: the blackhole finishes
+// the `JNZ` and the interpreter runs `POP` and `HALT`.
 
 #include <stdio.h>
 #include <yk.h>

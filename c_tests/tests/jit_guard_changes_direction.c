@@ -11,8 +11,8 @@
 //     small=50 big=50 last=99
 
 // An `if` whose direction changes half-way: the trace is recorded while `i < 50`, then its
-// guard fails on every later iteration. The continuation runs the other arm natively and,
-// back at the control point of the trace's own location, re-enters the loop.
+// guard fails on every later iteration. The blackhole runs the other arm and, back at the
+// control point of the trace's own location, the trace re-enters its loop.
 
 #include <stdio.h>
 #include <yk.h>

@@ -13,8 +13,9 @@
 //     total=880
 
 // A trace calling libc (printf, memcpy, strlen) and a function through a pointer that changes
-// after 20 iterations, with `static` helpers and a static buffer. Calls are native calls from
-// the trace, so the new callee just runs.
+// after 20 iterations, with `static` helpers and a static buffer. libc calls are native calls
+// from the trace; the call through the pointer is inlined behind a guard on its target, which
+// fails when the pointer changes (the blackhole then calls the new callee).
 
 #include <stdio.h>
 #include <string.h>

@@ -16,6 +16,7 @@ pub mod aot;
 pub mod aotir;
 pub mod compile;
 pub mod config;
+pub mod deopt;
 pub mod jit;
 pub mod location;
 pub mod log;

@@ -1,38 +1,47 @@
 //! The trace builder: from a recorded block sequence to one LLVM function.
 //!
-//! The trace is a copy of the interpreter function's AOT IR along the
-//! recorded path, in a fresh module of the same LLVM context:
+//! The trace is a copy of the interpreter's AOT IR along the recorded path,
+//! in a fresh module of the same LLVM context:
 //!
 //! ```text
-//! entry:  load the frame-invariant values (arguments, entry allocas) from vars
+//! entry:  load the frame-invariant values (arguments, entry allocas) from
+//!         vars; allocas of inlined frames
 //! loop:   copy of yk_cp_resume ... copy of the control point's block; br loop
 //! ```
 //!
-//! Conditional branches and switches become guards. A failing guard jumps to
-//! the *continuation*: a copy of the part of the interpreter function that
-//! can run from the guard's block up to the next control point (or to a
-//! `ret`). Running that copy is exactly what the interpreter would have done,
-//! so leaving a trace is always correct; at the control point the
-//! continuation re-enters the loop if the location is the trace's own, and
-//! otherwise returns 0 so the interpreter resumes after its control point.
-//! A `ret` of the interpreter function stores the value in `vars` and returns
-//! 1 (see docs/abi.md). Values flow into the continuation through stack
-//! slots that `mem2reg` turns back into SSA form.
-//!
-//! Calls are not inlined yet: every call is a native call of the AOT
-//! function, and blocks recorded inside callees are skipped.
+//! Calls into functions with IR are inlined by following the recording
+//! (each inlined call is a frame with its own value map); declarations,
+//! `yk_outline` and varargs functions, recursion past [`MAX_RECURSION`] and
+//! calls the recording doesn't enter stay native calls, whose recorded
+//! blocks (callbacks) are skipped. Conditional branches, switches, indirect
+//! calls that were inlined and `yk_promote` become guards. A failing guard
+//! stores the AOT values live at that point, for every frame, into the
+//! trace's buffer and calls `__yk_guard_failed` (see [`crate::deopt`]): the
+//! blackhole finishes the frames, and the trace re-enters its loop, or
+//! returns to the interpreter (see docs/abi.md).
 
+use crate::aotir::AotIndex;
+use crate::deopt::decode::{self, Decoded};
+use crate::deopt::prog::Ty;
+use crate::deopt::{FrameInfo, GuardInfo};
+use linker_plugin::liveness::Liveness;
 use linker_plugin::llvm::{self, blocks, instrs, operands, successors, Module};
 use llvm_sys::core::*;
 use llvm_sys::debuginfo::LLVMInstructionSetDebugLoc;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMOpcode, LLVMTypeKind};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::CString;
 
 /// The runtime's control point, as it appears in the embedded IR.
 const RT_CP: &str = "__ykrt_control_point";
 const PROMOTE: &str = "__yk_promote_u64";
+/// The runtime's guard-failure entry point, as the trace calls it.
+pub const GUARD_FAILED: &str = "__yk_guard_failed";
+/// Frames deeper than this are not inlined.
+const MAX_DEPTH: usize = 16;
+/// A function already this many times on the inlined stack is called natively.
+const MAX_RECURSION: usize = 2;
 
 /// What the builder needs besides the AOT module.
 pub struct TraceInput<'a> {
@@ -40,12 +49,42 @@ pub struct TraceInput<'a> {
     pub blocks: &'a [(u32, u32)],
     /// Recorded `yk_promote` values, in order.
     pub promotes: &'a [u64],
+    /// Recorded results of idempotent calls, in order.
+    pub idempotents: &'a [u64],
     /// Index of the function holding the control point.
     pub cp_func_idx: usize,
     /// Address of the location the trace starts at.
     pub start_loc: usize,
     /// A unique name for the trace function.
     pub name: &'a str,
+}
+
+/// Per-function analyses the builder keeps between traces (they are
+/// expensive for a big interpreter function and never change).
+pub struct Analyses {
+    decoded: HashMap<usize, Decoded>,
+    liveness: HashMap<usize, Liveness>,
+    td: llvm_sys::target::LLVMTargetDataRef,
+}
+
+// SAFETY: used under the compiler's mutex only.
+unsafe impl Send for Analyses {}
+
+impl Analyses {
+    /// Analyses of functions of module `aot`.
+    pub fn new(aot: &Module) -> Analyses {
+        Analyses {
+            decoded: HashMap::new(),
+            liveness: HashMap::new(),
+            td: decode::target_data(aot.m),
+        }
+    }
+}
+
+impl Drop for Analyses {
+    fn drop(&mut self) {
+        unsafe { llvm_sys::target::LLVMDisposeTargetData(self.td) }
+    }
 }
 
 /// A built trace module and the AOT symbols it refers to.
@@ -56,36 +95,66 @@ pub struct BuiltTrace {
     pub funcs: Vec<(String, usize)>,
     /// `(symbol name in the trace module, AOT global index)`.
     pub globals: Vec<(String, usize)>,
+    /// The guards, by index.
+    pub guards: Vec<GuardInfo>,
+    /// Live-value buffer slots the guards need.
+    pub nslots: usize,
+    /// Where a `ret` of the interpreter function puts its value in vars.
+    pub ret_field: Option<(u64, Ty)>,
 }
 
 /// Why a trace can't be built: becomes `trace-aborted: <reason>`.
 pub type Abort = String;
 
+/// One frame of the interpreter being copied: the control point's function
+/// (frame 0) or an inlined callee.
+struct Frame {
+    f: LLVMValueRef,
+    fidx: u32,
+    /// AOT value -> trace value.
+    map: HashMap<LLVMValueRef, LLVMValueRef>,
+    /// The call (in the parent frame) this frame was inlined for.
+    call: Option<LLVMValueRef>,
+    /// The current AOT block and the one before it (for phis).
+    block: LLVMBasicBlockRef,
+    prev: Option<LLVMBasicBlockRef>,
+    /// The instruction to continue from (after an inlined call returns).
+    resume: Option<LLVMValueRef>,
+    /// Native calls happened since this frame's last recorded block: their
+    /// recorded blocks (callbacks) come before this frame's next one.
+    native_pending: bool,
+}
+
 struct Builder<'a> {
     t: &'a Module,
+    idx: &'a AotIndex,
+    an: &'a mut Analyses,
     b: llvm::Builder,
     trace_fn: LLVMValueRef,
     vars: LLVMValueRef,
-    /// AOT value -> trace value, along the trace path.
-    map: HashMap<LLVMValueRef, LLVMValueRef>,
+    info_arg: LLVMValueRef,
+    buf: LLVMValueRef,
+    head: LLVMBasicBlockRef,
+    leave: LLVMBasicBlockRef,
+    leave_phi: LLVMValueRef,
+    guard_fn: LLVMValueRef,
+    frames: Vec<Frame>,
     /// AOT global/function -> declaration in the trace module.
     syms: HashMap<LLVMValueRef, LLVMValueRef>,
+    funcs: Vec<LLVMValueRef>,
     func_idx: HashMap<LLVMValueRef, usize>,
     global_idx: HashMap<LLVMValueRef, usize>,
     used_funcs: Vec<(String, usize)>,
     used_globals: Vec<(String, usize)>,
-    /// Guard exits still to be wired to the continuation.
-    exits: Vec<Exit>,
+    guards: Vec<GuardInfo>,
+    nslots: usize,
+    rec: &'a [(u32, u32)],
+    pos: usize,
     promotes: &'a [u64],
     next_promote: usize,
-}
-
-/// A failing guard: the trace block it leaves from, the AOT block whose
-/// terminator failed, and the values known at that point.
-struct Exit {
-    block: LLVMBasicBlockRef,
-    aot_block: LLVMBasicBlockRef,
-    map: HashMap<LLVMValueRef, LLVMValueRef>,
+    idempotents: &'a [u64],
+    next_idempotent: usize,
+    cp_call: LLVMValueRef,
 }
 
 fn is_cp_call(i: LLVMValueRef) -> bool {
@@ -104,84 +173,89 @@ fn find_cp(f: LLVMValueRef) -> Option<(LLVMBasicBlockRef, LLVMValueRef)> {
     None
 }
 
+fn block_index(f: LLVMValueRef, b: LLVMBasicBlockRef) -> u32 {
+    blocks(f).iter().position(|&x| x == b).unwrap_or(usize::MAX) as u32
+}
+
 /// Builds the trace for `input` from the AOT module `aot`, into `t`.
-pub fn build(aot: &Module, t: Module, input: &TraceInput) -> Result<BuiltTrace, Abort> {
+pub fn build(
+    aot: &Module,
+    idx: &AotIndex,
+    an: &mut Analyses,
+    t: Module,
+    input: &TraceInput,
+) -> Result<BuiltTrace, Abort> {
     let funcs = aot.functions();
     let f = *funcs
         .get(input.cp_func_idx)
         .ok_or("control point function index out of range")?;
     let (cp_block, cp_call) = find_cp(f).ok_or("no control point in the recorded function")?;
-    let fblocks = blocks(f);
-    let fi = input.cp_func_idx as u32;
-
-    // Only the interpreter function's own blocks are copied: everything
-    // recorded in between happened inside a native call.
-    let path: Vec<LLVMBasicBlockRef> = input
-        .blocks
-        .iter()
-        .filter(|(fx, _)| *fx == fi)
-        .map(|&(_, bx)| {
-            fblocks
-                .get(bx as usize)
-                .copied()
-                .ok_or("block index out of range")
-        })
-        .collect::<Result<_, _>>()?;
-    if path.len() < 2 || path[0] != successors(cp_block)[0] || *path.last().unwrap() != cp_block {
-        return Err("the recording does not run from control point to control point".into());
-    }
-    if path.contains(&fblocks[0]) {
-        return Err("the interpreter function was re-entered while recording".into());
-    }
-
+    let func_idx = funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+    let global_idx = aot
+        .globals()
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| (g, i))
+        .collect();
     let mut bt = Builder {
         t: &t,
+        idx,
+        an,
         b: t.builder(),
         trace_fn: std::ptr::null_mut(),
         vars: std::ptr::null_mut(),
-        map: HashMap::new(),
+        info_arg: std::ptr::null_mut(),
+        buf: std::ptr::null_mut(),
+        head: std::ptr::null_mut(),
+        leave: std::ptr::null_mut(),
+        leave_phi: std::ptr::null_mut(),
+        guard_fn: std::ptr::null_mut(),
+        frames: Vec::new(),
         syms: HashMap::new(),
-        func_idx: funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect(),
-        global_idx: aot
-            .globals()
-            .into_iter()
-            .enumerate()
-            .map(|(i, g)| (g, i))
-            .collect(),
+        funcs,
+        func_idx,
+        global_idx,
         used_funcs: Vec::new(),
         used_globals: Vec::new(),
-        exits: Vec::new(),
+        guards: Vec::new(),
+        nslots: 0,
+        rec: input.blocks,
+        pos: 0,
         promotes: input.promotes,
         next_promote: 0,
+        idempotents: input.idempotents,
+        next_idempotent: 0,
+        cp_call,
     };
-    bt.build(f, cp_block, cp_call, &path, input)?;
+    bt.build(f, cp_block, input)?;
     if bt.next_promote != input.promotes.len() {
         return Err(format!(
-            "yk_promote used outside the interpreter function ({} recorded, {} in the trace)",
+            "yk_promote used outside the traced frames ({} recorded, {} in the trace)",
             input.promotes.len(),
             bt.next_promote
         ));
     }
-    check_operands(bt.trace_fn)?;
-    if std::env::var_os("YKD_DEBUG_TRACE_PRINT").is_some() {
-        for bb in blocks(bt.trace_fn) {
-            eprintln!("block:");
-            for i in instrs(bb) {
-                eprintln!("  opcode {:?}", llvm::opcode(i));
-                unsafe {
-                    let p = LLVMPrintValueToString(i);
-                    eprintln!("  {}", std::ffi::CStr::from_ptr(p).to_string_lossy());
-                    LLVMDisposeMessage(p);
-                }
-            }
-        }
+    if bt.next_idempotent != input.idempotents.len() {
+        return Err(format!(
+            "idempotent calls outside the traced frames ({} recorded, {} in the trace)",
+            input.idempotents.len(),
+            bt.next_idempotent
+        ));
     }
-    let (used_funcs, used_globals) = (bt.used_funcs.clone(), bt.used_globals.clone());
+    check_operands(bt.trace_fn)?;
+    let ret_field = bt.ret_field(cp_call)?;
+    let funcs = std::mem::take(&mut bt.used_funcs);
+    let globals = std::mem::take(&mut bt.used_globals);
+    let guards = std::mem::take(&mut bt.guards);
+    let nslots = bt.nslots;
     drop(bt);
     Ok(BuiltTrace {
         module: t,
-        funcs: used_funcs,
-        globals: used_globals,
+        funcs,
+        globals,
+        guards,
+        nslots,
+        ret_field,
     })
 }
 
@@ -190,28 +264,46 @@ impl Builder<'_> {
         &mut self,
         f: LLVMValueRef,
         cp_block: LLVMBasicBlockRef,
-        cp_call: LLVMValueRef,
-        path: &[LLVMBasicBlockRef],
         input: &TraceInput,
     ) -> Result<(), Abort> {
         let t = self.t;
+        let cp_call = self.cp_call;
+        let fi = input.cp_func_idx as u32;
         unsafe {
-            // i64 trace(ptr noalias vars)
-            let mut params = [t.ptr_ty()];
-            let fty = LLVMFunctionType(t.int_ty(64), params.as_mut_ptr(), 1, 0);
+            // i64 trace(ptr noalias vars, ptr info, ptr buf)
+            let mut params = [t.ptr_ty(), t.ptr_ty(), t.ptr_ty()];
+            let fty = LLVMFunctionType(t.int_ty(64), params.as_mut_ptr(), 3, 0);
             let name = CString::new(input.name).unwrap();
             self.trace_fn = LLVMAddFunction(t.m, name.as_ptr(), fty);
             self.vars = LLVMGetParam(self.trace_fn, 0);
+            self.info_arg = LLVMGetParam(self.trace_fn, 1);
+            self.buf = LLVMGetParam(self.trace_fn, 2);
             let noalias = LLVMGetEnumAttributeKindForName(c"noalias".as_ptr(), 7);
-            LLVMAddAttributeAtIndex(self.trace_fn, 1, LLVMCreateEnumAttribute(t.ctx, noalias, 0));
+            for k in [1, 3] {
+                LLVMAddAttributeAtIndex(
+                    self.trace_fn,
+                    k,
+                    LLVMCreateEnumAttribute(t.ctx, noalias, 0),
+                );
+            }
+            let mut gparams = [t.ptr_ty(), t.int_ty(64), t.ptr_ty(), t.ptr_ty()];
+            let gty = LLVMFunctionType(t.int_ty(64), gparams.as_mut_ptr(), 4, 0);
+            self.guard_fn = t.get_or_declare(GUARD_FAILED, gty);
+            t.add_fn_attr(self.guard_fn, "cold");
+
             let entry = self.new_block("entry");
-            let head = self.new_block("loop");
+            self.head = self.new_block("loop");
+            self.leave = self.new_block("leave");
+            LLVMPositionBuilderAtEnd(self.b.0, self.leave);
+            self.leave_phi = LLVMBuildPhi(self.b.0, t.int_ty(64), c"".as_ptr());
+            LLVMBuildRet(self.b.0, self.leave_phi);
             LLVMPositionBuilderAtEnd(self.b.0, entry);
 
             // The vars alloca is the trace's argument; frame-invariant values
             // (stored into vars but never reloaded) are loaded once here.
+            let mut map = HashMap::new();
             let aot_vars = LLVMGetOperand(cp_call, 2);
-            self.map.insert(aot_vars, self.vars);
+            map.insert(aot_vars, self.vars);
             let vars_ty = LLVMGetAllocatedType(aot_vars);
             for (k, v) in vars_fields(cp_block, aot_vars) {
                 let invariant = !LLVMIsAArgument(v).is_null()
@@ -220,22 +312,201 @@ impl Builder<'_> {
                 if invariant {
                     let p = self.field_ptr(vars_ty, k);
                     let x = LLVMBuildLoad2(self.b.0, LLVMTypeOf(v), p, c"".as_ptr());
-                    self.map.insert(v, x);
+                    map.insert(v, x);
                 }
             }
-            LLVMBuildBr(self.b.0, head);
-            LLVMPositionBuilderAtEnd(self.b.0, head);
+            LLVMBuildBr(self.b.0, self.head);
+            LLVMPositionBuilderAtEnd(self.b.0, self.head);
 
-            let mut prev: Option<LLVMBasicBlockRef> = None;
-            for (k, &bb) in path.iter().enumerate() {
-                let next = path.get(k + 1).copied();
-                self.copy_block(bb, prev, next, cp_call)?;
-                prev = Some(bb);
+            let resume = successors(cp_block)[0];
+            let first = self.rec.first().copied();
+            if first != Some((fi, block_index(f, resume))) {
+                return Err("the recording does not start at the control point".into());
             }
+            self.pos = 1;
+            self.frames.push(Frame {
+                f,
+                fidx: fi,
+                map,
+                call: None,
+                block: resume,
+                prev: Some(cp_block),
+                resume: None,
+                native_pending: false,
+            });
+            self.walk()?;
             // The end of the path is the start location's control point.
-            LLVMBuildBr(self.b.0, head);
+            LLVMBuildBr(self.b.0, self.head);
+        }
+        Ok(())
+    }
 
-            self.build_continuation(f, cp_block, cp_call, head, input.start_loc)?;
+    /// Copies the recorded path until the closing control point.
+    fn walk(&mut self) -> Result<(), Abort> {
+        'blocks: loop {
+            let top = self.frames.len() - 1;
+            let bb = self.frames[top].block;
+            let mut i = match self.frames[top].resume.take() {
+                Some(i) => i,
+                None => unsafe { LLVMGetFirstInstruction(bb) },
+            };
+            while !i.is_null() {
+                let next_i = unsafe { LLVMGetNextInstruction(i) };
+                match llvm::opcode(i) {
+                    LLVMOpcode::LLVMPHI => {
+                        let p = self.frames[top]
+                            .prev
+                            .ok_or("a phi in a function's entry block")?;
+                        let v = unsafe {
+                            (0..LLVMCountIncoming(i))
+                                .find(|&k| LLVMGetIncomingBlock(i, k) == p)
+                                .map(|k| LLVMGetIncomingValue(i, k))
+                                .ok_or("phi without an entry for the recorded predecessor")?
+                        };
+                        let m = self.operand(v)?;
+                        self.frames[top].map.insert(i, m);
+                    }
+                    LLVMOpcode::LLVMCall if i == self.cp_call => {
+                        if top != 0 {
+                            return Err("a control point in an inlined frame".into());
+                        }
+                        if self.at_end() {
+                            return Ok(());
+                        }
+                        // Another pass through a control point: the call
+                        // vanishes (its vars stores and reloads stay, for
+                        // LLVM to forward) and says "go on".
+                        let z = unsafe { LLVMConstNull(LLVMTypeOf(i)) };
+                        self.frames[top].map.insert(i, z);
+                    }
+                    LLVMOpcode::LLVMCall => {
+                        if self.copy_call(i)? {
+                            // Entered an inlined callee.
+                            continue 'blocks;
+                        }
+                    }
+                    LLVMOpcode::LLVMBr | LLVMOpcode::LLVMSwitch => {
+                        let next = self.next_block()?;
+                        self.guard(bb, i, next)?;
+                        let fr = &mut self.frames[top];
+                        fr.prev = Some(bb);
+                        fr.block = next;
+                        continue 'blocks;
+                    }
+                    LLVMOpcode::LLVMRet => {
+                        if top == 0 {
+                            return Err("the interpreter function returned while recording".into());
+                        }
+                        let v = if unsafe { LLVMGetNumOperands(i) } == 1 {
+                            Some(self.operand(unsafe { LLVMGetOperand(i, 0) })?)
+                        } else {
+                            None
+                        };
+                        let fr = self.frames.pop().unwrap();
+                        let call = fr.call.unwrap();
+                        let parent = self.frames.last_mut().unwrap();
+                        if let Some(v) = v {
+                            parent.map.insert(call, v);
+                        }
+                        parent.resume = Some(unsafe { LLVMGetNextInstruction(call) });
+                        continue 'blocks;
+                    }
+                    LLVMOpcode::LLVMIndirectBr => return Err("indirectbr is not supported".into()),
+                    LLVMOpcode::LLVMInvoke | LLVMOpcode::LLVMCallBr => {
+                        return Err("invoke/callbr is not supported".into())
+                    }
+                    LLVMOpcode::LLVMUnreachable => {
+                        return Err("the recording reached unreachable code".into())
+                    }
+                    LLVMOpcode::LLVMAlloca => self.copy_alloca(i, bb)?,
+                    LLVMOpcode::LLVMICmp => {
+                        // Built (not cloned) so that comparisons of
+                        // constants fold, and branches on them need no guard.
+                        let a = self.operand(unsafe { LLVMGetOperand(i, 0) })?;
+                        let b = self.operand(unsafe { LLVMGetOperand(i, 1) })?;
+                        let c = unsafe {
+                            LLVMBuildICmp(self.b.0, LLVMGetICmpPredicate(i), a, b, c"".as_ptr())
+                        };
+                        self.frames[top].map.insert(i, c);
+                    }
+                    _ => {
+                        let c = self.clone_into_trace(i)?;
+                        self.frames[top].map.insert(i, c);
+                    }
+                }
+                i = next_i;
+            }
+            return Err("a block without a terminator".into());
+        }
+    }
+
+    /// Has the recording ended (only blocks of native calls remain)?
+    fn at_end(&self) -> bool {
+        let fr = &self.frames[0];
+        if !fr.native_pending {
+            return self.pos == self.rec.len();
+        }
+        self.rec[self.pos..].iter().all(|e| e.0 != fr.fidx)
+    }
+
+    /// The top frame's next recorded block, skipping the blocks of native
+    /// calls made since its last one.
+    fn next_block(&mut self) -> Result<LLVMBasicBlockRef, Abort> {
+        let fr = self.frames.last_mut().unwrap();
+        loop {
+            let &(fx, bx) = self
+                .rec
+                .get(self.pos)
+                .ok_or("the recording ends in the middle of the path")?;
+            self.pos += 1;
+            if fx == fr.fidx {
+                if bx == 0 && fr.native_pending {
+                    return Err(format!("a native call re-entered {}", llvm::name(fr.f)));
+                }
+                fr.native_pending = false;
+                return blocks(fr.f)
+                    .get(bx as usize)
+                    .copied()
+                    .ok_or_else(|| "block index out of range".into());
+            }
+            if !fr.native_pending {
+                return Err("the recording does not follow the control-flow graph".into());
+            }
+        }
+    }
+
+    /// If the recording enters function `want` (or, with `None`, any
+    /// function) next, consumes its entry block and returns its index.
+    fn enters(&mut self, want: Option<u32>) -> Option<u32> {
+        let fr = self.frames.last().unwrap();
+        let mut p = self.pos;
+        while let Some(&(fx, bx)) = self.rec.get(p) {
+            if bx == 0 && want.is_none_or(|w| w == fx) {
+                self.pos = p + 1;
+                return Some(fx);
+            }
+            if !fr.native_pending || fx == fr.fidx || want.is_none() {
+                return None;
+            }
+            p += 1;
+        }
+        None
+    }
+
+    /// Hoists the alloca of an inlined function's entry block into the
+    /// trace's entry block (one per inlined call, reused every iteration).
+    fn copy_alloca(&mut self, i: LLVMValueRef, bb: LLVMBasicBlockRef) -> Result<(), Abort> {
+        let fr = self.frames.last().unwrap();
+        unsafe {
+            if bb != LLVMGetEntryBasicBlock(fr.f) || LLVMIsConstant(LLVMGetOperand(i, 0)) == 0 {
+                return Err("a dynamic alloca".into());
+            }
+            let here = LLVMGetInsertBlock(self.b.0);
+            let entry = LLVMGetEntryBasicBlock(self.trace_fn);
+            LLVMPositionBuilder(self.b.0, entry, LLVMGetFirstInstruction(entry));
+            let c = self.insert_clone(i, vec![LLVMGetOperand(i, 0)]);
+            LLVMPositionBuilderAtEnd(self.b.0, here);
+            self.frames.last_mut().unwrap().map.insert(i, c);
         }
         Ok(())
     }
@@ -269,66 +540,23 @@ impl Builder<'_> {
         }
     }
 
-    /// Copies one recorded block of the interpreter function onto the trace.
-    fn copy_block(
-        &mut self,
-        bb: LLVMBasicBlockRef,
-        prev: Option<LLVMBasicBlockRef>,
-        next: Option<LLVMBasicBlockRef>,
-        cp_call: LLVMValueRef,
-    ) -> Result<(), Abort> {
+    /// The offset and type of the vars field that holds the interpreter
+    /// function's return value, if it returns one.
+    fn ret_field(&self, cp_call: LLVMValueRef) -> Result<Option<(u64, Ty)>, Abort> {
         unsafe {
-            for i in instrs(bb) {
-                match llvm::opcode(i) {
-                    LLVMOpcode::LLVMPHI => {
-                        let p = prev.ok_or("a phi in the first block of a trace")?;
-                        let v = (0..LLVMCountIncoming(i))
-                            .find(|&k| LLVMGetIncomingBlock(i, k) == p)
-                            .map(|k| LLVMGetIncomingValue(i, k))
-                            .ok_or("phi without an entry for the recorded predecessor")?;
-                        let m = self.operand(v)?;
-                        self.map.insert(i, m);
-                    }
-                    _ if i == cp_call => {
-                        // Another pass through the control point: it
-                        // vanishes (its vars stores and reloads stay, for
-                        // LLVM to forward), and so does its "must return"
-                        // branch. The last one ends the path.
-                        if next.is_none() {
-                            return Ok(());
-                        }
-                        let resume = successors(bb)[0];
-                        if next != Some(resume) {
-                            return Err("the recording left a control point oddly".into());
-                        }
-                        return Ok(());
-                    }
-                    LLVMOpcode::LLVMBr | LLVMOpcode::LLVMSwitch => {
-                        let n = next.ok_or("the trace ends in the middle of a block")?;
-                        self.guard(bb, i, n)?;
-                    }
-                    LLVMOpcode::LLVMRet => {
-                        return Err("the interpreter function returned while recording".into())
-                    }
-                    LLVMOpcode::LLVMIndirectBr => return Err("indirectbr is not supported".into()),
-                    LLVMOpcode::LLVMInvoke | LLVMOpcode::LLVMCallBr => {
-                        return Err("invoke/callbr is not supported".into())
-                    }
-                    LLVMOpcode::LLVMUnreachable => {
-                        return Err("the recording reached unreachable code".into())
-                    }
-                    LLVMOpcode::LLVMCall => self.copy_call(i)?,
-                    LLVMOpcode::LLVMAlloca => {
-                        return Err("alloca outside the entry block is not supported".into())
-                    }
-                    _ => {
-                        let c = self.clone_into_trace(i)?;
-                        self.map.insert(i, c);
-                    }
-                }
+            let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(cp_call));
+            let rty = LLVMGetReturnType(LLVMGlobalGetValueType(f));
+            if LLVMGetTypeKind(rty) == LLVMTypeKind::LLVMVoidTypeKind {
+                return Ok(None);
+            }
+            let vars_ty = LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2));
+            let last = LLVMCountStructElementTypes(vars_ty) - 1;
+            let off = llvm_sys::target::LLVMOffsetOfElement(self.an.td, vars_ty, last);
+            match decode::leaves(rty)?.as_slice() {
+                [t] => Ok(Some((off, *t))),
+                _ => Err("the interpreter function returns an aggregate".into()),
             }
         }
-        Ok(())
     }
 
     /// Inserts a copy of `i` with operands `ops` at the builder's position.
@@ -353,7 +581,10 @@ impl Builder<'_> {
         Ok(self.insert_clone(i, mapped))
     }
 
-    fn copy_call(&mut self, i: LLVMValueRef) -> Result<(), Abort> {
+    /// Copies a call. Returns true if it entered an inlined callee (whose
+    /// frame is now on top).
+    fn copy_call(&mut self, i: LLVMValueRef) -> Result<bool, Abort> {
+        let top = self.frames.len() - 1;
         unsafe {
             let name = callee_name(i).ok_or("inline asm")?;
             match name.as_str() {
@@ -376,42 +607,151 @@ impl Builder<'_> {
                         k,
                         c"".as_ptr(),
                     );
-                    self.promote_guard(eq, LLVMGetInstructionParent(i));
-                    self.map.insert(i, k);
-                    return Ok(());
+                    self.guard_on(eq, i)?;
+                    self.frames[top].map.insert(i, k);
+                    return Ok(false);
                 }
                 "yk_is_interpreting" => {
-                    self.map.insert(i, LLVMConstNull(LLVMTypeOf(i)));
-                    return Ok(());
+                    self.frames[top].map.insert(i, LLVMConstNull(LLVMTypeOf(i)));
+                    return Ok(false);
                 }
                 _ => {}
             }
             if name.starts_with("llvm.lifetime.") {
-                return Ok(());
+                return Ok(false);
             }
+            if name.starts_with("llvm.") {
+                let c = self.clone_into_trace(i)?;
+                self.frames[top].map.insert(i, c);
+                return Ok(false);
+            }
+            let callee = LLVMGetCalledValue(i);
+            let direct = !LLVMIsAFunction(callee).is_null();
+            if direct {
+                let gi = self.func_idx[&callee];
+                let info = self.idx.func(gi as u32);
+                if info.is_some_and(|x| x.idempotent) {
+                    return self.idempotent_call(i).map(|_| false);
+                }
+                if self.inlinable(gi) && self.enters(Some(gi as u32)).is_some() {
+                    self.push_frame(i, callee, gi)?;
+                    return Ok(true);
+                }
+            } else if !self.frames[top].native_pending {
+                // An indirect call the recording follows into a function
+                // with IR: guard on the target, then inline it.
+                let save = self.pos;
+                if let Some(gi) = self.enters(None) {
+                    let gi = gi as usize;
+                    if self.inlinable(gi) {
+                        let g = self.funcs[gi];
+                        let fp = self.operand(callee)?;
+                        let want = self.symbol(g)?;
+                        let eq = LLVMBuildICmp(
+                            self.b.0,
+                            llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                            fp,
+                            want,
+                            c"".as_ptr(),
+                        );
+                        self.guard_on(eq, i)?;
+                        self.push_frame(i, g, gi)?;
+                        return Ok(true);
+                    }
+                    self.pos = save;
+                }
+            }
+            // A native call: whatever it records is skipped.
             let c = self.clone_into_trace(i)?;
-            self.map.insert(i, c);
+            self.frames[top].map.insert(i, c);
+            self.frames[top].native_pending = true;
         }
+        Ok(false)
+    }
+
+    /// Can function `gi` be inlined at the current depth?
+    fn inlinable(&self, gi: usize) -> bool {
+        let Some(info) = self.idx.func(gi as u32) else {
+            return false;
+        };
+        let g = self.funcs[gi];
+        let rec = self.frames.iter().filter(|fr| fr.f == g).count();
+        !info.is_decl
+            && !info.is_intrinsic
+            && !info.is_varargs
+            && !info.outline
+            && !info.idempotent
+            && self.frames.len() < MAX_DEPTH
+            && rec < MAX_RECURSION
+    }
+
+    fn push_frame(&mut self, call: LLVMValueRef, g: LLVMValueRef, gi: usize) -> Result<(), Abort> {
+        let mut map = HashMap::new();
+        unsafe {
+            for k in 0..LLVMCountParams(g) {
+                let a = self.operand(LLVMGetOperand(call, k))?;
+                map.insert(LLVMGetParam(g, k), a);
+            }
+        }
+        self.frames.push(Frame {
+            f: g,
+            fidx: gi as u32,
+            map,
+            call: Some(call),
+            block: unsafe { LLVMGetEntryBasicBlock(g) },
+            prev: None,
+            resume: None,
+            native_pending: false,
+        });
         Ok(())
     }
 
-    /// A failed `yk_promote` guard: the promoted value is the same value
-    /// the interpreter computed, so the continuation just starts at the
-    /// promote's block's terminator (everything before it has run).
-    fn promote_guard(&mut self, ok: LLVMValueRef, aot_block: LLVMBasicBlockRef) {
+    /// A call of an idempotent function: with constant arguments, its
+    /// recorded result; otherwise a native call.
+    fn idempotent_call(&mut self, i: LLVMValueRef) -> Result<(), Abort> {
+        let top = self.frames.len() - 1;
         unsafe {
-            let cont = self.new_block("promoted");
-            let fail = self.new_block("promote_fail");
-            LLVMBuildCondBr(self.b.0, ok, cont, fail);
-            // Values of the rest of this block are computed in the
-            // continuation from the mapped values; see `build_continuation`.
-            self.exits.push(Exit {
-                block: fail,
-                aot_block,
-                map: self.map.clone(),
-            });
-            LLVMPositionBuilderAtEnd(self.b.0, cont);
+            let ty = LLVMTypeOf(i);
+            let recordable = matches!(
+                LLVMGetTypeKind(ty),
+                LLVMTypeKind::LLVMIntegerTypeKind
+                    | LLVMTypeKind::LLVMPointerTypeKind
+                    | LLVMTypeKind::LLVMFloatTypeKind
+                    | LLVMTypeKind::LLVMDoubleTypeKind
+            ) && (LLVMGetTypeKind(ty) != LLVMTypeKind::LLVMIntegerTypeKind
+                || LLVMGetIntTypeWidth(ty) <= 64);
+            let rec = if recordable {
+                let r = *self
+                    .idempotents
+                    .get(self.next_idempotent)
+                    .ok_or("more idempotent calls than recorded results")?;
+                self.next_idempotent += 1;
+                Some(r)
+            } else {
+                None
+            };
+            let nargs = LLVMGetNumArgOperands(i);
+            let mut consts = true;
+            for k in 0..nargs {
+                let a = self.operand(LLVMGetOperand(i, k))?;
+                consts &= LLVMIsConstant(a) != 0;
+            }
+            self.frames[top].native_pending = true;
+            if let (true, Some(r)) = (consts, rec) {
+                let t = self.t;
+                let k = match LLVMGetTypeKind(ty) {
+                    LLVMTypeKind::LLVMIntegerTypeKind => LLVMConstInt(ty, r, 0),
+                    LLVMTypeKind::LLVMPointerTypeKind => LLVMConstIntToPtr(t.const_int(64, r), ty),
+                    LLVMTypeKind::LLVMDoubleTypeKind => LLVMConstReal(ty, f64::from_bits(r)),
+                    _ => LLVMConstReal(ty, f32::from_bits(r as u32) as f64),
+                };
+                self.frames[top].map.insert(i, k);
+                return Ok(());
+            }
+            let c = self.clone_into_trace(i)?;
+            self.frames[top].map.insert(i, c);
         }
+        Ok(())
     }
 
     /// Turns terminator `term` of `bb` into a guard that `next` follows.
@@ -429,45 +769,191 @@ impl Builder<'_> {
             if succs.iter().all(|&s| s == next) {
                 return Ok(()); // Unconditional.
             }
-            let cont = self.new_block("guarded");
-            let fail = self.new_block("guard_fail");
             if llvm::opcode(term) == LLVMOpcode::LLVMBr {
                 let cond = self.operand(LLVMGetCondition(term))?;
-                if succs[0] == next {
-                    LLVMBuildCondBr(self.b.0, cond, cont, fail);
-                } else {
-                    LLVMBuildCondBr(self.b.0, cond, fail, cont);
-                }
-            } else {
-                // switch: the same cases, those leading to `next` continue.
-                let v = self.operand(LLVMGetOperand(term, 0))?;
-                let default = LLVMGetSwitchDefaultDest(term);
-                let d = if default == next { cont } else { fail };
-                let n = LLVMGetNumSuccessors(term);
-                let sw = LLVMBuildSwitch(self.b.0, v, d, n - 1);
-                for k in 1..n {
-                    let case = LLVMGetSwitchCaseValue(term, k);
-                    let dest = if LLVMGetSuccessor(term, k) == next {
-                        cont
+                if !LLVMIsAConstantInt(cond).is_null() {
+                    // Decided at trace-build time (e.g. a mid-trace control
+                    // point's "go on"): no guard.
+                    let taken = if LLVMConstIntGetZExtValue(cond) != 0 {
+                        succs[0]
                     } else {
-                        fail
+                        succs[1]
                     };
-                    LLVMAddCase(sw, case, dest);
+                    if taken != next {
+                        return Err("the recording contradicts a constant branch".into());
+                    }
+                    return Ok(());
                 }
+                let ok = if succs[0] == next {
+                    cond
+                } else {
+                    LLVMBuildNot(self.b.0, cond, c"".as_ptr())
+                };
+                return self.guard_on(ok, term);
             }
-            self.exits.push(Exit {
-                block: fail,
-                aot_block: bb,
-                map: self.map.clone(),
-            });
+            // switch: the same cases, those leading to `next` continue.
+            let v = self.operand(LLVMGetOperand(term, 0))?;
+            let cont = self.new_block("guarded");
+            let fail = self.new_block("guard_fail");
+            let default = LLVMGetSwitchDefaultDest(term);
+            let d = if default == next { cont } else { fail };
+            let n = LLVMGetNumSuccessors(term);
+            let sw = LLVMBuildSwitch(self.b.0, v, d, n - 1);
+            for k in 1..n {
+                let case = LLVMGetSwitchCaseValue(term, k);
+                let dest = if LLVMGetSuccessor(term, k) == next {
+                    cont
+                } else {
+                    fail
+                };
+                LLVMAddCase(sw, case, dest);
+            }
+            LLVMPositionBuilderAtEnd(self.b.0, fail);
+            self.exit(term)?;
             LLVMPositionBuilderAtEnd(self.b.0, cont);
         }
         Ok(())
     }
 
+    /// A guard: go on if `ok`, else leave the trace, resuming the top frame
+    /// at AOT instruction `at`.
+    fn guard_on(&mut self, ok: LLVMValueRef, at: LLVMValueRef) -> Result<(), Abort> {
+        unsafe {
+            let cont = self.new_block("guarded");
+            let fail = self.new_block("guard_fail");
+            LLVMBuildCondBr(self.b.0, ok, cont, fail);
+            LLVMPositionBuilderAtEnd(self.b.0, fail);
+            self.exit(at)?;
+            LLVMPositionBuilderAtEnd(self.b.0, cont);
+        }
+        Ok(())
+    }
+
+    /// Fills the current (failure) block: store the live values of every
+    /// frame, call the runtime, and go where it says.
+    fn exit(&mut self, at: LLVMValueRef) -> Result<(), Abort> {
+        let top = self.frames.len() - 1;
+        let mut frames = Vec::new();
+        let mut slot = 0u32;
+        for k in 0..=top {
+            let (f, fidx) = (self.frames[k].f, self.frames[k].fidx as usize);
+            let (resume, live) = if k == top {
+                let mut live = self.liveness(f, fidx).live_after(at);
+                for o in operands(at) {
+                    if llvm::is_ssa_value(o) && !live.contains(&o) {
+                        live.push(o);
+                    }
+                }
+                (at, live)
+            } else {
+                let call = self.frames[k + 1].call.unwrap();
+                let live = self.liveness(f, fidx).live_after(call);
+                (unsafe { LLVMGetNextInstruction(call) }, live)
+            };
+            let call_dst = if k < top {
+                let call = self.frames[k + 1].call.unwrap();
+                self.decoded(f, fidx).regs[&call]
+            } else {
+                u32::MAX
+            };
+            let d = self.decoded(f, fidx);
+            let &(block, idx) = d
+                .pos
+                .get(&resume)
+                .ok_or("internal error: resume point not decoded")?;
+            if let Some(why) = d.prog.unsupported_from(block, idx, k == 0) {
+                return Err(format!("the blackhole can't run {why}"));
+            }
+            let prog = d.prog.clone();
+            let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
+            let mut lv = Vec::new();
+            for (v, reg) in live.into_iter().zip(regs) {
+                let ty = match decode::leaves(unsafe { LLVMTypeOf(v) })?.as_slice() {
+                    [t] => *t,
+                    _ => return Err("an aggregate value live at a guard".into()),
+                };
+                let m = *self.frames[k].map.get(&v).ok_or_else(|| {
+                    format!("internal error: live value {} unmapped", llvm::name(v))
+                })?;
+                unsafe {
+                    let i64t = self.t.int_ty(64);
+                    let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
+                    let p =
+                        LLVMBuildGEP2(self.b.0, i64t, self.buf, ix.as_mut_ptr(), 1, c"".as_ptr());
+                    LLVMBuildStore(self.b.0, m, p);
+                }
+                lv.push((reg, ty, slot));
+                slot += 1;
+            }
+            frames.push(FrameInfo {
+                prog,
+                block,
+                idx,
+                live: lv,
+                call_dst,
+            });
+        }
+        self.nslots = self.nslots.max(slot as usize);
+        let gidx = self.guards.len();
+        self.guards.push(GuardInfo { frames });
+        unsafe {
+            let t = self.t;
+            let mut args = [
+                self.info_arg,
+                t.const_int(64, gidx as u64),
+                self.buf,
+                self.vars,
+            ];
+            let r = LLVMBuildCall2(
+                self.b.0,
+                LLVMGlobalGetValueType(self.guard_fn),
+                self.guard_fn,
+                args.as_mut_ptr(),
+                4,
+                c"".as_ptr(),
+            );
+            let again = LLVMBuildICmp(
+                self.b.0,
+                llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                r,
+                t.const_int(64, crate::deopt::outcome::REENTER),
+                c"".as_ptr(),
+            );
+            let here = LLVMGetInsertBlock(self.b.0);
+            LLVMBuildCondBr(self.b.0, again, self.head, self.leave);
+            let mut v = [r];
+            let mut b = [here];
+            LLVMAddIncoming(self.leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
+        }
+        Ok(())
+    }
+
+    fn liveness(&mut self, f: LLVMValueRef, fidx: usize) -> &Liveness {
+        self.an
+            .liveness
+            .entry(fidx)
+            .or_insert_with(|| Liveness::analyse(f))
+    }
+
+    fn decoded(&mut self, f: LLVMValueRef, fidx: usize) -> &Decoded {
+        let info = crate::aot::info();
+        let (fa, ga) = info.map_or((&[][..], &[][..]), |i| (i.funcs(), i.globals()));
+        let env = decode::Env {
+            td: self.an.td,
+            func_idx: &self.func_idx,
+            global_idx: &self.global_idx,
+            func_addrs: fa,
+            global_addrs: ga,
+        };
+        self.an
+            .decoded
+            .entry(fidx)
+            .or_insert_with(|| decode::decode(&env, f, fidx as u32))
+    }
+
     /// Maps an operand of an AOT instruction into the trace.
     fn operand(&mut self, v: LLVMValueRef) -> Result<LLVMValueRef, Abort> {
-        if let Some(&m) = self.map.get(&v) {
+        if let Some(&m) = self.frames.last().unwrap().map.get(&v) {
             return Ok(m);
         }
         unsafe {
@@ -570,236 +1056,6 @@ impl Builder<'_> {
         self.syms.insert(v, d);
         Ok(d)
     }
-
-    /// Builds the continuation shared by all guard exits (module doc).
-    fn build_continuation(
-        &mut self,
-        f: LLVMValueRef,
-        cp_block: LLVMBasicBlockRef,
-        cp_call: LLVMValueRef,
-        head: LLVMBasicBlockRef,
-        start_loc: usize,
-    ) -> Result<(), Abort> {
-        let vars_ty = unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) };
-        if self.exits.is_empty() {
-            return Ok(());
-        }
-        // The region: AOT blocks reachable from the failing blocks, up to
-        // (and including) the control point block.
-        let mut region: Vec<LLVMBasicBlockRef> = Vec::new();
-        let mut seen = HashSet::new();
-        let mut work: Vec<LLVMBasicBlockRef> = self.exits.iter().map(|e| e.aot_block).collect();
-        while let Some(bb) = work.pop() {
-            if !seen.insert(bb) {
-                continue;
-            }
-            region.push(bb);
-            if bb != cp_block {
-                work.extend(successors(bb));
-            }
-        }
-        // Keep AOT order for readability of the IR.
-        let order: HashMap<_, _> = blocks(f)
-            .into_iter()
-            .enumerate()
-            .map(|(i, b)| (b, i))
-            .collect();
-        region.sort_by_key(|b| order[b]);
-
-        unsafe {
-            let t = self.t;
-            // One stack slot per AOT SSA value the region uses or defines.
-            let mut slot_vals: Vec<LLVMValueRef> = Vec::new();
-            let mut slot_set = HashSet::new();
-            for &bb in &region {
-                for i in instrs(bb) {
-                    let mut vs = operands(i);
-                    vs.push(i);
-                    for v in vs {
-                        if llvm::is_ssa_value(v) && llvm::is_storable(v) && slot_set.insert(v) {
-                            slot_vals.push(v);
-                        }
-                    }
-                }
-            }
-            let entry = LLVMGetEntryBasicBlock(self.trace_fn);
-            LLVMPositionBuilder(self.b.0, entry, LLVMGetFirstInstruction(entry));
-            let mut slots = HashMap::new();
-            for &v in &slot_vals {
-                let s = LLVMBuildAlloca(self.b.0, LLVMTypeOf(v), c"".as_ptr());
-                slots.insert(v, s);
-            }
-
-            // Region blocks: the "resume at the terminator" block of each
-            // region block (exits land there) and its body.
-            let mut body_of = HashMap::new();
-            let mut term_of = HashMap::new();
-            for &bb in &region {
-                body_of.insert(bb, self.new_block("cont"));
-                term_of.insert(bb, self.new_block("cont_term"));
-            }
-
-            // Exits: spill every mapped value the region needs, then resume
-            // at the failing block's terminator.
-            let exits = std::mem::take(&mut self.exits);
-            for e in &exits {
-                LLVMPositionBuilderAtEnd(self.b.0, e.block);
-                for &v in &slot_vals {
-                    if let Some(&m) = e.map.get(&v) {
-                        LLVMBuildStore(self.b.0, m, slots[&v]);
-                    }
-                }
-                // After a failed promote guard, the rest of its block (the
-                // instructions not yet mapped) runs here.
-                for i in instrs(e.aot_block) {
-                    if llvm::opcode(i) == LLVMOpcode::LLVMPHI
-                        || e.map.contains_key(&i)
-                        || is_terminator(i)
-                    {
-                        continue;
-                    }
-                    self.region_instr(i, &slots, e.aot_block)?;
-                }
-                LLVMBuildBr(self.b.0, term_of[&e.aot_block]);
-            }
-
-            for &bb in &region {
-                // body: phis were stored by predecessors; clone the rest.
-                LLVMPositionBuilderAtEnd(self.b.0, body_of[&bb]);
-                for i in instrs(bb) {
-                    if llvm::opcode(i) == LLVMOpcode::LLVMPHI || is_terminator(i) {
-                        continue;
-                    }
-                    if i == cp_call {
-                        // Back at a control point: store its location test.
-                        break;
-                    }
-                    self.region_instr(i, &slots, bb)?;
-                }
-                if bb == cp_block {
-                    // Re-enter the loop if this is the trace's own location.
-                    let loc = self.load_operand(LLVMGetOperand(cp_call, 1), &slots)?;
-                    let i64t = t.int_ty(64);
-                    let addr = LLVMBuildPtrToInt(self.b.0, loc, i64t, c"".as_ptr());
-                    let own = LLVMBuildICmp(
-                        self.b.0,
-                        llvm_sys::LLVMIntPredicate::LLVMIntEQ,
-                        addr,
-                        LLVMConstInt(i64t, start_loc as u64, 0),
-                        c"".as_ptr(),
-                    );
-                    let out = self.new_block("leave");
-                    LLVMBuildCondBr(self.b.0, own, head, out);
-                    LLVMPositionBuilderAtEnd(self.b.0, out);
-                    LLVMBuildRet(self.b.0, LLVMConstInt(i64t, 0, 0));
-                    // The cont_term block of the CP block is unused.
-                    LLVMPositionBuilderAtEnd(self.b.0, term_of[&bb]);
-                    LLVMBuildUnreachable(self.b.0);
-                    continue;
-                }
-                LLVMBuildBr(self.b.0, term_of[&bb]);
-                // terminator: store the successors' phis, then branch.
-                LLVMPositionBuilderAtEnd(self.b.0, term_of[&bb]);
-                let term = LLVMGetBasicBlockTerminator(bb);
-                for s in successors(bb) {
-                    for phi in instrs(s)
-                        .into_iter()
-                        .take_while(|&i| llvm::opcode(i) == LLVMOpcode::LLVMPHI)
-                    {
-                        if let Some(k) = (0..LLVMCountIncoming(phi))
-                            .find(|&k| LLVMGetIncomingBlock(phi, k) == bb)
-                        {
-                            let v = self.load_operand(LLVMGetIncomingValue(phi, k), &slots)?;
-                            LLVMBuildStore(self.b.0, v, slots[&phi]);
-                        }
-                    }
-                }
-                match llvm::opcode(term) {
-                    LLVMOpcode::LLVMRet => {
-                        // The interpreter function returns: hand the value
-                        // over in the last field of vars and return 1.
-                        if LLVMGetNumOperands(term) == 1 {
-                            let v = self.load_operand(LLVMGetOperand(term, 0), &slots)?;
-                            let last = LLVMCountStructElementTypes(vars_ty) - 1;
-                            let p = self.field_ptr(vars_ty, last);
-                            LLVMBuildStore(self.b.0, v, p);
-                        }
-                        LLVMBuildRet(self.b.0, t.const_int(64, 1));
-                    }
-                    LLVMOpcode::LLVMBr | LLVMOpcode::LLVMSwitch | LLVMOpcode::LLVMUnreachable => {
-                        let mut ops = Vec::new();
-                        for o in operands(term) {
-                            ops.push(if !LLVMIsABasicBlock(o).is_null() {
-                                LLVMBasicBlockAsValue(body_of[&LLVMValueAsBasicBlock(o)])
-                            } else {
-                                self.load_operand(o, &slots)?
-                            });
-                        }
-                        self.insert_clone(term, ops);
-                    }
-                    op => return Err(format!("terminator {op:?} on a guard's path")),
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Loads operand `v` for use in the continuation.
-    fn load_operand(
-        &mut self,
-        v: LLVMValueRef,
-        slots: &HashMap<LLVMValueRef, LLVMValueRef>,
-    ) -> Result<LLVMValueRef, Abort> {
-        if let Some(&s) = slots.get(&v) {
-            return Ok(unsafe { LLVMBuildLoad2(self.b.0, LLVMTypeOf(v), s, c"".as_ptr()) });
-        }
-        // Constants, globals, blocks: as on the trace.
-        let saved = std::mem::take(&mut self.map);
-        let r = self.operand(v);
-        self.map = saved;
-        r
-    }
-
-    /// Copies a non-phi, non-terminator instruction into the continuation.
-    fn region_instr(
-        &mut self,
-        i: LLVMValueRef,
-        slots: &HashMap<LLVMValueRef, LLVMValueRef>,
-        _bb: LLVMBasicBlockRef,
-    ) -> Result<(), Abort> {
-        unsafe {
-            if llvm::opcode(i) == LLVMOpcode::LLVMCall {
-                let name = callee_name(i).ok_or("inline asm on a guard's path")?;
-                if name.starts_with("llvm.lifetime.") {
-                    return Ok(());
-                }
-                if name == PROMOTE || name == "yk_is_interpreting" {
-                    let v = if name == PROMOTE {
-                        self.load_operand(LLVMGetOperand(i, 0), slots)?
-                    } else {
-                        LLVMConstInt(LLVMTypeOf(i), 1, 0)
-                    };
-                    LLVMBuildStore(self.b.0, v, slots[&i]);
-                    return Ok(());
-                }
-                if name == RT_CP {
-                    return Ok(());
-                }
-            }
-            if llvm::opcode(i) == LLVMOpcode::LLVMAlloca {
-                return Err("alloca on a guard's path".into());
-            }
-            let mut ops = Vec::new();
-            for o in operands(i) {
-                ops.push(self.load_operand(o, slots)?);
-            }
-            let c = self.insert_clone(i, ops);
-            if let Some(&s) = slots.get(&i) {
-                LLVMBuildStore(self.b.0, c, s);
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The name of the function call `i` calls directly ("" for a call through
@@ -816,10 +1072,6 @@ fn callee_name(i: LLVMValueRef) -> Option<String> {
             llvm::name(callee)
         })
     }
-}
-
-fn is_terminator(i: LLVMValueRef) -> bool {
-    unsafe { !LLVMIsATerminatorInst(i).is_null() }
 }
 
 /// `(field index, value)` of each store into the vars struct just before the

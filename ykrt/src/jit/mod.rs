@@ -8,6 +8,7 @@ pub mod builder;
 pub mod orc;
 
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
+use crate::deopt::TraceInfo;
 use crate::mt::MT;
 use linker_plugin::llvm::Module;
 use llvm_sys::prelude::*;
@@ -20,6 +21,7 @@ struct State {
     orc: orc::Orc,
     ctx: LLVMContextRef,
     aot: Module,
+    analyses: builder::Analyses,
     ntraces: usize,
 }
 
@@ -32,14 +34,30 @@ pub struct LlvmCompiler {
     state: Mutex<Option<Result<State, String>>>,
 }
 
+/// A trace function: `(vars, info, live-value buffer) -> outcome`.
+type TraceFn = unsafe extern "C" fn(*mut c_void, *const TraceInfo, *mut u64) -> u64;
+
 struct Trace {
-    f: unsafe extern "C" fn(*mut c_void) -> u64,
+    f: TraceFn,
+    info: Box<TraceInfo>,
 }
 
 impl CompiledTrace for Trace {
     unsafe fn execute(&self, vars: *mut c_void) -> u64 {
-        // SAFETY: the caller passes the vars of the trace's control point.
-        unsafe { (self.f)(vars) }
+        // The guards' live values go to a buffer on this thread's stack
+        // (traces may run on several threads at once).
+        const SMALL: usize = 256;
+        // SAFETY: the caller passes the vars of the trace's control point;
+        // the buffer has the slots the trace's guards use.
+        unsafe {
+            if self.info.nslots <= SMALL {
+                let mut buf = [0u64; SMALL];
+                (self.f)(vars, &*self.info, buf.as_mut_ptr())
+            } else {
+                let mut buf = vec![0u64; self.info.nslots];
+                (self.f)(vars, &*self.info, buf.as_mut_ptr())
+            }
+        }
     }
 }
 
@@ -52,14 +70,20 @@ impl LlvmCompiler {
 
 fn init(mt: &MT) -> Result<State, String> {
     let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
-    let (orc, ctx) = orc::Orc::new()?;
+    let (mut orc, ctx) = orc::Orc::new()?;
     let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
         .map_err(|e| format!("the embedded IR is malformed: {e}"))?;
     let _ = mt;
+    let analyses = builder::Analyses::new(&aot);
+    orc.define_absolute(
+        builder::GUARD_FAILED,
+        crate::deopt::__yk_guard_failed as *const () as usize,
+    )?;
     Ok(State {
         orc,
         ctx,
         aot,
+        analyses,
         ntraces: 0,
     })
 }
@@ -87,11 +111,15 @@ impl TraceCompiler for LlvmCompiler {
         let input = builder::TraceInput {
             blocks: &trace.blocks,
             promotes: &trace.promotes,
+            idempotents: &trace.idempotents,
             cp_func_idx: trace.cp_func_idx as usize,
             start_loc: trace.start_loc.addr(),
             name: &name,
         };
-        let built = builder::build(&st.aot, t, &input).map_err(CompileError::Temporary)?;
+        let idx = crate::aotir::index()
+            .ok_or_else(|| CompileError::Permanent("the embedded IR is not indexed".into()))?;
+        let built = builder::build(&st.aot, idx, &mut st.analyses, t, &input)
+            .map_err(CompileError::Temporary)?;
         let sel = mt.log().ir_selection();
         if sel.jit_pre_opt {
             mt.log().ir_section("jit-pre-opt", &built.module.to_text());
@@ -133,8 +161,14 @@ impl TraceCompiler for LlvmCompiler {
             .add_and_lookup(built.module.into_raw(), &name)
             .map_err(CompileError::Temporary)?;
         // SAFETY: the trace function has this signature (builder.rs).
-        let f =
-            unsafe { std::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void) -> u64>(addr) };
-        Ok(Arc::new(Trace { f }))
+        let f = unsafe { std::mem::transmute::<usize, TraceFn>(addr) };
+        let info = Box::new(TraceInfo {
+            guards: built.guards,
+            start_loc: trace.start_loc.addr() as u64,
+            ret_field: built.ret_field,
+            nslots: built.nslots,
+            mt: mt as *const MT,
+        });
+        Ok(Arc::new(Trace { f, info }))
     }
 }

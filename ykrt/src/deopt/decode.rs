@@ -1,0 +1,779 @@
+//! Decoding an embedded-IR function into a blackhole [`Prog`] (compile
+//! thread only: this is where LLVM is read).
+
+// LLVM's opaque handles are passed around as values, as in the C API.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+use super::prog::*;
+use linker_plugin::llvm::{self, blocks, instrs, operands};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::target::*;
+use llvm_sys::{LLVMOpcode, LLVMTypeKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A decoded function plus what the trace builder needs to refer into it.
+pub struct Decoded {
+    /// The runnable program.
+    pub prog: Arc<Prog>,
+    /// The register of each argument and instruction.
+    pub regs: HashMap<LLVMValueRef, u32>,
+    /// `(block, instruction index)` of each (non-phi) instruction.
+    pub pos: HashMap<LLVMValueRef, (u32, u32)>,
+}
+
+/// What decoding needs from the runtime: AOT addresses by index.
+pub struct Env<'a> {
+    /// Target data of the embedded module.
+    pub td: LLVMTargetDataRef,
+    /// Function -> index in the embedded module.
+    pub func_idx: &'a HashMap<LLVMValueRef, usize>,
+    /// Global variable -> index.
+    pub global_idx: &'a HashMap<LLVMValueRef, usize>,
+    /// Run-time addresses of functions, by index.
+    pub func_addrs: &'a [*mut std::ffi::c_void],
+    /// Run-time addresses of globals, by index.
+    pub global_addrs: &'a [*mut std::ffi::c_void],
+}
+
+/// A variable GEP index: `(index, its width, scale)`.
+type GepIndex = (Opnd, u8, i64);
+
+/// The leaves of a first-class type, or why the blackhole can't hold it.
+pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, String> {
+    unsafe {
+        Ok(match LLVMGetTypeKind(ty) {
+            LLVMTypeKind::LLVMIntegerTypeKind => {
+                let w = LLVMGetIntTypeWidth(ty);
+                if w > 64 {
+                    return Err(format!("i{w}"));
+                }
+                vec![Ty::I(w as u8)]
+            }
+            LLVMTypeKind::LLVMPointerTypeKind => vec![Ty::I(64)],
+            LLVMTypeKind::LLVMFloatTypeKind => vec![Ty::F32],
+            LLVMTypeKind::LLVMDoubleTypeKind => vec![Ty::F64],
+            LLVMTypeKind::LLVMVoidTypeKind => vec![],
+            LLVMTypeKind::LLVMStructTypeKind => {
+                let n = LLVMCountStructElementTypes(ty);
+                let mut v = Vec::new();
+                for k in 0..n {
+                    v.extend(leaves(LLVMStructGetTypeAtIndex(ty, k))?);
+                }
+                v
+            }
+            LLVMTypeKind::LLVMArrayTypeKind => {
+                let n = LLVMGetArrayLength2(ty);
+                let e = leaves(LLVMGetElementType(ty))?;
+                if n > 64 {
+                    return Err("a large array value".into());
+                }
+                (0..n).flat_map(|_| e.clone()).collect()
+            }
+            k => return Err(format!("a value of type kind {k:?}")),
+        })
+    }
+}
+
+fn scalar(ty: LLVMTypeRef) -> Result<Ty, String> {
+    let l = leaves(ty)?;
+    if l.len() == 1 && unsafe { LLVMGetTypeKind(ty) } != LLVMTypeKind::LLVMStructTypeKind {
+        Ok(l[0])
+    } else {
+        Err("an aggregate where a scalar is needed".into())
+    }
+}
+
+fn mask(w: u8) -> u64 {
+    if w >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << w) - 1
+    }
+}
+
+struct Dec<'a> {
+    env: &'a Env<'a>,
+    regs: HashMap<LLVMValueRef, u32>,
+    block_idx: HashMap<LLVMBasicBlockRef, u32>,
+}
+
+/// Decodes function `f` (with index `func_idx`).
+pub fn decode(env: &Env, f: LLVMValueRef, func_idx: u32) -> Decoded {
+    let bbs = blocks(f);
+    let mut regs = HashMap::new();
+    let mut next = 0u32;
+    let mut alloc = |v: LLVMValueRef, regs: &mut HashMap<LLVMValueRef, u32>| {
+        let n = leaves(unsafe { LLVMTypeOf(v) })
+            .map(|l| l.len())
+            .unwrap_or(1)
+            .max(1) as u32;
+        regs.insert(v, next);
+        next += n;
+    };
+    unsafe {
+        for k in 0..LLVMCountParams(f) {
+            alloc(LLVMGetParam(f, k), &mut regs);
+        }
+    }
+    for &b in &bbs {
+        for i in instrs(b) {
+            alloc(i, &mut regs);
+        }
+    }
+    let d = Dec {
+        env,
+        regs,
+        block_idx: bbs
+            .iter()
+            .enumerate()
+            .map(|(k, &b)| (b, k as u32))
+            .collect(),
+    };
+    let mut pos = HashMap::new();
+    let mut out = Vec::new();
+    for (bk, &b) in bbs.iter().enumerate() {
+        let mut blk = Block::default();
+        for i in instrs(b) {
+            if llvm::opcode(i) == LLVMOpcode::LLVMPHI {
+                match d.phi(i) {
+                    Ok(p) => blk.phis.push(p),
+                    Err(e) => blk.insts.push(Inst::Unsupported(e)),
+                }
+                continue;
+            }
+            pos.insert(i, (bk as u32, blk.insts.len() as u32));
+            blk.insts.push(d.inst(i).unwrap_or_else(Inst::Unsupported));
+        }
+        out.push(blk);
+    }
+    let prog = Prog {
+        name: llvm::name(f),
+        func_idx,
+        nregs: next,
+        blocks: out,
+        ret_field: None,
+    };
+    Decoded {
+        prog: Arc::new(prog),
+        regs: d.regs,
+        pos,
+    }
+}
+
+impl Dec<'_> {
+    fn reg(&self, v: LLVMValueRef) -> u32 {
+        self.regs[&v]
+    }
+
+    fn block(&self, b: LLVMBasicBlockRef) -> u32 {
+        self.block_idx[&b]
+    }
+
+    fn phi(&self, i: LLVMValueRef) -> Result<Phi, String> {
+        let n = leaves(unsafe { LLVMTypeOf(i) })?.len() as u32;
+        let mut incoming = Vec::new();
+        unsafe {
+            for k in 0..LLVMCountIncoming(i) {
+                let b = self.block(LLVMGetIncomingBlock(i, k));
+                incoming.push((b, self.opnd(LLVMGetIncomingValue(i, k))?));
+            }
+        }
+        Ok(Phi {
+            d: self.reg(i),
+            n,
+            incoming,
+        })
+    }
+
+    /// An operand: a register, or a constant evaluated now.
+    fn opnd(&self, v: LLVMValueRef) -> Result<Opnd, String> {
+        if let Some(&r) = self.regs.get(&v) {
+            return Ok(Opnd::R(r));
+        }
+        unsafe {
+            let ty = LLVMTypeOf(v);
+            let kind = LLVMGetTypeKind(ty);
+            if matches!(
+                kind,
+                LLVMTypeKind::LLVMStructTypeKind | LLVMTypeKind::LLVMArrayTypeKind
+            ) {
+                let l = leaves(ty)?;
+                if !LLVMIsAUndefValue(v).is_null()
+                    || !LLVMIsAPoisonValue(v).is_null()
+                    || !LLVMIsAConstantAggregateZero(v).is_null()
+                {
+                    return Ok(Opnd::KA(vec![0; l.len()].into()));
+                }
+                let mut out = Vec::new();
+                let n = LLVMGetNumOperands(v).max(0) as u32;
+                for k in 0..n {
+                    match self.opnd(LLVMGetOperand(v, k))? {
+                        Opnd::K(x) => out.push(x),
+                        Opnd::KA(xs) => out.extend(xs.iter()),
+                        Opnd::R(_) => return Err("a non-constant aggregate operand".into()),
+                    }
+                }
+                if out.len() != l.len() {
+                    return Err("an aggregate constant of an unexpected shape".into());
+                }
+                return Ok(Opnd::KA(out.into()));
+            }
+            self.konst(v).map(Opnd::K)
+        }
+    }
+
+    /// A scalar constant's bits.
+    fn konst(&self, v: LLVMValueRef) -> Result<u64, String> {
+        unsafe {
+            let ty = LLVMTypeOf(v);
+            if !LLVMIsAConstantInt(v).is_null() {
+                let w = LLVMGetIntTypeWidth(ty);
+                if w > 64 {
+                    return Err(format!("an i{w} constant"));
+                }
+                return Ok(LLVMConstIntGetZExtValue(v) & mask(w as u8));
+            }
+            if !LLVMIsAConstantFP(v).is_null() {
+                let mut lossy = 0;
+                let x = LLVMConstRealGetDouble(v, &mut lossy);
+                return match LLVMGetTypeKind(ty) {
+                    LLVMTypeKind::LLVMFloatTypeKind => Ok((x as f32).to_bits() as u64),
+                    LLVMTypeKind::LLVMDoubleTypeKind => Ok(x.to_bits()),
+                    k => Err(format!("a float constant of kind {k:?}")),
+                };
+            }
+            if !LLVMIsAUndefValue(v).is_null()
+                || !LLVMIsAPoisonValue(v).is_null()
+                || !LLVMIsAConstantPointerNull(v).is_null()
+                || LLVMIsNull(v) != 0
+            {
+                return Ok(0);
+            }
+            if !LLVMIsAFunction(v).is_null() {
+                let idx = self.env.func_idx[&v];
+                let a = self
+                    .env
+                    .func_addrs
+                    .get(idx)
+                    .copied()
+                    .unwrap_or(std::ptr::null_mut());
+                if a.is_null() {
+                    return Err(format!("function {} without an address", llvm::name(v)));
+                }
+                return Ok(a as u64);
+            }
+            if !LLVMIsAGlobalVariable(v).is_null() {
+                let idx = self.env.global_idx[&v];
+                let a = self
+                    .env
+                    .global_addrs
+                    .get(idx)
+                    .copied()
+                    .unwrap_or(std::ptr::null_mut());
+                if a.is_null() {
+                    return Err(format!("global {} without an address", llvm::name(v)));
+                }
+                return Ok(a as u64);
+            }
+            if !LLVMIsAConstantExpr(v).is_null() {
+                let ops = operands(v);
+                let w = match LLVMGetTypeKind(ty) {
+                    LLVMTypeKind::LLVMIntegerTypeKind => LLVMGetIntTypeWidth(ty) as u8,
+                    _ => 64,
+                };
+                let k = |i: usize| self.konst(ops[i]);
+                return Ok(match LLVMGetConstOpcode(v) {
+                    LLVMOpcode::LLVMGetElementPtr => {
+                        let (off, idx) = self.gep(v, &ops)?;
+                        if !idx.is_empty() {
+                            return Err("a gep constant with variable indices".into());
+                        }
+                        k(0)?.wrapping_add(off as u64)
+                    }
+                    LLVMOpcode::LLVMPtrToInt
+                    | LLVMOpcode::LLVMIntToPtr
+                    | LLVMOpcode::LLVMBitCast
+                    | LLVMOpcode::LLVMAddrSpaceCast
+                    | LLVMOpcode::LLVMTrunc => k(0)? & mask(w),
+                    LLVMOpcode::LLVMAdd => k(0)?.wrapping_add(k(1)?) & mask(w),
+                    LLVMOpcode::LLVMSub => k(0)?.wrapping_sub(k(1)?) & mask(w),
+                    LLVMOpcode::LLVMXor => (k(0)? ^ k(1)?) & mask(w),
+                    op => return Err(format!("a constant expression {op:?}")),
+                });
+            }
+            if !LLVMIsAGlobalAlias(v).is_null() {
+                return Err("a global alias".into());
+            }
+            Err(format!("an operand of kind {:?}", LLVMGetValueKind(v)))
+        }
+    }
+
+    /// The constant offset and variable `(index, width, scale)` terms of a
+    /// GEP (instruction or constant expression) with operands `ops`.
+    fn gep(&self, g: LLVMValueRef, ops: &[LLVMValueRef]) -> Result<(i64, Vec<GepIndex>), String> {
+        unsafe {
+            let td = self.env.td;
+            let mut ty = LLVMGetGEPSourceElementType(g);
+            let mut off: i64 = 0;
+            let mut vars = Vec::new();
+            for (k, &ix) in ops[1..].iter().enumerate() {
+                if k > 0 && LLVMGetTypeKind(ty) == LLVMTypeKind::LLVMStructTypeKind {
+                    let f = LLVMConstIntGetZExtValue(ix) as u32;
+                    off += LLVMOffsetOfElement(td, ty, f) as i64;
+                    ty = LLVMStructGetTypeAtIndex(ty, f);
+                    continue;
+                }
+                if k > 0 {
+                    ty = match LLVMGetTypeKind(ty) {
+                        LLVMTypeKind::LLVMArrayTypeKind => LLVMGetElementType(ty),
+                        _ => return Err("a gep into a vector".into()),
+                    };
+                }
+                let scale = LLVMABISizeOfType(td, ty) as i64;
+                let ixty = LLVMTypeOf(ix);
+                if LLVMGetTypeKind(ixty) != LLVMTypeKind::LLVMIntegerTypeKind {
+                    return Err("a vector gep".into());
+                }
+                let w = LLVMGetIntTypeWidth(ixty) as u8;
+                match self.opnd(ix)? {
+                    Opnd::K(c) => off = off.wrapping_add(sext(c, w).wrapping_mul(scale)),
+                    o => vars.push((o, w, scale)),
+                }
+            }
+            Ok((off, vars))
+        }
+    }
+
+    fn inst(&self, i: LLVMValueRef) -> Result<Inst, String> {
+        use LLVMOpcode::*;
+        let ops = operands(i);
+        let o = |k: usize| self.opnd(ops[k]);
+        unsafe {
+            let ty = LLVMTypeOf(i);
+            let has_reg = self.regs.contains_key(&i);
+            let d = if has_reg { self.reg(i) } else { u32::MAX };
+            let op = llvm::opcode(i);
+            let int_w = |v: LLVMValueRef| -> Result<u8, String> {
+                match scalar(LLVMTypeOf(v))? {
+                    Ty::I(w) => Ok(w),
+                    _ => Err("a float where an integer is needed".into()),
+                }
+            };
+            Ok(match op {
+                LLVMAdd | LLVMSub | LLVMMul | LLVMUDiv | LLVMSDiv | LLVMURem | LLVMSRem
+                | LLVMShl | LLVMLShr | LLVMAShr | LLVMAnd | LLVMOr | LLVMXor => {
+                    let bop = match op {
+                        LLVMAdd => BinOp::Add,
+                        LLVMSub => BinOp::Sub,
+                        LLVMMul => BinOp::Mul,
+                        LLVMUDiv => BinOp::UDiv,
+                        LLVMSDiv => BinOp::SDiv,
+                        LLVMURem => BinOp::URem,
+                        LLVMSRem => BinOp::SRem,
+                        LLVMShl => BinOp::Shl,
+                        LLVMLShr => BinOp::LShr,
+                        LLVMAShr => BinOp::AShr,
+                        LLVMAnd => BinOp::And,
+                        LLVMOr => BinOp::Or,
+                        _ => BinOp::Xor,
+                    };
+                    Inst::Bin {
+                        op: bop,
+                        w: int_w(i)?,
+                        d,
+                        a: o(0)?,
+                        b: o(1)?,
+                    }
+                }
+                LLVMFAdd | LLVMFSub | LLVMFMul | LLVMFDiv | LLVMFRem => {
+                    let fop = match op {
+                        LLVMFAdd => FBinOp::Add,
+                        LLVMFSub => FBinOp::Sub,
+                        LLVMFMul => FBinOp::Mul,
+                        LLVMFDiv => FBinOp::Div,
+                        _ => FBinOp::Rem,
+                    };
+                    Inst::FBin {
+                        op: fop,
+                        ty: scalar(ty)?,
+                        d,
+                        a: o(0)?,
+                        b: o(1)?,
+                    }
+                }
+                LLVMFNeg => Inst::FNeg {
+                    ty: scalar(ty)?,
+                    d,
+                    a: o(0)?,
+                },
+                LLVMICmp => Inst::ICmp {
+                    pred: LLVMGetICmpPredicate(i) as u8,
+                    w: int_w(ops[0])?,
+                    d,
+                    a: o(0)?,
+                    b: o(1)?,
+                },
+                LLVMFCmp => Inst::FCmp {
+                    pred: LLVMGetFCmpPredicate(i) as u8,
+                    ty: scalar(LLVMTypeOf(ops[0]))?,
+                    d,
+                    a: o(0)?,
+                    b: o(1)?,
+                },
+                LLVMTrunc | LLVMZExt | LLVMSExt | LLVMFPTrunc | LLVMFPExt | LLVMFPToUI
+                | LLVMFPToSI | LLVMUIToFP | LLVMSIToFP | LLVMPtrToInt | LLVMIntToPtr
+                | LLVMBitCast | LLVMAddrSpaceCast => {
+                    let cop = match op {
+                        LLVMTrunc => CastOp::Trunc,
+                        LLVMZExt => CastOp::ZExt,
+                        LLVMSExt => CastOp::SExt,
+                        LLVMFPTrunc => CastOp::FpTrunc,
+                        LLVMFPExt => CastOp::FpExt,
+                        LLVMFPToUI => CastOp::FpToUi,
+                        LLVMFPToSI => CastOp::FpToSi,
+                        LLVMUIToFP => CastOp::UiToFp,
+                        LLVMSIToFP => CastOp::SiToFp,
+                        _ => CastOp::Bits,
+                    };
+                    Inst::Cast {
+                        op: cop,
+                        from: scalar(LLVMTypeOf(ops[0]))?,
+                        to: scalar(ty)?,
+                        d,
+                        a: o(0)?,
+                    }
+                }
+                LLVMFreeze => Inst::Copy {
+                    d,
+                    n: leaves(ty)?.len() as u32,
+                    a: o(0)?,
+                },
+                LLVMSelect => {
+                    if LLVMGetTypeKind(LLVMTypeOf(ops[0])) == LLVMTypeKind::LLVMVectorTypeKind {
+                        return Err("a vector select".into());
+                    }
+                    Inst::Select {
+                        d,
+                        n: leaves(ty)?.len() as u32,
+                        c: o(0)?,
+                        a: o(1)?,
+                        b: o(2)?,
+                    }
+                }
+                LLVMLoad => Inst::Load {
+                    ty: scalar(ty).map_err(|e| format!("a load of {e}"))?,
+                    d,
+                    p: o(0)?,
+                },
+                LLVMStore => Inst::Store {
+                    ty: scalar(LLVMTypeOf(ops[0])).map_err(|e| format!("a store of {e}"))?,
+                    v: o(0)?,
+                    p: o(1)?,
+                },
+                LLVMGetElementPtr => {
+                    if LLVMGetTypeKind(ty) == LLVMTypeKind::LLVMVectorTypeKind {
+                        return Err("a vector gep".into());
+                    }
+                    let (off, idx) = self.gep(i, &ops)?;
+                    Inst::Gep {
+                        d,
+                        base: o(0)?,
+                        off,
+                        idx,
+                    }
+                }
+                LLVMExtractValue => {
+                    let (leaf, n) = self.agg_path(LLVMTypeOf(ops[0]), i)?;
+                    Inst::Extract {
+                        d,
+                        n,
+                        agg: o(0)?,
+                        leaf,
+                    }
+                }
+                LLVMInsertValue => {
+                    let (leaf, n) = self.agg_path(ty, i)?;
+                    Inst::Insert {
+                        d,
+                        total: leaves(ty)?.len() as u32,
+                        agg: o(0)?,
+                        leaf,
+                        n,
+                        v: o(1)?,
+                    }
+                }
+                LLVMFence => Inst::Nop,
+                LLVMCall => self.call(i, d, ty)?,
+                LLVMBr => {
+                    if ops.len() == 1 {
+                        Inst::Br {
+                            to: self.block(LLVMValueAsBasicBlock(ops[0])),
+                        }
+                    } else {
+                        // Operands of a conditional br: cond, false, true.
+                        Inst::CondBr {
+                            c: o(0)?,
+                            t: self.block(LLVMValueAsBasicBlock(ops[2])),
+                            f: self.block(LLVMValueAsBasicBlock(ops[1])),
+                        }
+                    }
+                }
+                LLVMSwitch => {
+                    let w = int_w(ops[0])?;
+                    let mut cases = Vec::new();
+                    for k in 1..LLVMGetNumSuccessors(i) {
+                        let c = LLVMGetSwitchCaseValue(i, k);
+                        cases.push((
+                            LLVMConstIntGetZExtValue(c) & mask(w),
+                            self.block(LLVMGetSuccessor(i, k)),
+                        ));
+                    }
+                    Inst::Switch {
+                        v: o(0)?,
+                        default: self.block(LLVMGetSwitchDefaultDest(i)),
+                        cases,
+                    }
+                }
+                LLVMRet => {
+                    if ops.is_empty() {
+                        Inst::Ret { v: None, n: 0 }
+                    } else {
+                        Inst::Ret {
+                            v: Some(o(0)?),
+                            n: leaves(LLVMTypeOf(ops[0]))?.len() as u32,
+                        }
+                    }
+                }
+                LLVMUnreachable => Inst::Unreachable,
+                op => return Err(format!("instruction {op:?}")),
+            })
+        }
+    }
+
+    /// The first leaf and leaf count that extractvalue/insertvalue `i`
+    /// addresses in aggregate type `ty`.
+    fn agg_path(&self, mut ty: LLVMTypeRef, i: LLVMValueRef) -> Result<(u32, u32), String> {
+        unsafe {
+            let n = LLVMGetNumIndices(i) as usize;
+            let idx = std::slice::from_raw_parts(LLVMGetIndices(i), n);
+            let mut leaf = 0u32;
+            for &k in idx {
+                match LLVMGetTypeKind(ty) {
+                    LLVMTypeKind::LLVMStructTypeKind => {
+                        for j in 0..k {
+                            leaf += leaves(LLVMStructGetTypeAtIndex(ty, j))?.len() as u32;
+                        }
+                        ty = LLVMStructGetTypeAtIndex(ty, k);
+                    }
+                    LLVMTypeKind::LLVMArrayTypeKind => {
+                        let e = LLVMGetElementType(ty);
+                        leaf += k * leaves(e)?.len() as u32;
+                        ty = e;
+                    }
+                    _ => return Err("extract/insertvalue into a non-aggregate".into()),
+                }
+            }
+            Ok((leaf, leaves(ty)?.len() as u32))
+        }
+    }
+
+    fn call(&self, i: LLVMValueRef, d: u32, ty: LLVMTypeRef) -> Result<Inst, String> {
+        unsafe {
+            let callee = LLVMGetCalledValue(i);
+            if !LLVMIsAInlineAsm(callee).is_null() {
+                return Err("inline asm".into());
+            }
+            let nargs = LLVMGetNumArgOperands(i);
+            let args: Vec<LLVMValueRef> = (0..nargs).map(|k| LLVMGetOperand(i, k)).collect();
+            let a = |k: usize| self.opnd(args[k]);
+            let direct = !LLVMIsAFunction(callee).is_null();
+            let name = if direct {
+                llvm::name(callee)
+            } else {
+                String::new()
+            };
+            if let Some(intr) = name.strip_prefix("llvm.") {
+                return self.intrinsic(intr, &args, d, ty);
+            }
+            match name.as_str() {
+                "__yk_promote_u64" => return Ok(Inst::Copy { d, n: 1, a: a(0)? }),
+                "yk_is_interpreting" => {
+                    return Ok(Inst::Copy {
+                        d,
+                        n: 1,
+                        a: Opnd::K(1),
+                    })
+                }
+                "__ykrt_control_point" => return Ok(Inst::ControlPoint { loc: a(1)? }),
+                "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
+                    return Err(format!("a call to {name}"))
+                }
+                _ => {}
+            }
+            let f = if direct {
+                Opnd::K(self.konst(callee)?)
+            } else {
+                self.opnd(callee)?
+            };
+            let kinds = [
+                ("byval", "an argument passed byval"),
+                ("inalloca", "an inalloca argument"),
+                ("preallocated", "a preallocated argument"),
+            ];
+            let signext = kind_id("signext");
+            let mut out = Vec::new();
+            for (k, &v) in args.iter().enumerate() {
+                let at = k as u32 + 1;
+                for (kn, why) in kinds {
+                    if has_attr(i, callee, direct, at, kind_id(kn)) {
+                        return Err(why.into());
+                    }
+                }
+                let class = match leaves(LLVMTypeOf(v))?.as_slice() {
+                    [Ty::I(w)] => ArgClass::Int {
+                        w: *w,
+                        signext: has_attr(i, callee, direct, at, signext),
+                    },
+                    [Ty::F32] | [Ty::F64] => ArgClass::Sse,
+                    _ => return Err("an aggregate argument".into()),
+                };
+                out.push((a(k)?, class));
+            }
+            let ret = match LLVMGetTypeKind(ty) {
+                LLVMTypeKind::LLVMVoidTypeKind => RetClass::Void,
+                _ => {
+                    let l = leaves(ty)?;
+                    let (mut ni, mut nf) = (0, 0);
+                    let mut v = Vec::new();
+                    for t in l {
+                        let sse = !matches!(t, Ty::I(_));
+                        if sse {
+                            nf += 1
+                        } else {
+                            ni += 1
+                        }
+                        v.push((t, sse));
+                    }
+                    if ni > 2 || nf > 2 {
+                        return Err("a call returning a large aggregate".into());
+                    }
+                    RetClass::Leaves(v)
+                }
+            };
+            Ok(Inst::Call {
+                f,
+                args: out,
+                ret,
+                d,
+            })
+        }
+    }
+
+    fn intrinsic(
+        &self,
+        name: &str,
+        args: &[LLVMValueRef],
+        d: u32,
+        ty: LLVMTypeRef,
+    ) -> Result<Inst, String> {
+        let a = |k: usize| self.opnd(args[k]);
+        let base = name.split('.').next().unwrap_or("");
+        let intr = |f: Intr, t: Ty| -> Result<Inst, String> {
+            let mut v = Vec::new();
+            for k in 0..args.len() {
+                v.push(a(k)?);
+            }
+            Ok(Inst::Intrinsic {
+                f,
+                ty: t,
+                d,
+                args: v,
+            })
+        };
+        let sty = || unsafe { scalar(LLVMTypeOf(args[0])) };
+        Ok(match base {
+            "lifetime" | "dbg" | "assume" | "experimental" | "invariant" | "sideeffect"
+            | "pseudoprobe" | "var" | "donothing" => {
+                if name.starts_with("experimental.noalias") || !name.starts_with("experimental") {
+                    Inst::Nop
+                } else {
+                    return Err(format!("intrinsic llvm.{name}"));
+                }
+            }
+            "expect" | "ptr" | "launder" | "strip" => Inst::Copy { d, n: 1, a: a(0)? },
+            "memcpy" | "memmove" => Inst::Memcpy {
+                d: a(0)?,
+                s: a(1)?,
+                n: a(2)?,
+            },
+            "memset" => Inst::Memset {
+                d: a(0)?,
+                v: a(1)?,
+                n: a(2)?,
+            },
+            "smax" => intr(Intr::SMax, sty()?)?,
+            "smin" => intr(Intr::SMin, sty()?)?,
+            "umax" => intr(Intr::UMax, sty()?)?,
+            "umin" => intr(Intr::UMin, sty()?)?,
+            "abs" => intr(Intr::Abs, sty()?)?,
+            "ctpop" => intr(Intr::CtPop, sty()?)?,
+            "ctlz" => intr(Intr::Ctlz, sty()?)?,
+            "cttz" => intr(Intr::Cttz, sty()?)?,
+            "bswap" => intr(Intr::BSwap, sty()?)?,
+            "fshl" => intr(Intr::FShl, sty()?)?,
+            "fshr" => intr(Intr::FShr, sty()?)?,
+            "sadd" => intr(Intr::SAddO, sty()?)?,
+            "uadd" => intr(Intr::UAddO, sty()?)?,
+            "ssub" => intr(Intr::SSubO, sty()?)?,
+            "usub" => intr(Intr::USubO, sty()?)?,
+            "smul" => intr(Intr::SMulO, sty()?)?,
+            "umul" => intr(Intr::UMulO, sty()?)?,
+            "fabs" => intr(Intr::FAbs, sty()?)?,
+            "sqrt" => intr(Intr::Sqrt, sty()?)?,
+            "floor" => intr(Intr::Floor, sty()?)?,
+            "ceil" => intr(Intr::Ceil, sty()?)?,
+            "trunc" => intr(Intr::FTrunc, sty()?)?,
+            "round" => intr(Intr::Round, sty()?)?,
+            "rint" | "nearbyint" => intr(Intr::Rint, sty()?)?,
+            "copysign" => intr(Intr::CopySign, sty()?)?,
+            "minnum" => intr(Intr::MinNum, sty()?)?,
+            "maxnum" => intr(Intr::MaxNum, sty()?)?,
+            "pow" => intr(Intr::Pow, sty()?)?,
+            "fma" | "fmuladd" => intr(Intr::Fma, sty()?)?,
+            _ => {
+                let _ = ty;
+                return Err(format!("intrinsic llvm.{name}"));
+            }
+        })
+    }
+}
+
+/// Sign-extends the low `w` bits of `x`.
+pub fn sext(x: u64, w: u8) -> i64 {
+    if w >= 64 {
+        x as i64
+    } else {
+        ((x << (64 - w)) as i64) >> (64 - w)
+    }
+}
+
+fn kind_id(name: &str) -> u32 {
+    unsafe { LLVMGetEnumAttributeKindForName(name.as_ptr().cast(), name.len()) }
+}
+
+/// Does parameter `at` (1-based) carry enum attribute `kind` at the call
+/// site or on the called function?
+fn has_attr(call: LLVMValueRef, callee: LLVMValueRef, direct: bool, at: u32, kind: u32) -> bool {
+    unsafe {
+        !LLVMGetCallSiteEnumAttribute(call, at, kind).is_null()
+            || (direct && !LLVMGetEnumAttributeAtIndex(callee, at, kind).is_null())
+    }
+}
+
+/// The target data of module `m` (to lay out GEPs); dispose with
+/// `LLVMDisposeTargetData`.
+pub fn target_data(m: LLVMModuleRef) -> LLVMTargetDataRef {
+    unsafe { LLVMCreateTargetData(LLVMGetDataLayoutStr(m)) }
+}

@@ -1,0 +1,372 @@
+//! The blackhole's program: one embedded-IR function, decoded once (on the
+//! compile thread, where LLVM may be used) into plain Rust data that the
+//! blackhole runs on any thread without touching LLVM.
+//!
+//! Every SSA value gets a register (`u64`); an aggregate value (a struct
+//! returned by a call, an overflow intrinsic's `{iN, i1}`) gets one register
+//! per scalar leaf, consecutively. Integers are kept zero-extended to their
+//! width, `float`s as their 32 bits, `double`s and pointers as 64 bits.
+
+use std::sync::Arc;
+
+/// A scalar type as the blackhole sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// An integer of this many bits (1 to 64); pointers are `I(64)`.
+    I(u8),
+    /// `float`.
+    F32,
+    /// `double`.
+    F64,
+}
+
+impl Ty {
+    /// Bytes this type occupies in memory.
+    pub fn bytes(self) -> usize {
+        match self {
+            Ty::I(w) => (w as usize).div_ceil(8),
+            Ty::F32 => 4,
+            Ty::F64 => 8,
+        }
+    }
+}
+
+/// An instruction operand.
+#[derive(Clone, Debug)]
+pub enum Opnd {
+    /// A register (for aggregates, the first leaf's).
+    R(u32),
+    /// A scalar constant's bits.
+    K(u64),
+    /// An aggregate constant's leaves.
+    KA(Arc<[u64]>),
+}
+
+/// Integer binary operators.
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    UDiv,
+    SDiv,
+    URem,
+    SRem,
+    Shl,
+    LShr,
+    AShr,
+    And,
+    Or,
+    Xor,
+}
+
+/// Float binary operators.
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub enum FBinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// Conversions.
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub enum CastOp {
+    Trunc,
+    ZExt,
+    SExt,
+    FpTrunc,
+    FpExt,
+    FpToUi,
+    FpToSi,
+    UiToFp,
+    SiToFp,
+    /// Same bits (ptrtoint, inttoptr, bitcast, freeze, ...), masked to the
+    /// destination width.
+    Bits,
+}
+
+/// Intrinsics the blackhole implements.
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub enum Intr {
+    SMax,
+    SMin,
+    UMax,
+    UMin,
+    Abs,
+    CtPop,
+    Ctlz,
+    Cttz,
+    BSwap,
+    FShl,
+    FShr,
+    /// `{iN, i1}` results.
+    SAddO,
+    UAddO,
+    SSubO,
+    USubO,
+    SMulO,
+    UMulO,
+    FAbs,
+    Sqrt,
+    Floor,
+    Ceil,
+    FTrunc,
+    Round,
+    Rint,
+    CopySign,
+    MinNum,
+    MaxNum,
+    Pow,
+    Fma,
+}
+
+/// How one argument of a native call travels (System V x86-64).
+#[derive(Clone, Copy, Debug)]
+pub enum ArgClass {
+    /// In a general-purpose register or a stack slot; sign-extended to 32
+    /// bits first if `signext`.
+    Int { w: u8, signext: bool },
+    /// In an SSE register or a stack slot.
+    Sse,
+}
+
+/// What a native call returns.
+#[derive(Clone, Debug)]
+pub enum RetClass {
+    /// Nothing the blackhole keeps.
+    Void,
+    /// Leaves, each from `rax`/`rdx` (int) or `xmm0`/`xmm1` (SSE), in order.
+    Leaves(Vec<(Ty, bool)>),
+}
+
+/// One instruction (phis are handled on the edges, see [`Block::phis`]).
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub enum Inst {
+    Bin {
+        op: BinOp,
+        w: u8,
+        d: u32,
+        a: Opnd,
+        b: Opnd,
+    },
+    FBin {
+        op: FBinOp,
+        ty: Ty,
+        d: u32,
+        a: Opnd,
+        b: Opnd,
+    },
+    FNeg {
+        ty: Ty,
+        d: u32,
+        a: Opnd,
+    },
+    ICmp {
+        pred: u8,
+        w: u8,
+        d: u32,
+        a: Opnd,
+        b: Opnd,
+    },
+    FCmp {
+        pred: u8,
+        ty: Ty,
+        d: u32,
+        a: Opnd,
+        b: Opnd,
+    },
+    Cast {
+        op: CastOp,
+        from: Ty,
+        to: Ty,
+        d: u32,
+        a: Opnd,
+    },
+    /// `n` leaves.
+    Select {
+        d: u32,
+        n: u32,
+        c: Opnd,
+        a: Opnd,
+        b: Opnd,
+    },
+    Load {
+        ty: Ty,
+        d: u32,
+        p: Opnd,
+    },
+    Store {
+        ty: Ty,
+        v: Opnd,
+        p: Opnd,
+    },
+    /// `d = base + off + sum(idx * scale)`; each index sign-extended from its width.
+    Gep {
+        d: u32,
+        base: Opnd,
+        off: i64,
+        idx: Vec<(Opnd, u8, i64)>,
+    },
+    Memcpy {
+        d: Opnd,
+        s: Opnd,
+        n: Opnd,
+    },
+    Memset {
+        d: Opnd,
+        v: Opnd,
+        n: Opnd,
+    },
+    Intrinsic {
+        f: Intr,
+        ty: Ty,
+        d: u32,
+        args: Vec<Opnd>,
+    },
+    /// A native call: through the function's AOT address or a pointer.
+    Call {
+        f: Opnd,
+        args: Vec<(Opnd, ArgClass)>,
+        ret: RetClass,
+        d: u32,
+    },
+    /// Copy `n` leaves (freeze, `llvm.expect`, `yk_promote`...).
+    Copy {
+        d: u32,
+        n: u32,
+        a: Opnd,
+    },
+    /// `d = agg[leaf]`, `n` leaves.
+    Extract {
+        d: u32,
+        n: u32,
+        agg: Opnd,
+        leaf: u32,
+    },
+    /// `d = agg` (`total` leaves) with leaves `leaf..leaf+n` set from `v`.
+    Insert {
+        d: u32,
+        total: u32,
+        agg: Opnd,
+        leaf: u32,
+        n: u32,
+        v: Opnd,
+    },
+    /// The control point: the blackhole stops here in the outermost frame.
+    ControlPoint {
+        loc: Opnd,
+    },
+    /// An instruction with no effect for the blackhole.
+    Nop,
+    /// Something the blackhole can't run: reaching it is refused when the
+    /// trace is compiled (see [`Prog::unsupported_from`]).
+    Unsupported(String),
+    // Terminators:
+    Br {
+        to: u32,
+    },
+    CondBr {
+        c: Opnd,
+        t: u32,
+        f: u32,
+    },
+    Switch {
+        v: Opnd,
+        default: u32,
+        cases: Vec<(u64, u32)>,
+    },
+    /// `n` leaves returned (0 for void).
+    Ret {
+        v: Option<Opnd>,
+        n: u32,
+    },
+    Unreachable,
+}
+
+/// A phi: its destination, leaves, and the value per predecessor block.
+#[derive(Clone, Debug)]
+pub struct Phi {
+    /// First destination register.
+    pub d: u32,
+    /// Leaves.
+    pub n: u32,
+    /// `(predecessor block, value)`.
+    pub incoming: Vec<(u32, Opnd)>,
+}
+
+/// A basic block.
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    /// The block's phis, assigned together on entry.
+    pub phis: Vec<Phi>,
+    /// Instructions; the last one is the terminator.
+    pub insts: Vec<Inst>,
+}
+
+/// One decoded function.
+#[derive(Debug)]
+pub struct Prog {
+    /// The function's name (for messages).
+    pub name: String,
+    /// Its index in the embedded module.
+    pub func_idx: u32,
+    /// Register count.
+    pub nregs: u32,
+    /// Blocks in IR order.
+    pub blocks: Vec<Block>,
+    /// For the control-point function: where a `ret` value goes in
+    /// `YkCtrlPointVars` (byte offset and leaf types).
+    pub ret_field: Option<(u64, Vec<Ty>)>,
+}
+
+impl Inst {
+    /// The blocks a terminator may go to.
+    pub fn successors(&self) -> Vec<u32> {
+        match self {
+            Inst::Br { to } => vec![*to],
+            Inst::CondBr { t, f, .. } => vec![*t, *f],
+            Inst::Switch { default, cases, .. } => {
+                let mut v = vec![*default];
+                v.extend(cases.iter().map(|c| c.1));
+                v
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Prog {
+    /// The first thing the blackhole can't run on some path from
+    /// instruction `idx` of block `block` up to the function's exit (or, if
+    /// `stop_at_cp`, the control point); `None` if it can run all of it.
+    pub fn unsupported_from(&self, block: u32, idx: u32, stop_at_cp: bool) -> Option<String> {
+        let mut seen = vec![false; self.blocks.len()];
+        let mut work = vec![(block, idx)];
+        while let Some((b, start)) = work.pop() {
+            if start == 0 {
+                if seen[b as usize] {
+                    continue;
+                }
+                seen[b as usize] = true;
+            }
+            for i in &self.blocks[b as usize].insts[start as usize..] {
+                match i {
+                    Inst::Unsupported(why) => return Some(format!("{why} in {}", self.name)),
+                    Inst::ControlPoint { .. } if stop_at_cp => break,
+                    _ => {}
+                }
+                for s in i.successors() {
+                    work.push((s, 0));
+                }
+            }
+        }
+        None
+    }
+}
