@@ -103,6 +103,13 @@ fn test() -> Result<()> {
     let start = Instant::now();
     let mut timings = Vec::new();
     for (i, (name, args)) in steps.iter().enumerate() {
+        if *name == "tests" {
+            // lang_tests runs target/lua/{lua,yklua}: build them (incrementally) first.
+            eprintln!("==> xtask test: build the Lua interpreters (as `cargo xtask lua`)");
+            let t = Instant::now();
+            lua::build(&lua::BuildOpts { release: false })?;
+            eprintln!("<== Lua interpreters: ok ({})", secs(t.elapsed()));
+        }
         let shown = format!("cargo {}", args.join(" "));
         eprintln!("==> xtask test [{}/{}] {name}: {shown}", i + 1, steps.len());
         let t = Instant::now();
