@@ -16,6 +16,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use c_tests::toolchain::{self, Toolchain};
 
+mod bench;
 mod lua;
 
 /// The Debian packages the workspace needs to build and test.
@@ -45,12 +46,13 @@ fn main() {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") if args.len() == 1 => test(),
+        Some("bench") => bench::run(&args[1..], &workspace_root()),
         Some("bench-swt") => bench_swt(&args[1..]),
         Some("setup") => setup(&args[1..]),
         Some("lua") => lua::parse_build_opts(&args[1..]).and_then(|o| lua::build(&o).map(drop)),
         Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{USAGE}\n{}", bench::USAGE);
             process::exit(2);
         }
     };
