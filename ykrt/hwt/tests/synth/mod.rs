@@ -123,8 +123,8 @@ impl Program {
         for f in 0..plan.len() {
             for b in 0..plan[f].len() {
                 let (nfill, term) = plan[f][b];
-                for i in 0..nfill {
-                    a.set_label(&mut labels[f][b][i]).unwrap();
+                for l in labels[f][b][..nfill].iter_mut() {
+                    a.set_label(l).unwrap();
                     match rng.below(6) {
                         0 => a.mov(rax, rbx).unwrap(),
                         1 => a.add(rcx, 0x12345).unwrap(),
