@@ -191,4 +191,93 @@ mod tests {
             assert!(parse_output(bad, n).is_err(), "{bad:?}");
         }
     }
+
+    /// A fake VM: a shell script whose behaviour `body` defines (`$2` is ITERATIONS).
+    fn fake_vm(dir: &Path, name: &str, body: &str, jit_stats: bool) -> Vm {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Vm {
+            key: "fake",
+            label: "fake",
+            path,
+            env: vec![("YK_JITC", Some("none"))],
+            jit_stats,
+        }
+    }
+
+    #[test]
+    fn executes_and_checks_processes() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-runner-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bench = Benchmark {
+            name: "b".into(),
+            path: dir.join("b.lua"),
+            size: 1,
+            quick_size: 1,
+        };
+        let stats = dir.join("stats.json");
+        let t = Duration::from_secs(20);
+        let loop_body =
+            "i=1; while [ $i -le $2 ]; do echo \"iteration $i 0.0$i\"; i=$((i+1)); done";
+
+        // A well-behaved VM that also sees its environment: YK_JITC is set as asked.
+        let ok = fake_vm(
+            &dir,
+            "ok",
+            &format!("{loop_body}; echo \"checksum $YK_JITC\""),
+            false,
+        );
+        let e = execute(&ok, &bench, 3, 1, t, &stats).unwrap();
+        assert_eq!(e.times, vec![0.01, 0.02, 0.03]);
+        assert_eq!(e.checksum, "none");
+        assert!(e.stats.is_none());
+
+        // A crash is an error that shows the VM's stderr.
+        let crash = fake_vm(
+            &dir,
+            "crash",
+            "echo 'iteration 1 0.1'; echo boom >&2; exit 3",
+            false,
+        );
+        let err = format!(
+            "{:#}",
+            execute(&crash, &bench, 1, 1, t, &stats).unwrap_err()
+        );
+        assert!(
+            err.contains("boom") && err.contains("exit status: 3"),
+            "{err}"
+        );
+
+        // A hang is killed at the timeout.
+        let hang = fake_vm(&dir, "hang", "exec sleep 30", false);
+        let err = format!(
+            "{:#}",
+            execute(&hang, &bench, 1, 1, Duration::from_millis(300), &stats).unwrap_err()
+        );
+        assert!(err.contains("timed out"), "{err}");
+
+        // A JIT VM must write its stats where YKD_LOG_STATS says.
+        let jit = fake_vm(
+            &dir,
+            "jit",
+            &format!("{loop_body}; echo 'checksum 1'; echo '{{\"traces_compiled_ok\": 2}}' > \"$YKD_LOG_STATS\""),
+            true,
+        );
+        let e = execute(&jit, &bench, 2, 1, t, &stats).unwrap();
+        assert_eq!(e.stats.unwrap().counter("traces_compiled_ok"), Some(2));
+        let nostats = fake_vm(
+            &dir,
+            "nostats",
+            &format!("{loop_body}; echo 'checksum 1'"),
+            true,
+        );
+        let err = format!(
+            "{:#}",
+            execute(&nostats, &bench, 2, 1, t, &stats).unwrap_err()
+        );
+        assert!(err.contains("no JIT stats"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
