@@ -4,15 +4,15 @@
 //! only (`exclude_kernel`, `exclude_hv`), with branch tracing on and return
 //! compression off (`noretcomp`: every `ret` yields a TIP, so the decoder needs
 //! no call stack). The AUX area is mapped writable, so the kernel never
-//! overwrites unread data; [ThreadTracer::drain] moves it out and checks perf's
-//! records for loss, which makes a lossy trace an error rather than a wrong
-//! trace ([crate::ring]).
+//! overwrites unread data; a drain thread ([crate::ring::Drainer]) moves it out
+//! while the thread runs and checks perf's records for loss, which makes a
+//! lossy trace an error rather than a wrong trace.
 //!
 //! This needs PT hardware and is not exercised by the test suite on machines
 //! without it; the parts that can be (format parsing, the ring protocol) are.
 
 use crate::{
-    ring::RingBuffers,
+    ring::{Drainer, RingBuffers},
     support::{self, PMU_DIR},
 };
 use anyhow::{bail, Context, Result};
@@ -79,12 +79,12 @@ fn pt_config() -> Result<u64> {
 
 /// An Intel PT event recording the calling thread.
 pub struct ThreadTracer {
-    // Field order matters for drop: unmap before closing the fd.
-    rings: RingBuffers,
+    // Field order matters for drop: stop the drain thread, then unmap, then
+    // close the fd.
+    drainer: Drainer,
     _aux: MmapRaw,
     _base: MmapRaw,
     fd: OwnedFd,
-    trace: Vec<u8>,
 }
 
 impl ThreadTracer {
@@ -161,32 +161,37 @@ impl ThreadTracer {
         if unsafe { sys::ioctls::ENABLE(fd.as_raw_fd(), 0) } < 0 {
             return Err(std::io::Error::last_os_error()).context("enabling the PT event");
         }
+        // The drain thread sleeps in poll() until the AUX watermark is
+        // reached (or 1 ms passes, so a quiet trace is still collected).
+        let raw_fd = fd.as_raw_fd();
+        let drainer = Drainer::spawn(rings, move || {
+            let mut p = libc::pollfd {
+                fd: raw_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; the fd outlives the drain thread.
+            if unsafe { libc::poll(&mut p, 1, 1) } < 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        });
         Ok(ThreadTracer {
-            rings,
+            drainer,
             _aux: aux,
             _base: base,
             fd,
-            trace: Vec::new(),
         })
-    }
-
-    /// Move the trace collected so far out of the kernel buffers. Call this
-    /// often enough that the AUX area cannot fill up between calls.
-    pub fn drain(&mut self) -> Result<()> {
-        self.rings.drain_aux(&mut self.trace)?;
-        self.rings.drain_records()?;
-        Ok(())
     }
 
     /// Stop tracing and return the complete trace (raw PT packets starting at
     /// a PSB), or an error if any of it was lost.
-    pub fn stop(mut self) -> Result<Vec<u8>> {
+    pub fn stop(self) -> Result<Vec<u8>> {
         // SAFETY: an ioctl on our perf fd.
         if unsafe { sys::ioctls::DISABLE(self.fd.as_raw_fd(), 0) } < 0 {
             return Err(std::io::Error::last_os_error()).context("disabling the PT event");
         }
-        self.drain()?;
-        Ok(std::mem::take(&mut self.trace))
+        let ThreadTracer { drainer, .. } = self;
+        Ok(drainer.finish()?)
     }
 }
 

@@ -22,7 +22,11 @@ use perf_event_open_sys::bindings::{
 use std::{
     fmt,
     ptr::addr_of_mut,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    thread::JoinHandle,
 };
 
 /// Trace data was lost or the buffers are inconsistent.
@@ -235,10 +239,64 @@ impl RingBuffers {
     }
 }
 
+/// Drains [RingBuffers] on a background thread, so the AUX area is emptied
+/// while the traced thread runs and does not fill up between drains.
+pub struct Drainer {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<Result<Vec<u8>, RingError>>>,
+}
+
+impl Drainer {
+    /// Start draining `rings`; `wait` blocks until there may be new data (in
+    /// production a `poll` on the perf fd with a short timeout).
+    pub fn spawn(mut rings: RingBuffers, mut wait: impl FnMut() + Send + 'static) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("hwt-drain".into())
+            .spawn(move || {
+                let mut out = Vec::new();
+                loop {
+                    // Read the flag before draining, so the last drain happens
+                    // after the producer has stopped.
+                    let last = stop2.load(Ordering::Acquire);
+                    rings.drain_aux(&mut out)?;
+                    rings.drain_records()?;
+                    if last {
+                        return Ok(out);
+                    }
+                    wait();
+                }
+            })
+            .expect("spawning the trace drain thread");
+        Drainer {
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Call once the producer has stopped writing: drain what is left and
+    /// return all the data, or the first loss detected.
+    pub fn finish(mut self) -> Result<Vec<u8>, RingError> {
+        self.stop.store(true, Ordering::Release);
+        let h = self.handle.take().expect("finish called once");
+        h.join().expect("the trace drain thread panicked")
+    }
+}
+
+impl Drop for Drainer {
+    /// The thread must be gone before the buffers it reads are unmapped.
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.stop.store(true, Ordering::Release);
+            let _ = h.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
 
     /// A simulated mmap: header page, data and AUX areas in ordinary memory,
     /// and the kernel's side of the protocol.
@@ -474,5 +532,34 @@ mod tests {
         });
         assert_eq!(got.len(), total);
         assert!(got.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    }
+
+    #[test]
+    fn drainer_thread_collects_everything_through_a_small_area() {
+        let mut sim = Sim::new(64, 128);
+        let k = Kernel::of(&mut sim);
+        let d = Drainer::spawn(sim.rings(), std::thread::yield_now);
+        let total = 300_000usize;
+        let bytes: Vec<u8> = (0..total).map(|i| (i * 7 % 253) as u8).collect();
+        let mut at = 0;
+        let mut seed = 5u64;
+        while at < total {
+            let len = 1 + (rng(&mut seed) % 200) as usize;
+            at += k.write_aux(&bytes[at..(at + len).min(total)]);
+        }
+        assert_eq!(d.finish().unwrap(), bytes);
+    }
+
+    #[test]
+    fn drainer_reports_loss() {
+        let mut sim = Sim::new(64, 128);
+        let k = Kernel::of(&mut sim);
+        k.write_aux(&[1, 2, 3]);
+        k.write_record(PERF_RECORD_AUX, &[0, 3, u64::from(PERF_AUX_FLAG_TRUNCATED)]);
+        let d = Drainer::spawn(sim.rings(), std::thread::yield_now);
+        assert!(matches!(d.finish(), Err(RingError::AuxLost { .. })));
+        // Dropping an unfinished drainer stops its thread.
+        let d = Drainer::spawn(sim.rings(), std::thread::yield_now);
+        drop(d);
     }
 }
