@@ -646,3 +646,111 @@ impl<R: CodeReader> FlowDecoder<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_memory_reads_up_to_the_first_unmapped_page() {
+        // SAFETY: plain anonymous mappings owned by this test.
+        unsafe {
+            let page = 4096usize;
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            let bytes = std::slice::from_raw_parts_mut(p.cast::<u8>(), page);
+            for (i, b) in bytes.iter_mut().enumerate() {
+                *b = i as u8;
+            }
+            assert_eq!(libc::munmap(p.cast::<u8>().add(page).cast(), page), 0);
+            let mut buf = [0u8; 64];
+            let at = p as u64 + page as u64 - 16;
+            assert_eq!(SelfMemory.read_code(at, &mut buf), 16);
+            assert_eq!(&buf[..16], &bytes[page - 16..]);
+            assert_eq!(SelfMemory.read_code(at + 16, &mut buf), 0);
+            assert_eq!(SelfMemory.read_code(0x10, &mut buf), 0);
+            libc::munmap(p, page);
+        }
+    }
+
+    #[test]
+    fn buffer_code_bounds() {
+        let mut c = BufferCode {
+            base: 0x1000,
+            bytes: vec![1, 2, 3],
+        };
+        let mut buf = [0u8; 8];
+        assert_eq!(c.read_code(0x1001, &mut buf), 2);
+        assert_eq!(&buf[..2], &[2, 3]);
+        assert_eq!(c.read_code(0x1003, &mut buf), 0);
+        assert_eq!(c.read_code(0xfff, &mut buf), 0);
+    }
+
+    #[test]
+    fn runs_straddling_the_read_buffer() {
+        // 300 one-byte nops then `ret`: the run crosses the 256-byte reads.
+        let mut bytes = vec![0x90; 300];
+        bytes.push(0xc3);
+        // A 10-byte `mov rax, imm64` placed across the 256-byte boundary.
+        bytes[250..260].copy_from_slice(&[0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let mut d = FlowDecoder::new(BufferCode {
+            base: 0x4000,
+            bytes,
+        });
+        let r = d.run_at(0x4000).unwrap();
+        assert_eq!(
+            (r.term_ip, r.end, r.term),
+            (0x4000 + 300, 0x4000 + 301, Term::Indirect)
+        );
+        // Code that ends without a control transfer is an error.
+        let mut d = FlowDecoder::new(BufferCode {
+            base: 0x4000,
+            bytes: vec![0x90; 10],
+        });
+        assert_eq!(
+            d.run_at(0x4000).unwrap_err(),
+            DecodeError::NoCode { ip: 0x400a }
+        );
+        // Invalid bytes.
+        let mut d = FlowDecoder::new(BufferCode {
+            base: 0x4000,
+            bytes: vec![0x90, 0x06, 0xc3],
+        });
+        assert_eq!(
+            d.run_at(0x4000).unwrap_err(),
+            DecodeError::BadInstruction { ip: 0x4001 }
+        );
+    }
+
+    #[test]
+    fn terminator_kinds() {
+        let term = |bytes: &[u8]| {
+            let mut d = FlowDecoder::new(BufferCode {
+                base: 0x1000,
+                bytes: bytes.to_vec(),
+            });
+            d.run_at(0x1000).unwrap().term
+        };
+        assert_eq!(term(&[0x74, 0x10]), Term::Cond(0x1012)); // je
+        assert_eq!(term(&[0xe3, 0x10]), Term::Cond(0x1012)); // jrcxz
+        assert_eq!(term(&[0xe2, 0xfe]), Term::Cond(0x1000)); // loop
+        assert_eq!(term(&[0xeb, 0x00]), Term::Jump(0x1002)); // jmp short
+        assert_eq!(term(&[0xe8, 0, 0, 0, 0]), Term::Call(0x1005)); // call
+        assert_eq!(term(&[0xff, 0xd0]), Term::Indirect); // call rax
+        assert_eq!(term(&[0xff, 0x20]), Term::Indirect); // jmp [rax]
+        assert_eq!(term(&[0xc2, 0x08, 0x00]), Term::Indirect); // ret 8
+        assert_eq!(term(&[0x0f, 0x05]), Term::Far); // syscall
+        assert_eq!(term(&[0xcd, 0x80]), Term::Far); // int 0x80
+        assert_eq!(term(&[0xcc]), Term::Far); // int3
+        assert_eq!(term(&[0x0f, 0x0b]), Term::Stop); // ud2
+                                                     // xbegin does not end a run.
+        assert_eq!(term(&[0xc7, 0xf8, 0, 0, 0, 0, 0xc3]), Term::Indirect);
+    }
+}

@@ -13,8 +13,24 @@
 //!   `.llvm_bb_addr_map` section. See that module for what cannot be mapped
 //!   to embedded-IR blocks yet.
 //!
-//! Without PT hardware everything but the collector is tested on synthesised
-//! packet streams.
+//! Without PT hardware everything but the collector's system calls is tested:
+//! the decoder on synthesised packet streams (`tests/decode.rs`), the ring
+//! protocol on a simulated `perf_event_mmap_page`, the block map against
+//! `llvm-readobj-22` on real clang-22 builds (`tests/bb_addr_map.rs`).
+//! `cargo run --release -p hwt --example decode_speed` measures the decoder.
+//!
+//! # Limits
+//! - Only 64-bit code: a MODE.Exec for 16/32-bit code is an error.
+//! - No IP address filtering: the event traces all user code of the thread
+//!   (filtering would make conditional branches leaving the range emit
+//!   TIP.PGD instead of TNT bits, which the decoder rejects).
+//! - Any loss (OVF packet, truncated AUX data, lost records) makes the whole
+//!   trace an error; there is no resynchronisation after an overflow.
+//! - PEBS-in-PT block packets (BBP/BIP/BEP) are rejected; they are never
+//!   enabled by the collector.
+//! - Machine block ids from `.llvm_bb_addr_map` are not yet translated to
+//!   embedded-IR block indices ([bbaddrmap] explains why), so the output is
+//!   not yet in the software tracer's `(function index, block index)` form.
 
 pub mod bbaddrmap;
 pub mod collector;
