@@ -236,7 +236,9 @@ impl Cost {
 /// PELT computes the optimal segmentation F(t) of each prefix data[..t]:
 /// F(t) = min over earlier changepoints s of F(s) + cost(s..t) + penalty, pruning any s that
 /// can no longer be optimal: one with F(s) + cost(s..t) > F(t), since for a likelihood cost
-/// adding a changepoint never increases the cost, so s can never beat t later on.
+/// adding a changepoint never increases the cost, so s can never beat t later on. (The
+/// variance floor can break that property for segments at the floor, making the pruning
+/// slightly inexact there; such segments are indistinguishable from noise anyway.)
 pub fn pelt(data: &[f64]) -> Vec<usize> {
     let n = data.len();
     if n < 2 * MIN_SEGMENT {
