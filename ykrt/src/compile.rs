@@ -72,6 +72,22 @@ pub trait TraceCompiler: Send + Sync + 'static {
         mt: &MT,
         trace: &RecordedTrace,
     ) -> Result<Arc<dyn CompiledTrace>, CompileError>;
+
+    /// Compile a side trace: `trace` was recorded from guard `guard` of the
+    /// trace numbered `parent` (see [`crate::deopt::TraceInfo`]) up to the
+    /// next control point. Compilers without side traces refuse.
+    fn compile_side(
+        &self,
+        mt: &MT,
+        trace: &RecordedTrace,
+        parent: u64,
+        guard: u32,
+    ) -> Result<crate::deopt::SideTrace, CompileError> {
+        let _ = (mt, trace, parent, guard);
+        Err(CompileError::Permanent(
+            "side traces are not supported".into(),
+        ))
+    }
 }
 
 struct Job {

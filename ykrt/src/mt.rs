@@ -209,6 +209,14 @@ impl MT {
         }
     }
 
+    /// The installed trace compiler, if any.
+    pub(crate) fn compiler(&self) -> Option<Arc<dyn TraceCompiler>> {
+        self.compiler
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Finish: wait for queued compilations and write the stats (once).
     /// Must not be called from the compile thread (i.e. from a `TraceCompiler`).
     pub fn shutdown(&self) {
@@ -228,7 +236,7 @@ impl MT {
         }
     }
 
-    fn arc(&self) -> Arc<MT> {
+    pub(crate) fn arc(&self) -> Arc<MT> {
         self.weak_self
             .upgrade()
             .expect("MT used while being dropped")

@@ -260,9 +260,11 @@ fn intrinsic(fi: Intr, ty: Ty, a: &[u64]) -> (u64, Option<u64>) {
 
 /// Moves to block `to` of the top frame, assigning its phis (all read
 /// before any is written, as phis are parallel).
-fn jump(fr: &mut Frame, to: u32) -> Result<(), String> {
+fn jump(prog: &Prog, fr: &mut Frame, to: u32, record: bool) -> Result<(), String> {
+    if record {
+        crate::trace::swt::rec_block(prog.func_idx, to);
+    }
     let from = fr.block;
-    let prog = fr.prog.clone();
     let blk = &prog.blocks[to as usize];
     let mut vals = Vec::with_capacity(blk.phis.len());
     for p in &blk.phis {
@@ -281,16 +283,20 @@ fn jump(fr: &mut Frame, to: u32) -> Result<(), String> {
 }
 
 /// Runs `frames` (outermost first) until the outermost one reaches a
-/// control point or returns.
+/// control point or returns. With `record`, the blocks it runs and the
+/// values it promotes go to this thread's software-tracing recording (as
+/// the instrumented AOT code would record them), for a side trace.
 ///
 /// # Safety
 /// The frames must be what the AOT code would have at that point: the
 /// interpreter does whatever the IR does to memory.
-pub unsafe fn run(frames: &mut Vec<Frame>) -> Result<Outcome, String> {
+pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, String> {
+    // The top frame's program, re-fetched only when the top frame changes
+    // (cloning the `Arc` per instruction would dominate the run time).
+    let mut prog = frames.last().ok_or("no frames")?.prog.clone();
     loop {
         let depth = frames.len();
         let fr = frames.last_mut().ok_or("no frames")?;
-        let prog = fr.prog.clone();
         let inst = prog.blocks[fr.block as usize]
             .insts
             .get(fr.idx as usize)
@@ -329,6 +335,13 @@ pub unsafe fn run(frames: &mut Vec<Frame>) -> Result<Outcome, String> {
                     get_leaves(r, b, *n)
                 };
                 r[*d as usize..(*d + *n) as usize].copy_from_slice(&v);
+            }
+            Inst::Promote { d, a } => {
+                let x = get(r, a);
+                if record {
+                    crate::trace::swt::rec_promote(x);
+                }
+                r[*d as usize] = x;
             }
             Inst::Copy { d, n, a } => {
                 let v = get_leaves(r, a, *n);
@@ -437,15 +450,15 @@ pub unsafe fn run(frames: &mut Vec<Frame>) -> Result<Outcome, String> {
                 // these, so this is a bug, not a user error.
                 return Err(format!("the blackhole reached {why}"));
             }
-            Inst::Br { to } => jump(fr, *to)?,
+            Inst::Br { to } => jump(&prog, fr, *to, record)?,
             Inst::CondBr { c, t, f: fl } => {
                 let to = if get(r, c) & 1 != 0 { *t } else { *fl };
-                jump(fr, to)?
+                jump(&prog, fr, to, record)?
             }
             Inst::Switch { v, default, cases } => {
                 let x = get(r, v);
                 let to = cases.iter().find(|c| c.0 == x).map_or(*default, |c| c.1);
-                jump(fr, to)?
+                jump(&prog, fr, to, record)?
             }
             Inst::Ret { v, n } => {
                 let vals = match v {
@@ -459,6 +472,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>) -> Result<Outcome, String> {
                 let p = frames.last_mut().unwrap();
                 let d = p.call_dst as usize;
                 p.regs[d..d + vals.len()].copy_from_slice(&vals);
+                prog = p.prog.clone();
             }
             Inst::Unreachable => return Err(format!("unreachable code in {}", prog.name)),
         }

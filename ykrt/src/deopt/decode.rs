@@ -598,7 +598,7 @@ impl Dec<'_> {
                 return self.intrinsic(intr, &args, d, ty);
             }
             match name.as_str() {
-                "__yk_promote_u64" => return Ok(Inst::Copy { d, n: 1, a: a(0)? }),
+                "__yk_promote_u64" => return Ok(Inst::Promote { d, a: a(0)? }),
                 "yk_is_interpreting" => {
                     return Ok(Inst::Copy {
                         d,

@@ -14,11 +14,15 @@ pub mod decode;
 pub mod ffi;
 pub mod prog;
 
+use crate::compile::{CompileError, RecordedTrace};
+use crate::location::LocationPtr;
 use crate::log::JitEvent;
 use crate::mt::MT;
 use crate::stats::{Counter, Timer};
+use crate::trace::swt;
 use prog::{Prog, Ty};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// What [`__yk_guard_failed`] returns to the trace.
@@ -45,18 +49,60 @@ pub struct FrameInfo {
     pub call_dst: u32,
 }
 
+/// A trace function: `(vars, info, live-value buffer) -> outcome`.
+pub type TraceFn = unsafe extern "C" fn(*mut u8, *const TraceInfo, *mut u64) -> u64;
+
+/// Slots of live-value buffer kept on the stack (larger needs use the heap).
+pub const SMALL_BUF: usize = 256;
+
+/// A compiled side trace: it starts from its guard's live values (in the
+/// buffer) and ends at the next control point.
+pub struct SideTrace {
+    /// Its code.
+    pub f: TraceFn,
+    /// Its guards (a side trace's guards can have side traces too).
+    pub info: Box<TraceInfo>,
+}
+
+/// Side-trace state of a guard.
+const SIDE_IDLE: u8 = 0;
+const SIDE_RECORDING: u8 = 1;
+const SIDE_FAILED: u8 = 2;
+
 /// One guard: its frames, outermost (the control point's function) first.
 pub struct GuardInfo {
     /// The frames.
     pub frames: Vec<FrameInfo>,
+    /// How often it failed.
+    pub fails: AtomicU32,
+    /// Its side trace, once compiled.
+    pub side: OnceLock<SideTrace>,
+    /// `SIDE_IDLE`, `SIDE_RECORDING` or `SIDE_FAILED`.
+    side_state: AtomicU8,
+}
+
+impl GuardInfo {
+    /// A guard with these frames that never failed.
+    pub fn new(frames: Vec<FrameInfo>) -> GuardInfo {
+        GuardInfo {
+            frames,
+            fails: AtomicU32::new(0),
+            side: OnceLock::new(),
+            side_state: AtomicU8::new(SIDE_IDLE),
+        }
+    }
 }
 
 /// What a compiled trace's guards need at run time.
 pub struct TraceInfo {
+    /// The trace's number (the compiler's key for its guards' sources).
+    pub trace_no: u64,
     /// The guards, by the index the trace passes.
     pub guards: Vec<GuardInfo>,
-    /// The location the trace starts (and loops) at.
-    pub start_loc: u64,
+    /// The location of the root trace's loop.
+    pub start_loc: LocationPtr,
+    /// The function containing the control point.
+    pub cp_func_idx: u64,
     /// Where the interpreter function's return value goes in `vars`.
     pub ret_field: Option<(u64, Ty)>,
     /// Slots in the live-value buffer the trace takes.
@@ -65,9 +111,34 @@ pub struct TraceInfo {
     pub mt: *const MT,
 }
 
-// SAFETY: the MT pointer is only used for its thread-safe log and stats.
+// SAFETY: the MT pointer is only used for its thread-safe parts.
 unsafe impl Send for TraceInfo {}
 unsafe impl Sync for TraceInfo {}
+
+impl TraceInfo {
+    /// Runs a trace function with this info and a fresh buffer holding the
+    /// first `inputs.len()` slots from `inputs`.
+    ///
+    /// # Safety
+    /// `f` is the trace compiled with this info; `vars` its control point's.
+    pub unsafe fn run(&self, f: TraceFn, vars: *mut u8, inputs: &[u64]) -> u64 {
+        // The buffer lives on this thread's stack: traces may run on several
+        // threads at once.
+        let n = self.nslots.max(inputs.len());
+        // SAFETY: the buffer has the slots the trace's guards use.
+        unsafe {
+            if n <= SMALL_BUF {
+                let mut buf = [0u64; SMALL_BUF];
+                buf[..inputs.len()].copy_from_slice(inputs);
+                f(vars, self, buf.as_mut_ptr())
+            } else {
+                let mut buf = vec![0u64; n];
+                buf[..inputs.len()].copy_from_slice(inputs);
+                f(vars, self, buf.as_mut_ptr())
+            }
+        }
+    }
+}
 
 fn mask(ty: Ty, x: u64) -> u64 {
     match ty {
@@ -77,8 +148,10 @@ fn mask(ty: Ty, x: u64) -> u64 {
     }
 }
 
-/// Called by a trace's failing guard `guard` with the live values in `buf`;
-/// runs the blackhole and returns an [`outcome`].
+/// Called by a trace's failing guard `guard` with the live values in `buf`:
+/// runs the guard's side trace if it has one, else the blackhole (recording
+/// a side trace once the guard has failed often enough). Returns an
+/// [`outcome`].
 ///
 /// # Safety
 /// Only compiled traces call this, with their own `TraceInfo`.
@@ -89,36 +162,64 @@ pub unsafe extern "C" fn __yk_guard_failed(
     buf: *const u64,
     vars: *mut u8,
 ) -> u64 {
-    let t0 = Instant::now();
     // SAFETY: the trace passes its own info, which lives as long as its code.
     let info = unsafe { &*info };
     // SAFETY: the MT outlives its traces.
     let mt = unsafe { &*info.mt };
-    mt.stats().count(Counter::GuardFailures);
-    mt.log().event(JitEvent::Deoptimise, None);
     let g = &info.guards[guard as usize];
+    let nlive: usize = g.frames.iter().map(|f| f.live.len()).sum();
+    // SAFETY: the trace stored this guard's live values.
+    let live = unsafe { std::slice::from_raw_parts(buf, nlive) };
+    if let Some(side) = g.side.get() {
+        // SAFETY: the side trace starts from exactly these values.
+        return unsafe { side.info.run(side.f, vars, live) };
+    }
+    let t0 = Instant::now();
+    mt.stats().count(Counter::GuardFailures);
+    mt.log().event(JitEvent::Deoptimise, Some(info.start_loc));
+    let fails = g.fails.fetch_add(1, Ordering::Relaxed) + 1;
+    let record = fails >= mt.sidetrace_threshold()
+        && !swt::is_recording()
+        && g.side_state
+            .compare_exchange(
+                SIDE_IDLE,
+                SIDE_RECORDING,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+    if record {
+        start_side_recording(mt, info);
+    }
     let mut frames: Vec<blackhole::Frame> = g
         .frames
         .iter()
         .map(|fi| {
             let mut f = blackhole::Frame::new(fi.prog.clone(), fi.block, fi.idx, fi.call_dst);
             for &(reg, ty, slot) in &fi.live {
-                // SAFETY: the trace stored `nslots` values.
-                f.regs[reg as usize] = mask(ty, unsafe { *buf.add(slot as usize) });
+                f.regs[reg as usize] = mask(ty, live[slot as usize]);
             }
             f
         })
         .collect();
     // SAFETY: the frames are the AOT state at the guard.
-    let r = match unsafe { blackhole::run(&mut frames) } {
+    let out = unsafe { blackhole::run(&mut frames, record) };
+    let recorded = if record { swt::stop() } else { None };
+    let r = match out {
         Ok(blackhole::Outcome::ControlPoint(loc)) => {
-            if loc == info.start_loc {
+            if let Some(fin) = recorded {
+                compile_side(mt, info, guard as u32, fin);
+            }
+            if loc == info.start_loc.addr() as u64 {
                 outcome::REENTER
             } else {
                 outcome::RESUME
             }
         }
         Ok(blackhole::Outcome::Returned(v)) => {
+            if record {
+                g.side_state.store(SIDE_FAILED, Ordering::Release);
+            }
             if let (Some((off, ty)), Some(&x)) = (info.ret_field, v.first()) {
                 let b = x.to_le_bytes();
                 // SAFETY: the field is in the caller's vars.
@@ -136,4 +237,58 @@ pub unsafe extern "C" fn __yk_guard_failed(
     };
     mt.stats().time(Timer::Deopting, t0.elapsed());
     r
+}
+
+/// Starts this thread's software recording for a side trace.
+fn start_side_recording(mt: &MT, info: &TraceInfo) {
+    let Some(aot) = crate::aot::info() else {
+        return;
+    };
+    swt::start(swt::Active {
+        mt: mt.arc(),
+        loc: info.start_loc,
+        owner: swt::thread_id(),
+        cp_func_idx: info.cp_func_idx,
+        started: Instant::now(),
+        flag: aot.swt_flag(),
+        max_len: mt.config().trace_max_len,
+    });
+}
+
+/// Compiles (on this thread: side traces are short) and installs the side
+/// trace of `guard` recorded in `fin`.
+fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
+    let g = &info.guards[guard as usize];
+    let trace = RecordedTrace {
+        blocks: fin.blocks,
+        promotes: fin.promotes,
+        idempotents: fin.idempotents,
+        start_loc: info.start_loc,
+        cp_func_idx: info.cp_func_idx,
+        recording_time: fin.active.started.elapsed(),
+    };
+    mt.stats().time(Timer::Tracing, trace.recording_time);
+    let Some(c) = mt.compiler() else {
+        g.side_state.store(SIDE_FAILED, Ordering::Release);
+        return;
+    };
+    let t0 = Instant::now();
+    let r = c.compile_side(mt, &trace, info.trace_no, guard);
+    mt.stats().compile_time(t0.elapsed());
+    match r {
+        Ok(side) => {
+            let _ = g.side.set(side);
+            mt.stats().count(Counter::SideTracesCompiled);
+            mt.log()
+                .event(JitEvent::SideTraceCompiled, Some(info.start_loc));
+        }
+        Err(e) => {
+            let why = match e {
+                CompileError::Temporary(w) | CompileError::Permanent(w) => w,
+            };
+            mt.log()
+                .event(JitEvent::TraceAborted(&why), Some(info.start_loc));
+            g.side_state.store(SIDE_FAILED, Ordering::Release);
+        }
+    }
 }

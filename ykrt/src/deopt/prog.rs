@@ -237,7 +237,12 @@ pub enum Inst {
         ret: RetClass,
         d: u32,
     },
-    /// Copy `n` leaves (freeze, `llvm.expect`, `yk_promote`...).
+    /// `yk_promote`: a copy, recorded when the blackhole records a side trace.
+    Promote {
+        d: u32,
+        a: Opnd,
+    },
+    /// Copy `n` leaves (freeze, `llvm.expect`...).
     Copy {
         d: u32,
         n: u32,

@@ -57,7 +57,25 @@ pub struct TraceInput<'a> {
     pub start_loc: usize,
     /// A unique name for the trace function.
     pub name: &'a str,
+    /// For a side trace: the frames of the guard it starts from.
+    pub side: Option<&'a GuardSrc>,
 }
+
+/// One frame of a guard, in terms of the AOT IR: what a side trace starts
+/// from.
+pub struct SrcFrame {
+    f: LLVMValueRef,
+    fidx: u32,
+    /// The instruction it resumes at.
+    resume: LLVMValueRef,
+    /// Its live values and their buffer slots.
+    live: Vec<(LLVMValueRef, u32)>,
+    /// The call in the parent frame it was inlined for.
+    call: Option<LLVMValueRef>,
+}
+
+/// A guard's frames, outermost first.
+pub type GuardSrc = Vec<SrcFrame>;
 
 /// Per-function analyses the builder keeps between traces (they are
 /// expensive for a big interpreter function and never change).
@@ -97,6 +115,8 @@ pub struct BuiltTrace {
     pub globals: Vec<(String, usize)>,
     /// The guards, by index.
     pub guards: Vec<GuardInfo>,
+    /// The guards in terms of the AOT IR (for their side traces).
+    pub guard_srcs: Vec<GuardSrc>,
     /// Live-value buffer slots the guards need.
     pub nslots: usize,
     /// Where a `ret` of the interpreter function puts its value in vars.
@@ -147,7 +167,10 @@ struct Builder<'a> {
     used_funcs: Vec<(String, usize)>,
     used_globals: Vec<(String, usize)>,
     guards: Vec<GuardInfo>,
+    guard_srcs: Vec<GuardSrc>,
     nslots: usize,
+    side: bool,
+    start_loc: usize,
     rec: &'a [(u32, u32)],
     pos: usize,
     promotes: &'a [u64],
@@ -218,7 +241,10 @@ pub fn build(
         used_funcs: Vec::new(),
         used_globals: Vec::new(),
         guards: Vec::new(),
+        guard_srcs: Vec::new(),
         nslots: 0,
+        side: input.side.is_some(),
+        start_loc: input.start_loc,
         rec: input.blocks,
         pos: 0,
         promotes: input.promotes,
@@ -247,6 +273,7 @@ pub fn build(
     let funcs = std::mem::take(&mut bt.used_funcs);
     let globals = std::mem::take(&mut bt.used_globals);
     let guards = std::mem::take(&mut bt.guards);
+    let guard_srcs = std::mem::take(&mut bt.guard_srcs);
     let nslots = bt.nslots;
     drop(bt);
     Ok(BuiltTrace {
@@ -254,6 +281,7 @@ pub fn build(
         funcs,
         globals,
         guards,
+        guard_srcs,
         nslots,
         ret_field,
     })
@@ -315,6 +343,15 @@ impl Builder<'_> {
                     map.insert(v, x);
                 }
             }
+            if let Some(src) = input.side {
+                // A side trace: its frames' live values come from the buffer.
+                self.side_frames(src, map);
+                LLVMBuildBr(self.b.0, self.head);
+                LLVMPositionBuilderAtEnd(self.b.0, self.head);
+                self.walk()?;
+                self.side_end();
+                return Ok(());
+            }
             LLVMBuildBr(self.b.0, self.head);
             LLVMPositionBuilderAtEnd(self.b.0, self.head);
 
@@ -339,6 +376,78 @@ impl Builder<'_> {
             LLVMBuildBr(self.b.0, self.head);
         }
         Ok(())
+    }
+
+    /// Pushes the frames of the guard a side trace starts from, loading
+    /// their live values from the buffer (`map`: frame 0's known values).
+    fn side_frames(&mut self, src: &GuardSrc, map: HashMap<LLVMValueRef, LLVMValueRef>) {
+        let mut map0 = Some(map);
+        for sf in src {
+            let mut map = map0.take().unwrap_or_default();
+            for &(v, slot) in &sf.live {
+                unsafe {
+                    let i64t = self.t.int_ty(64);
+                    let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
+                    let p =
+                        LLVMBuildGEP2(self.b.0, i64t, self.buf, ix.as_mut_ptr(), 1, c"".as_ptr());
+                    let x = LLVMBuildLoad2(self.b.0, LLVMTypeOf(v), p, c"".as_ptr());
+                    map.insert(v, x);
+                }
+            }
+            self.frames.push(Frame {
+                f: sf.f,
+                fidx: sf.fidx,
+                map,
+                call: sf.call,
+                block: unsafe { LLVMGetInstructionParent(sf.resume) },
+                prev: None,
+                resume: None,
+                native_pending: false,
+            });
+        }
+        // Outer frames go on after their calls; the top one at its guard.
+        let n = self.frames.len();
+        for (k, sf) in src.iter().enumerate() {
+            self.frames[k].resume = Some(if k + 1 < n {
+                unsafe { LLVMGetNextInstruction(self.frames[k + 1].call.unwrap()) }
+            } else {
+                sf.resume
+            });
+        }
+    }
+
+    /// A side trace ends at a control point: the root trace's loop goes on
+    /// if it is the root's location, else the interpreter resumes.
+    fn side_end(&mut self) {
+        unsafe {
+            let t = self.t;
+            let loc = self.frames[0]
+                .map
+                .get(&LLVMGetOperand(self.cp_call, 1))
+                .copied();
+            let i64t = t.int_ty(64);
+            let r = match loc {
+                Some(loc) => {
+                    let addr = LLVMBuildPtrToInt(self.b.0, loc, i64t, c"".as_ptr());
+                    let own = LLVMBuildICmp(
+                        self.b.0,
+                        llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                        addr,
+                        t.const_int(64, self.start_loc as u64),
+                        c"".as_ptr(),
+                    );
+                    LLVMBuildSelect(
+                        self.b.0,
+                        own,
+                        t.const_int(64, crate::deopt::outcome::REENTER),
+                        t.const_int(64, crate::deopt::outcome::RESUME),
+                        c"".as_ptr(),
+                    )
+                }
+                None => t.const_int(64, crate::deopt::outcome::RESUME),
+            };
+            LLVMBuildRet(self.b.0, r);
+        }
     }
 
     /// Copies the recorded path until the closing control point.
@@ -834,6 +943,7 @@ impl Builder<'_> {
     fn exit(&mut self, at: LLVMValueRef) -> Result<(), Abort> {
         let top = self.frames.len() - 1;
         let mut frames = Vec::new();
+        let mut srcs = Vec::new();
         let mut slot = 0u32;
         for k in 0..=top {
             let (f, fidx) = (self.frames[k].f, self.frames[k].fidx as usize);
@@ -867,6 +977,7 @@ impl Builder<'_> {
             let prog = d.prog.clone();
             let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
             let mut lv = Vec::new();
+            let mut src_live = Vec::new();
             for (v, reg) in live.into_iter().zip(regs) {
                 let ty = match decode::leaves(unsafe { LLVMTypeOf(v) })?.as_slice() {
                     [t] => *t,
@@ -883,6 +994,7 @@ impl Builder<'_> {
                     LLVMBuildStore(self.b.0, m, p);
                 }
                 lv.push((reg, ty, slot));
+                src_live.push((v, slot));
                 slot += 1;
             }
             frames.push(FrameInfo {
@@ -892,10 +1004,18 @@ impl Builder<'_> {
                 live: lv,
                 call_dst,
             });
+            srcs.push(SrcFrame {
+                f,
+                fidx: fidx as u32,
+                resume,
+                live: src_live,
+                call: self.frames[k].call,
+            });
         }
         self.nslots = self.nslots.max(slot as usize);
         let gidx = self.guards.len();
-        self.guards.push(GuardInfo { frames });
+        self.guards.push(GuardInfo::new(frames));
+        self.guard_srcs.push(srcs);
         unsafe {
             let t = self.t;
             let mut args = [
@@ -920,7 +1040,12 @@ impl Builder<'_> {
                 c"".as_ptr(),
             );
             let here = LLVMGetInsertBlock(self.b.0);
-            LLVMBuildCondBr(self.b.0, again, self.head, self.leave);
+            if self.side {
+                // A side trace has no loop of its own: its caller re-enters.
+                LLVMBuildBr(self.b.0, self.leave);
+            } else {
+                LLVMBuildCondBr(self.b.0, again, self.head, self.leave);
+            }
             let mut v = [r];
             let mut b = [here];
             LLVMAddIncoming(self.leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);

@@ -8,10 +8,11 @@ pub mod builder;
 pub mod orc;
 
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
-use crate::deopt::TraceInfo;
+use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
 use linker_plugin::llvm::Module;
 use llvm_sys::prelude::*;
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +24,9 @@ struct State {
     aot: Module,
     analyses: builder::Analyses,
     ntraces: usize,
+    /// Each trace's guards in AOT terms, by (trace number, guard), for
+    /// their side traces.
+    guard_srcs: HashMap<(u64, u32), builder::GuardSrc>,
 }
 
 // SAFETY: the LLVM objects are only touched while holding the mutex.
@@ -34,9 +38,6 @@ pub struct LlvmCompiler {
     state: Mutex<Option<Result<State, String>>>,
 }
 
-/// A trace function: `(vars, info, live-value buffer) -> outcome`.
-type TraceFn = unsafe extern "C" fn(*mut c_void, *const TraceInfo, *mut u64) -> u64;
-
 struct Trace {
     f: TraceFn,
     info: Box<TraceInfo>,
@@ -44,20 +45,8 @@ struct Trace {
 
 impl CompiledTrace for Trace {
     unsafe fn execute(&self, vars: *mut c_void) -> u64 {
-        // The guards' live values go to a buffer on this thread's stack
-        // (traces may run on several threads at once).
-        const SMALL: usize = 256;
-        // SAFETY: the caller passes the vars of the trace's control point;
-        // the buffer has the slots the trace's guards use.
-        unsafe {
-            if self.info.nslots <= SMALL {
-                let mut buf = [0u64; SMALL];
-                (self.f)(vars, &*self.info, buf.as_mut_ptr())
-            } else {
-                let mut buf = vec![0u64; self.info.nslots];
-                (self.f)(vars, &*self.info, buf.as_mut_ptr())
-            }
-        }
+        // SAFETY: the caller passes the vars of the trace's control point.
+        unsafe { self.info.run(self.f, vars.cast(), &[]) }
     }
 }
 
@@ -85,15 +74,19 @@ fn init(mt: &MT) -> Result<State, String> {
         aot,
         analyses,
         ntraces: 0,
+        guard_srcs: HashMap::new(),
     })
 }
 
-impl TraceCompiler for LlvmCompiler {
-    fn compile(
+impl LlvmCompiler {
+    /// Builds, optimises and compiles a root trace (`side` is `None`) or
+    /// the side trace of guard `side`.
+    fn compile_trace(
         &self,
         mt: &MT,
         trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+        side: Option<(u64, u32)>,
+    ) -> Result<(TraceFn, Box<TraceInfo>), CompileError> {
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let st = match guard.get_or_insert_with(|| init(mt)) {
             Ok(st) => st,
@@ -102,12 +95,21 @@ impl TraceCompiler for LlvmCompiler {
         let info =
             crate::aot::info().ok_or_else(|| CompileError::Permanent("no embedded IR".into()))?;
         st.ntraces += 1;
-        let name = format!("__yk_trace_{}", st.ntraces);
+        let trace_no = st.ntraces as u64;
+        let name = format!("__yk_trace_{trace_no}");
         let t = Module::new_in(st.ctx, &name);
         unsafe {
             llvm_sys::core::LLVMSetDataLayout(t.m, llvm_sys::core::LLVMGetDataLayoutStr(st.aot.m));
             llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(st.aot.m));
         }
+        let src = match side {
+            Some(k) => Some(
+                st.guard_srcs
+                    .get(&k)
+                    .ok_or_else(|| CompileError::Permanent("unknown parent guard".into()))?,
+            ),
+            None => None,
+        };
         let input = builder::TraceInput {
             blocks: &trace.blocks,
             promotes: &trace.promotes,
@@ -115,10 +117,11 @@ impl TraceCompiler for LlvmCompiler {
             cp_func_idx: trace.cp_func_idx as usize,
             start_loc: trace.start_loc.addr(),
             name: &name,
+            side: src,
         };
         let idx = crate::aotir::index()
             .ok_or_else(|| CompileError::Permanent("the embedded IR is not indexed".into()))?;
-        let built = builder::build(&st.aot, idx, &mut st.analyses, t, &input)
+        let mut built = builder::build(&st.aot, idx, &mut st.analyses, t, &input)
             .map_err(CompileError::Temporary)?;
         let sel = mt.log().ir_selection();
         if sel.jit_pre_opt {
@@ -156,6 +159,12 @@ impl TraceCompiler for LlvmCompiler {
                     .map_err(CompileError::Temporary)?;
             }
         }
+        for (g, src) in std::mem::take(&mut built.guard_srcs)
+            .into_iter()
+            .enumerate()
+        {
+            st.guard_srcs.insert((trace_no, g as u32), src);
+        }
         let addr = st
             .orc
             .add_and_lookup(built.module.into_raw(), &name)
@@ -163,12 +172,36 @@ impl TraceCompiler for LlvmCompiler {
         // SAFETY: the trace function has this signature (builder.rs).
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(addr) };
         let info = Box::new(TraceInfo {
+            trace_no,
             guards: built.guards,
-            start_loc: trace.start_loc.addr() as u64,
+            start_loc: trace.start_loc,
+            cp_func_idx: trace.cp_func_idx,
             ret_field: built.ret_field,
             nslots: built.nslots,
             mt: mt as *const MT,
         });
+        Ok((f, info))
+    }
+}
+
+impl TraceCompiler for LlvmCompiler {
+    fn compile(
+        &self,
+        mt: &MT,
+        trace: &RecordedTrace,
+    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+        let (f, info) = self.compile_trace(mt, trace, None)?;
         Ok(Arc::new(Trace { f, info }))
+    }
+
+    fn compile_side(
+        &self,
+        mt: &MT,
+        trace: &RecordedTrace,
+        parent: u64,
+        guard: u32,
+    ) -> Result<SideTrace, CompileError> {
+        let (f, info) = self.compile_trace(mt, trace, Some((parent, guard)))?;
+        Ok(SideTrace { f, info })
     }
 }
