@@ -118,11 +118,26 @@ pub fn execute(
         if start.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
+            // Say how far it got: a hang at exit (after the checksum) is a different bug
+            // from one in the middle of an iteration.
+            let out = out_reader
+                .join()
+                .ok()
+                .and_then(|r| r.ok())
+                .unwrap_or_default();
+            let done = out.lines().filter(|l| l.starts_with("iteration ")).count();
+            let checksum = out.lines().any(|l| l.starts_with("checksum "));
             bail!(
-                "{} on {} timed out after {}s",
+                "{} on {} timed out after {}s, having finished {done} of {iterations} \
+                 iterations{}",
                 bench.name,
                 vm.label,
-                timeout.as_secs()
+                timeout.as_secs(),
+                if checksum {
+                    " and printed its checksum (it hung on the way out)"
+                } else {
+                    ""
+                }
             );
         }
         thread::sleep(Duration::from_millis(5));
@@ -251,12 +266,15 @@ mod tests {
         );
 
         // A hang is killed at the timeout.
-        let hang = fake_vm(&dir, "hang", "exec sleep 30", false);
+        let hang = fake_vm(&dir, "hang", "echo 'iteration 1 0.1'; exec sleep 30", false);
         let err = format!(
             "{:#}",
-            execute(&hang, &bench, 1, 1, Duration::from_millis(300), &stats).unwrap_err()
+            execute(&hang, &bench, 2, 1, Duration::from_millis(300), &stats).unwrap_err()
         );
-        assert!(err.contains("timed out"), "{err}");
+        assert!(
+            err.contains("timed out") && err.contains("finished 1 of 2"),
+            "{err}"
+        );
 
         // A JIT VM must write its stats where YKD_LOG_STATS says.
         let jit = fake_vm(
