@@ -33,6 +33,12 @@ const LUA_SRC_SUBDIR: &str = "lua-5.4.6";
 /// Defines for both builds: the POSIX/Linux facilities of `os` and `io` (`popen`, `mkstemp`,
 /// `dlopen`), as Lua's own `make linux` has.
 const DEFINES: &[&str] = &["-DLUA_USE_LINUX"];
+/// Compiler flags for both builds besides `yk-config --cflags`. clang's pre-link (`-flto`)
+/// pipeline already vectorises loops (e.g. the line-info sums of `luaG_getfuncline`, which LTO
+/// inlines into `luaV_execute`), and yk's trace builder and blackhole do not handle vector
+/// instructions (`yk-ld` only disables vectorisation in its own LTO step). The plain build gets
+/// the same flags, so that the two differ only in the instrumentation.
+const EXTRA_CFLAGS: &[&str] = &["-fno-vectorize", "-fno-slp-vectorize"];
 /// Libraries both builds link with.
 const LIBS: &[&str] = &["-lm", "-ldl"];
 
@@ -103,7 +109,7 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
         .cflags
         .iter()
         .cloned()
-        .chain(DEFINES.iter().map(|s| s.to_string()))
+        .chain(EXTRA_CFLAGS.iter().chain(DEFINES).map(|s| s.to_string()))
         .chain([include.clone()])
         .collect();
     let yk_cflags: Vec<String> = tc
@@ -111,7 +117,7 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
         .iter()
         .chain(&tc.cppflags)
         .cloned()
-        .chain(DEFINES.iter().map(|s| s.to_string()))
+        .chain(EXTRA_CFLAGS.iter().chain(DEFINES).map(|s| s.to_string()))
         .chain(["-DUSE_YK".to_owned(), include])
         .collect();
     let plain_ldflags = plain_ldflags(&tc.ldflags)?;
