@@ -125,6 +125,22 @@ pub fn abort_reasons(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// `items` as "a (x3); b (x1)": each distinct item once, in order of first appearance.
+fn count_distinct(items: &[&str]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for item in items {
+        match counts.iter_mut().find(|(i, _)| i == item) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((item, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(i, n)| format!("{i} (x{n})"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn describe(status: Option<ExitStatus>) -> String {
     match status {
         Some(s) => s.to_string(),
@@ -182,7 +198,7 @@ pub fn compare(plain: &RunOutput, jit: &RunOutput, expect: Option<JitExpectation
                 if aborts.is_empty() {
                     String::new()
                 } else {
-                    format!("; traces aborted: {}", aborts.join("; "))
+                    format!("; traces aborted: {}", count_distinct(&aborts))
                 }
             ));
         }
@@ -353,9 +369,17 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0]
             .contains("lacks `yk-jit-event: trace-compiled` and `yk-jit-event: enter-jit-code`;"));
-        assert!(problems[0].ends_with("traces aborted: unsupported: x"));
+        assert!(problems[0].ends_with("traces aborted: unsupported: x (x1)"));
         // Without the key nothing is asserted about the log.
         assert!(compare(&p, &j, None).is_empty());
+    }
+
+    #[test]
+    fn abort_reasons_are_counted() {
+        let log = "yk-jit-event: trace-aborted: a @ l1\nyk-jit-event: trace-aborted: b\n\
+                   yk-jit-event: trace-aborted: a @ l2\n";
+        assert_eq!(abort_reasons(log), ["a", "b", "a"]);
+        assert_eq!(count_distinct(&abort_reasons(log)), "a (x2); b (x1)");
     }
 
     #[test]
