@@ -1,7 +1,7 @@
 //! The AOT passes run by `yk-ld` on the merged module, in order.
 
 use crate::llvm::Module;
-use crate::{annotations, ctrlpoint, embed, swt};
+use crate::{annotations, cp_fast_path, ctrlpoint, embed, swt};
 use anyhow::Result;
 use std::path::Path;
 
@@ -14,6 +14,8 @@ pub struct Summary {
     pub instrumented_blocks: usize,
     /// Size of the embedded IR in bytes.
     pub ir_bytes: usize,
+    /// Control points given an inline fast path ([`cp_fast_path`]).
+    pub fast_paths: usize,
 }
 
 /// Rewrites `m` in place; see DESIGN.md "The pipeline", step 2 and 3.
@@ -31,6 +33,9 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
     let ir = m.to_bitcode();
     let (flag, flag_addr) = embed::add_swt_flag(m);
     let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag);
+    // Only in the running binary (the embedded IR is already taken): skip
+    // the runtime call where it would do nothing.
+    let fast_paths = cp_fast_path::add(m)?;
     embed::embed(m, &ir, &funcs, &globals, flag_addr);
     // The final link's LTO step runs at -O0 (the module is already
     // optimised), which doesn't inline: inline the hooks here.
@@ -40,6 +45,7 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
         control_points,
         instrumented_blocks,
         ir_bytes: ir.len(),
+        fast_paths,
     })
 }
 

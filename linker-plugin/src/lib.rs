@@ -10,6 +10,7 @@
 pub mod annotations;
 pub mod aot;
 pub mod config;
+pub mod cp_fast_path;
 pub mod ctrlpoint;
 pub mod embed;
 pub mod link;

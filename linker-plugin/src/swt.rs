@@ -53,13 +53,7 @@ fn make_hook(
         );
         let br = LLVMBuildCondBr(b.0, c, record, done);
         // Recording is rare: tell codegen to lay the call out of line.
-        let mut w = [
-            LLVMMDStringInContext2(m.ctx, c"branch_weights".as_ptr(), 14),
-            LLVMValueAsMetadata(m.const_int(32, 1)),
-            LLVMValueAsMetadata(m.const_int(32, 1 << 20)),
-        ];
-        let node = LLVMMDNodeInContext2(m.ctx, w.as_mut_ptr(), 3);
-        LLVMSetMetadata(br, m.md_kind("prof"), LLVMMetadataAsValue(m.ctx, node));
+        set_branch_weights(m, br, 1, 1 << 20);
         LLVMPositionBuilderAtEnd(b.0, record);
         let mut args: Vec<LLVMValueRef> = (0..params.len() as u32)
             .map(|k| LLVMGetParam(f, k))
@@ -76,6 +70,20 @@ fn make_hook(
         LLVMPositionBuilderAtEnd(b.0, done);
         LLVMBuildRetVoid(b.0);
         f
+    }
+}
+
+/// Gives the conditional branch `br` the static profile `taken : not_taken`
+/// (true successor : false successor), which block placement follows.
+pub(crate) fn set_branch_weights(m: &Module, br: LLVMValueRef, taken: u32, not_taken: u32) {
+    unsafe {
+        let mut w = [
+            LLVMMDStringInContext2(m.ctx, c"branch_weights".as_ptr(), 14),
+            LLVMValueAsMetadata(m.const_int(32, taken.into())),
+            LLVMValueAsMetadata(m.const_int(32, not_taken.into())),
+        ];
+        let node = LLVMMDNodeInContext2(m.ctx, w.as_mut_ptr(), 3);
+        LLVMSetMetadata(br, m.md_kind("prof"), LLVMMetadataAsValue(m.ctx, node));
     }
 }
 

@@ -243,6 +243,9 @@ fn bench_swt(args: &[String]) -> Result<()> {
         let t = Instant::now();
         let out = Command::new(exe)
             .env("YK_JITC", if jit { "llvm" } else { "none" })
+            // `cargo run` puts target/debug first in LD_LIBRARY_PATH, which beats the
+            // binary's rpath: without this the debug libykcapi would be measured.
+            .env_remove("LD_LIBRARY_PATH")
             .stderr(Stdio::inherit())
             .output()
             .with_context(|| format!("running {}", exe.display()))?;

@@ -6,7 +6,7 @@
 
 use crate::{
     aot::{self, YkAotInfo},
-    location::Location,
+    location::{Location, State},
     mt::MT,
     trace::swt,
 };
@@ -48,8 +48,25 @@ pub unsafe extern "C" fn __ykrt_control_point(
     }
     // SAFETY: the caller's contract.
     match unsafe { mt.as_ref() } {
+        Some(mt) if !mt.config().jit_enabled => {
+            never_trace(loc);
+            0
+        }
         Some(mt) => unsafe { mt.control_point_raw(loc, vars, cp_func_idx) },
         None => 0,
+    }
+}
+
+/// With the JIT off (`YK_JITC=none`) a counting location can never become
+/// hot: make it "don't trace", the state the inline fast path yk-ld puts in
+/// front of every control point (docs/abi.md) skips without calling here.
+#[cold]
+fn never_trace(loc: &Location) {
+    let word = loc.load();
+    if let State::Counting { .. } = State::decode(word) {
+        // Losing the race to another thread is harmless: it can only have
+        // made the same transition (nothing else happens with the JIT off).
+        loc.transition(word, State::DontTrace);
     }
 }
 

@@ -1,0 +1,350 @@
+//! The inline fast path of the control point, in the running binary only.
+//!
+//! After the control-point transform every dispatch stores all live values
+//! into `YkCtrlPointVars`, calls `__ykrt_control_point` and reloads them. For
+//! a location that is null or "don't trace" (the state every location of a
+//! `YK_JITC=none` run ends in after its first visit, docs/abi.md) the runtime
+//! does nothing at all, so that work is pure cost. This pass, run after the
+//! embedded IR was taken (the trace builder never sees it), turns
+//!
+//! ```text
+//! head:    ...; store v_k -> vars.k ...; r = call __ykrt_control_point(mt, loc, vars, i)
+//!          br (r == 0), yk_cp_resume, yk_cp_return
+//! yk_cp_resume: ...; v'_k = load vars.k ...
+//! ```
+//!
+//! into
+//!
+//! ```text
+//! head:    ...; w = load atomic monotonic (loc ? loc : &zero_word)
+//!          br (w == 0 || w == DONT_TRACE), yk_cp_resume, yk_cp_slow
+//! yk_cp_slow: store v_k -> vars.k ...; r = call ...; v''_k = load vars.k ...
+//!          br (r == 0), yk_cp_resume, yk_cp_return
+//! yk_cp_resume: v'_k = phi [v_k, head], [v''_k, yk_cp_slow]; ...
+//! ```
+//!
+//! so the skipped control point costs one load and a compare, and the live
+//! values stay in registers. Every other state (counting, tracing, compiled)
+//! still reaches the runtime. The software-tracing hooks are untouched: the
+//! block hook of `head` and of `yk_cp_resume` record the same indices on
+//! both paths, and `yk_cp_slow` is not a block of the embedded IR.
+
+use crate::ctrlpoint::RT_CP;
+use crate::llvm::{self, instrs, successors, Module};
+use anyhow::{bail, Result};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::{LLVMAtomicOrdering, LLVMIntPredicate, LLVMLinkage, LLVMOpcode};
+use std::collections::BTreeMap;
+
+/// The location word meaning "never trace" (ykrt/src/location.rs; 0 is the
+/// null location).
+pub const WORD_DONT_TRACE: u64 = 0b11;
+
+/// Adds the fast path to every rewritten control point of `m` whose shape is
+/// the one `ctrlpoint::transform` produces. Returns how many got one.
+pub fn add(m: &Module) -> Result<usize> {
+    let Some(rt) = m.function(RT_CP) else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for (call, _) in llvm::uses(rt) {
+        if llvm::called_function(call) != Some(rt) {
+            continue;
+        }
+        if let Some(cp) = ControlPoint::find(call)? {
+            cp.add_fast_path(m);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// A rewritten control point, as `ctrlpoint::transform` leaves it.
+struct ControlPoint {
+    call: LLVMValueRef,
+    /// The icmp `r == 0` and the branch on it.
+    cmp: LLVMValueRef,
+    br: LLVMValueRef,
+    head: LLVMBasicBlockRef,
+    resume: LLVMBasicBlockRef,
+    vars: LLVMValueRef,
+    /// The value stored into each field of `vars` before the call (and the
+    /// store and its address).
+    stores: BTreeMap<u32, (LLVMValueRef, LLVMValueRef)>,
+    /// The reload of each field in `yk_cp_resume`.
+    reloads: BTreeMap<u32, LLVMValueRef>,
+}
+
+impl ControlPoint {
+    /// Recognises the control point around `call`. `None` (no fast path, the
+    /// control point stays as it is) for a shape this pass does not know;
+    /// an error only for a shape the transform can never have produced.
+    fn find(call: LLVMValueRef) -> Result<Option<ControlPoint>> {
+        unsafe {
+            let head = LLVMGetInstructionParent(call);
+            let vars = LLVMGetOperand(call, 2);
+            if LLVMIsAAllocaInst(vars).is_null() {
+                bail!("yk-ld: internal error: the control point's vars is not an alloca");
+            }
+            let br = LLVMGetBasicBlockTerminator(head);
+            let succs = successors(head);
+            if succs.len() != 2 || LLVMIsConditional(br) == 0 {
+                return Ok(None);
+            }
+            let cmp = LLVMGetCondition(br);
+            if LLVMIsAICmpInst(cmp).is_null()
+                || LLVMGetInstructionParent(cmp) != head
+                || LLVMGetOperand(cmp, 0) != call
+                || llvm::uses(cmp).len() != 1
+            {
+                return Ok(None);
+            }
+            let (resume, ret) = (succs[0], succs[1]);
+            // Both blocks get a new predecessor in place of `head`: phis
+            // there would need their incoming block changed, which the C API
+            // can't do. The transform never leaves any.
+            for b in [resume, ret] {
+                if instrs(b)
+                    .first()
+                    .is_some_and(|&i| llvm::opcode(i) == LLVMOpcode::LLVMPHI)
+                    || preds_are_only(b, head).is_none()
+                {
+                    return Ok(None);
+                }
+            }
+            // The stores into `vars` between the last other use of `vars` in
+            // `head` and the call.
+            let mut stores = BTreeMap::new();
+            for i in instrs(head) {
+                if i == call {
+                    break;
+                }
+                if llvm::opcode(i) != LLVMOpcode::LLVMStore {
+                    continue;
+                }
+                let ptr = LLVMGetOperand(i, 1);
+                if let Some(k) = field_of(ptr, vars) {
+                    stores.insert(k, (LLVMGetOperand(i, 0), i));
+                }
+            }
+            let mut reloads = BTreeMap::new();
+            for i in instrs(resume) {
+                if llvm::opcode(i) != LLVMOpcode::LLVMLoad {
+                    continue;
+                }
+                if let Some(k) = field_of(LLVMGetOperand(i, 0), vars) {
+                    if !stores.contains_key(&k) || reloads.insert(k, i).is_some() {
+                        return Ok(None);
+                    }
+                }
+            }
+            // Nothing else in `head` after the first store may touch `vars`
+            // or have effects (the stores move past it): only the stores,
+            // their field addresses, the call, the compare and the branch.
+            let mut after_first_store = false;
+            for i in instrs(head) {
+                let is_store = stores.values().any(|&(_, s)| s == i);
+                after_first_store |= is_store;
+                if !after_first_store || is_store || i == call || i == cmp || i == br {
+                    continue;
+                }
+                let is_field_addr =
+                    llvm::opcode(i) == LLVMOpcode::LLVMGetElementPtr && field_of(i, vars).is_some();
+                if !is_field_addr {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(ControlPoint {
+                call,
+                cmp,
+                br,
+                head,
+                resume,
+                vars,
+                stores,
+                reloads,
+            }))
+        }
+    }
+
+    fn add_fast_path(&self, m: &Module) {
+        unsafe {
+            let b = m.builder();
+            let f = LLVMGetBasicBlockParent(self.head);
+            let slow = LLVMAppendBasicBlockInContext(m.ctx, f, c"yk_cp_slow".as_ptr());
+            // Move the stores (with their field addresses when only they use
+            // them), the call, the compare and the branch into `slow`, in order.
+            LLVMPositionBuilderAtEnd(b.0, slow);
+            let mut moving = Vec::new();
+            for &(_, st) in self.stores.values() {
+                let addr = LLVMGetOperand(st, 1);
+                if !LLVMIsAInstruction(addr).is_null()
+                    && LLVMGetInstructionParent(addr) == self.head
+                    && llvm::uses(addr).len() == 1
+                {
+                    moving.push(addr);
+                }
+                moving.push(st);
+            }
+            moving.extend([self.call, self.cmp, self.br]);
+            for i in instrs(self.head) {
+                if moving.contains(&i) {
+                    LLVMInstructionRemoveFromParent(i);
+                    LLVMInsertIntoBuilder(b.0, i);
+                }
+            }
+            // The reloads, right after the call.
+            LLVMPositionBuilderBefore(b.0, self.cmp);
+            let mut reloaded = BTreeMap::new();
+            for (&k, &old) in &self.reloads {
+                let addr = LLVMGetOperand(old, 0);
+                let sty = LLVMGetAllocatedType(self.vars);
+                let new_addr = LLVMBuildStructGEP2(b.0, sty, self.vars, k, c"".as_ptr());
+                let ld = LLVMBuildLoad2(b.0, LLVMTypeOf(old), new_addr, c"".as_ptr());
+                LLVMSetAlignment(ld, LLVMGetAlignment(old));
+                llvm::set_debug_loc(m, ld, Some(old));
+                reloaded.insert(k, (ld, addr));
+            }
+
+            // The check in `head`: load the location word (a null location
+            // pointer reads a null word instead) and skip the call when the
+            // runtime would do nothing.
+            LLVMPositionBuilderAtEnd(b.0, self.head);
+            let i64t = m.int_ty(64);
+            let loc = LLVMGetOperand(self.call, 1);
+            let word_ptr = if known_non_null(loc) {
+                loc
+            } else {
+                let null_word = null_location_word(m);
+                let is_null = LLVMBuildIsNull(b.0, loc, c"".as_ptr());
+                LLVMBuildSelect(b.0, is_null, null_word, loc, c"".as_ptr())
+            };
+            let w = LLVMBuildLoad2(b.0, i64t, word_ptr, c"yk_loc_word".as_ptr());
+            LLVMSetOrdering(w, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
+            LLVMSetAlignment(w, 8);
+            let is_null = LLVMBuildICmp(
+                b.0,
+                LLVMIntPredicate::LLVMIntEQ,
+                w,
+                LLVMConstInt(i64t, 0, 0),
+                c"".as_ptr(),
+            );
+            let dont_trace = LLVMBuildICmp(
+                b.0,
+                LLVMIntPredicate::LLVMIntEQ,
+                w,
+                LLVMConstInt(i64t, WORD_DONT_TRACE, 0),
+                c"".as_ptr(),
+            );
+            let skip = LLVMBuildOr(b.0, is_null, dont_trace, c"yk_cp_skip".as_ptr());
+            let br = LLVMBuildCondBr(b.0, skip, self.resume, slow);
+            // Lay the runtime call out of line: most dispatches of an
+            // interpreter pass null (non-loop-header) or don't-trace
+            // locations, and the slow path's call dwarfs a taken jump.
+            crate::swt::set_branch_weights(m, br, 1 << 10, 1);
+            for i in [w, is_null, dont_trace, skip, br] {
+                llvm::set_debug_loc(m, i, Some(self.call));
+            }
+
+            // In `yk_cp_resume`, each reloaded value is the value stored
+            // before the call when the call was skipped.
+            // (All phis first: the old reloads they replace may be the
+            // block's first instructions. Before the first instruction's
+            // debug records too: a phi may not carry any.)
+            let first = LLVMGetFirstInstruction(self.resume);
+            let mut phis = Vec::new();
+            for (&k, &old) in &self.reloads {
+                LLVMPositionBuilderBeforeInstrAndDbgRecords(b.0, first);
+                let phi = LLVMBuildPhi(b.0, LLVMTypeOf(old), c"".as_ptr());
+                let (ld, addr) = reloaded[&k];
+                let mut vals = [self.stores[&k].0, ld];
+                let mut from = [self.head, slow];
+                LLVMAddIncoming(phi, vals.as_mut_ptr(), from.as_mut_ptr(), 2);
+                phis.push((phi, old, addr));
+            }
+            for (phi, old, addr) in phis {
+                LLVMReplaceAllUsesWith(old, phi);
+                LLVMInstructionEraseFromParent(old);
+                if !LLVMIsAInstruction(addr).is_null() && LLVMGetFirstUse(addr).is_null() {
+                    LLVMInstructionEraseFromParent(addr);
+                }
+            }
+        }
+    }
+}
+
+/// Is every predecessor edge of `b` from `from` (and is there one)?
+fn preds_are_only(b: LLVMBasicBlockRef, from: LLVMBasicBlockRef) -> Option<()> {
+    let mut any = false;
+    for (user, _) in llvm::uses(unsafe { LLVMBasicBlockAsValue(b) }) {
+        if unsafe { LLVMIsATerminatorInst(user).is_null() } {
+            continue;
+        }
+        if unsafe { LLVMGetInstructionParent(user) } != from {
+            return None;
+        }
+        any = true;
+    }
+    any.then_some(())
+}
+
+/// If `ptr` is the address of field `k` of the struct `vars` (or `vars`
+/// itself, field 0), `Some(k)`.
+fn field_of(ptr: LLVMValueRef, vars: LLVMValueRef) -> Option<u32> {
+    unsafe {
+        if ptr == vars {
+            return Some(0);
+        }
+        if LLVMIsAGetElementPtrInst(ptr).is_null()
+            || LLVMGetOperand(ptr, 0) != vars
+            || LLVMGetNumOperands(ptr) != 3
+        {
+            return None;
+        }
+        let (zero, k) = (LLVMGetOperand(ptr, 1), LLVMGetOperand(ptr, 2));
+        if LLVMIsAConstantInt(zero).is_null()
+            || LLVMConstIntGetZExtValue(zero) != 0
+            || LLVMIsAConstantInt(k).is_null()
+        {
+            return None;
+        }
+        Some(LLVMConstIntGetZExtValue(k) as u32)
+    }
+}
+
+/// Can `p` be seen not to be null from the IR alone: a stack slot, a global,
+/// or an `inbounds` GEP of one (`&locs[pc]`)?
+fn known_non_null(p: LLVMValueRef) -> bool {
+    unsafe {
+        if !LLVMIsAAllocaInst(p).is_null() {
+            return true;
+        }
+        if !LLVMIsAGlobalVariable(p).is_null() {
+            return LLVMIsExternallyInitialized(p) == 0
+                && LLVMGetLinkage(p) != LLVMLinkage::LLVMExternalWeakLinkage;
+        }
+        if !LLVMIsAGetElementPtrInst(p).is_null() && LLVMIsInBounds(p) != 0 {
+            return known_non_null(LLVMGetOperand(p, 0));
+        }
+        false
+    }
+}
+
+/// A private, always-null location word: what a null location pointer reads.
+fn null_location_word(m: &Module) -> LLVMValueRef {
+    const NAME: &str = "__yk_null_location_word";
+    if let Some(g) = m.global(NAME) {
+        return g;
+    }
+    unsafe {
+        let i64t = m.int_ty(64);
+        let name = std::ffi::CString::new(NAME).unwrap();
+        let g = LLVMAddGlobal(m.m, i64t, name.as_ptr());
+        LLVMSetInitializer(g, LLVMConstInt(i64t, 0, 0));
+        LLVMSetGlobalConstant(g, 1);
+        LLVMSetLinkage(g, LLVMLinkage::LLVMPrivateLinkage);
+        LLVMSetAlignment(g, 8);
+        g
+    }
+}

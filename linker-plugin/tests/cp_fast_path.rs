@@ -1,0 +1,151 @@
+//! The control point's inline fast path: present in the running code, absent
+//! from the embedded IR, and merging the live values correctly.
+
+use linker_plugin::llvm::{self, Module};
+use linker_plugin::{aot, cp_fast_path, ctrlpoint};
+use llvm_sys::core::*;
+
+/// A dispatch loop whose location pointer is an argument (may be null).
+const LOOP: &str = r#"
+declare void @yk_mt_control_point(ptr, ptr)
+define i32 @interp(ptr %mt, ptr %loc, i32 %n) {
+entry:
+  br label %head
+head:
+  %pc = phi i32 [ 0, %entry ], [ %pc2, %body ]
+  %acc = phi i32 [ 0, %entry ], [ %acc2, %body ]
+  call void @yk_mt_control_point(ptr %mt, ptr %loc)
+  %done = icmp sge i32 %pc, %n
+  br i1 %done, label %exit, label %body
+body:
+  %acc2 = add i32 %acc, %pc
+  %pc2 = add i32 %pc, 1
+  br label %head
+exit:
+  ret i32 %acc
+}
+"#;
+
+fn block_named(
+    f: llvm_sys::prelude::LLVMValueRef,
+    name: &str,
+) -> llvm_sys::prelude::LLVMBasicBlockRef {
+    llvm::blocks(f)
+        .into_iter()
+        .find(|&b| llvm::name(unsafe { LLVMBasicBlockAsValue(b) }) == name)
+        .unwrap_or_else(|| panic!("no block {name}"))
+}
+
+fn embedded(m: &Module) -> Module {
+    let g = m.global("__yk_ir").unwrap();
+    let bytes = unsafe {
+        let init = LLVMGetInitializer(g);
+        let mut len = 0;
+        let p = LLVMGetAsString(init, &mut len);
+        std::slice::from_raw_parts(p as *const u8, len).to_vec()
+    };
+    Module::parse_bytes(&bytes, "embedded").unwrap()
+}
+
+#[test]
+fn fast_path_skips_the_call_and_merges_live_values() {
+    let m = Module::parse_ir(LOOP).unwrap();
+    ctrlpoint::transform(&m).unwrap();
+    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
+    m.verify().unwrap();
+    let ir = m.to_text();
+    let f = m.function("interp").unwrap();
+    // The location word is read (a null `loc` reads a null word instead).
+    assert!(
+        ir.contains("select i1 %") && ir.contains("@__yk_null_location_word"),
+        "{ir}"
+    );
+    assert!(ir.contains("load atomic i64, ptr %"), "{ir}");
+    assert!(ir.contains("monotonic, align 8"), "{ir}");
+    // The call and the stores into vars moved to `yk_cp_slow`.
+    let slow = block_named(f, "yk_cp_slow");
+    let slow_ops: Vec<_> = llvm::instrs(slow).into_iter().map(llvm::opcode).collect();
+    assert!(slow_ops.contains(&llvm_sys::LLVMOpcode::LLVMStore));
+    assert!(
+        llvm::instrs(slow).into_iter().any(|i| {
+            llvm::called_function(i).map(llvm::name).as_deref() == Some(ctrlpoint::RT_CP)
+        }),
+        "the runtime call is in yk_cp_slow: {ir}"
+    );
+    // The block testing the word stores nothing into vars any more.
+    let word = llvm::blocks(f)
+        .into_iter()
+        .flat_map(llvm::instrs)
+        .find(|&i| llvm::name(i) == "yk_loc_word")
+        .unwrap();
+    let head = unsafe { LLVMGetInstructionParent(word) };
+    assert!(!llvm::instrs(head)
+        .into_iter()
+        .any(|i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMStore));
+    // yk_cp_resume starts with one phi per reloaded value (pc and acc; the
+    // arguments are frame-invariant and not reloaded), from both paths.
+    let resume = block_named(f, "yk_cp_resume");
+    let phis: Vec<_> = llvm::instrs(resume)
+        .into_iter()
+        .take_while(|&i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMPHI)
+        .collect();
+    assert_eq!(phis.len(), 2, "{ir}");
+    for phi in phis {
+        assert_eq!(unsafe { LLVMCountIncoming(phi) }, 2);
+        let from: Vec<_> = (0..2)
+            .map(|k| llvm::name(unsafe { LLVMBasicBlockAsValue(LLVMGetIncomingBlock(phi, k)) }))
+            .collect();
+        assert!(from.contains(&"yk_cp_slow".to_owned()), "{from:?}");
+    }
+    // No load from vars is left in yk_cp_resume.
+    assert!(!llvm::instrs(resume)
+        .into_iter()
+        .any(|i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMLoad));
+}
+
+#[test]
+fn embedded_ir_keeps_the_plain_control_point() {
+    let m = Module::parse_ir(LOOP).unwrap();
+    let s = aot::rewrite(&m).unwrap();
+    assert_eq!(s.fast_paths, 1);
+    assert!(m.to_text().contains("yk_cp_slow"));
+    let e = embedded(&m);
+    let eir = e.to_text();
+    assert!(!eir.contains("yk_cp_slow"), "{eir}");
+    assert!(!eir.contains("load atomic"), "{eir}");
+    // docs/abi.md: the control point's block ends in the call, the compare
+    // and the branch to yk_cp_resume / yk_cp_return.
+    let f = e.function("interp").unwrap();
+    let call = llvm::blocks(f)
+        .into_iter()
+        .flat_map(llvm::instrs)
+        .find(|&i| llvm::called_function(i).map(llvm::name).as_deref() == Some(ctrlpoint::RT_CP))
+        .unwrap();
+    let bb = unsafe { LLVMGetInstructionParent(call) };
+    let succ: Vec<String> = llvm::successors(bb)
+        .into_iter()
+        .map(|b| llvm::name(unsafe { LLVMBasicBlockAsValue(b) }))
+        .collect();
+    assert_eq!(succ, ["yk_cp_resume", "yk_cp_return"]);
+}
+
+#[test]
+fn a_known_non_null_location_is_read_directly() {
+    // `&locs[pc]` of a stack array: no null test needed.
+    let ir = LOOP
+        .replace(
+            "entry:\n",
+            "entry:\n  %locs = alloca [4 x i64]\n",
+        )
+        .replace(
+            "  call void @yk_mt_control_point(ptr %mt, ptr %loc)",
+            "  %l = getelementptr inbounds [4 x i64], ptr %locs, i64 0, i32 %pc\n  call void @yk_mt_control_point(ptr %mt, ptr %l)",
+        );
+    let m = Module::parse_ir(&ir).unwrap();
+    ctrlpoint::transform(&m).unwrap();
+    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
+    m.verify().unwrap();
+    let text = m.to_text();
+    assert!(!text.contains("__yk_null_location_word"), "{text}");
+    assert!(text.contains("load atomic i64, ptr %l"), "{text}");
+}
