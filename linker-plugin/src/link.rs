@@ -271,7 +271,9 @@ pub fn main(args: Vec<String>) -> Result<i32> {
     step1.push(merged.to_string_lossy().into_owned());
     step1.push("--plugin-opt=emit-llvm".into());
     // Traces are built from this IR: keep it free of vector code, which
-    // interpreters rarely benefit from and the trace machinery need not handle.
+    // interpreters rarely benefit from and neither the trace builder nor the
+    // blackhole takes. This covers the LTO link; `yk-config --cflags` covers
+    // clang's own (pre-link) vectorisers.
     step1.push("--plugin-opt=-vectorize-loops=false".into());
     step1.push("--plugin-opt=-vectorize-slp=false".into());
     run_lld(&lld, &step1, "LTO link")?;

@@ -181,6 +181,19 @@ impl MT {
             return 0;
         }
         let word = loc.load();
+        if let Some(side) = swt::side_recording() {
+            // A side trace is recorded until the root trace's location or a
+            // location with a compiled trace.
+            // SAFETY: compiled traces (and their infos) are never freed.
+            let root = unsafe { &*side.info }.start_loc.addr();
+            if root == loc as *const Location as usize
+                || matches!(State::decode(word), State::Compiled(_))
+            {
+                if let Some(fin) = swt::stop() {
+                    crate::deopt::finish_side(self, side, fin);
+                }
+            }
+        }
         match State::decode(word) {
             State::Counting { count, failures } => {
                 if count < self.threshold_for(failures) {
@@ -278,6 +291,7 @@ impl MT {
             started: Instant::now(),
             flag: info.swt_flag(),
             max_len: self.config.trace_max_len,
+            side: None,
         });
     }
 

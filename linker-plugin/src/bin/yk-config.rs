@@ -24,7 +24,9 @@ fn main() {
                 "--cc" => clang.clone(),
                 // -flto: the objects are bitcode, for yk-ld to rewrite.
                 // -g: traces carry the interpreter's own source lines.
-                "--cflags" => "-flto -g -O2".to_owned(),
+                // No vectorisation: clang vectorises before the LTO link, and
+                // neither the trace builder nor the blackhole takes vector IR.
+                "--cflags" => "-flto -g -O2 -fno-vectorize -fno-slp-vectorize".to_owned(),
                 "--cppflags" => format!("-I{}", config::include_dir().display()),
                 "--ldflags" => format!("-flto -O2 -fuse-ld=lld --ld-path={ykld}"),
                 "--libs" => format!("-L{dir} -lykcapi -Wl,-rpath,{dir}"),

@@ -21,7 +21,7 @@ use crate::mt::MT;
 use crate::stats::{Counter, Timer};
 use crate::trace::swt;
 use prog::{Prog, Ty};
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -56,7 +56,9 @@ pub type TraceFn = unsafe extern "C" fn(*mut u8, *const TraceInfo, *mut u64) -> 
 pub const SMALL_BUF: usize = 256;
 
 /// A compiled side trace: it starts from its guard's live values (in the
-/// buffer) and ends at the next control point.
+/// buffer) and ends at a control point. `repr(C)`: a guard's failure path
+/// loads `f` and `info` from it (see [`TraceInfo::side_slots`]).
+#[repr(C)]
 pub struct SideTrace {
     /// Its code.
     pub f: TraceFn,
@@ -93,8 +95,15 @@ impl GuardInfo {
     }
 }
 
-/// What a compiled trace's guards need at run time.
+/// What a compiled trace's guards need at run time. `repr(C)`: the trace
+/// reads `side_slots` (first field) itself.
+#[repr(C)]
 pub struct TraceInfo {
+    /// One slot per guard: its side trace once compiled (else null). A
+    /// failing guard calls a side trace in its slot directly.
+    pub side_slots: *const AtomicPtr<SideTrace>,
+    /// Owns what `side_slots` points to.
+    slots: Vec<AtomicPtr<SideTrace>>,
     /// The trace's number (the compiler's key for its guards' sources).
     pub trace_no: u64,
     /// The guards, by the index the trace passes.
@@ -111,11 +120,38 @@ pub struct TraceInfo {
     pub mt: *const MT,
 }
 
-// SAFETY: the MT pointer is only used for its thread-safe parts.
+// SAFETY: the MT pointer is only used for its thread-safe parts; the slots
+// are atomics.
 unsafe impl Send for TraceInfo {}
 unsafe impl Sync for TraceInfo {}
 
 impl TraceInfo {
+    /// The info of a trace with these guards.
+    pub fn new(
+        trace_no: u64,
+        guards: Vec<GuardInfo>,
+        start_loc: LocationPtr,
+        cp_func_idx: u64,
+        ret_field: Option<(u64, Ty)>,
+        nslots: usize,
+        mt: &MT,
+    ) -> TraceInfo {
+        let slots: Vec<AtomicPtr<SideTrace>> = (0..guards.len())
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
+        TraceInfo {
+            side_slots: slots.as_ptr(),
+            slots,
+            trace_no,
+            guards,
+            start_loc,
+            cp_func_idx,
+            ret_field,
+            nslots,
+            mt,
+        }
+    }
+
     /// Runs a trace function with this info and a fresh buffer holding the
     /// first `inputs.len()` slots from `inputs`.
     ///
@@ -123,14 +159,17 @@ impl TraceInfo {
     /// `f` is the trace compiled with this info; `vars` its control point's.
     pub unsafe fn run(&self, f: TraceFn, vars: *mut u8, inputs: &[u64]) -> u64 {
         // The buffer lives on this thread's stack: traces may run on several
-        // threads at once.
+        // threads at once. It has at least `SMALL_BUF` slots, so that side
+        // traces that fit can be called with their parent's buffer.
         let n = self.nslots.max(inputs.len());
-        // SAFETY: the buffer has the slots the trace's guards use.
+        // SAFETY: the buffer has the slots the trace's guards use; the trace
+        // writes each slot before reading it.
         unsafe {
             if n <= SMALL_BUF {
-                let mut buf = [0u64; SMALL_BUF];
-                buf[..inputs.len()].copy_from_slice(inputs);
-                f(vars, self, buf.as_mut_ptr())
+                let mut buf = std::mem::MaybeUninit::<[u64; SMALL_BUF]>::uninit();
+                let p = buf.as_mut_ptr().cast::<u64>();
+                std::ptr::copy_nonoverlapping(inputs.as_ptr(), p, inputs.len());
+                f(vars, self, p)
             } else {
                 let mut buf = vec![0u64; n];
                 buf[..inputs.len()].copy_from_slice(inputs);
@@ -189,7 +228,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
             )
             .is_ok();
     if record {
-        start_side_recording(mt, info);
+        start_side_recording(mt, info, guard as u32);
     }
     let mut frames: Vec<blackhole::Frame> = g
         .frames
@@ -204,11 +243,15 @@ pub unsafe extern "C" fn __yk_guard_failed(
         .collect();
     // SAFETY: the frames are the AOT state at the guard.
     let out = unsafe { blackhole::run(&mut frames, record) };
-    let recorded = if record { swt::stop() } else { None };
     let r = match out {
         Ok(blackhole::Outcome::ControlPoint(loc)) => {
-            if let Some(fin) = recorded {
-                compile_side(mt, info, guard as u32, fin);
+            // Back at the root's loop, the side trace is complete; elsewhere
+            // the recording goes on in the interpreter (see
+            // `MT::control_point_raw`).
+            if record && loc == info.start_loc.addr() as u64 {
+                if let Some(fin) = swt::stop() {
+                    compile_side(mt, info, guard as u32, fin);
+                }
             }
             if loc == info.start_loc.addr() as u64 {
                 outcome::REENTER
@@ -218,7 +261,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
         }
         Ok(blackhole::Outcome::Returned(v)) => {
             if record {
-                g.side_state.store(SIDE_FAILED, Ordering::Release);
+                swt::abort_current("the interpreter function returned");
             }
             if let (Some((off, ty)), Some(&x)) = (info.ret_field, v.first()) {
                 let b = x.to_le_bytes();
@@ -239,8 +282,8 @@ pub unsafe extern "C" fn __yk_guard_failed(
     r
 }
 
-/// Starts this thread's software recording for a side trace.
-fn start_side_recording(mt: &MT, info: &TraceInfo) {
+/// Starts this thread's software recording for a side trace of `guard`.
+fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
     let Some(aot) = crate::aot::info() else {
         return;
     };
@@ -252,7 +295,26 @@ fn start_side_recording(mt: &MT, info: &TraceInfo) {
         started: Instant::now(),
         flag: aot.swt_flag(),
         max_len: mt.config().trace_max_len,
+        side: Some(swt::SideRec { info, guard }),
     });
+}
+
+/// A side-trace recording ended at a control point it may end at: compile it.
+pub(crate) fn finish_side(mt: &MT, side: swt::SideRec, fin: swt::Finished) {
+    // SAFETY: compiled traces are never freed.
+    let info = unsafe { &*side.info };
+    compile_side(mt, info, side.guard, fin);
+}
+
+/// A side-trace recording was abandoned: log why; the guard won't try again.
+pub(crate) fn side_recording_aborted(mt: &MT, side: swt::SideRec, reason: &str) {
+    // SAFETY: compiled traces are never freed.
+    let info = unsafe { &*side.info };
+    mt.log()
+        .event(JitEvent::TraceAborted(reason), Some(info.start_loc));
+    info.guards[side.guard as usize]
+        .side_state
+        .store(SIDE_FAILED, Ordering::Release);
 }
 
 /// Compiles (on this thread: side traces are short) and installs the side
@@ -277,7 +339,13 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
     mt.stats().compile_time(t0.elapsed());
     match r {
         Ok(side) => {
-            let _ = g.side.set(side);
+            let direct = side.info.nslots <= SMALL_BUF;
+            if g.side.set(side).is_ok() && direct {
+                // From now on the guard calls it without coming here.
+                let p = g.side.get().unwrap() as *const SideTrace as *mut SideTrace;
+                // SAFETY: one slot per guard.
+                unsafe { &*info.side_slots.add(guard as usize) }.store(p, Ordering::Release);
+            }
             mt.stats().count(Counter::SideTracesCompiled);
             mt.log()
                 .event(JitEvent::SideTraceCompiled, Some(info.start_loc));

@@ -155,6 +155,8 @@ struct Builder<'a> {
     info_arg: LLVMValueRef,
     buf: LLVMValueRef,
     head: LLVMBasicBlockRef,
+    /// Where guard exits re-enter the loop (created on first use).
+    reload: LLVMBasicBlockRef,
     leave: LLVMBasicBlockRef,
     leave_phi: LLVMValueRef,
     guard_fn: LLVMValueRef,
@@ -178,6 +180,16 @@ struct Builder<'a> {
     idempotents: &'a [u64],
     next_idempotent: usize,
     cp_call: LLVMValueRef,
+    /// The control point's `YkCtrlPointVars` alloca (AOT) and its type.
+    aot_vars: LLVMValueRef,
+    vars_ty: LLVMTypeRef,
+    /// The value last stored into each vars field along the trace: the
+    /// trace keeps the interpreter's state in registers and never writes
+    /// vars (every exit goes through the blackhole, which does).
+    vars_val: HashMap<u32, LLVMValueRef>,
+    /// Fields read before any store in the loop: a phi at the loop head
+    /// each, fed from entry, the back edge and re-entries after a guard.
+    head_phis: Vec<(u32, LLVMValueRef)>,
 }
 
 fn is_cp_call(i: LLVMValueRef) -> bool {
@@ -230,6 +242,7 @@ pub fn build(
         info_arg: std::ptr::null_mut(),
         buf: std::ptr::null_mut(),
         head: std::ptr::null_mut(),
+        reload: std::ptr::null_mut(),
         leave: std::ptr::null_mut(),
         leave_phi: std::ptr::null_mut(),
         guard_fn: std::ptr::null_mut(),
@@ -252,6 +265,10 @@ pub fn build(
         idempotents: input.idempotents,
         next_idempotent: 0,
         cp_call,
+        aot_vars: unsafe { LLVMGetOperand(cp_call, 2) },
+        vars_ty: unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) },
+        vars_val: HashMap::new(),
+        head_phis: Vec::new(),
     };
     bt.build(f, cp_block, input)?;
     if bt.next_promote != input.promotes.len() {
@@ -349,6 +366,7 @@ impl Builder<'_> {
                 LLVMBuildBr(self.b.0, self.head);
                 LLVMPositionBuilderAtEnd(self.b.0, self.head);
                 self.walk()?;
+                self.store_vars();
                 self.side_end();
                 return Ok(());
             }
@@ -374,8 +392,109 @@ impl Builder<'_> {
             self.walk()?;
             // The end of the path is the start location's control point.
             LLVMBuildBr(self.b.0, self.head);
+            self.close_loop(entry)?;
         }
         Ok(())
+    }
+
+    /// The vars field that AOT pointer `p` (of frame 0) addresses, if any.
+    fn vars_field(&self, p: LLVMValueRef) -> Option<u32> {
+        if self.frames.len() != 1 {
+            return None;
+        }
+        unsafe {
+            if LLVMIsAGetElementPtrInst(p).is_null()
+                || LLVMGetOperand(p, 0) != self.aot_vars
+                || LLVMGetNumOperands(p) != 3
+            {
+                return None;
+            }
+            let k = LLVMGetOperand(p, 2);
+            (!LLVMIsAConstantInt(k).is_null()).then(|| LLVMConstIntGetZExtValue(k) as u32)
+        }
+    }
+
+    /// A load of vars field `k` (type `ty`): the value last stored, or a
+    /// loop-head phi.
+    fn load_field(&mut self, k: u32, ty: LLVMTypeRef) -> LLVMValueRef {
+        if let Some(&v) = self.vars_val.get(&k) {
+            return v;
+        }
+        if self.side {
+            // No loop in a side trace: read what its caller left.
+            let p = self.field_ptr(self.vars_ty, k);
+            let v = unsafe { LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr()) };
+            self.vars_val.insert(k, v);
+            return v;
+        }
+        unsafe {
+            let here = LLVMGetInsertBlock(self.b.0);
+            let first = LLVMGetFirstInstruction(self.head);
+            if first.is_null() {
+                LLVMPositionBuilderAtEnd(self.b.0, self.head);
+            } else {
+                LLVMPositionBuilder(self.b.0, self.head, first);
+            }
+            let phi = LLVMBuildPhi(self.b.0, ty, c"".as_ptr());
+            LLVMPositionBuilderAtEnd(self.b.0, here);
+            self.head_phis.push((k, phi));
+            self.vars_val.insert(k, phi);
+            phi
+        }
+    }
+
+    /// Writes every field stored along the trace into vars (a side trace
+    /// returns to code that reads them).
+    fn store_vars(&mut self) {
+        let mut fields: Vec<_> = self.vars_val.iter().map(|(&k, &v)| (k, v)).collect();
+        fields.sort_by_key(|f| f.0);
+        for (k, v) in fields {
+            let p = self.field_ptr(self.vars_ty, k);
+            unsafe { LLVMBuildStore(self.b.0, v, p) };
+        }
+    }
+
+    /// Feeds the loop-head phis: from the entry (vars as the interpreter
+    /// left them), the back edge (the values of this iteration) and the
+    /// blackhole's re-entries (vars as it wrote them).
+    fn close_loop(&mut self, entry: LLVMBasicBlockRef) -> Result<(), Abort> {
+        unsafe {
+            let back = LLVMGetInsertBlock(self.b.0);
+            let reload = self.reload_block();
+            for &(k, phi) in &self.head_phis {
+                let ty = LLVMTypeOf(phi);
+                let v = *self
+                    .vars_val
+                    .get(&k)
+                    .ok_or("internal error: a vars field not stored in the loop")?;
+                LLVMPositionBuilder(self.b.0, entry, LLVMGetBasicBlockTerminator(entry));
+                let p = self.field_ptr(self.vars_ty, k);
+                let e = LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr());
+                LLVMPositionBuilder(self.b.0, reload, LLVMGetBasicBlockTerminator(reload));
+                let p = self.field_ptr(self.vars_ty, k);
+                let r = LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr());
+                let mut vals = [e, v, r];
+                let mut bbs = [entry, back, reload];
+                LLVMAddIncoming(phi, vals.as_mut_ptr(), bbs.as_mut_ptr(), 3);
+            }
+        }
+        Ok(())
+    }
+
+    /// The block guard exits re-enter the loop through.
+    fn reload_block(&mut self) -> LLVMBasicBlockRef {
+        if self.reload.is_null() {
+            self.reload = self.new_block("reenter");
+            unsafe {
+                let here = LLVMGetInsertBlock(self.b.0);
+                LLVMPositionBuilderAtEnd(self.b.0, self.reload);
+                LLVMBuildBr(self.b.0, self.head);
+                if !here.is_null() {
+                    LLVMPositionBuilderAtEnd(self.b.0, here);
+                }
+            }
+        }
+        self.reload
     }
 
     /// Pushes the frames of the guard a side trace starts from, loading
@@ -528,6 +647,20 @@ impl Builder<'_> {
                         return Err("the recording reached unreachable code".into())
                     }
                     LLVMOpcode::LLVMAlloca => self.copy_alloca(i, bb)?,
+                    LLVMOpcode::LLVMStore
+                        if self.vars_field(unsafe { LLVMGetOperand(i, 1) }).is_some() =>
+                    {
+                        let k = self.vars_field(unsafe { LLVMGetOperand(i, 1) }).unwrap();
+                        let v = self.operand(unsafe { LLVMGetOperand(i, 0) })?;
+                        self.vars_val.insert(k, v);
+                    }
+                    LLVMOpcode::LLVMLoad
+                        if self.vars_field(unsafe { LLVMGetOperand(i, 0) }).is_some() =>
+                    {
+                        let k = self.vars_field(unsafe { LLVMGetOperand(i, 0) }).unwrap();
+                        let v = self.load_field(k, unsafe { LLVMTypeOf(i) });
+                        self.frames[top].map.insert(i, v);
+                    }
                     LLVMOpcode::LLVMICmp => {
                         // Built (not cloned) so that comparisons of
                         // constants fold, and branches on them need no guard.
@@ -1018,13 +1151,40 @@ impl Builder<'_> {
         self.guard_srcs.push(srcs);
         unsafe {
             let t = self.t;
+            let (ptr, i64t) = (t.ptr_ty(), t.int_ty(64));
+            // The guard's side trace, if it has one, is called directly:
+            // `info->side_slots[gidx]` points to `{fn, info}`.
+            let tbl = LLVMBuildLoad2(self.b.0, ptr, self.info_arg, c"".as_ptr());
+            let mut ix = [t.const_int(64, gidx as u64)];
+            let slot = LLVMBuildGEP2(self.b.0, ptr, tbl, ix.as_mut_ptr(), 1, c"".as_ptr());
+            let st = LLVMBuildLoad2(self.b.0, ptr, slot, c"".as_ptr());
+            LLVMSetOrdering(st, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingAcquire);
+            LLVMSetAlignment(st, 8);
+            let has = LLVMBuildIsNotNull(self.b.0, st, c"".as_ptr());
+            let side_bb = self.new_block("side_trace");
+            let deopt_bb = self.new_block("deopt");
+            let join = self.new_block("exit");
+            LLVMBuildCondBr(self.b.0, has, side_bb, deopt_bb);
+
+            LLVMPositionBuilderAtEnd(self.b.0, side_bb);
+            let f = LLVMBuildLoad2(self.b.0, ptr, st, c"".as_ptr());
+            let mut ix = [t.const_int(64, 8)];
+            let ip = LLVMBuildGEP2(self.b.0, t.int_ty(8), st, ix.as_mut_ptr(), 1, c"".as_ptr());
+            let sinfo = LLVMBuildLoad2(self.b.0, ptr, ip, c"".as_ptr());
+            let mut sparams = [ptr, ptr, ptr];
+            let sty = LLVMFunctionType(i64t, sparams.as_mut_ptr(), 3, 0);
+            let mut sargs = [self.vars, sinfo, self.buf];
+            let r1 = LLVMBuildCall2(self.b.0, sty, f, sargs.as_mut_ptr(), 3, c"".as_ptr());
+            LLVMBuildBr(self.b.0, join);
+
+            LLVMPositionBuilderAtEnd(self.b.0, deopt_bb);
             let mut args = [
                 self.info_arg,
                 t.const_int(64, gidx as u64),
                 self.buf,
                 self.vars,
             ];
-            let r = LLVMBuildCall2(
+            let r2 = LLVMBuildCall2(
                 self.b.0,
                 LLVMGlobalGetValueType(self.guard_fn),
                 self.guard_fn,
@@ -1032,6 +1192,13 @@ impl Builder<'_> {
                 4,
                 c"".as_ptr(),
             );
+            LLVMBuildBr(self.b.0, join);
+
+            LLVMPositionBuilderAtEnd(self.b.0, join);
+            let r = LLVMBuildPhi(self.b.0, i64t, c"".as_ptr());
+            let mut vals = [r1, r2];
+            let mut bbs = [side_bb, deopt_bb];
+            LLVMAddIncoming(r, vals.as_mut_ptr(), bbs.as_mut_ptr(), 2);
             let again = LLVMBuildICmp(
                 self.b.0,
                 llvm_sys::LLVMIntPredicate::LLVMIntEQ,
@@ -1044,7 +1211,8 @@ impl Builder<'_> {
                 // A side trace has no loop of its own: its caller re-enters.
                 LLVMBuildBr(self.b.0, self.leave);
             } else {
-                LLVMBuildCondBr(self.b.0, again, self.head, self.leave);
+                let reload = self.reload_block();
+                LLVMBuildCondBr(self.b.0, again, reload, self.leave);
             }
             let mut v = [r];
             let mut b = [here];

@@ -171,15 +171,15 @@ impl LlvmCompiler {
             .map_err(CompileError::Temporary)?;
         // SAFETY: the trace function has this signature (builder.rs).
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(addr) };
-        let info = Box::new(TraceInfo {
+        let info = Box::new(TraceInfo::new(
             trace_no,
-            guards: built.guards,
-            start_loc: trace.start_loc,
-            cp_func_idx: trace.cp_func_idx,
-            ret_field: built.ret_field,
-            nslots: built.nslots,
-            mt: mt as *const MT,
-        });
+            built.guards,
+            trace.start_loc,
+            trace.cp_func_idx,
+            built.ret_field,
+            built.nslots,
+            mt,
+        ));
         Ok((f, info))
     }
 }

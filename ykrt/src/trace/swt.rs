@@ -36,6 +36,17 @@ pub(crate) struct Active {
     /// This thread's swt flag (from `YkAotInfo::swt_flag`).
     pub(crate) flag: *mut u8,
     pub(crate) max_len: usize,
+    /// For a side trace's recording: the guard it starts from.
+    pub(crate) side: Option<SideRec>,
+}
+
+/// The guard a side trace is being recorded from.
+#[derive(Clone, Copy)]
+pub(crate) struct SideRec {
+    /// The guard's trace (compiled traces are never freed).
+    pub(crate) info: *const crate::deopt::TraceInfo,
+    /// The guard's index.
+    pub(crate) guard: u32,
 }
 
 /// What a finished recording hands back.
@@ -68,6 +79,9 @@ static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+    /// The guard of this thread's side-trace recording, if one is going on
+    /// (a cell, so that control points can check it cheaply).
+    static SIDE: Cell<Option<SideRec>> = const { Cell::new(None) };
     static RECORDER: RefCell<Recorder> = const {
         RefCell::new(Recorder {
             active: None,
@@ -116,6 +130,7 @@ pub(crate) fn start(active: Active) {
         r.promotes.clear();
         r.idempotents.clear();
         set_flag(active.flag, true);
+        SIDE.with(|c| c.set(active.side));
         r.active = Some(active);
     });
 }
@@ -127,6 +142,7 @@ pub(crate) fn stop() -> Option<Finished> {
         let mut r = r.borrow_mut();
         let active = r.active.take()?;
         set_flag(active.flag, false);
+        SIDE.with(|c| c.set(None));
         Some(Finished {
             active,
             blocks: std::mem::take(&mut r.blocks),
@@ -142,6 +158,7 @@ pub(crate) fn abort_current(reason: &str) {
         let mut r = r.borrow_mut();
         let a = r.active.take()?;
         set_flag(a.flag, false);
+        SIDE.with(|c| c.set(None));
         r.blocks.clear();
         r.promotes.clear();
         r.idempotents.clear();
@@ -153,7 +170,15 @@ pub(crate) fn abort_current(reason: &str) {
 }
 
 fn abort(a: Active, reason: &str) {
-    a.mt.recording_aborted(a.loc, a.owner, reason);
+    match a.side {
+        Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
+        None => a.mt.recording_aborted(a.loc, a.owner, reason),
+    }
+}
+
+/// The guard of this thread's side-trace recording, if any.
+pub(crate) fn side_recording() -> Option<SideRec> {
+    SIDE.try_with(|c| c.get()).ok().flatten()
 }
 
 /// Append block `(func, block)` to this thread's recording (`__yk_swt_rec_block`).
