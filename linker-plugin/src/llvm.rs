@@ -134,6 +134,30 @@ impl Module {
         }
     }
 
+    /// Bitcode of a copy of the module with its debug info reduced to line
+    /// tables: what is embedded for the runtime, which parses it on the
+    /// first trace (full debug info makes that several times slower; the
+    /// line tables are what traces need for the interpreter's source lines).
+    /// Falls back to the full module if stripping changed its function or
+    /// global lists (whose positions are the embedded IR's indices).
+    pub fn to_bitcode_line_tables(&self) -> Result<Vec<u8>> {
+        let copy = Module {
+            ctx: self.ctx,
+            m: unsafe { LLVMCloneModule(self.m) },
+            owns_ctx: false,
+        };
+        copy.run_passes("strip-nonlinetable-debuginfo")?;
+        let same = |a: &Module| {
+            a.functions().len() == self.functions().len()
+                && a.globals().len() == self.globals().len()
+        };
+        Ok(if same(&copy) {
+            copy.to_bitcode()
+        } else {
+            self.to_bitcode()
+        })
+    }
+
     /// Runs the LLVM verifier, returning its message on failure.
     pub fn verify(&self) -> Result<()> {
         use llvm_sys::analysis::*;

@@ -272,7 +272,16 @@ impl MT {
             loc.transition(word, State::DontTrace);
             return;
         };
-        if let Err(e) = aotir::load(info, &self.log) {
+        // The module itself is parsed (once) by the trace compiler, off this
+        // thread; here only what is cheap to check, unless the module's text
+        // is wanted (`YKD_LOG_IR=aot`, for debugging) when the first
+        // recording starts.
+        let loaded = if self.log.ir_selection().aot {
+            aotir::load(info, &self.log).map(|_| ())
+        } else {
+            aotir::precheck(info)
+        };
+        if let Err(e) = loaded {
             static REPORTED: Once = Once::new();
             REPORTED.call_once(|| self.log.event(JitEvent::TraceAborted(e), Some(loc.into())));
             loc.transition(word, State::DontTrace);
@@ -403,7 +412,7 @@ impl MT {
     /// `YKD_LOG_IR=trace-blocks`: print the recording and whether it follows the
     /// AOT IR's control flow.
     fn log_trace_blocks(&self, trace: &RecordedTrace) {
-        let Some(idx) = aotir::index() else {
+        let Some(Ok(idx)) = aot::info().map(|i| aotir::load(i, &self.log)) else {
             return;
         };
         let mut s = String::new();

@@ -132,33 +132,90 @@ pub fn index() -> Option<&'static AotIndex> {
 /// Load and index `info`'s module, the first time only (other threads wait). The
 /// first loader prints the textual IR if `log` selects `aot`. An error is
 /// returned by this and every later call: a module that can't be read is never
-/// traced.
+/// traced. The trace compiler indexes the module it parsed itself (see
+/// [`install_from`]); this parses the bitcode on its own, for the debugging
+/// output of recordings when no trace was compiled yet.
 pub(crate) fn load(info: &YkAotInfo, log: &Log) -> Result<&'static AotIndex, &'static str> {
     let r = INDEX.get_or_init(|| {
-        if info.version != crate::aot::YK_AOT_INFO_VERSION {
-            return Err(format!(
-                "unsupported YkAotInfo version {} (expected {})",
-                info.version,
-                crate::aot::YK_AOT_INFO_VERSION
-            ));
-        }
+        check_version(info)?;
         let want_text = log.ir_selection().aot;
         let (idx, text) = AotIndex::from_bitcode(info.ir(), want_text)?;
         if let Some(t) = text {
             log.ir_section("aot", &t);
         }
-        if idx.funcs.len() != info.funcs().len() || idx.nglobals != info.globals().len() {
-            return Err(format!(
-                "the embedded IR has {} functions and {} globals but the address tables have {} and {}",
-                idx.funcs.len(),
-                idx.nglobals,
-                info.funcs().len(),
-                info.globals().len()
-            ));
-        }
-        Ok(idx)
+        check_tables(info, idx)
     });
     r.as_ref().map_err(|e| e.as_str())
+}
+
+/// Index module `m`, parsed from `info`'s bitcode by the caller, unless an
+/// index exists already; print it if `log` selects `aot`.
+///
+/// # Safety
+/// `m` must be a live module, not used by another thread meanwhile.
+pub(crate) unsafe fn install_from(
+    info: &YkAotInfo,
+    m: LLVMModuleRef,
+    log: &Log,
+) -> Result<&'static AotIndex, &'static str> {
+    let r = INDEX.get_or_init(|| {
+        check_version(info)?;
+        if log.ir_selection().aot {
+            // SAFETY: the caller's promise.
+            unsafe {
+                let p = llvm_sys::core::LLVMPrintModuleToString(m);
+                log.ir_section("aot", &std::ffi::CStr::from_ptr(p).to_string_lossy());
+                llvm_sys::core::LLVMDisposeMessage(p);
+            }
+        }
+        // SAFETY: the caller's promise.
+        check_tables(info, unsafe { index_module(m) })
+    });
+    r.as_ref().map_err(|e| e.as_str())
+}
+
+/// Cheap checks that don't need the module: is the ABI version ours, and
+/// did loading the module fail before?
+pub(crate) fn precheck(info: &YkAotInfo) -> Result<(), &'static str> {
+    if info.version != crate::aot::YK_AOT_INFO_VERSION {
+        return Err("unsupported YkAotInfo version");
+    }
+    // LLVM bitcode starts with "BC" 0xC0DE, or the wrapper's 0x0B17C0DE.
+    let ir = info.ir();
+    if ir.is_empty() {
+        return Err("cannot parse the embedded IR: the yk_ir section is empty");
+    }
+    if !ir.starts_with(&[0x42, 0x43, 0xc0, 0xde]) && !ir.starts_with(&[0xde, 0xc0, 0x17, 0x0b]) {
+        return Err("cannot parse the embedded IR: it is not LLVM bitcode");
+    }
+    match INDEX.get() {
+        Some(Err(e)) => Err(e.as_str()),
+        _ => Ok(()),
+    }
+}
+
+fn check_version(info: &YkAotInfo) -> Result<(), String> {
+    if info.version != crate::aot::YK_AOT_INFO_VERSION {
+        return Err(format!(
+            "unsupported YkAotInfo version {} (expected {})",
+            info.version,
+            crate::aot::YK_AOT_INFO_VERSION
+        ));
+    }
+    Ok(())
+}
+
+fn check_tables(info: &YkAotInfo, idx: AotIndex) -> Result<AotIndex, String> {
+    if idx.funcs.len() != info.funcs().len() || idx.nglobals != info.globals().len() {
+        return Err(format!(
+            "the embedded IR has {} functions and {} globals but the address tables have {} and {}",
+            idx.funcs.len(),
+            idx.nglobals,
+            info.funcs().len(),
+            info.globals().len()
+        ));
+    }
+    Ok(idx)
 }
 
 fn value_name(v: LLVMValueRef) -> String {

@@ -16,6 +16,18 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
+/// The optimisation pipeline for traces: a trace is one function, mostly
+/// straight-line code with one loop, whose calls are already inlined, so
+/// the interprocedural and loop-transforming parts of `default<O2>` buy
+/// nothing. What pays: SSA repair of inlined allocas, redundancy and dead
+/// store elimination (the same interpreter state is loaded and stored over
+/// and over), folding the guards that promoted constants decide, hoisting
+/// what the loop doesn't change. `YKD_OPT_PIPELINE` overrides it (for
+/// measuring, e.g. against `default<O2>`).
+pub const PIPELINE: &str =
+    "function(sroa<modify-cfg>,early-cse<memssa>,instcombine<no-verify-fixpoint>,\
+simplifycfg,gvn,loop-mssa(licm),dse,instcombine<no-verify-fixpoint>,simplifycfg)";
+
 /// LLVM state: one context for the AOT module and every trace, used by one
 /// thread at a time (under the compiler's mutex).
 struct State {
@@ -62,7 +74,8 @@ fn init(mt: &MT) -> Result<State, String> {
     let (mut orc, ctx) = orc::Orc::new()?;
     let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
         .map_err(|e| format!("the embedded IR is malformed: {e}"))?;
-    let _ = mt;
+    // SAFETY: the module is ours, and we hold the compiler's lock.
+    unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
     let analyses = builder::Analyses::new(&aot);
     orc.define_absolute(
         builder::GUARD_FAILED,
@@ -78,6 +91,39 @@ fn init(mt: &MT) -> Result<State, String> {
     })
 }
 
+/// Per-phase compile times, printed to stderr when `YKD_DEBUG_COMPILE_TIMES`
+/// is set (to see what dominates a trace's compile time).
+struct Phases {
+    on: bool,
+    last: std::time::Instant,
+    out: String,
+}
+
+impl Phases {
+    fn new() -> Phases {
+        Phases {
+            on: std::env::var_os("YKD_DEBUG_COMPILE_TIMES").is_some(),
+            last: std::time::Instant::now(),
+            out: String::new(),
+        }
+    }
+
+    fn done(&mut self, what: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            let ms = (now - self.last).as_secs_f64() * 1e3;
+            self.out.push_str(&format!(" {what} {ms:.2}ms"));
+            self.last = now;
+        }
+    }
+
+    fn report(&self, trace: &str) {
+        if self.on {
+            eprintln!("yk-compile-times: {trace}:{}", self.out);
+        }
+    }
+}
+
 impl LlvmCompiler {
     /// Builds, optimises and compiles a root trace (`side` is `None`) or
     /// the side trace of guard `side`.
@@ -88,6 +134,7 @@ impl LlvmCompiler {
         side: Option<(u64, u32)>,
     ) -> Result<(TraceFn, Box<TraceInfo>), CompileError> {
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut phases = Phases::new();
         let st = match guard.get_or_insert_with(|| init(mt)) {
             Ok(st) => st,
             Err(e) => return Err(CompileError::Permanent(e.clone())),
@@ -121,8 +168,10 @@ impl LlvmCompiler {
         };
         let idx = crate::aotir::index()
             .ok_or_else(|| CompileError::Permanent("the embedded IR is not indexed".into()))?;
+        phases.done("setup");
         let mut built = builder::build(&st.aot, idx, &mut st.analyses, t, &input)
             .map_err(CompileError::Temporary)?;
+        phases.done("build");
         let sel = mt.log().ir_selection();
         if sel.jit_pre_opt {
             mt.log().ir_section("jit-pre-opt", &built.module.to_text());
@@ -134,10 +183,15 @@ impl LlvmCompiler {
             .module
             .verify()
             .map_err(|e| CompileError::Temporary(format!("internal error: {e}")))?;
+        let pipeline = std::env::var("YKD_OPT_PIPELINE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| PIPELINE.into());
         built
             .module
-            .run_passes("default<O2>")
+            .run_passes(&pipeline)
             .map_err(|e| CompileError::Temporary(e.to_string()))?;
+        phases.done("optimise");
         if sel.jit_post_opt {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
@@ -169,6 +223,8 @@ impl LlvmCompiler {
             .orc
             .add_and_lookup(built.module.into_raw(), &name)
             .map_err(CompileError::Temporary)?;
+        phases.done("codegen");
+        phases.report(&name);
         // SAFETY: the trace function has this signature (builder.rs).
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(addr) };
         let info = Box::new(TraceInfo::new(

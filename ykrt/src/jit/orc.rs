@@ -31,6 +31,42 @@ fn take_error(e: LLVMErrorRef) -> String {
     }
 }
 
+/// A target machine for this host at optimisation level `opt`.
+fn host_machine(
+    opt: llvm_sys::target_machine::LLVMCodeGenOptLevel,
+) -> Result<llvm_sys::target_machine::LLVMTargetMachineRef, String> {
+    use llvm_sys::target_machine::*;
+    unsafe {
+        let triple = LLVMGetDefaultTargetTriple();
+        let mut target = std::ptr::null_mut();
+        let mut err = std::ptr::null_mut();
+        if LLVMGetTargetFromTriple(triple, &mut target, &mut err) != 0 {
+            let m = CStr::from_ptr(err).to_string_lossy().into_owned();
+            llvm_sys::core::LLVMDisposeMessage(err);
+            llvm_sys::core::LLVMDisposeMessage(triple);
+            return Err(format!("no target for this host: {m}"));
+        }
+        let cpu = LLVMGetHostCPUName();
+        let features = LLVMGetHostCPUFeatures();
+        let tm = LLVMCreateTargetMachine(
+            target,
+            triple,
+            cpu,
+            features,
+            opt,
+            LLVMRelocMode::LLVMRelocDefault,
+            LLVMCodeModel::LLVMCodeModelJITDefault,
+        );
+        llvm_sys::core::LLVMDisposeMessage(triple);
+        llvm_sys::core::LLVMDisposeMessage(cpu);
+        llvm_sys::core::LLVMDisposeMessage(features);
+        if tm.is_null() {
+            return Err("cannot create a target machine for this host".into());
+        }
+        Ok(tm)
+    }
+}
+
 impl Orc {
     /// Creates the JIT and a fresh context, returned for building modules in.
     pub fn new() -> Result<(Orc, LLVMContextRef), String> {
@@ -39,6 +75,13 @@ impl Orc {
                 return Err("LLVM has no native target".into());
             }
             let builder = LLVMOrcCreateLLJITBuilder();
+            // Code generation at -O1: the trace is optimised already, and
+            // instruction selection and register allocation at -O2 cost
+            // more compile time than they gain on straight-line code.
+            let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(host_machine(
+                llvm_sys::target_machine::LLVMCodeGenOptLevel::LLVMCodeGenLevelLess,
+            )?);
+            LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
             let mut jit = std::ptr::null_mut();
             let e = LLVMOrcCreateLLJIT(&mut jit, builder);
             if !e.is_null() {
