@@ -33,12 +33,6 @@ const LUA_SRC_SUBDIR: &str = "lua-5.4.6";
 /// Defines for both builds: the POSIX/Linux facilities of `os` and `io` (`popen`, `mkstemp`,
 /// `dlopen`), as Lua's own `make linux` has.
 const DEFINES: &[&str] = &["-DLUA_USE_LINUX"];
-/// Compiler flags for both builds besides `yk-config --cflags`. clang's pre-link (`-flto`)
-/// pipeline already vectorises loops (e.g. the line-info sums of `luaG_getfuncline`, which LTO
-/// inlines into `luaV_execute`), and yk's trace builder and blackhole do not handle vector
-/// instructions (`yk-ld` only disables vectorisation in its own LTO step). The plain build gets
-/// the same flags, so that the two differ only in the instrumentation.
-const EXTRA_CFLAGS: &[&str] = &["-fno-vectorize", "-fno-slp-vectorize"];
 /// Libraries both builds link with.
 const LIBS: &[&str] = &["-lm", "-ldl"];
 
@@ -109,7 +103,7 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
         .cflags
         .iter()
         .cloned()
-        .chain(EXTRA_CFLAGS.iter().chain(DEFINES).map(|s| s.to_string()))
+        .chain(DEFINES.iter().map(|s| s.to_string()))
         .chain([include.clone()])
         .collect();
     let yk_cflags: Vec<String> = tc
@@ -117,7 +111,7 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
         .iter()
         .chain(&tc.cppflags)
         .cloned()
-        .chain(EXTRA_CFLAGS.iter().chain(DEFINES).map(|s| s.to_string()))
+        .chain(DEFINES.iter().map(|s| s.to_string()))
         .chain(["-DUSE_YK".to_owned(), include])
         .collect();
     let plain_ldflags = plain_ldflags(&tc.ldflags)?;
@@ -484,9 +478,23 @@ pub fn parse_demo_opts(args: &[String]) -> Result<DemoOpts> {
     Ok(opts)
 }
 
+/// The user + system CPU time of all waited-for child processes so far, in seconds.
+fn children_cpu_secs() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        ru
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(ru.ru_utime) + secs(ru.ru_stime)
+}
+
 /// `cargo xtask lua-demo`: build both interpreters, run `interps/lua/demo.lua` under `lua`,
 /// `yklua` with `YK_JITC=none` and `yklua` with the JIT, alternately, and print the medians and
-/// their ratios. All runs must print the same output.
+/// their ratios, of wall-clock time and of CPU time (user + system, all threads: the JIT
+/// compiles on a thread of its own). On a machine shared with other work the CPU times are the
+/// steadier measure. All runs must print the same output.
 pub fn demo(opts: &DemoOpts) -> Result<()> {
     let bins = build(&BuildOpts {
         release: !opts.debug,
@@ -498,7 +506,10 @@ pub fn demo(opts: &DemoOpts) -> Result<()> {
         ("yklua, JIT on", &bins.yklua, Some("llvm")),
     ];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    let mut cpu_times: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut expected: Option<Vec<u8>> = None;
+    let stats_path = target_dir()?.join("lua").join("lua-demo-stats.json");
+    let mut traces = 0;
     for run in 0..opts.runs {
         let mut line = format!("run {}/{}:", run + 1, opts.runs);
         for (k, (name, exe, jitc)) in configs.iter().enumerate() {
@@ -507,11 +518,18 @@ pub fn demo(opts: &DemoOpts) -> Result<()> {
             if let Some(j) = jitc {
                 cmd.env("YK_JITC", j);
             }
-            let t = Instant::now();
+            let jit_on = *jitc == Some("llvm");
+            if jit_on {
+                // The runtime's statistics show whether the JIT really ran.
+                let _ = fs::remove_file(&stats_path);
+                cmd.env("YKD_LOG_STATS", &stats_path);
+            }
+            let (t, cpu0) = (Instant::now(), children_cpu_secs());
             let out = cmd
                 .output()
                 .with_context(|| format!("running {}", exe.display()))?;
             let took = t.elapsed().as_secs_f64();
+            let cpu = children_cpu_secs() - cpu0;
             if !out.status.success() {
                 bail!(
                     "{name}: {} {} failed ({})",
@@ -529,27 +547,43 @@ pub fn demo(opts: &DemoOpts) -> Result<()> {
                 ),
                 Some(_) => {}
             }
+            if jit_on {
+                let stats = fs::read(&stats_path)
+                    .with_context(|| format!("reading {}", stats_path.display()))?;
+                let stats: serde_json::Value = serde_json::from_slice(&stats)
+                    .with_context(|| format!("parsing {}", stats_path.display()))?;
+                let compiled = stats["traces_compiled_ok"].as_u64().unwrap_or(0);
+                if compiled == 0 {
+                    bail!("{name}: no trace was compiled (statistics: {stats})");
+                }
+                traces = compiled;
+            }
             times[k].push(took);
-            line.push_str(&format!(" {name} {took:.3}s;"));
+            cpu_times[k].push(cpu);
+            line.push_str(&format!(" {name} {took:.3}s ({cpu:.3}s CPU);"));
         }
         eprintln!("{line}");
     }
-    let med: Vec<f64> = times.iter().map(|t| median(t)).collect();
     println!(
         "lua-demo: {} runs of {} ({} toolchain)",
         opts.runs,
         script.display(),
         if opts.debug { "debug" } else { "release" }
     );
-    for ((name, _, _), m) in configs.iter().zip(&med) {
-        println!("  {name:<22} median {m:.3}s");
+    println!("  (the JIT compiled {traces} trace(s) in its last run)");
+    for (what, ts) in [("wall-clock", &times), ("CPU", &cpu_times)] {
+        let med: Vec<f64> = ts.iter().map(|t| median(t)).collect();
+        println!(" {what} time:");
+        for ((name, _, _), m) in configs.iter().zip(&med) {
+            println!("  {name:<22} median {m:.3}s");
+        }
+        println!(
+            "  yklua (no JIT) / lua   {:.2}x the time (the cost of the instrumentation)",
+            med[1] / med[0]
+        );
+        println!("  lua / yklua (JIT)      {:.2}x speed-up", med[0] / med[2]);
+        println!("  yklua no JIT / JIT     {:.2}x speed-up", med[1] / med[2]);
     }
-    println!(
-        "  yklua (no JIT) / lua   {:.2}x the time (the cost of the instrumentation)",
-        med[1] / med[0]
-    );
-    println!("  lua / yklua (JIT)      {:.2}x speed-up", med[0] / med[2]);
-    println!("  yklua no JIT / JIT     {:.2}x speed-up", med[1] / med[2]);
     Ok(())
 }
 
