@@ -69,9 +69,11 @@ void yk_mt_shutdown(YkMT *mt);
  * with the location of the current bytecode (or a null location). yk-ld
  * rewrites this call so that it counts executions, records traces of hot
  * locations and runs their compiled code; unrewritten, it does nothing. At
- * most one control point per function, inside its loop.
+ * most one control point per function, inside its loop. `noduplicate`:
+ * the optimiser must not copy the call (e.g. by unrolling the loop), which
+ * would make several control points.
  */
-void yk_mt_control_point(YkMT *mt, YkLocation *loc);
+void yk_mt_control_point(YkMT *mt, YkLocation *loc) __attribute__((noduplicate));
 
 /* Set the number of executions after which a location is traced. */
 void yk_mt_hot_threshold_set(YkMT *mt, YkHotThreshold threshold);

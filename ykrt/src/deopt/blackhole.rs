@@ -255,6 +255,14 @@ fn intrinsic(fi: Intr, ty: Ty, a: &[u64]) -> (u64, Option<u64>) {
         Intr::MaxNum => (unf(ty, fl(0).max(fl(1))), None),
         Intr::Pow => (unf(ty, fl(0).powf(fl(1))), None),
         Intr::Fma => (unf(ty, fl(0).mul_add(fl(1), fl(2))), None),
+        Intr::FMulAdd => match ty {
+            Ty::F32 => {
+                let (a, b, c) = (a[0] as u32, a[1] as u32, a[2] as u32);
+                let r = f32::from_bits(a) * f32::from_bits(b) + f32::from_bits(c);
+                (r.to_bits() as u64, None)
+            }
+            _ => (unf(ty, fl(0) * fl(1) + fl(2)), None),
+        },
     }
 }
 

@@ -741,7 +741,8 @@ impl Dec<'_> {
             "minnum" => intr(Intr::MinNum, sty()?)?,
             "maxnum" => intr(Intr::MaxNum, sty()?)?,
             "pow" => intr(Intr::Pow, sty()?)?,
-            "fma" | "fmuladd" => intr(Intr::Fma, sty()?)?,
+            "fma" => intr(Intr::Fma, sty()?)?,
+            "fmuladd" => intr(Intr::FMulAdd, sty()?)?,
             _ => {
                 let _ = ty;
                 return Err(format!("intrinsic llvm.{name}"));

@@ -124,6 +124,9 @@ pub enum Intr {
     MaxNum,
     Pow,
     Fma,
+    /// `llvm.fmuladd`: as the AOT code computes it for a target without FMA
+    /// (two roundings).
+    FMulAdd,
 }
 
 /// How one argument of a native call travels (System V x86-64).

@@ -29,7 +29,7 @@ use linker_plugin::llvm::{self, blocks, instrs, operands, successors, Module};
 use llvm_sys::core::*;
 use llvm_sys::debuginfo::LLVMInstructionSetDebugLoc;
 use llvm_sys::prelude::*;
-use llvm_sys::{LLVMLinkage, LLVMOpcode, LLVMTypeKind};
+use llvm_sys::{LLVMAttributeFunctionIndex, LLVMLinkage, LLVMOpcode, LLVMTypeKind};
 use std::collections::HashMap;
 use std::ffi::CString;
 
@@ -320,6 +320,29 @@ impl Builder<'_> {
             let fty = LLVMFunctionType(t.int_ty(64), params.as_mut_ptr(), 3, 0);
             let name = CString::new(input.name).unwrap();
             self.trace_fn = LLVMAddFunction(t.m, name.as_ptr(), fty);
+            // Generate code for the CPU the interpreter was compiled for, not
+            // the host's: e.g. `llvm.fmuladd` must not become a fused
+            // multiply-add where the AOT code rounds twice.
+            for key in ["target-cpu", "target-features", "tune-cpu"] {
+                let a = LLVMGetStringAttributeAtIndex(
+                    f,
+                    LLVMAttributeFunctionIndex,
+                    key.as_ptr().cast(),
+                    key.len() as u32,
+                );
+                if !a.is_null() {
+                    let mut n = 0;
+                    let v = LLVMGetStringAttributeValue(a, &mut n);
+                    let c = LLVMCreateStringAttribute(
+                        t.ctx,
+                        key.as_ptr().cast(),
+                        key.len() as u32,
+                        v,
+                        n,
+                    );
+                    LLVMAddAttributeAtIndex(self.trace_fn, LLVMAttributeFunctionIndex, c);
+                }
+            }
             self.vars = LLVMGetParam(self.trace_fn, 0);
             self.info_arg = LLVMGetParam(self.trace_fn, 1);
             self.buf = LLVMGetParam(self.trace_fn, 2);
