@@ -79,3 +79,58 @@ pub fn is_runtime_or_intrinsic(f: LLVMValueRef) -> bool {
     let n = llvm::name(f);
     n.starts_with("llvm.") || n.starts_with("__yk") || n.starts_with("yk_")
 }
+
+/// Annotates each of `fns` `yk_outline` in `llvm.global.annotations`, as
+/// clang does for `__attribute__((annotate("yk_outline")))`: they are then
+/// neither instrumented nor, as the embedded IR says so too, inlined into
+/// traces. For functions that are not the interpreter's own code
+/// ([`crate::own_code`]).
+pub fn mark_outline(m: &Module, fns: &[LLVMValueRef]) {
+    if fns.is_empty() {
+        return;
+    }
+    unsafe {
+        let p = m.ptr_ty();
+        let i32t = m.int_ty(32);
+        let mut fields = [p, p, p, i32t, p];
+        let ety = LLVMStructTypeInContext(m.ctx, fields.as_mut_ptr(), 5, 0);
+        let mut entries = Vec::new();
+        if let Some(old) = m.global("llvm.global.annotations") {
+            let init = LLVMGetInitializer(old);
+            if !init.is_null() {
+                for k in 0..LLVMGetNumOperands(init) as u32 {
+                    entries.push(LLVMGetOperand(init, k));
+                }
+            }
+            // Entries clang wrote have this same literal struct type; should
+            // some producer differ, leave the array alone (the functions are
+            // then instrumented and inlinable, which is consistent too).
+            if entries.iter().any(|&e| LLVMTypeOf(e) != ety) {
+                return;
+            }
+            LLVMDeleteGlobal(old);
+        }
+        let text = c"yk_outline";
+        let s = LLVMConstStringInContext2(m.ctx, text.as_ptr(), text.to_bytes().len(), 0);
+        let sg = LLVMAddGlobal(m.m, LLVMTypeOf(s), c"__yk_outline_annotation".as_ptr());
+        LLVMSetInitializer(sg, s);
+        LLVMSetGlobalConstant(sg, 1);
+        LLVMSetLinkage(sg, llvm_sys::LLVMLinkage::LLVMPrivateLinkage);
+        LLVMSetSection(sg, c"llvm.metadata".as_ptr());
+        for &f in fns {
+            let mut e = [
+                f,
+                sg,
+                LLVMConstNull(p),
+                LLVMConstInt(i32t, 0, 0),
+                LLVMConstNull(p),
+            ];
+            entries.push(LLVMConstStructInContext(m.ctx, e.as_mut_ptr(), 5, 0));
+        }
+        let arr = LLVMConstArray2(ety, entries.as_mut_ptr(), entries.len() as u64);
+        let g = LLVMAddGlobal(m.m, LLVMTypeOf(arr), c"llvm.global.annotations".as_ptr());
+        LLVMSetInitializer(g, arr);
+        LLVMSetLinkage(g, llvm_sys::LLVMLinkage::LLVMAppendingLinkage);
+        LLVMSetSection(g, c"llvm.metadata".as_ptr());
+    }
+}

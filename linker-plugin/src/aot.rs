@@ -1,7 +1,7 @@
 //! The AOT passes run by `yk-ld` on the merged module, in order.
 
 use crate::llvm::Module;
-use crate::{annotations, cp_fast_path, ctrlpoint, embed, swt};
+use crate::{annotations, cp_fast_path, ctrlpoint, embed, own_code, swt};
 use anyhow::Result;
 use std::path::Path;
 
@@ -16,6 +16,8 @@ pub struct Summary {
     pub ir_bytes: usize,
     /// Control points given an inline fast path ([`cp_fast_path`]).
     pub fast_paths: usize,
+    /// Functions left alone as not the interpreter's own code ([`own_code`]).
+    pub foreign_functions: usize,
 }
 
 /// Rewrites `m` in place; see DESIGN.md "The pipeline", step 2 and 3.
@@ -26,6 +28,11 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
         return Ok(Summary::default());
     }
     m.verify()?;
+    // Code compiled into the binary that is not the interpreter's (a Rust
+    // interpreter's runtime and library crates) is neither instrumented nor
+    // inlined into traces.
+    let foreign = own_code::foreign_functions(m, &control_points);
+    annotations::mark_outline(m, &foreign);
     let ann = annotations::read(m);
     // Indices in the embedded IR are positions in these lists.
     let funcs = m.functions();
@@ -46,6 +53,7 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
         instrumented_blocks,
         ir_bytes: ir.len(),
         fast_paths,
+        foreign_functions: foreign.len(),
     })
 }
 

@@ -16,4 +16,6 @@ pub mod embed;
 pub mod link;
 pub mod liveness;
 pub mod llvm;
+pub mod own_code;
 pub mod swt;
+pub mod thin_lto;

@@ -10,7 +10,7 @@
 //!    second link gets only an archive's native members (as `--start-lib`
 //!    objects) to keep their lazy semantics without linking anything twice.
 
-use crate::{aot, config};
+use crate::{aot, config, thin_lto};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -264,7 +264,18 @@ pub fn main(args: Vec<String>) -> Result<i32> {
         if a.starts_with("--output=") {
             continue;
         }
-        let _ = k;
+        // ThinLTO bitcode (Rust's) must become regular LTO to be merged.
+        let input = match &kinds[k] {
+            Input::Bitcode => Some(PathBuf::from(a)),
+            Input::MixedArchive(p) => Some(p.clone()),
+            Input::Keep => None,
+        };
+        if let Some(input) = input {
+            if let Some(regular) = thin_lto::regular_lto_input(&input, tmp.path(), k)? {
+                step1.extend(regular);
+                continue;
+            }
+        }
         step1.push(a.clone());
     }
     step1.push("-o".into());

@@ -30,9 +30,14 @@ fn main() {
                 "--cppflags" => format!("-I{}", config::include_dir().display()),
                 "--ldflags" => format!("-flto -O2 -fuse-ld=lld --ld-path={ykld}"),
                 "--libs" => format!("-L{dir} -lykcapi -Wl,-rpath,{dir}"),
+                // Every crate as bitcode, linked by yk-ld through clang. Line
+                // tables: yk-ld tells the interpreter's own functions from
+                // std's, ykrt's and fetched crates' by their source files
+                // (`own_code`), and traces carry the interpreter's lines.
                 "--rustflags" => format!(
                     "-C linker-plugin-lto -C linker={clang} -C link-arg=-fuse-ld=lld \
-                     -C link-arg=--ld-path={ykld} -C link-arg=-L{dir} -C link-arg=-Wl,-rpath,{dir}"
+                     -C link-arg=--ld-path={ykld} -C link-arg=-L{dir} -C link-arg=-Wl,-rpath,{dir} \
+                     -C debuginfo=line-tables-only"
                 ),
                 other => anyhow::bail!("yk-config: unknown option `{other}`\n{USAGE}"),
             });
