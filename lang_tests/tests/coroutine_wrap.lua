@@ -1,3 +1,4 @@
+-- jit: compiled
 -- Run-time:
 --   stdout:
 --     sum of generated 1..3000:	4501500

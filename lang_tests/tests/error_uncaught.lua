@@ -1,14 +1,15 @@
+-- jit: compiled
 -- Run-time:
 --   status: 1
 --   stdout:
 --     before the error
 --     loop reached 777
 --   stderr:
---     lua: error_uncaught.lua:24: value too large: 778
+--     lua: error_uncaught.lua:25: value too large: 778
 --     stack traceback:
 --     	[C]: in function 'error'
---     	error_uncaught.lua:24: in local 'check'
---     	error_uncaught.lua:30: in main chunk
+--     	error_uncaught.lua:25: in local 'check'
+--     	error_uncaught.lua:31: in main chunk
 --     	[C]: in ?
 
 -- An error that nobody catches, raised from a function called in a hot loop: the script

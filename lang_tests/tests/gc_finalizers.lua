@@ -1,3 +1,4 @@
+-- jit: compiled
 -- Run-time:
 --   stdout:
 --     finalized	196	first	1	last	199

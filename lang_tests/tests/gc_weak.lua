@@ -1,3 +1,4 @@
+-- jit: compiled
 -- Run-time:
 --   stdout:
 --     weak values left	102	true	nil	a string value	42

@@ -1,3 +1,4 @@
+-- jit: compiled
 -- Run-time:
 --   stdout:
 --     3
