@@ -31,7 +31,7 @@
 
 use crate::ctrlpoint::RT_CP;
 use crate::llvm::{self, instrs, successors, Module};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAtomicOrdering, LLVMIntPredicate, LLVMLinkage, LLVMOpcode};
@@ -52,7 +52,7 @@ pub fn add(m: &Module) -> Result<usize> {
         if llvm::called_function(call) != Some(rt) {
             continue;
         }
-        if let Some(cp) = ControlPoint::find(call)? {
+        if let Some(cp) = ControlPoint::find(call) {
             cp.add_fast_path(m);
             n += 1;
         }
@@ -78,19 +78,20 @@ struct ControlPoint {
 
 impl ControlPoint {
     /// Recognises the control point around `call`. `None` (no fast path, the
-    /// control point stays as it is) for a shape this pass does not know;
-    /// an error only for a shape the transform can never have produced.
-    fn find(call: LLVMValueRef) -> Result<Option<ControlPoint>> {
+    /// control point stays as it is) for a shape this pass does not know.
+    fn find(call: LLVMValueRef) -> Option<ControlPoint> {
         unsafe {
             let head = LLVMGetInstructionParent(call);
             let vars = LLVMGetOperand(call, 2);
             if LLVMIsAAllocaInst(vars).is_null() {
-                bail!("yk-ld: internal error: the control point's vars is not an alloca");
+                // Not a call the transform made (a Rust interpreter links
+                // the runtime's own bitcode, which may call it too).
+                return None;
             }
             let br = LLVMGetBasicBlockTerminator(head);
             let succs = successors(head);
             if succs.len() != 2 || LLVMIsConditional(br) == 0 {
-                return Ok(None);
+                return None;
             }
             let cmp = LLVMGetCondition(br);
             if LLVMIsAICmpInst(cmp).is_null()
@@ -98,7 +99,7 @@ impl ControlPoint {
                 || LLVMGetOperand(cmp, 0) != call
                 || llvm::uses(cmp).len() != 1
             {
-                return Ok(None);
+                return None;
             }
             let (resume, ret) = (succs[0], succs[1]);
             // Both blocks get a new predecessor in place of `head`: phis
@@ -110,7 +111,7 @@ impl ControlPoint {
                     .is_some_and(|&i| llvm::opcode(i) == LLVMOpcode::LLVMPHI)
                     || preds_are_only(b, head).is_none()
                 {
-                    return Ok(None);
+                    return None;
                 }
             }
             // The stores into `vars` between the last other use of `vars` in
@@ -135,7 +136,7 @@ impl ControlPoint {
                 }
                 if let Some(k) = field_of(LLVMGetOperand(i, 0), vars) {
                     if !stores.contains_key(&k) || reloads.insert(k, i).is_some() {
-                        return Ok(None);
+                        return None;
                     }
                 }
             }
@@ -152,10 +153,10 @@ impl ControlPoint {
                 let is_field_addr =
                     llvm::opcode(i) == LLVMOpcode::LLVMGetElementPtr && field_of(i, vars).is_some();
                 if !is_field_addr {
-                    return Ok(None);
+                    return None;
                 }
             }
-            Ok(Some(ControlPoint {
+            Some(ControlPoint {
                 call,
                 cmp,
                 br,
@@ -164,7 +165,7 @@ impl ControlPoint {
                 vars,
                 stores,
                 reloads,
-            }))
+            })
         }
     }
 
