@@ -158,6 +158,15 @@ impl Module {
         })
     }
 
+    /// The number of instructions in the module's function bodies.
+    pub fn instruction_count(&self) -> usize {
+        self.functions()
+            .into_iter()
+            .flat_map(blocks)
+            .map(|b| instrs(b).len())
+            .sum()
+    }
+
     /// Runs the LLVM verifier, returning its message on failure.
     pub fn verify(&self) -> Result<()> {
         use llvm_sys::analysis::*;

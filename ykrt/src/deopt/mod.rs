@@ -43,8 +43,8 @@ pub struct FrameInfo {
     pub block: u32,
     /// See `block`.
     pub idx: u32,
-    /// `(register, type, buffer slot)` of each live value.
-    pub live: Vec<(u32, Ty, u32)>,
+    /// `(register, type, where the value is)` of each live value.
+    pub live: Vec<(u32, Ty, LiveSrc)>,
     /// The register receiving the inner frame's return value.
     pub call_dst: u32,
 }
@@ -71,10 +71,21 @@ const SIDE_IDLE: u8 = 0;
 const SIDE_RECORDING: u8 = 1;
 const SIDE_FAILED: u8 = 2;
 
+/// Where a guard's live value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveSrc {
+    /// In this slot of the trace's buffer.
+    Slot(u32),
+    /// A constant of the trace (its bits).
+    Const(u64),
+}
+
 /// One guard: its frames, outermost (the control point's function) first.
 pub struct GuardInfo {
     /// The frames.
     pub frames: Vec<FrameInfo>,
+    /// Buffer slots its live values occupy (`0..nin`).
+    pub nin: usize,
     /// How often it failed.
     pub fails: AtomicU32,
     /// Its side trace, once compiled.
@@ -86,8 +97,18 @@ pub struct GuardInfo {
 impl GuardInfo {
     /// A guard with these frames that never failed.
     pub fn new(frames: Vec<FrameInfo>) -> GuardInfo {
+        let nin = frames
+            .iter()
+            .flat_map(|f| &f.live)
+            .filter_map(|l| match l.2 {
+                LiveSrc::Slot(s) => Some(s as usize + 1),
+                LiveSrc::Const(_) => None,
+            })
+            .max()
+            .unwrap_or(0);
         GuardInfo {
             frames,
+            nin,
             fails: AtomicU32::new(0),
             side: OnceLock::new(),
             side_state: AtomicU8::new(SIDE_IDLE),
@@ -206,9 +227,8 @@ pub unsafe extern "C" fn __yk_guard_failed(
     // SAFETY: the MT outlives its traces.
     let mt = unsafe { &*info.mt };
     let g = &info.guards[guard as usize];
-    let nlive: usize = g.frames.iter().map(|f| f.live.len()).sum();
-    // SAFETY: the trace stored this guard's live values.
-    let live = unsafe { std::slice::from_raw_parts(buf, nlive) };
+    // SAFETY: the trace stored this guard's live values in `0..nin`.
+    let live = unsafe { std::slice::from_raw_parts(buf, g.nin) };
     if let Some(side) = g.side.get() {
         // SAFETY: the side trace starts from exactly these values.
         return unsafe { side.info.run(side.f, vars, live) };
@@ -235,8 +255,14 @@ pub unsafe extern "C" fn __yk_guard_failed(
         .iter()
         .map(|fi| {
             let mut f = blackhole::Frame::new(fi.prog.clone(), fi.block, fi.idx, fi.call_dst);
-            for &(reg, ty, slot) in &fi.live {
-                f.regs[reg as usize] = mask(ty, live[slot as usize]);
+            for &(reg, ty, src) in &fi.live {
+                f.regs[reg as usize] = mask(
+                    ty,
+                    match src {
+                        LiveSrc::Slot(s) => live[s as usize],
+                        LiveSrc::Const(k) => k,
+                    },
+                );
             }
             f
         })

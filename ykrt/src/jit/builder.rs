@@ -23,7 +23,7 @@
 use crate::aotir::AotIndex;
 use crate::deopt::decode::{self, Decoded};
 use crate::deopt::prog::Ty;
-use crate::deopt::{FrameInfo, GuardInfo};
+use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
 use linker_plugin::liveness::Liveness;
 use linker_plugin::llvm::{self, blocks, instrs, operands, successors, Module};
 use llvm_sys::core::*;
@@ -68,8 +68,8 @@ pub struct SrcFrame {
     fidx: u32,
     /// The instruction it resumes at.
     resume: LLVMValueRef,
-    /// Its live values and their buffer slots.
-    live: Vec<(LLVMValueRef, u32)>,
+    /// Its live values and where they are.
+    live: Vec<(LLVMValueRef, LiveSrc)>,
     /// The call in the parent frame it was inlined for.
     call: Option<LLVMValueRef>,
 }
@@ -126,6 +126,13 @@ pub struct BuiltTrace {
 /// Why a trace can't be built: becomes `trace-aborted: <reason>`.
 pub type Abort = String;
 
+/// A guard exit whose stores are still to be emitted: before `before`, the
+/// trace values `values` (in the order of its frames' live values).
+struct PendingExit {
+    before: LLVMValueRef,
+    values: Vec<LLVMValueRef>,
+}
+
 /// One frame of the interpreter being copied: the control point's function
 /// (frame 0) or an inlined callee.
 struct Frame {
@@ -170,6 +177,9 @@ struct Builder<'a> {
     used_globals: Vec<(String, usize)>,
     guards: Vec<GuardInfo>,
     guard_srcs: Vec<GuardSrc>,
+    /// Guard exits whose live values are stored once the whole trace is
+    /// known (see `finish_exits`).
+    pending: Vec<PendingExit>,
     nslots: usize,
     side: bool,
     start_loc: usize,
@@ -255,6 +265,7 @@ pub fn build(
         used_globals: Vec::new(),
         guards: Vec::new(),
         guard_srcs: Vec::new(),
+        pending: Vec::new(),
         nslots: 0,
         side: input.side.is_some(),
         start_loc: input.start_loc,
@@ -391,6 +402,7 @@ impl Builder<'_> {
                 self.walk()?;
                 self.store_vars();
                 self.side_end();
+                self.finish_exits(entry);
                 return Ok(());
             }
             LLVMBuildBr(self.b.0, self.head);
@@ -416,6 +428,7 @@ impl Builder<'_> {
             // The end of the path is the start location's control point.
             LLVMBuildBr(self.b.0, self.head);
             self.close_loop(entry)?;
+            self.finish_exits(entry);
         }
         Ok(())
     }
@@ -504,6 +517,112 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Emits the guard exits' stores, now that the whole trace is known.
+    /// Constants aren't stored (the guard's info holds them). Values that
+    /// are the same everywhere in the trace (defined in the entry block, or
+    /// loop-head phis the loop never changes) get one reserved slot each,
+    /// written where they change (entry, re-entry) rather than at every
+    /// guard: an interpreter function keeps dozens of such values live, and
+    /// storing them at each of thousands of guards would dominate the
+    /// trace's size and compile time.
+    fn finish_exits(&mut self, entry: LLVMBasicBlockRef) {
+        type Invariant = (LLVMValueRef, Option<LLVMValueRef>);
+        let invariant: HashMap<LLVMValueRef, Invariant> = unsafe {
+            let mut m = HashMap::new();
+            for &(_, phi) in &self.head_phis {
+                let n = LLVMCountIncoming(phi);
+                let from = |b: LLVMBasicBlockRef| {
+                    (0..n)
+                        .find(|&k| LLVMGetIncomingBlock(phi, k) == b)
+                        .map(|k| LLVMGetIncomingValue(phi, k))
+                };
+                let stays = (0..n).all(|k| {
+                    let b = LLVMGetIncomingBlock(phi, k);
+                    b == entry || b == self.reload || LLVMGetIncomingValue(phi, k) == phi
+                });
+                if let (true, Some(e)) = (stays, from(entry)) {
+                    m.insert(phi, (e, from(self.reload)));
+                }
+            }
+            m
+        };
+        let in_entry = |v: LLVMValueRef| unsafe {
+            !LLVMIsAArgument(v).is_null()
+                || (!LLVMIsAInstruction(v).is_null() && LLVMGetInstructionParent(v) == entry)
+        };
+        let mut reserved: HashMap<LLVMValueRef, u32> = HashMap::new();
+        let mut order = Vec::new();
+        for p in &self.pending {
+            for &v in &p.values {
+                if (invariant.contains_key(&v) || in_entry(v)) && !reserved.contains_key(&v) {
+                    reserved.insert(v, order.len() as u32);
+                    order.push(v);
+                }
+            }
+        }
+        let nres = order.len() as u32;
+        let i64t = self.t.int_ty(64);
+        let buf = self.buf;
+        let store_at = |b: &llvm::Builder, v: LLVMValueRef, slot: u32| unsafe {
+            let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
+            let p = LLVMBuildGEP2(b.0, i64t, buf, ix.as_mut_ptr(), 1, c"".as_ptr());
+            LLVMBuildStore(b.0, v, p);
+        };
+        unsafe {
+            // The reserved slots: written in the entry block, and again when
+            // the loop is re-entered after a guard (head phis take the values
+            // the blackhole left, and a side trace, which shares the buffer,
+            // may have overwritten any slot).
+            LLVMPositionBuilder(self.b.0, entry, LLVMGetBasicBlockTerminator(entry));
+            for (slot, &v) in order.iter().enumerate() {
+                let e = invariant.get(&v).map_or(v, |x| x.0);
+                store_at(&self.b, e, slot as u32);
+            }
+            if !self.reload.is_null() {
+                let term = LLVMGetBasicBlockTerminator(self.reload);
+                LLVMPositionBuilder(self.b.0, self.reload, term);
+                for (slot, &v) in order.iter().enumerate() {
+                    match invariant.get(&v) {
+                        Some((_, Some(r))) => store_at(&self.b, *r, slot as u32),
+                        Some((_, None)) => {}
+                        None => store_at(&self.b, v, slot as u32),
+                    }
+                }
+            }
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for (g, p) in pending.iter().enumerate() {
+            let mut srcs = Vec::with_capacity(p.values.len());
+            let mut next = nres;
+            unsafe { LLVMPositionBuilderBefore(self.b.0, p.before) };
+            for &v in &p.values {
+                let src = if let Some(k) = const_bits(v) {
+                    LiveSrc::Const(k)
+                } else if let Some(&r) = reserved.get(&v) {
+                    LiveSrc::Slot(r)
+                } else {
+                    store_at(&self.b, v, next);
+                    next += 1;
+                    LiveSrc::Slot(next - 1)
+                };
+                srcs.push(src);
+            }
+            self.nslots = self.nslots.max(next as usize);
+            // Replace the provisional slots, in the same order.
+            let mut it = srcs.into_iter();
+            let mut frames = std::mem::take(&mut self.guards[g].frames);
+            for (fi, sf) in frames.iter_mut().zip(self.guard_srcs[g].iter_mut()) {
+                for (l, s) in fi.live.iter_mut().zip(sf.live.iter_mut()) {
+                    let src = it.next().unwrap();
+                    l.2 = src;
+                    s.1 = src;
+                }
+            }
+            self.guards[g] = GuardInfo::new(frames);
+        }
+        self.nslots = self.nslots.max(nres as usize);
+    }
+
     /// The block guard exits re-enter the loop through.
     fn reload_block(&mut self) -> LLVMBasicBlockRef {
         if self.reload.is_null() {
@@ -526,13 +645,25 @@ impl Builder<'_> {
         let mut map0 = Some(map);
         for sf in src {
             let mut map = map0.take().unwrap_or_default();
-            for &(v, slot) in &sf.live {
+            for &(v, src) in &sf.live {
                 unsafe {
-                    let i64t = self.t.int_ty(64);
-                    let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
-                    let p =
-                        LLVMBuildGEP2(self.b.0, i64t, self.buf, ix.as_mut_ptr(), 1, c"".as_ptr());
-                    let x = LLVMBuildLoad2(self.b.0, LLVMTypeOf(v), p, c"".as_ptr());
+                    let ty = LLVMTypeOf(v);
+                    let x = match src {
+                        LiveSrc::Slot(slot) => {
+                            let i64t = self.t.int_ty(64);
+                            let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
+                            let p = LLVMBuildGEP2(
+                                self.b.0,
+                                i64t,
+                                self.buf,
+                                ix.as_mut_ptr(),
+                                1,
+                                c"".as_ptr(),
+                            );
+                            LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr())
+                        }
+                        LiveSrc::Const(k) => const_of(self.t, ty, k),
+                    };
                     map.insert(v, x);
                 }
             }
@@ -1100,6 +1231,7 @@ impl Builder<'_> {
         let top = self.frames.len() - 1;
         let mut frames = Vec::new();
         let mut srcs = Vec::new();
+        let mut values = Vec::new();
         let mut slot = 0u32;
         for k in 0..=top {
             let (f, fidx) = (self.frames[k].f, self.frames[k].fidx as usize);
@@ -1139,18 +1271,14 @@ impl Builder<'_> {
                     [t] => *t,
                     _ => return Err("an aggregate value live at a guard".into()),
                 };
+                // Slots are provisional (the guard's n-th value) until
+                // `finish_exits`.
                 let m = *self.frames[k].map.get(&v).ok_or_else(|| {
                     format!("internal error: live value {} unmapped", llvm::name(v))
                 })?;
-                unsafe {
-                    let i64t = self.t.int_ty(64);
-                    let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
-                    let p =
-                        LLVMBuildGEP2(self.b.0, i64t, self.buf, ix.as_mut_ptr(), 1, c"".as_ptr());
-                    LLVMBuildStore(self.b.0, m, p);
-                }
-                lv.push((reg, ty, slot));
-                src_live.push((v, slot));
+                values.push(m);
+                lv.push((reg, ty, LiveSrc::Slot(slot)));
+                src_live.push((v, LiveSrc::Slot(slot)));
                 slot += 1;
             }
             frames.push(FrameInfo {
@@ -1168,7 +1296,6 @@ impl Builder<'_> {
                 call: self.frames[k].call,
             });
         }
-        self.nslots = self.nslots.max(slot as usize);
         let gidx = self.guards.len();
         self.guards.push(GuardInfo::new(frames));
         self.guard_srcs.push(srcs);
@@ -1178,6 +1305,10 @@ impl Builder<'_> {
             // The guard's side trace, if it has one, is called directly:
             // `info->side_slots[gidx]` points to `{fn, info}`.
             let tbl = LLVMBuildLoad2(self.b.0, ptr, self.info_arg, c"".as_ptr());
+            self.pending.push(PendingExit {
+                before: tbl,
+                values,
+            });
             let mut ix = [t.const_int(64, gidx as u64)];
             let slot = LLVMBuildGEP2(self.b.0, ptr, tbl, ix.as_mut_ptr(), 1, c"".as_ptr());
             let st = LLVMBuildLoad2(self.b.0, ptr, slot, c"".as_ptr());
@@ -1387,6 +1518,42 @@ fn callee_name(i: LLVMValueRef) -> Option<String> {
         } else {
             llvm::name(callee)
         })
+    }
+}
+
+/// The bits of `v` if it is a plain constant (integer, float, null, undef).
+fn const_bits(v: LLVMValueRef) -> Option<u64> {
+    unsafe {
+        if !LLVMIsAConstantInt(v).is_null() {
+            let w = LLVMGetIntTypeWidth(LLVMTypeOf(v));
+            return (w <= 64).then(|| LLVMConstIntGetZExtValue(v));
+        }
+        if !LLVMIsAConstantFP(v).is_null() {
+            let mut lossy = 0;
+            let x = LLVMConstRealGetDouble(v, &mut lossy);
+            return match LLVMGetTypeKind(LLVMTypeOf(v)) {
+                LLVMTypeKind::LLVMFloatTypeKind => Some((x as f32).to_bits() as u64),
+                LLVMTypeKind::LLVMDoubleTypeKind => Some(x.to_bits()),
+                _ => None,
+            };
+        }
+        if !LLVMIsAConstantPointerNull(v).is_null() || !LLVMIsAUndefValue(v).is_null() {
+            return Some(0);
+        }
+        None
+    }
+}
+
+/// The constant of type `ty` with bits `k` (inverse of `const_bits`).
+fn const_of(t: &Module, ty: LLVMTypeRef, k: u64) -> LLVMValueRef {
+    unsafe {
+        match LLVMGetTypeKind(ty) {
+            LLVMTypeKind::LLVMIntegerTypeKind => LLVMConstInt(ty, k, 0),
+            LLVMTypeKind::LLVMFloatTypeKind => LLVMConstReal(ty, f32::from_bits(k as u32) as f64),
+            LLVMTypeKind::LLVMDoubleTypeKind => LLVMConstReal(ty, f64::from_bits(k)),
+            LLVMTypeKind::LLVMPointerTypeKind if k == 0 => LLVMConstNull(ty),
+            _ => LLVMConstIntToPtr(t.const_int(64, k), ty),
+        }
     }
 }
 

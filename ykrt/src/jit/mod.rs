@@ -28,6 +28,11 @@ pub const PIPELINE: &str =
     "function(sroa<modify-cfg>,early-cse<memssa>,instcombine<no-verify-fixpoint>,\
 simplifycfg,gvn,loop-mssa(licm),dse,instcombine<no-verify-fixpoint>,simplifycfg)";
 
+/// Traces bigger than this (instructions before optimisation) are aborted:
+/// LLVM's compile time grows faster than linearly with a trace's size (and
+/// its number of guards), and a trace this long seldom pays for itself.
+pub const MAX_TRACE_INSTRS: usize = 40_000;
+
 /// LLVM state: one context for the AOT module and every trace, used by one
 /// thread at a time (under the compiler's mutex).
 struct State {
@@ -117,6 +122,13 @@ impl Phases {
         }
     }
 
+    fn note(&mut self, what: &str) {
+        if self.on {
+            self.out.push(' ');
+            self.out.push_str(what);
+        }
+    }
+
     fn report(&self, trace: &str) {
         if self.on {
             eprintln!("yk-compile-times: {trace}:{}", self.out);
@@ -172,6 +184,16 @@ impl LlvmCompiler {
         let mut built = builder::build(&st.aot, idx, &mut st.analyses, t, &input)
             .map_err(CompileError::Temporary)?;
         phases.done("build");
+        let ninstrs = built.module.instruction_count();
+        phases.note(&format!(
+            "({ninstrs} instructions, {} guards)",
+            built.guards.len()
+        ));
+        if ninstrs > MAX_TRACE_INSTRS {
+            return Err(CompileError::Temporary(format!(
+                "trace too long: {ninstrs} instructions (the limit is {MAX_TRACE_INSTRS})"
+            )));
+        }
         let sel = mt.log().ir_selection();
         if sel.jit_pre_opt {
             mt.log().ir_section("jit-pre-opt", &built.module.to_text());
