@@ -76,9 +76,14 @@ impl MT {
         if config.tracer == TracerKind::Hwt {
             static HWT_WARNING: Once = Once::new();
             HWT_WARNING.call_once(|| {
-                log.warning(
-                    "YKD_TRACER=hwt: the hardware tracer is not available in this build; using swt",
-                )
+                // The decoder exists (`trace::hwt`), but its machine blocks
+                // aren't mapped to embedded-IR blocks yet: swt either way.
+                let why = crate::trace::hwt::unavailable_reason().unwrap_or_else(|| {
+                    "Intel PT is available, but mapping its blocks to embedded-IR blocks \
+                     is not implemented yet"
+                        .into()
+                });
+                log.warning(&format!("YKD_TRACER=hwt: {why}; using swt"))
             });
         }
         let mt = Arc::new_cyclic(|weak_self| MT {
