@@ -3,6 +3,7 @@
 //! * `test`: everything CI checks, in order, stopping at the first failure.
 //! * `bench-swt [--runs N] [--debug]`: the cost of software-tracing instrumentation when
 //!   nothing is traced (`c_tests/bench/instr_cost.c`, toolchain build vs plain LTO build).
+//! * `bench-jit [--runs N] [--debug]`: see [`bench_jit`].
 //! * `setup [--print]`: install the Debian packages the build needs, if missing.
 //! * `lua [--release]`, `lua-demo [--runs N] [--debug]`: see [`lua`].
 
@@ -17,6 +18,7 @@ use anyhow::{bail, Context, Result};
 use c_tests::toolchain::{self, Toolchain};
 
 mod bench;
+mod bench_jit;
 mod lua;
 
 /// The Debian packages the workspace needs to build and test.
@@ -34,6 +36,10 @@ commands:
   bench-swt [--runs N] [--debug]
                               time c_tests/bench/instr_cost.c built with the toolchain
                               (YK_JITC=none) against a plain clang -flto -O2 build
+  bench-jit [--runs N] [--debug]
+                              the JIT's speed-up on c_tests/bench/arith_interp.c, side
+                              traces vs the blackhole on c_tests/bench/branchy.c, and the
+                              blackhole's cost per guard failure
   setup [--print]             apt-get install the packages the build needs, if missing
   lua [--release]             build target/lua/lua (plain) and target/lua/yklua (yk
                               toolchain, JIT on) from PUC Lua 5.4.6; debug toolchain unless
@@ -48,6 +54,7 @@ fn main() {
         Some("test") if args.len() == 1 => test(),
         Some("bench") => bench::run(&args[1..], &workspace_root()),
         Some("bench-swt") => bench_swt(&args[1..]),
+        Some("bench-jit") => bench_jit::run(&args[1..]),
         Some("setup") => setup(&args[1..]),
         Some("lua") => lua::parse_build_opts(&args[1..]).and_then(|o| lua::build(&o).map(drop)),
         Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),

@@ -1,0 +1,206 @@
+//! `cargo xtask bench-jit [--runs N] [--debug]`: the trace compiler's and the
+//! deoptimiser's own figures, on two C programs built with the toolchain:
+//!
+//! * `c_tests/bench/arith_interp.c`, a stack-machine bytecode interpreter
+//!   running a loop of arithmetic bytecodes: the JIT's speed-up over the same
+//!   binary with `YK_JITC=none`;
+//! * `c_tests/bench/branchy.c`, a loop whose branch goes each way half the
+//!   time: with side traces (the default threshold) against without (a
+//!   threshold no guard reaches, so every failure runs the blackhole), and the
+//!   blackhole's cost per guard failure from the runtime's statistics
+//!   (`duration_deopting / guard_failures`).
+//!
+//! Runs alternate between the variants; medians are printed.
+
+use crate::{parse_bench_opts, run_ok, workspace_root};
+use anyhow::{bail, Context, Result};
+use c_tests::toolchain::{self, Toolchain};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// One way to run a program: a name and its environment.
+struct Variant {
+    name: &'static str,
+    env: &'static [(&'static str, &'static str)],
+}
+
+/// What one run measured.
+struct Run {
+    secs: f64,
+    stdout: Vec<u8>,
+    /// `duration_deopting / guard_failures` in ns, if there were failures.
+    ns_per_failure: Option<f64>,
+    side_traces: u64,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn build(tc: &Toolchain, name: &str, out_dir: &Path) -> Result<PathBuf> {
+    let src = workspace_root().join(format!("c_tests/bench/{name}.c"));
+    let exe = out_dir.join(name);
+    run_ok(
+        "the toolchain build",
+        Command::new(&tc.cc)
+            .args(&tc.cflags)
+            .args(&tc.cppflags)
+            .arg(&src)
+            .arg("-o")
+            .arg(&exe)
+            .args(&tc.ldflags)
+            .args(&tc.libs),
+    )?;
+    Ok(exe)
+}
+
+fn run_once(exe: &Path, v: &Variant, stats: &Path) -> Result<Run> {
+    let _ = std::fs::remove_file(stats);
+    let t = Instant::now();
+    let out = Command::new(exe)
+        .envs(v.env.iter().copied())
+        .env("YKD_LOG_STATS", stats)
+        // `cargo run` puts target/debug first in LD_LIBRARY_PATH, which beats the
+        // binary's rpath.
+        .env_remove("LD_LIBRARY_PATH")
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("{} ({}) failed ({})", exe.display(), v.name, out.status);
+    }
+    let (mut ns_per_failure, mut side_traces) = (None, 0);
+    if let Ok(text) = std::fs::read_to_string(stats) {
+        let j: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", stats.display()))?;
+        let failures = j["guard_failures"].as_u64().unwrap_or(0);
+        let deopting = j["duration_deopting"].as_f64().unwrap_or(0.0);
+        if failures > 0 {
+            ns_per_failure = Some(deopting / failures as f64 * 1e9);
+        }
+        side_traces = j["side_traces_compiled"].as_u64().unwrap_or(0);
+    }
+    Ok(Run {
+        secs,
+        stdout: out.stdout,
+        ns_per_failure,
+        side_traces,
+    })
+}
+
+/// Runs each variant `runs` times, alternating; checks their outputs agree;
+/// returns each variant's runs.
+fn measure(exe: &Path, variants: &[Variant], runs: usize, dir: &Path) -> Result<Vec<Vec<Run>>> {
+    let mut all: Vec<Vec<Run>> = variants.iter().map(|_| Vec::new()).collect();
+    for i in 0..runs {
+        let mut line = format!("run {}/{runs}:", i + 1);
+        for (k, v) in variants.iter().enumerate() {
+            let r = run_once(exe, v, &dir.join("stats.json"))?;
+            line.push_str(&format!(" {} {:.3}s", v.name, r.secs));
+            if r.stdout != all[0].first().map_or(&r.stdout, |f| &f.stdout)[..] {
+                bail!("{}: {} printed something else", exe.display(), v.name);
+            }
+            all[k].push(r);
+        }
+        eprintln!("{line}");
+    }
+    Ok(all)
+}
+
+fn med_secs(runs: &[Run]) -> f64 {
+    median(&mut runs.iter().map(|r| r.secs).collect::<Vec<_>>())
+}
+
+/// `cargo xtask bench-jit`: see the module doc.
+pub fn run(args: &[String]) -> Result<()> {
+    let opts = parse_bench_opts(args)?;
+    let target_dir = toolchain::profile_dir_of_current_exe()?
+        .parent()
+        .context("no target dir")?
+        .to_owned();
+    let profile_dir = target_dir.join(if opts.debug { "debug" } else { "release" });
+    toolchain::build_toolchain(&profile_dir)?;
+    let tc = Toolchain::find(&profile_dir)?;
+    let out_dir = profile_dir.join("bench-jit");
+    std::fs::create_dir_all(&out_dir)?;
+
+    let arith = build(&tc, "arith_interp", &out_dir)?;
+    let branchy = build(&tc, "branchy", &out_dir)?;
+
+    eprintln!("arith_interp: the JIT against YK_JITC=none");
+    let a = measure(
+        &arith,
+        &[
+            Variant {
+                name: "jit-off",
+                env: &[("YK_JITC", "none")],
+            },
+            Variant {
+                name: "jit",
+                env: &[],
+            },
+        ],
+        opts.runs,
+        &out_dir,
+    )?;
+    eprintln!("branchy: side traces against the blackhole on every failure");
+    let b = measure(
+        &branchy,
+        &[
+            Variant {
+                name: "jit-off",
+                env: &[("YK_JITC", "none")],
+            },
+            Variant {
+                name: "no-side-traces",
+                env: &[("YK_SIDETRACE_THRESHOLD", "4000000000")],
+            },
+            Variant {
+                name: "side-traces",
+                env: &[],
+            },
+        ],
+        opts.runs,
+        &out_dir,
+    )?;
+
+    let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
+    let (b_off, b_none, b_side) = (med_secs(&b[0]), med_secs(&b[1]), med_secs(&b[2]));
+    let mut ns: Vec<f64> = b[1].iter().filter_map(|r| r.ns_per_failure).collect();
+    let side_ok = b[2].iter().all(|r| r.side_traces > 0);
+    println!(
+        "bench-jit: {} runs ({} runtime)",
+        opts.runs,
+        if opts.debug { "debug" } else { "release" }
+    );
+    println!("  arith_interp  YK_JITC=none median {a_off:.3}s, JIT median {a_jit:.3}s");
+    println!("                JIT speed-up {:.2}x", a_off / a_jit);
+    println!(
+        "  branchy       YK_JITC=none {b_off:.3}s, JIT without side traces {b_none:.3}s, \
+         with side traces {b_side:.3}s"
+    );
+    println!(
+        "                side traces vs blackhole on every failure: {:.1}x faster{}",
+        b_none / b_side,
+        if side_ok {
+            ""
+        } else {
+            " (WARNING: a run compiled no side trace)"
+        }
+    );
+    if !ns.is_empty() {
+        println!(
+            "                blackhole: median {:.0} ns per guard failure",
+            median(&mut ns)
+        );
+    }
+    Ok(())
+}
