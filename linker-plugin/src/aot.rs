@@ -37,7 +37,7 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
     // Indices in the embedded IR are positions in these lists.
     let funcs = m.functions();
     let globals = m.globals();
-    let ir = m.to_bitcode();
+    let ir = m.to_bitcode_line_tables()?;
     let (flag, flag_addr) = embed::add_swt_flag(m);
     let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag);
     // Only in the running binary (the embedded IR is already taken): skip
