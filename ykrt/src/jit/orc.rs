@@ -31,6 +31,38 @@ fn take_error(e: LLVMErrorRef) -> String {
     }
 }
 
+/// The object linking layer: RuntimeDyld with LLVM's JIT event listeners,
+/// so that traces show up like native code: gdb learns of each trace's
+/// object through its JIT interface (`__jit_debug_register_code`) and names
+/// trace functions in backtraces; with `YKD_PERF_JITDUMP=1` LLVM's perf
+/// listener writes a jitdump file for `perf inject --jit` (see
+/// docs/trace-compiler.md).
+extern "C" fn object_layer_with_listeners(
+    _ctx: *mut std::ffi::c_void,
+    es: LLVMOrcExecutionSessionRef,
+    _triple: *const std::ffi::c_char,
+) -> LLVMOrcObjectLayerRef {
+    use llvm_sys::execution_engine::{
+        LLVMCreateGDBRegistrationListener, LLVMCreatePerfJITEventListener,
+    };
+    use llvm_sys::orc2::ee::*;
+    unsafe {
+        let layer = LLVMOrcCreateRTDyldObjectLinkingLayerWithSectionMemoryManager(es);
+        let gdb = LLVMCreateGDBRegistrationListener();
+        if !gdb.is_null() {
+            LLVMOrcRTDyldObjectLinkingLayerRegisterJITEventListener(layer, gdb);
+        }
+        // LLVM's perf listener writes `jit-<pid>.dump` only when asked to.
+        if std::env::var_os("YKD_PERF_JITDUMP").is_some() {
+            let perf = LLVMCreatePerfJITEventListener();
+            if !perf.is_null() {
+                LLVMOrcRTDyldObjectLinkingLayerRegisterJITEventListener(layer, perf);
+            }
+        }
+        layer
+    }
+}
+
 /// A target machine for this host at optimisation level `opt`.
 fn host_machine(
     opt: llvm_sys::target_machine::LLVMCodeGenOptLevel,
@@ -82,6 +114,11 @@ impl Orc {
                 llvm_sys::target_machine::LLVMCodeGenOptLevel::LLVMCodeGenLevelLess,
             )?);
             LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
+            LLVMOrcLLJITBuilderSetObjectLinkingLayerCreator(
+                builder,
+                object_layer_with_listeners,
+                std::ptr::null_mut(),
+            );
             let mut jit = std::ptr::null_mut();
             let e = LLVMOrcCreateLLJIT(&mut jit, builder);
             if !e.is_null() {
