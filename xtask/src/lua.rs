@@ -138,6 +138,11 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
                 .iter()
                 .map(|s| s.to_string())
                 .chain(tc.libs.clone())
+                // The rpath to libykcapi as DT_RPATH rather than DT_RUNPATH, which
+                // LD_LIBRARY_PATH overrides: `cargo run` (so `cargo xtask ...`) and `cargo test`
+                // put target/debug in LD_LIBRARY_PATH, and a yklua built with the release
+                // toolchain would silently run the debug runtime.
+                .chain(["-Wl,--disable-new-dtags".to_owned()])
                 .collect(),
             // A changed yk-ld or runtime must relink yklua.
             link_deps: vec![profile_dir.join("yk-ld"), profile_dir.join("libykcapi.so")],
@@ -514,7 +519,11 @@ pub fn demo(opts: &DemoOpts) -> Result<()> {
         let mut line = format!("run {}/{}:", run + 1, opts.runs);
         for (k, (name, exe, jitc)) in configs.iter().enumerate() {
             let mut cmd = Command::new(exe);
-            cmd.arg(&script).stderr(Stdio::inherit());
+            // (yklua's rpath wins over it anyway, see `build`; but nothing here should depend
+            // on what `cargo run` put there.)
+            cmd.arg(&script)
+                .env_remove("LD_LIBRARY_PATH")
+                .stderr(Stdio::inherit());
             if let Some(j) = jitc {
                 cmd.env("YK_JITC", j);
             }
