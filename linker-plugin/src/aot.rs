@@ -39,7 +39,7 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
     let globals = m.globals();
     let ir = m.to_bitcode_line_tables()?;
     let (flag, flag_addr) = embed::add_swt_flag(m);
-    let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag);
+    let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag, &foreign);
     // Only in the running binary (the embedded IR is already taken): skip
     // the runtime call where it would do nothing.
     let fast_paths = cp_fast_path::add(m)?;

@@ -111,11 +111,17 @@ fn call_hook(
 /// Instruments `funcs` (the module's functions before instrumentation, whose
 /// positions are the function indices) with block, promote and idempotent
 /// hooks (inlined by `aot::rewrite`). Returns the number of instrumented blocks.
+///
+/// Outlined functions pause the recording while they run (see
+/// `pause_recording`), except those in `foreign`: code that isn't the
+/// interpreter's (a Rust interpreter's standard library and the runtime
+/// itself, which starts and stops recordings) is outlined without hooks.
 pub fn instrument(
     m: &Module,
     funcs: &[LLVMValueRef],
     ann: &Annotations,
     flag: LLVMValueRef,
+    foreign: &[LLVMValueRef],
 ) -> usize {
     let i32t = m.int_ty(32);
     let i64t = m.int_ty(64);
@@ -149,10 +155,13 @@ pub fn instrument(
     }
 
     for (fi, &f) in funcs.iter().enumerate() {
-        if unsafe { LLVMIsDeclaration(f) } != 0
-            || annotations::is_runtime_or_intrinsic(f)
-            || ann.outline.contains(&f)
-        {
+        if unsafe { LLVMIsDeclaration(f) } != 0 || annotations::is_runtime_or_intrinsic(f) {
+            continue;
+        }
+        if ann.outline.contains(&f) {
+            if !foreign.contains(&f) {
+                pause_recording(m, &b, f, flag);
+            }
             continue;
         }
         for (bi, bb) in blocks(f).into_iter().enumerate() {
@@ -169,6 +178,35 @@ pub fn instrument(
         }
     }
     count
+}
+
+/// Makes outlined function `f` pause this thread's recording while it runs:
+/// it saves and clears the flag on entry and restores it before each `ret`.
+/// A trace calls an outlined function as one native call, so nothing it runs
+/// (its callees, callbacks into the interpreter, their promotes) may appear
+/// in the recording, where the trace builder couldn't tell it apart from the
+/// caller's own blocks.
+fn pause_recording(m: &Module, b: &llvm::Builder, f: LLVMValueRef, flag: LLVMValueRef) {
+    let bbs = blocks(f);
+    let Some(at) = bbs
+        .first()
+        .and_then(|&e| llvm::first_insertion_point(e, true))
+    else {
+        return;
+    };
+    unsafe {
+        let i8t = m.int_ty(8);
+        LLVMPositionBuilderBefore(b.0, at);
+        let saved = LLVMBuildLoad2(b.0, i8t, flag, c"yk_saved_recording".as_ptr());
+        LLVMBuildStore(b.0, LLVMConstInt(i8t, 0, 0), flag);
+        for bb in bbs {
+            let term = LLVMGetBasicBlockTerminator(bb);
+            if !term.is_null() && llvm::opcode(term) == llvm_sys::LLVMOpcode::LLVMRet {
+                LLVMPositionBuilderBefore(b.0, term);
+                LLVMBuildStore(b.0, saved, flag);
+            }
+        }
+    }
 }
 
 /// Replaces each `__yk_promote_u64(x)` by `x`, recording `x` while tracing.

@@ -191,6 +191,12 @@ pub fn rec_block(func: u32, block: u32) {
                 return false;
             };
             let Some(max_len) = r.active.as_ref().map(|a| a.max_len) else {
+                // The flag is on but nothing records: an outlined function
+                // restored the flag of a recording that ended while it ran.
+                // Turn it off rather than come here at every block.
+                if let Some(info) = crate::aot::info() {
+                    set_flag(info.swt_flag(), false);
+                }
                 return false;
             };
             if r.blocks.len() >= max_len {
