@@ -1,4 +1,3 @@
--- jit: compiled
 -- Run-time:
 --   stdout:
 --     fib(25) =	75025
@@ -8,6 +7,10 @@
 
 -- Recursion: naive Fibonacci (many calls, deep enough to get hot), a recursive global
 -- function, and recursive sums over a nested table.
+--
+-- No `jit: compiled`: the only loop (line 18) calls a recursive function, and yk has no
+-- recursion support yet: its recording runs through the whole recursion, and the trace is
+-- aborted as too long (see docs/trace-compiler.md). The output must still match.
 
 local function fib(n)
   if n < 2 then return n end
