@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's tasks (the alias is in `.cargo/config.toml`).
 //!
-//! * `test`: everything CI checks, in order, stopping at the first failure.
+//! * `test`: everything CI checks, in order, stopping at the first failure (the last step is
+//!   `bench --quick`, a smoke run of the benchmark harness).
 //! * `bench-swt [--runs N] [--debug]`: the cost of software-tracing instrumentation when
 //!   nothing is traced (`c_tests/bench/instr_cost.c`, toolchain build vs plain LTO build).
 //! * `bench-jit [--runs N] [--debug]`: see [`bench_jit`].
@@ -32,7 +33,8 @@ const APT_PACKAGES: &[&str] = &[
 
 const USAGE: &str = "usage: cargo xtask <command>
 commands:
-  test                        fmt check, clippy, build the toolchain, cargo test --workspace
+  test                        fmt check, clippy, build the toolchain, cargo test --workspace,
+                              cargo xtask bench --quick --strict
   bench-swt [--runs N] [--debug]
                               time c_tests/bench/instr_cost.c built with the toolchain
                               (YK_JITC=none) against a plain clang -flto -O2 build
@@ -108,6 +110,13 @@ fn test() -> Result<()> {
             &["build", "-p", "linker-plugin", "-p", "ykcapi"],
         ),
         ("tests", &["test", "--workspace"]),
+        // A smoke run of the benchmark harness on the interpreters the tests
+        // used: it fails on a crash, a hang, differing checksums or a missing
+        // report or plot; no speed is asserted.
+        (
+            "benchmark smoke run",
+            &["xtask", "bench", "--quick", "--strict"],
+        ),
     ];
     let start = Instant::now();
     let mut timings = Vec::new();
