@@ -1039,7 +1039,15 @@ impl Builder<'_> {
                 let save = self.pos;
                 if let Some(gi) = self.enters(None) {
                     let gi = gi as usize;
-                    if self.inlinable(gi) {
+                    // The entered function must at least have the call's
+                    // type: a callee without hooks (e.g. an outlined one)
+                    // records nothing, and the next entry recorded is some
+                    // later call's. (A same-typed later callee can still be
+                    // mistaken for it; the guard on the pointer then fails,
+                    // and the blackhole makes the real call.)
+                    let same_type =
+                        LLVMGlobalGetValueType(self.funcs[gi]) == LLVMGetCalledFunctionType(i);
+                    if same_type && self.inlinable(gi) {
                         let g = self.funcs[gi];
                         let fp = self.operand(callee)?;
                         let want = self.symbol(g)?;
