@@ -20,11 +20,11 @@
 //! hold the count or the recording thread's id (ids come from a process-wide
 //! counter, so 56 bits never run out).
 //!
-//! A compiled location's box is only freed when the `Location` itself is dropped
-//! (which needs exclusive access), so a thread that loaded the pointer can use it
-//! without a reference count: no transition leaves the compiled state while the
-//! location is shared. A later re-optimisation that replaces traces must keep that
-//! invariant (e.g. by swapping inside the compiled-trace object).
+//! A compiled location's box is never freed (not even when the `Location` is
+//! dropped, which may happen inside the trace's own dynamic extent), so a thread
+//! that loaded the pointer can use it without a reference count. Re-optimisation
+//! (`MT::re_record`) moves a compiled location back to counting and leaves the
+//! old box allocated for the same reason.
 
 use crate::compile::CompiledTrace;
 use std::{
@@ -237,11 +237,12 @@ impl Default for Location {
 
 impl Drop for Location {
     fn drop(&mut self) {
-        if let State::Compiled(p) = State::decode(*self.0.get_mut()) {
-            // SAFETY: `&mut self` means no thread is using the trace, and the box was
-            // made by `install`.
-            drop(unsafe { Box::from_raw(p.as_ptr()) });
-        }
+        // A compiled trace is not freed with its location: the location may be
+        // dropped by interpreter code that runs inside the trace's dynamic extent
+        // (a guard's blackhole finishing the interpreter function, e.g. a C
+        // `main` whose loop was traced, which then drops its locations). Compiled
+        // code is never freed (docs/trace-compiler.md), and neither is its box.
+        let _ = State::decode(*self.0.get_mut());
         if HAVE_DEBUG_STRS.load(Ordering::Acquire) {
             let mut m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
             m.remove(&self.addr());

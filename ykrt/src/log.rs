@@ -41,6 +41,9 @@ pub enum JitEvent<'a> {
     Deoptimise,
     /// A side trace was compiled and attached to its guard.
     SideTraceCompiled,
+    /// A root trace's side path became its hot path: the location is
+    /// recorded again (re-optimisation).
+    TraceReRecorded,
 }
 
 impl fmt::Display for JitEvent<'_> {
@@ -53,6 +56,7 @@ impl fmt::Display for JitEvent<'_> {
             JitEvent::EnterJitCode => f.write_str("enter-jit-code"),
             JitEvent::Deoptimise => f.write_str("deoptimise"),
             JitEvent::SideTraceCompiled => f.write_str("side-trace-compiled"),
+            JitEvent::TraceReRecorded => f.write_str("trace-re-recorded"),
         }
     }
 }
@@ -224,6 +228,7 @@ mod tests {
             (JitEvent::EnterJitCode, "enter-jit-code"),
             (JitEvent::Deoptimise, "deoptimise"),
             (JitEvent::SideTraceCompiled, "side-trace-compiled"),
+            (JitEvent::TraceReRecorded, "trace-re-recorded"),
         ] {
             assert_eq!(e.to_string(), s);
         }

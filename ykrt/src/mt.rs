@@ -227,6 +227,18 @@ impl MT {
         }
     }
 
+    /// Re-optimisation: a compiled location goes back to counting, at its
+    /// hot threshold, to be recorded again. Its trace is left allocated
+    /// (never freed: threads may be running it). Returns whether it did.
+    pub(crate) fn re_record(&self, loc: &Location) -> bool {
+        let word = loc.load();
+        if !matches!(State::decode(word), State::Compiled(_)) {
+            return false;
+        }
+        let count = self.threshold_for(0);
+        loc.transition(word, State::Counting { count, failures: 0 })
+    }
+
     /// The installed trace compiler, if any.
     pub(crate) fn compiler(&self) -> Option<Arc<dyn TraceCompiler>> {
         self.compiler
@@ -406,7 +418,11 @@ impl MT {
             let t0 = Instant::now();
             // SAFETY: the caller passes the control point's vars.
             let r = unsafe { t.execute(vars) };
-            self.stats.time(Timer::JitExecuting, t0.elapsed());
+            // A trace that made the interpreter function return (1) ran it to
+            // its end in the blackhole, which may have shut this MT down.
+            if r != crate::deopt::outcome::RETURN {
+                self.stats.time(Timer::JitExecuting, t0.elapsed());
+            }
             r
         } else {
             // SAFETY: as above.

@@ -31,6 +31,8 @@ pub enum Counter {
     GuardFailures,
     /// Side traces compiled.
     SideTracesCompiled,
+    /// Root traces given up for re-recording, their side path being hotter.
+    TracesReRecorded,
 }
 
 /// The time accumulators.
@@ -46,7 +48,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 7] = [
+const COUNTERS: [(Counter, &str); 8] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -54,6 +56,7 @@ const COUNTERS: [(Counter, &str); 7] = [
     (Counter::TraceExecutions, "trace_executions"),
     (Counter::GuardFailures, "guard_failures"),
     (Counter::SideTracesCompiled, "side_traces_compiled"),
+    (Counter::TracesReRecorded, "traces_re_recorded"),
 ];
 
 const TIMERS: [(Timer, &str); 4] = [
@@ -66,7 +69,7 @@ const TIMERS: [(Timer, &str); 4] = [
 /// An `MT`'s statistics.
 #[derive(Debug)]
 pub struct Stats {
-    counters: [AtomicU64; 7],
+    counters: [AtomicU64; 8],
     /// Nanoseconds.
     timers: [AtomicU64; 4],
     compile_times: Mutex<Vec<f64>>,

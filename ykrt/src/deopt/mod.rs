@@ -21,7 +21,7 @@ use crate::mt::MT;
 use crate::stats::{Counter, Timer};
 use crate::trace::swt;
 use prog::{Prog, Ty};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -123,8 +123,17 @@ pub struct TraceInfo {
     /// One slot per guard: its side trace once compiled (else null). A
     /// failing guard calls a side trace in its slot directly.
     pub side_slots: *const AtomicPtr<SideTrace>,
+    /// Counters a root trace keeps for re-optimisation (second field, read
+    /// and written by the trace): `[0]` its loop's iterations, then per
+    /// guard `g` at `[1 + 2g]` the runs of its side trace in the current
+    /// window and at `[2 + 2g]` the iteration count the window began at.
+    pub counters: *const AtomicU64,
     /// Owns what `side_slots` points to.
     slots: Vec<AtomicPtr<SideTrace>>,
+    /// Owns what `counters` points to.
+    cnt: Vec<AtomicU64>,
+    /// Set once the trace has asked for its location to be re-recorded.
+    re_recorded: AtomicBool,
     /// The trace's number (the compiler's key for its guards' sources).
     pub trace_no: u64,
     /// The guards, by the index the trace passes.
@@ -160,9 +169,15 @@ impl TraceInfo {
         let slots: Vec<AtomicPtr<SideTrace>> = (0..guards.len())
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
+        let cnt: Vec<AtomicU64> = (0..1 + 2 * guards.len())
+            .map(|_| AtomicU64::new(0))
+            .collect();
         TraceInfo {
             side_slots: slots.as_ptr(),
+            counters: cnt.as_ptr(),
             slots,
+            cnt,
+            re_recorded: AtomicBool::new(false),
             trace_no,
             guards,
             start_loc,
@@ -267,6 +282,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
             f
         })
         .collect();
+    let ret_field = info.ret_field;
     // SAFETY: the frames are the AOT state at the guard.
     let out = unsafe { blackhole::run(&mut frames, record) };
     let r = match out {
@@ -289,14 +305,16 @@ pub unsafe extern "C" fn __yk_guard_failed(
             if record {
                 swt::abort_current("the interpreter function returned");
             }
-            if let (Some((off, ty)), Some(&x)) = (info.ret_field, v.first()) {
+            if let (Some((off, ty)), Some(&x)) = (ret_field, v.first()) {
                 let b = x.to_le_bytes();
                 // SAFETY: the field is in the caller's vars.
                 unsafe {
                     std::ptr::copy_nonoverlapping(b.as_ptr(), vars.add(off as usize), ty.bytes())
                 };
             }
-            outcome::RETURN
+            // The interpreter function ran to its end: it may have shut the
+            // MT down (a C `main`), so touch nothing of the runtime's now.
+            return outcome::RETURN;
         }
         Err(e) => {
             // Continuing would run the interpreter from a wrong state.
@@ -306,6 +324,32 @@ pub unsafe extern "C" fn __yk_guard_failed(
     };
     mt.stats().time(Timer::Deopting, t0.elapsed());
     r
+}
+
+/// Called by a root trace when the side trace of one of its guards ran for
+/// most of the loop's recent iterations (the program's hot path changed):
+/// the location goes back to counting, at its threshold, so that the next
+/// pass records the loop again, along the path it takes now; the new trace
+/// replaces this one. (The trace then leaves its loop.) This trace's code
+/// and info are never freed: other threads may still be running it.
+///
+/// # Safety
+/// Only compiled root traces call this, with their own `TraceInfo`.
+#[no_mangle]
+pub unsafe extern "C" fn __yk_reoptimise(info: *const TraceInfo) {
+    // SAFETY: the trace passes its own info.
+    let info = unsafe { &*info };
+    if info.re_recorded.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    // SAFETY: the MT and the location outlive their traces.
+    let (mt, loc) = unsafe { (&*info.mt, info.start_loc.get()) };
+    if mt.re_record(loc) {
+        mt.stats().count(Counter::TracesReRecorded);
+        mt.log()
+            .event(JitEvent::TraceReRecorded, Some(info.start_loc));
+    }
+    let _ = &info.cnt;
 }
 
 /// Starts this thread's software recording for a side trace of `guard`.

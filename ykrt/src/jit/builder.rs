@@ -38,6 +38,10 @@ const RT_CP: &str = "__ykrt_control_point";
 const PROMOTE: &str = "__yk_promote_u64";
 /// The runtime's guard-failure entry point, as the trace calls it.
 pub const GUARD_FAILED: &str = "__yk_guard_failed";
+/// The runtime's re-optimisation request, as the trace calls it.
+pub const REOPTIMISE: &str = "__yk_reoptimise";
+/// Runs of a side trace per re-optimisation window (see `count_side_run`).
+const REOPT_WINDOW: u64 = 1024;
 /// Frames deeper than this are not inlined.
 const MAX_DEPTH: usize = 16;
 /// A function already this many times on the inlined stack is called natively.
@@ -167,6 +171,7 @@ struct Builder<'a> {
     leave: LLVMBasicBlockRef,
     leave_phi: LLVMValueRef,
     guard_fn: LLVMValueRef,
+    reopt_fn: LLVMValueRef,
     frames: Vec<Frame>,
     /// AOT global/function -> declaration in the trace module.
     syms: HashMap<LLVMValueRef, LLVMValueRef>,
@@ -256,6 +261,7 @@ pub fn build(
         leave: std::ptr::null_mut(),
         leave_phi: std::ptr::null_mut(),
         guard_fn: std::ptr::null_mut(),
+        reopt_fn: std::ptr::null_mut(),
         frames: Vec::new(),
         syms: HashMap::new(),
         funcs,
@@ -369,6 +375,10 @@ impl Builder<'_> {
             let gty = LLVMFunctionType(t.int_ty(64), gparams.as_mut_ptr(), 4, 0);
             self.guard_fn = t.get_or_declare(GUARD_FAILED, gty);
             t.add_fn_attr(self.guard_fn, "cold");
+            let mut rparams = [t.ptr_ty()];
+            let rty = LLVMFunctionType(t.void_ty(), rparams.as_mut_ptr(), 1, 0);
+            self.reopt_fn = t.get_or_declare(REOPTIMISE, rty);
+            t.add_fn_attr(self.reopt_fn, "cold");
 
             let entry = self.new_block("entry");
             self.head = self.new_block("loop");
@@ -496,6 +506,21 @@ impl Builder<'_> {
     fn close_loop(&mut self, entry: LLVMBasicBlockRef) -> Result<(), Abort> {
         unsafe {
             let back = LLVMGetInsertBlock(self.b.0);
+            // Count the loop's iterations (for re-optimisation).
+            let mut first = LLVMGetFirstInstruction(self.head);
+            while !first.is_null() && llvm::opcode(first) == LLVMOpcode::LLVMPHI {
+                first = LLVMGetNextInstruction(first);
+            }
+            if first.is_null() {
+                LLVMPositionBuilderAtEnd(self.b.0, self.head);
+            } else {
+                LLVMPositionBuilderBefore(self.b.0, first);
+            }
+            let i64t = self.t.int_ty(64);
+            let p = self.counter(0);
+            let n = self.atomic(LLVMBuildLoad2(self.b.0, i64t, p, c"".as_ptr()));
+            let n = LLVMBuildAdd(self.b.0, n, self.t.const_int(64, 1), c"".as_ptr());
+            self.atomic(LLVMBuildStore(self.b.0, n, p));
             let reload = self.reload_block();
             for &(k, phi) in &self.head_phis {
                 let ty = LLVMTypeOf(phi);
@@ -515,6 +540,122 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The counter slot `k` of this trace's `TraceInfo::counters`.
+    fn counter(&self, k: usize) -> LLVMValueRef {
+        unsafe {
+            let t = self.t;
+            let mut ix = [t.const_int(64, 8)];
+            let pp = LLVMBuildGEP2(
+                self.b.0,
+                t.int_ty(8),
+                self.info_arg,
+                ix.as_mut_ptr(),
+                1,
+                c"".as_ptr(),
+            );
+            let base = LLVMBuildLoad2(self.b.0, t.ptr_ty(), pp, c"".as_ptr());
+            let mut ix = [t.const_int(64, k as u64)];
+            LLVMBuildGEP2(
+                self.b.0,
+                t.int_ty(64),
+                base,
+                ix.as_mut_ptr(),
+                1,
+                c"".as_ptr(),
+            )
+        }
+    }
+
+    /// A relaxed (monotonic) atomic load or store of a counter: counts are
+    /// a heuristic, so threads may lose increments, but never tear.
+    fn atomic(&self, i: LLVMValueRef) -> LLVMValueRef {
+        unsafe {
+            LLVMSetOrdering(i, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
+            LLVMSetAlignment(i, 8);
+        }
+        i
+    }
+
+    /// After guard `g`'s side trace returned `r`: count the run, and when
+    /// a window of REOPT_WINDOW runs took most of the loop's iterations, ask
+    /// for the location to be re-recorded and leave the loop (the trace
+    /// returns 0 where it would have re-entered). Returns the outcome and
+    /// the block the builder ends in.
+    fn count_side_run(&mut self, g: usize, r: LLVMValueRef) -> (LLVMValueRef, LLVMBasicBlockRef) {
+        unsafe {
+            let t = self.t;
+            let i64t = t.int_ty(64);
+            let b = self.b.0;
+            let runs_p = self.counter(1 + 2 * g);
+            let start_p = self.counter(2 + 2 * g);
+            let iters_p = self.counter(0);
+            let runs = self.atomic(LLVMBuildLoad2(b, i64t, runs_p, c"".as_ptr()));
+            let runs = LLVMBuildAdd(b, runs, t.const_int(64, 1), c"".as_ptr());
+            let iters = self.atomic(LLVMBuildLoad2(b, i64t, iters_p, c"".as_ptr()));
+            let start = self.atomic(LLVMBuildLoad2(b, i64t, start_p, c"".as_ptr()));
+            let full = LLVMBuildICmp(
+                b,
+                llvm_sys::LLVMIntPredicate::LLVMIntUGE,
+                runs,
+                t.const_int(64, REOPT_WINDOW),
+                c"".as_ptr(),
+            );
+            // Most: more than nine tenths of the window's iterations (a
+            // branch that merely splits the iterations must not make the
+            // location be recorded again and again).
+            let window = LLVMBuildSub(b, iters, start, c"".as_ptr());
+            let lhs = LLVMBuildMul(b, runs, t.const_int(64, 10), c"".as_ptr());
+            let rhs = LLVMBuildMul(b, window, t.const_int(64, 9), c"".as_ptr());
+            let most = LLVMBuildICmp(
+                b,
+                llvm_sys::LLVMIntPredicate::LLVMIntUGT,
+                lhs,
+                rhs,
+                c"".as_ptr(),
+            );
+            let hot = LLVMBuildAnd(b, full, most, c"".as_ptr());
+            let new_runs = LLVMBuildSelect(b, full, t.const_int(64, 0), runs, c"".as_ptr());
+            let new_start = LLVMBuildSelect(b, full, iters, start, c"".as_ptr());
+            self.atomic(LLVMBuildStore(b, new_runs, runs_p));
+            self.atomic(LLVMBuildStore(b, new_start, start_p));
+            let here = LLVMGetInsertBlock(b);
+            let reopt = self.new_block("reoptimise");
+            let done = self.new_block("side_done");
+            LLVMBuildCondBr(b, hot, reopt, done);
+            LLVMPositionBuilderAtEnd(b, reopt);
+            let mut args = [self.info_arg];
+            LLVMBuildCall2(
+                b,
+                LLVMGlobalGetValueType(self.reopt_fn),
+                self.reopt_fn,
+                args.as_mut_ptr(),
+                1,
+                c"".as_ptr(),
+            );
+            let again = LLVMBuildICmp(
+                b,
+                llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                r,
+                t.const_int(64, crate::deopt::outcome::REENTER),
+                c"".as_ptr(),
+            );
+            let leave = LLVMBuildSelect(
+                b,
+                again,
+                t.const_int(64, crate::deopt::outcome::RESUME),
+                r,
+                c"".as_ptr(),
+            );
+            LLVMBuildBr(b, done);
+            LLVMPositionBuilderAtEnd(b, done);
+            let phi = LLVMBuildPhi(b, i64t, c"".as_ptr());
+            let mut vals = [r, leave];
+            let mut bbs = [here, reopt];
+            LLVMAddIncoming(phi, vals.as_mut_ptr(), bbs.as_mut_ptr(), 2);
+            (phi, done)
+        }
     }
 
     /// Emits the guard exits' stores, now that the whole trace is known.
@@ -1336,7 +1477,16 @@ impl Builder<'_> {
             let mut sparams = [ptr, ptr, ptr];
             let sty = LLVMFunctionType(i64t, sparams.as_mut_ptr(), 3, 0);
             let mut sargs = [self.vars, sinfo, self.buf];
-            let r1 = LLVMBuildCall2(self.b.0, sty, f, sargs.as_mut_ptr(), 3, c"".as_ptr());
+            let mut r1 = LLVMBuildCall2(self.b.0, sty, f, sargs.as_mut_ptr(), 3, c"".as_ptr());
+            let mut side_end = side_bb;
+            if !self.side {
+                // Re-optimisation: count this side trace's runs in windows of
+                // REOPT_WINDOW; one where it ran for most of the loop's
+                // iterations means the hot path changed.
+                let (r, b) = self.count_side_run(gidx, r1);
+                r1 = r;
+                side_end = b;
+            }
             LLVMBuildBr(self.b.0, join);
 
             LLVMPositionBuilderAtEnd(self.b.0, deopt_bb);
@@ -1359,7 +1509,7 @@ impl Builder<'_> {
             LLVMPositionBuilderAtEnd(self.b.0, join);
             let r = LLVMBuildPhi(self.b.0, i64t, c"".as_ptr());
             let mut vals = [r1, r2];
-            let mut bbs = [side_bb, deopt_bb];
+            let mut bbs = [side_end, deopt_bb];
             LLVMAddIncoming(r, vals.as_mut_ptr(), bbs.as_mut_ptr(), 2);
             let again = LLVMBuildICmp(
                 self.b.0,

@@ -86,6 +86,10 @@ fn init(mt: &MT) -> Result<State, String> {
         builder::GUARD_FAILED,
         crate::deopt::__yk_guard_failed as *const () as usize,
     )?;
+    orc.define_absolute(
+        builder::REOPTIMISE,
+        crate::deopt::__yk_reoptimise as *const () as usize,
+    )?;
     Ok(State {
         orc,
         ctx,
