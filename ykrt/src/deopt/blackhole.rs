@@ -9,7 +9,6 @@
 //! A `longjmp` out of a native call unwinds through the blackhole's frames;
 //! they own only heap memory, which then leaks, and no runtime state.
 
-use super::decode::sext;
 use super::ffi::Args;
 use super::prog::*;
 use std::sync::Arc;
@@ -52,14 +51,6 @@ pub enum Outcome {
     Returned(Vec<u64>),
 }
 
-fn mask(w: u8) -> u64 {
-    if w >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << w) - 1
-    }
-}
-
 fn get(regs: &[u64], o: &Opnd) -> u64 {
     match o {
         Opnd::R(r) => regs[*r as usize],
@@ -99,11 +90,7 @@ unsafe fn load(ty: Ty, p: u64) -> u64 {
     let n = ty.bytes();
     // SAFETY: the caller's promise; the interpreter does what the IR does.
     unsafe { std::ptr::copy_nonoverlapping(p as *const u8, b.as_mut_ptr(), n) };
-    let x = u64::from_le_bytes(b);
-    match ty {
-        Ty::I(w) => x & mask(w),
-        _ => x,
-    }
+    ty.canon(u64::from_le_bytes(b))
 }
 
 /// Writes a `ty` to `p`.
@@ -175,7 +162,7 @@ fn bin(op: BinOp, w: u8, a: u64, b: u64) -> u64 {
         BinOp::Or => a | b,
         BinOp::Xor => a ^ b,
     };
-    r & mask(w)
+    r & width_mask(w)
 }
 
 fn cast(op: CastOp, from: Ty, to: Ty, x: u64) -> u64 {
@@ -184,17 +171,13 @@ fn cast(op: CastOp, from: Ty, to: Ty, x: u64) -> u64 {
         _ => 64,
     };
     match (op, from) {
-        (CastOp::SExt, Ty::I(w)) => (sext(x, w) as u64) & mask(tw),
+        (CastOp::SExt, Ty::I(w)) => (sext(x, w) as u64) & width_mask(tw),
         (CastOp::FpTrunc | CastOp::FpExt, _) => unf(to, f(from, x)),
-        (CastOp::FpToUi, _) => (f(from, x) as u64) & mask(tw),
-        (CastOp::FpToSi, _) => (f(from, x) as i64 as u64) & mask(tw),
+        (CastOp::FpToUi, _) => (f(from, x) as u64) & width_mask(tw),
+        (CastOp::FpToSi, _) => (f(from, x) as i64 as u64) & width_mask(tw),
         (CastOp::UiToFp, Ty::I(_)) => unf(to, x as f64),
         (CastOp::SiToFp, Ty::I(w)) => unf(to, sext(x, w) as f64),
-        _ => match to {
-            Ty::I(w) => x & mask(w),
-            Ty::F32 => x & 0xffff_ffff,
-            Ty::F64 => x,
-        },
+        _ => to.canon(x),
     }
 }
 
@@ -203,7 +186,7 @@ fn intrinsic(fi: Intr, ty: Ty, a: &[u64]) -> (u64, Option<u64>) {
         Ty::I(w) => w,
         _ => 64,
     };
-    let m = mask(w);
+    let m = width_mask(w);
     let s = |x: u64| sext(x, w);
     let fl = |k: usize| f(ty, a[k]);
     let wide = |x: i128| -> (u64, Option<u64>) {
@@ -416,12 +399,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
                             gi += 1;
                             out[gi - 1]
                         };
-                        let x = match ty {
-                            Ty::I(w) => x & mask(*w),
-                            Ty::F32 => x & 0xffff_ffff,
-                            Ty::F64 => x,
-                        };
-                        frames.last_mut().unwrap().regs[*d as usize + k] = x;
+                        frames.last_mut().unwrap().regs[*d as usize + k] = ty.canon(x);
                     }
                 }
             }

@@ -85,14 +85,6 @@ fn scalar(ty: LLVMTypeRef) -> Result<Ty, String> {
     }
 }
 
-fn mask(w: u8) -> u64 {
-    if w >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << w) - 1
-    }
-}
-
 struct Dec<'a> {
     env: &'a Env<'a>,
     regs: HashMap<LLVMValueRef, u32>,
@@ -233,7 +225,7 @@ impl Dec<'_> {
                 if w > 64 {
                     return Err(format!("an i{w} constant"));
                 }
-                return Ok(LLVMConstIntGetZExtValue(v) & mask(w as u8));
+                return Ok(LLVMConstIntGetZExtValue(v) & width_mask(w as u8));
             }
             if !LLVMIsAConstantFP(v).is_null() {
                 let mut lossy = 0;
@@ -296,10 +288,10 @@ impl Dec<'_> {
                     | LLVMOpcode::LLVMIntToPtr
                     | LLVMOpcode::LLVMBitCast
                     | LLVMOpcode::LLVMAddrSpaceCast
-                    | LLVMOpcode::LLVMTrunc => k(0)? & mask(w),
-                    LLVMOpcode::LLVMAdd => k(0)?.wrapping_add(k(1)?) & mask(w),
-                    LLVMOpcode::LLVMSub => k(0)?.wrapping_sub(k(1)?) & mask(w),
-                    LLVMOpcode::LLVMXor => (k(0)? ^ k(1)?) & mask(w),
+                    | LLVMOpcode::LLVMTrunc => k(0)? & width_mask(w),
+                    LLVMOpcode::LLVMAdd => k(0)?.wrapping_add(k(1)?) & width_mask(w),
+                    LLVMOpcode::LLVMSub => k(0)?.wrapping_sub(k(1)?) & width_mask(w),
+                    LLVMOpcode::LLVMXor => (k(0)? ^ k(1)?) & width_mask(w),
                     op => return Err(format!("a constant expression {op:?}")),
                 });
             }
@@ -526,7 +518,7 @@ impl Dec<'_> {
                     for k in 1..LLVMGetNumSuccessors(i) {
                         let c = LLVMGetSwitchCaseValue(i, k);
                         cases.push((
-                            LLVMConstIntGetZExtValue(c) & mask(w),
+                            LLVMConstIntGetZExtValue(c) & width_mask(w),
                             self.block(LLVMGetSuccessor(i, k)),
                         ));
                     }
@@ -748,15 +740,6 @@ impl Dec<'_> {
                 return Err(format!("intrinsic llvm.{name}"));
             }
         })
-    }
-}
-
-/// Sign-extends the low `w` bits of `x`.
-pub fn sext(x: u64, w: u8) -> i64 {
-    if w >= 64 {
-        x as i64
-    } else {
-        ((x << (64 - w)) as i64) >> (64 - w)
     }
 }
 

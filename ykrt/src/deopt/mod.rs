@@ -215,14 +215,6 @@ impl TraceInfo {
     }
 }
 
-fn mask(ty: Ty, x: u64) -> u64 {
-    match ty {
-        Ty::I(w) if w < 64 => x & ((1u64 << w) - 1),
-        Ty::F32 => x & 0xffff_ffff,
-        _ => x,
-    }
-}
-
 /// Called by a trace's failing guard `guard` with the live values in `buf`:
 /// runs the guard's side trace if it has one, else the blackhole (recording
 /// a side trace once the guard has failed often enough). Returns an
@@ -271,13 +263,10 @@ pub unsafe extern "C" fn __yk_guard_failed(
         .map(|fi| {
             let mut f = blackhole::Frame::new(fi.prog.clone(), fi.block, fi.idx, fi.call_dst);
             for &(reg, ty, src) in &fi.live {
-                f.regs[reg as usize] = mask(
-                    ty,
-                    match src {
-                        LiveSrc::Slot(s) => live[s as usize],
-                        LiveSrc::Const(k) => k,
-                    },
-                );
+                f.regs[reg as usize] = ty.canon(match src {
+                    LiveSrc::Slot(s) => live[s as usize],
+                    LiveSrc::Const(k) => k,
+                });
             }
             f
         })

@@ -20,7 +20,35 @@ pub enum Ty {
     F64,
 }
 
+/// The low `w` bits set (all 64 for `w >= 64`).
+pub fn width_mask(w: u8) -> u64 {
+    if w >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << w) - 1
+    }
+}
+
+/// Sign-extends the low `w` bits of `x`.
+pub fn sext(x: u64, w: u8) -> i64 {
+    if w >= 64 {
+        x as i64
+    } else {
+        ((x << (64 - w)) as i64) >> (64 - w)
+    }
+}
+
 impl Ty {
+    /// `x` in this type's register form: only its own bits, the rest zero
+    /// (see the module doc).
+    pub fn canon(self, x: u64) -> u64 {
+        match self {
+            Ty::I(w) => x & width_mask(w),
+            Ty::F32 => x & 0xffff_ffff,
+            Ty::F64 => x,
+        }
+    }
+
     /// Bytes this type occupies in memory.
     pub fn bytes(self) -> usize {
         match self {
