@@ -12,9 +12,9 @@
 //!
 //! Runs alternate between the variants; medians are printed.
 
-use crate::{parse_bench_opts, run_ok, workspace_root};
+use crate::{build_with_toolchain, median, parse_bench_opts, timing_toolchain, workspace_root};
 use anyhow::{bail, Context, Result};
-use c_tests::toolchain::{self, Toolchain};
+use c_tests::toolchain::Toolchain;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -34,30 +34,10 @@ struct Run {
     side_traces: u64,
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn build(tc: &Toolchain, name: &str, out_dir: &Path) -> Result<PathBuf> {
     let src = workspace_root().join(format!("c_tests/bench/{name}.c"));
     let exe = out_dir.join(name);
-    run_ok(
-        "the toolchain build",
-        Command::new(&tc.cc)
-            .args(&tc.cflags)
-            .args(&tc.cppflags)
-            .arg(&src)
-            .arg("-o")
-            .arg(&exe)
-            .args(&tc.ldflags)
-            .args(&tc.libs),
-    )?;
+    build_with_toolchain(tc, &src, &exe)?;
     Ok(exe)
 }
 
@@ -116,19 +96,13 @@ fn measure(exe: &Path, variants: &[Variant], runs: usize, dir: &Path) -> Result<
 }
 
 fn med_secs(runs: &[Run]) -> f64 {
-    median(&mut runs.iter().map(|r| r.secs).collect::<Vec<_>>())
+    median(&runs.iter().map(|r| r.secs).collect::<Vec<_>>())
 }
 
 /// `cargo xtask bench-jit`: see the module doc.
 pub fn run(args: &[String]) -> Result<()> {
-    let opts = parse_bench_opts(args)?;
-    let target_dir = toolchain::profile_dir_of_current_exe()?
-        .parent()
-        .context("no target dir")?
-        .to_owned();
-    let profile_dir = target_dir.join(if opts.debug { "debug" } else { "release" });
-    toolchain::build_toolchain(&profile_dir)?;
-    let tc = Toolchain::find(&profile_dir)?;
+    let opts = parse_bench_opts(args, "bench-jit", 10)?;
+    let (profile_dir, tc) = timing_toolchain(opts.debug)?;
     let out_dir = profile_dir.join("bench-jit");
     std::fs::create_dir_all(&out_dir)?;
 
@@ -174,7 +148,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
     let (b_off, b_none, b_side) = (med_secs(&b[0]), med_secs(&b[1]), med_secs(&b[2]));
-    let mut ns: Vec<f64> = b[1].iter().filter_map(|r| r.ns_per_failure).collect();
+    let ns: Vec<f64> = b[1].iter().filter_map(|r| r.ns_per_failure).collect();
     let side_ok = b[2].iter().all(|r| r.side_traces > 0);
     println!(
         "bench-jit: {} runs ({} runtime)",
@@ -199,7 +173,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if !ns.is_empty() {
         println!(
             "                blackhole: median {:.0} ns per guard failure",
-            median(&mut ns)
+            median(&ns)
         );
     }
     Ok(())

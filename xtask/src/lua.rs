@@ -24,7 +24,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use c_tests::toolchain::{self, Toolchain};
 
-use crate::{median, run_ok, workspace_root};
+use crate::{median, run_ok, workspace_root, BenchOpts};
 
 /// The `lua-src` release whose sources we build (also pinned in `xtask/Cargo.toml`).
 const LUA_SRC_VERSION: &str = "546.0.2";
@@ -448,39 +448,9 @@ impl Variant {
     }
 }
 
-/// Options of `cargo xtask lua-demo`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct DemoOpts {
-    /// Runs of each configuration.
-    pub runs: usize,
-    /// Use the debug toolchain (default: release, as the runtime's speed is part of what is
-    /// measured).
-    pub debug: bool,
-}
-
-/// Parses `cargo xtask lua-demo [--runs N] [--debug]`.
-pub fn parse_demo_opts(args: &[String]) -> Result<DemoOpts> {
-    let mut opts = DemoOpts {
-        runs: 5,
-        debug: false,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--runs" => {
-                let n = it.next().context("--runs needs a number")?;
-                opts.runs = n
-                    .parse()
-                    .with_context(|| format!("bad --runs value {n:?}"))?;
-                if opts.runs == 0 {
-                    bail!("--runs must be at least 1");
-                }
-            }
-            "--debug" => opts.debug = true,
-            _ => bail!("unknown lua-demo argument {a:?}\n{}", crate::USAGE),
-        }
-    }
-    Ok(opts)
+/// Parses `cargo xtask lua-demo [--runs N] [--debug]` (5 runs unless told otherwise).
+pub fn parse_demo_opts(args: &[String]) -> Result<BenchOpts> {
+    crate::parse_bench_opts(args, "lua-demo", 5)
 }
 
 /// The user + system CPU time of all waited-for child processes so far, in seconds.
@@ -500,7 +470,7 @@ fn children_cpu_secs() -> f64 {
 /// their ratios, of wall-clock time and of CPU time (user + system, all threads: the JIT
 /// compiles on a thread of its own). On a machine shared with other work the CPU times are the
 /// steadier measure. All runs must print the same output.
-pub fn demo(opts: &DemoOpts) -> Result<()> {
+pub fn demo(opts: &BenchOpts) -> Result<()> {
     let bins = build(&BuildOpts {
         release: !opts.debug,
     })?;
@@ -619,7 +589,7 @@ mod tests {
         let o = parse_demo_opts(&strings(&["--runs", "3", "--debug"])).unwrap();
         assert_eq!(
             o,
-            DemoOpts {
+            BenchOpts {
                 runs: 3,
                 debug: true
             }

@@ -158,17 +158,20 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// Options of `bench-swt`.
-struct BenchOpts {
-    runs: usize,
-    debug: bool,
+/// Options of the timing commands (`bench-swt`, `bench-jit`, `lua-demo`): `[--runs N]
+/// [--debug]`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BenchOpts {
+    /// Runs of each configuration.
+    pub(crate) runs: usize,
+    /// Use the debug toolchain (default: release, as the runtime's speed is part of what is
+    /// measured).
+    pub(crate) debug: bool,
 }
 
-fn parse_bench_opts(args: &[String]) -> Result<BenchOpts> {
-    let mut opts = BenchOpts {
-        runs: 10,
-        debug: false,
-    };
+/// Parses the options of timing command `cmd`, whose default number of runs is `runs`.
+pub(crate) fn parse_bench_opts(args: &[String], cmd: &str, runs: usize) -> Result<BenchOpts> {
+    let mut opts = BenchOpts { runs, debug: false };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -182,14 +185,15 @@ fn parse_bench_opts(args: &[String]) -> Result<BenchOpts> {
                 }
             }
             "--debug" => opts.debug = true,
-            _ => bail!("unknown bench-swt argument {a:?}\n{USAGE}"),
+            _ => bail!("unknown {cmd} argument {a:?}\n{USAGE}"),
         }
     }
     Ok(opts)
 }
 
 /// The median of `xs` (which must not be empty); the mean of the middle two for even lengths.
-fn median(xs: &[f64]) -> f64 {
+/// The median of `xs` (not empty).
+pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
@@ -211,19 +215,40 @@ fn run_ok(what: &str, cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench-swt`: see the module doc.
-fn bench_swt(args: &[String]) -> Result<()> {
-    let opts = parse_bench_opts(args)?;
-    // Our own binary is target/<profile>/xtask: the toolchain goes in the same target dir. The
-    // runtime's speed matters for the control point calls, so measure a release build unless
-    // told otherwise.
+/// The toolchain of the timing commands, built: release unless `debug`. Our own binary is
+/// target/<profile>/xtask, so it goes in the same target dir. Returns its profile dir.
+pub(crate) fn timing_toolchain(debug: bool) -> Result<(PathBuf, Toolchain)> {
     let target_dir = toolchain::profile_dir_of_current_exe()?
         .parent()
         .context("no target dir")?
         .to_owned();
-    let profile_dir = target_dir.join(if opts.debug { "debug" } else { "release" });
+    let profile_dir = target_dir.join(if debug { "debug" } else { "release" });
     toolchain::build_toolchain(&profile_dir)?;
     let tc = Toolchain::find(&profile_dir)?;
+    Ok((profile_dir, tc))
+}
+
+/// Builds C program `src` into `exe` with the yk toolchain `tc` (linked by yk-ld).
+pub(crate) fn build_with_toolchain(tc: &Toolchain, src: &Path, exe: &Path) -> Result<()> {
+    run_ok(
+        "the toolchain build",
+        Command::new(&tc.cc)
+            .args(&tc.cflags)
+            .args(&tc.cppflags)
+            .arg(src)
+            .arg("-o")
+            .arg(exe)
+            .args(&tc.ldflags)
+            .args(&tc.libs),
+    )
+}
+
+/// `cargo xtask bench-swt`: see the module doc.
+fn bench_swt(args: &[String]) -> Result<()> {
+    let opts = parse_bench_opts(args, "bench-swt", 10)?;
+    // The runtime's speed matters for the control point calls, so measure a release build
+    // unless told otherwise.
+    let (profile_dir, tc) = timing_toolchain(opts.debug)?;
 
     let src = workspace_root().join("c_tests/bench/instr_cost.c");
     let out_dir = profile_dir.join("bench-swt");
@@ -231,17 +256,7 @@ fn bench_swt(args: &[String]) -> Result<()> {
     let yk_exe = out_dir.join("instr_cost.yk");
     let plain_exe = out_dir.join("instr_cost.plain");
     eprintln!("building {} with the toolchain and plainly", src.display());
-    run_ok(
-        "the toolchain build",
-        Command::new(&tc.cc)
-            .args(&tc.cflags)
-            .args(&tc.cppflags)
-            .arg(&src)
-            .arg("-o")
-            .arg(&yk_exe)
-            .args(&tc.ldflags)
-            .args(&tc.libs),
-    )?;
+    build_with_toolchain(&tc, &src, &yk_exe)?;
     // The baseline is as optimised as the toolchain build (LTO, lld) but not linked by yk-ld:
     // no control point transform and no instrumentation.
     run_ok(
@@ -387,9 +402,13 @@ mod tests {
 
     #[test]
     fn bench_opts() {
-        let o = parse_bench_opts(&["--runs".into(), "3".into(), "--debug".into()]).unwrap();
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse_bench_opts(&args(&["--runs", "3", "--debug"]), "bench-swt", 10).unwrap();
         assert_eq!((o.runs, o.debug), (3, true));
-        assert!(parse_bench_opts(&["--runs".into(), "0".into()]).is_err());
-        assert!(parse_bench_opts(&["--bogus".into()]).is_err());
+        let o = parse_bench_opts(&[], "lua-demo", 5).unwrap();
+        assert_eq!((o.runs, o.debug), (5, false));
+        assert!(parse_bench_opts(&args(&["--runs", "0"]), "bench-swt", 10).is_err());
+        assert!(parse_bench_opts(&args(&["--runs"]), "bench-swt", 10).is_err());
+        assert!(parse_bench_opts(&args(&["--bogus"]), "bench-swt", 10).is_err());
     }
 }
