@@ -3,13 +3,15 @@
 
 use std::{
     io::{Read, Write},
+    os::unix::process::ExitStatusExt,
     path::Path,
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Command, ExitStatus, Stdio},
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{Context, Result};
+use wait_timeout::ChildExt;
 
 /// Seconds after which a test binary is killed, unless `C_TESTS_TIMEOUT` says otherwise.
 /// lang_tester itself never kills a hung test, and CI has a hard time limit.
@@ -26,20 +28,14 @@ pub struct RunOutput {
     pub stderr: Vec<u8>,
 }
 
-/// Run `exe args` with `stdin` as its input, collecting its output; kill it after `timeout`.
-pub fn run_with_timeout(
-    exe: &Path,
-    args: &[String],
-    stdin: &[u8],
-    timeout: Duration,
-) -> Result<RunOutput> {
-    let mut child = Command::new(exe)
-        .args(args)
+/// Run `cmd` with `stdin` as its input, collecting its output; kill it after `timeout`.
+pub fn run_with_timeout(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Result<RunOutput> {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("running {}", exe.display()))?;
+        .with_context(|| format!("running {cmd:?}"))?;
     // Feed and drain the pipes on their own threads so that a child blocked on a full pipe
     // can't deadlock us while we wait for it.
     let mut child_stdin = child.stdin.take().context("no stdin pipe")?;
@@ -48,7 +44,14 @@ pub fn run_with_timeout(
     let feeder = thread::spawn(move || child_stdin.write_all(&input).ok());
     let out = drain(child.stdout.take().context("no stdout pipe")?);
     let err = drain(child.stderr.take().context("no stderr pipe")?);
-    let status = wait_with_timeout(&mut child, timeout)?;
+    let status = match child.wait_timeout(timeout)? {
+        Some(s) => Some(s),
+        None => {
+            child.kill().ok();
+            child.wait()?;
+            None
+        }
+    };
     feeder.join().ok();
     Ok(RunOutput {
         status,
@@ -65,25 +68,19 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<Vec<u8>> {
     })
 }
 
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if Instant::now() >= deadline {
-            child.kill().ok();
-            child.wait()?;
-            return Ok(None);
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn describe(status: Option<ExitStatus>) -> String {
+/// How a run ended, for messages.
+pub fn describe(status: Option<ExitStatus>) -> String {
     match status {
         Some(s) => s.to_string(),
         None => "killed after the time limit".to_owned(),
+    }
+}
+
+/// Whether two runs ended the same way (same exit code or same signal; neither timed out).
+pub fn same_status(a: Option<ExitStatus>, b: Option<ExitStatus>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.code() == b.code() && a.signal() == b.signal(),
+        _ => false,
     }
 }
 
@@ -100,28 +97,16 @@ pub fn run_and_compare(out_dir: &Path, args: &[String]) -> Result<i32> {
     let timeout = Duration::from_secs(timeout);
     let mut stdin = Vec::new();
     std::io::stdin().read_to_end(&mut stdin)?;
-    let plain = run_with_timeout(
-        &out_dir.join(crate::compile::PLAIN_EXE),
-        args,
-        &stdin,
-        timeout,
-    )?;
-    let jit = run_with_timeout(
-        &out_dir.join(crate::compile::JIT_EXE),
-        args,
-        &stdin,
-        timeout,
-    )?;
+    let run =
+        |exe: &str| run_with_timeout(Command::new(out_dir.join(exe)).args(args), &stdin, timeout);
+    let plain = run(crate::compile::PLAIN_EXE)?;
+    let jit = run(crate::compile::JIT_EXE)?;
 
-    let same_status = match (plain.status, jit.status) {
-        (Some(p), Some(j)) => p.code() == j.code() && signal(p) == signal(j),
-        _ => false,
-    };
-    if same_status && plain.stdout == jit.stdout {
+    if same_status(plain.status, jit.status) && plain.stdout == jit.stdout {
         std::io::stdout().write_all(&jit.stdout)?;
         std::io::stderr().write_all(&jit.stderr)?;
         let status = jit.status.expect("same_status implies both finished");
-        return Ok(match (status.code(), signal(status)) {
+        return Ok(match (status.code(), status.signal()) {
             (Some(code), _) => code,
             (None, Some(sig)) => reraise(sig),
             (None, None) => 1,
@@ -150,13 +135,9 @@ pub fn run_and_compare(out_dir: &Path, args: &[String]) -> Result<i32> {
     Ok(1)
 }
 
-fn signal(s: ExitStatus) -> Option<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    s.signal()
-}
-
-/// Die by signal `sig`, as the JIT binary did, so that `status: signal` expectations work.
-fn reraise(sig: i32) -> i32 {
+/// Die by signal `sig`, as the program under test did, so that `status: signal` expectations
+/// work.
+pub fn reraise(sig: i32) -> i32 {
     std::io::stdout().flush().ok();
     std::io::stderr().flush().ok();
     // SAFETY: restoring the default action and raising a signal in our own process; we are
@@ -171,16 +152,24 @@ fn reraise(sig: i32) -> i32 {
 
 /// A line-by-line comparison of two outputs: at most 20 differing lines, with line numbers.
 pub fn stdout_diff(plain: &str, jit: &str) -> String {
+    format!(
+        "---- stdout differs (plain: {} lines, JIT: {} lines) ----\n{}",
+        plain.lines().count(),
+        jit.lines().count(),
+        line_diff(("plain", plain), ("JIT", jit))
+    )
+}
+
+/// The differing lines of two labelled outputs, `(label, text)`: at most 20, each with its
+/// line number and both versions.
+pub fn line_diff(left: (&str, &str), right: (&str, &str)) -> String {
     const MAX_SHOWN: usize = 20;
-    let (p, j): (Vec<&str>, Vec<&str>) = (plain.lines().collect(), jit.lines().collect());
-    let mut out = format!(
-        "---- stdout differs (plain: {} lines, JIT: {} lines) ----\n",
-        p.len(),
-        j.len()
-    );
+    let width = left.0.len().max(right.0.len()) + 1;
+    let (l, r): (Vec<&str>, Vec<&str>) = (left.1.lines().collect(), right.1.lines().collect());
+    let mut out = String::new();
     let mut shown = 0;
-    for i in 0..p.len().max(j.len()) {
-        let (a, b) = (p.get(i), j.get(i));
+    for i in 0..l.len().max(r.len()) {
+        let (a, b) = (l.get(i), r.get(i));
         if a == b {
             continue;
         }
@@ -191,9 +180,11 @@ pub fn stdout_diff(plain: &str, jit: &str) -> String {
         shown += 1;
         let show = |l: Option<&&str>| l.map_or("<no line>".to_owned(), |l| format!("{l:?}"));
         out.push_str(&format!(
-            "  line {}:\n    plain: {}\n    JIT:   {}\n",
+            "  line {}:\n    {:width$} {}\n    {:width$} {}\n",
             i + 1,
+            format!("{}:", left.0),
             show(a),
+            format!("{}:", right.0),
             show(b)
         ));
     }
@@ -219,30 +210,30 @@ mod tests {
 
     #[test]
     fn timeout_kills() {
-        let r = run_with_timeout(
-            Path::new("/bin/sleep"),
-            &["10".to_owned()],
-            b"",
-            Duration::from_millis(100),
-        )
-        .unwrap();
+        let mut cmd = Command::new("/bin/sleep");
+        cmd.arg("10");
+        let r = run_with_timeout(&mut cmd, b"", Duration::from_millis(100)).unwrap();
         assert!(r.status.is_none());
     }
 
     #[test]
     fn passes_stdin_and_args() {
-        let r = run_with_timeout(
-            Path::new("/bin/sh"),
-            &[
-                "-c".to_owned(),
-                "cat; echo \"$0\"".to_owned(),
-                "arg".to_owned(),
-            ],
-            b"in\n",
-            Duration::from_secs(10),
-        )
-        .unwrap();
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "cat; echo \"$0\"", "arg"]);
+        let r = run_with_timeout(&mut cmd, b"in\n", Duration::from_secs(10)).unwrap();
         assert!(r.status.unwrap().success());
         assert_eq!(r.stdout, b"in\narg\n");
+    }
+
+    #[test]
+    fn collects_stderr_and_exit_status() {
+        let mut sh = Command::new("/bin/sh");
+        sh.args(["-c", "cat; echo err >&2; exit 3"]);
+        let r = run_with_timeout(&mut sh, b"in\n", Duration::from_secs(10)).unwrap();
+        assert_eq!(r.status.unwrap().code(), Some(3));
+        assert_eq!(
+            (&r.stdout[..], &r.stderr[..]),
+            (&b"in\n"[..], &b"err\n"[..])
+        );
     }
 }

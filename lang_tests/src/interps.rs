@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 /// Set to a directory holding `lua` and `yklua` to test those instead of `<target dir>/lua/`.
 pub const LUA_DIR_ENV: &str = "LANG_TESTS_LUA_DIR";
@@ -59,16 +59,7 @@ impl Interpreters {
     }
 }
 
-/// The cargo profile directory (`target/<profile>/`) of the running executable: integration
-/// tests live in `target/<profile>/deps/`.
-pub fn profile_dir_of_current_exe() -> Result<PathBuf> {
-    let exe = env::current_exe().context("locating the current executable")?;
-    let mut dir = exe.parent().context("executable has no parent dir")?;
-    if dir.file_name().is_some_and(|n| n == "deps") {
-        dir = dir.parent().context("deps dir has no parent")?;
-    }
-    Ok(dir.to_owned())
-}
+pub use c_tests::toolchain::profile_dir_of_current_exe;
 
 #[cfg(test)]
 mod tests {

@@ -6,29 +6,18 @@ use std::{
     io::{Read, Write},
     os::unix::process::{CommandExt, ExitStatusExt},
     path::Path,
-    process::{Command, ExitStatus, Stdio},
-    thread,
+    process::Command,
     time::Duration,
 };
 
 use anyhow::{Context, Result};
-use wait_timeout::ChildExt;
 
 use crate::{interps::Interpreters, spec::JitExpectation};
+use c_tests::run::{describe, reraise, same_status};
+pub use c_tests::run::{run_with_timeout, RunOutput};
 
 /// The prefix of the JIT's event log lines (`YKD_LOG=3`), which only yklua writes.
 pub const JIT_EVENT_PREFIX: &str = "yk-jit-event: ";
-
-/// What one run of an interpreter produced.
-#[derive(Debug)]
-pub struct RunOutput {
-    /// How it ended; `None` if it was killed for running too long.
-    pub status: Option<ExitStatus>,
-    /// Everything it wrote to stdout.
-    pub stdout: Vec<u8>,
-    /// Everything it wrote to stderr.
-    pub stderr: Vec<u8>,
-}
 
 /// The command that runs `script` with `args` under interpreter `exe`, the way a user would:
 /// `lua <file name> args...`, from the script's directory, so that error messages and `arg[0]`
@@ -45,46 +34,6 @@ pub fn lua_command(exe: &Path, script: &Path, args: &[String]) -> Result<Command
     let mut cmd = Command::new(exe);
     cmd.arg0("lua").arg(name).args(args).current_dir(dir);
     Ok(cmd)
-}
-
-/// Run `cmd` with `stdin` as its input, collecting its output; kill it after `timeout`.
-pub fn run_with_timeout(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Result<RunOutput> {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("running {cmd:?}"))?;
-    // Feed and drain the pipes on their own threads so that a child blocked on a full pipe
-    // can't deadlock us while we wait for it.
-    let mut child_stdin = child.stdin.take().context("no stdin pipe")?;
-    let input = stdin.to_owned();
-    // A child that exits without reading all its input makes this write fail: that is fine.
-    let feeder = thread::spawn(move || child_stdin.write_all(&input).ok());
-    let out = drain(child.stdout.take().context("no stdout pipe")?);
-    let err = drain(child.stderr.take().context("no stderr pipe")?);
-    let status = match child.wait_timeout(timeout)? {
-        Some(s) => Some(s),
-        None => {
-            child.kill().ok();
-            child.wait()?;
-            None
-        }
-    };
-    feeder.join().ok();
-    Ok(RunOutput {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
-
-fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        r.read_to_end(&mut buf).ok();
-        buf
-    })
 }
 
 /// `stderr` without the JIT's event lines: what the Lua program itself (and the interpreter's
@@ -141,21 +90,6 @@ fn count_distinct(items: &[&str]) -> String {
         .join("; ")
 }
 
-fn describe(status: Option<ExitStatus>) -> String {
-    match status {
-        Some(s) => s.to_string(),
-        None => "killed after the time limit".to_owned(),
-    }
-}
-
-/// Whether two runs ended the same way (same exit code or same signal; neither timed out).
-fn same_status(a: Option<ExitStatus>, b: Option<ExitStatus>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a.code() == b.code() && a.signal() == b.signal(),
-        _ => false,
-    }
-}
-
 /// Everything that is wrong about a pair of runs, one finding per entry; empty if `lua` and
 /// `yklua` agree and yklua's log shows what `jit` demands.
 pub fn compare(plain: &RunOutput, jit: &RunOutput, expect: Option<JitExpectation>) -> Vec<String> {
@@ -206,35 +140,14 @@ pub fn compare(plain: &RunOutput, jit: &RunOutput, expect: Option<JitExpectation
     problems
 }
 
-/// A line-by-line comparison of two outputs: at most 20 differing lines, with line numbers.
+/// A line-by-line comparison of two outputs (see [`c_tests::run::line_diff`]).
 pub fn line_diff(plain: &str, jit: &str) -> String {
-    const MAX_SHOWN: usize = 20;
-    let (p, j): (Vec<&str>, Vec<&str>) = (plain.lines().collect(), jit.lines().collect());
-    let mut out = format!("  (lua: {} lines, yklua: {} lines)\n", p.len(), j.len());
-    let mut shown = 0;
-    for i in 0..p.len().max(j.len()) {
-        let (a, b) = (p.get(i), j.get(i));
-        if a == b {
-            continue;
-        }
-        if shown == MAX_SHOWN {
-            out.push_str("  ... (more differences)\n");
-            break;
-        }
-        shown += 1;
-        let show = |l: Option<&&str>| l.map_or("<no line>".to_owned(), |l| format!("{l:?}"));
-        out.push_str(&format!(
-            "  line {}:\n    lua:   {}\n    yklua: {}\n",
-            i + 1,
-            show(a),
-            show(b)
-        ));
-    }
-    if shown == 0 {
-        // Same lines, so the difference is in line endings or a trailing newline.
-        out.push_str("  (the outputs differ only in line endings)\n");
-    }
-    out
+    format!(
+        "  (lua: {} lines, yklua: {} lines)\n{}",
+        plain.lines().count(),
+        jit.lines().count(),
+        c_tests::run::line_diff(("lua", plain), ("yklua", jit))
+    )
 }
 
 /// Run `script` under `lua` and then `yklua` with the same arguments, stdin and environment
@@ -309,27 +222,13 @@ fn tail(s: &str, n: usize) -> String {
     )
 }
 
-/// Die by signal `sig`, as both interpreters did, so that `status: signal` expectations work.
-fn reraise(sig: i32) -> i32 {
-    std::io::stdout().flush().ok();
-    std::io::stderr().flush().ok();
-    // SAFETY: restoring the default action and raising a signal in our own process; we are
-    // about to exit anyway.
-    unsafe {
-        libc::signal(sig, libc::SIG_DFL);
-        libc::raise(sig);
-    }
-    // Only reached for signals whose default action is not to terminate.
-    128 + sig
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn out(code: i32, stdout: &str, stderr: &str) -> RunOutput {
         RunOutput {
-            status: Some(ExitStatus::from_raw(code << 8)),
+            status: Some(std::process::ExitStatus::from_raw(code << 8)),
             stdout: stdout.into(),
             stderr: stderr.into(),
         }
@@ -402,25 +301,5 @@ mod tests {
         assert_eq!(cmd.get_program(), "/x/lua");
         assert_eq!(cmd.get_current_dir(), Some(Path::new("/tmp")));
         assert_eq!(cmd.get_args().collect::<Vec<_>>(), ["t.lua", "a b"]);
-    }
-
-    #[test]
-    fn passes_stdin_and_collects_output() {
-        let mut sh = Command::new("/bin/sh");
-        sh.args(["-c", "cat; echo err >&2; exit 3"]);
-        let r = run_with_timeout(&mut sh, b"in\n", Duration::from_secs(10)).unwrap();
-        assert_eq!(r.status.unwrap().code(), Some(3));
-        assert_eq!(
-            (&r.stdout[..], &r.stderr[..]),
-            (&b"in\n"[..], &b"err\n"[..])
-        );
-    }
-
-    #[test]
-    fn timeout_kills() {
-        let mut cmd = Command::new("/bin/sleep");
-        cmd.arg("10");
-        let r = run_with_timeout(&mut cmd, b"", Duration::from_millis(100)).unwrap();
-        assert!(r.status.is_none());
     }
 }
