@@ -338,7 +338,6 @@ pub unsafe extern "C" fn __yk_reoptimise(info: *const TraceInfo) {
         mt.log()
             .event(JitEvent::TraceReRecorded, Some(info.start_loc));
     }
-    let _ = &info.cnt;
 }
 
 /// Starts this thread's software recording for a side trace of `guard`.

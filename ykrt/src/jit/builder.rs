@@ -542,6 +542,16 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Slot `slot` of the live-value buffer, addressed at the builder's
+    /// position.
+    fn buf_slot(&self, slot: u32) -> LLVMValueRef {
+        unsafe {
+            let i64t = self.t.int_ty(64);
+            let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
+            LLVMBuildGEP2(self.b.0, i64t, self.buf, ix.as_mut_ptr(), 1, c"".as_ptr())
+        }
+    }
+
     /// The counter slot `k` of this trace's `TraceInfo::counters`.
     fn counter(&self, k: usize) -> LLVMValueRef {
         unsafe {
@@ -702,12 +712,8 @@ impl Builder<'_> {
             }
         }
         let nres = order.len() as u32;
-        let i64t = self.t.int_ty(64);
-        let buf = self.buf;
-        let store_at = |b: &llvm::Builder, v: LLVMValueRef, slot: u32| unsafe {
-            let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
-            let p = LLVMBuildGEP2(b.0, i64t, buf, ix.as_mut_ptr(), 1, c"".as_ptr());
-            LLVMBuildStore(b.0, v, p);
+        let store_at = |b: &Self, v: LLVMValueRef, slot: u32| unsafe {
+            LLVMBuildStore(b.b.0, v, b.buf_slot(slot));
         };
         unsafe {
             // The reserved slots: written in the entry block, and again when
@@ -717,16 +723,16 @@ impl Builder<'_> {
             LLVMPositionBuilder(self.b.0, entry, LLVMGetBasicBlockTerminator(entry));
             for (slot, &v) in order.iter().enumerate() {
                 let e = invariant.get(&v).map_or(v, |x| x.0);
-                store_at(&self.b, e, slot as u32);
+                store_at(self, e, slot as u32);
             }
             if !self.reload.is_null() {
                 let term = LLVMGetBasicBlockTerminator(self.reload);
                 LLVMPositionBuilder(self.b.0, self.reload, term);
                 for (slot, &v) in order.iter().enumerate() {
                     match invariant.get(&v) {
-                        Some((_, Some(r))) => store_at(&self.b, *r, slot as u32),
+                        Some((_, Some(r))) => store_at(self, *r, slot as u32),
                         Some((_, None)) => {}
-                        None => store_at(&self.b, v, slot as u32),
+                        None => store_at(self, v, slot as u32),
                     }
                 }
             }
@@ -742,7 +748,7 @@ impl Builder<'_> {
                 } else if let Some(&r) = reserved.get(&v) {
                     LiveSrc::Slot(r)
                 } else {
-                    store_at(&self.b, v, next);
+                    store_at(self, v, next);
                     next += 1;
                     LiveSrc::Slot(next - 1)
                 };
@@ -791,17 +797,7 @@ impl Builder<'_> {
                     let ty = LLVMTypeOf(v);
                     let x = match src {
                         LiveSrc::Slot(slot) => {
-                            let i64t = self.t.int_ty(64);
-                            let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
-                            let p = LLVMBuildGEP2(
-                                self.b.0,
-                                i64t,
-                                self.buf,
-                                ix.as_mut_ptr(),
-                                1,
-                                c"".as_ptr(),
-                            );
-                            LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr())
+                            LLVMBuildLoad2(self.b.0, ty, self.buf_slot(slot), c"".as_ptr())
                         }
                         LiveSrc::Const(k) => const_of(self.t, ty, k),
                     };
