@@ -886,9 +886,8 @@ impl Builder<'_> {
                         self.frames[top].map.insert(i, m);
                     }
                     LLVMOpcode::LLVMCall if i == self.cp_call => {
-                        if top != 0 {
-                            return Err("a control point in an inlined frame".into());
-                        }
+                        // Only frame 0 runs the control point's function
+                        // (`inlinable` never inlines it).
                         if self.at_end() {
                             return Ok(());
                         }
@@ -1217,7 +1216,11 @@ impl Builder<'_> {
         };
         let g = self.funcs[gi];
         let rec = self.frames.iter().filter(|fr| fr.f == g).count();
-        !info.is_decl
+        // The control point's function is never inlined (DESIGN.md): a nested
+        // activation of the interpreter is a real call with its own control
+        // point and traces.
+        g != self.frames[0].f
+            && !info.is_decl
             && !info.is_intrinsic
             && !info.is_varargs
             && !info.outline
