@@ -2,6 +2,7 @@
 //   env-var: YKD_LOG=3
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
+//   env-var: YKD_LOG_STATS=-
 //   stderr:
 //     yk-jit-event: start-tracing
 //     yk-jit-event: stop-tracing
@@ -16,6 +17,12 @@
 //     yk-jit-event: trace-compiled
 //     yk-jit-event: enter-jit-code
 //     yk-jit-event: deoptimise
+//     {
+//     ...
+//       "traces_re_recorded": 1,
+//       "trace_jumps": 0,
+//       "traces_freed": 1,
+//     ...
 //   stdout:
 //     49995000 299990000
 
@@ -23,7 +30,8 @@
 // first half's path; after the change its guard fails, gets a side trace, and that side trace
 // then runs for (nearly) every iteration: the location is recorded again, along the new path
 // (`trace-re-recorded`, then a second `trace-compiled`), and the new root trace runs the rest of
-// the loop, leaving only at its end.
+// the loop, leaving only at its end. The replaced trace is freed once the thread has left it
+// (`traces_freed`).
 
 #include <stdio.h>
 #include <yk.h>

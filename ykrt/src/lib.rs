@@ -21,6 +21,7 @@ pub mod jit;
 pub mod location;
 pub mod log;
 pub mod mt;
+mod reclaim;
 pub mod stats;
 pub mod trace;
 

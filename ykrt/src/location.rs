@@ -20,19 +20,20 @@
 //! hold the count or the recording thread's id (ids come from a process-wide
 //! counter, so 56 bits never run out).
 //!
-//! A compiled location's box is never freed (not even when the `Location` is
-//! dropped, which may happen inside the trace's own dynamic extent), so a thread
-//! that loaded the pointer can use it without a reference count. Re-optimisation
-//! (`MT::re_record`) moves a compiled location back to counting and leaves the
-//! old box allocated for the same reason.
+//! A compiled location's box is not freed when it leaves the location (the
+//! `Location` is dropped, which may happen inside the trace's own dynamic
+//! extent, or re-optimisation, `MT::re_record`, moves it back to counting): it
+//! is retired (`crate::reclaim`) and freed once no thread can be running it, so
+//! a thread that loaded the pointer can use it without a reference count.
 
 use crate::compile::CompiledTrace;
+use crate::mt::MT;
 use std::{
     collections::BTreeMap,
     ptr::NonNull,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc, Mutex, Weak,
     },
 };
 
@@ -229,6 +230,21 @@ impl Location {
     }
 }
 
+/// Frees a compiled location's trace box (taken out of its location) once
+/// no thread can be running it; counted in `mt`'s stats if it still exists.
+pub(crate) fn retire_box(t: NonNull<Arc<dyn CompiledTrace>>, mt: Option<Weak<MT>>) {
+    // The box travels as an address: `NonNull` isn't `Send`.
+    let addr = t.as_ptr() as usize;
+    crate::reclaim::retire(Box::new(move || {
+        // SAFETY: the location owned this box and no longer points to it;
+        // `reclaim` runs this once no thread can be using it.
+        drop(unsafe { Box::from_raw(addr as *mut Arc<dyn CompiledTrace>) });
+        if let Some(mt) = mt.and_then(|m| m.upgrade()) {
+            mt.stats().count(crate::stats::Counter::TracesFreed);
+        }
+    }));
+}
+
 impl Default for Location {
     fn default() -> Self {
         Self::new()
@@ -237,12 +253,15 @@ impl Default for Location {
 
 impl Drop for Location {
     fn drop(&mut self) {
-        // A compiled trace is not freed with its location: the location may be
-        // dropped by interpreter code that runs inside the trace's dynamic extent
-        // (a guard's blackhole finishing the interpreter function, e.g. a C
-        // `main` whose loop was traced, which then drops its locations). Compiled
-        // code is never freed (docs/trace-compiler.md), and neither is its box.
-        let _ = State::decode(*self.0.get_mut());
+        // A compiled trace is not freed at once with its location: the location
+        // may be dropped by interpreter code that runs inside the trace's dynamic
+        // extent (a guard's blackhole finishing the interpreter function, e.g. a
+        // C `main` whose loop was traced, which then drops its locations), or
+        // while another thread runs it. It is retired: freed once no thread can
+        // be in it.
+        if let State::Compiled(t) = State::decode(*self.0.get_mut()) {
+            retire_box(t, None);
+        }
         if HAVE_DEBUG_STRS.load(Ordering::Acquire) {
             let mut m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
             m.remove(&self.addr());

@@ -185,11 +185,38 @@ impl MT {
         if !self.config.jit_enabled {
             return 0;
         }
+        // SAFETY: as this function's contract.
+        let mut r = unsafe { self.control_point_once(loc, vars, cp_func_idx) };
+        // A trace that left its loop at another location's control point
+        // returns that location (see `deopt::outcome`): the interpreter's
+        // state in `vars` is the one at that control point, so process it as
+        // if the interpreter had called it, which runs its trace if it has
+        // one. A loop here rather than a call from the trace keeps the stack
+        // flat when two loops' traces hand over to each other.
+        while crate::deopt::outcome::is_jump(r) {
+            self.stats.count(Counter::TraceJumps);
+            // SAFETY: the trace returned the location its interpreter state
+            // reached, which the interpreter keeps alive while it uses it.
+            let next = unsafe { &*(r as usize as *const Location) };
+            // SAFETY: `vars` is the same control point's.
+            r = unsafe { self.control_point_once(next, vars, cp_func_idx) };
+        }
+        r
+    }
+
+    /// One pass through the control point at `loc` (see
+    /// [`MT::control_point_raw`]); may return a jump to another location.
+    unsafe fn control_point_once(
+        &self,
+        loc: &Location,
+        vars: *mut c_void,
+        cp_func_idx: u64,
+    ) -> u64 {
         let word = loc.load();
         if let Some(side) = swt::side_recording() {
             // A side trace is recorded until the root trace's location or a
             // location with a compiled trace.
-            // SAFETY: compiled traces (and their infos) are never freed.
+            // SAFETY: the recording pins its trace (`swt::Active::_pin`).
             let root = unsafe { &*side.info }.start_loc.addr();
             if root == loc as *const Location as usize
                 || matches!(State::decode(word), State::Compiled(_))
@@ -220,23 +247,39 @@ impl MT {
                 if vars.is_null() || swt::is_recording() {
                     return 0;
                 }
-                // SAFETY: a compiled location's box lives as long as the location.
-                unsafe { self.execute(loc, t.as_ref(), vars) }
+                // The box may be retired by another thread at any moment: tell
+                // `reclaim` this thread is entering compiled code, then check
+                // the location still holds this trace.
+                let anchor = 0u8;
+                let sp = std::hint::black_box(std::ptr::addr_of!(anchor)) as usize;
+                crate::reclaim::enter(sp);
+                if loc.load() != word {
+                    crate::reclaim::leave(sp);
+                    return 0;
+                }
+                // SAFETY: the box is not freed before `leave`.
+                let r = unsafe { self.execute(loc, t.as_ref(), vars) };
+                crate::reclaim::leave(sp);
+                r
             }
             State::Null | State::DontTrace => 0,
         }
     }
 
     /// Re-optimisation: a compiled location goes back to counting, at its
-    /// hot threshold, to be recorded again. Its trace is left allocated
-    /// (never freed: threads may be running it). Returns whether it did.
+    /// hot threshold, to be recorded again. Its trace is retired: freed once
+    /// no thread can be running it. Returns whether it did.
     pub(crate) fn re_record(&self, loc: &Location) -> bool {
         let word = loc.load();
-        if !matches!(State::decode(word), State::Compiled(_)) {
+        let State::Compiled(t) = State::decode(word) else {
+            return false;
+        };
+        let count = self.threshold_for(0);
+        if !loc.transition(word, State::Counting { count, failures: 0 }) {
             return false;
         }
-        let count = self.threshold_for(0);
-        loc.transition(word, State::Counting { count, failures: 0 })
+        crate::location::retire_box(t, Some(self.weak_self.clone()));
+        true
     }
 
     /// The installed trace compiler, if any.
@@ -318,6 +361,7 @@ impl MT {
             flag: info.swt_flag(),
             max_len: self.config.trace_max_len,
             side: None,
+            _pin: None,
         });
     }
 

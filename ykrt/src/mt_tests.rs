@@ -6,6 +6,7 @@ use crate::{
     location::MAX_FAILURES,
     testutil::{self, block, flag_on, lines, FakeCompiler, FakeTrace},
 };
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::{ptr, sync::Barrier, thread};
 
 fn cp(mt: &MT, loc: &Location) -> u64 {
@@ -466,4 +467,78 @@ fn stats_written_on_shutdown() {
     assert_eq!(v["traces_compiled_err"], 1);
     assert!(v["duration_tracing"].as_f64().unwrap() > 0.0);
     assert_eq!(v["compile_times"].as_array().unwrap().len(), 0);
+}
+
+/// A trace that returns a jump to `to` (0: none) and records its drop.
+struct JumpTrace {
+    to: AtomicUsize,
+    runs: AtomicU64,
+    dropped: Arc<AtomicBool>,
+}
+
+impl CompiledTrace for JumpTrace {
+    unsafe fn execute(&self, _vars: *mut c_void) -> u64 {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        // Jump once.
+        self.to.swap(0, Ordering::Relaxed) as u64
+    }
+}
+
+impl Drop for JumpTrace {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+fn jump_trace(to: usize) -> (Arc<JumpTrace>, Arc<AtomicBool>) {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let t = Arc::new(JumpTrace {
+        to: AtomicUsize::new(to),
+        runs: AtomicU64::new(0),
+        dropped: dropped.clone(),
+    });
+    (t, dropped)
+}
+
+#[test]
+fn jumps_run_the_reached_trace_and_replaced_traces_are_freed() {
+    let (mt, _log) = testutil::mt("jumps", 100);
+    let (a, b, c) = (Location::new(), Location::new(), Location::new());
+    // A jumps to B, B back to A (once each), C has no trace.
+    let (ta, a_dropped) = jump_trace(&b as *const Location as usize);
+    let (tb, _) = jump_trace(&a as *const Location as usize);
+    assert!(a.install(a.load(), ta.clone()));
+    assert!(b.install(b.load(), tb.clone()));
+    assert_eq!(cp(&mt, &a), 0);
+    assert_eq!(ta.runs.load(Ordering::Relaxed), 2);
+    assert_eq!(tb.runs.load(Ordering::Relaxed), 1);
+    assert_eq!(mt.stats().get(Counter::TraceJumps), 2);
+    // A jump to a location without a trace counts it, as the interpreter's
+    // control point would, and the interpreter resumes.
+    ta.to
+        .store(&c as *const Location as usize, Ordering::Relaxed);
+    assert_eq!(cp(&mt, &a), 0);
+    assert_eq!(
+        c.state(),
+        State::Counting {
+            count: 1,
+            failures: 0
+        }
+    );
+    // Re-recording A retires its trace: freed once no thread is in it (other
+    // tests' threads may be passing through fake traces: wait a little).
+    drop(ta);
+    assert!(mt.re_record(&a));
+    assert!(matches!(a.state(), State::Counting { .. }));
+    let mut freed = false;
+    for _ in 0..500 {
+        crate::reclaim::try_reclaim();
+        if a_dropped.load(Ordering::SeqCst) {
+            freed = true;
+            break;
+        }
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(freed);
+    assert_eq!(mt.stats().get(Counter::TracesFreed), 1);
 }

@@ -33,6 +33,11 @@ pub enum Counter {
     SideTracesCompiled,
     /// Root traces given up for re-recording, their side path being hotter.
     TracesReRecorded,
+    /// Trace exits at another location's control point that the runtime
+    /// passed straight on to (running its trace, if any).
+    TraceJumps,
+    /// Replaced traces freed (once no thread could be running them).
+    TracesFreed,
 }
 
 /// The time accumulators.
@@ -48,7 +53,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 8] = [
+const COUNTERS: [(Counter, &str); 10] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -57,6 +62,8 @@ const COUNTERS: [(Counter, &str); 8] = [
     (Counter::GuardFailures, "guard_failures"),
     (Counter::SideTracesCompiled, "side_traces_compiled"),
     (Counter::TracesReRecorded, "traces_re_recorded"),
+    (Counter::TraceJumps, "trace_jumps"),
+    (Counter::TracesFreed, "traces_freed"),
 ];
 
 const TIMERS: [(Timer, &str); 4] = [
@@ -69,7 +76,7 @@ const TIMERS: [(Timer, &str); 4] = [
 /// An `MT`'s statistics.
 #[derive(Debug)]
 pub struct Stats {
-    counters: [AtomicU64; 8],
+    counters: [AtomicU64; 10],
     /// Nanoseconds.
     timers: [AtomicU64; 4],
     compile_times: Mutex<Vec<f64>>,

@@ -33,6 +33,16 @@ pub mod outcome {
     pub const RETURN: u64 = 1;
     /// Jump back to the trace's loop head.
     pub const REENTER: u64 = 2;
+    /// The smallest jump: a value `>= JUMP_MIN` is the address of the
+    /// `Location` whose control point the interpreter's state (in `vars`)
+    /// has reached; the runtime passes that control point next, running
+    /// its trace if it has one, before the interpreter resumes.
+    pub const JUMP_MIN: u64 = 4096;
+
+    /// Whether outcome `r` is a jump to a location.
+    pub fn is_jump(r: u64) -> bool {
+        r >= JUMP_MIN
+    }
 }
 
 /// One frame to rebuild at a guard.
@@ -148,6 +158,10 @@ pub struct TraceInfo {
     pub nslots: usize,
     /// The MT (it outlives every running trace).
     pub mt: *const MT,
+    /// What owns the trace's machine code, if the compiler frees it: dropped
+    /// with the info, i.e. with the root trace (side traces' infos are owned
+    /// by their parents' guards), once no thread can be running it.
+    pub code: Option<Box<dyn Send + Sync>>,
 }
 
 // SAFETY: the MT pointer is only used for its thread-safe parts; the slots
@@ -185,6 +199,7 @@ impl TraceInfo {
             ret_field,
             nslots,
             mt,
+            code: None,
         }
     }
 
@@ -286,6 +301,10 @@ pub unsafe extern "C" fn __yk_guard_failed(
             }
             if loc == info.start_loc.addr() as u64 {
                 outcome::REENTER
+            } else if outcome::is_jump(loc) {
+                // Another location: the runtime passes its control point
+                // (counting it, or running its trace) as the interpreter would.
+                loc
             } else {
                 outcome::RESUME
             }
@@ -319,8 +338,8 @@ pub unsafe extern "C" fn __yk_guard_failed(
 /// most of the loop's recent iterations (the program's hot path changed):
 /// the location goes back to counting, at its threshold, so that the next
 /// pass records the loop again, along the path it takes now; the new trace
-/// replaces this one. (The trace then leaves its loop.) This trace's code
-/// and info are never freed: other threads may still be running it.
+/// replaces this one. (The trace then leaves its loop.) This trace is
+/// retired: freed once no thread can be running it (`crate::reclaim`).
 ///
 /// # Safety
 /// Only compiled root traces call this, with their own `TraceInfo`.
@@ -354,19 +373,20 @@ fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
         flag: aot.swt_flag(),
         max_len: mt.config().trace_max_len,
         side: Some(swt::SideRec { info, guard }),
+        _pin: Some(crate::reclaim::Pin::new()),
     });
 }
 
 /// A side-trace recording ended at a control point it may end at: compile it.
 pub(crate) fn finish_side(mt: &MT, side: swt::SideRec, fin: swt::Finished) {
-    // SAFETY: compiled traces are never freed.
+    // SAFETY: the recording's pin keeps the trace alive.
     let info = unsafe { &*side.info };
     compile_side(mt, info, side.guard, fin);
 }
 
 /// A side-trace recording was abandoned: log why; the guard won't try again.
 pub(crate) fn side_recording_aborted(mt: &MT, side: swt::SideRec, reason: &str) {
-    // SAFETY: compiled traces are never freed.
+    // SAFETY: the recording's pin keeps the trace alive.
     let info = unsafe { &*side.info };
     mt.log()
         .event(JitEvent::TraceAborted(reason), Some(info.start_loc));

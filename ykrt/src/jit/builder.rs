@@ -125,7 +125,17 @@ pub struct BuiltTrace {
     pub nslots: usize,
     /// Where a `ret` of the interpreter function puts its value in vars.
     pub ret_field: Option<(u64, Ty)>,
+    /// AOT instructions the walk went through.
+    pub walked: usize,
 }
+
+/// A recording whose walk goes through more AOT instructions than this is
+/// aborted as too long there and then, rather than after building a trace
+/// that `super::MAX_TRACE_INSTRS` would reject anyway: a recording of an
+/// outer loop can mean millions of instructions, seconds of compile time.
+/// (Traces come out bigger than their walks, 2-6x for Lua's: guard exits
+/// add more code than folding the interpreter's state removes.)
+pub const MAX_WALKED: usize = super::MAX_TRACE_INSTRS;
 
 /// Why a trace can't be built: becomes `trace-aborted: <reason>`.
 pub type Abort = String;
@@ -205,6 +215,8 @@ struct Builder<'a> {
     /// Fields read before any store in the loop: a phi at the loop head
     /// each, fed from entry, the back edge and re-entries after a guard.
     head_phis: Vec<(u32, LLVMValueRef)>,
+    /// AOT instructions walked so far (see [`MAX_WALKED`]).
+    walked: usize,
 }
 
 fn is_cp_call(i: LLVMValueRef) -> bool {
@@ -286,6 +298,7 @@ pub fn build(
         vars_ty: unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) },
         vars_val: HashMap::new(),
         head_phis: Vec::new(),
+        walked: 0,
     };
     bt.build(f, cp_block, input)?;
     if bt.next_promote != input.promotes.len() {
@@ -309,6 +322,7 @@ pub fn build(
     let guards = std::mem::take(&mut bt.guards);
     let guard_srcs = std::mem::take(&mut bt.guard_srcs);
     let nslots = bt.nslots;
+    let walked = bt.walked;
     drop(bt);
     Ok(BuiltTrace {
         module: t,
@@ -318,6 +332,7 @@ pub fn build(
         guard_srcs,
         nslots,
         ret_field,
+        walked,
     })
 }
 
@@ -827,7 +842,9 @@ impl Builder<'_> {
     }
 
     /// A side trace ends at a control point: the root trace's loop goes on
-    /// if it is the root's location, else the interpreter resumes.
+    /// if it is the root's location; another location is returned as a
+    /// jump (the runtime runs that location's trace next, or resumes the
+    /// interpreter there); without a location the interpreter resumes.
     fn side_end(&mut self) {
         unsafe {
             let t = self.t;
@@ -846,11 +863,25 @@ impl Builder<'_> {
                         t.const_int(64, self.start_loc as u64),
                         c"".as_ptr(),
                     );
+                    let small = LLVMBuildICmp(
+                        self.b.0,
+                        llvm_sys::LLVMIntPredicate::LLVMIntULT,
+                        addr,
+                        t.const_int(64, crate::deopt::outcome::JUMP_MIN),
+                        c"".as_ptr(),
+                    );
+                    let other = LLVMBuildSelect(
+                        self.b.0,
+                        small,
+                        t.const_int(64, crate::deopt::outcome::RESUME),
+                        addr,
+                        c"".as_ptr(),
+                    );
                     LLVMBuildSelect(
                         self.b.0,
                         own,
                         t.const_int(64, crate::deopt::outcome::REENTER),
-                        t.const_int(64, crate::deopt::outcome::RESUME),
+                        other,
                         c"".as_ptr(),
                     )
                 }
@@ -869,8 +900,17 @@ impl Builder<'_> {
                 Some(i) => i,
                 None => unsafe { LLVMGetFirstInstruction(bb) },
             };
+            if self.walked > MAX_WALKED {
+                // Checked per block, so the message names the real limit.
+                return Err(format!(
+                    "trace too long: over {MAX_WALKED} instructions to copy (the limit is {} \
+                     instructions)",
+                    super::MAX_TRACE_INSTRS
+                ));
+            }
             while !i.is_null() {
                 let next_i = unsafe { LLVMGetNextInstruction(i) };
+                self.walked += 1;
                 match llvm::opcode(i) {
                     LLVMOpcode::LLVMPHI => {
                         let p = self.frames[top]

@@ -52,7 +52,53 @@ unsafe impl Send for State {}
 /// The trace compiler installed into every `MT` that has embedded IR.
 #[derive(Default)]
 pub struct LlvmCompiler {
+    shared: Arc<Shared>,
+}
+
+/// What the compiler shares with its traces' code handles.
+#[derive(Default)]
+struct Shared {
     state: Mutex<Option<Result<State, String>>>,
+    /// Freed traces' code, waiting for the state's lock: (handle, trace
+    /// number).
+    dead: Mutex<Vec<(orc::CodeHandle, u64)>>,
+}
+
+impl Shared {
+    /// Frees the code of dead traces (with the state's lock held).
+    fn free_dead(&self, st: &mut State) {
+        let dead = std::mem::take(&mut *self.dead.lock().unwrap_or_else(|e| e.into_inner()));
+        for (rt, no) in dead {
+            st.orc.remove(rt);
+            st.guard_srcs.retain(|k, _| k.0 != no);
+        }
+    }
+}
+
+/// Owns one trace module's machine code (kept in its `TraceInfo`): dropping
+/// it frees the code, at once if the compiler is idle, else before the
+/// compiler's next trace.
+struct Code {
+    shared: Arc<Shared>,
+    rt: Option<orc::CodeHandle>,
+    trace_no: u64,
+}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        let Some(rt) = self.rt.take() else { return };
+        self.shared
+            .dead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((rt, self.trace_no));
+        // Don't wait for a compilation in progress.
+        if let Ok(mut g) = self.shared.state.try_lock() {
+            if let Some(Ok(st)) = g.as_mut() {
+                self.shared.free_dead(st);
+            }
+        }
+    }
 }
 
 struct Trace {
@@ -149,12 +195,13 @@ impl LlvmCompiler {
         trace: &RecordedTrace,
         side: Option<(u64, u32)>,
     ) -> Result<(TraceFn, Box<TraceInfo>), CompileError> {
-        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut phases = Phases::new();
         let st = match guard.get_or_insert_with(|| init(mt)) {
             Ok(st) => st,
             Err(e) => return Err(CompileError::Permanent(e.clone())),
         };
+        self.shared.free_dead(st);
         let info =
             crate::aot::info().ok_or_else(|| CompileError::Permanent("no embedded IR".into()))?;
         st.ntraces += 1;
@@ -190,7 +237,8 @@ impl LlvmCompiler {
         phases.done("build");
         let ninstrs = built.module.instruction_count();
         phases.note(&format!(
-            "({ninstrs} instructions, {} guards)",
+            "({ninstrs} instructions from {} walked, {} guards)",
+            built.walked,
             built.guards.len()
         ));
         if ninstrs > MAX_TRACE_INSTRS {
@@ -239,21 +287,19 @@ impl LlvmCompiler {
                     .map_err(CompileError::Temporary)?;
             }
         }
-        for (g, src) in std::mem::take(&mut built.guard_srcs)
-            .into_iter()
-            .enumerate()
-        {
-            st.guard_srcs.insert((trace_no, g as u32), src);
-        }
-        let addr = st
+        let guard_srcs = std::mem::take(&mut built.guard_srcs);
+        let (addr, rt) = st
             .orc
             .add_and_lookup(built.module.into_raw(), &name)
             .map_err(CompileError::Temporary)?;
+        for (g, src) in guard_srcs.into_iter().enumerate() {
+            st.guard_srcs.insert((trace_no, g as u32), src);
+        }
         phases.done("codegen");
         phases.report(&name);
         // SAFETY: the trace function has this signature (builder.rs).
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(addr) };
-        let info = Box::new(TraceInfo::new(
+        let mut info = Box::new(TraceInfo::new(
             trace_no,
             built.guards,
             trace.start_loc,
@@ -262,6 +308,11 @@ impl LlvmCompiler {
             built.nslots,
             mt,
         ));
+        info.code = Some(Box::new(Code {
+            shared: self.shared.clone(),
+            rt: Some(rt),
+            trace_no,
+        }));
         Ok((f, info))
     }
 }

@@ -4,8 +4,9 @@
 //! functions and globals are `__yk_aot_f<i>` / `__yk_aot_g<i>` symbols,
 //! defined as absolute symbols with the run-time addresses from the binary's
 //! address tables; anything else (e.g. `memcpy` from an intrinsic) resolves
-//! against the process. Traces are never freed yet: their code stays valid
-//! for as long as any thread may run it.
+//! against the process. Each trace module has its own resource tracker, so
+//! a replaced trace's code can be freed ([`Orc::remove`]) once no thread can
+//! be running it (`crate::reclaim` decides when).
 
 use llvm_sys::error::*;
 use llvm_sys::orc2::lljit::*;
@@ -180,22 +181,52 @@ impl Orc {
     }
 
     /// Adds module `m` (ownership passes to the JIT) and returns the address
-    /// of its function `name`, compiling it.
-    pub fn add_and_lookup(&mut self, m: LLVMModuleRef, name: &str) -> Result<usize, String> {
+    /// of its function `name`, compiling it, and the handle that frees its
+    /// code ([`Orc::remove`]).
+    pub fn add_and_lookup(
+        &mut self,
+        m: LLVMModuleRef,
+        name: &str,
+    ) -> Result<(usize, CodeHandle), String> {
         unsafe {
             let tsm = LLVMOrcCreateNewThreadSafeModule(m, self.tsctx);
             let jd = LLVMOrcLLJITGetMainJITDylib(self.jit);
-            let e = LLVMOrcLLJITAddLLVMIRModule(self.jit, jd, tsm);
+            let rt = LLVMOrcJITDylibCreateResourceTracker(jd);
+            let e = LLVMOrcLLJITAddLLVMIRModuleWithRT(self.jit, rt, tsm);
             if !e.is_null() {
+                LLVMOrcReleaseResourceTracker(rt);
                 return Err(format!("adding the trace: {}", take_error(e)));
             }
+            let rt = CodeHandle(rt);
             let n = CString::new(name).unwrap();
             let mut addr = 0;
             let e = LLVMOrcLLJITLookup(self.jit, &mut addr, n.as_ptr());
             if !e.is_null() {
+                self.remove(rt);
                 return Err(format!("compiling the trace: {}", take_error(e)));
             }
-            Ok(addr as usize)
+            Ok((addr as usize, rt))
+        }
+    }
+
+    /// Frees the code (and the debugger's and profiler's records of it) that
+    /// `rt` was returned with. No thread may be running it.
+    pub fn remove(&mut self, rt: CodeHandle) {
+        unsafe {
+            let e = LLVMOrcResourceTrackerRemove(rt.0);
+            if !e.is_null() {
+                // Nothing to do but keep the memory: the trace is unused.
+                let _ = take_error(e);
+            }
+            LLVMOrcReleaseResourceTracker(rt.0);
         }
     }
 }
+
+/// The ORC resource tracker of one compiled module: what frees its code.
+#[derive(Debug)]
+pub struct CodeHandle(LLVMOrcResourceTrackerRef);
+
+// SAFETY: a handle is only used by [`Orc::remove`], under the compiler's lock.
+unsafe impl Send for CodeHandle {}
+unsafe impl Sync for CodeHandle {}

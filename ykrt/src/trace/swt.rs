@@ -38,12 +38,15 @@ pub(crate) struct Active {
     pub(crate) max_len: usize,
     /// For a side trace's recording: the guard it starts from.
     pub(crate) side: Option<SideRec>,
+    /// For a side trace's recording: keeps the guard's trace from being
+    /// freed until the recording is compiled or given up.
+    pub(crate) _pin: Option<crate::reclaim::Pin>,
 }
 
 /// The guard a side trace is being recorded from.
 #[derive(Clone, Copy)]
 pub(crate) struct SideRec {
-    /// The guard's trace (compiled traces are never freed).
+    /// The guard's trace (pinned by the recording's `Active::pin`).
     pub(crate) info: *const crate::deopt::TraceInfo,
     /// The guard's index.
     pub(crate) guard: u32,

@@ -1,0 +1,89 @@
+// Run-time:
+//   env-var: YKD_LOG=3
+//   env-var: YK_HOT_THRESHOLD=3
+//   env-var: YK_SIDETRACE_THRESHOLD=2
+//   env-var: YKD_LOG_STATS=-
+//   stderr:
+//     yk-jit-event: start-tracing
+//     yk-jit-event: stop-tracing
+//     yk-jit-event: trace-compiled
+//     yk-jit-event: enter-jit-code
+//     yk-jit-event: deoptimise
+//     yk-jit-event: start-tracing
+//     yk-jit-event: stop-tracing
+//     yk-jit-event: trace-compiled
+//     yk-jit-event: enter-jit-code
+//     yk-jit-event: deoptimise
+//     yk-jit-event: enter-jit-code
+//     yk-jit-event: deoptimise
+//     yk-jit-event: side-trace-compiled
+//     yk-jit-event: enter-jit-code
+//     yk-jit-event: deoptimise
+//     yk-jit-event: side-trace-compiled
+//     yk-jit-event: enter-jit-code
+//     ...
+//     yk-jit-event: deoptimise
+//     {
+//     ...
+//       "trace_executions": 400,
+//       "guard_failures": 5,
+//       "side_traces_compiled": 2,
+//       "traces_re_recorded": 0,
+//       "trace_jumps": 400,
+//     ...
+//   stdout:
+//     a=156000 b=180000 outer=200
+
+// Two loops with their own locations, one after the other, inside an outer loop. Each inner
+// loop is traced; leaving loop A's trace reaches loop B's control point, and leaving B's trace
+// reaches A's again (through the outer loop's bytecodes, which have no location). Once the exit
+// guards have side traces, each side trace ends by jumping into the other loop's trace: the
+// runtime passes the reached control point at once (stat `trace_jumps`) instead of returning to
+// the interpreter, and no guard deoptimises again until the program's last exit. The
+// interpreter enters a trace once: the other 399 entries are jumps (the 400th jump reaches a
+// location without a trace, before B's exit has its side trace).
+
+#include <stdio.h>
+#include <yk.h>
+
+enum { SET, ADD, ADDI, JLT, HALT };
+// Registers: 0 = i, 1 = j, 2 = outer, 3 = a, 4 = b.
+static const int prog[] = {
+    SET,  2, 0,      // 0: outer = 0
+    SET,  0, 0,      // 3: i = 0
+    ADD,  3, 0,      // 6: a += i           (loop A's head)
+    ADDI, 0, 1,      // 9: i++
+    JLT,  0, 40, 6,  // 12: if i < 40 goto 6
+    SET,  1, 0,      // 16: j = 0
+    ADD,  4, 1,      // 19: b += j          (loop B's head)
+    ADDI, 4, 3,      // 22: b += 3
+    ADDI, 1, 1,      // 25: j++
+    JLT,  1, 40, 19, // 28: if j < 40 goto 19
+    ADDI, 2, 1,      // 32: outer++
+    JLT,  2, 200, 3, // 35: if outer < 200 goto 3
+    HALT,            // 39
+};
+#define N (sizeof(prog) / sizeof(prog[0]))
+
+int main(void) {
+  YkMT *mt = yk_mt_new(NULL);
+  YkLocation locs[N];
+  for (unsigned i = 0; i < N; i++)
+    locs[i] = (i == 6 || i == 19) ? yk_location_new() : yk_location_null();
+  long reg[5] = {0};
+  int pc = 0;
+  for (;;) {
+    yk_mt_control_point(mt, &locs[pc]);
+    const int *ins = &prog[yk_promote(pc)];
+    switch (ins[0]) {
+    case SET: reg[ins[1]] = ins[2]; pc += 3; break;
+    case ADD: reg[ins[1]] += reg[ins[2]]; pc += 3; break;
+    case ADDI: reg[ins[1]] += ins[2]; pc += 3; break;
+    case JLT: pc = reg[ins[1]] < ins[2] ? ins[3] : pc + 4; break;
+    case HALT:
+      printf("a=%ld b=%ld outer=%ld\n", reg[3], reg[4], reg[2]);
+      yk_mt_shutdown(mt);
+      return 0;
+    }
+  }
+}
