@@ -36,6 +36,7 @@ pub mod bbaddrmap;
 pub mod collector;
 pub mod encode;
 pub mod flow;
+pub mod irmap;
 pub mod packet;
 pub mod ring;
 pub mod support;
