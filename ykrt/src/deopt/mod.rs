@@ -354,6 +354,8 @@ fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
         flag: aot.swt_flag(),
         max_len: mt.config().trace_max_len,
         side: Some(swt::SideRec { info, guard }),
+        // The blackhole records the side trace's first blocks itself: swt.
+        pt: None,
     });
 }
 
