@@ -1,13 +1,16 @@
 //! Software-tracing instrumentation.
 //!
 //! Every block of every traceable function starts with a call to a small
-//! `alwaysinline` hook that tests the thread-local recording flag and, only
-//! when it is set, calls the runtime to record `(function index, block
-//! index)`. The hooks are inlined before codegen, so the cost
+//! `alwaysinline` hook that tests bit 0 ([FLAG_BLOCKS]) of the thread-local
+//! recording flag and, only when it is set, calls the runtime to record
+//! `(function index, block index)`, passed as constants. The hardware tracer
+//! reads those tests and constants back from the machine code to map Intel PT
+//! traces to the same pairs (`hwt::irmap`, docs/hwt.md), so they must stay
+//! this simple. The hooks are inlined before codegen, so the cost
 //! when not recording is one thread-local byte load and a predicted-not-taken
 //! branch per block. `yk_promote` calls and calls of `yk_idempotent`
-//! functions get similar hooks that record the value the trace builder will
-//! need.
+//! functions get similar hooks, testing the whole flag byte, that record the
+//! value the trace builder will need.
 
 use crate::annotations::{self, Annotations};
 use crate::llvm::{self, blocks, Module};
