@@ -12,9 +12,9 @@
 //   stdout:
 //     sum=499500
 
-// `YKD_TRACER=hwt` where Intel PT can't be used (this machine: an AMD CPU in a VM; elsewhere:
-// the PT blocks aren't mapped to embedded-IR blocks yet): the runtime says why, once, and traces
-// with the software tracer.
+// `YKD_TRACER=hwt` where Intel PT can't be used (this machine: an AMD CPU in a VM): the runtime
+// says why, once, and traces with the software tracer. (Where PT works the same run records its
+// blocks with PT: docs/hwt.md.)
 
 #include <stdio.h>
 #include <yk.h>

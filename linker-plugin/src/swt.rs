@@ -1,13 +1,16 @@
 //! Software-tracing instrumentation.
 //!
 //! Every block of every traceable function starts with a call to a small
-//! `alwaysinline` hook that tests the thread-local recording flag and, only
-//! when it is set, calls the runtime to record `(function index, block
-//! index)`. The hooks are inlined before codegen, so the cost
+//! `alwaysinline` hook that tests bit 0 ([FLAG_BLOCKS]) of the thread-local
+//! recording flag and, only when it is set, calls the runtime to record
+//! `(function index, block index)`, passed as constants. The hardware tracer
+//! reads those tests and constants back from the machine code to map Intel PT
+//! traces to the same pairs (`hwt::irmap`, docs/hwt.md), so they must stay
+//! this simple. The hooks are inlined before codegen, so the cost
 //! when not recording is one thread-local byte load and a predicted-not-taken
 //! branch per block. `yk_promote` calls and calls of `yk_idempotent`
-//! functions get similar hooks that record the value the trace builder will
-//! need.
+//! functions get similar hooks, testing the whole flag byte, that record the
+//! value the trace builder will need.
 
 use crate::annotations::{self, Annotations};
 use crate::llvm::{self, blocks, Module};
@@ -19,14 +22,19 @@ use std::ffi::CString;
 /// The `yk_promote` entry point that `yk.h` expands to.
 pub const PROMOTE: &str = "__yk_promote_u64";
 
+/// The flag bit that turns on block recording (docs/abi.md). The other bits
+/// turn on value recording only: the hardware tracer gets the blocks from
+/// Intel PT but still needs promoted values and idempotent results.
+pub const FLAG_BLOCKS: u64 = 1;
+
 /// Builds `internal void @name(params...) alwaysinline`: if the recording
-/// flag is set, call `rec(params...)`.
+/// flag has any bit of `mask` set, call `rec(params...)`.
 fn make_hook(
     m: &Module,
     flag: LLVMValueRef,
-    name: &str,
-    rec: &str,
+    (name, rec): (&str, &str),
     params: &[LLVMTypeRef],
+    mask: u64,
 ) -> LLVMValueRef {
     unsafe {
         let mut ps = params.to_vec();
@@ -43,7 +51,10 @@ fn make_hook(
         let b = m.builder();
         LLVMPositionBuilderAtEnd(b.0, entry);
         let i8t = m.int_ty(8);
-        let v = LLVMBuildLoad2(b.0, i8t, flag, c"recording".as_ptr());
+        let mut v = LLVMBuildLoad2(b.0, i8t, flag, c"recording".as_ptr());
+        if mask != 0xff {
+            v = LLVMBuildAnd(b.0, v, LLVMConstInt(i8t, mask, 0), c"".as_ptr());
+        }
         let c = LLVMBuildICmp(
             b.0,
             llvm_sys::LLVMIntPredicate::LLVMIntNE,
@@ -128,23 +139,23 @@ pub fn instrument(
     let block_hook = make_hook(
         m,
         flag,
-        "__yk_swt_hook_block",
-        "__yk_swt_rec_block",
+        ("__yk_swt_hook_block", "__yk_swt_rec_block"),
         &[i32t, i32t],
+        FLAG_BLOCKS,
     );
     let promote_hook = make_hook(
         m,
         flag,
-        "__yk_swt_hook_promote",
-        "__yk_swt_rec_promote",
+        ("__yk_swt_hook_promote", "__yk_swt_rec_promote"),
         &[i64t],
+        0xff,
     );
     let idem_hook = make_hook(
         m,
         flag,
-        "__yk_swt_hook_idem",
-        "__yk_swt_rec_idempotent",
+        ("__yk_swt_hook_idem", "__yk_swt_rec_idempotent"),
         &[i64t],
+        0xff,
     );
     let b = m.builder();
     let mut count = 0;

@@ -28,7 +28,8 @@ const APT_PACKAGES: &[&str] = &[
     "clang-22",
     "lld-22",
     "libzstd-dev",
-    "patch", // applies interps/lua/yk.patch (`cargo xtask lua`)
+    "patch",      // applies interps/lua/yk.patch (`cargo xtask lua`)
+    "libipt-dev", // the reference PT packet decoder of ykrt/hwt/tests/libipt.rs
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>

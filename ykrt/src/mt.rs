@@ -52,6 +52,9 @@ pub struct MT {
     stats: Stats,
     compiler: RwLock<Option<Arc<dyn TraceCompiler>>>,
     queue: CompileQueue,
+    /// Root traces are recorded with Intel PT (`YKD_TRACER=hwt`, and PT is
+    /// usable here).
+    use_hwt: bool,
 }
 
 impl fmt::Debug for MT {
@@ -73,24 +76,22 @@ impl MT {
     pub fn with_config(config: Config) -> Result<Arc<MT>, MtError> {
         let log = Log::new(&config).map_err(MtError::Io)?;
         let stats = Stats::new(config.log_stats.as_ref()).map_err(MtError::Io)?;
-        if config.tracer == TracerKind::Hwt {
-            static HWT_WARNING: Once = Once::new();
-            HWT_WARNING.call_once(|| {
-                // The decoder exists (`trace::hwt`), but its machine blocks
-                // aren't mapped to embedded-IR blocks yet: swt either way.
-                let why = crate::trace::hwt::unavailable_reason().unwrap_or_else(|| {
-                    "Intel PT is available, but mapping its blocks to embedded-IR blocks \
-                     is not implemented yet"
-                        .into()
-                });
-                log.warning(&format!("YKD_TRACER=hwt: {why}; using swt"))
-            });
-        }
+        let use_hwt = config.tracer == TracerKind::Hwt
+            && match crate::trace::hw::usable() {
+                Ok(()) => true,
+                Err(why) => {
+                    static HWT_WARNING: Once = Once::new();
+                    HWT_WARNING
+                        .call_once(|| log.warning(&format!("YKD_TRACER=hwt: {why}; using swt")));
+                    false
+                }
+            };
         let mt = Arc::new_cyclic(|weak_self| MT {
             weak_self: weak_self.clone(),
             hot_threshold: AtomicU32::new(config.hot_threshold),
             sidetrace_threshold: AtomicU32::new(config.sidetrace_threshold),
             config,
+            use_hwt,
             log,
             stats,
             compiler: RwLock::new(Some(Arc::new(crate::jit::LlvmCompiler::new()))),
@@ -352,6 +353,20 @@ impl MT {
             return;
         }
         self.log.event(JitEvent::StartTracing, Some(loc.into()));
+        let pt = if self.use_hwt {
+            match crate::trace::hw::Pt::start() {
+                Ok(pt) => Some(pt),
+                Err(why) => {
+                    // This recording goes without PT (e.g. no perf event
+                    // left for this thread): say so, record with swt.
+                    self.log
+                        .warning(&format!("YKD_TRACER=hwt: {why}; recording with swt"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
         swt::start(swt::Active {
             mt: self.arc(),
             loc: loc.into(),
@@ -362,15 +377,23 @@ impl MT {
             max_len: self.config.trace_max_len,
             side: None,
             _pin: None,
+            pt,
         });
     }
 
     #[cold]
     #[inline(never)]
     fn stop_tracing(&self, loc: &Location, word: usize) {
-        let Some(fin) = swt::stop() else {
+        let Some(mut fin) = swt::stop() else {
             return;
         };
+        if let Some(pt) = fin.active.pt.take() {
+            match pt.finish() {
+                Ok(blocks) if blocks.len() <= fin.active.max_len => fin.blocks = blocks,
+                Ok(_) => return self.hwt_failed(fin, swt::ABORT_TOO_LONG),
+                Err(why) => return self.hwt_failed(fin, &format!("hwt: {why}")),
+            }
+        }
         let recording_time = fin.active.started.elapsed();
         self.stats.time(Timer::Tracing, recording_time);
         self.stats.count(Counter::TracesRecordedOk);
@@ -441,6 +464,12 @@ impl MT {
         if matches!(State::decode(word), State::Tracing { owner: 0, .. }) {
             loc.back_off(word, matches!(e, CompileError::Permanent(_)));
         }
+    }
+
+    /// A hardware recording could not be turned into blocks: it is aborted
+    /// as a software recording would be.
+    fn hwt_failed(&self, fin: swt::Finished, why: &str) {
+        self.recording_aborted(fin.active.loc, fin.active.owner, why);
     }
 
     /// A recording by thread `owner` starting at `loc` was given up.

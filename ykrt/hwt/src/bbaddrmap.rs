@@ -23,16 +23,15 @@
 //! # What is and is not mapped
 //!
 //! A lookup yields (function address, machine block id). Machine block ids are
-//! *not* the block indices of the embedded IR: ids `0..N-1` are the IR blocks
-//! as instruction selection sees them, i.e. after CodeGenPrepare (which may
-//! split edges or add blocks), and blocks that codegen adds (switch lowering,
-//! etc.) get ids `>= N`. The embedded IR in `yk_ir` is taken before codegen, so
-//! translating a machine block id into an embedded-IR block index needs the
-//! IR as codegen saw it (or a side table from the link); that translation does
-//! not exist yet. Until it does, consumers must treat ids as machine-block ids
-//! only. Code outside the map (libraries, functions built without the map,
-//! padding) maps to [TraceItem::Unmappable], as the software tracer treats
-//! callbacks.
+//! *not* the block indices of the embedded IR: ids `0..N-1` are the blocks of
+//! the *instrumented* module as instruction selection sees them (after
+//! CodeGenPrepare, and with about three blocks per embedded-IR block from the
+//! inlined swt hook), and blocks that codegen adds (switch lowering, etc.) get
+//! ids `>= N`. So ids are machine-block ids only; the translation to
+//! embedded-IR blocks is [crate::irmap]'s, which uses this section for the
+//! functions' exact block (and so instruction) boundaries and reads the swt
+//! hooks' arguments from the code. Code outside the map (libraries,
+//! functions built without the map, padding) maps to [TraceItem::Unmappable].
 
 use crate::flow::Block;
 use anyhow::{bail, Context, Result};

@@ -9,14 +9,19 @@
 //!   synthesise traces for tests and benchmarks where there is no PT);
 //! - [flow]: instruction-flow reconstruction with `iced-x86`, giving the
 //!   executed blocks ([flow::Block]);
-//! - [bbaddrmap]: mapping those addresses to LLVM machine blocks through the
-//!   `.llvm_bb_addr_map` section. See that module for what cannot be mapped
-//!   to embedded-IR blocks yet.
+//! - [bbaddrmap]: the `.llvm_bb_addr_map` section (machine blocks of a
+//!   function, which give [irmap] exact instruction boundaries);
+//! - [irmap]: mapping executed code to the embedded-IR `(function index,
+//!   block index)` pairs the software tracer would record, through the swt
+//!   hooks' flag tests in the machine code (docs/hwt.md).
 //!
 //! Without PT hardware everything but the collector's system calls is tested:
 //! the decoder on synthesised packet streams (`tests/decode.rs`), the ring
 //! protocol on a simulated `perf_event_mmap_page`, the block map against
-//! `llvm-readobj-22` on real clang-22 builds (`tests/bb_addr_map.rs`).
+//! `llvm-readobj-22` on real clang-22 builds (`tests/bb_addr_map.rs`), the
+//! packet parser against libipt (`tests/libipt.rs`), and [irmap] on the C
+//! tests' toolchain-built binaries, with a round trip from swt recordings
+//! through synthesised PT packets (`c_tests/tests/hwt_map.rs`).
 //! `cargo run --release -p hwt --example decode_speed` measures the decoder.
 //!
 //! # Limits
@@ -28,14 +33,14 @@
 //!   trace an error; there is no resynchronisation after an overflow.
 //! - PEBS-in-PT block packets (BBP/BIP/BEP) are rejected; they are never
 //!   enabled by the collector.
-//! - Machine block ids from `.llvm_bb_addr_map` are not yet translated to
-//!   embedded-IR block indices ([bbaddrmap] explains why), so the output is
-//!   not yet in the software tracer's `(function index, block index)` form.
+//! - Never run on PT hardware: the collector's system calls and real AUX data
+//!   are untested (this project's machines have no PT).
 
 pub mod bbaddrmap;
 pub mod collector;
 pub mod encode;
 pub mod flow;
+pub mod irmap;
 pub mod packet;
 pub mod ring;
 pub mod support;

@@ -374,6 +374,8 @@ fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
         max_len: mt.config().trace_max_len,
         side: Some(swt::SideRec { info, guard }),
         _pin: Some(crate::reclaim::Pin::new()),
+        // The blackhole records the side trace's first blocks itself: swt.
+        pt: None,
     });
 }
 

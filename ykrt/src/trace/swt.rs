@@ -41,6 +41,9 @@ pub(crate) struct Active {
     /// For a side trace's recording: keeps the guard's trace from being
     /// freed until the recording is compiled or given up.
     pub(crate) _pin: Option<crate::reclaim::Pin>,
+    /// A hardware recording (`YKD_TRACER=hwt`): Intel PT records the blocks,
+    /// the hooks only the values.
+    pub(crate) pt: Option<super::hw::Pt>,
 }
 
 /// The guard a side trace is being recorded from.
@@ -72,7 +75,7 @@ impl Drop for Recorder {
     /// the tracing state.
     fn drop(&mut self) {
         if let Some(a) = self.active.take() {
-            set_flag(a.flag, false);
+            set_flag(a.flag, 0);
             abort(a, ABORT_THREAD_EXIT);
         }
     }
@@ -117,10 +120,19 @@ pub fn is_recording() -> bool {
         .unwrap_or(false)
 }
 
-fn set_flag(flag: *mut u8, on: bool) {
+fn set_flag(flag: *mut u8, value: u8) {
     if !flag.is_null() {
         // SAFETY: `YkAotInfo::swt_flag` returned this thread's flag.
-        unsafe { flag.write_volatile(u8::from(on)) };
+        unsafe { flag.write_volatile(value) };
+    }
+}
+
+/// The flag value for `a`: which hooks call the runtime (docs/abi.md).
+fn flag_value(a: &Active) -> u8 {
+    if a.pt.is_some() {
+        super::hw::FLAG_HWT
+    } else {
+        super::hw::FLAG_SWT
     }
 }
 
@@ -132,7 +144,7 @@ pub(crate) fn start(active: Active) {
         r.blocks.clear();
         r.promotes.clear();
         r.idempotents.clear();
-        set_flag(active.flag, true);
+        set_flag(active.flag, flag_value(&active));
         SIDE.with(|c| c.set(active.side));
         r.active = Some(active);
     });
@@ -144,7 +156,7 @@ pub(crate) fn stop() -> Option<Finished> {
     RECORDER.with(|r| {
         let mut r = r.borrow_mut();
         let active = r.active.take()?;
-        set_flag(active.flag, false);
+        set_flag(active.flag, 0);
         SIDE.with(|c| c.set(None));
         Some(Finished {
             active,
@@ -160,7 +172,7 @@ pub(crate) fn abort_current(reason: &str) {
     let active = RECORDER.with(|r| {
         let mut r = r.borrow_mut();
         let a = r.active.take()?;
-        set_flag(a.flag, false);
+        set_flag(a.flag, 0);
         SIDE.with(|c| c.set(None));
         r.blocks.clear();
         r.promotes.clear();
@@ -198,7 +210,7 @@ pub fn rec_block(func: u32, block: u32) {
                 // restored the flag of a recording that ended while it ran.
                 // Turn it off rather than come here at every block.
                 if let Some(info) = crate::aot::info() {
-                    set_flag(info.swt_flag(), false);
+                    set_flag(info.swt_flag(), 0);
                 }
                 return false;
             };
@@ -232,6 +244,10 @@ fn push_value(v: u64, buf: fn(&mut Recorder) -> &mut Vec<u64>) {
         if let Ok(mut r) = r.try_borrow_mut() {
             if r.active.is_some() {
                 buf(&mut r).push(v);
+            } else if let Some(info) = crate::aot::info() {
+                // As in `rec_block`: a flag an outlined function restored
+                // after its recording ended.
+                set_flag(info.swt_flag(), 0);
             }
         }
     });
