@@ -24,10 +24,11 @@ use crate::aotir::AotIndex;
 use crate::deopt::decode::{self, Decoded};
 use crate::deopt::prog::Ty;
 use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
+use crate::jit::dbg::TraceDbg;
 use linker_plugin::liveness::Liveness;
 use linker_plugin::llvm::{self, blocks, instrs, operands, successors, Module};
 use llvm_sys::core::*;
-use llvm_sys::debuginfo::LLVMInstructionSetDebugLoc;
+use llvm_sys::debuginfo::{LLVMInstructionGetDebugLoc, LLVMInstructionSetDebugLoc};
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMLinkage, LLVMOpcode, LLVMTypeKind};
 use std::collections::HashMap;
@@ -154,6 +155,9 @@ struct Frame {
     /// Native calls happened since this frame's last recorded block: their
     /// recorded blocks (callbacks) come before this frame's next one.
     native_pending: bool,
+    /// Where this frame's code is inlined in the trace's debug info (see
+    /// [`super::dbg`]); null without debug info.
+    dbg_at: LLVMMetadataRef,
 }
 
 struct Builder<'a> {
@@ -205,6 +209,8 @@ struct Builder<'a> {
     /// Fields read before any store in the loop: a phi at the loop head
     /// each, fed from entry, the back edge and re-entries after a guard.
     head_phis: Vec<(u32, LLVMValueRef)>,
+    /// The trace's debug info, unless turned off or the AOT IR has none.
+    dbg: Option<TraceDbg>,
 }
 
 fn is_cp_call(i: LLVMValueRef) -> bool {
@@ -286,8 +292,9 @@ pub fn build(
         vars_ty: unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) },
         vars_val: HashMap::new(),
         head_phis: Vec::new(),
+        dbg: None,
     };
-    bt.build(f, cp_block, input)?;
+    bt.build(aot, f, cp_block, input)?;
     if bt.next_promote != input.promotes.len() {
         return Err(format!(
             "yk_promote used outside the traced frames ({} recorded, {} in the trace)",
@@ -324,6 +331,7 @@ pub fn build(
 impl Builder<'_> {
     fn build(
         &mut self,
+        aot: &Module,
         f: LLVMValueRef,
         cp_block: LLVMBasicBlockRef,
         input: &TraceInput,
@@ -360,6 +368,14 @@ impl Builder<'_> {
                     LLVMAddAttributeAtIndex(self.trace_fn, LLVMAttributeFunctionIndex, c);
                 }
             }
+            // Code the builder makes that stands for no AOT instruction (the
+            // entry block, closing the loop) is at line 0 of the trace.
+            self.dbg = TraceDbg::new(t, aot, self.trace_fn, input.name, f, cp_call);
+            self.set_loc(
+                self.dbg
+                    .as_ref()
+                    .map_or(std::ptr::null_mut(), |d| d.line0()),
+            );
             self.vars = LLVMGetParam(self.trace_fn, 0);
             self.info_arg = LLVMGetParam(self.trace_fn, 1);
             self.buf = LLVMGetParam(self.trace_fn, 2);
@@ -410,6 +426,11 @@ impl Builder<'_> {
                 LLVMBuildBr(self.b.0, self.head);
                 LLVMPositionBuilderAtEnd(self.b.0, self.head);
                 self.walk()?;
+                self.set_loc(
+                    self.dbg
+                        .as_ref()
+                        .map_or(std::ptr::null_mut(), |d| d.line0()),
+                );
                 self.store_vars();
                 self.side_end();
                 self.finish_exits(entry);
@@ -433,10 +454,16 @@ impl Builder<'_> {
                 prev: Some(cp_block),
                 resume: None,
                 native_pending: false,
+                dbg_at: self.dbg_root(),
             });
             self.walk()?;
             // The end of the path is the start location's control point.
             LLVMBuildBr(self.b.0, self.head);
+            self.set_loc(
+                self.dbg
+                    .as_ref()
+                    .map_or(std::ptr::null_mut(), |d| d.line0()),
+            );
             self.close_loop(entry)?;
             self.finish_exits(entry);
         }
@@ -742,6 +769,8 @@ impl Builder<'_> {
             let mut srcs = Vec::with_capacity(p.values.len());
             let mut next = nres;
             unsafe { LLVMPositionBuilderBefore(self.b.0, p.before) };
+            // The stores belong to the guard's exit, and share its location.
+            self.set_loc(unsafe { LLVMInstructionGetDebugLoc(p.before) });
             for &v in &p.values {
                 let src = if let Some(k) = const_bits(v) {
                     LiveSrc::Const(k)
@@ -790,6 +819,7 @@ impl Builder<'_> {
     /// their live values from the buffer (`map`: frame 0's known values).
     fn side_frames(&mut self, src: &GuardSrc, map: HashMap<LLVMValueRef, LLVMValueRef>) {
         let mut map0 = Some(map);
+        let mut dbg_at = self.dbg_root();
         for sf in src {
             let mut map = map0.take().unwrap_or_default();
             for &(v, src) in &sf.live {
@@ -804,6 +834,9 @@ impl Builder<'_> {
                     map.insert(v, x);
                 }
             }
+            if let (Some(d), Some(call)) = (&mut self.dbg, sf.call) {
+                dbg_at = d.loc_of(call, dbg_at);
+            }
             self.frames.push(Frame {
                 f: sf.f,
                 fidx: sf.fidx,
@@ -813,6 +846,7 @@ impl Builder<'_> {
                 prev: None,
                 resume: None,
                 native_pending: false,
+                dbg_at,
             });
         }
         // Outer frames go on after their calls; the top one at its guard.
@@ -871,6 +905,12 @@ impl Builder<'_> {
             };
             while !i.is_null() {
                 let next_i = unsafe { LLVMGetNextInstruction(i) };
+                // What the builder makes for `i` (copy, guard, exit) gets
+                // its rebuilt source location.
+                if let Some(d) = &mut self.dbg {
+                    let loc = d.loc_of(i, self.frames[top].dbg_at);
+                    self.set_loc(loc);
+                }
                 match llvm::opcode(i) {
                     LLVMOpcode::LLVMPHI => {
                         let p = self.frames[top]
@@ -1043,12 +1083,26 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Drops metadata that points into the AOT module's debug info (which
-    /// the trace module doesn't carry yet): `!dbg` and `!llvm.loop`.
+    /// Drops metadata that points into the AOT module's debug info: `!dbg`
+    /// (the builder's current location, the rebuilt one, replaces it on
+    /// insertion) and `!llvm.loop` (loop hints of the AOT loops).
     fn scrub(&self, c: LLVMValueRef) {
         unsafe {
             LLVMInstructionSetDebugLoc(c, std::ptr::null_mut());
             LLVMSetMetadata(c, self.t.md_kind("llvm.loop"), std::ptr::null_mut());
+        }
+    }
+
+    /// Where frame 0 is inlined in the debug info (null without it).
+    fn dbg_root(&self) -> LLVMMetadataRef {
+        self.dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.root())
+    }
+
+    /// Sets the location of the instructions built from here on (a no-op
+    /// without debug info: `loc` is null).
+    fn set_loc(&self, loc: LLVMMetadataRef) {
+        if !loc.is_null() {
+            unsafe { LLVMSetCurrentDebugLocation2(self.b.0, loc) };
         }
     }
 
@@ -1230,6 +1284,11 @@ impl Builder<'_> {
     }
 
     fn push_frame(&mut self, call: LLVMValueRef, g: LLVMValueRef, gi: usize) -> Result<(), Abort> {
+        let parent_at = self.frames.last().unwrap().dbg_at;
+        let dbg_at = match &mut self.dbg {
+            Some(d) => d.loc_of(call, parent_at),
+            None => std::ptr::null_mut(),
+        };
         let mut map = HashMap::new();
         unsafe {
             for k in 0..LLVMCountParams(g) {
@@ -1246,6 +1305,7 @@ impl Builder<'_> {
             prev: None,
             resume: None,
             native_pending: false,
+            dbg_at,
         });
         Ok(())
     }

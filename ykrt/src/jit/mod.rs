@@ -5,6 +5,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod builder;
+pub mod dbg;
 pub mod orc;
 
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
