@@ -19,6 +19,12 @@
 //! trace's buffer and calls `__yk_guard_failed` (see [`crate::deopt`]): the
 //! blackhole finishes the frames, and the trace re-enters its loop, or
 //! returns to the interpreter (see docs/abi.md).
+//!
+//! Each frame also knows where it is inlined in the trace's debug info
+//! ([`super::dbg`]): before an AOT instruction is copied, the IR builder's
+//! current location is set to the instruction's AOT location rebuilt for
+//! its frame, so that the copy and whatever the builder makes for it
+//! (guards, exits) carry the interpreter's source line.
 
 use crate::aotir::AotIndex;
 use crate::deopt::decode::{self, Decoded};

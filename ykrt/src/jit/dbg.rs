@@ -39,6 +39,37 @@ pub fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var("YKD_TRACE_DEBUGINFO").map_or(true, |v| v != "0"))
 }
 
+/// Sets LLVM up for traces with debug info, once per process (before the
+/// first trace is compiled). Traces have line tables but no variables, yet
+/// LLVM's default (instruction-referencing) variable-location analysis still
+/// tracks every value of every block: on a trace of some thousand
+/// instructions that is about a tenth of code generation. Its older
+/// implementation, chosen here, costs next to nothing without variables.
+/// (This is a process-wide LLVM option; it changes no generated code of a
+/// module without variables, and only where variables are described, for
+/// anyone else using this process's LLVM.)
+pub fn configure_llvm() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if !enabled() {
+        return;
+    }
+    ONCE.call_once(|| {
+        let args = [
+            c"yk".as_ptr(),
+            c"-experimental-debug-variable-locations=false".as_ptr(),
+        ];
+        // SAFETY: LLVM only reads the arguments; an unknown option (a future
+        // LLVM) is reported and ignored, not fatal.
+        unsafe {
+            llvm_sys::support::LLVMParseCommandLineOptions(
+                args.len() as i32,
+                args.as_ptr(),
+                c"yk trace compiler".as_ptr(),
+            )
+        };
+    });
+}
+
 /// The debug info of one trace being built.
 pub struct TraceDbg {
     ctx: LLVMContextRef,
