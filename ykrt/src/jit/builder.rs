@@ -34,7 +34,7 @@ use crate::jit::dbg::TraceDbg;
 use linker_plugin::liveness::Liveness;
 use linker_plugin::llvm::{self, blocks, instrs, operands, successors, Module};
 use llvm_sys::core::*;
-use llvm_sys::debuginfo::{LLVMInstructionGetDebugLoc, LLVMInstructionSetDebugLoc};
+use llvm_sys::debuginfo::LLVMInstructionSetDebugLoc;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMLinkage, LLVMOpcode, LLVMTypeKind};
 use std::collections::HashMap;
@@ -374,14 +374,8 @@ impl Builder<'_> {
                     LLVMAddAttributeAtIndex(self.trace_fn, LLVMAttributeFunctionIndex, c);
                 }
             }
-            // Code the builder makes that stands for no AOT instruction (the
-            // entry block, closing the loop) is at line 0 of the trace.
             self.dbg = TraceDbg::new(t, aot, self.trace_fn, input.name, f, cp_call);
-            self.set_loc(
-                self.dbg
-                    .as_ref()
-                    .map_or(std::ptr::null_mut(), |d| d.line0()),
-            );
+            self.at_line0();
             self.vars = LLVMGetParam(self.trace_fn, 0);
             self.info_arg = LLVMGetParam(self.trace_fn, 1);
             self.buf = LLVMGetParam(self.trace_fn, 2);
@@ -432,11 +426,7 @@ impl Builder<'_> {
                 LLVMBuildBr(self.b.0, self.head);
                 LLVMPositionBuilderAtEnd(self.b.0, self.head);
                 self.walk()?;
-                self.set_loc(
-                    self.dbg
-                        .as_ref()
-                        .map_or(std::ptr::null_mut(), |d| d.line0()),
-                );
+                self.at_line0();
                 self.store_vars();
                 self.side_end();
                 self.finish_exits(entry);
@@ -465,11 +455,7 @@ impl Builder<'_> {
             self.walk()?;
             // The end of the path is the start location's control point.
             LLVMBuildBr(self.b.0, self.head);
-            self.set_loc(
-                self.dbg
-                    .as_ref()
-                    .map_or(std::ptr::null_mut(), |d| d.line0()),
-            );
+            self.at_line0();
             self.close_loop(entry)?;
             self.finish_exits(entry);
         }
@@ -775,8 +761,6 @@ impl Builder<'_> {
             let mut srcs = Vec::with_capacity(p.values.len());
             let mut next = nres;
             unsafe { LLVMPositionBuilderBefore(self.b.0, p.before) };
-            // The stores belong to the guard's exit, and share its location.
-            self.set_loc(unsafe { LLVMInstructionGetDebugLoc(p.before) });
             for &v in &p.values {
                 let src = if let Some(k) = const_bits(v) {
                     LiveSrc::Const(k)
@@ -1102,6 +1086,17 @@ impl Builder<'_> {
     /// Where frame 0 is inlined in the debug info (null without it).
     fn dbg_root(&self) -> LLVMMetadataRef {
         self.dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.root())
+    }
+
+    /// Instructions built from here on stand for no AOT instruction: line 0
+    /// of the trace (e.g. the entry block, closing the loop, the stores of
+    /// guard exits' live values).
+    fn at_line0(&self) {
+        self.set_loc(
+            self.dbg
+                .as_ref()
+                .map_or(std::ptr::null_mut(), |d| d.line0()),
+        );
     }
 
     /// Sets the location of the instructions built from here on (a no-op

@@ -259,3 +259,91 @@ impl TraceDbg {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linker_plugin::llvm::{blocks, instrs};
+
+    /// `f` holds the "control point" (the first call, line 2) and a call
+    /// that clang inlined from `g` (line 21, inlined at line 3 of `f`).
+    const AOT: &str = r#"
+declare void @h()
+
+define void @f() !dbg !5 {
+  call void @h(), !dbg !11
+  call void @h(), !dbg !10
+  ret void, !dbg !9
+}
+
+!llvm.dbg.cu = !{!0}
+!llvm.module.flags = !{!3, !4}
+!0 = distinct !DICompileUnit(language: DW_LANG_C11, file: !1, emissionKind: LineTablesOnly)
+!1 = !DIFile(filename: "interp.c", directory: "/src")
+!3 = !{i32 2, !"Debug Info Version", i32 3}
+!4 = !{i32 7, !"Dwarf Version", i32 5}
+!5 = distinct !DISubprogram(name: "f", scope: !1, file: !1, line: 1, type: !6, scopeLine: 1, spFlags: DISPFlagDefinition, unit: !0)
+!6 = !DISubroutineType(types: !7)
+!7 = !{}
+!8 = distinct !DISubprogram(name: "g", scope: !1, file: !1, line: 20, type: !6, scopeLine: 20, spFlags: DISPFlagDefinition, unit: !0)
+!9 = !DILocation(line: 4, scope: !5)
+!10 = !DILocation(line: 21, column: 7, scope: !8, inlinedAt: !12)
+!11 = !DILocation(line: 2, column: 3, scope: !5)
+!12 = !DILocation(line: 3, column: 5, scope: !5)
+"#;
+
+    /// `(line, column)` of each location of `loc`'s inlinedAt chain,
+    /// innermost first, and the scope of the last.
+    fn chain(mut loc: LLVMMetadataRef) -> (Vec<(u32, u32)>, LLVMMetadataRef) {
+        let mut v = Vec::new();
+        loop {
+            unsafe {
+                v.push((LLVMDILocationGetLine(loc), LLVMDILocationGetColumn(loc)));
+                let ia = LLVMDILocationGetInlinedAt(loc);
+                if ia.is_null() {
+                    return (v, LLVMDILocationGetScope(loc));
+                }
+                loc = ia;
+            }
+        }
+    }
+
+    #[test]
+    fn locations_are_inlined_into_the_trace() {
+        let aot = Module::parse_ir(AOT).unwrap();
+        let t = Module::new_in(aot.ctx, "t");
+        let f = aot.function("f").unwrap();
+        let is = instrs(blocks(f)[0]);
+        unsafe {
+            let fty = LLVMFunctionType(t.void_ty(), std::ptr::null_mut(), 0, 0);
+            let tf = LLVMAddFunction(t.m, c"__yk_trace_t".as_ptr(), fty);
+            let mut d = TraceDbg::new(&t, &aot, tf, "__yk_trace_t", f, is[0]).unwrap();
+            let sp = LLVMGetSubprogram(tf);
+            assert!(!sp.is_null());
+            // The trace is at the control point's line, in its own subprogram.
+            assert_eq!(chain(d.root()), (vec![(2, 0)], sp));
+            // Frame 0's own location, and one with clang's inlinedAt chain.
+            let l = d.loc_of(is[2], d.root());
+            assert_eq!(chain(l), (vec![(4, 0), (2, 0)], sp));
+            let l = d.loc_of(is[1], d.root());
+            assert_eq!(chain(l), (vec![(21, 7), (3, 5), (2, 0)], sp));
+            // A frame the builder inlined at the call `is[1]` (`f` again, say).
+            let at = d.loc_of(is[1], d.root());
+            let l = d.loc_of(is[1], at);
+            assert_eq!(
+                chain(l),
+                (vec![(21, 7), (3, 5), (21, 7), (3, 5), (2, 0)], sp)
+            );
+            // Rebuilt locations are valid in the trace module.
+            let b = t.builder();
+            let bb = LLVMAppendBasicBlockInContext(t.ctx, tf, c"".as_ptr());
+            LLVMPositionBuilderAtEnd(b.0, bb);
+            LLVMSetCurrentDebugLocation2(b.0, l);
+            let callee = t.get_or_declare("h", fty);
+            LLVMBuildCall2(b.0, fty, callee, std::ptr::null_mut(), 0, c"".as_ptr());
+            LLVMSetCurrentDebugLocation2(b.0, d.line0());
+            LLVMBuildRetVoid(b.0);
+            t.verify().unwrap();
+        }
+    }
+}
