@@ -7,7 +7,7 @@
 //     yk-jit-event: stop-tracing
 //     --- Begin jit-post-opt ---
 //     ...
-//     ...385
+//     ..., 385...
 //     ...
 //     --- End jit-post-opt ---
 //     yk-jit-event: trace-compiled
@@ -22,7 +22,7 @@
 // `costly` counts its calls (printed on stderr, which only the JIT build's run checks): the
 // interpreter calls it once per iteration before the trace is compiled (the hot threshold's
 // iterations plus the recorded one), the trace never: its optimised IR adds the recorded
-// result, 385 (1 + 4 + ... + 100), as a constant.
+// result, 385 (1 + 4 + ... + 100), as a constant (an operand: the line may go on with `!dbg`).
 
 #include <stdio.h>
 #include <yk.h>

@@ -466,6 +466,26 @@ pub fn is_funclet_pad(b: LLVMBasicBlockRef) -> bool {
     })
 }
 
+/// The file name and directory of `DIFile` `file`. (The C API returns an
+/// empty string as a null pointer.)
+pub fn di_file_name(file: LLVMMetadataRef) -> (String, String) {
+    use llvm_sys::debuginfo::*;
+    let s = |p: *const std::ffi::c_char, len: u32| {
+        if p.is_null() {
+            return String::new();
+        }
+        // SAFETY: LLVM returns `len` bytes at `p`, owned by the metadata.
+        let b = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len as usize) };
+        String::from_utf8_lossy(b).into_owned()
+    };
+    let (mut l1, mut l2) = (0, 0);
+    unsafe {
+        let name = LLVMDIFileGetFilename(file, &mut l1);
+        let dir = LLVMDIFileGetDirectory(file, &mut l2);
+        (s(name, l1), s(dir, l2))
+    }
+}
+
 /// Gives `inst` a debug location when its function has debug info: LLVM
 /// rejects inlinable calls without one in such functions. Uses `like`'s
 /// location when it has one, else line 0 of the function's subprogram.

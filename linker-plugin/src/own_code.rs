@@ -103,14 +103,7 @@ fn source_file(f: LLVMValueRef) -> Option<PathBuf> {
         if file.is_null() {
             return None;
         }
-        let mut len = 0;
-        let p = LLVMDIFileGetFilename(file, &mut len);
-        let name =
-            String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len as usize))
-                .into_owned();
-        let p = LLVMDIFileGetDirectory(file, &mut len);
-        let dir = String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len as usize))
-            .into_owned();
+        let (name, dir) = llvm::di_file_name(file);
         Some(Path::new(&dir).join(name))
     }
 }

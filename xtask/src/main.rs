@@ -30,6 +30,7 @@ const APT_PACKAGES: &[&str] = &[
     "libzstd-dev",
     "patch",      // applies interps/lua/yk.patch (`cargo xtask lua`)
     "libipt-dev", // the reference PT packet decoder of ykrt/hwt/tests/libipt.rs
+    "gdb",        // c_tests/tests/gdb_trace_lines.rs
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>

@@ -19,11 +19,18 @@
 //! trace's buffer and calls `__yk_guard_failed` (see [`crate::deopt`]): the
 //! blackhole finishes the frames, and the trace re-enters its loop, or
 //! returns to the interpreter (see docs/abi.md).
+//!
+//! Each frame also knows where it is inlined in the trace's debug info
+//! ([`super::dbg`]): before an AOT instruction is copied, the IR builder's
+//! current location is set to the instruction's AOT location rebuilt for
+//! its frame, so that the copy and whatever the builder makes for it
+//! (guards, exits) carry the interpreter's source line.
 
 use crate::aotir::AotIndex;
 use crate::deopt::decode::{self, Decoded};
 use crate::deopt::prog::Ty;
 use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
+use crate::jit::dbg::TraceDbg;
 use linker_plugin::liveness::Liveness;
 use linker_plugin::llvm::{self, blocks, instrs, operands, successors, Module};
 use llvm_sys::core::*;
@@ -164,6 +171,9 @@ struct Frame {
     /// Native calls happened since this frame's last recorded block: their
     /// recorded blocks (callbacks) come before this frame's next one.
     native_pending: bool,
+    /// Where this frame's code is inlined in the trace's debug info (see
+    /// [`super::dbg`]); null without debug info.
+    dbg_at: LLVMMetadataRef,
 }
 
 struct Builder<'a> {
@@ -217,6 +227,8 @@ struct Builder<'a> {
     head_phis: Vec<(u32, LLVMValueRef)>,
     /// AOT instructions walked so far (see [`MAX_WALKED`]).
     walked: usize,
+    /// The trace's debug info, unless turned off or the AOT IR has none.
+    dbg: Option<TraceDbg>,
 }
 
 fn is_cp_call(i: LLVMValueRef) -> bool {
@@ -299,8 +311,9 @@ pub fn build(
         vars_val: HashMap::new(),
         head_phis: Vec::new(),
         walked: 0,
+        dbg: None,
     };
-    bt.build(f, cp_block, input)?;
+    bt.build(aot, f, cp_block, input)?;
     if bt.next_promote != input.promotes.len() {
         return Err(format!(
             "yk_promote used outside the traced frames ({} recorded, {} in the trace)",
@@ -339,6 +352,7 @@ pub fn build(
 impl Builder<'_> {
     fn build(
         &mut self,
+        aot: &Module,
         f: LLVMValueRef,
         cp_block: LLVMBasicBlockRef,
         input: &TraceInput,
@@ -375,6 +389,8 @@ impl Builder<'_> {
                     LLVMAddAttributeAtIndex(self.trace_fn, LLVMAttributeFunctionIndex, c);
                 }
             }
+            self.dbg = TraceDbg::new(t, aot, self.trace_fn, input.name, f, cp_call);
+            self.at_line0();
             self.vars = LLVMGetParam(self.trace_fn, 0);
             self.info_arg = LLVMGetParam(self.trace_fn, 1);
             self.buf = LLVMGetParam(self.trace_fn, 2);
@@ -425,6 +441,7 @@ impl Builder<'_> {
                 LLVMBuildBr(self.b.0, self.head);
                 LLVMPositionBuilderAtEnd(self.b.0, self.head);
                 self.walk()?;
+                self.at_line0();
                 self.store_vars();
                 self.side_end();
                 self.finish_exits(entry);
@@ -448,10 +465,12 @@ impl Builder<'_> {
                 prev: Some(cp_block),
                 resume: None,
                 native_pending: false,
+                dbg_at: self.dbg_root(),
             });
             self.walk()?;
             // The end of the path is the start location's control point.
             LLVMBuildBr(self.b.0, self.head);
+            self.at_line0();
             self.close_loop(entry)?;
             self.finish_exits(entry);
         }
@@ -805,6 +824,7 @@ impl Builder<'_> {
     /// their live values from the buffer (`map`: frame 0's known values).
     fn side_frames(&mut self, src: &GuardSrc, map: HashMap<LLVMValueRef, LLVMValueRef>) {
         let mut map0 = Some(map);
+        let mut dbg_at = self.dbg_root();
         for sf in src {
             let mut map = map0.take().unwrap_or_default();
             for &(v, src) in &sf.live {
@@ -819,6 +839,9 @@ impl Builder<'_> {
                     map.insert(v, x);
                 }
             }
+            if let (Some(d), Some(call)) = (&mut self.dbg, sf.call) {
+                dbg_at = d.loc_of(call, dbg_at);
+            }
             self.frames.push(Frame {
                 f: sf.f,
                 fidx: sf.fidx,
@@ -828,6 +851,7 @@ impl Builder<'_> {
                 prev: None,
                 resume: None,
                 native_pending: false,
+                dbg_at,
             });
         }
         // Outer frames go on after their calls; the top one at its guard.
@@ -911,6 +935,12 @@ impl Builder<'_> {
             while !i.is_null() {
                 let next_i = unsafe { LLVMGetNextInstruction(i) };
                 self.walked += 1;
+                // What the builder makes for `i` (copy, guard, exit) gets
+                // its rebuilt source location.
+                if let Some(d) = &mut self.dbg {
+                    let loc = d.loc_of(i, self.frames[top].dbg_at);
+                    self.set_loc(loc);
+                }
                 match llvm::opcode(i) {
                     LLVMOpcode::LLVMPHI => {
                         let p = self.frames[top]
@@ -1083,12 +1113,37 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Drops metadata that points into the AOT module's debug info (which
-    /// the trace module doesn't carry yet): `!dbg` and `!llvm.loop`.
+    /// Drops metadata that points into the AOT module's debug info: `!dbg`
+    /// (the builder's current location, the rebuilt one, replaces it on
+    /// insertion) and `!llvm.loop` (loop hints of the AOT loops).
     fn scrub(&self, c: LLVMValueRef) {
         unsafe {
             LLVMInstructionSetDebugLoc(c, std::ptr::null_mut());
             LLVMSetMetadata(c, self.t.md_kind("llvm.loop"), std::ptr::null_mut());
+        }
+    }
+
+    /// Where frame 0 is inlined in the debug info (null without it).
+    fn dbg_root(&self) -> LLVMMetadataRef {
+        self.dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.root())
+    }
+
+    /// Instructions built from here on stand for no AOT instruction: line 0
+    /// of the trace (e.g. the entry block, closing the loop, the stores of
+    /// guard exits' live values).
+    fn at_line0(&self) {
+        self.set_loc(
+            self.dbg
+                .as_ref()
+                .map_or(std::ptr::null_mut(), |d| d.line0()),
+        );
+    }
+
+    /// Sets the location of the instructions built from here on (a no-op
+    /// without debug info: `loc` is null).
+    fn set_loc(&self, loc: LLVMMetadataRef) {
+        if !loc.is_null() {
+            unsafe { LLVMSetCurrentDebugLocation2(self.b.0, loc) };
         }
     }
 
@@ -1270,6 +1325,11 @@ impl Builder<'_> {
     }
 
     fn push_frame(&mut self, call: LLVMValueRef, g: LLVMValueRef, gi: usize) -> Result<(), Abort> {
+        let parent_at = self.frames.last().unwrap().dbg_at;
+        let dbg_at = match &mut self.dbg {
+            Some(d) => d.loc_of(call, parent_at),
+            None => std::ptr::null_mut(),
+        };
         let mut map = HashMap::new();
         unsafe {
             for k in 0..LLVMCountParams(g) {
@@ -1286,6 +1346,7 @@ impl Builder<'_> {
             prev: None,
             resume: None,
             native_pending: false,
+            dbg_at,
         });
         Ok(())
     }

@@ -5,6 +5,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod builder;
+pub mod dbg;
 pub mod orc;
 
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
@@ -122,6 +123,7 @@ impl LlvmCompiler {
 
 fn init(mt: &MT) -> Result<State, String> {
     let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
+    dbg::configure_llvm();
     let (mut orc, ctx) = orc::Orc::new()?;
     let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
         .map_err(|e| format!("the embedded IR is malformed: {e}"))?;

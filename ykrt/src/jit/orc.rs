@@ -34,9 +34,10 @@ fn take_error(e: LLVMErrorRef) -> String {
 
 /// The object linking layer: RuntimeDyld with LLVM's JIT event listeners,
 /// so that traces show up like native code: gdb learns of each trace's
-/// object through its JIT interface (`__jit_debug_register_code`) and names
-/// trace functions in backtraces; with `YKD_PERF_JITDUMP=1` LLVM's perf
-/// listener writes a jitdump file for `perf inject --jit` (see
+/// object through its JIT interface (`__jit_debug_register_code`), names
+/// trace functions in backtraces and reads their line tables (see
+/// [`super::dbg`]); with `YKD_PERF_JITDUMP=1` LLVM's perf listener writes a
+/// jitdump file, with the line tables, for `perf inject --jit` (see
 /// docs/trace-compiler.md).
 extern "C" fn object_layer_with_listeners(
     _ctx: *mut std::ffi::c_void,
