@@ -49,7 +49,7 @@ pub(crate) struct Active {
 /// The guard a side trace is being recorded from.
 #[derive(Clone, Copy)]
 pub(crate) struct SideRec {
-    /// The guard's trace (pinned by the recording's `Active::pin`).
+    /// The guard's trace (pinned by the recording's `Active::_pin`).
     pub(crate) info: *const crate::deopt::TraceInfo,
     /// The guard's index.
     pub(crate) guard: u32,
@@ -124,6 +124,15 @@ fn set_flag(flag: *mut u8, value: u8) {
     if !flag.is_null() {
         // SAFETY: `YkAotInfo::swt_flag` returned this thread's flag.
         unsafe { flag.write_volatile(value) };
+    }
+}
+
+/// The flag is on but nothing records: an outlined function restored the
+/// flag of a recording that ended while it ran. Turn it off rather than come
+/// here at every hook.
+fn clear_stray_flag() {
+    if let Some(info) = crate::aot::info() {
+        set_flag(info.swt_flag(), 0);
     }
 }
 
@@ -206,12 +215,7 @@ pub fn rec_block(func: u32, block: u32) {
                 return false;
             };
             let Some(max_len) = r.active.as_ref().map(|a| a.max_len) else {
-                // The flag is on but nothing records: an outlined function
-                // restored the flag of a recording that ended while it ran.
-                // Turn it off rather than come here at every block.
-                if let Some(info) = crate::aot::info() {
-                    set_flag(info.swt_flag(), 0);
-                }
+                clear_stray_flag();
                 return false;
             };
             if r.blocks.len() >= max_len {
@@ -244,10 +248,8 @@ fn push_value(v: u64, buf: fn(&mut Recorder) -> &mut Vec<u64>) {
         if let Ok(mut r) = r.try_borrow_mut() {
             if r.active.is_some() {
                 buf(&mut r).push(v);
-            } else if let Some(info) = crate::aot::info() {
-                // As in `rec_block`: a flag an outlined function restored
-                // after its recording ended.
-                set_flag(info.swt_flag(), 0);
+            } else {
+                clear_stray_flag();
             }
         }
     });
