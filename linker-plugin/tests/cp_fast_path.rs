@@ -5,26 +5,8 @@ use linker_plugin::llvm::{self, Module};
 use linker_plugin::{aot, cp_fast_path, ctrlpoint};
 use llvm_sys::core::*;
 
-/// A dispatch loop whose location pointer is an argument (may be null).
-const LOOP: &str = r#"
-declare void @yk_mt_control_point(ptr, ptr)
-define i32 @interp(ptr %mt, ptr %loc, i32 %n) {
-entry:
-  br label %head
-head:
-  %pc = phi i32 [ 0, %entry ], [ %pc2, %body ]
-  %acc = phi i32 [ 0, %entry ], [ %acc2, %body ]
-  call void @yk_mt_control_point(ptr %mt, ptr %loc)
-  %done = icmp sge i32 %pc, %n
-  br i1 %done, label %exit, label %body
-body:
-  %acc2 = add i32 %acc, %pc
-  %pc2 = add i32 %pc, 1
-  br label %head
-exit:
-  ret i32 %acc
-}
-"#;
+mod common;
+use common::{embedded, LOOP};
 
 fn block_named(
     f: llvm_sys::prelude::LLVMValueRef,
@@ -34,17 +16,6 @@ fn block_named(
         .into_iter()
         .find(|&b| llvm::name(unsafe { LLVMBasicBlockAsValue(b) }) == name)
         .unwrap_or_else(|| panic!("no block {name}"))
-}
-
-fn embedded(m: &Module) -> Module {
-    let g = m.global("__yk_ir").unwrap();
-    let bytes = unsafe {
-        let init = LLVMGetInitializer(g);
-        let mut len = 0;
-        let p = LLVMGetAsString(init, &mut len);
-        std::slice::from_raw_parts(p as *const u8, len).to_vec()
-    };
-    Module::parse_bytes(&bytes, "embedded").unwrap()
 }
 
 #[test]

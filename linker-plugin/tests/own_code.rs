@@ -5,7 +5,8 @@
 
 use linker_plugin::llvm::{self, Module};
 use linker_plugin::{annotations, aot};
-use llvm_sys::core::*;
+mod common;
+use common::embedded;
 
 const IR: &str = r#"
 declare void @yk_mt_control_point(ptr, ptr)
@@ -67,14 +68,7 @@ fn foreign_functions_are_outlined_and_not_instrumented() {
     assert!(has_block_hook(&m, "interp"));
 
     // The embedded IR says so too, for the trace builder.
-    let g = m.global("__yk_ir").unwrap();
-    let bytes = unsafe {
-        let init = LLVMGetInitializer(g);
-        let mut len = 0;
-        let p = LLVMGetAsString(init, &mut len);
-        std::slice::from_raw_parts(p as *const u8, len).to_vec()
-    };
-    let e = Module::parse_bytes(&bytes, "embedded").unwrap();
+    let e = embedded(&m);
     let ann = annotations::read(&e);
     let names: Vec<String> = ann.outline.iter().map(|&f| llvm::name(f)).collect();
     assert_eq!(names, ["_ZN4core3foo17h0000000000000000E"]);

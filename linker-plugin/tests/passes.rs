@@ -3,26 +3,8 @@
 use linker_plugin::llvm::{self, Module};
 use linker_plugin::{aot, ctrlpoint, liveness::Liveness};
 
-/// A dispatch loop: `pc` and `acc` change every iteration, `mt`/`loc` don't.
-const LOOP: &str = r#"
-declare void @yk_mt_control_point(ptr, ptr)
-define i32 @interp(ptr %mt, ptr %loc, i32 %n) {
-entry:
-  br label %head
-head:
-  %pc = phi i32 [ 0, %entry ], [ %pc2, %body ]
-  %acc = phi i32 [ 0, %entry ], [ %acc2, %body ]
-  call void @yk_mt_control_point(ptr %mt, ptr %loc)
-  %done = icmp sge i32 %pc, %n
-  br i1 %done, label %exit, label %body
-body:
-  %acc2 = add i32 %acc, %pc
-  %pc2 = add i32 %pc, 1
-  br label %head
-exit:
-  ret i32 %acc
-}
-"#;
+mod common;
+use common::{embedded, LOOP};
 
 fn find_call(m: &Module, fname: &str, callee: &str) -> llvm_sys::prelude::LLVMValueRef {
     let f = m.function(fname).unwrap();
@@ -128,14 +110,7 @@ fn full_rewrite_embeds_ir_and_instruments_every_block() {
     assert!(!ir.contains("@__yk_swt_hook_block("), "{ir}");
     assert!(ir.contains("load i8, ptr @__yk_swt_recording"), "{ir}");
     // The embedded bitcode parses and has the control point but no hooks.
-    let g = m.global("__yk_ir").unwrap();
-    let bytes = unsafe {
-        let init = llvm_sys::core::LLVMGetInitializer(g);
-        let mut len = 0;
-        let p = llvm_sys::core::LLVMGetAsString(init, &mut len);
-        std::slice::from_raw_parts(p as *const u8, len).to_vec()
-    };
-    let e = Module::parse_bytes(&bytes, "embedded").unwrap();
+    let e = embedded(&m);
     let eir = e.to_text();
     assert!(eir.contains("@__ykrt_control_point"));
     assert!(!eir.contains("__yk_swt_hook"));
