@@ -25,8 +25,13 @@ pub struct RecordedTrace {
     pub promotes: Vec<u64>,
     /// The results of `yk_idempotent` calls, in order.
     pub idempotents: Vec<u64>,
-    /// The location the recording started (and ended) at.
+    /// The location the recording started at.
     pub start_loc: LocationPtr,
+    /// Where the recording ended: `None` at `start_loc` (the trace is a
+    /// loop), else at the control point of this other location, which had
+    /// a trace (the trace runs into it: an outer loop's trace ending at
+    /// its inner loop's).
+    pub end_loc: Option<LocationPtr>,
     /// The embedded-module index of the function containing the control point.
     pub cp_func_idx: u64,
     /// How long recording took.

@@ -105,6 +105,11 @@ pub struct Config {
     pub log_ir_dest: LogDest,
     /// `YKD_LOG_STATS` destination, if stats are wanted.
     pub log_stats: Option<LogDest>,
+    /// `YKD_INNER_LOOPS_FIRST` (default `1`): a root recording that reaches
+    /// another loop's location defers to it or ends at its trace (see
+    /// `MT::passing_location`); `0` records through other loops, unrolling
+    /// them (for measuring what linking traces buys).
+    pub inner_loops_first: bool,
 }
 
 impl Default for Config {
@@ -121,6 +126,7 @@ impl Default for Config {
             log_ir: IrLogSelection::default(),
             log_ir_dest: LogDest::Stderr,
             log_stats: None,
+            inner_loops_first: true,
         }
     }
 }
@@ -177,6 +183,13 @@ impl Config {
                 "0" => false,
                 "1" => true,
                 _ => return Err(err("YKD_SERIALISE_COMPILATION", &v, BOOL)),
+            };
+        }
+        if let Some(v) = get("YKD_INNER_LOOPS_FIRST", BOOL)? {
+            c.inner_loops_first = match v.as_str() {
+                "0" => false,
+                "1" => true,
+                _ => return Err(err("YKD_INNER_LOOPS_FIRST", &v, BOOL)),
             };
         }
         const TRACER: &str = "`swt` or `hwt`";

@@ -35,6 +35,9 @@ pub enum JitEvent<'a> {
     TraceCompiled,
     /// A recording or compilation was given up, for the given reason.
     TraceAborted(&'a str),
+    /// A root recording was given up, for the given reason, so that an
+    /// inner loop is traced first; its location will be recorded again.
+    TraceDeferred(&'a str),
     /// A compiled trace is about to run.
     EnterJitCode,
     /// A guard failed and execution left a trace.
@@ -53,6 +56,7 @@ impl fmt::Display for JitEvent<'_> {
             JitEvent::StopTracing => f.write_str("stop-tracing"),
             JitEvent::TraceCompiled => f.write_str("trace-compiled"),
             JitEvent::TraceAborted(r) => write!(f, "trace-aborted: {r}"),
+            JitEvent::TraceDeferred(r) => write!(f, "trace-deferred: {r}"),
             JitEvent::EnterJitCode => f.write_str("enter-jit-code"),
             JitEvent::Deoptimise => f.write_str("deoptimise"),
             JitEvent::SideTraceCompiled => f.write_str("side-trace-compiled"),

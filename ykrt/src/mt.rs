@@ -227,6 +227,17 @@ impl MT {
                 }
             }
         }
+        let word = match swt::root_recording() {
+            Some(start)
+                if self.config.inner_loops_first
+                    && start.addr() != loc as *const Location as usize
+                    && word != 0 =>
+            {
+                self.passing_location(start, loc, word);
+                loc.load()
+            }
+            _ => word,
+        };
         match State::decode(word) {
             State::Counting { count, failures } => {
                 if count < self.threshold_for(failures) {
@@ -240,7 +251,7 @@ impl MT {
                 // Another thread's recording, or a location this thread passes on
                 // the way while recording elsewhere: nothing to do.
                 if owner != 0 && owner == swt::thread_id_if_assigned() {
-                    self.stop_tracing(loc, word);
+                    self.stop_tracing(loc.into(), None);
                 }
                 0
             }
@@ -264,6 +275,64 @@ impl MT {
                 r
             }
             State::Null | State::DontTrace => 0,
+        }
+    }
+
+    /// Inner loops first: this thread's root recording, started at `start`,
+    /// passes the control point of another location `loc` (word `word`).
+    ///
+    /// - `loc` has a trace: the recording ends here, and its trace will end
+    ///   by jumping to `loc`'s (an outer loop's trace runs into its inner
+    ///   loop's instead of unrolling it).
+    /// - `loc` is hot, being compiled, or its loop came round within this
+    ///   recording (it is an inner loop that iterates): the recording is
+    ///   deferred, not counted as a failure of `start`, and `loc` is made
+    ///   hot, so that it is traced first (at once, as this control point
+    ///   goes on) and `start` is recorded again once it has become hot again.
+    /// - Otherwise (a loop run once, or one that can't be traced) the
+    ///   recording goes on through it.
+    ///
+    /// Each deferral brings `loc` closer to a trace or to being blacklisted
+    /// (its failures back off and are bounded), so `start` is deferred a
+    /// bounded number of times.
+    fn passing_location(&self, start: LocationPtr, loc: &Location, word: usize) {
+        match State::decode(word) {
+            State::Compiled(_) => self.stop_tracing(start, Some(loc)),
+            State::Tracing { owner: 0, .. } => {
+                swt::defer_current("an inner loop is being compiled")
+            }
+            State::Counting { count, failures } => {
+                let hot = self.threshold_for(failures);
+                if count >= hot {
+                    swt::defer_current("an inner loop is hot");
+                } else if swt::note_passed(loc as *const Location as usize) {
+                    loc.transition(
+                        word,
+                        State::Counting {
+                            count: hot,
+                            failures,
+                        },
+                    );
+                    swt::defer_current("an inner loop iterates");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A root recording by thread `owner` starting at `loc` was given up so
+    /// that an inner loop is traced first: `loc` counts again from zero,
+    /// with no failure added.
+    pub(crate) fn recording_deferred(&self, loc: LocationPtr, owner: u64, reason: &str) {
+        self.stats.count(Counter::TracesDeferred);
+        self.log.event(JitEvent::TraceDeferred(reason), Some(loc));
+        // SAFETY: locations outlive recordings started from them.
+        let l = unsafe { loc.get() };
+        let word = l.load();
+        if let State::Tracing { owner: o, failures } = State::decode(word) {
+            if o == owner && o != 0 {
+                l.transition(word, State::Counting { count: 0, failures });
+            }
         }
     }
 
@@ -381,9 +450,15 @@ impl MT {
         });
     }
 
+    /// Ends this thread's recording, started at `start`, at the control
+    /// point of `start` (`end` is `None`: the trace is a loop) or of another
+    /// location `end`, which has a trace.
     #[cold]
     #[inline(never)]
-    fn stop_tracing(&self, loc: &Location, word: usize) {
+    fn stop_tracing(&self, start: LocationPtr, end: Option<&Location>) {
+        // SAFETY: locations outlive recordings started from them.
+        let loc = unsafe { start.get() };
+        let word = loc.load();
         let Some(mut fin) = swt::stop() else {
             return;
         };
@@ -399,16 +474,20 @@ impl MT {
         self.stats.count(Counter::TracesRecordedOk);
         self.log.event(JitEvent::StopTracing, Some(loc.into()));
         let State::Tracing { failures, .. } = State::decode(word) else {
-            unreachable!()
+            return;
         };
         if !loc.transition(word, State::Tracing { owner: 0, failures }) {
             return;
+        }
+        if end.is_some() {
+            self.stats.count(Counter::TracesLinked);
         }
         let trace = RecordedTrace {
             blocks: fin.blocks,
             promotes: fin.promotes,
             idempotents: fin.idempotents,
             start_loc: loc.into(),
+            end_loc: end.map(LocationPtr::from),
             cp_func_idx: fin.active.cp_func_idx,
             recording_time,
         };

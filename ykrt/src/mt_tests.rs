@@ -203,9 +203,23 @@ fn repeated_failures_end_in_dont_trace() {
     );
 }
 
+/// An MT as `testutil::mt` makes, recording through other loops
+/// (`YKD_INNER_LOOPS_FIRST=0`).
+fn mt_unrolling(name: &str, threshold: u32) -> Arc<MT> {
+    testutil::register();
+    testutil::new_mt(Config {
+        hot_threshold: threshold,
+        serialise_compilation: true,
+        log_level: 3,
+        log_dest: LogDest::File(testutil::log_path(name)),
+        inner_loops_first: false,
+        ..Config::default()
+    })
+}
+
 #[test]
 fn one_recording_per_thread() {
-    let (mt, _) = testutil::mt("onerec", 0);
+    let mt = mt_unrolling("onerec", 0);
     let (a, b) = (Location::new(), Location::new());
     cp(&mt, &a);
     assert!(matches!(a.state(), State::Tracing { .. }));
@@ -222,7 +236,7 @@ fn one_recording_per_thread() {
 
 #[test]
 fn compiled_locations_are_not_run_while_recording() {
-    let (mt, _) = testutil::mt("norun", 0);
+    let mt = mt_unrolling("norun", 0);
     let trace = Arc::new(FakeTrace::default());
     mt.set_trace_compiler(FakeCompiler::new(Ok(Arc::clone(&trace))));
     let (a, b) = (Location::new(), Location::new());
@@ -236,6 +250,116 @@ fn compiled_locations_are_not_run_while_recording() {
     cp(&mt, &b);
     cp(&mt, &a);
     assert_eq!(trace.0.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn a_hot_inner_loop_defers_the_outer_recording() {
+    let (mt, log) = testutil::mt("defer_hot", 0);
+    let (a, b) = (Location::new(), Location::new());
+    cp(&mt, &a);
+    assert!(matches!(a.state(), State::Tracing { .. }));
+    block(0, 1);
+    // b is hot: a's recording is given up without a failure, and b is
+    // recorded at once.
+    cp(&mt, &b);
+    assert_eq!(
+        a.state(),
+        State::Counting {
+            count: 0,
+            failures: 0
+        }
+    );
+    assert!(matches!(b.state(), State::Tracing { .. }));
+    assert_eq!(mt.stats().get(Counter::TracesDeferred), 1);
+    assert_eq!(mt.stats().get(Counter::TracesRecordedErr), 0);
+    assert!(testutil::lines(&log)
+        .iter()
+        .any(|l| l == "yk-jit-event: trace-deferred: an inner loop is hot"));
+    cp(&mt, &b);
+    assert!(!swt::is_recording());
+}
+
+#[test]
+fn an_inner_loop_that_iterates_in_a_recording_is_traced_first() {
+    let (mt, log) = testutil::mt("defer_iter", 3);
+    let (a, b) = (Location::new(), Location::new());
+    for _ in 0..4 {
+        cp(&mt, &a);
+    }
+    assert!(matches!(a.state(), State::Tracing { .. }));
+    // b's first pass is not yet a loop: the recording goes on through it.
+    cp(&mt, &b);
+    assert!(matches!(a.state(), State::Tracing { .. }));
+    assert_eq!(
+        b.state(),
+        State::Counting {
+            count: 1,
+            failures: 0
+        }
+    );
+    // Its second pass is: b is made hot and recorded first.
+    cp(&mt, &b);
+    assert_eq!(
+        a.state(),
+        State::Counting {
+            count: 0,
+            failures: 0
+        }
+    );
+    assert!(matches!(b.state(), State::Tracing { .. }));
+    assert!(testutil::lines(&log)
+        .iter()
+        .any(|l| l == "yk-jit-event: trace-deferred: an inner loop iterates"));
+    cp(&mt, &b);
+    assert!(!swt::is_recording());
+}
+
+#[test]
+fn a_recording_ends_at_a_compiled_location() {
+    let (mt, _) = testutil::mt("linked", 0);
+    let trace = Arc::new(FakeTrace::default());
+    let compiler = FakeCompiler::new(Ok(Arc::clone(&trace)));
+    mt.set_trace_compiler(compiler.clone());
+    let (a, b) = (Location::new(), Location::new());
+    cp(&mt, &b);
+    cp(&mt, &b);
+    assert!(b.is_compiled());
+    cp(&mt, &a);
+    assert!(swt::is_recording());
+    block(0, 1);
+    block(0, 2);
+    // The recording of a ends at b's control point: a is compiled (a
+    // trace that will jump to b's), and b's trace runs as the interpreter
+    // passes its control point.
+    cp(&mt, &b);
+    assert!(!swt::is_recording());
+    assert!(a.is_compiled());
+    assert_eq!(mt.stats().get(Counter::TracesLinked), 1);
+    assert_eq!(trace.0.load(Ordering::Relaxed), 1);
+    let seen = compiler.seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1], vec![(0, 1), (0, 2)]);
+}
+
+#[test]
+fn unrolling_records_through_compiled_and_hot_locations() {
+    let mt = mt_unrolling("unroll", 0);
+    let trace = Arc::new(FakeTrace::default());
+    mt.set_trace_compiler(FakeCompiler::new(Ok(Arc::clone(&trace))));
+    let (a, b, c) = (Location::new(), Location::new(), Location::new());
+    cp(&mt, &b);
+    cp(&mt, &b);
+    assert!(b.is_compiled());
+    cp(&mt, &a);
+    cp(&mt, &b);
+    cp(&mt, &c);
+    cp(&mt, &c);
+    assert!(swt::is_recording());
+    assert!(matches!(a.state(), State::Tracing { .. }));
+    cp(&mt, &a);
+    assert!(a.is_compiled());
+    assert_eq!(mt.stats().get(Counter::TracesLinked), 0);
+    assert_eq!(mt.stats().get(Counter::TracesDeferred), 0);
 }
 
 #[test]
@@ -402,8 +526,11 @@ fn concurrent_threads_share_a_location() {
 #[test]
 fn concurrent_threads_compile_many_locations() {
     testutil::register();
+    // Recordings that go through other locations (which inner loops first
+    // would end or defer) are what this test is about.
     let mt = testutil::new_mt(Config {
         hot_threshold: 5,
+        inner_loops_first: false,
         ..Config::default()
     });
     let trace = Arc::new(FakeTrace::default());

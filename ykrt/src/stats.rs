@@ -38,6 +38,12 @@ pub enum Counter {
     TraceJumps,
     /// Replaced traces freed (once no thread could be running them).
     TracesFreed,
+    /// Root recordings given up, without counting as a failure, because
+    /// they reached an inner loop that is to be traced first.
+    TracesDeferred,
+    /// Root recordings that ended at another location's trace (an outer
+    /// loop's trace running into its inner loop's).
+    TracesLinked,
 }
 
 /// The time accumulators.
@@ -53,7 +59,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 10] = [
+const COUNTERS: [(Counter, &str); 12] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -64,6 +70,8 @@ const COUNTERS: [(Counter, &str); 10] = [
     (Counter::TracesReRecorded, "traces_re_recorded"),
     (Counter::TraceJumps, "trace_jumps"),
     (Counter::TracesFreed, "traces_freed"),
+    (Counter::TracesDeferred, "traces_deferred"),
+    (Counter::TracesLinked, "traces_linked"),
 ];
 
 const TIMERS: [(Timer, &str); 4] = [
@@ -76,7 +84,7 @@ const TIMERS: [(Timer, &str); 4] = [
 /// An `MT`'s statistics.
 #[derive(Debug)]
 pub struct Stats {
-    counters: [AtomicU64; 10],
+    counters: [AtomicU64; COUNTERS.len()],
     /// Nanoseconds.
     timers: [AtomicU64; 4],
     compile_times: Mutex<Vec<f64>>,

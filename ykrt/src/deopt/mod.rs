@@ -406,6 +406,7 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
         promotes: fin.promotes,
         idempotents: fin.idempotents,
         start_loc: info.start_loc,
+        end_loc: None,
         cp_func_idx: info.cp_func_idx,
         recording_time: fin.active.started.elapsed(),
     };

@@ -66,6 +66,9 @@ pub struct TraceInput<'a> {
     pub cp_func_idx: usize,
     /// Address of the location the trace starts at.
     pub start_loc: usize,
+    /// A root trace that ends at another location's control point (whose
+    /// trace it jumps to) rather than closing a loop at `start_loc`.
+    pub linear: bool,
     /// A unique name for the trace function.
     pub name: &'a str,
     /// For a side trace: the frames of the guard it starts from.
@@ -206,6 +209,8 @@ struct Builder<'a> {
     /// known (see `finish_exits`).
     pending: Vec<PendingExit>,
     nslots: usize,
+    /// A root trace ending at another location (see `TraceInput::linear`).
+    linear: bool,
     side: bool,
     start_loc: usize,
     rec: &'a [(u32, u32)],
@@ -298,6 +303,7 @@ pub fn build(
         pending: Vec::new(),
         nslots: 0,
         side: input.side.is_some(),
+        linear: input.side.is_none() && input.linear,
         start_loc: input.start_loc,
         rec: input.blocks,
         pos: 0,
@@ -443,7 +449,7 @@ impl Builder<'_> {
                 self.walk()?;
                 self.at_line0();
                 self.store_vars();
-                self.side_end();
+                self.end_at_cp();
                 self.finish_exits(entry);
                 return Ok(());
             }
@@ -467,11 +473,23 @@ impl Builder<'_> {
                 native_pending: false,
                 dbg_at: self.dbg_root(),
             });
+            if self.linear {
+                // Count the trace's runs where a loop counts its iterations
+                // (side traces' re-optimisation windows compare the two).
+                self.count_iteration();
+            }
             self.walk()?;
-            // The end of the path is the start location's control point.
-            LLVMBuildBr(self.b.0, self.head);
             self.at_line0();
-            self.close_loop(entry)?;
+            if self.linear {
+                // The end of the path is another location's control point:
+                // write the interpreter's state and jump there.
+                self.store_vars();
+                self.end_at_cp();
+            } else {
+                // The end of the path is the start location's control point.
+                LLVMBuildBr(self.b.0, self.head);
+                self.close_loop(entry)?;
+            }
             self.finish_exits(entry);
         }
         Ok(())
@@ -500,8 +518,9 @@ impl Builder<'_> {
         if let Some(&v) = self.vars_val.get(&k) {
             return v;
         }
-        if self.side {
-            // No loop in a side trace: read what its caller left.
+        if self.side || self.linear {
+            // No loop: read what the caller (or the blackhole, when a guard
+            // re-enters a linear trace) left.
             let p = self.field_ptr(self.vars_ty, k);
             let v = unsafe { LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr()) };
             self.vars_val.insert(k, v);
@@ -550,11 +569,7 @@ impl Builder<'_> {
             } else {
                 LLVMPositionBuilderBefore(self.b.0, first);
             }
-            let i64t = self.t.int_ty(64);
-            let p = self.counter(0);
-            let n = self.atomic(LLVMBuildLoad2(self.b.0, i64t, p, c"".as_ptr()));
-            let n = LLVMBuildAdd(self.b.0, n, self.t.const_int(64, 1), c"".as_ptr());
-            self.atomic(LLVMBuildStore(self.b.0, n, p));
+            self.count_iteration();
             let reload = self.reload_block();
             for &(k, phi) in &self.head_phis {
                 let ty = LLVMTypeOf(phi);
@@ -574,6 +589,18 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Adds one to the trace's iteration counter (`TraceInfo::counters[0]`),
+    /// at the builder's position.
+    fn count_iteration(&self) {
+        unsafe {
+            let i64t = self.t.int_ty(64);
+            let p = self.counter(0);
+            let n = self.atomic(LLVMBuildLoad2(self.b.0, i64t, p, c"".as_ptr()));
+            let n = LLVMBuildAdd(self.b.0, n, self.t.const_int(64, 1), c"".as_ptr());
+            self.atomic(LLVMBuildStore(self.b.0, n, p));
+        }
     }
 
     /// Slot `slot` of the live-value buffer, addressed at the builder's
@@ -865,11 +892,13 @@ impl Builder<'_> {
         }
     }
 
-    /// A side trace ends at a control point: the root trace's loop goes on
-    /// if it is the root's location; another location is returned as a
-    /// jump (the runtime runs that location's trace next, or resumes the
-    /// interpreter there); without a location the interpreter resumes.
-    fn side_end(&mut self) {
+    /// A side trace or a linear root trace ends at a control point: at the
+    /// root's location, the root trace's loop goes on (a side trace returns
+    /// `REENTER` to its root, a linear trace runs itself again); another
+    /// location is returned as a jump (the runtime runs that location's
+    /// trace next, or resumes the interpreter there); without a location
+    /// the interpreter resumes.
+    fn end_at_cp(&mut self) {
         unsafe {
             let t = self.t;
             let loc = self.frames[0]
@@ -911,6 +940,19 @@ impl Builder<'_> {
                 }
                 None => t.const_int(64, crate::deopt::outcome::RESUME),
             };
+            if self.linear {
+                let again = LLVMBuildICmp(
+                    self.b.0,
+                    llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                    r,
+                    t.const_int(64, crate::deopt::outcome::REENTER),
+                    c"".as_ptr(),
+                );
+                let reload = self.reload_block();
+                let out = self.new_block("jump");
+                LLVMBuildCondBr(self.b.0, again, reload, out);
+                LLVMPositionBuilderAtEnd(self.b.0, out);
+            }
             LLVMBuildRet(self.b.0, r);
         }
     }

@@ -228,6 +228,7 @@ impl LlvmCompiler {
             idempotents: &trace.idempotents,
             cp_func_idx: trace.cp_func_idx as usize,
             start_loc: trace.start_loc.addr(),
+            linear: trace.end_loc.is_some(),
             name: &name,
             side: src,
         };

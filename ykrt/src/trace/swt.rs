@@ -68,6 +68,9 @@ struct Recorder {
     blocks: Vec<(u32, u32)>,
     promotes: Vec<u64>,
     idempotents: Vec<u64>,
+    /// Other locations whose control points a root recording passed (to
+    /// see an inner loop iterate: see `MT::passing_location`).
+    passed: Vec<usize>,
 }
 
 impl Drop for Recorder {
@@ -94,6 +97,7 @@ thread_local! {
             blocks: Vec::new(),
             promotes: Vec::new(),
             idempotents: Vec::new(),
+            passed: Vec::new(),
         })
     };
 }
@@ -153,6 +157,7 @@ pub(crate) fn start(active: Active) {
         r.blocks.clear();
         r.promotes.clear();
         r.idempotents.clear();
+        r.passed.clear();
         set_flag(active.flag, flag_value(&active));
         SIDE.with(|c| c.set(active.side));
         r.active = Some(active);
@@ -176,9 +181,9 @@ pub(crate) fn stop() -> Option<Finished> {
     })
 }
 
-/// Give up this thread's recording, if any, with `reason`.
-pub(crate) fn abort_current(reason: &str) {
-    let active = RECORDER.with(|r| {
+/// Ends this thread's recording, if any, dropping what it recorded.
+fn take_active() -> Option<Active> {
+    RECORDER.with(|r| {
         let mut r = r.borrow_mut();
         let a = r.active.take()?;
         set_flag(a.flag, 0);
@@ -187,8 +192,12 @@ pub(crate) fn abort_current(reason: &str) {
         r.promotes.clear();
         r.idempotents.clear();
         Some(a)
-    });
-    if let Some(a) = active {
+    })
+}
+
+/// Give up this thread's recording, if any, with `reason`.
+pub(crate) fn abort_current(reason: &str) {
+    if let Some(a) = take_active() {
         abort(a, reason);
     }
 }
@@ -197,6 +206,47 @@ fn abort(a: Active, reason: &str) {
     match a.side {
         Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
         None => a.mt.recording_aborted(a.loc, a.owner, reason),
+    }
+}
+
+/// The start location of this thread's root-trace recording, if one is
+/// going on.
+pub(crate) fn root_recording() -> Option<LocationPtr> {
+    RECORDER
+        .try_with(|r| {
+            let r = r.try_borrow().ok()?;
+            let a = r.active.as_ref()?;
+            a.side.is_none().then_some(a.loc)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Notes that this thread's recording passed the control point of location
+/// `loc` (not its start location); returns whether it had passed it before.
+pub(crate) fn note_passed(loc: usize) -> bool {
+    RECORDER
+        .try_with(|r| {
+            let Ok(mut r) = r.try_borrow_mut() else {
+                return false;
+            };
+            if r.passed.contains(&loc) {
+                return true;
+            }
+            r.passed.push(loc);
+            false
+        })
+        .unwrap_or(false)
+}
+
+/// Gives up this thread's root recording, if any, without counting it as a
+/// failure of its location (see [`crate::mt::MT::recording_deferred`]).
+pub(crate) fn defer_current(reason: &str) {
+    if let Some(a) = take_active() {
+        match a.side {
+            Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
+            None => a.mt.recording_deferred(a.loc, a.owner, reason),
+        }
     }
 }
 
