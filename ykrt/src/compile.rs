@@ -8,7 +8,7 @@
 //! `trace-compiled` or `trace-aborted: <reason>`, and keeps the stats; the
 //! compiler only compiles.
 
-use crate::{location::LocationPtr, mt::MT};
+use crate::{abort::Abort, location::LocationPtr, mt::MT};
 use std::{
     ffi::c_void,
     fmt,
@@ -54,15 +54,24 @@ pub trait CompiledTrace: Send + Sync + 'static {
 pub enum CompileError {
     /// This recording can't be compiled, but another one of the same location
     /// might (the location backs off and tries again later).
-    Temporary(String),
+    Temporary(Abort),
     /// The location will never yield a trace (it is marked don't-trace).
-    Permanent(String),
+    Permanent(Abort),
+}
+
+impl CompileError {
+    /// Why.
+    pub fn abort(&self) -> &Abort {
+        match self {
+            CompileError::Temporary(a) | CompileError::Permanent(a) => a,
+        }
+    }
 }
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CompileError::Temporary(s) | CompileError::Permanent(s) => f.write_str(s),
+            CompileError::Temporary(a) | CompileError::Permanent(a) => a.fmt(f),
         }
     }
 }
@@ -89,9 +98,9 @@ pub trait TraceCompiler: Send + Sync + 'static {
         guard: u32,
     ) -> Result<crate::deopt::SideTrace, CompileError> {
         let _ = (mt, trace, parent, guard);
-        Err(CompileError::Permanent(
-            "side traces are not supported".into(),
-        ))
+        Err(CompileError::Permanent(Abort::unsupported(
+            "side traces are not supported by this compiler",
+        )))
     }
 }
 

@@ -12,6 +12,7 @@
 //! code calls are in [`abi`].
 
 pub mod abi;
+pub mod abort;
 pub mod aot;
 pub mod aotir;
 pub mod compile;

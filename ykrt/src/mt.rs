@@ -3,6 +3,7 @@
 //! control point's state machine.
 
 use crate::{
+    abort::{Abort, AbortKind},
     aot, aotir,
     compile::{CompileError, CompileQueue, CompiledTrace, RecordedTrace, TraceCompiler},
     config::{Config, ConfigError, TracerKind},
@@ -465,8 +466,11 @@ impl MT {
         if let Some(pt) = fin.active.pt.take() {
             match pt.finish() {
                 Ok(blocks) if blocks.len() <= fin.active.max_len => fin.blocks = blocks,
-                Ok(_) => return self.hwt_failed(fin, swt::ABORT_TOO_LONG),
-                Err(why) => return self.hwt_failed(fin, &format!("hwt: {why}")),
+                Ok(_) => return self.hwt_failed(fin, &swt::abort_too_long()),
+                Err(why) => {
+                    let why = Abort::new(AbortKind::Hardware, format!("hwt: {why}"));
+                    return self.hwt_failed(fin, &why);
+                }
             }
         }
         let recording_time = fin.active.started.elapsed();
@@ -502,7 +506,10 @@ impl MT {
         match compiler {
             None => self.compile_failed(
                 &trace,
-                CompileError::Temporary("trace compiler not available".into()),
+                CompileError::Temporary(Abort::new(
+                    AbortKind::NoCompiler,
+                    "trace compiler not available",
+                )),
             ),
             Some(c) if self.config.serialise_compilation => self.compile_now(&*c, trace),
             Some(c) => self.queue.push(self.arc(), c, trace),
@@ -533,8 +540,9 @@ impl MT {
 
     fn compile_failed(&self, trace: &RecordedTrace, e: CompileError) {
         self.stats.count(Counter::TracesCompiledErr);
+        self.stats.count_abort(e.abort().kind);
         self.log.event(
-            JitEvent::TraceAborted(&e.to_string()),
+            JitEvent::TraceAborted(&e.abort().detail),
             Some(trace.start_loc),
         );
         // SAFETY: locations outlive compilations started from them.
@@ -547,14 +555,16 @@ impl MT {
 
     /// A hardware recording could not be turned into blocks: it is aborted
     /// as a software recording would be.
-    fn hwt_failed(&self, fin: swt::Finished, why: &str) {
+    fn hwt_failed(&self, fin: swt::Finished, why: &Abort) {
         self.recording_aborted(fin.active.loc, fin.active.owner, why);
     }
 
     /// A recording by thread `owner` starting at `loc` was given up.
-    pub(crate) fn recording_aborted(&self, loc: LocationPtr, owner: u64, reason: &str) {
+    pub(crate) fn recording_aborted(&self, loc: LocationPtr, owner: u64, reason: &Abort) {
         self.stats.count(Counter::TracesRecordedErr);
-        self.log.event(JitEvent::TraceAborted(reason), Some(loc));
+        self.stats.count_abort(reason.kind);
+        self.log
+            .event(JitEvent::TraceAborted(&reason.detail), Some(loc));
         // SAFETY: locations outlive recordings started from them.
         let l = unsafe { loc.get() };
         let word = l.load();

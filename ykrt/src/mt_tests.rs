@@ -138,7 +138,7 @@ fn recorder_buffers() {
 fn permanent_compile_error() {
     let (mt, log) = testutil::mt("permanent", 0);
     mt.set_trace_compiler(FakeCompiler::new(Err(CompileError::Permanent(
-        "unsupported: setjmp".into(),
+        crate::abort::Abort::unsupported("unsupported: setjmp"),
     ))));
     let loc = Location::new();
     iter(&mt, &loc);
@@ -149,6 +149,10 @@ fn permanent_compile_error() {
         "yk-jit-event: trace-aborted: unsupported: setjmp"
     );
     assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 1);
+    assert_eq!(
+        mt.stats().get_aborts(crate::abort::AbortKind::Unsupported),
+        1
+    );
 }
 
 #[test]
@@ -180,6 +184,7 @@ fn too_long_trace_is_aborted() {
     );
     assert_eq!(mt.stats().get(Counter::TracesRecordedErr), 1);
     assert_eq!(mt.stats().get(Counter::TracesRecordedOk), 0);
+    assert_eq!(mt.stats().get_aborts(crate::abort::AbortKind::TooLong), 1);
     assert_eq!(
         lines(&p),
         [

@@ -4,7 +4,7 @@
 //! Counters are relaxed atomics: they are bumped on hot paths by several threads
 //! and only read at the end.
 
-use crate::{config::LogDest, log::Sink};
+use crate::{abort::AbortKind, config::LogDest, log::Sink};
 use std::{
     fmt::Write as _,
     sync::{
@@ -87,6 +87,8 @@ pub struct Stats {
     counters: [AtomicU64; COUNTERS.len()],
     /// Nanoseconds.
     timers: [AtomicU64; 4],
+    /// Aborted recordings and compilations by kind (`AbortKind::ALL`'s order).
+    aborts: [AtomicU64; AbortKind::ALL.len()],
     compile_times: Mutex<Vec<f64>>,
     dest: Option<Sink>,
     written: AtomicBool,
@@ -104,6 +106,7 @@ impl Stats {
         Ok(Stats {
             counters: Default::default(),
             timers: Default::default(),
+            aborts: Default::default(),
             compile_times: Mutex::new(Vec::new()),
             dest,
             written: AtomicBool::new(false),
@@ -123,6 +126,16 @@ impl Stats {
     /// The current value of `c`.
     pub fn get(&self, c: Counter) -> u64 {
         self.counters[c as usize].load(Ordering::Relaxed)
+    }
+
+    /// Count one recording or compilation given up for a reason of kind `k`.
+    pub fn count_abort(&self, k: AbortKind) {
+        self.aborts[k as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Recordings and compilations given up for a reason of kind `k`.
+    pub fn get_aborts(&self, k: AbortKind) -> u64 {
+        self.aborts[k as usize].load(Ordering::Relaxed)
     }
 
     /// Add `d` to `t`.
@@ -155,6 +168,11 @@ impl Stats {
             // `{:?}` always prints a decimal point or exponent, and JSON accepts both.
             let _ = writeln!(s, "  \"{name}\": {:?},", self.get_time(t).as_secs_f64());
         }
+        let aborts: Vec<String> = AbortKind::ALL
+            .iter()
+            .map(|&k| format!("\"{}\": {}", k.name(), self.get_aborts(k)))
+            .collect();
+        let _ = writeln!(s, "  \"aborts\": {{{}}},", aborts.join(", "));
         let times = self.compile_times.lock().unwrap_or_else(|e| e.into_inner());
         let times: Vec<String> = times.iter().map(|t| format!("{t:?}")).collect();
         let _ = writeln!(s, "  \"compile_times\": [{}]", times.join(", "));
@@ -185,7 +203,14 @@ mod tests {
         s.time(Timer::Tracing, Duration::from_millis(1500));
         s.compile_time(Duration::from_millis(250));
         s.compile_time(Duration::from_micros(1));
+        s.count_abort(AbortKind::TooLong);
+        s.count_abort(AbortKind::TooLong);
+        s.count_abort(AbortKind::Internal);
         let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+        assert_eq!(v["aborts"]["too_long"], 2);
+        assert_eq!(v["aborts"]["internal"], 1);
+        assert_eq!(v["aborts"]["unsupported"], 0);
+        assert_eq!(v["aborts"].as_object().unwrap().len(), AbortKind::ALL.len());
         assert_eq!(v["traces_recorded_ok"], 2);
         assert_eq!(v["traces_recorded_err"], 0);
         assert_eq!(v["guard_failures"], 1);

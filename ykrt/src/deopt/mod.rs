@@ -14,7 +14,7 @@ pub mod decode;
 pub mod ffi;
 pub mod prog;
 
-use crate::compile::{CompileError, RecordedTrace};
+use crate::compile::RecordedTrace;
 use crate::location::LocationPtr;
 use crate::log::JitEvent;
 use crate::mt::MT;
@@ -311,7 +311,9 @@ pub unsafe extern "C" fn __yk_guard_failed(
         }
         Ok(blackhole::Outcome::Returned(v)) => {
             if record {
-                swt::abort_current("the interpreter function returned");
+                swt::abort_current(&crate::abort::Abort::recording(
+                    "the interpreter function returned",
+                ));
             }
             if let (Some((off, ty)), Some(&x)) = (ret_field, v.first()) {
                 let b = x.to_le_bytes();
@@ -387,11 +389,12 @@ pub(crate) fn finish_side(mt: &MT, side: swt::SideRec, fin: swt::Finished) {
 }
 
 /// A side-trace recording was abandoned: log why; the guard won't try again.
-pub(crate) fn side_recording_aborted(mt: &MT, side: swt::SideRec, reason: &str) {
+pub(crate) fn side_recording_aborted(mt: &MT, side: swt::SideRec, reason: &crate::abort::Abort) {
     // SAFETY: the recording's pin keeps the trace alive.
     let info = unsafe { &*side.info };
+    mt.stats().count_abort(reason.kind);
     mt.log()
-        .event(JitEvent::TraceAborted(reason), Some(info.start_loc));
+        .event(JitEvent::TraceAborted(&reason.detail), Some(info.start_loc));
     info.guards[side.guard as usize]
         .side_state
         .store(SIDE_FAILED, Ordering::Release);
@@ -432,11 +435,11 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
                 .event(JitEvent::SideTraceCompiled, Some(info.start_loc));
         }
         Err(e) => {
-            let why = match e {
-                CompileError::Temporary(w) | CompileError::Permanent(w) => w,
-            };
-            mt.log()
-                .event(JitEvent::TraceAborted(&why), Some(info.start_loc));
+            mt.stats().count_abort(e.abort().kind);
+            mt.log().event(
+                JitEvent::TraceAborted(&e.abort().detail),
+                Some(info.start_loc),
+            );
             g.side_state.store(SIDE_FAILED, Ordering::Release);
         }
     }

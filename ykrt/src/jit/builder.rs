@@ -147,8 +147,7 @@ pub struct BuiltTrace {
 /// add more code than folding the interpreter's state removes.)
 pub const MAX_WALKED: usize = super::MAX_TRACE_INSTRS;
 
-/// Why a trace can't be built: becomes `trace-aborted: <reason>`.
-pub type Abort = String;
+pub use crate::abort::Abort;
 
 /// A guard exit whose stores are still to be emitted: before `before`, the
 /// trace values `values` (in the order of its frames' live values).
@@ -267,8 +266,9 @@ pub fn build(
     let funcs = aot.functions();
     let f = *funcs
         .get(input.cp_func_idx)
-        .ok_or("control point function index out of range")?;
-    let (cp_block, cp_call) = find_cp(f).ok_or("no control point in the recorded function")?;
+        .ok_or_else(|| Abort::internal("control point function index out of range"))?;
+    let (cp_block, cp_call) =
+        find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
     let func_idx = funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
     let global_idx = aot
         .globals()
@@ -321,18 +321,18 @@ pub fn build(
     };
     bt.build(aot, f, cp_block, input)?;
     if bt.next_promote != input.promotes.len() {
-        return Err(format!(
+        return Err(Abort::recording(format!(
             "yk_promote used outside the traced frames ({} recorded, {} in the trace)",
             input.promotes.len(),
             bt.next_promote
-        ));
+        )));
     }
     if bt.next_idempotent != input.idempotents.len() {
-        return Err(format!(
+        return Err(Abort::recording(format!(
             "idempotent calls outside the traced frames ({} recorded, {} in the trace)",
             input.idempotents.len(),
             bt.next_idempotent
-        ));
+        )));
     }
     check_operands(bt.trace_fn)?;
     let ret_field = bt.ret_field(cp_call)?;
@@ -459,7 +459,9 @@ impl Builder<'_> {
             let resume = successors(cp_block)[0];
             let first = self.rec.first().copied();
             if first != Some((fi, block_index(f, resume))) {
-                return Err("the recording does not start at the control point".into());
+                return Err(Abort::recording(
+                    "the recording does not start at the control point",
+                ));
             }
             self.pos = 1;
             self.frames.push(Frame {
@@ -576,7 +578,7 @@ impl Builder<'_> {
                 let v = *self
                     .vars_val
                     .get(&k)
-                    .ok_or("internal error: a vars field not stored in the loop")?;
+                    .ok_or_else(|| Abort::internal("a vars field not stored in the loop"))?;
                 LLVMPositionBuilder(self.b.0, entry, LLVMGetBasicBlockTerminator(entry));
                 let p = self.field_ptr(self.vars_ty, k);
                 let e = LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr());
@@ -968,11 +970,11 @@ impl Builder<'_> {
             };
             if self.walked > MAX_WALKED {
                 // Checked per block, so the message names the real limit.
-                return Err(format!(
+                return Err(Abort::too_long(format!(
                     "trace too long: over {MAX_WALKED} instructions to copy (the limit is {} \
                      instructions)",
                     super::MAX_TRACE_INSTRS
-                ));
+                )));
             }
             while !i.is_null() {
                 let next_i = unsafe { LLVMGetNextInstruction(i) };
@@ -987,12 +989,16 @@ impl Builder<'_> {
                     LLVMOpcode::LLVMPHI => {
                         let p = self.frames[top]
                             .prev
-                            .ok_or("a phi in a function's entry block")?;
+                            .ok_or_else(|| Abort::internal("a phi in a function's entry block"))?;
                         let v = unsafe {
                             (0..LLVMCountIncoming(i))
                                 .find(|&k| LLVMGetIncomingBlock(i, k) == p)
                                 .map(|k| LLVMGetIncomingValue(i, k))
-                                .ok_or("phi without an entry for the recorded predecessor")?
+                                .ok_or_else(|| {
+                                    Abort::recording(
+                                        "phi without an entry for the recorded predecessor",
+                                    )
+                                })?
                         };
                         let m = self.operand(v)?;
                         self.frames[top].map.insert(i, m);
@@ -1025,7 +1031,9 @@ impl Builder<'_> {
                     }
                     LLVMOpcode::LLVMRet => {
                         if top == 0 {
-                            return Err("the interpreter function returned while recording".into());
+                            return Err(Abort::recording(
+                                "the interpreter function returned while recording",
+                            ));
                         }
                         let v = if unsafe { LLVMGetNumOperands(i) } == 1 {
                             Some(self.operand(unsafe { LLVMGetOperand(i, 0) })?)
@@ -1041,12 +1049,14 @@ impl Builder<'_> {
                         parent.resume = Some(unsafe { LLVMGetNextInstruction(call) });
                         continue 'blocks;
                     }
-                    LLVMOpcode::LLVMIndirectBr => return Err("indirectbr is not supported".into()),
+                    LLVMOpcode::LLVMIndirectBr => {
+                        return Err(Abort::unsupported("indirectbr is not supported"))
+                    }
                     LLVMOpcode::LLVMInvoke | LLVMOpcode::LLVMCallBr => {
-                        return Err("invoke/callbr is not supported".into())
+                        return Err(Abort::unsupported("invoke/callbr is not supported"))
                     }
                     LLVMOpcode::LLVMUnreachable => {
-                        return Err("the recording reached unreachable code".into())
+                        return Err(Abort::recording("the recording reached unreachable code"))
                     }
                     LLVMOpcode::LLVMAlloca => self.copy_alloca(i, bb)?,
                     LLVMOpcode::LLVMStore
@@ -1080,7 +1090,7 @@ impl Builder<'_> {
                 }
                 i = next_i;
             }
-            return Err("a block without a terminator".into());
+            return Err(Abort::internal("a block without a terminator"));
         }
     }
 
@@ -1101,20 +1111,25 @@ impl Builder<'_> {
             let &(fx, bx) = self
                 .rec
                 .get(self.pos)
-                .ok_or("the recording ends in the middle of the path")?;
+                .ok_or_else(|| Abort::recording("the recording ends in the middle of the path"))?;
             self.pos += 1;
             if fx == fr.fidx {
                 if bx == 0 && fr.native_pending {
-                    return Err(format!("a native call re-entered {}", llvm::name(fr.f)));
+                    return Err(Abort::recording(format!(
+                        "a native call re-entered {}",
+                        llvm::name(fr.f)
+                    )));
                 }
                 fr.native_pending = false;
                 return blocks(fr.f)
                     .get(bx as usize)
                     .copied()
-                    .ok_or_else(|| "block index out of range".into());
+                    .ok_or_else(|| Abort::recording("block index out of range"));
             }
             if !fr.native_pending {
-                return Err("the recording does not follow the control-flow graph".into());
+                return Err(Abort::recording(
+                    "the recording does not follow the control-flow graph",
+                ));
             }
         }
     }
@@ -1143,7 +1158,7 @@ impl Builder<'_> {
         let fr = self.frames.last().unwrap();
         unsafe {
             if bb != LLVMGetEntryBasicBlock(fr.f) || LLVMIsConstant(LLVMGetOperand(i, 0)) == 0 {
-                return Err("a dynamic alloca".into());
+                return Err(Abort::unsupported("a dynamic alloca"));
             }
             let here = LLVMGetInsertBlock(self.b.0);
             let entry = LLVMGetEntryBasicBlock(self.trace_fn);
@@ -1221,9 +1236,11 @@ impl Builder<'_> {
             let vars_ty = LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2));
             let last = LLVMCountStructElementTypes(vars_ty) - 1;
             let off = llvm_sys::target::LLVMOffsetOfElement(self.an.td, vars_ty, last);
-            match decode::leaves(rty)?.as_slice() {
+            match decode::leaves(rty).map_err(Abort::unsupported)?.as_slice() {
                 [t] => Ok(Some((off, *t))),
-                _ => Err("the interpreter function returns an aggregate".into()),
+                _ => Err(Abort::unsupported(
+                    "the interpreter function returns an aggregate",
+                )),
             }
         }
     }
@@ -1255,17 +1272,16 @@ impl Builder<'_> {
     fn copy_call(&mut self, i: LLVMValueRef) -> Result<bool, Abort> {
         let top = self.frames.len() - 1;
         unsafe {
-            let name = callee_name(i).ok_or("inline asm")?;
+            let name = callee_name(i).ok_or_else(|| Abort::unsupported("inline asm"))?;
             match name.as_str() {
                 "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
-                    return Err(format!("call to {name}"))
+                    return Err(Abort::unsupported(format!("call to {name}")))
                 }
                 PROMOTE => {
                     // A guard on the recorded value, then a constant.
-                    let rec = *self
-                        .promotes
-                        .get(self.next_promote)
-                        .ok_or("more yk_promote calls than recorded values")?;
+                    let rec = *self.promotes.get(self.next_promote).ok_or_else(|| {
+                        Abort::recording("more yk_promote calls than recorded values")
+                    })?;
                     self.next_promote += 1;
                     let x = self.operand(LLVMGetOperand(i, 0))?;
                     let k = self.t.const_int(64, rec);
@@ -1408,10 +1424,9 @@ impl Builder<'_> {
             ) && (LLVMGetTypeKind(ty) != LLVMTypeKind::LLVMIntegerTypeKind
                 || LLVMGetIntTypeWidth(ty) <= 64);
             let rec = if recordable {
-                let r = *self
-                    .idempotents
-                    .get(self.next_idempotent)
-                    .ok_or("more idempotent calls than recorded results")?;
+                let r = *self.idempotents.get(self.next_idempotent).ok_or_else(|| {
+                    Abort::recording("more idempotent calls than recorded results")
+                })?;
                 self.next_idempotent += 1;
                 Some(r)
             } else {
@@ -1451,7 +1466,9 @@ impl Builder<'_> {
         unsafe {
             let succs = successors(bb);
             if !succs.contains(&next) {
-                return Err("the recording does not follow the control-flow graph".into());
+                return Err(Abort::recording(
+                    "the recording does not follow the control-flow graph",
+                ));
             }
             if succs.iter().all(|&s| s == next) {
                 return Ok(()); // Unconditional.
@@ -1467,7 +1484,9 @@ impl Builder<'_> {
                         succs[1]
                     };
                     if taken != next {
-                        return Err("the recording contradicts a constant branch".into());
+                        return Err(Abort::recording(
+                            "the recording contradicts a constant branch",
+                        ));
                     }
                     return Ok(());
                 }
@@ -1549,23 +1568,26 @@ impl Builder<'_> {
             let &(block, idx) = d
                 .pos
                 .get(&resume)
-                .ok_or("internal error: resume point not decoded")?;
+                .ok_or_else(|| Abort::internal("resume point not decoded"))?;
             if let Some(why) = d.prog.unsupported_from(block, idx, k == 0) {
-                return Err(format!("the blackhole can't run {why}"));
+                return Err(Abort::unsupported(format!("the blackhole can't run {why}")));
             }
             let prog = d.prog.clone();
             let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
             let mut lv = Vec::new();
             let mut src_live = Vec::new();
             for (v, reg) in live.into_iter().zip(regs) {
-                let ty = match decode::leaves(unsafe { LLVMTypeOf(v) })?.as_slice() {
+                let ty = match decode::leaves(unsafe { LLVMTypeOf(v) })
+                    .map_err(Abort::unsupported)?
+                    .as_slice()
+                {
                     [t] => *t,
-                    _ => return Err("an aggregate value live at a guard".into()),
+                    _ => return Err(Abort::unsupported("an aggregate value live at a guard")),
                 };
                 // Slots are provisional (the guard's n-th value) until
                 // `finish_exits`.
                 let m = *self.frames[k].map.get(&v).ok_or_else(|| {
-                    format!("internal error: live value {} unmapped", llvm::name(v))
+                    Abort::internal(format!("live value {} unmapped", llvm::name(v)))
                 })?;
                 values.push(m);
                 lv.push((reg, ty, LiveSrc::Slot(slot)));
@@ -1705,7 +1727,10 @@ impl Builder<'_> {
         }
         unsafe {
             if llvm::is_ssa_value(v) {
-                return Err(format!("internal error: unmapped value {}", llvm::name(v)));
+                return Err(Abort::internal(format!(
+                    "internal error: unmapped value {}",
+                    llvm::name(v)
+                )));
             }
             if !LLVMIsAFunction(v).is_null() || !LLVMIsAGlobalVariable(v).is_null() {
                 return self.symbol(v);
@@ -1719,12 +1744,12 @@ impl Builder<'_> {
                 return self.constant_expr(v);
             }
             if !LLVMIsAGlobalAlias(v).is_null() {
-                return Err("a global alias".into());
+                return Err(Abort::unsupported("a global alias"));
             }
             if !LLVMIsAConstant(v).is_null() && !refers_to_globals(v) {
                 return Ok(v);
             }
-            Err("a constant referring to globals".into())
+            Err(Abort::unsupported("a constant referring to globals"))
         }
     }
 
@@ -1754,7 +1779,11 @@ impl Builder<'_> {
                 LLVMOpcode::LLVMIntToPtr => LLVMBuildIntToPtr(self.b.0, ops[0], ty, c"".as_ptr()),
                 LLVMOpcode::LLVMAdd => LLVMBuildAdd(self.b.0, ops[0], ops[1], c"".as_ptr()),
                 LLVMOpcode::LLVMSub => LLVMBuildSub(self.b.0, ops[0], ops[1], c"".as_ptr()),
-                _ => return Err(format!("constant expression with opcode {op:?}")),
+                _ => {
+                    return Err(Abort::unsupported(format!(
+                        "constant expression with opcode {op:?}"
+                    )))
+                }
             })
         }
     }
@@ -1781,7 +1810,7 @@ impl Builder<'_> {
                 }
             } else {
                 if LLVMIsThreadLocal(v) != 0 {
-                    return Err(format!("thread-local variable {aname}"));
+                    return Err(Abort::unsupported(format!("thread-local variable {aname}")));
                 }
                 let idx = self.global_idx[&v];
                 let n = format!("__yk_aot_g{idx}");
@@ -1910,10 +1939,10 @@ fn check_operands(f: LLVMValueRef) -> Result<(), Abort> {
                         false
                     };
                     if bad {
-                        return Err(format!(
-                            "internal error: operand {k} of a {:?} in the trace refers outside it",
+                        return Err(Abort::internal(format!(
+                            "operand {k} of a {:?} in the trace refers outside it",
                             llvm::opcode(i)
-                        ));
+                        )));
                     }
                 }
             }

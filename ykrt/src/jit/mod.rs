@@ -8,6 +8,7 @@ pub mod builder;
 pub mod dbg;
 pub mod orc;
 
+use crate::abort::{Abort, AbortKind};
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
@@ -201,11 +202,17 @@ impl LlvmCompiler {
         let mut phases = Phases::new();
         let st = match guard.get_or_insert_with(|| init(mt)) {
             Ok(st) => st,
-            Err(e) => return Err(CompileError::Permanent(e.clone())),
+            Err(e) => {
+                return Err(CompileError::Permanent(Abort::new(
+                    AbortKind::NoCompiler,
+                    e.clone(),
+                )))
+            }
         };
         self.shared.free_dead(st);
-        let info =
-            crate::aot::info().ok_or_else(|| CompileError::Permanent("no embedded IR".into()))?;
+        let info = crate::aot::info().ok_or_else(|| {
+            CompileError::Permanent(Abort::new(AbortKind::NoCompiler, "no embedded IR"))
+        })?;
         st.ntraces += 1;
         let trace_no = st.ntraces as u64;
         let name = format!("__yk_trace_{trace_no}");
@@ -214,14 +221,13 @@ impl LlvmCompiler {
             llvm_sys::core::LLVMSetDataLayout(t.m, llvm_sys::core::LLVMGetDataLayoutStr(st.aot.m));
             llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(st.aot.m));
         }
-        let src = match side {
-            Some(k) => Some(
-                st.guard_srcs
-                    .get(&k)
-                    .ok_or_else(|| CompileError::Permanent("unknown parent guard".into()))?,
-            ),
-            None => None,
-        };
+        let src =
+            match side {
+                Some(k) => Some(st.guard_srcs.get(&k).ok_or_else(|| {
+                    CompileError::Permanent(Abort::internal("unknown parent guard"))
+                })?),
+                None => None,
+            };
         let input = builder::TraceInput {
             blocks: &trace.blocks,
             promotes: &trace.promotes,
@@ -232,8 +238,9 @@ impl LlvmCompiler {
             name: &name,
             side: src,
         };
-        let idx = crate::aotir::index()
-            .ok_or_else(|| CompileError::Permanent("the embedded IR is not indexed".into()))?;
+        let idx = crate::aotir::index().ok_or_else(|| {
+            CompileError::Permanent(Abort::internal("the embedded IR is not indexed"))
+        })?;
         phases.done("setup");
         let mut built = builder::build(&st.aot, idx, &mut st.analyses, t, &input)
             .map_err(CompileError::Temporary)?;
@@ -245,9 +252,9 @@ impl LlvmCompiler {
             built.guards.len()
         ));
         if ninstrs > MAX_TRACE_INSTRS {
-            return Err(CompileError::Temporary(format!(
+            return Err(CompileError::Temporary(Abort::too_long(format!(
                 "trace too long: {ninstrs} instructions (the limit is {MAX_TRACE_INSTRS})"
-            )));
+            ))));
         }
         let sel = mt.log().ir_selection();
         if sel.jit_pre_opt {
@@ -259,7 +266,7 @@ impl LlvmCompiler {
         built
             .module
             .verify()
-            .map_err(|e| CompileError::Temporary(format!("internal error: {e}")))?;
+            .map_err(|e| CompileError::Temporary(Abort::internal(e)))?;
         let pipeline = std::env::var("YKD_OPT_PIPELINE")
             .ok()
             .filter(|p| !p.is_empty())
@@ -267,7 +274,7 @@ impl LlvmCompiler {
         built
             .module
             .run_passes(&pipeline)
-            .map_err(|e| CompileError::Temporary(e.to_string()))?;
+            .map_err(|e| CompileError::Temporary(Abort::backend(e.to_string())))?;
         phases.done("optimise");
         if sel.jit_post_opt {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
@@ -281,20 +288,20 @@ impl LlvmCompiler {
             for (sym, idx) in used {
                 let addr = table.get(*idx).copied().unwrap_or(std::ptr::null_mut());
                 if addr.is_null() {
-                    return Err(CompileError::Temporary(format!(
+                    return Err(CompileError::Temporary(Abort::internal(format!(
                         "{kind} {idx} has no address"
-                    )));
+                    ))));
                 }
                 st.orc
                     .define_absolute(sym, addr as usize)
-                    .map_err(CompileError::Temporary)?;
+                    .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
             }
         }
         let guard_srcs = std::mem::take(&mut built.guard_srcs);
         let (addr, rt) = st
             .orc
             .add_and_lookup(built.module.into_raw(), &name)
-            .map_err(CompileError::Temporary)?;
+            .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
         for (g, src) in guard_srcs.into_iter().enumerate() {
             st.guard_srcs.insert((trace_no, g as u32), src);
         }

@@ -8,6 +8,7 @@
 //! load with no lazy-initialisation check.
 
 use crate::{
+    abort::{Abort, AbortKind},
     location::{LocationPtr, State},
     mt::MT,
 };
@@ -21,9 +22,9 @@ use std::{
 };
 
 /// Why a recording was abandoned because it grew past `YKD_TRACE_MAX_LEN`.
-pub const ABORT_TOO_LONG: &str = "trace too long";
-/// Why a recording was abandoned because its thread exited.
-pub const ABORT_THREAD_EXIT: &str = "recording thread exited";
+pub fn abort_too_long() -> Abort {
+    Abort::too_long("trace too long")
+}
 
 /// An ongoing recording.
 pub(crate) struct Active {
@@ -79,7 +80,10 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         if let Some(a) = self.active.take() {
             set_flag(a.flag, 0);
-            abort(a, ABORT_THREAD_EXIT);
+            abort(
+                a,
+                &Abort::new(AbortKind::ThreadExit, "recording thread exited"),
+            );
         }
     }
 }
@@ -196,13 +200,13 @@ fn take_active() -> Option<Active> {
 }
 
 /// Give up this thread's recording, if any, with `reason`.
-pub(crate) fn abort_current(reason: &str) {
+pub(crate) fn abort_current(reason: &Abort) {
     if let Some(a) = take_active() {
         abort(a, reason);
     }
 }
 
-fn abort(a: Active, reason: &str) {
+fn abort(a: Active, reason: &Abort) {
     match a.side {
         Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
         None => a.mt.recording_aborted(a.loc, a.owner, reason),
@@ -244,7 +248,9 @@ pub(crate) fn note_passed(loc: usize) -> bool {
 pub(crate) fn defer_current(reason: &str) {
     if let Some(a) = take_active() {
         match a.side {
-            Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
+            Some(side) => {
+                crate::deopt::side_recording_aborted(&a.mt, side, &Abort::recording(reason))
+            }
             None => a.mt.recording_deferred(a.loc, a.owner, reason),
         }
     }
@@ -276,7 +282,7 @@ pub fn rec_block(func: u32, block: u32) {
         })
         .unwrap_or(false);
     if too_long {
-        abort_current(ABORT_TOO_LONG);
+        abort_current(&abort_too_long());
     }
 }
 
