@@ -121,6 +121,12 @@ impl Memory {
         self.globals.insert(idx, base);
     }
 
+    /// Gives global `idx` the address `addr` (its memory is a region added
+    /// separately, or none if the trace never accesses it).
+    pub fn place_global(&mut self, idx: u32, addr: u64) {
+        self.globals.insert(idx, addr);
+    }
+
     pub fn regions(&self) -> impl Iterator<Item = (u64, &Region)> {
         self.regions.iter().map(|(b, r)| (*b, r))
     }
