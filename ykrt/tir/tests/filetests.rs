@@ -39,8 +39,12 @@ fn parse_mem_line(mem: &mut Memory, rest: &str) {
     for v in vals.split(',') {
         let (ty, lit) = v.trim().split_once(' ').expect("<type> <value>");
         // Parse through a one-line trace so literals mean what they mean in traces.
-        let t = parse(&format!("trace()\n  exit s0\ns0: [f0 r0 a0={ty} {lit}]\n")).expect("a constant");
-        let c = t.snaps.get(tir::SnapId(0)).unwrap().frames[0].live[0].1.as_const().unwrap();
+        let t =
+            parse(&format!("trace()\n  exit s0\ns0: [f0 r0 a0={ty} {lit}]\n")).expect("a constant");
+        let c = t.snaps.get(tir::SnapId(0)).unwrap().frames[0].live[0]
+            .1
+            .as_const()
+            .unwrap();
         let size = c.ty().size() as usize;
         let bits = match c {
             Const::Ptr(a) => a,
@@ -78,7 +82,8 @@ fn cases(text: &str) -> Vec<Case> {
             } else if let Some(g) = l.strip_prefix(";; global") {
                 let mut w = g.split_whitespace();
                 let idx: u32 = w.next().unwrap().trim_start_matches('g').parse().unwrap();
-                let addr = u64::from_str_radix(w.next().unwrap().trim_start_matches("0x"), 16).unwrap();
+                let addr =
+                    u64::from_str_radix(w.next().unwrap().trim_start_matches("0x"), 16).unwrap();
                 c.mem.place_global(idx, addr);
             } else {
                 c.input.push_str(l);
@@ -116,10 +121,17 @@ fn run_case(c: &Case) -> String {
     match r {
         Ok(t) => {
             let s = print(&t);
-            assert_eq!(parse(&s).as_ref(), Ok(&t), "case {}: output doesn't round-trip", c.name);
+            assert_eq!(
+                parse(&s).as_ref(),
+                Ok(&t),
+                "case {}: output doesn't round-trip",
+                c.name
+            );
             s
         }
-        Err(OptError::GuardAlwaysFails { snap }) => format!("error: guard-always-fails s{}", snap.0),
+        Err(OptError::GuardAlwaysFails { snap }) => {
+            format!("error: guard-always-fails s{}", snap.0)
+        }
         Err(e) => format!("error: {e}"),
     }
 }
@@ -128,7 +140,12 @@ fn normalise(c: &Case) -> String {
     if c.expect.starts_with("error:") {
         return c.expect.clone();
     }
-    let body: String = c.expect.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{l}\n")).collect();
+    let body: String = c
+        .expect
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
     print(&parse(&body).unwrap_or_else(|e| panic!("case {}: expected text: {e}", c.name)))
 }
 
@@ -138,9 +155,15 @@ fn filetests() {
     let bless = std::env::var("TIR_BLESS").is_ok();
     let mut failures = Vec::new();
     let mut n = 0;
-    let mut files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "tir")) {
+    for path in files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tir"))
+    {
         let text = fs::read_to_string(&path).unwrap();
         let cs = cases(&text);
         assert!(!cs.is_empty(), "{}: no cases", path.display());
@@ -172,6 +195,11 @@ fn filetests() {
             fs::write(&path, lines.join("\n") + "\n").unwrap();
         }
     }
-    assert!(failures.is_empty(), "{} of {n} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     eprintln!("{n} filetest cases passed");
 }

@@ -25,18 +25,19 @@ use crate::snapshot::SnapId;
 use std::collections::HashSet;
 
 /// A place known to be overwritten later with nothing observing it before.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Killed {
     Range(Loc, u64),
-    /// All of a non-escaped alloca.
-    Alloca(ValId),
+    /// All of a non-escaped alloca but the byte ranges `reads` (offsets
+    /// from the alloca) that a later load reads.
+    Alloca(ValId, Vec<(i64, u64)>),
 }
 
 impl Killed {
     fn root(&self) -> Option<ValId> {
         match self {
             Killed::Range(l, _) => l.root,
-            Killed::Alloca(a) => Some(*a),
+            Killed::Alloca(a, _) => Some(*a),
         }
     }
 }
@@ -93,14 +94,14 @@ pub fn run(t: &Trace) -> Trace {
         End::Jump(_) => allocas
             .iter()
             .filter(|a| !is_esc(**a))
-            .map(|a| Killed::Alloca(*a))
+            .map(|a| Killed::Alloca(*a, Vec::new()))
             .collect(),
         End::Exit(s) => {
             let r = reach(*s);
             allocas
                 .iter()
                 .filter(|a| !is_esc(**a) && !r.contains(a))
-                .map(|a| Killed::Alloca(*a))
+                .map(|a| Killed::Alloca(*a, Vec::new()))
                 .collect()
         }
     };
@@ -114,7 +115,14 @@ pub fn run(t: &Trace) -> Trace {
                 }
                 let is_dead = killed.iter().any(|k| match k {
                     Killed::Range(l, s) => covers(*l, *s, loc, size),
-                    Killed::Alloca(a) => loc.root == Some(*a),
+                    Killed::Alloca(a, reads) => {
+                        loc.root == Some(*a)
+                            && (reads.is_empty()
+                                || (loc.base == Operand::Val(*a)
+                                    && reads.iter().all(|(o, s)| {
+                                        !may_alias(loc, size, Loc { off: *o, ..loc }, *s, |_| false)
+                                    })))
+                    }
                 });
                 if is_dead {
                     dead[i] = true;
@@ -124,10 +132,21 @@ pub fn run(t: &Trace) -> Trace {
             }
             Inst::Load { ty, ptr, .. } => {
                 let loc = ptrs.loc(*ptr);
-                killed.retain(|k| match k {
+                killed.retain_mut(|k| match k {
                     Killed::Range(l, s) => !may_alias(*l, *s, loc, ty.size(), is_esc),
-                    // Only non-escaped allocas are here: only loads rooted in them read them.
-                    Killed::Alloca(a) => loc.root != Some(*a),
+                    // Only non-escaped allocas are here: only loads rooted in
+                    // them read them, at a known offset if from the alloca
+                    // itself.
+                    Killed::Alloca(a, reads) => {
+                        if loc.root != Some(*a) {
+                            true
+                        } else if loc.base == Operand::Val(*a) {
+                            reads.push((loc.off, ty.size()));
+                            true
+                        } else {
+                            false
+                        }
+                    }
                 });
             }
             Inst::Call {
