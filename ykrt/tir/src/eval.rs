@@ -43,6 +43,8 @@ pub struct Memory {
     regions: BTreeMap<u64, Region>,
     globals: HashMap<u32, u64>,
     next_alloca: u64,
+    /// Every alloca region ever made, `(base, size)`, in order.
+    alloca_log: Vec<(u64, u64)>,
 }
 
 /// Why evaluation stopped without an outcome.
@@ -127,6 +129,12 @@ impl Memory {
         self.globals.insert(idx, addr);
     }
 
+    /// Every alloca region ever made (freed ones too), `(base, size)`, in
+    /// the order they were made.
+    pub fn allocas_made(&self) -> &[(u64, u64)] {
+        &self.alloca_log
+    }
+
     pub fn regions(&self) -> impl Iterator<Item = (u64, &Region)> {
         self.regions.iter().map(|(b, r)| (*b, r))
     }
@@ -164,6 +172,7 @@ impl Memory {
         let base = self.next_alloca.next_multiple_of(align);
         self.next_alloca = base + u64::from(size) + 64;
         self.add_region(base, RegionKind::Alloca, vec![0; size as usize]);
+        self.alloca_log.push((base, u64::from(size)));
         base
     }
 
