@@ -223,6 +223,65 @@ impl Gen {
                     });
                 }
             }
+            92..=94 => {
+                // A pointer read back from an escape word (the shared region
+                // itself at first, else an alloca that escaped there): an
+                // unrooted pointer that may alias an escaped alloca. Half
+                // the time as a sequence that needs the escape analysis:
+                // escape, hide it from forwarding, write through the
+                // pointer read back, read the alloca.
+                let off = (SHARED_DATA + self.rng.u64(0..2) * 8) as i64;
+                let slot = self.push(Inst::PtrAdd {
+                    ptr: Operand::Val(ValId(0)),
+                    off,
+                });
+                let seq = self.allocas.last().copied().filter(|_| self.rng.bool());
+                if let Some(a) = seq {
+                    let v = self.operand(Ty::I64);
+                    self.push(Inst::Store {
+                        val: v,
+                        ptr: a,
+                        volatile: false,
+                    });
+                    self.push(Inst::Store {
+                        val: a,
+                        ptr: slot,
+                        volatile: false,
+                    });
+                    let hide = self.place(8);
+                    let hp = self.push(Inst::PtrAdd {
+                        ptr: hide.0,
+                        off: hide.1,
+                    });
+                    let w = self.operand(Ty::I64);
+                    self.push(Inst::Call {
+                        callee: Const::Sym(Sym::Func(3)).into(),
+                        args: vec![hp, w],
+                        ret: Ty::I64,
+                        effects: Effects::Any,
+                        idempotent: false,
+                    });
+                }
+                let q = self.push(Inst::Load {
+                    ty: Ty::Ptr,
+                    ptr: slot,
+                    flags: LoadFlags::default(),
+                });
+                self.ptrs.push((q, 8));
+                if let Some(a) = seq {
+                    let w = self.operand(Ty::I64);
+                    self.push(Inst::Store {
+                        val: w,
+                        ptr: q,
+                        volatile: false,
+                    });
+                    self.push(Inst::Load {
+                        ty: Ty::I64,
+                        ptr: a,
+                        flags: LoadFlags::default(),
+                    });
+                }
+            }
             35..=59 => {
                 let ops = [
                     BinOp::Add,
@@ -323,7 +382,7 @@ impl Gen {
                     },
                 });
             }
-            87..=93 => {
+            87..=91 => {
                 let (callee, args, effects, ret) = match self.rng.u8(0..3) {
                     0 => (
                         1,
@@ -414,7 +473,11 @@ fn memory(rng: &mut fastrand::Rng) -> Memory {
             .map(|_| if rng.bool() { rng.u8(0..3) } else { rng.u8(..) })
             .collect()
     };
-    m.add_region(SHARED, RegionKind::Data, small(rng, SHARED_LEN));
+    let mut shared: Vec<u8> = small(rng, SHARED_DATA);
+    for _ in 0..(SHARED_LEN - SHARED_DATA) / 8 {
+        shared.extend_from_slice(&SHARED.to_le_bytes());
+    }
+    m.add_region(SHARED, RegionKind::Data, shared);
     m.add_region(CONST, RegionKind::Const, small(rng, CONST_LEN));
     m
 }
