@@ -168,9 +168,12 @@ impl Memory {
     }
 
     fn alloca(&mut self, size: u32, align: u32) -> u64 {
-        let align = u64::from(align.max(16));
-        let base = self.next_alloca.next_multiple_of(align);
-        self.next_alloca = base + u64::from(size) + 64;
+        // Each slot on a 64 KiB page of its own, at an odd offset: a pointer
+        // whose bytes a trace damages (a narrow store over it) then points
+        // outside every slot rather than into another one.
+        let base = (self.next_alloca.next_multiple_of(0x1_0000) + 0x1040)
+            .next_multiple_of(u64::from(align));
+        self.next_alloca = base + u64::from(size);
         self.add_region(base, RegionKind::Alloca, vec![0; size as usize]);
         self.alloca_log.push((base, u64::from(size)));
         base

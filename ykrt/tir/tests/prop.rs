@@ -36,6 +36,11 @@ struct Gen {
     ptrs: Vec<(Operand, u64)>,
     /// Allocas of this iteration.
     allocas: Vec<Operand>,
+    /// Allocas that hold pointers to other allocas (frames holding a stack
+    /// pointer). Only whole words are ever stored into them, so the
+    /// pointers they hold are never damaged into bits that depend on where
+    /// the evaluator put an alloca.
+    holders: Vec<(Operand, u64)>,
     /// The memory the trace will run on (to tell which guards fold).
     mem: Memory,
 }
@@ -207,6 +212,43 @@ impl Gen {
                 let val = self.operand(ty);
                 let volatile = self.rng.u8(0..20) == 0;
                 self.push(Inst::Store { val, ptr, volatile });
+            }
+            30..=32 if !self.allocas.is_empty() && !self.holders.is_empty() => {
+                // A frame holding a pointer to another alloca (a stack
+                // pointer in its frame): stored, overwritten at a run-time
+                // index (so it can't be forwarded), read back and used.
+                let a = self.allocas[self.rng.usize(0..self.allocas.len())];
+                let (h, hsize) = self.holders[self.rng.usize(0..self.holders.len())];
+                self.push(Inst::Store {
+                    val: a,
+                    ptr: h,
+                    volatile: false,
+                });
+                let y = self.operand(Ty::I64);
+                let idx = self.push(Inst::Bin {
+                    op: BinOp::URem,
+                    ty: Ty::I64,
+                    lhs: y,
+                    rhs: Const::int(64, hsize / 8).into(),
+                });
+                let d = self.push(Inst::DynPtrAdd {
+                    ptr: h,
+                    idx,
+                    scale: 8,
+                    off: 0,
+                });
+                let w = self.operand(Ty::I64);
+                self.push(Inst::Store {
+                    val: w,
+                    ptr: d,
+                    volatile: false,
+                });
+                let q = self.push(Inst::Load {
+                    ty: Ty::Ptr,
+                    ptr: h,
+                    flags: LoadFlags::default(),
+                });
+                self.ptrs.push((q, 8));
             }
             30..=34 => {
                 // A pointer into an alloca escapes into shared memory.
@@ -423,6 +465,7 @@ fn gen_trace(seed: u64, mem: &Memory) -> Trace {
         by_ty: HashMap::new(),
         ptrs: vec![(Operand::Val(ValId(0)), SHARED_DATA)],
         allocas: Vec::new(),
+        holders: Vec::new(),
         mem: mem.clone(),
     };
     g.by_ty.insert(
@@ -443,6 +486,10 @@ fn gen_trace(seed: u64, mem: &Memory) -> Trace {
         snap: s,
     });
     g.by_ty.get_mut(&Ty::I1).expect("pushed above").pop();
+    for _ in 0..g.rng.usize(0..3) {
+        let h = g.push(Inst::Alloca { size: 16, align: 8 });
+        g.holders.push((h, 16));
+    }
     for _ in 0..g.rng.usize(0..4) {
         let size = [8, 16, 32][g.rng.usize(0..3)];
         let a = g.push(Inst::Alloca { size, align: 8 });
@@ -530,13 +577,19 @@ fn observe(o: &eval::Outcome) -> (Ending, Vec<(u64, Vec<u8>)>) {
         }
         Ending::Exhausted { params } => words.extend(params.iter().copied()),
     }
+    let obs = o.mem.observable(&words);
     let mut refd: Vec<usize> = words.iter().filter_map(|w| region(*w)).collect();
+    refd.extend(
+        obs.iter()
+            .filter(|(_, r)| r.kind == RegionKind::Alloca)
+            .filter_map(|(b, _)| region(*b)),
+    );
     refd.sort();
     refd.dedup();
     let canon = |v: u64| match region(v) {
         Some(i) => {
             0xa110_c000_0000_0000
-                | ((refd.iter().position(|r| *r == i).unwrap() as u64) << 32)
+                | ((refd.iter().position(|r| *r == i).expect("referenced") as u64) << 32)
                 | (v - made[i].0)
         }
         None => v,
@@ -551,12 +604,24 @@ fn observe(o: &eval::Outcome) -> (Ending, Vec<(u64, Vec<u8>)>) {
     for w in escape_words {
         mem.push((SHARED + SHARED_DATA, canon(w).to_le_bytes().to_vec()));
     }
-    // Const memory, and allocas the interpreter can reach, in rank order.
-    let roots: Vec<u64> = words;
-    for (b, r) in o.mem.observable(&roots) {
+    // Const memory, and allocas the interpreter can reach, in rank order,
+    // with the alloca addresses they hold (aligned words) canonicalised.
+    for (b, r) in obs {
         match r.kind {
             RegionKind::Const => mem.push((b, r.data.clone())),
-            RegionKind::Alloca => mem.push((canon(b), r.data.clone())),
+            RegionKind::Alloca => {
+                let mut d = Vec::new();
+                for c in r.data.chunks(8) {
+                    if c.len() == 8 {
+                        d.extend_from_slice(
+                            &canon(u64::from_le_bytes(c.try_into().unwrap())).to_le_bytes(),
+                        );
+                    } else {
+                        d.extend_from_slice(c);
+                    }
+                }
+                mem.push((canon(b), d));
+            }
             RegionKind::Data => {}
         }
     }

@@ -48,6 +48,7 @@ pub fn run(t: &Trace) -> Trace {
     // Pointer locations and (flow-insensitive) escapes.
     let mut ptrs = PtrMap::default();
     let mut escaped = HashSet::new();
+    let mut read_ptr_from = HashSet::new();
     let mut allocas = Vec::new();
     for (i, inst) in t.body.iter().enumerate() {
         let v = t.val_of(i);
@@ -57,7 +58,19 @@ pub fn run(t: &Trace) -> Trace {
             }
         };
         match inst {
-            Inst::Store { val, .. } => esc(*val, &ptrs),
+            Inst::Store { val, ptr, .. } => {
+                // Into a non-escaped alloca: decided below.
+                if ptrs.root(*ptr).is_none() {
+                    esc(*val, &ptrs);
+                }
+            }
+            Inst::Load {
+                ty: Ty::Ptr, ptr, ..
+            } => {
+                if let Some(b) = ptrs.root(*ptr) {
+                    read_ptr_from.insert(b);
+                }
+            }
             Inst::Call { callee, args, .. } => {
                 esc(*callee, &ptrs);
                 for a in args {
@@ -79,6 +92,26 @@ pub fn run(t: &Trace) -> Trace {
             if let Some(r) = ptrs.root(*a) {
                 escaped.insert(r);
             }
+        }
+    }
+    // Allocas whose address is stored into another alloca escape if that
+    // one escapes or a pointer is ever read from it.
+    loop {
+        let before = escaped.len();
+        for inst in &t.body {
+            match inst {
+                Inst::Store { val, ptr, .. } => {
+                    if let (Some(a), Some(b)) = (ptrs.root(*val), ptrs.root(*ptr)) {
+                        if escaped.contains(&b) || read_ptr_from.contains(&b) {
+                            escaped.insert(a);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if escaped.len() == before {
+            break;
         }
     }
     let is_esc = |a: ValId| escaped.contains(&a);

@@ -98,6 +98,9 @@ pub struct TraceBuilder<'m> {
     epoch: u64,
     ptrs: PtrMap,
     escaped: HashSet<ValId>,
+    /// Non-escaped allocas holding addresses of other allocas, which escape
+    /// with their holder or when a pointer is read from it.
+    contains: HashMap<ValId, Vec<ValId>>,
     heap: Vec<HeapEntry>,
     stats: Stats,
 }
@@ -133,6 +136,7 @@ impl<'m> TraceBuilder<'m> {
             epoch: 0,
             ptrs: PtrMap::default(),
             escaped: HashSet::new(),
+            contains: HashMap::new(),
             heap: Vec::new(),
             stats: Stats::default(),
         }
@@ -223,7 +227,17 @@ impl<'m> TraceBuilder<'m> {
 
     fn escape(&mut self, o: Operand) {
         if let Some(r) = self.ptrs.root(o) {
-            self.escaped.insert(r);
+            self.escape_root(r);
+        }
+    }
+
+    /// Alloca `r` escapes, and so does every alloca whose address is stored
+    /// in it.
+    fn escape_root(&mut self, r: ValId) {
+        if self.escaped.insert(r) {
+            for a in self.contains.remove(&r).unwrap_or_default() {
+                self.escape_root(a);
+            }
         }
     }
 
@@ -269,6 +283,18 @@ impl<'m> TraceBuilder<'m> {
                 self.cse_ro.insert(key, v);
             }
         }
+        // A pointer read from an alloca may be any alloca stored in it: they
+        // escape (a forwarded load never gets here).
+        if let Inst::Load {
+            ty: Ty::Ptr, ptr, ..
+        } = &inst
+        {
+            if let Some(b) = self.ptrs.root(*ptr) {
+                for a in self.contains.remove(&b).unwrap_or_default() {
+                    self.escape_root(a);
+                }
+            }
+        }
         // Effects on the heap cache and escapes.
         match &inst {
             Inst::Load { ty, ptr, flags } if !flags.volatile && !flags.constant => {
@@ -280,8 +306,15 @@ impl<'m> TraceBuilder<'m> {
                 });
             }
             Inst::Store { val, ptr, volatile } => {
-                self.escape(*val);
                 let loc = self.ptrs.loc(*ptr);
+                // An alloca's address stored into a non-escaped alloca only
+                // escapes with it (a frame's stack pointer in its frame).
+                match (self.ptrs.root(*val), loc.root) {
+                    (Some(a), Some(b)) if !self.escaped.contains(&b) => {
+                        self.contains.entry(b).or_default().push(a)
+                    }
+                    _ => self.escape(*val),
+                }
                 let ty = self.ty(*val);
                 let esc = &self.escaped;
                 self.heap.retain(|e| {
@@ -371,6 +404,29 @@ impl<'m> TraceBuilder<'m> {
                         IPred::Eq | IPred::Uge | IPred::Ule | IPred::Sge | IPred::Sle
                     );
                     return Ok(Done(Some(Const::bool(t).into())));
+                }
+                // A C boolean compared with 0 or 1: the i1 it came from.
+                if let (
+                    Some(Inst::Cast {
+                        op: CastOp::ZExt,
+                        val: x,
+                        ..
+                    }),
+                    Some(k),
+                ) = (self.def(lhs), rhs.as_int())
+                {
+                    let x = *x;
+                    if self.ty(x) == Ty::I1 && k <= 1 && matches!(pred, IPred::Eq | IPred::Ne) {
+                        if (pred == IPred::Ne) == (k == 0) {
+                            return Ok(Done(Some(x)));
+                        }
+                        return Ok(Again(Inst::Bin {
+                            op: BinOp::Xor,
+                            ty: Ty::I1,
+                            lhs: x,
+                            rhs: Const::bool(true).into(),
+                        }));
+                    }
                 }
                 if ty == Ty::I1 {
                     match (pred, rhs.as_int()) {
