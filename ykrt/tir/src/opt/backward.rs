@@ -58,12 +58,8 @@ pub fn run(t: &Trace) -> Trace {
             }
         };
         match inst {
-            Inst::Store { val, ptr, .. } => {
-                // Into a non-escaped alloca: decided below.
-                if ptrs.root(*ptr).is_none() {
-                    esc(*val, &ptrs);
-                }
-            }
+            // Into an alloca: decided below.
+            Inst::Store { val, ptr, .. } if ptrs.root(*ptr).is_none() => esc(*val, &ptrs),
             Inst::Load {
                 ty: Ty::Ptr, ptr, ..
             } => {
@@ -99,15 +95,12 @@ pub fn run(t: &Trace) -> Trace {
     loop {
         let before = escaped.len();
         for inst in &t.body {
-            match inst {
-                Inst::Store { val, ptr, .. } => {
-                    if let (Some(a), Some(b)) = (ptrs.root(*val), ptrs.root(*ptr)) {
-                        if escaped.contains(&b) || read_ptr_from.contains(&b) {
-                            escaped.insert(a);
-                        }
+            if let Inst::Store { val, ptr, .. } = inst {
+                if let (Some(a), Some(b)) = (ptrs.root(*val), ptrs.root(*ptr)) {
+                    if escaped.contains(&b) || read_ptr_from.contains(&b) {
+                        escaped.insert(a);
                     }
                 }
-                _ => {}
             }
         }
         if escaped.len() == before {

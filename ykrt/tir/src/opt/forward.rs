@@ -351,20 +351,23 @@ impl<'m> TraceBuilder<'m> {
                 self.escape(*lhs);
                 self.escape(*rhs);
             }
-            Inst::Guard { cond, expect, .. } => {
-                if let Operand::Val(c) = cond {
-                    self.subst.insert(*c, Operand::Const(Const::bool(*expect)));
-                    if let Some(Inst::ICmp {
-                        pred,
-                        lhs: Operand::Val(x),
-                        rhs: rhs @ Operand::Const(_),
-                    }) = self.t.inst(*c)
-                    {
-                        if (*pred == IPred::Eq) == *expect && matches!(pred, IPred::Eq | IPred::Ne)
-                        {
-                            let (x, rhs) = (*x, *rhs);
-                            self.subst.insert(x, rhs);
-                        }
+            // After the guard its condition is known, and so is a value
+            // it compares for equality with a constant.
+            Inst::Guard {
+                cond: Operand::Val(c),
+                expect,
+                ..
+            } => {
+                self.subst.insert(*c, Operand::Const(Const::bool(*expect)));
+                if let Some(Inst::ICmp {
+                    pred,
+                    lhs: Operand::Val(x),
+                    rhs: rhs @ Operand::Const(_),
+                }) = self.t.inst(*c)
+                {
+                    if (*pred == IPred::Eq) == *expect && matches!(pred, IPred::Eq | IPred::Ne) {
+                        let (x, rhs) = (*x, *rhs);
+                        self.subst.insert(x, rhs);
                     }
                 }
             }
