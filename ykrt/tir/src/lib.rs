@@ -1,0 +1,21 @@
+//! `yk-tir`: the trace IR of the project, without LLVM.
+//!
+//! A trace builder appends instructions through the forward optimiser
+//! ([`opt::forward::TraceBuilder`]), interns a [`snapshot::Snapshot`] for
+//! each guard, finishes the trace, runs the backward pass
+//! ([`opt::backward::run`]) and lowers what is left. [`text`] gives the
+//! readable form used by tests and logs, [`eval`] an evaluator used to check
+//! that optimisation never changes what a trace computes. See README.md.
+
+pub mod eval;
+pub mod ir;
+pub mod opt;
+pub mod sem;
+pub mod snapshot;
+pub mod text;
+
+pub use ir::{
+    BinOp, CastOp, Const, Effects, End, FPred, IPred, Inst, LoadFlags, Operand, Sym, Trace, Ty,
+    TypeError, ValId,
+};
+pub use snapshot::{Frame, SnapId, Snapshot, Snapshots};

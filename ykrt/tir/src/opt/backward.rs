@@ -1,0 +1,273 @@
+//! The backward pass, run once on a finished trace: dead-store elimination,
+//! then dead-code elimination, then renumbering.
+//!
+//! Owns [`run`]. Invariants of its output: every instruction left either
+//! has a side effect (store, guard, call with [`Effects::Any`], volatile
+//! load) or has a result that something left uses (an instruction, a kept
+//! guard's snapshot, the jump's arguments or the exit's snapshot); values
+//! are renumbered densely in the original order; only snapshots still
+//! referred to remain, numbered in order of first use.
+//!
+//! Dead stores. Walking backwards, the pass keeps the places that are
+//! certainly overwritten before anything can observe them; a store into such
+//! a place is removed. What observes memory: a load that may alias (see
+//! [`super`]), a call that may read ([`Effects::ReadOnly`], [`Effects::Any`]),
+//! and every exit: a failing guard or the final `exit` lets the interpreter
+//! see all memory except allocas that have not escaped and that the exit's
+//! snapshot does not point into; the final `jump` ends the iteration, after
+//! which this iteration's allocas are dead, so it observes all memory but
+//! non-escaped allocas. Escapes are counted over the whole trace here
+//! (flow-insensitively), which is conservative.
+
+use super::{covers, may_alias, Loc, PtrMap};
+use crate::ir::*;
+use crate::snapshot::SnapId;
+use std::collections::HashSet;
+
+/// A place known to be overwritten later with nothing observing it before.
+#[derive(Clone, Debug)]
+enum Killed {
+    Range(Loc, u64),
+    /// All of a non-escaped alloca but the byte ranges `reads` (offsets
+    /// from the alloca) that a later load reads.
+    Alloca(ValId, Vec<(i64, u64)>),
+}
+
+impl Killed {
+    fn root(&self) -> Option<ValId> {
+        match self {
+            Killed::Range(l, _) => l.root,
+            Killed::Alloca(a, _) => Some(*a),
+        }
+    }
+}
+
+/// Removes dead stores and dead instructions from `t`.
+pub fn run(t: &Trace) -> Trace {
+    let nparams = t.params.len();
+    // Pointer locations and (flow-insensitive) escapes.
+    let mut ptrs = PtrMap::default();
+    let mut escaped = HashSet::new();
+    let mut read_ptr_from = HashSet::new();
+    let mut allocas = Vec::new();
+    for (i, inst) in t.body.iter().enumerate() {
+        let v = t.val_of(i);
+        let mut esc = |o: Operand, ptrs: &PtrMap| {
+            if let Some(r) = ptrs.root(o) {
+                escaped.insert(r);
+            }
+        };
+        match inst {
+            // Into an alloca: decided below.
+            Inst::Store { val, ptr, .. } if ptrs.root(*ptr).is_none() => esc(*val, &ptrs),
+            Inst::Load {
+                ty: Ty::Ptr, ptr, ..
+            } => {
+                if let Some(b) = ptrs.root(*ptr) {
+                    read_ptr_from.insert(b);
+                }
+            }
+            Inst::Call { callee, args, .. } => {
+                esc(*callee, &ptrs);
+                for a in args {
+                    esc(*a, &ptrs);
+                }
+            }
+            Inst::Cast { val, .. } => esc(*val, &ptrs),
+            Inst::Select { t: a, f: b, .. } | Inst::ICmp { lhs: a, rhs: b, .. } => {
+                esc(*a, &ptrs);
+                esc(*b, &ptrs);
+            }
+            Inst::Alloca { .. } => allocas.push(v),
+            _ => {}
+        }
+        ptrs.note(v, inst);
+    }
+    if let End::Jump(args) = &t.end {
+        for a in args {
+            if let Some(r) = ptrs.root(*a) {
+                escaped.insert(r);
+            }
+        }
+    }
+    // Allocas whose address is stored into another alloca escape if that
+    // one escapes or a pointer is ever read from it.
+    loop {
+        let before = escaped.len();
+        for inst in &t.body {
+            if let Inst::Store { val, ptr, .. } = inst {
+                if let (Some(a), Some(b)) = (ptrs.root(*val), ptrs.root(*ptr)) {
+                    if escaped.contains(&b) || read_ptr_from.contains(&b) {
+                        escaped.insert(a);
+                    }
+                }
+            }
+        }
+        if escaped.len() == before {
+            break;
+        }
+    }
+    let is_esc = |a: ValId| escaped.contains(&a);
+    let reach = |s: SnapId| -> HashSet<ValId> {
+        t.snaps
+            .get(s)
+            .map(|s| s.operands().filter_map(|o| ptrs.root(o)).collect())
+            .unwrap_or_default()
+    };
+    // Dead stores.
+    let mut dead = vec![false; t.body.len()];
+    let mut killed: Vec<Killed> = match &t.end {
+        End::Jump(_) => allocas
+            .iter()
+            .filter(|a| !is_esc(**a))
+            .map(|a| Killed::Alloca(*a, Vec::new()))
+            .collect(),
+        End::Exit(s) => {
+            let r = reach(*s);
+            allocas
+                .iter()
+                .filter(|a| !is_esc(**a) && !r.contains(a))
+                .map(|a| Killed::Alloca(*a, Vec::new()))
+                .collect()
+        }
+    };
+    for (i, inst) in t.body.iter().enumerate().rev() {
+        match inst {
+            Inst::Store { val, ptr, volatile } => {
+                let loc = ptrs.loc(*ptr);
+                let size = operand_ty(t, *val).size();
+                if *volatile {
+                    continue;
+                }
+                let is_dead = killed.iter().any(|k| match k {
+                    Killed::Range(l, s) => covers(*l, *s, loc, size),
+                    Killed::Alloca(a, reads) => {
+                        loc.root == Some(*a)
+                            && (reads.is_empty()
+                                || (loc.base == Operand::Val(*a)
+                                    && reads.iter().all(|(o, s)| {
+                                        !may_alias(loc, size, Loc { off: *o, ..loc }, *s, |_| false)
+                                    })))
+                    }
+                });
+                if is_dead {
+                    dead[i] = true;
+                } else {
+                    killed.push(Killed::Range(loc, size));
+                }
+            }
+            Inst::Load { ty, ptr, .. } => {
+                let loc = ptrs.loc(*ptr);
+                killed.retain_mut(|k| match k {
+                    Killed::Range(l, s) => !may_alias(*l, *s, loc, ty.size(), is_esc),
+                    // Only non-escaped allocas are here: only loads rooted in
+                    // them read them, at a known offset if from the alloca
+                    // itself.
+                    Killed::Alloca(a, reads) => {
+                        if loc.root != Some(*a) {
+                            true
+                        } else if loc.base == Operand::Val(*a) {
+                            reads.push((loc.off, ty.size()));
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                });
+            }
+            Inst::Call {
+                effects: Effects::ReadOnly | Effects::Any,
+                ..
+            } => {
+                killed.retain(|k| k.root().is_some_and(|r| !is_esc(r)));
+            }
+            Inst::Guard { snap, .. } => {
+                let r = reach(*snap);
+                killed.retain(|k| k.root().is_some_and(|a| !is_esc(a) && !r.contains(&a)));
+            }
+            _ => {}
+        }
+    }
+    // Dead code.
+    let mut live = vec![false; t.nvals()];
+    let mark = |o: Operand, live: &mut Vec<bool>| {
+        if let Operand::Val(v) = o {
+            live[v.idx()] = true;
+        }
+    };
+    let mut live_snaps: Vec<SnapId> = Vec::new();
+    match &t.end {
+        End::Jump(args) => args.iter().for_each(|a| mark(*a, &mut live)),
+        End::Exit(s) => live_snaps.push(*s),
+    }
+    for s in live_snaps.drain(..) {
+        for o in t.snaps.get(s).expect("verified").operands() {
+            mark(o, &mut live);
+        }
+    }
+    for (i, inst) in t.body.iter().enumerate().rev() {
+        let v = t.val_of(i);
+        let keep = !dead[i] && (inst.has_side_effects() || live[v.idx()]);
+        if !keep {
+            dead[i] = true;
+            continue;
+        }
+        for o in inst.operands() {
+            mark(o, &mut live);
+        }
+        if let Inst::Guard { snap, .. } = inst {
+            for o in t.snaps.get(*snap).expect("verified").operands() {
+                mark(o, &mut live);
+            }
+        }
+    }
+    // Rebuild.
+    let mut map: Vec<Option<ValId>> = (0..nparams as u32).map(|i| Some(ValId(i))).collect();
+    let mut out = Trace {
+        params: t.params.clone(),
+        body: Vec::new(),
+        end: t.end.clone(),
+        snaps: t.snaps.clone(),
+    };
+    for (i, inst) in t.body.iter().enumerate() {
+        if dead[i] {
+            map.push(None);
+            continue;
+        }
+        map.push(Some(ValId((nparams + out.body.len()) as u32)));
+        let mut inst = inst.clone();
+        inst.map_operands(|o| remap(&map, o));
+        out.body.push(inst);
+    }
+    if let End::Jump(args) = &mut out.end {
+        for a in args {
+            *a = remap(&map, *a);
+        }
+    }
+    // Snapshots: remap live values of the ones kept (compaction drops the rest).
+    super::forward::compact_snapshots(&mut out);
+    let mut snaps = crate::snapshot::Snapshots::default();
+    for (_, s) in out.snaps.iter() {
+        let mut s = s.clone();
+        s.map_operands(|o| remap(&map, o));
+        snaps.push_raw(s);
+    }
+    out.snaps = snaps;
+    out
+}
+
+fn remap(map: &[Option<ValId>], o: Operand) -> Operand {
+    match o {
+        Operand::Val(v) => {
+            Operand::Val(map[v.idx()].expect("a live instruction uses only live values"))
+        }
+        c => c,
+    }
+}
+
+fn operand_ty(t: &Trace, o: Operand) -> Ty {
+    match o {
+        Operand::Const(c) => c.ty(),
+        Operand::Val(v) => t.val_ty(v),
+    }
+}

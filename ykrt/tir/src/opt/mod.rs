@@ -1,0 +1,155 @@
+//! Optimisation: the forward optimiser a builder appends through
+//! ([`forward`]), the backward pass run on the finished trace ([`backward`]),
+//! and what both share: where pointers point ([`PtrMap`], [`Loc`]) and
+//! whether two accesses may alias ([`may_alias`]).
+//!
+//! The alias model. Every pointer value is `base + off` with `off` a
+//! constant: `ptr_add` chains collapse onto their base, a constant address
+//! is `null + address`, and a `dyn_ptr_add`, a load, a call result or a
+//! parameter is a base of its own. A pointer derived (by `ptr_add` or
+//! `dyn_ptr_add`) from an `alloca` has that alloca as its *root*. Two
+//! accesses
+//!
+//! - from the same base alias exactly when their byte ranges overlap;
+//! - rooted at two distinct allocas never alias;
+//! - one rooted at an alloca that has not *escaped* and one not rooted at
+//!   it never alias (an alloca escapes when a pointer into it is stored,
+//!   passed to a call, cast, selected, compared, or passed to the next
+//!   iteration: anything that could let an unrooted pointer reach it);
+//! - from two distinct globals (`@gN`) never alias;
+//! - otherwise may alias.
+
+pub mod backward;
+pub mod forward;
+
+use crate::ir::TypeError;
+use crate::ir::{Const, Inst, Operand, Sym, Trace, ValId};
+use crate::snapshot::SnapId;
+use std::collections::HashMap;
+use std::fmt;
+
+pub use forward::{MemReader, NoMem, TraceBuilder};
+
+/// Why optimisation stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptError {
+    /// A guard's condition folds to the opposite of what it expects: the
+    /// trace would always leave there, so the recording must end.
+    GuardAlwaysFails { snap: SnapId },
+    /// An appended instruction is ill-typed.
+    Type(TypeError),
+}
+
+impl fmt::Display for OptError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            OptError::GuardAlwaysFails { snap } => {
+                write!(f, "guard always fails (snapshot s{})", snap.0)
+            }
+            OptError::Type(e) => write!(f, "ill-typed instruction: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OptError {}
+
+/// Runs the forward optimiser over `t` (as a builder would have appended
+/// it), then the backward pass.
+pub fn optimise(t: &Trace, mem: &dyn MemReader) -> Result<Trace, OptError> {
+    Ok(backward::run(&forward::run(t, mem)?))
+}
+
+/// Where a pointer points: `base + off`, inside alloca `root` if known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub base: Operand,
+    pub off: i64,
+    pub root: Option<ValId>,
+}
+
+/// The [`Loc`] of each pointer-producing instruction seen so far.
+#[derive(Clone, Debug, Default)]
+pub struct PtrMap {
+    locs: HashMap<ValId, Loc>,
+}
+
+impl PtrMap {
+    /// Records what `v = inst` points to.
+    pub fn note(&mut self, v: ValId, inst: &Inst) {
+        let l = match inst {
+            Inst::Alloca { .. } => Loc {
+                base: Operand::Val(v),
+                off: 0,
+                root: Some(v),
+            },
+            Inst::PtrAdd { ptr, off } => {
+                let l = self.loc(*ptr);
+                Loc {
+                    off: l.off.wrapping_add(*off),
+                    ..l
+                }
+            }
+            Inst::DynPtrAdd { ptr, .. } => Loc {
+                base: Operand::Val(v),
+                off: 0,
+                root: self.loc(*ptr).root,
+            },
+            _ => return,
+        };
+        self.locs.insert(v, l);
+    }
+
+    /// Where `p` points.
+    pub fn loc(&self, p: Operand) -> Loc {
+        match p {
+            Operand::Val(v) => self.locs.get(&v).copied().unwrap_or(Loc {
+                base: p,
+                off: 0,
+                root: None,
+            }),
+            Operand::Const(Const::Ptr(a)) => Loc {
+                base: Operand::Const(Const::Ptr(0)),
+                off: a as i64,
+                root: None,
+            },
+            Operand::Const(_) => Loc {
+                base: p,
+                off: 0,
+                root: None,
+            },
+        }
+    }
+
+    /// The alloca `p` points into, if any.
+    pub fn root(&self, p: Operand) -> Option<ValId> {
+        self.loc(p).root
+    }
+}
+
+/// Whether an access of `sa` bytes at `a` may overlap one of `sb` bytes at
+/// `b` (see the module comment); `escaped` says which allocas escaped.
+pub fn may_alias(a: Loc, sa: u64, b: Loc, sb: u64, escaped: impl Fn(ValId) -> bool) -> bool {
+    if a.base == b.base {
+        let (ao, bo) = (i128::from(a.off), i128::from(b.off));
+        return ao < bo + i128::from(sb) && bo < ao + i128::from(sa);
+    }
+    match (a.root, b.root) {
+        (Some(x), Some(y)) => x == y,
+        (Some(x), None) => escaped(x),
+        (None, Some(y)) => escaped(y),
+        (None, None) => !matches!(
+            (a.base, b.base),
+            (
+                Operand::Const(Const::Sym(Sym::Global(_))),
+                Operand::Const(Const::Sym(Sym::Global(_)))
+            )
+        ),
+    }
+}
+
+/// Whether an access of `sa` bytes at `a` lies within `sb` bytes at `b`.
+pub fn covers(b: Loc, sb: u64, a: Loc, sa: u64) -> bool {
+    a.base == b.base
+        && i128::from(b.off) <= i128::from(a.off)
+        && i128::from(a.off) + i128::from(sa) <= i128::from(b.off) + i128::from(sb)
+}

@@ -1,0 +1,163 @@
+//! Snapshots: the interpreter state a guard's exit rebuilds.
+//!
+//! Owns [`Snapshot`] and the interning table [`Snapshots`]. Invariants:
+//! a [`Snapshots`] table holds each distinct snapshot once (interning
+//! returns the existing [`SnapId`] for an equal snapshot), ids are dense
+//! indices in insertion order, and a frame's live values are sorted by AOT
+//! value id without duplicates ([`Frame::new`] establishes it; `intern`
+//! normalises frames built by hand).
+//!
+//! Frames are listed outermost first: frame 0 is the function holding the
+//! control point. The resume point is an opaque id the builder chooses (the
+//! deoptimiser maps it back to an instruction of the AOT function).
+
+use crate::ir::Operand;
+use std::collections::HashMap;
+
+/// An index into a trace's snapshot table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SnapId(pub u32);
+
+/// One interpreter frame to rebuild.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    /// Index of the AOT function.
+    pub func: u32,
+    /// Where in it execution resumes (opaque to this crate).
+    pub resume: u32,
+    /// `(AOT value id, its value)`, sorted by id.
+    pub live: Vec<(u32, Operand)>,
+}
+
+impl Frame {
+    /// A frame with its live values sorted by id (the last of duplicate ids
+    /// wins).
+    pub fn new(func: u32, resume: u32, mut live: Vec<(u32, Operand)>) -> Frame {
+        live.reverse();
+        live.sort_by_key(|(id, _)| *id);
+        live.dedup_by_key(|(id, _)| *id);
+        Frame { func, resume, live }
+    }
+}
+
+/// The state to rebuild: frames, outermost first.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Snapshot {
+    pub frames: Vec<Frame>,
+}
+
+impl Snapshot {
+    /// Every live operand, frame by frame.
+    pub fn operands(&self) -> impl Iterator<Item = Operand> + '_ {
+        self.frames
+            .iter()
+            .flat_map(|f| f.live.iter().map(|(_, o)| *o))
+    }
+
+    /// Applies `f` to every live operand.
+    pub fn map_operands(&mut self, mut f: impl FnMut(Operand) -> Operand) {
+        for fr in &mut self.frames {
+            for (_, o) in &mut fr.live {
+                *o = f(*o);
+            }
+        }
+    }
+
+    fn normalise(&mut self) {
+        for fr in &mut self.frames {
+            if !fr.live.is_sorted_by(|a, b| a.0 < b.0) {
+                *fr = Frame::new(fr.func, fr.resume, std::mem::take(&mut fr.live));
+            }
+        }
+    }
+}
+
+/// A trace's snapshots, interned.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshots {
+    list: Vec<Snapshot>,
+    index: HashMap<Snapshot, SnapId>,
+}
+
+impl PartialEq for Snapshots {
+    fn eq(&self, other: &Snapshots) -> bool {
+        self.list == other.list
+    }
+}
+
+impl Eq for Snapshots {}
+
+impl Snapshots {
+    /// The id of `s`, adding it if no equal snapshot is in the table.
+    pub fn intern(&mut self, mut s: Snapshot) -> SnapId {
+        s.normalise();
+        if let Some(id) = self.index.get(&s) {
+            return *id;
+        }
+        let id = SnapId(self.list.len() as u32);
+        self.index.insert(s.clone(), id);
+        self.list.push(s);
+        id
+    }
+
+    pub fn get(&self, id: SnapId) -> Option<&Snapshot> {
+        self.list.get(id.0 as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (SnapId, &Snapshot)> {
+        self.list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SnapId(i as u32), s))
+    }
+
+    /// Appends `s` without interning: for the parser, which must keep a
+    /// text's snapshots as written (two equal snapshots stay two).
+    pub(crate) fn push_raw(&mut self, mut s: Snapshot) -> SnapId {
+        s.normalise();
+        let id = SnapId(self.list.len() as u32);
+        self.index.entry(s.clone()).or_insert(id);
+        self.list.push(s);
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Const, ValId};
+
+    #[test]
+    fn intern_shares_equal_snapshots() {
+        let mut t = Snapshots::default();
+        let a = Snapshot {
+            frames: vec![Frame::new(
+                1,
+                2,
+                vec![(5, Operand::Val(ValId(0))), (3, Const::int(64, 7).into())],
+            )],
+        };
+        let b = Snapshot {
+            frames: vec![Frame::new(
+                1,
+                2,
+                vec![(3, Const::int(64, 7).into()), (5, Operand::Val(ValId(0)))],
+            )],
+        };
+        let c = Snapshot {
+            frames: vec![Frame::new(1, 3, vec![])],
+        };
+        assert_eq!(t.intern(a), SnapId(0));
+        assert_eq!(t.intern(b), SnapId(0));
+        assert_eq!(t.intern(c), SnapId(1));
+        assert_eq!(t.len(), 2);
+    }
+}
