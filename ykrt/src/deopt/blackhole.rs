@@ -371,6 +371,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
                 args,
                 ret,
                 d,
+                idem,
             } => {
                 let mut a = Args::default();
                 for (o, class) in args {
@@ -401,6 +402,11 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
                         };
                         frames.last_mut().unwrap().regs[*d as usize + k] = ty.canon(x);
                     }
+                }
+                if *idem && record {
+                    // The register form is what the hook records: the bits,
+                    // zero-extended.
+                    crate::trace::swt::rec_idempotent(frames.last().unwrap().regs[*d as usize]);
                 }
             }
             Inst::Extract { d, n, agg, leaf } => {

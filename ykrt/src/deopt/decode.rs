@@ -654,11 +654,27 @@ impl Dec<'_> {
                     RetClass::Leaves(v)
                 }
             };
+            // As yk-ld's hook after an idempotent call: scalar results of
+            // at most 64 bits only.
+            let scalar = matches!(&ret, RetClass::Leaves(l) if l.len() == 1)
+                && LLVMGetTypeKind(ty) != LLVMTypeKind::LLVMStructTypeKind
+                && LLVMGetTypeKind(ty) != LLVMTypeKind::LLVMArrayTypeKind
+                && (LLVMGetTypeKind(ty) != LLVMTypeKind::LLVMIntegerTypeKind
+                    || LLVMGetIntTypeWidth(ty) <= 64);
+            let idem = direct
+                && scalar
+                && self
+                    .env
+                    .func_idx
+                    .get(&callee)
+                    .and_then(|&gi| crate::aotir::index()?.func(gi as u32))
+                    .is_some_and(|x| x.idempotent);
             Ok(Inst::Call {
                 f,
                 args: out,
                 ret,
                 d,
+                idem,
             })
         }
     }

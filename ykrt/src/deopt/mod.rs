@@ -361,6 +361,106 @@ pub unsafe extern "C" fn __yk_reoptimise(info: *const TraceInfo) {
     }
 }
 
+/// Re-optimisation counts a root trace's side-trace runs in windows of this
+/// many runs.
+pub const REOPT_WINDOW: u64 = 1024;
+
+/// What a failing guard of a root trace calls, with its live values stored
+/// in `buf`: runs the guard's side trace if it has one (counting its runs
+/// for re-optimisation), else [`__yk_guard_failed`]. Returns an
+/// [`outcome`]. Out of line, so that each guard's exit in the trace is a
+/// few stores and one call.
+///
+/// # Safety
+/// Only compiled root traces call this, with their own `TraceInfo`.
+#[no_mangle]
+pub unsafe extern "C" fn __yk_guard_exit(
+    info: *const TraceInfo,
+    guard: u64,
+    buf: *mut u64,
+    vars: *mut u8,
+) -> u64 {
+    // SAFETY: as this function's contract.
+    unsafe {
+        match run_side(&*info, guard, buf, vars) {
+            Some(r) => (*info).count_side_run(guard as usize, r),
+            None => __yk_guard_failed(info, guard, buf, vars),
+        }
+    }
+}
+
+/// [`__yk_guard_exit`] for a side trace's guards (side traces don't count
+/// for re-optimisation).
+///
+/// # Safety
+/// Only compiled side traces call this, with their own `TraceInfo`.
+#[no_mangle]
+pub unsafe extern "C" fn __yk_side_guard_exit(
+    info: *const TraceInfo,
+    guard: u64,
+    buf: *mut u64,
+    vars: *mut u8,
+) -> u64 {
+    // SAFETY: as this function's contract.
+    unsafe {
+        match run_side(&*info, guard, buf, vars) {
+            Some(r) => r,
+            None => __yk_guard_failed(info, guard, buf, vars),
+        }
+    }
+}
+
+/// Runs guard `guard`'s side trace, if it has one that takes the trace's
+/// buffer (`TraceInfo::side_slots`), and returns its outcome.
+///
+/// # Safety
+/// `buf` and `vars` are the failing trace's.
+unsafe fn run_side(info: &TraceInfo, guard: u64, buf: *mut u64, vars: *mut u8) -> Option<u64> {
+    // SAFETY: one slot per guard.
+    let slot = unsafe { &*info.side_slots.add(guard as usize) };
+    let side = slot.load(Ordering::Acquire);
+    if side.is_null() {
+        return None;
+    }
+    // SAFETY: a published side trace lives as long as its parent's info,
+    // and takes the parent's buffer (it fits `SMALL_BUF`).
+    unsafe {
+        let side = &*side;
+        Some((side.f)(vars, &*side.info, buf))
+    }
+}
+
+impl TraceInfo {
+    /// After guard `g`'s side trace returned `r`: count the run, and when a
+    /// window of [`REOPT_WINDOW`] runs took most of the loop's iterations
+    /// (more than nine tenths: a branch that merely splits the iterations
+    /// must not make the location be recorded again and again), ask for
+    /// the location to be re-recorded and leave the loop (the trace
+    /// returns `RESUME` where it would have re-entered).
+    fn count_side_run(&self, g: usize, r: u64) -> u64 {
+        // SAFETY: `counters` has `1 + 2 * guards` entries.
+        let c = |k: usize| unsafe { &*self.counters.add(k) };
+        let (runs_c, start_c) = (c(1 + 2 * g), c(2 + 2 * g));
+        let runs = runs_c.load(Ordering::Relaxed).wrapping_add(1);
+        let iters = c(0).load(Ordering::Relaxed);
+        let start = start_c.load(Ordering::Relaxed);
+        let full = runs >= REOPT_WINDOW;
+        let most = runs.wrapping_mul(10) > iters.wrapping_sub(start).wrapping_mul(9);
+        runs_c.store(if full { 0 } else { runs }, Ordering::Relaxed);
+        start_c.store(if full { iters } else { start }, Ordering::Relaxed);
+        if !(full && most) {
+            return r;
+        }
+        // SAFETY: this is the trace's own info.
+        unsafe { __yk_reoptimise(self) };
+        if r == outcome::REENTER {
+            outcome::RESUME
+        } else {
+            r
+        }
+    }
+}
+
 /// Starts this thread's software recording for a side trace of `guard`.
 fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
     let Some(aot) = crate::aot::info() else {

@@ -267,6 +267,11 @@ pub enum Inst {
         args: Vec<(Opnd, ArgClass)>,
         ret: RetClass,
         d: u32,
+        /// A direct call of a `yk_idempotent` function with a scalar result:
+        /// the result is recorded when the blackhole records a side trace
+        /// (the AOT code records it with a hook after the call, which the
+        /// embedded IR doesn't have).
+        idem: bool,
     },
     /// `yk_promote`: a copy, recorded when the blackhole records a side trace.
     Promote {

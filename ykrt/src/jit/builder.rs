@@ -43,12 +43,10 @@ use std::ffi::CString;
 /// The runtime's control point, as it appears in the embedded IR.
 const RT_CP: &str = "__ykrt_control_point";
 const PROMOTE: &str = "__yk_promote_u64";
-/// The runtime's guard-failure entry point, as the trace calls it.
-pub const GUARD_FAILED: &str = "__yk_guard_failed";
-/// The runtime's re-optimisation request, as the trace calls it.
-pub const REOPTIMISE: &str = "__yk_reoptimise";
-/// Runs of a side trace per re-optimisation window (see `count_side_run`).
-const REOPT_WINDOW: u64 = 1024;
+/// What a root trace's failing guard calls (`deopt::__yk_guard_exit`).
+pub const GUARD_EXIT: &str = "__yk_guard_exit";
+/// What a side trace's failing guard calls (`deopt::__yk_side_guard_exit`).
+pub const SIDE_GUARD_EXIT: &str = "__yk_side_guard_exit";
 /// Frames deeper than this are not inlined.
 const MAX_DEPTH: usize = 16;
 /// A function already this many times on the inlined stack is called natively.
@@ -192,8 +190,8 @@ struct Builder<'a> {
     reload: LLVMBasicBlockRef,
     leave: LLVMBasicBlockRef,
     leave_phi: LLVMValueRef,
-    guard_fn: LLVMValueRef,
-    reopt_fn: LLVMValueRef,
+    /// `GUARD_EXIT` or `SIDE_GUARD_EXIT`.
+    exit_fn: LLVMValueRef,
     frames: Vec<Frame>,
     /// AOT global/function -> declaration in the trace module.
     syms: HashMap<LLVMValueRef, LLVMValueRef>,
@@ -289,8 +287,7 @@ pub fn build(
         reload: std::ptr::null_mut(),
         leave: std::ptr::null_mut(),
         leave_phi: std::ptr::null_mut(),
-        guard_fn: std::ptr::null_mut(),
-        reopt_fn: std::ptr::null_mut(),
+        exit_fn: std::ptr::null_mut(),
         frames: Vec::new(),
         syms: HashMap::new(),
         funcs,
@@ -410,12 +407,12 @@ impl Builder<'_> {
             }
             let mut gparams = [t.ptr_ty(), t.int_ty(64), t.ptr_ty(), t.ptr_ty()];
             let gty = LLVMFunctionType(t.int_ty(64), gparams.as_mut_ptr(), 4, 0);
-            self.guard_fn = t.get_or_declare(GUARD_FAILED, gty);
-            t.add_fn_attr(self.guard_fn, "cold");
-            let mut rparams = [t.ptr_ty()];
-            let rty = LLVMFunctionType(t.void_ty(), rparams.as_mut_ptr(), 1, 0);
-            self.reopt_fn = t.get_or_declare(REOPTIMISE, rty);
-            t.add_fn_attr(self.reopt_fn, "cold");
+            let exit_name = if input.side.is_some() {
+                SIDE_GUARD_EXIT
+            } else {
+                GUARD_EXIT
+            };
+            self.exit_fn = t.get_or_declare(exit_name, gty);
 
             let entry = self.new_block("entry");
             self.head = self.new_block("loop");
@@ -484,9 +481,12 @@ impl Builder<'_> {
             self.at_line0();
             if self.linear {
                 // The end of the path is another location's control point:
-                // write the interpreter's state and jump there.
+                // write the interpreter's state and jump there. The fields
+                // read come in as phis at the head, as in a loop (from the
+                // entry, and from re-entries after a guard).
                 self.store_vars();
                 self.end_at_cp();
+                self.close_loop(entry)?;
             } else {
                 // The end of the path is the start location's control point.
                 LLVMBuildBr(self.b.0, self.head);
@@ -520,9 +520,8 @@ impl Builder<'_> {
         if let Some(&v) = self.vars_val.get(&k) {
             return v;
         }
-        if self.side || self.linear {
-            // No loop: read what the caller (or the blackhole, when a guard
-            // re-enters a linear trace) left.
+        if self.side {
+            // No loop: read what the caller left.
             let p = self.field_ptr(self.vars_ty, k);
             let v = unsafe { LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr()) };
             self.vars_val.insert(k, v);
@@ -556,11 +555,25 @@ impl Builder<'_> {
     }
 
     /// Feeds the loop-head phis: from the entry (vars as the interpreter
-    /// left them), the back edge (the values of this iteration) and the
-    /// blackhole's re-entries (vars as it wrote them).
+    /// left them), the back edge (the values of this iteration; a linear
+    /// trace has none) and the blackhole's re-entries (vars as it wrote
+    /// them).
     fn close_loop(&mut self, entry: LLVMBasicBlockRef) -> Result<(), Abort> {
         unsafe {
             let back = LLVMGetInsertBlock(self.b.0);
+            if self.linear {
+                // No back edge; its runs were counted at the head.
+                let reload = self.reload_block();
+                for &(k, phi) in &self.head_phis {
+                    let ty = LLVMTypeOf(phi);
+                    let e = self.load_field_at(entry, k, ty);
+                    let r = self.load_field_at(reload, k, ty);
+                    let mut vals = [e, r];
+                    let mut bbs = [entry, reload];
+                    LLVMAddIncoming(phi, vals.as_mut_ptr(), bbs.as_mut_ptr(), 2);
+                }
+                return Ok(());
+            }
             // Count the loop's iterations (for re-optimisation).
             let mut first = LLVMGetFirstInstruction(self.head);
             while !first.is_null() && llvm::opcode(first) == LLVMOpcode::LLVMPHI {
@@ -579,18 +592,24 @@ impl Builder<'_> {
                     .vars_val
                     .get(&k)
                     .ok_or_else(|| Abort::internal("a vars field not stored in the loop"))?;
-                LLVMPositionBuilder(self.b.0, entry, LLVMGetBasicBlockTerminator(entry));
-                let p = self.field_ptr(self.vars_ty, k);
-                let e = LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr());
-                LLVMPositionBuilder(self.b.0, reload, LLVMGetBasicBlockTerminator(reload));
-                let p = self.field_ptr(self.vars_ty, k);
-                let r = LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr());
+                let e = self.load_field_at(entry, k, ty);
+                let r = self.load_field_at(reload, k, ty);
                 let mut vals = [e, v, r];
                 let mut bbs = [entry, back, reload];
                 LLVMAddIncoming(phi, vals.as_mut_ptr(), bbs.as_mut_ptr(), 3);
             }
         }
         Ok(())
+    }
+
+    /// A load of vars field `k` (type `ty`) at the end of block `bb`, before
+    /// its terminator.
+    fn load_field_at(&self, bb: LLVMBasicBlockRef, k: u32, ty: LLVMTypeRef) -> LLVMValueRef {
+        unsafe {
+            LLVMPositionBuilder(self.b.0, bb, LLVMGetBasicBlockTerminator(bb));
+            let p = self.field_ptr(self.vars_ty, k);
+            LLVMBuildLoad2(self.b.0, ty, p, c"".as_ptr())
+        }
     }
 
     /// Adds one to the trace's iteration counter (`TraceInfo::counters[0]`),
@@ -649,86 +668,6 @@ impl Builder<'_> {
             LLVMSetAlignment(i, 8);
         }
         i
-    }
-
-    /// After guard `g`'s side trace returned `r`: count the run, and when
-    /// a window of REOPT_WINDOW runs took most of the loop's iterations, ask
-    /// for the location to be re-recorded and leave the loop (the trace
-    /// returns 0 where it would have re-entered). Returns the outcome and
-    /// the block the builder ends in.
-    fn count_side_run(&mut self, g: usize, r: LLVMValueRef) -> (LLVMValueRef, LLVMBasicBlockRef) {
-        unsafe {
-            let t = self.t;
-            let i64t = t.int_ty(64);
-            let b = self.b.0;
-            let runs_p = self.counter(1 + 2 * g);
-            let start_p = self.counter(2 + 2 * g);
-            let iters_p = self.counter(0);
-            let runs = self.atomic(LLVMBuildLoad2(b, i64t, runs_p, c"".as_ptr()));
-            let runs = LLVMBuildAdd(b, runs, t.const_int(64, 1), c"".as_ptr());
-            let iters = self.atomic(LLVMBuildLoad2(b, i64t, iters_p, c"".as_ptr()));
-            let start = self.atomic(LLVMBuildLoad2(b, i64t, start_p, c"".as_ptr()));
-            let full = LLVMBuildICmp(
-                b,
-                llvm_sys::LLVMIntPredicate::LLVMIntUGE,
-                runs,
-                t.const_int(64, REOPT_WINDOW),
-                c"".as_ptr(),
-            );
-            // Most: more than nine tenths of the window's iterations (a
-            // branch that merely splits the iterations must not make the
-            // location be recorded again and again).
-            let window = LLVMBuildSub(b, iters, start, c"".as_ptr());
-            let lhs = LLVMBuildMul(b, runs, t.const_int(64, 10), c"".as_ptr());
-            let rhs = LLVMBuildMul(b, window, t.const_int(64, 9), c"".as_ptr());
-            let most = LLVMBuildICmp(
-                b,
-                llvm_sys::LLVMIntPredicate::LLVMIntUGT,
-                lhs,
-                rhs,
-                c"".as_ptr(),
-            );
-            let hot = LLVMBuildAnd(b, full, most, c"".as_ptr());
-            let new_runs = LLVMBuildSelect(b, full, t.const_int(64, 0), runs, c"".as_ptr());
-            let new_start = LLVMBuildSelect(b, full, iters, start, c"".as_ptr());
-            self.atomic(LLVMBuildStore(b, new_runs, runs_p));
-            self.atomic(LLVMBuildStore(b, new_start, start_p));
-            let here = LLVMGetInsertBlock(b);
-            let reopt = self.new_block("reoptimise");
-            let done = self.new_block("side_done");
-            LLVMBuildCondBr(b, hot, reopt, done);
-            LLVMPositionBuilderAtEnd(b, reopt);
-            let mut args = [self.info_arg];
-            LLVMBuildCall2(
-                b,
-                LLVMGlobalGetValueType(self.reopt_fn),
-                self.reopt_fn,
-                args.as_mut_ptr(),
-                1,
-                c"".as_ptr(),
-            );
-            let again = LLVMBuildICmp(
-                b,
-                llvm_sys::LLVMIntPredicate::LLVMIntEQ,
-                r,
-                t.const_int(64, crate::deopt::outcome::REENTER),
-                c"".as_ptr(),
-            );
-            let leave = LLVMBuildSelect(
-                b,
-                again,
-                t.const_int(64, crate::deopt::outcome::RESUME),
-                r,
-                c"".as_ptr(),
-            );
-            LLVMBuildBr(b, done);
-            LLVMPositionBuilderAtEnd(b, done);
-            let phi = LLVMBuildPhi(b, i64t, c"".as_ptr());
-            let mut vals = [r, leave];
-            let mut bbs = [here, reopt];
-            LLVMAddIncoming(phi, vals.as_mut_ptr(), bbs.as_mut_ptr(), 2);
-            (phi, done)
-        }
     }
 
     /// Emits the guard exits' stores, now that the whole trace is known.
@@ -1258,13 +1197,64 @@ impl Builder<'_> {
         }
     }
 
-    /// Clones `i` at the builder's position with its operands mapped.
+    /// Clones `i` at the builder's position with its operands mapped, or
+    /// folds it to a constant when they are all constants.
     fn clone_into_trace(&mut self, i: LLVMValueRef) -> Result<LLVMValueRef, Abort> {
         let mapped = operands(i)
             .into_iter()
             .map(|o| self.operand(o))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(k) = self.fold(i, &mapped) {
+            return Ok(k);
+        }
         Ok(self.insert_clone(i, mapped))
+    }
+
+    /// `i` with operands `ops` as a constant, if they are all plain
+    /// constants (integers, floats, null) and `i` is an arithmetic, cast,
+    /// comparison or select that LLVM's IR builder folds. A value the trace
+    /// has made constant (a promoted bytecode word, an idempotent call's
+    /// result) then decides the instructions that decode it, and the
+    /// branches and switches on them need no guard. Divisions and
+    /// remainders are not folded (a constant divisor of zero is the AOT
+    /// code's trap, not a value).
+    fn fold(&self, i: LLVMValueRef, ops: &[LLVMValueRef]) -> Option<LLVMValueRef> {
+        use LLVMOpcode::*;
+        let plain = |v: LLVMValueRef| unsafe {
+            !LLVMIsAConstantInt(v).is_null()
+                || !LLVMIsAConstantFP(v).is_null()
+                || !LLVMIsAConstantPointerNull(v).is_null()
+        };
+        if ops.is_empty() || !ops.iter().all(|&o| plain(o)) {
+            return None;
+        }
+        let b = self.b.0;
+        let name = c"".as_ptr();
+        let op = llvm::opcode(i);
+        let v = unsafe {
+            match op {
+                LLVMAdd | LLVMSub | LLVMMul | LLVMShl | LLVMLShr | LLVMAShr | LLVMAnd | LLVMOr
+                | LLVMXor | LLVMFAdd | LLVMFSub | LLVMFMul => {
+                    LLVMBuildBinOp(b, op, ops[0], ops[1], name)
+                }
+                LLVMTrunc | LLVMZExt | LLVMSExt | LLVMFPToUI | LLVMFPToSI | LLVMUIToFP
+                | LLVMSIToFP | LLVMFPTrunc | LLVMFPExt | LLVMBitCast => {
+                    LLVMBuildCast(b, op, ops[0], LLVMTypeOf(i), name)
+                }
+                LLVMSelect => LLVMBuildSelect(b, ops[0], ops[1], ops[2], name),
+                LLVMFCmp => LLVMBuildFCmp(b, LLVMGetFCmpPredicate(i), ops[0], ops[1], name),
+                _ => return None,
+            }
+        };
+        if plain(v) {
+            Some(v)
+        } else {
+            // Not folded (e.g. poison): keep the AOT instruction's copy.
+            if unsafe { !LLVMIsAInstruction(v).is_null() } {
+                unsafe { LLVMInstructionEraseFromParent(v) };
+            }
+            None
+        }
     }
 
     /// Copies a call. Returns true if it entered an inlined callee (whose
@@ -1499,6 +1489,25 @@ impl Builder<'_> {
             }
             // switch: the same cases, those leading to `next` continue.
             let v = self.operand(LLVMGetOperand(term, 0))?;
+            if !LLVMIsAConstantInt(v).is_null() {
+                // Decided at trace-build time (e.g. the dispatch on a
+                // promoted bytecode): no guard.
+                let n = LLVMGetNumSuccessors(term);
+                let taken = (1..n)
+                    .find(|&k| {
+                        LLVMConstIntGetZExtValue(LLVMGetSwitchCaseValue(term, k))
+                            == LLVMConstIntGetZExtValue(v)
+                    })
+                    .map_or(LLVMGetSwitchDefaultDest(term), |k| {
+                        LLVMGetSuccessor(term, k)
+                    });
+                if taken != next {
+                    return Err(Abort::recording(
+                        "the recording contradicts a constant switch",
+                    ));
+                }
+                return Ok(());
+            }
             let cont = self.new_block("guarded");
             let fail = self.new_block("guard_fail");
             let default = LLVMGetSwitchDefaultDest(term);
@@ -1614,79 +1623,35 @@ impl Builder<'_> {
         self.guard_srcs.push(srcs);
         unsafe {
             let t = self.t;
-            let (ptr, i64t) = (t.ptr_ty(), t.int_ty(64));
-            // The guard's side trace, if it has one, is called directly:
-            // `info->side_slots[gidx]` points to `{fn, info}`.
-            let tbl = LLVMBuildLoad2(self.b.0, ptr, self.info_arg, c"".as_ptr());
-            self.pending.push(PendingExit {
-                before: tbl,
-                values,
-            });
-            let mut ix = [t.const_int(64, gidx as u64)];
-            let slot = LLVMBuildGEP2(self.b.0, ptr, tbl, ix.as_mut_ptr(), 1, c"".as_ptr());
-            let st = LLVMBuildLoad2(self.b.0, ptr, slot, c"".as_ptr());
-            LLVMSetOrdering(st, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingAcquire);
-            LLVMSetAlignment(st, 8);
-            let has = LLVMBuildIsNotNull(self.b.0, st, c"".as_ptr());
-            let side_bb = self.new_block("side_trace");
-            let deopt_bb = self.new_block("deopt");
-            let join = self.new_block("exit");
-            LLVMBuildCondBr(self.b.0, has, side_bb, deopt_bb);
-
-            LLVMPositionBuilderAtEnd(self.b.0, side_bb);
-            let f = LLVMBuildLoad2(self.b.0, ptr, st, c"".as_ptr());
-            let mut ix = [t.const_int(64, 8)];
-            let ip = LLVMBuildGEP2(self.b.0, t.int_ty(8), st, ix.as_mut_ptr(), 1, c"".as_ptr());
-            let sinfo = LLVMBuildLoad2(self.b.0, ptr, ip, c"".as_ptr());
-            let mut sparams = [ptr, ptr, ptr];
-            let sty = LLVMFunctionType(i64t, sparams.as_mut_ptr(), 3, 0);
-            let mut sargs = [self.vars, sinfo, self.buf];
-            let mut r1 = LLVMBuildCall2(self.b.0, sty, f, sargs.as_mut_ptr(), 3, c"".as_ptr());
-            let mut side_end = side_bb;
-            if !self.side {
-                // Re-optimisation: count this side trace's runs in windows of
-                // REOPT_WINDOW; one where it ran for most of the loop's
-                // iterations means the hot path changed.
-                let (r, b) = self.count_side_run(gidx, r1);
-                r1 = r;
-                side_end = b;
-            }
-            LLVMBuildBr(self.b.0, join);
-
-            LLVMPositionBuilderAtEnd(self.b.0, deopt_bb);
+            // The runtime runs the guard's side trace if it has one (and
+            // counts its runs for re-optimisation), else the blackhole.
             let mut args = [
                 self.info_arg,
                 t.const_int(64, gidx as u64),
                 self.buf,
                 self.vars,
             ];
-            let r2 = LLVMBuildCall2(
+            let r = LLVMBuildCall2(
                 self.b.0,
-                LLVMGlobalGetValueType(self.guard_fn),
-                self.guard_fn,
+                LLVMGlobalGetValueType(self.exit_fn),
+                self.exit_fn,
                 args.as_mut_ptr(),
                 4,
                 c"".as_ptr(),
             );
-            LLVMBuildBr(self.b.0, join);
-
-            LLVMPositionBuilderAtEnd(self.b.0, join);
-            let r = LLVMBuildPhi(self.b.0, i64t, c"".as_ptr());
-            let mut vals = [r1, r2];
-            let mut bbs = [side_end, deopt_bb];
-            LLVMAddIncoming(r, vals.as_mut_ptr(), bbs.as_mut_ptr(), 2);
-            let again = LLVMBuildICmp(
-                self.b.0,
-                llvm_sys::LLVMIntPredicate::LLVMIntEQ,
-                r,
-                t.const_int(64, crate::deopt::outcome::REENTER),
-                c"".as_ptr(),
-            );
+            self.pending.push(PendingExit { before: r, values });
             let here = LLVMGetInsertBlock(self.b.0);
             if self.side {
                 // A side trace has no loop of its own: its caller re-enters.
                 LLVMBuildBr(self.b.0, self.leave);
             } else {
+                let again = LLVMBuildICmp(
+                    self.b.0,
+                    llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                    r,
+                    t.const_int(64, crate::deopt::outcome::REENTER),
+                    c"".as_ptr(),
+                );
                 let reload = self.reload_block();
                 LLVMBuildCondBr(self.b.0, again, reload, self.leave);
             }

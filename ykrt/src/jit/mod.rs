@@ -132,12 +132,12 @@ fn init(mt: &MT) -> Result<State, String> {
     unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
     let analyses = builder::Analyses::new(&aot);
     orc.define_absolute(
-        builder::GUARD_FAILED,
-        crate::deopt::__yk_guard_failed as *const () as usize,
+        builder::GUARD_EXIT,
+        crate::deopt::__yk_guard_exit as *const () as usize,
     )?;
     orc.define_absolute(
-        builder::REOPTIMISE,
-        crate::deopt::__yk_reoptimise as *const () as usize,
+        builder::SIDE_GUARD_EXIT,
+        crate::deopt::__yk_side_guard_exit as *const () as usize,
     )?;
     Ok(State {
         orc,
