@@ -287,15 +287,11 @@ impl MT {
     ///   loop's instead of unrolling it).
     /// - `loc` is hot, being compiled, or its loop came round within this
     ///   recording (it is an inner loop that iterates): the recording is
-    ///   deferred, not counted as a failure of `start`, and `loc` is made
-    ///   hot, so that it is traced first (at once, as this control point
-    ///   goes on) and `start` is recorded again once it has become hot again.
+    ///   deferred (`start` backs off, see [`MT::recording_deferred`]) and
+    ///   `loc` is made hot, so that it is traced first (at once, as this
+    ///   control point goes on) and `start` is recorded again later.
     /// - Otherwise (a loop run once, or one that can't be traced) the
     ///   recording goes on through it.
-    ///
-    /// Each deferral brings `loc` closer to a trace or to being blacklisted
-    /// (its failures back off and are bounded), so `start` is deferred a
-    /// bounded number of times.
     fn passing_location(&self, start: LocationPtr, loc: &Location, word: usize) {
         match State::decode(word) {
             State::Compiled(_) => self.stop_tracing(start, Some(loc)),
@@ -322,18 +318,19 @@ impl MT {
     }
 
     /// A root recording by thread `owner` starting at `loc` was given up so
-    /// that an inner loop is traced first: `loc` counts again from zero,
-    /// with no failure added.
+    /// that an inner loop is traced first: `loc` backs off as after a
+    /// failure (its threshold doubles, and after `MAX_FAILURES` it is never
+    /// traced again), so that loops that keep deferring to each other, or
+    /// to an inner loop whose compilation takes long, are recorded a
+    /// bounded number of times.
     pub(crate) fn recording_deferred(&self, loc: LocationPtr, owner: u64, reason: &str) {
         self.stats.count(Counter::TracesDeferred);
         self.log.event(JitEvent::TraceDeferred(reason), Some(loc));
         // SAFETY: locations outlive recordings started from them.
         let l = unsafe { loc.get() };
         let word = l.load();
-        if let State::Tracing { owner: o, failures } = State::decode(word) {
-            if o == owner && o != 0 {
-                l.transition(word, State::Counting { count: 0, failures });
-            }
+        if swt::owned_by(word, owner) {
+            l.back_off(word, false);
         }
     }
 

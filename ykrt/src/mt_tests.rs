@@ -264,14 +264,14 @@ fn a_hot_inner_loop_defers_the_outer_recording() {
     cp(&mt, &a);
     assert!(matches!(a.state(), State::Tracing { .. }));
     block(0, 1);
-    // b is hot: a's recording is given up without a failure, and b is
-    // recorded at once.
+    // b is hot: a's recording is given up (a backs off), and b is recorded
+    // at once.
     cp(&mt, &b);
     assert_eq!(
         a.state(),
         State::Counting {
             count: 0,
-            failures: 0
+            failures: 1
         }
     );
     assert!(matches!(b.state(), State::Tracing { .. }));
@@ -308,7 +308,7 @@ fn an_inner_loop_that_iterates_in_a_recording_is_traced_first() {
         a.state(),
         State::Counting {
             count: 0,
-            failures: 0
+            failures: 1
         }
     );
     assert!(matches!(b.state(), State::Tracing { .. }));
@@ -344,6 +344,36 @@ fn a_recording_ends_at_a_compiled_location() {
     let seen = compiler.seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1], vec![(0, 1), (0, 2)]);
+}
+
+#[test]
+fn deferrals_are_bounded() {
+    // Two loops that keep deferring to each other (each iterates inside the
+    // other's recording) end up not traced, after a bounded number of
+    // deferrals each (here 9: 5 of one, 4 of the other).
+    let (mt, _) = testutil::mt("defer_bounded", 3);
+    let (a, b) = (Location::new(), Location::new());
+    for _ in 0..4 {
+        cp(&mt, &a);
+    }
+    assert!(matches!(a.state(), State::Tracing { .. }));
+    // Each pair of passes is an inner loop iterating inside the other's
+    // recording.
+    for _ in 0..10_000 {
+        cp(&mt, &b);
+        cp(&mt, &b);
+        cp(&mt, &a);
+        cp(&mt, &a);
+    }
+    assert!(a.is_dont_trace() && b.is_dont_trace());
+    let deferred = mt.stats().get(Counter::TracesDeferred);
+    assert!(
+        (2..=2 * u64::from(MAX_FAILURES)).contains(&deferred),
+        "{deferred} deferrals"
+    );
+    // Once one of them is blacklisted the other's recording can close.
+    assert!(mt.stats().get(Counter::TracesRecordedOk) <= 1);
+    assert!(!swt::is_recording());
 }
 
 #[test]

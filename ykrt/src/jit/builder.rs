@@ -16,7 +16,7 @@
 //! blocks (callbacks) are skipped. Conditional branches, switches, indirect
 //! calls that were inlined and `yk_promote` become guards. A failing guard
 //! stores the AOT values live at that point, for every frame, into the
-//! trace's buffer and calls `__yk_guard_failed` (see [`crate::deopt`]): the
+//! trace's buffer and calls `__yk_guard_exit` (see [`crate::deopt`]): the
 //! blackhole finishes the frames, and the trace re-enters its loop, or
 //! returns to the interpreter (see docs/abi.md).
 //!
