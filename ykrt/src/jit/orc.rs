@@ -112,9 +112,15 @@ impl Orc {
             // Code generation at -O1: the trace is optimised already, and
             // instruction selection and register allocation at -O2 cost
             // more compile time than they gain on straight-line code.
-            let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(host_machine(
-                llvm_sys::target_machine::LLVMCodeGenOptLevel::LLVMCodeGenLevelLess,
-            )?);
+            // `YKD_CODEGEN_OPT=0..3` overrides it, for measuring.
+            use llvm_sys::target_machine::LLVMCodeGenOptLevel as L;
+            let level = match std::env::var("YKD_CODEGEN_OPT").as_deref() {
+                Ok("0") => L::LLVMCodeGenLevelNone,
+                Ok("2") => L::LLVMCodeGenLevelDefault,
+                Ok("3") => L::LLVMCodeGenLevelAggressive,
+                _ => L::LLVMCodeGenLevelLess,
+            };
+            let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(host_machine(level)?);
             LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
             LLVMOrcLLJITBuilderSetObjectLinkingLayerCreator(
                 builder,
