@@ -507,8 +507,8 @@ fn jumps_run_the_reached_trace_and_replaced_traces_are_freed() {
     // A jumps to B, B back to A (once each), C has no trace.
     let (ta, a_dropped) = jump_trace(&b as *const Location as usize);
     let (tb, _) = jump_trace(&a as *const Location as usize);
-    assert!(a.install(a.load(), ta.clone()));
-    assert!(b.install(b.load(), tb.clone()));
+    assert!(a.install(a.load(), ta.clone(), 0));
+    assert!(b.install(b.load(), tb.clone(), 0));
     assert_eq!(cp(&mt, &a), 0);
     assert_eq!(ta.runs.load(Ordering::Relaxed), 2);
     assert_eq!(tb.runs.load(Ordering::Relaxed), 1);

@@ -408,6 +408,7 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
         start_loc: info.start_loc,
         cp_func_idx: info.cp_func_idx,
         recording_time: fin.active.started.elapsed(),
+        generation: mt.generation(),
     };
     mt.stats().time(Timer::Tracing, trace.recording_time);
     let Some(c) = mt.compiler() else {
