@@ -34,6 +34,7 @@ const APT_PACKAGES: &[&str] = &[
     "libipt-dev",      // the reference PT packet decoder of ykrt/hwt/tests/libipt.rs
     "gdb",             // c_tests/tests/gdb_trace_lines.rs
     "libreadline-dev", // the REPL of interps/lua/main.c (`lua -i`)
+    "pkg-config",      // xtask/tests/install.rs checks the installed ykcapi.pc
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>
