@@ -42,6 +42,9 @@ fn lost_the_pid_race(out: &str) -> bool {
     out.contains("running in background, pid 15)") || out.contains("running in background, pid 12)")
 }
 
+/// A run of main.lua: its name, the interpreter and extra environment variables.
+type Run<'a> = (&'a str, &'a Path, &'a [(&'a str, &'a str)]);
+
 #[test]
 fn official_main_lua_passes() {
     let Some(suite) = official_suite() else {
@@ -57,7 +60,7 @@ fn official_main_lua_passes() {
         ("YK_HOT_THRESHOLD", "5"),
         ("YKD_SERIALISE_COMPILATION", "1"),
     ];
-    let runs: [(&str, &Path, &[(&str, &str)]); 3] = [
+    let runs: [Run; 3] = [
         ("lua", &interps.lua, &[]),
         ("yklua", &interps.yklua, &[]),
         ("yklua (hot threshold 5)", &interps.yklua, jit_env),

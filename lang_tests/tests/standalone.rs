@@ -178,13 +178,16 @@ fn require_options() {
     }
 }
 
+/// The environment, the arguments and the expected stdout of a `LUA_INIT` case.
+type InitCase<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+
 #[test]
 fn lua_init() {
     let dir = scratch("init");
     fs::write(dir.join("init.lua"), "X = 'from file ' .. #arg\n").unwrap();
     let init_file = format!("@{}/init.lua", dir.display());
     for (name, exe) in both() {
-        let cases: &[(&[(&str, &str)], &[&str], &str)] = &[
+        let cases: &[InitCase] = &[
             // LUA_INIT runs before -e and sees `arg`.
             (
                 &[("LUA_INIT", "X = arg[1]")],
