@@ -30,6 +30,7 @@
 #define YK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -83,6 +84,68 @@ void yk_mt_hot_threshold_set(YkMT *mt, YkHotThreshold threshold);
 
 /* Set the number of failures of a guard after which a side trace is recorded. */
 void yk_mt_sidetrace_threshold_set(YkMT *mt, YkHotThreshold threshold);
+
+/* The runtime's version, e.g. "0.1.0" (a static string). */
+const char *yk_version(void);
+
+/*
+ * Turn the JIT on or off at run time (it starts on, unless YK_JITC=none,
+ * which nothing can turn on). While off, control points count nothing,
+ * record nothing and enter no compiled trace (a trace already running runs
+ * until it exits); a recording in progress is given up ("JIT turned off").
+ * Compiled traces are kept for when it is turned on again.
+ */
+void yk_mt_set_enabled(YkMT *mt, bool on);
+
+/* Is the JIT on? */
+bool yk_mt_enabled(YkMT *mt);
+
+/*
+ * Drop every compiled trace: none is entered again. A trace leaves its
+ * location when a control point next reaches it (the location then counts
+ * from zero again, so hot loops are traced afresh) and is freed once no
+ * thread can be running it (counted in traces_freed).
+ */
+void yk_mt_flush(YkMT *mt);
+
+/* One statistic (the names are those of the YKD_LOG_STATS JSON). */
+typedef enum { YK_STAT_COUNTER = 0, YK_STAT_SECONDS = 1 } YkStatKind;
+typedef struct {
+  const char *name; /* static */
+  YkStatKind kind;
+  uint64_t count;   /* YK_STAT_COUNTER */
+  double seconds;   /* YK_STAT_SECONDS: measured only with YKD_LOG_STATS */
+} YkStat;
+
+/*
+ * Copy up to `cap` of mt's statistics into `out` (NULL if `cap` is 0) and
+ * return how many there are in all: call with 0 first to size the array.
+ */
+size_t yk_mt_stats(YkMT *mt, YkStat *out, size_t cap);
+
+/* What a trace-event callback is told about. */
+typedef enum {
+  YK_TRACE_COMPILED = 0,      /* a root trace was compiled and installed */
+  YK_SIDE_TRACE_COMPILED = 1, /* a side trace was compiled */
+  YK_TRACE_ABORTED = 2,       /* a recording or compilation was given up */
+  YK_TRACE_RE_RECORDED = 3,   /* a root trace is recorded again */
+} YkTraceEvent;
+
+/*
+ * A trace-event callback: `data` as registered, the event, the location's
+ * debug string (yk_location_set_debug_str) or NULL, and for
+ * YK_TRACE_ABORTED the reason (else NULL). The strings live during the call
+ * only. It may be called on any thread, the runtime's compile thread too.
+ */
+typedef void (*YkTraceEventFn)(void *data, YkTraceEvent event,
+                               const char *loc_debug_str, const char *reason);
+
+/*
+ * Call `f` for every trace compiled or aborted (also side traces and
+ * re-recordings), whatever YKD_LOG says: e.g. for an interpreter's own trace
+ * log. NULL `f` removes the callback.
+ */
+void yk_mt_set_trace_event_fn(YkMT *mt, YkTraceEventFn f, void *data);
 
 /* A new location, counting from zero. */
 YkLocation yk_location_new(void);

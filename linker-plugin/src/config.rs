@@ -39,17 +39,92 @@ pub fn llvm_bindir() -> Result<PathBuf> {
     bail!("yk: LLVM {LLVM_MAJOR} (clang and lld) not found; {INSTALL_HINT}")
 }
 
-/// The directory our binaries (`yk-config`, `yk-ld`) and `libykcapi` were
-/// built into: the directory of the running executable.
-pub fn our_bindir() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    Ok(exe.parent().unwrap_or(Path::new(".")).to_path_buf())
+/// Where the toolchain's own files are. Found from the running binary
+/// (`yk-config` or `yk-ld`), never from the source tree when installed, so an
+/// installed toolchain works with no repository around.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// `yk-config` and `yk-ld`.
+    pub bindir: PathBuf,
+    /// `libykcapi.so`.
+    pub libdir: PathBuf,
+    /// `yk.h`.
+    pub includedir: PathBuf,
 }
 
-/// The directory holding `yk.h`.
-pub fn include_dir() -> PathBuf {
+impl Layout {
+    /// The layout around binaries in `bindir`: an installed one
+    /// (`PREFIX/bin`, with `PREFIX/lib/libykcapi.so` and `PREFIX/include/yk.h`,
+    /// as `cargo xtask install` makes it), else the build tree's
+    /// (`target/<profile>/` holds the binaries and the library, `yk.h` is in
+    /// the sources' `ykcapi/`).
+    pub fn around(bindir: &Path) -> Layout {
+        if let Some(prefix) = bindir.parent() {
+            let (lib, inc) = (prefix.join("lib"), prefix.join("include"));
+            if lib.join("libykcapi.so").is_file() && inc.join("yk.h").is_file() {
+                return Layout {
+                    bindir: bindir.to_owned(),
+                    libdir: lib,
+                    includedir: inc,
+                };
+            }
+        }
+        Layout {
+            bindir: bindir.to_owned(),
+            libdir: bindir.to_owned(),
+            includedir: source_include_dir(),
+        }
+    }
+}
+
+/// The layout around the running executable (see [`Layout::around`]).
+pub fn layout() -> Result<Layout> {
+    let exe = std::env::current_exe()?;
+    // An installed binary may be reached through a symlink: look beside the
+    // real file.
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    Ok(Layout::around(exe.parent().unwrap_or(Path::new("."))))
+}
+
+/// The directory holding `yk.h` in this source tree.
+fn source_include_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .join("ykcapi")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_and_build_tree_layouts() {
+        let tmp = std::env::temp_dir().join(format!("yk-layout-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        for d in ["bin", "lib", "include"] {
+            std::fs::create_dir_all(tmp.join(d)).unwrap();
+        }
+        let bin = tmp.join("bin");
+        // Without the library and header beside it: the build tree's layout.
+        assert_eq!(
+            Layout::around(&bin),
+            Layout {
+                bindir: bin.clone(),
+                libdir: bin.clone(),
+                includedir: source_include_dir(),
+            }
+        );
+        std::fs::write(tmp.join("lib/libykcapi.so"), "").unwrap();
+        std::fs::write(tmp.join("include/yk.h"), "").unwrap();
+        assert_eq!(
+            Layout::around(&bin),
+            Layout {
+                bindir: bin.clone(),
+                libdir: tmp.join("lib"),
+                includedir: tmp.join("include"),
+            }
+        );
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 }

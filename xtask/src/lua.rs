@@ -34,7 +34,10 @@ const LUA_SRC_SUBDIR: &str = "lua-5.4.6";
 /// `dlopen`), as Lua's own `make linux` has.
 const DEFINES: &[&str] = &["-DLUA_USE_LINUX"];
 /// Libraries both builds link with.
-const LIBS: &[&str] = &["-lm", "-ldl"];
+/// Libraries both builds link with (readline: the REPL of `main.c`, `lua -i`).
+const LIBS: &[&str] = &["-lm", "-ldl", "-lreadline"];
+/// Our own C files in `interps/lua/`, compiled into both builds with Lua's sources.
+const OUR_SOURCES: &[&str] = &["main.c", "ljitlib.c"];
 
 /// Options of `cargo xtask lua`.
 #[derive(Debug, PartialEq, Eq)]
@@ -58,11 +61,43 @@ pub struct LuaBins {
     pub lua: PathBuf,
     /// The yk build.
     pub yklua: PathBuf,
+    /// How to link yklua again elsewhere (for `cargo xtask install`).
+    pub yklua_relink: Relink,
+}
+
+/// yklua's link, minus its output and its rpath to the build tree's `libykcapi`.
+pub struct Relink {
+    cc: PathBuf,
+    ldflags: Vec<String>,
+    objs: Vec<PathBuf>,
+    libs: Vec<String>,
+}
+
+impl Relink {
+    /// Link yklua as `exe`, finding `libykcapi.so` through DT_RPATH `rpath`
+    /// (e.g. `$ORIGIN/../lib`).
+    pub fn link(&self, exe: &Path, rpath: &str) -> Result<()> {
+        let tmp = exe.with_extension("tmp");
+        run_ok(
+            &format!("linking {}", exe.display()),
+            Command::new(&self.cc)
+                .args(&self.ldflags)
+                .args(&self.objs)
+                .args(&self.libs)
+                .arg(format!("-Wl,-rpath,{rpath}"))
+                .arg("-Wl,--disable-new-dtags")
+                .arg("-o")
+                .arg(&tmp),
+        )?;
+        fs::rename(&tmp, exe)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), exe.display()))?;
+        Ok(())
+    }
 }
 
 /// The target dir (`target/`) xtask itself was built in: the toolchain, the build dir and the
 /// binaries go there.
-fn target_dir() -> Result<PathBuf> {
+pub fn target_dir() -> Result<PathBuf> {
     Ok(toolchain::profile_dir_of_current_exe()?
         .parent()
         .context("xtask's profile dir has no parent")?
@@ -93,10 +128,14 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
     let patch = workspace_root().join("interps/lua/yk.patch");
     stage_sources(&pristine, &patch, &build_dir, &src_dir)?;
 
-    let main_c = workspace_root().join("interps/lua/main.c");
+    let ours = workspace_root().join("interps/lua");
     let mut sources: Vec<PathBuf> = c_files(&src_dir)?;
-    sources.push(main_c);
-    let deps_mtime = newest_mtime(&header_files(&src_dir)?)?;
+    sources.extend(OUR_SOURCES.iter().map(|f| ours.join(f)));
+    let mut headers = header_files(&src_dir)?;
+    headers.extend(header_files(&ours)?);
+    // yk.h: ljitlib.c uses the runtime's C API.
+    headers.push(workspace_root().join("ykcapi/yk.h"));
+    let deps_mtime = newest_mtime(&headers)?;
 
     let include = format!("-I{}", src_dir.display());
     let plain_cflags: Vec<String> = tc
@@ -117,9 +156,31 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
     let plain_ldflags = plain_ldflags(&tc.ldflags)?;
     let yk_ldflags: Vec<String> = tc.ldflags.clone();
 
+    let yk_obj_dir = build_dir.join("yk");
     let bins = LuaBins {
         lua: out_dir.join("lua"),
         yklua: out_dir.join("yklua"),
+        yklua_relink: Relink {
+            cc: tc.cc.clone(),
+            ldflags: yk_ldflags.clone(),
+            objs: sources
+                .iter()
+                .map(|s| {
+                    let stem = s.file_stem().context("source without a name")?;
+                    Ok(yk_obj_dir.join(stem).with_extension("o"))
+                })
+                .collect::<Result<_>>()?,
+            libs: LIBS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(
+                    tc.libs
+                        .iter()
+                        .filter(|a| !a.starts_with("-Wl,-rpath,"))
+                        .cloned(),
+                )
+                .collect(),
+        },
     };
     let variants = [
         Variant {
@@ -151,6 +212,7 @@ pub fn build(opts: &BuildOpts) -> Result<LuaBins> {
     ];
     for v in &variants {
         v.build(&tc.cc, &sources, &build_dir.join(v.name), deps_mtime)?;
+        debug_assert!(v.name != "yk" || build_dir.join(v.name) == yk_obj_dir);
     }
     eprintln!(
         "lua: {} and {} are up to date ({} toolchain, {:.1}s)",

@@ -7,6 +7,7 @@
 //! * `bench-jit [--runs N] [--debug]`: see [`bench_jit`].
 //! * `setup [--print]`: install the Debian packages the build needs, if missing.
 //! * `lua [--release]`, `lua-demo [--runs N] [--debug]`: see [`lua`].
+//! * `install --prefix DIR [--debug]`: see [`install`].
 
 use std::{
     env,
@@ -20,6 +21,7 @@ use c_tests::toolchain::{self, Toolchain};
 
 mod bench;
 mod bench_jit;
+mod install;
 mod lua;
 
 /// The Debian packages the workspace needs to build and test.
@@ -28,9 +30,11 @@ const APT_PACKAGES: &[&str] = &[
     "clang-22",
     "lld-22",
     "libzstd-dev",
-    "patch",      // applies interps/lua/yk.patch (`cargo xtask lua`)
-    "libipt-dev", // the reference PT packet decoder of ykrt/hwt/tests/libipt.rs
-    "gdb",        // c_tests/tests/gdb_trace_lines.rs
+    "patch",           // applies interps/lua/yk.patch (`cargo xtask lua`)
+    "libipt-dev",      // the reference PT packet decoder of ykrt/hwt/tests/libipt.rs
+    "gdb",             // c_tests/tests/gdb_trace_lines.rs
+    "libreadline-dev", // the REPL of interps/lua/main.c (`lua -i`)
+    "pkg-config",      // xtask/tests/install.rs checks the installed ykcapi.pc
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -48,6 +52,9 @@ commands:
   lua [--release]             build target/lua/lua (plain) and target/lua/yklua (yk
                               toolchain, JIT on) from PUC Lua 5.4.6; debug toolchain unless
                               --release
+  install --prefix DIR [--debug]
+                              install yk-config, yk-ld, libykcapi.so, yk.h, ykcapi.pc,
+                              lua and yklua under DIR (release toolchain unless --debug)
   lua-demo [--runs N] [--debug]
                               time interps/lua/demo.lua under lua, yklua with YK_JITC=none
                               and yklua with the JIT (release toolchain unless --debug)";
@@ -60,6 +67,7 @@ fn main() {
         Some("bench-swt") => bench_swt(&args[1..]),
         Some("bench-jit") => bench_jit::run(&args[1..]),
         Some("setup") => setup(&args[1..]),
+        Some("install") => install::parse_opts(&args[1..]).and_then(|o| install::install(&o)),
         Some("lua") => lua::parse_build_opts(&args[1..]).and_then(|o| lua::build(&o).map(drop)),
         Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),
         _ => {

@@ -10,10 +10,12 @@
 //! inline wrapper around it), which is the call yk-ld rewrites.
 
 use std::{
-    ffi::{c_char, CStr},
+    ffi::{c_char, c_void, CStr, CString},
     mem::ManuallyDrop,
-    sync::Arc,
+    sync::{Arc, OnceLock},
 };
+
+use ykrt::{log::JitEvent, stats::StatValue};
 
 pub use ykrt::{
     abi::{
@@ -135,6 +137,179 @@ pub unsafe extern "C" fn yk_location_set_debug_str(loc: *const Location, s: *con
     loc.set_debug_str(s.to_string_lossy());
 }
 
+/// The runtime's version, a static NUL-terminated string (e.g. "0.1.0").
+#[no_mangle]
+pub extern "C" fn yk_version() -> *const c_char {
+    static VERSION: &CStr = {
+        let v = concat!(env!("CARGO_PKG_VERSION"), "\0");
+        match CStr::from_bytes_with_nul(v.as_bytes()) {
+            Ok(c) => c,
+            Err(_) => panic!("the crate version has a NUL byte"),
+        }
+    };
+    VERSION.as_ptr()
+}
+
+/// Turn the JIT on or off at run time (see `MT::set_enabled`).
+///
+/// # Safety
+/// `mt` came from `yk_mt_new`.
+#[no_mangle]
+pub unsafe extern "C" fn yk_mt_set_enabled(mt: *const MT, on: bool) {
+    // SAFETY: the caller's contract.
+    unsafe { &*mt }.set_enabled(on);
+}
+
+/// Is the JIT on? (False with `YK_JITC=none`.)
+///
+/// # Safety
+/// `mt` came from `yk_mt_new`.
+#[no_mangle]
+pub unsafe extern "C" fn yk_mt_enabled(mt: *const MT) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { &*mt }.is_enabled()
+}
+
+/// Drop every compiled trace (see `MT::flush`).
+///
+/// # Safety
+/// `mt` came from `yk_mt_new`.
+#[no_mangle]
+pub unsafe extern "C" fn yk_mt_flush(mt: *const MT) {
+    // SAFETY: the caller's contract.
+    unsafe { &*mt }.flush();
+}
+
+/// What a `YkStat` holds.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YkStatKind {
+    /// A counter, in `count`.
+    Counter = 0,
+    /// A duration in seconds, in `seconds`.
+    Seconds = 1,
+}
+
+/// One statistic, as `yk_mt_stats` fills it in.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct YkStat {
+    /// The statistic's name, as in the `YKD_LOG_STATS` JSON (static).
+    pub name: *const c_char,
+    pub kind: YkStatKind,
+    pub count: u64,
+    pub seconds: f64,
+}
+
+/// The statistics' names as C strings, made once (they never change).
+fn stat_names(entries: &[(&'static str, StatValue)]) -> &'static [CString] {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        entries
+            .iter()
+            .map(|(n, _)| CString::new(*n).expect("a statistic's name has a NUL byte"))
+            .collect()
+    })
+}
+
+/// Fill in up to `cap` statistics of `mt` into `out` (NULL when `cap` is 0);
+/// returns how many there are in all, so a first call with `cap` 0 gives the
+/// size of the array to pass.
+///
+/// # Safety
+/// `mt` came from `yk_mt_new`; `out` has room for `cap` `YkStat`s.
+#[no_mangle]
+pub unsafe extern "C" fn yk_mt_stats(mt: *const MT, out: *mut YkStat, cap: usize) -> usize {
+    // SAFETY: the caller's contract.
+    let entries = unsafe { &*mt }.stats().entries();
+    let names = stat_names(&entries);
+    for (i, ((_, v), name)) in entries.iter().zip(names).take(cap).enumerate() {
+        let (kind, count, seconds) = match *v {
+            StatValue::Count(n) => (YkStatKind::Counter, n, 0.0),
+            StatValue::Seconds(s) => (YkStatKind::Seconds, 0, s),
+        };
+        // SAFETY: `i < cap`, within the caller's array.
+        unsafe {
+            out.add(i).write(YkStat {
+                name: name.as_ptr(),
+                kind,
+                count,
+                seconds,
+            })
+        };
+    }
+    entries.len()
+}
+
+/// A trace event, as passed to a `YkTraceEventFn`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YkTraceEvent {
+    /// A root trace was compiled and installed.
+    Compiled = 0,
+    /// A side trace was compiled and attached to its guard.
+    SideTraceCompiled = 1,
+    /// A recording or compilation was given up (the reason is passed).
+    Aborted = 2,
+    /// A root trace is recorded again, its side path being hotter.
+    ReRecorded = 3,
+}
+
+/// The trace-event callback: `data` as given to `yk_mt_set_trace_event_fn`,
+/// the event, the location's debug string (or NULL) and, for `Aborted`, the
+/// reason (NULL otherwise). The strings live only during the call.
+pub type YkTraceEventFn = unsafe extern "C" fn(
+    data: *mut c_void,
+    event: YkTraceEvent,
+    loc_debug_str: *const c_char,
+    reason: *const c_char,
+);
+
+/// A C string of `s` (any NUL byte cut it short).
+fn c_string(s: &str) -> CString {
+    let bytes = s.as_bytes();
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    CString::new(&bytes[..end]).expect("no NUL byte is left")
+}
+
+/// Call `f(data, ...)` for every trace compiled, side trace compiled, trace
+/// aborted or re-recorded, whatever `YKD_LOG` says (NULL `f`: stop). `f` may
+/// be called on any thread, the runtime's compile thread included.
+///
+/// # Safety
+/// `mt` came from `yk_mt_new`; `f` and `data` stay usable as long as `mt`.
+#[no_mangle]
+pub unsafe extern "C" fn yk_mt_set_trace_event_fn(
+    mt: *const MT,
+    f: Option<YkTraceEventFn>,
+    data: *mut c_void,
+) {
+    // SAFETY: the caller's contract.
+    let mt = unsafe { &*mt };
+    let Some(f) = f else {
+        mt.log().set_observer(None);
+        return;
+    };
+    // A raw pointer isn't `Send`: it travels as an address.
+    let data = data as usize;
+    mt.log().set_observer(Some(Arc::new(
+        move |event: JitEvent<'_>, loc: Option<&str>| {
+            let (kind, reason) = match event {
+                JitEvent::TraceCompiled => (YkTraceEvent::Compiled, None),
+                JitEvent::SideTraceCompiled => (YkTraceEvent::SideTraceCompiled, None),
+                JitEvent::TraceAborted(r) => (YkTraceEvent::Aborted, Some(c_string(r))),
+                JitEvent::TraceReRecorded => (YkTraceEvent::ReRecorded, None),
+                _ => return,
+            };
+            let loc = loc.map(c_string);
+            let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+            // SAFETY: the caller's contract for `f` and `data`; the strings
+            // outlive the call.
+            unsafe { f(data as *mut c_void, kind, ptr(&loc), ptr(&reason)) };
+        },
+    )));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +338,45 @@ mod tests {
         assert_eq!(__yk_promote_u64(5), 5);
         assert!(yk_is_interpreting());
         unsafe { yk_mt_shutdown(mt) };
+    }
+
+    #[test]
+    fn enable_flush_stats() {
+        let mt = unsafe { yk_mt_new(std::ptr::null_mut()) };
+        unsafe {
+            assert!(yk_mt_enabled(mt));
+            yk_mt_set_enabled(mt, false);
+            assert!(!yk_mt_enabled(mt));
+            yk_mt_set_enabled(mt, true);
+            assert!(yk_mt_enabled(mt));
+            yk_mt_flush(mt);
+            assert_eq!((*mt).generation(), 1);
+            let n = yk_mt_stats(mt, std::ptr::null_mut(), 0);
+            assert!(n > 0);
+            let mut v = vec![
+                YkStat {
+                    name: std::ptr::null(),
+                    kind: YkStatKind::Seconds,
+                    count: 9,
+                    seconds: 9.0,
+                };
+                n
+            ];
+            assert_eq!(yk_mt_stats(mt, v.as_mut_ptr(), n), n);
+            let names: Vec<&str> = v
+                .iter()
+                .map(|s| CStr::from_ptr(s.name).to_str().unwrap())
+                .collect();
+            assert!(names.contains(&"traces_compiled_ok"));
+            let ok = v
+                .iter()
+                .find(|s| CStr::from_ptr(s.name).to_bytes() == b"traces_compiled_ok")
+                .unwrap();
+            assert_eq!((ok.kind, ok.count), (YkStatKind::Counter, 0));
+            yk_mt_shutdown(mt);
+        }
+        let v = unsafe { CStr::from_ptr(yk_version()) };
+        assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub struct RecordedTrace {
     pub cp_func_idx: u64,
     /// How long recording took.
     pub recording_time: Duration,
+    /// The `MT`'s flush generation when the recording finished (see
+    /// `MT::flush`): the compiled trace is dropped unused if a flush has
+    /// happened since.
+    pub generation: u64,
 }
 
 /// A compiled trace, owned by its location.

@@ -9,7 +9,7 @@
 //! | word                      | state                                                   |
 //! |---------------------------|---------------------------------------------------------|
 //! | `0`                       | null: never counted, never traced (`yk_location_null`)   |
-//! | `ptr`, `ptr & 0b11 == 0`  | compiled: `ptr` is a `Box<Arc<dyn CompiledTrace>>`       |
+//! | `ptr`, `ptr & 0b11 == 0`  | compiled: `ptr` is a `Box<Installed>` (the trace and its generation) |
 //! | `count << 8 \| f << 2 \| 0b01` | counting, `f` failures so far                      |
 //! | `owner << 8 \| f << 2 \| 0b10` | tracing by thread `owner`; `owner == 0` is "compiling" |
 //! | `0b11`                    | don't trace (too many failures, or no JIT possible)      |
@@ -69,8 +69,16 @@ pub(crate) enum State {
         owner: u64,
         failures: u8,
     },
-    Compiled(NonNull<Arc<dyn CompiledTrace>>),
+    Compiled(NonNull<Installed>),
     DontTrace,
+}
+
+/// What a compiled location owns: its trace, and the `MT`'s flush generation
+/// ([`MT::flush`]) when the trace was recorded. A trace of an older generation
+/// is never entered: the control point drops it and counts the location again.
+pub(crate) struct Installed {
+    pub(crate) trace: Arc<dyn CompiledTrace>,
+    pub(crate) generation: u64,
 }
 
 impl State {
@@ -80,7 +88,7 @@ impl State {
         match word & TAG_MASK {
             _ if word == 0 => State::Null,
             _ if word == WORD_DONT_TRACE => State::DontTrace,
-            0 => State::Compiled(NonNull::new(word as *mut Arc<dyn CompiledTrace>).unwrap()),
+            0 => State::Compiled(NonNull::new(word as *mut Installed).unwrap()),
             TAG_COUNTING => State::Counting {
                 count: payload,
                 failures,
@@ -216,10 +224,16 @@ impl Location {
         self.transition(old, new).then_some(new)
     }
 
-    /// Install `trace` on a location that is being compiled (`old` is its word).
-    /// False (and the trace is dropped) if the location is no longer in that state.
-    pub(crate) fn install(&self, old: usize, trace: Arc<dyn CompiledTrace>) -> bool {
-        let boxed = NonNull::from(Box::leak(Box::new(trace)));
+    /// Install `trace`, recorded in flush generation `generation`, on a location
+    /// that is being compiled (`old` is its word). False (and the trace is
+    /// dropped) if the location is no longer in that state.
+    pub(crate) fn install(
+        &self,
+        old: usize,
+        trace: Arc<dyn CompiledTrace>,
+        generation: u64,
+    ) -> bool {
+        let boxed = NonNull::from(Box::leak(Box::new(Installed { trace, generation })));
         if self.transition(old, State::Compiled(boxed)) {
             true
         } else {
@@ -232,13 +246,13 @@ impl Location {
 
 /// Frees a compiled location's trace box (taken out of its location) once
 /// no thread can be running it; counted in `mt`'s stats if it still exists.
-pub(crate) fn retire_box(t: NonNull<Arc<dyn CompiledTrace>>, mt: Option<Weak<MT>>) {
+pub(crate) fn retire_box(t: NonNull<Installed>, mt: Option<Weak<MT>>) {
     // The box travels as an address: `NonNull` isn't `Send`.
     let addr = t.as_ptr() as usize;
     crate::reclaim::retire(Box::new(move || {
         // SAFETY: the location owned this box and no longer points to it;
         // `reclaim` runs this once no thread can be using it.
-        drop(unsafe { Box::from_raw(addr as *mut Arc<dyn CompiledTrace>) });
+        drop(unsafe { Box::from_raw(addr as *mut Installed) });
         if let Some(mt) = mt.and_then(|m| m.upgrade()) {
             mt.stats().count(crate::stats::Counter::TracesFreed);
         }

@@ -14,7 +14,10 @@ use std::{
     fs::File,
     io::{self, Write},
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, RwLock,
+    },
 };
 
 /// `YKD_LOG` level of errors and warnings (the default).
@@ -48,6 +51,27 @@ pub enum JitEvent<'a> {
     /// recorded again (re-optimisation).
     TraceReRecorded,
 }
+
+impl JitEvent<'_> {
+    /// Is this the outcome of a recording (a trace compiled, a side trace
+    /// compiled, a trace aborted or re-recorded), what a [`TraceObserver`]
+    /// sees? The other events happen too often to pass on.
+    pub fn is_outcome(&self) -> bool {
+        matches!(
+            self,
+            JitEvent::TraceCompiled
+                | JitEvent::SideTraceCompiled
+                | JitEvent::TraceAborted(_)
+                | JitEvent::TraceReRecorded
+        )
+    }
+}
+
+/// Called with every outcome event (see [`JitEvent::is_outcome`]) and the
+/// debug string of its location, if it has one, whatever the `YKD_LOG` level:
+/// e.g. an interpreter's readable trace log (`yklua -jv`). May be called on
+/// any thread, the compile thread included.
+pub type TraceObserver = Arc<dyn Fn(JitEvent<'_>, Option<&str>) + Send + Sync>;
 
 impl fmt::Display for JitEvent<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -108,12 +132,26 @@ impl Sink {
 }
 
 /// An `MT`'s logger.
-#[derive(Debug)]
 pub struct Log {
     level: u8,
     sink: Sink,
     ir: IrLogSelection,
     ir_sink: Sink,
+    /// `observer.is_some()`, readable without the lock.
+    observed: AtomicBool,
+    observer: RwLock<Option<TraceObserver>>,
+}
+
+impl fmt::Debug for Log {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Log")
+            .field("level", &self.level)
+            .field("sink", &self.sink)
+            .field("ir", &self.ir)
+            .field("ir_sink", &self.ir_sink)
+            .field("observed", &self.observed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Log {
@@ -145,6 +183,8 @@ impl Log {
             sink,
             ir: config.log_ir,
             ir_sink,
+            observed: AtomicBool::new(false),
+            observer: RwLock::new(None),
         })
     }
 
@@ -161,12 +201,34 @@ impl Log {
 
     /// Log `event` about the location `loc` (whose debug string, if any, follows
     /// after ` @ `).
+    /// Outcome events also go to the [`TraceObserver`], if one is set.
     pub fn event(&self, event: JitEvent<'_>, loc: Option<LocationPtr>) {
-        if !self.enabled(LEVEL_JIT_EVENT) {
+        let observe = event.is_outcome() && self.observed.load(Ordering::Acquire);
+        let write = self.enabled(LEVEL_JIT_EVENT);
+        if !observe && !write {
             return;
         }
-        self.sink
-            .write_str(&event_line(event, loc.and_then(|l| l.debug_str())));
+        let debug = loc.and_then(|l| l.debug_str());
+        if observe {
+            let observer = self
+                .observer
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some(f) = observer {
+                f(event, debug.as_deref());
+            }
+        }
+        if write {
+            self.sink.write_str(&event_line(event, debug));
+        }
+    }
+
+    /// Set (or with `None` remove) the [`TraceObserver`].
+    pub fn set_observer(&self, f: Option<TraceObserver>) {
+        let mut o = self.observer.write().unwrap_or_else(|e| e.into_inner());
+        self.observed.store(f.is_some(), Ordering::Release);
+        *o = f;
     }
 
     /// Log an error (`yk-error: msg`).
@@ -263,6 +325,30 @@ mod tests {
              yk-jit-event: stop-tracing\n"
         );
         let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn observer_sees_outcomes_at_any_level() {
+        let log = Log::new(&Config {
+            log_level: 0,
+            ..Config::default()
+        })
+        .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::clone(&seen);
+        log.set_observer(Some(Arc::new(move |e, d| {
+            s.lock().unwrap().push(format!("{e} {}", d.unwrap_or("-")))
+        })));
+        log.event(JitEvent::StartTracing, None);
+        log.event(JitEvent::EnterJitCode, None);
+        log.event(JitEvent::TraceCompiled, None);
+        log.event(JitEvent::TraceAborted("too long"), None);
+        log.set_observer(None);
+        log.event(JitEvent::TraceCompiled, None);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["trace-compiled -", "trace-aborted: too long -"]
+        );
     }
 
     #[test]

@@ -16,11 +16,14 @@ use std::{
     ffi::c_void,
     fmt,
     sync::{
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
         Arc, Mutex, Once, RwLock, Weak,
     },
     time::Instant,
 };
+
+/// The reason logged for a recording given up because the JIT was turned off.
+pub const ABORT_JIT_OFF: &str = "JIT turned off";
 
 /// Why an `MT` could not be created.
 #[derive(Debug)]
@@ -51,6 +54,11 @@ pub struct MT {
     sidetrace_threshold: AtomicU32,
     log: Log,
     stats: Stats,
+    /// The JIT is on ([`MT::set_enabled`]); it can be on only if the
+    /// configuration allows it.
+    enabled: AtomicBool,
+    /// Bumped by [`MT::flush`]: traces of older generations are dropped.
+    generation: AtomicU64,
     compiler: RwLock<Option<Arc<dyn TraceCompiler>>>,
     queue: CompileQueue,
     /// Root traces are recorded with Intel PT (`YKD_TRACER=hwt`, and PT is
@@ -95,6 +103,8 @@ impl MT {
             use_hwt,
             log,
             stats,
+            enabled: AtomicBool::new(true),
+            generation: AtomicU64::new(0),
             compiler: RwLock::new(Some(Arc::new(crate::jit::LlvmCompiler::new()))),
             queue: CompileQueue::default(),
         });
@@ -129,6 +139,34 @@ impl MT {
     /// Set [`MT::sidetrace_threshold`].
     pub fn set_sidetrace_threshold(&self, t: u32) {
         self.sidetrace_threshold.store(t, Ordering::Relaxed);
+    }
+
+    /// Is the JIT on? Always false with `YK_JITC=none`.
+    pub fn is_enabled(&self) -> bool {
+        self.config.jit_enabled && self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turn the JIT on or off at run time (`YK_JITC=none` cannot be turned
+    /// on). While off, control points count nothing, record nothing and enter
+    /// no compiled trace (a trace already running runs until it exits), and a
+    /// thread's recording in progress is given up at its next control point.
+    /// Compiled traces are kept, for when the JIT is turned on again.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+    }
+
+    /// Drop every compiled trace: none is entered again. Each one leaves its
+    /// location when a control point next reaches it (the location counts
+    /// again from zero, so a hot loop is traced afresh) and is freed once no
+    /// thread can be running it; traces being recorded or compiled now are
+    /// dropped the same way once installed.
+    pub fn flush(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The flush generation: how many times [`MT::flush`] was called.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The logger (for JIT events, errors, IR dumps).
@@ -185,6 +223,12 @@ impl MT {
         cp_func_idx: u64,
     ) -> u64 {
         if !self.config.jit_enabled {
+            return 0;
+        }
+        if !self.enabled.load(Ordering::Relaxed) {
+            if swt::is_recording() {
+                swt::abort_current(ABORT_JIT_OFF);
+            }
             return 0;
         }
         // SAFETY: as this function's contract.
@@ -271,7 +315,14 @@ impl MT {
                     return 0;
                 }
                 // SAFETY: the box is not freed before `leave`.
-                let r = unsafe { self.execute(loc, t.as_ref(), vars) };
+                let installed = unsafe { t.as_ref() };
+                if installed.generation != self.generation() {
+                    crate::reclaim::leave(sp);
+                    self.drop_flushed(loc, word);
+                    return 0;
+                }
+                // SAFETY: as above.
+                let r = unsafe { self.execute(loc, &installed.trace, vars) };
                 crate::reclaim::leave(sp);
                 r
             }
@@ -348,6 +399,24 @@ impl MT {
         }
         crate::location::retire_box(t, Some(self.weak_self.clone()));
         true
+    }
+
+    /// A trace older than the last [`MT::flush`] leaves its location (word
+    /// `word`), which counts again from zero; the trace is retired.
+    #[cold]
+    fn drop_flushed(&self, loc: &Location, word: usize) {
+        let State::Compiled(t) = State::decode(word) else {
+            return;
+        };
+        if loc.transition(
+            word,
+            State::Counting {
+                count: 0,
+                failures: 0,
+            },
+        ) {
+            crate::location::retire_box(t, Some(self.weak_self.clone()));
+        }
     }
 
     /// The installed trace compiler, if any.
@@ -491,6 +560,7 @@ impl MT {
             end_loc: end.map(LocationPtr::from),
             cp_func_idx: fin.active.cp_func_idx,
             recording_time,
+            generation: self.generation(),
         };
         if self.log.ir_selection().trace_blocks {
             self.log_trace_blocks(&trace);
@@ -524,7 +594,7 @@ impl MT {
                 let loc = unsafe { trace.start_loc.get() };
                 let word = loc.load();
                 if matches!(State::decode(word), State::Tracing { owner: 0, .. })
-                    && loc.install(word, ct)
+                    && loc.install(word, ct, trace.generation)
                 {
                     self.stats.count(Counter::TracesCompiledOk);
                     self.log

@@ -108,6 +108,67 @@ fn compiled_trace_runs() {
     assert_eq!(l[3..], ["yk-jit-event: enter-jit-code"; 3]);
 }
 
+#[test]
+fn jit_off_enters_nothing_records_nothing_and_aborts_a_recording() {
+    let (mt, log) = testutil::mt("off", 0);
+    let trace = Arc::new(FakeTrace::default());
+    mt.set_trace_compiler(FakeCompiler::new(Ok(Arc::clone(&trace))));
+    let (a, b) = (Location::new(), Location::new());
+    b.set_debug_str("b");
+    iter(&mt, &a);
+    iter(&mt, &a);
+    assert!(a.is_compiled());
+    iter(&mt, &b); // b starts recording
+    assert!(swt::is_recording());
+    mt.set_enabled(false);
+    assert!(!mt.is_enabled());
+    iter(&mt, &b); // ... and is given up
+    assert!(!swt::is_recording() && !flag_on());
+    for _ in 0..5 {
+        iter(&mt, &a);
+        iter(&mt, &b);
+    }
+    assert_eq!(trace.0.load(Ordering::Relaxed), 0);
+    assert_eq!(mt.stats().get(Counter::TracesRecordedOk), 1);
+    assert_eq!(mt.stats().get(Counter::TracesRecordedErr), 1);
+    assert!(lines(&log).contains(&format!("yk-jit-event: trace-aborted: {ABORT_JIT_OFF} @ b")));
+    // On again: the kept trace runs.
+    mt.set_enabled(true);
+    iter(&mt, &a);
+    assert_eq!(trace.0.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn flushed_traces_are_dropped_and_retraced() {
+    let (mt, _) = testutil::mt("flush", 0);
+    let trace = Arc::new(FakeTrace::default());
+    mt.set_trace_compiler(FakeCompiler::new(Ok(Arc::clone(&trace))));
+    let loc = Location::new();
+    iter(&mt, &loc);
+    iter(&mt, &loc);
+    iter(&mt, &loc);
+    assert_eq!(trace.0.load(Ordering::Relaxed), 1);
+    mt.flush();
+    assert_eq!(mt.generation(), 1);
+    // The next control point drops the trace rather than entering it and counts again.
+    cp(&mt, &loc);
+    assert_eq!(trace.0.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        loc.state(),
+        State::Counting {
+            count: 0,
+            failures: 0
+        }
+    );
+    // Traced and compiled afresh (threshold 0), in the new generation, and run.
+    iter(&mt, &loc);
+    iter(&mt, &loc);
+    assert!(loc.is_compiled());
+    iter(&mt, &loc);
+    assert_eq!(trace.0.load(Ordering::Relaxed), 2);
+    assert_eq!(mt.stats().get(Counter::TracesCompiledOk), 2);
+}
+
 fn promote_and_idempotent() {
     if flag_on() {
         crate::abi::__yk_swt_rec_promote(7);
@@ -669,8 +730,8 @@ fn jumps_run_the_reached_trace_and_replaced_traces_are_freed() {
     // A jumps to B, B back to A (once each), C has no trace.
     let (ta, a_dropped) = jump_trace(&b as *const Location as usize);
     let (tb, _) = jump_trace(&a as *const Location as usize);
-    assert!(a.install(a.load(), ta.clone()));
-    assert!(b.install(b.load(), tb.clone()));
+    assert!(a.install(a.load(), ta.clone(), 0));
+    assert!(b.install(b.load(), tb.clone(), 0));
     assert_eq!(cp(&mt, &a), 0);
     assert_eq!(ta.runs.load(Ordering::Relaxed), 2);
     assert_eq!(tb.runs.load(Ordering::Relaxed), 1);

@@ -81,6 +81,16 @@ const TIMERS: [(Timer, &str); 4] = [
     (Timer::JitExecuting, "duration_jit_executing"),
 ];
 
+/// One statistic's value (see [`Stats::entries`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StatValue {
+    /// A counter.
+    Count(u64),
+    /// A duration, in seconds (measured only when stats are written,
+    /// `YKD_LOG_STATS`; 0 otherwise).
+    Seconds(f64),
+}
+
 /// An `MT`'s statistics.
 #[derive(Debug)]
 pub struct Stats {
@@ -158,6 +168,20 @@ impl Stats {
             .push(d.as_secs_f64());
     }
 
+    /// Every counter and timer with its name (as in the JSON), in a fixed
+    /// order: for interpreters that show the statistics themselves.
+    pub fn entries(&self) -> Vec<(&'static str, StatValue)> {
+        COUNTERS
+            .iter()
+            .map(|&(c, name)| (name, StatValue::Count(self.get(c))))
+            .chain(
+                TIMERS
+                    .iter()
+                    .map(|&(t, name)| (name, StatValue::Seconds(self.get_time(t).as_secs_f64()))),
+            )
+            .collect()
+    }
+
     /// The statistics as a JSON object.
     pub fn to_json(&self) -> String {
         let mut s = String::from("{\n");
@@ -233,6 +257,25 @@ mod tests {
             .map(|t| t.as_f64().unwrap())
             .collect();
         assert_eq!(times, vec![0.25, 1e-6]);
+    }
+
+    #[test]
+    fn entries_match_the_json() {
+        let s = Stats::new(None).unwrap();
+        s.count(Counter::TracesCompiledOk);
+        s.time(Timer::Compiling, Duration::from_millis(500));
+        let e = s.entries();
+        assert_eq!(e.len(), COUNTERS.len() + TIMERS.len());
+        let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+        for (name, val) in e {
+            match val {
+                StatValue::Count(n) => assert_eq!(v[name], n, "{name}"),
+                StatValue::Seconds(x) => assert_eq!(v[name].as_f64(), Some(x), "{name}"),
+            }
+        }
+        assert!(s
+            .entries()
+            .contains(&("traces_compiled_ok", StatValue::Count(1))));
     }
 
     #[test]

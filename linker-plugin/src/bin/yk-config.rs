@@ -14,10 +14,10 @@ fn main() {
     }
     let run = || -> anyhow::Result<Vec<String>> {
         let llvm = config::llvm_bindir()?;
-        let ours = config::our_bindir()?;
+        let ours = config::layout()?;
         let clang = llvm.join("clang").display().to_string();
-        let ykld = ours.join("yk-ld").display().to_string();
-        let dir = ours.display().to_string();
+        let ykld = ours.bindir.join("yk-ld").display().to_string();
+        let dir = ours.libdir.display().to_string();
         let mut out = Vec::new();
         for a in &args {
             out.push(match a.as_str() {
@@ -27,7 +27,7 @@ fn main() {
                 // No vectorisation: clang vectorises before the LTO link, and
                 // neither the trace builder nor the blackhole takes vector IR.
                 "--cflags" => "-flto -g -O2 -fno-vectorize -fno-slp-vectorize".to_owned(),
-                "--cppflags" => format!("-I{}", config::include_dir().display()),
+                "--cppflags" => format!("-I{}", ours.includedir.display()),
                 "--ldflags" => format!("-flto -O2 -fuse-ld=lld --ld-path={ykld}"),
                 "--libs" => format!("-L{dir} -lykcapi -Wl,-rpath,{dir}"),
                 // Every crate as bitcode, linked by yk-ld through clang. Line

@@ -512,6 +512,7 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
         end_loc: None,
         cp_func_idx: info.cp_func_idx,
         recording_time: fin.active.started.elapsed(),
+        generation: mt.generation(),
     };
     mt.stats().time(Timer::Tracing, trace.recording_time);
     let Some(c) = mt.compiler() else {
