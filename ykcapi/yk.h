@@ -129,12 +129,14 @@ typedef enum {
   YK_SIDE_TRACE_COMPILED = 1, /* a side trace was compiled */
   YK_TRACE_ABORTED = 2,       /* a recording or compilation was given up */
   YK_TRACE_RE_RECORDED = 3,   /* a root trace is recorded again */
+  YK_TRACE_DEFERRED = 4,      /* a recording was given up so that an inner
+                                 loop is traced first */
 } YkTraceEvent;
 
 /*
  * A trace-event callback: `data` as registered, the event, the location's
  * debug string (yk_location_set_debug_str) or NULL, and for
- * YK_TRACE_ABORTED the reason (else NULL). The strings live during the call
+ * YK_TRACE_ABORTED and YK_TRACE_DEFERRED the reason (else NULL). The strings live during the call
  * only. It may be called on any thread, the runtime's compile thread too.
  */
 typedef void (*YkTraceEventFn)(void *data, YkTraceEvent event,

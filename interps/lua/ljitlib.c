@@ -69,6 +69,10 @@ static void log_trace_event(void *data, YkTraceEvent event, const char *where,
     fprintf(stderr, "[TRACE aborted %s -- %s]\n", where,
             reason != NULL ? reason : "?");
     break;
+  case YK_TRACE_DEFERRED:
+    fprintf(stderr, "[TRACE deferred %s -- %s]\n", where,
+            reason != NULL ? reason : "?");
+    break;
   }
 }
 

@@ -253,6 +253,9 @@ pub enum YkTraceEvent {
     Aborted = 2,
     /// A root trace is recorded again, its side path being hotter.
     ReRecorded = 3,
+    /// A root recording was given up so that an inner loop is traced
+    /// first (the reason is passed).
+    Deferred = 4,
 }
 
 /// The trace-event callback: `data` as given to `yk_mt_set_trace_event_fn`,
@@ -299,6 +302,7 @@ pub unsafe extern "C" fn yk_mt_set_trace_event_fn(
                 JitEvent::SideTraceCompiled => (YkTraceEvent::SideTraceCompiled, None),
                 JitEvent::TraceAborted(r) => (YkTraceEvent::Aborted, Some(c_string(r))),
                 JitEvent::TraceReRecorded => (YkTraceEvent::ReRecorded, None),
+                JitEvent::TraceDeferred(r) => (YkTraceEvent::Deferred, Some(c_string(r))),
                 _ => return,
             };
             let loc = loc.map(c_string);

@@ -37,11 +37,13 @@ pub enum AbortKind {
     /// A bug in the JIT: the trace failed LLVM's verifier, or the builder
     /// met an inconsistency it should never see.
     Internal,
+    /// The JIT was turned off (`yk_mt_set_enabled`) during the recording.
+    Disabled,
 }
 
 impl AbortKind {
     /// Every kind, in the order the stats list them.
-    pub const ALL: [AbortKind; 8] = [
+    pub const ALL: [AbortKind; 9] = [
         AbortKind::TooLong,
         AbortKind::Unsupported,
         AbortKind::Recording,
@@ -50,6 +52,7 @@ impl AbortKind {
         AbortKind::NoCompiler,
         AbortKind::Backend,
         AbortKind::Internal,
+        AbortKind::Disabled,
     ];
 
     /// The kind's name in the stats JSON.
@@ -63,6 +66,7 @@ impl AbortKind {
             AbortKind::NoCompiler => "no_compiler",
             AbortKind::Backend => "backend",
             AbortKind::Internal => "internal",
+            AbortKind::Disabled => "disabled",
         }
     }
 }

@@ -62,6 +62,7 @@ impl JitEvent<'_> {
             JitEvent::TraceCompiled
                 | JitEvent::SideTraceCompiled
                 | JitEvent::TraceAborted(_)
+                | JitEvent::TraceDeferred(_)
                 | JitEvent::TraceReRecorded
         )
     }

@@ -227,7 +227,7 @@ impl MT {
         }
         if !self.enabled.load(Ordering::Relaxed) {
             if swt::is_recording() {
-                swt::abort_current(ABORT_JIT_OFF);
+                swt::abort_current(&Abort::new(AbortKind::Disabled, ABORT_JIT_OFF));
             }
             return 0;
         }
