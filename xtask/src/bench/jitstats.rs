@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// The counters we report, by their JSON names.
-pub const COUNTERS: [&str; 7] = [
+pub const COUNTERS: [&str; 9] = [
     "traces_recorded_ok",
     "traces_recorded_err",
     "traces_compiled_ok",
@@ -15,6 +15,8 @@ pub const COUNTERS: [&str; 7] = [
     "trace_executions",
     "guard_failures",
     "side_traces_compiled",
+    "traces_deferred",
+    "traces_linked",
 ];
 
 /// The durations (seconds) we report, by their JSON names.
@@ -29,11 +31,13 @@ pub const DURATIONS: [&str; 4] = [
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct JitStats {
     /// Values of [`COUNTERS`], in order.
-    pub counters: [Option<u64>; 7],
+    pub counters: [Option<u64>; COUNTERS.len()],
     /// Values of [`DURATIONS`] in seconds, in order.
     pub durations: [Option<f64>; 4],
     /// Each compiled trace's compile time in seconds, if the runtime reports them.
     pub compile_times: Option<Vec<f64>>,
+    /// Aborted recordings and compilations by kind (`"aborts"`), if reported.
+    pub aborts: Option<Vec<(String, u64)>>,
 }
 
 impl JitStats {
@@ -93,6 +97,19 @@ pub fn parse(text: &str) -> Result<JitStats> {
         ),
         Some(x) => bail!("compile_times is not an array: {x}"),
     };
+    s.aborts = match obj.get("aborts") {
+        None => None,
+        Some(Value::Object(o)) => Some(
+            o.iter()
+                .map(|(k, x)| {
+                    x.as_u64()
+                        .map(|n| (k.clone(), n))
+                        .with_context(|| format!("aborts.{k} is not a count: {x}"))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        Some(x) => bail!("aborts is not an object: {x}"),
+    };
     Ok(s)
 }
 
@@ -123,10 +140,15 @@ mod tests {
   "duration_compiling": 0.25,
   "duration_deopting": 0.0,
   "duration_jit_executing": 1.5,
+  "aborts": {"too_long": 2, "unsupported": 0},
   "compile_times": [0.125, 0.125]
 }"#,
         )
         .unwrap();
+        assert_eq!(
+            s.aborts,
+            Some(vec![("too_long".into(), 2), ("unsupported".into(), 0)])
+        );
         assert_eq!(s.counter("traces_compiled_ok"), Some(2));
         assert_eq!(s.counter("trace_executions"), Some(1000));
         assert_eq!(s.duration("duration_compiling"), Some(0.25));

@@ -331,6 +331,61 @@ fn jit_tables(w: &mut String, results: &Results) {
         }
         let _ = writeln!(
             w,
+            "\nTrace selection, as a mean per execution: trace entries, guard failures per \
+             entry, recordings deferred to an inner loop, traces ending at another loop's \
+             trace, and recordings and compilations given up, by kind:\n"
+        );
+        let _ = writeln!(
+            w,
+            "| benchmark | trace entries | failures per entry | deferred | linked | aborts by kind |"
+        );
+        let _ = writeln!(w, "|---|---:|---:|---:|---:|---|");
+        for b in &results.benches {
+            let Some(c) = results.cell(b, key) else {
+                continue;
+            };
+            let st: Vec<&JitStats> = c.execs.iter().filter_map(|e| e.stats.as_ref()).collect();
+            if st.is_empty() {
+                continue;
+            }
+            let mean = |name: &str| mean_of(&st, |s| s.counter(name).map(|v| v as f64));
+            let per_entry = match (mean("guard_failures"), mean("trace_executions")) {
+                (Some(g), Some(e)) if e > 0.0 => Some(format!("{:.2}", g / e)),
+                _ => None,
+            };
+            let mut kinds: Vec<(String, f64)> = Vec::new();
+            for s in &st {
+                for (k, n) in s.aborts.iter().flatten() {
+                    match kinds.iter_mut().find(|(x, _)| x == k) {
+                        Some((_, t)) => *t += *n as f64,
+                        None => kinds.push((k.clone(), *n as f64)),
+                    }
+                }
+            }
+            let aborts: Vec<String> = kinds
+                .iter()
+                .filter(|(_, t)| *t > 0.0)
+                .map(|(k, t)| format!("{k} {:.1}", t / st.len() as f64))
+                .collect();
+            let aborts = if st.iter().all(|s| s.aborts.is_none()) {
+                "n/a".to_string()
+            } else if aborts.is_empty() {
+                "none".to_string()
+            } else {
+                aborts.join(", ")
+            };
+            let fmt1 = |v: Option<f64>| or_na(v.map(|v| format!("{v:.1}")));
+            let _ = writeln!(
+                w,
+                "| {b} | {} | {} | {} | {} | {aborts} |",
+                fmt1(mean("trace_executions")),
+                or_na(per_entry),
+                fmt1(mean("traces_deferred")),
+                fmt1(mean("traces_linked")),
+            );
+        }
+        let _ = writeln!(
+            w,
             "\nPer-trace compile times (ms) over all executions: every compile attempt, \
              successful or not (the runtime times both):\n"
         );
