@@ -1,4 +1,4 @@
-//! The interface between the recorder and the trace compiler (a later issue), and
+//! The interface between the recorder and the trace compiler (`crate::jit`), and
 //! the `MT`'s compile queue.
 //!
 //! A finished recording becomes a [`RecordedTrace`] and is handed to the

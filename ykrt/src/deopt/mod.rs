@@ -2,9 +2,11 @@
 //!
 //! A guard that fails stores the AOT values live at that point (for every
 //! frame the trace had inlined: only those the AOT IR's liveness says are
-//! live) into a buffer and calls [`__yk_guard_failed`] from the trace's own
-//! frame, so inlined frames' stack memory (the trace's allocas) stays valid.
-//! The runtime rebuilds the frames and runs the [`blackhole`] until the
+//! live) into a buffer and calls [`__yk_guard_exit`] (a side trace's guards:
+//! [`__yk_side_guard_exit`]) from the trace's own frame, so inlined frames'
+//! stack memory (the trace's allocas) stays valid. That runs the guard's
+//! side trace if it has one, else [`__yk_guard_failed`]: the runtime
+//! rebuilds the frames and runs the [`blackhole`] until the
 //! outermost frame reaches the control point, whose code has written the
 //! interpreter's state into `YkCtrlPointVars`. The trace then re-enters its
 //! loop (the location is its own) or returns to the interpreter.

@@ -124,13 +124,18 @@ impl LlvmCompiler {
 
 fn init(mt: &MT) -> Result<State, String> {
     let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
+    let mut phases = Phases::new();
     dbg::configure_llvm();
     let (mut orc, ctx) = orc::Orc::new()?;
+    phases.done("llvm");
     let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
         .map_err(|e| format!("the embedded IR is malformed: {e}"))?;
+    phases.done("parse");
     // SAFETY: the module is ours, and we hold the compiler's lock.
     unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
+    phases.done("index");
     let analyses = builder::Analyses::new(&aot);
+    phases.report("setup");
     orc.define_absolute(
         builder::GUARD_EXIT,
         crate::deopt::__yk_guard_exit as *const () as usize,
