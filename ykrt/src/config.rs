@@ -110,6 +110,9 @@ pub struct Config {
     /// `MT::passing_location`); `0` records through other loops, unrolling
     /// them (for measuring what linking traces buys).
     pub inner_loops_first: bool,
+    /// `YKD_CODEGEN_OPT` (0 to 3, default 1): LLVM's code generation level
+    /// for traces (for measuring).
+    pub codegen_opt: u8,
 }
 
 impl Default for Config {
@@ -127,6 +130,7 @@ impl Default for Config {
             log_ir_dest: LogDest::Stderr,
             log_stats: None,
             inner_loops_first: true,
+            codegen_opt: 1,
         }
     }
 }
@@ -191,6 +195,12 @@ impl Config {
                 "1" => true,
                 _ => return Err(err("YKD_INNER_LOOPS_FIRST", &v, BOOL)),
             };
+        }
+        const OPT: &str = "0, 1, 2 or 3";
+        if let Some(v) = get("YKD_CODEGEN_OPT", OPT)? {
+            c.codegen_opt = parse_num::<u8>(&v)
+                .filter(|l| *l <= 3)
+                .ok_or_else(|| err("YKD_CODEGEN_OPT", &v, OPT))?;
         }
         const TRACER: &str = "`swt` or `hwt`";
         if let Some(v) = get("YKD_TRACER", TRACER)? {
@@ -299,8 +309,12 @@ mod tests {
             ("YKD_LOG", "/tmp/a:b.log:3"),
             ("YKD_LOG_IR", "aot,trace-blocks,jit-post-opt"),
             ("YKD_LOG_STATS", "-"),
+            ("YKD_INNER_LOOPS_FIRST", "0"),
+            ("YKD_CODEGEN_OPT", "0"),
         ])
         .unwrap();
+        assert!(!c.inner_loops_first);
+        assert_eq!(c.codegen_opt, 0);
         assert_eq!(c.hot_threshold, 0);
         assert_eq!(c.sidetrace_threshold, 12);
         assert!(!c.jit_enabled);
@@ -344,6 +358,9 @@ mod tests {
             ("YKD_LOG_IR", "aot,llvm"),
             ("YKD_LOG_IR", ""),
             ("YKD_LOG_STATS", ""),
+            ("YKD_INNER_LOOPS_FIRST", "yes"),
+            ("YKD_CODEGEN_OPT", "4"),
+            ("YKD_CODEGEN_OPT", "O2"),
         ] {
             let e = parse(&[(var, val)]).unwrap_err();
             assert_eq!(e.var, var);

@@ -126,7 +126,7 @@ fn init(mt: &MT) -> Result<State, String> {
     let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
     let mut phases = Phases::new();
     dbg::configure_llvm();
-    let (mut orc, ctx) = orc::Orc::new()?;
+    let (mut orc, ctx) = orc::Orc::new(mt.config().codegen_opt)?;
     phases.done("llvm");
     let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
         .map_err(|e| format!("the embedded IR is malformed: {e}"))?;

@@ -103,7 +103,9 @@ fn host_machine(
 
 impl Orc {
     /// Creates the JIT and a fresh context, returned for building modules in.
-    pub fn new() -> Result<(Orc, LLVMContextRef), String> {
+    /// `codegen_opt` is LLVM's code generation level, 0 to 3 (see
+    /// `Config::codegen_opt`).
+    pub fn new(codegen_opt: u8) -> Result<(Orc, LLVMContextRef), String> {
         unsafe {
             if LLVM_InitializeNativeTarget() != 0 || LLVM_InitializeNativeAsmPrinter() != 0 {
                 return Err("LLVM has no native target".into());
@@ -114,10 +116,10 @@ impl Orc {
             // more compile time than they gain on straight-line code.
             // `YKD_CODEGEN_OPT=0..3` overrides it, for measuring.
             use llvm_sys::target_machine::LLVMCodeGenOptLevel as L;
-            let level = match std::env::var("YKD_CODEGEN_OPT").as_deref() {
-                Ok("0") => L::LLVMCodeGenLevelNone,
-                Ok("2") => L::LLVMCodeGenLevelDefault,
-                Ok("3") => L::LLVMCodeGenLevelAggressive,
+            let level = match codegen_opt {
+                0 => L::LLVMCodeGenLevelNone,
+                2 => L::LLVMCodeGenLevelDefault,
+                3 => L::LLVMCodeGenLevelAggressive,
                 _ => L::LLVMCodeGenLevelLess,
             };
             let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(host_machine(level)?);
