@@ -83,6 +83,19 @@ impl Module {
         }
     }
 
+    /// Takes ownership of module `m` of context `ctx` (which stays the
+    /// caller's).
+    ///
+    /// # Safety
+    /// `m` is a live module of `ctx` that nobody else owns.
+    pub unsafe fn from_raw_in(ctx: LLVMContextRef, m: LLVMModuleRef) -> Module {
+        Module {
+            ctx,
+            m,
+            owns_ctx: false,
+        }
+    }
+
     /// Parses bitcode into an existing context (which stays the caller's).
     pub fn parse_bytes_in(ctx: LLVMContextRef, bytes: &[u8], name: &str) -> Result<Module> {
         unsafe {

@@ -56,7 +56,10 @@ pub struct FuncInfo {
     pub outline: bool,
     /// Annotated `yk_idempotent`.
     pub idempotent: bool,
-    /// The blocks, in function order (empty for declarations).
+    /// The blocks, in function order (empty for declarations, and for every
+    /// function of a lazily loaded module whose bodies were not read: see
+    /// `jit::lazy`; the trace compiler reads them all when the IR logs ask
+    /// for blocks).
     pub blocks: Vec<BlockInfo>,
 }
 

@@ -265,6 +265,7 @@ pub fn build(
     let f = *funcs
         .get(input.cp_func_idx)
         .ok_or_else(|| Abort::internal("control point function index out of range"))?;
+    super::lazy::materialize(f).map_err(Abort::internal)?;
     let (cp_block, cp_call) =
         find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
     let func_idx = funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
@@ -1373,6 +1374,7 @@ impl Builder<'_> {
     }
 
     fn push_frame(&mut self, call: LLVMValueRef, g: LLVMValueRef, gi: usize) -> Result<(), Abort> {
+        super::lazy::materialize(g).map_err(Abort::internal)?;
         let parent_at = self.frames.last().unwrap().dbg_at;
         let dbg_at = match &mut self.dbg {
             Some(d) => d.loc_of(call, parent_at),

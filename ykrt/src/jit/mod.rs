@@ -6,6 +6,7 @@
 
 pub mod builder;
 pub mod dbg;
+pub mod lazy;
 pub mod orc;
 
 use crate::abort::{Abort, AbortKind};
@@ -128,8 +129,12 @@ fn init(mt: &MT) -> Result<State, String> {
     dbg::configure_llvm();
     let (mut orc, ctx) = orc::Orc::new(mt.config().codegen_opt)?;
     phases.done("llvm");
-    let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
-        .map_err(|e| format!("the embedded IR is malformed: {e}"))?;
+    let aot = lazy::parse_lazily(ctx, info.ir())?;
+    let sel = mt.log().ir_selection();
+    if sel.aot || sel.trace_blocks || mt.config().tracer == crate::config::TracerKind::Hwt {
+        // These walk every function's body (the IR logs, the PT block map).
+        lazy::materialize_all(aot.m).map_err(|e| format!("the embedded IR is malformed: {e}"))?;
+    }
     phases.done("parse");
     // SAFETY: the module is ours, and we hold the compiler's lock.
     unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
