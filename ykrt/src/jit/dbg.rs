@@ -50,14 +50,24 @@ pub fn enabled() -> bool {
 /// anyone else using this process's LLVM.)
 pub fn configure_llvm() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    if !enabled() {
-        return;
-    }
     ONCE.call_once(|| {
-        let args = [
-            c"yk".as_ptr(),
-            c"-experimental-debug-variable-locations=false".as_ptr(),
-        ];
+        let mut opts = vec![c"yk".to_owned()];
+        if enabled() {
+            opts.push(c"-experimental-debug-variable-locations=false".to_owned());
+        }
+        // `YKD_LLVM_ARGS`: more LLVM options, for measuring (e.g. code
+        // generation settings).
+        if let Ok(extra) = std::env::var("YKD_LLVM_ARGS") {
+            opts.extend(
+                extra
+                    .split_whitespace()
+                    .filter_map(|a| std::ffi::CString::new(a).ok()),
+            );
+        }
+        if opts.len() == 1 {
+            return;
+        }
+        let args: Vec<_> = opts.iter().map(|a| a.as_ptr()).collect();
         // SAFETY: LLVM only reads the arguments; an unknown option (a future
         // LLVM) is reported and ignored, not fatal.
         unsafe {
