@@ -15,6 +15,9 @@
  *   YKD_SERIALISE_COMPILATION=0|1  1: compile on the recording thread
  *   YKD_TRACER=swt|hwt        hwt (Intel PT) is not built yet: falls back to swt
  *   YKD_TRACE_MAX_LEN=n       blocks in one recording before it is aborted (50000)
+ *   YK_COMPILE_BUDGET=percent no new recording while compiling has taken more
+ *                             than this share of the process's CPU time (after
+ *                             a first 100 ms); 0: no limit (25)
  *   YKD_INNER_LOOPS_FIRST=0|1 1 (default): a recording that reaches another
  *                             loop's location traces that loop first and ends at
  *                             its trace; 0: records through it (unrolls it)

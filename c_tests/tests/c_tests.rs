@@ -63,10 +63,12 @@ fn main() {
             build.arg(BUILD_MODE).arg(p).arg(&out_dir);
             let mut run = Command::new(&exe);
             // Compile traces synchronously, so that the order of JIT log lines is
-            // deterministic; a test may override this with `env-var:`.
+            // deterministic, and with no compile-time budget (which depends on the
+            // machine's speed); a test may override these with `env-var:`.
             run.arg(RUN_MODE)
                 .arg(&out_dir)
-                .env("YKD_SERIALISE_COMPILATION", "1");
+                .env("YKD_SERIALISE_COMPILATION", "1")
+                .env("YK_COMPILE_BUDGET", "0");
             vec![("Compiler", build), ("Run-time", run)]
         })
         .run();

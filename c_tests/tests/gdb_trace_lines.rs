@@ -97,6 +97,7 @@ fn gdb(cmds: &[&str], env: &[(&str, &str)]) -> String {
         // The loop is compiled on its 5th iteration and runs as a trace from then on.
         .env("YK_HOT_THRESHOLD", "5")
         .env("YKD_SERIALISE_COMPILATION", "1")
+        .env("YK_COMPILE_BUDGET", "0")
         .env_remove("YKD_TRACE_DEBUGINFO");
     for (k, v) in env {
         cmd.env(k, v);

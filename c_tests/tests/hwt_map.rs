@@ -706,6 +706,7 @@ fn round_trip_one(name: &str) -> Option<(usize, usize)> {
         .envs(b.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("YKD_LOG_IR", format!("{}:trace-blocks", log.display()))
         .env("YKD_SERIALISE_COMPILATION", "1")
+        .env("YK_COMPILE_BUDGET", "0")
         .output()
         .unwrap();
     let recs = recordings(&std::fs::read_to_string(&log).unwrap_or_default());

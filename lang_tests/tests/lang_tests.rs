@@ -31,6 +31,9 @@ const JIT_ENV: &[(&str, &str)] = &[
     // Compile traces synchronously, so that a trace is in use as soon as it's compiled and the
     // log is deterministic.
     ("YKD_SERIALISE_COMPILATION", "1"),
+    // No compile-time budget: it depends on the machine's speed, and the tests check that
+    // traces compile.
+    ("YK_COMPILE_BUDGET", "0"),
     // `yk-jit-event:` lines on stderr, which `jit: compiled` checks.
     ("YKD_LOG", "3"),
 ];

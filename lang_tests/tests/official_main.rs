@@ -59,6 +59,7 @@ fn official_main_lua_passes() {
     let jit_env: &[(&str, &str)] = &[
         ("YK_HOT_THRESHOLD", "5"),
         ("YKD_SERIALISE_COMPILATION", "1"),
+        ("YK_COMPILE_BUDGET", "0"),
     ];
     let runs: [Run; 3] = [
         ("lua", &interps.lua, &[]),

@@ -23,6 +23,7 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 const JIT_ENV: &[(&str, &str)] = &[
     ("YK_HOT_THRESHOLD", "5"),
     ("YKD_SERIALISE_COMPILATION", "1"),
+    ("YK_COMPILE_BUDGET", "0"),
 ];
 
 fn interps() -> Interpreters {

@@ -149,6 +149,7 @@ fn installed_toolchain_builds_and_jits_an_interpreter_outside_the_repository() {
     let stats = work.join("stats.json");
     let jit = run(&[
         ("YK_HOT_THRESHOLD", "5"),
+        ("YK_COMPILE_BUDGET", "0"),
         ("YKD_SERIALISE_COMPILATION", "1"),
         ("YKD_LOG", "3"),
         ("YKD_LOG_STATS", stats.to_str().unwrap()),

@@ -113,7 +113,21 @@ pub struct Config {
     /// `YKD_CODEGEN_OPT` (0 to 3, default 1): LLVM's code generation level
     /// for traces (for measuring).
     pub codegen_opt: u8,
+    /// `YK_COMPILE_BUDGET` (percent, default 25; 0 is no limit): no new
+    /// recording starts while the time spent compiling traces exceeds this
+    /// share of the process's CPU time (after a first allowance of
+    /// [`COMPILE_BUDGET_GRACE_MS`]), so that a program whose traces are
+    /// expensive to compile is never much slower than the interpreter; the
+    /// budget grows as the program runs.
+    pub compile_budget: u32,
 }
+
+/// Compile time every process may spend before [`Config::compile_budget`]
+/// applies (so that short programs get their first traces).
+pub const COMPILE_BUDGET_GRACE_MS: u64 = 100;
+
+/// Default [`Config::compile_budget`].
+pub const DEFAULT_COMPILE_BUDGET: u32 = 25;
 
 impl Default for Config {
     fn default() -> Self {
@@ -131,6 +145,7 @@ impl Default for Config {
             log_stats: None,
             inner_loops_first: true,
             codegen_opt: 1,
+            compile_budget: DEFAULT_COMPILE_BUDGET,
         }
     }
 }
@@ -195,6 +210,12 @@ impl Config {
                 "1" => true,
                 _ => return Err(err("YKD_INNER_LOOPS_FIRST", &v, BOOL)),
             };
+        }
+        const PERCENT: &str = "a percentage from 0 (no limit) to 100";
+        if let Some(v) = get("YK_COMPILE_BUDGET", PERCENT)? {
+            c.compile_budget = parse_num::<u32>(&v)
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| err("YK_COMPILE_BUDGET", &v, PERCENT))?;
         }
         const OPT: &str = "0, 1, 2 or 3";
         if let Some(v) = get("YKD_CODEGEN_OPT", OPT)? {
@@ -311,8 +332,10 @@ mod tests {
             ("YKD_LOG_STATS", "-"),
             ("YKD_INNER_LOOPS_FIRST", "0"),
             ("YKD_CODEGEN_OPT", "0"),
+            ("YK_COMPILE_BUDGET", "0"),
         ])
         .unwrap();
+        assert_eq!(c.compile_budget, 0);
         assert!(!c.inner_loops_first);
         assert_eq!(c.codegen_opt, 0);
         assert_eq!(c.hot_threshold, 0);
@@ -361,6 +384,8 @@ mod tests {
             ("YKD_INNER_LOOPS_FIRST", "yes"),
             ("YKD_CODEGEN_OPT", "4"),
             ("YKD_CODEGEN_OPT", "O2"),
+            ("YK_COMPILE_BUDGET", "101"),
+            ("YK_COMPILE_BUDGET", "25%"),
         ] {
             let e = parse(&[(var, val)]).unwrap_err();
             assert_eq!(e.var, var);

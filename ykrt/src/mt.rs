@@ -434,6 +434,26 @@ impl MT {
         self.stats.write_once();
     }
 
+    /// Is compiling over its budget (`YK_COMPILE_BUDGET`)? Then no new
+    /// recording starts (the caller counts the refusal). Cold: called when
+    /// a location is hot or a guard would start a side trace.
+    pub(crate) fn over_budget(&self) -> bool {
+        let pct = u128::from(self.config.compile_budget);
+        if pct == 0 {
+            return false;
+        }
+        let compiling = self.stats.get_time(Timer::Compiling).as_nanos();
+        let grace = u128::from(crate::config::COMPILE_BUDGET_GRACE_MS) * 1_000_000;
+        if compiling <= grace {
+            return false;
+        }
+        let over = compiling - grace > process_cpu_time().as_nanos() * pct / 100;
+        if over {
+            self.stats.count(Counter::RecordingsThrottled);
+        }
+        over
+    }
+
     /// The count a location with `failures` earlier failures must reach: the hot
     /// threshold, doubled for each failure (a location that failed is retried,
     /// but ever more rarely).
@@ -469,6 +489,12 @@ impl MT {
             loc.transition(word, State::DontTrace);
             return;
         };
+        if self.over_budget() {
+            // Count again from zero: the loop is retried later, when the
+            // program has run long enough for the budget to allow it.
+            loc.transition(word, State::Counting { count: 0, failures });
+            return;
+        }
         // The module itself is parsed (once) by the trace compiler, off this
         // thread; here only what is cheap to check, unless the module's text
         // is wanted (`YKD_LOG_IR=aot`, for debugging) when the first
@@ -697,6 +723,19 @@ fn write_stats_at_exit(mt: &Arc<MT>) {
     let mut v = STATS_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner());
     v.retain(|w| w.strong_count() > 0);
     v.push(Arc::downgrade(mt));
+}
+
+/// The CPU time this process has used (all threads).
+fn process_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a timespec to write.
+    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 extern "C" fn at_exit() {

@@ -438,6 +438,47 @@ fn deferrals_are_bounded() {
 }
 
 #[test]
+fn no_recording_starts_over_the_compile_budget() {
+    testutil::register();
+    let mt = testutil::new_mt(Config {
+        hot_threshold: 0,
+        compile_budget: 25,
+        ..Config::default()
+    });
+    let loc = Location::new();
+    // Within the first allowance: recording starts.
+    mt.stats()
+        .compile_time(std::time::Duration::from_millis(50));
+    assert!(!mt.over_budget());
+    // Far more compile time than a quarter of this process's CPU time.
+    mt.stats()
+        .compile_time(std::time::Duration::from_secs(100_000));
+    cp(&mt, &loc);
+    assert!(!swt::is_recording());
+    assert_eq!(
+        loc.state(),
+        State::Counting {
+            count: 0,
+            failures: 0
+        }
+    );
+    assert_eq!(mt.stats().get(Counter::RecordingsThrottled), 1);
+    // With no budget, the same compile time stops nothing.
+    let free = testutil::new_mt(Config {
+        hot_threshold: 0,
+        compile_budget: 0,
+        ..Config::default()
+    });
+    free.stats()
+        .compile_time(std::time::Duration::from_secs(100_000));
+    assert!(!free.over_budget());
+    cp(&free, &loc);
+    assert!(swt::is_recording());
+    cp(&free, &loc);
+    assert!(!swt::is_recording());
+}
+
+#[test]
 fn unrolling_records_through_compiled_and_hot_locations() {
     let mt = mt_unrolling("unroll", 0);
     let trace = Arc::new(FakeTrace::default());

@@ -44,6 +44,9 @@ pub enum Counter {
     /// Root recordings that ended at another location's trace (an outer
     /// loop's trace running into its inner loop's).
     TracesLinked,
+    /// Recordings not started because compiling was over its budget
+    /// (`YK_COMPILE_BUDGET`).
+    RecordingsThrottled,
 }
 
 /// The time accumulators.
@@ -59,7 +62,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 12] = [
+const COUNTERS: [(Counter, &str); 13] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -72,6 +75,7 @@ const COUNTERS: [(Counter, &str); 12] = [
     (Counter::TracesFreed, "traces_freed"),
     (Counter::TracesDeferred, "traces_deferred"),
     (Counter::TracesLinked, "traces_linked"),
+    (Counter::RecordingsThrottled, "recordings_throttled"),
 ];
 
 const TIMERS: [(Timer, &str); 4] = [

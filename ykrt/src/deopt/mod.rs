@@ -263,6 +263,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
     let fails = g.fails.fetch_add(1, Ordering::Relaxed) + 1;
     let record = fails >= mt.sidetrace_threshold()
         && !swt::is_recording()
+        && !mt.over_budget()
         && g.side_state
             .compare_exchange(
                 SIDE_IDLE,
