@@ -16,8 +16,8 @@
 
 -- Classes -------------------------------------------------------------------------------
 
--- A class is a table used as the metatable of its instances; `class(parent)` makes a subclass whose
--- missing methods are looked up in the parent class.
+-- A class is a table used as the metatable of its instances; `class(parent)` makes a
+-- subclass whose missing methods are looked up in the parent class.
 local function class(parent)
   local c = {}
   c.__index = c

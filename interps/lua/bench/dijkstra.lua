@@ -137,7 +137,8 @@ local WALL = -1
 
 local Grid = class()
 
--- Cells are numbered 1..w*h row by row; cost[c] is cell c's terrain cost (1-9) or WALL. Walls are generated as line segments with gaps, so most cells stay reachable.
+-- Cells are numbered 1..w*h row by row; cost[c] is cell c's terrain cost (1-9) or WALL.
+-- Walls are generated as line segments with gaps, so most cells stay reachable.
 function Grid.new(w, h, seed)
   local rng = Random.new(seed)
   local cost = {}
