@@ -17,7 +17,8 @@
  *   YKD_TRACE_MAX_LEN=n       blocks in one recording before it is aborted (50000)
  *   YK_COMPILE_BUDGET=percent no new recording while compiling has taken more
  *                             than this share of the process's CPU time (after
- *                             a first 100 ms); 0: no limit (25)
+ *                             a first 100 ms; side traces get twice that); 0: no
+ *                             limit (50)
  *   YKD_INNER_LOOPS_FIRST=0|1 1 (default): a recording that reaches another
  *                             loop's location traces that loop first and ends at
  *                             its trace; 0: records through it (unrolls it)

@@ -113,7 +113,7 @@ pub struct Config {
     /// `YKD_CODEGEN_OPT` (0 to 3, default 1): LLVM's code generation level
     /// for traces (for measuring).
     pub codegen_opt: u8,
-    /// `YK_COMPILE_BUDGET` (percent, default 25; 0 is no limit): no new
+    /// `YK_COMPILE_BUDGET` (percent, default 50; 0 is no limit): no new
     /// recording starts while the time spent compiling traces exceeds this
     /// share of the process's CPU time (after a first allowance of
     /// [`COMPILE_BUDGET_GRACE_MS`]), so that a program whose traces are
@@ -127,7 +127,7 @@ pub struct Config {
 pub const COMPILE_BUDGET_GRACE_MS: u64 = 100;
 
 /// Default [`Config::compile_budget`].
-pub const DEFAULT_COMPILE_BUDGET: u32 = 25;
+pub const DEFAULT_COMPILE_BUDGET: u32 = 50;
 
 impl Default for Config {
     fn default() -> Self {

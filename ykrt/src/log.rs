@@ -41,6 +41,9 @@ pub enum JitEvent<'a> {
     /// A root recording was given up, for the given reason, so that an
     /// inner loop is traced first; its location will be recorded again.
     TraceDeferred(&'a str),
+    /// A root trace was given up: a guard kept failing while the compile
+    /// budget refused its side trace.
+    TraceSuspended,
     /// A compiled trace is about to run.
     EnterJitCode,
     /// A guard failed and execution left a trace.
@@ -82,6 +85,7 @@ impl fmt::Display for JitEvent<'_> {
             JitEvent::TraceCompiled => f.write_str("trace-compiled"),
             JitEvent::TraceAborted(r) => write!(f, "trace-aborted: {r}"),
             JitEvent::TraceDeferred(r) => write!(f, "trace-deferred: {r}"),
+            JitEvent::TraceSuspended => f.write_str("trace-suspended"),
             JitEvent::EnterJitCode => f.write_str("enter-jit-code"),
             JitEvent::Deoptimise => f.write_str("deoptimise"),
             JitEvent::SideTraceCompiled => f.write_str("side-trace-compiled"),

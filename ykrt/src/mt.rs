@@ -419,6 +419,31 @@ impl MT {
         }
     }
 
+    /// A compiled location whose trace keeps failing a guard while the
+    /// compile budget refuses the guard's side trace goes back to counting
+    /// from zero (to be recorded anew when the budget allows); its trace is
+    /// retired, freed once no thread can be running it. Returns whether it
+    /// did.
+    pub(crate) fn suspend(&self, loc: &Location) -> bool {
+        let word = loc.load();
+        let State::Compiled(t) = State::decode(word) else {
+            return false;
+        };
+        if !loc.transition(
+            word,
+            State::Counting {
+                count: 0,
+                failures: 0,
+            },
+        ) {
+            return false;
+        }
+        crate::location::retire_box(t, Some(self.weak_self.clone()));
+        self.stats.count(Counter::TracesSuspended);
+        self.log.event(JitEvent::TraceSuspended, Some(loc.into()));
+        true
+    }
+
     /// The installed trace compiler, if any.
     pub(crate) fn compiler(&self) -> Option<Arc<dyn TraceCompiler>> {
         self.compiler
@@ -434,11 +459,11 @@ impl MT {
         self.stats.write_once();
     }
 
-    /// Is compiling over its budget (`YK_COMPILE_BUDGET`)? Then no new
-    /// recording starts (the caller counts the refusal). Cold: called when
-    /// a location is hot or a guard would start a side trace.
-    pub(crate) fn over_budget(&self) -> bool {
-        let pct = u128::from(self.config.compile_budget);
+    /// Is compiling over its budget (`YK_COMPILE_BUDGET`, times `scale`)?
+    /// Then no new recording starts (the caller counts the refusal). Cold:
+    /// called when a location is hot or a guard would start a side trace.
+    pub(crate) fn over_budget(&self, scale: u32) -> bool {
+        let pct = u128::from(self.config.compile_budget) * u128::from(scale);
         if pct == 0 {
             return false;
         }
@@ -489,7 +514,7 @@ impl MT {
             loc.transition(word, State::DontTrace);
             return;
         };
-        if self.over_budget() {
+        if self.over_budget(1) {
             // Count again from zero: the loop is retried later, when the
             // program has run long enough for the budget to allow it.
             loc.transition(word, State::Counting { count: 0, failures });

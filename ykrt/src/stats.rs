@@ -47,6 +47,9 @@ pub enum Counter {
     /// Recordings not started because compiling was over its budget
     /// (`YK_COMPILE_BUDGET`).
     RecordingsThrottled,
+    /// Root traces given up because a guard kept failing while the budget
+    /// refused its side trace.
+    TracesSuspended,
 }
 
 /// The time accumulators.
@@ -62,7 +65,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 13] = [
+const COUNTERS: [(Counter, &str); 14] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -76,6 +79,7 @@ const COUNTERS: [(Counter, &str); 13] = [
     (Counter::TracesDeferred, "traces_deferred"),
     (Counter::TracesLinked, "traces_linked"),
     (Counter::RecordingsThrottled, "recordings_throttled"),
+    (Counter::TracesSuspended, "traces_suspended"),
 ];
 
 const TIMERS: [(Timer, &str); 4] = [

@@ -261,9 +261,20 @@ pub unsafe extern "C" fn __yk_guard_failed(
     mt.stats().count(Counter::GuardFailures);
     mt.log().event(JitEvent::Deoptimise, Some(info.start_loc));
     let fails = g.fails.fetch_add(1, Ordering::Relaxed) + 1;
-    let record = fails >= mt.sidetrace_threshold()
+    let want = fails >= mt.sidetrace_threshold()
         && !swt::is_recording()
-        && !mt.over_budget()
+        && g.side_state.load(Ordering::Relaxed) == SIDE_IDLE;
+    let over = want && mt.over_budget(SIDE_BUDGET_SCALE);
+    if over && fails >= SUSPEND_AFTER {
+        // The guard keeps failing and the budget refuses its side trace:
+        // each entry of the trace now ends in the blackhole, slower than
+        // the interpreter. Give the trace up; its location counts again and
+        // is recorded anew once the budget allows.
+        // SAFETY: the location outlives its traces.
+        mt.suspend(unsafe { info.start_loc.get() });
+    }
+    let record = want
+        && !over
         && g.side_state
             .compare_exchange(
                 SIDE_IDLE,
@@ -363,6 +374,15 @@ pub unsafe extern "C" fn __yk_reoptimise(info: *const TraceInfo) {
             .event(JitEvent::TraceReRecorded, Some(info.start_loc));
     }
 }
+
+/// Side traces get this many times the compile budget of root traces: a
+/// guard that keeps failing costs a blackhole run each time, so its side
+/// trace is worth more than a new loop's trace.
+pub const SIDE_BUDGET_SCALE: u32 = 2;
+
+/// A guard that has failed this many times while the compile budget refused
+/// its side trace makes its root trace be given up (see `MT::suspend`).
+pub const SUSPEND_AFTER: u32 = 64;
 
 /// Re-optimisation counts a root trace's side-trace runs in windows of this
 /// many runs.
