@@ -7,6 +7,8 @@
 //! * `bench-jit [--runs N] [--debug]`: see [`bench_jit`].
 //! * `setup [--print]`: install the Debian packages the build needs, if missing.
 //! * `lua [--release]`, `lua-demo [--runs N] [--debug]`: see [`lua`].
+//! * `lua-testsuite [--tests DIR] ...`: see [`lua_testsuite`].
+//! * `stress [--runs N] [-p PACKAGE]...`: see [`stress`] (not in CI).
 
 use std::{
     env,
@@ -21,6 +23,8 @@ use c_tests::toolchain::{self, Toolchain};
 mod bench;
 mod bench_jit;
 mod lua;
+mod lua_testsuite;
+mod stress;
 
 /// The Debian packages the workspace needs to build and test.
 const APT_PACKAGES: &[&str] = &[
@@ -62,8 +66,15 @@ fn main() {
         Some("setup") => setup(&args[1..]),
         Some("lua") => lua::parse_build_opts(&args[1..]).and_then(|o| lua::build(&o).map(drop)),
         Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),
+        Some("stress") => stress::run(&args[1..]),
+        Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
         _ => {
-            eprintln!("{USAGE}\n{}", bench::USAGE);
+            eprintln!(
+                "{USAGE}\n{}\n{}\n{}",
+                lua_testsuite::USAGE,
+                stress::USAGE,
+                bench::USAGE
+            );
             process::exit(2);
         }
     };
@@ -112,6 +123,8 @@ fn test() -> Result<()> {
             &["build", "-p", "linker-plugin", "-p", "ykcapi"],
         ),
         ("tests", &["test", "--workspace"]),
+        // The official Lua 5.4.6 suite, file by file, under lua and yklua.
+        ("Lua 5.4.6 test suite", &["xtask", "lua-testsuite"]),
         // A smoke run of the benchmark harness on the interpreters the tests
         // used: it fails on a crash, a hang, differing checksums or a missing
         // report or plot; no speed is asserted.
