@@ -125,7 +125,8 @@ fn init(mt: &MT) -> Result<State, String> {
     let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
     dbg::configure_llvm();
     let (mut orc, ctx) = orc::Orc::new()?;
-    let aot = Module::parse_bytes_in(ctx, info.ir(), "yk_ir")
+    let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
+    let aot = Module::parse_bytes_in(ctx, bitcode, "yk_ir")
         .map_err(|e| format!("the embedded IR is malformed: {e}"))?;
     // SAFETY: the module is ours, and we hold the compiler's lock.
     unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
