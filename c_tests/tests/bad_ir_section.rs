@@ -103,10 +103,9 @@ fn damaged(name: &str, damage: impl FnOnce(&mut [u8])) -> PathBuf {
     ir_section::unwrap(section).expect("the built binary's section is not intact");
     damage(section);
     let copy = exe.with_file_name(format!("sum-{name}"));
+    // Copied first for the original's (executable) permissions.
+    fs::copy(exe, &copy).unwrap();
     fs::write(&copy, &bytes).unwrap();
-    let mut perms = fs::metadata(exe).unwrap().permissions();
-    perms.set_readonly(false);
-    fs::set_permissions(&copy, perms).unwrap();
     copy
 }
 
