@@ -442,7 +442,7 @@ impl MT {
     /// Compile `trace` on this thread and install or reject the result.
     pub(crate) fn compile_now(&self, compiler: &dyn TraceCompiler, trace: RecordedTrace) {
         let t0 = Instant::now();
-        let r = compiler.compile(self, &trace);
+        let r = crate::compile::guarded(|| compiler.compile(self, &trace));
         self.stats.compile_time(t0.elapsed());
         match r {
             Ok(ct) => {

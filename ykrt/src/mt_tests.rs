@@ -151,6 +151,55 @@ fn permanent_compile_error() {
     assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 1);
 }
 
+/// A trace compiler that panics (an IR construct it did not expect).
+struct PanickingCompiler;
+
+impl TraceCompiler for PanickingCompiler {
+    fn compile(
+        &self,
+        _mt: &MT,
+        _trace: &RecordedTrace,
+    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+        panic!("cannot build a {} instruction", "callbr");
+    }
+}
+
+/// A panic in the trace compiler aborts that trace with the panic's message
+/// (on the recording thread and on the compile thread), and the program goes
+/// on; the location is never traced again.
+#[test]
+fn panicking_compiler_aborts_the_trace() {
+    for serialise in [true, false] {
+        testutil::register();
+        let p = testutil::log_path("panicking");
+        let mt = testutil::new_mt(Config {
+            hot_threshold: 0,
+            serialise_compilation: serialise,
+            log_level: 3,
+            log_dest: LogDest::File(p.clone()),
+            ..Config::default()
+        });
+        mt.set_trace_compiler(Arc::new(PanickingCompiler));
+        let loc = Location::new();
+        iter(&mt, &loc);
+        iter(&mt, &loc);
+        mt.queue().wait_idle();
+        assert!(loc.is_dont_trace(), "{:?}", loc.state());
+        assert_eq!(
+            lines(&p)[2],
+            "yk-jit-event: trace-aborted: the trace compiler failed: cannot build a callbr instruction"
+        );
+        assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 1);
+        // The compile thread survived: a second location's trace is handled too.
+        let loc2 = Location::new();
+        iter(&mt, &loc2);
+        iter(&mt, &loc2);
+        mt.shutdown();
+        assert!(loc2.is_dont_trace());
+        assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 2);
+    }
+}
+
 #[test]
 fn too_long_trace_is_aborted() {
     testutil::register();

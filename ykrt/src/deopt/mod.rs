@@ -415,7 +415,7 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
         return;
     };
     let t0 = Instant::now();
-    let r = c.compile_side(mt, &trace, info.trace_no, guard);
+    let r = crate::compile::guarded(|| c.compile_side(mt, &trace, info.trace_no, guard));
     mt.stats().compile_time(t0.elapsed());
     match r {
         Ok(side) => {
