@@ -23,12 +23,13 @@ use crate::{lua, secs, workspace_root};
 
 pub(crate) const USAGE: &str =
     "  lua-testsuite [--tests DIR] [--timeout SECS] [--release] [--files A,B,..]
-                [--subset-files A,B,..]
+                [--subset-files A,B,..] [--quick]
                               the official Lua 5.4.6 suite (default ../shared/lua-5.4.6-tests)
                               file by file under lua and under yklua (YK_HOT_THRESHOLD=5,
                               serialised; then background compilation with
                               YK_SIDETRACE_THRESHOLD=1 on the --subset-files, default
-                              all); fails if yklua's outcome or output differs";
+                              all); fails if yklua's outcome or output differs. --quick
+                              (CI): the serialised run on the quick files only";
 
 /// What `lua -e` sets before each file: user mode (no internal `T` library), the
 /// light and portable variants, no "skipping" messages.
@@ -49,6 +50,31 @@ const NOT_TESTS: &[(&str, &str)] = &[
 /// `main.lua` tests the standalone interpreter's options, which `interps/lua/main.c` may
 /// not all have (with `_port` it returns at once, but not if run otherwise).
 const SAME_AS_PLAIN: &[&str] = &["main.lua"];
+
+/// The files `--quick` (what `cargo xtask test`, so CI, runs) gives the serialised
+/// configuration: those under about 12 s each with the debug runtime (their sum about
+/// 60 s on a 2-core machine, against about 630 s for all files); the others run in the
+/// background configuration only, which takes about 190 s for all files. Both figures
+/// come from `cargo xtask lua-testsuite` without `--quick`.
+const QUICK_SERIALISED: &[&str] = &[
+    "api.lua",
+    "attrib.lua",
+    "big.lua",
+    "bitwise.lua",
+    "calls.lua",
+    "code.lua",
+    "coroutine.lua",
+    "cstack.lua",
+    "gengc.lua",
+    "goto.lua",
+    "locals.lua",
+    "main.lua",
+    "pm.lua",
+    "strings.lua",
+    "tpack.lua",
+    "vararg.lua",
+    "verybig.lua",
+];
 
 /// Lines whose numbers differ from run to run of the same VM (random seeds and what they
 /// lead to, times, dates): their numbers are not compared. `(file, text the line
@@ -95,7 +121,8 @@ struct Opts {
     timeout: Duration,
     release: bool,
     files: Option<Vec<String>>,
-    subset: Option<Vec<String>>,
+    /// Per configuration of [`CONFIGS`], the files it runs (`None`: all).
+    only: [Option<Vec<String>>; 2],
 }
 
 fn parse(args: &[String]) -> Result<Opts> {
@@ -104,7 +131,7 @@ fn parse(args: &[String]) -> Result<Opts> {
         timeout: Duration::from_secs(300),
         release: false,
         files: None,
-        subset: None,
+        only: [None, None],
     };
     let list = |v: &str| -> Vec<String> {
         v.split(',')
@@ -134,7 +161,8 @@ fn parse(args: &[String]) -> Result<Opts> {
             }
             "--release" => o.release = true,
             "--files" => o.files = Some(list(value()?)),
-            "--subset-files" => o.subset = Some(list(value()?)),
+            "--subset-files" => o.only[1] = Some(list(value()?)),
+            "--quick" => o.only[0] = Some(QUICK_SERIALISED.iter().map(|s| s.to_string()).collect()),
             _ => bail!("unknown lua-testsuite argument {a:?}\n{USAGE}"),
         }
     }
@@ -351,11 +379,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             fs.clone()
         }
     };
-    if let Some(sub) = &opts.subset {
+    for sub in opts.only.iter().flatten() {
         for f in sub {
             if !all.contains(f) {
                 bail!(
-                    "--subset-files: {f} is not a test file of {}",
+                    "{f} (--subset-files or --quick) is not a test file of {}",
                     dir.display()
                 );
             }
@@ -376,12 +404,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         out_root.display(),
         secs(opts.timeout)
     );
-    for c in CONFIGS {
+    for (c, only) in CONFIGS.iter().zip(&opts.only) {
         let env: Vec<String> = c.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        eprintln!("  {:<9} = yklua with {}", c.name, env.join(" "));
+        let which = match only {
+            None => String::new(),
+            Some(fs) => format!(" (only on {} files: {})", fs.len(), fs.join(" ")),
+        };
+        eprintln!("  {:<9} = yklua with {}{which}", c.name, env.join(" "));
     }
 
     let mut totals = vec![Duration::ZERO; CONFIGS.len() + 1];
+    let mut counts = vec![0usize; CONFIGS.len() + 1];
     let mut problems = Vec::new();
     eprintln!(
         "{:<16} {:>9}{}  verdict",
@@ -402,14 +435,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             &out_root.join("lua"),
         )?;
         totals[0] += plain.time;
+        counts[0] += 1;
         let mut row = format!("{file:<16} {:>9}", secs3(plain.time));
         let mut verdicts = Vec::new();
         if plain.outcome != Outcome::Passed && !SAME_AS_PLAIN.contains(&file.as_str()) {
             verdicts.push(format!("lua {}", plain.outcome.show()));
         }
         for (i, c) in CONFIGS.iter().enumerate() {
-            let in_subset = opts.subset.as_ref().is_none_or(|s| s.contains(file));
-            if i > 0 && !in_subset {
+            if opts.only[i].as_ref().is_some_and(|s| !s.contains(file)) {
                 row += &format!(" {:>9}", "-");
                 continue;
             }
@@ -422,6 +455,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 &out_root.join(c.name),
             )?;
             totals[i + 1] += yk.time;
+            counts[i + 1] += 1;
             row += &format!(" {:>9}", secs3(yk.time));
             if let Some(why) = compare(file, &plain, &yk) {
                 verdicts.push(format!("{}: {why}", c.name));
@@ -447,6 +481,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         totals[1..]
             .iter()
             .map(|t| format!(" {:>9}", secs3(*t)))
+            .collect::<String>()
+    );
+    eprintln!(
+        "{:<16} {:>9}{}",
+        "files run",
+        counts[0],
+        counts[1..]
+            .iter()
+            .map(|n| format!(" {n:>9}"))
             .collect::<String>()
     );
     if !problems.is_empty() {
@@ -495,7 +538,10 @@ mod tests {
         assert_eq!(o.tests, Some(PathBuf::from("/x")));
         assert_eq!(o.timeout, Duration::from_secs(9));
         assert_eq!(o.files, Some(strings(&["math.lua", "sort.lua"])));
-        assert_eq!(o.subset, Some(strings(&["gc.lua"])));
+        assert_eq!(o.only, [None, Some(strings(&["gc.lua"]))]);
+        let o = parse(&strings(&["--quick"])).unwrap();
+        assert_eq!(o.only[0].as_ref().unwrap().len(), QUICK_SERIALISED.len());
+        assert_eq!(o.only[1], None);
         assert!(parse(&strings(&["--timeout", "0"])).is_err());
         assert!(parse(&strings(&["--tests"])).is_err());
         assert!(parse(&strings(&["--nope"])).is_err());

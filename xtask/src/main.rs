@@ -40,6 +40,7 @@ const APT_PACKAGES: &[&str] = &[
 const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test                        fmt check, clippy, build the toolchain, cargo test --workspace,
+                              cargo xtask lua-testsuite --quick,
                               cargo xtask bench --quick --strict
   bench-swt [--runs N] [--debug]
                               time c_tests/bench/instr_cost.c built with the toolchain
@@ -123,8 +124,13 @@ fn test() -> Result<()> {
             &["build", "-p", "linker-plugin", "-p", "ykcapi"],
         ),
         ("tests", &["test", "--workspace"]),
-        // The official Lua 5.4.6 suite, file by file, under lua and yklua.
-        ("Lua 5.4.6 test suite", &["xtask", "lua-testsuite"]),
+        // The official Lua 5.4.6 suite, file by file, under lua and yklua
+        // (`--quick`: the serialised configuration on the files that take
+        // seconds, the background one on all; see xtask/src/lua_testsuite.rs).
+        (
+            "Lua 5.4.6 test suite",
+            &["xtask", "lua-testsuite", "--quick"],
+        ),
         // A smoke run of the benchmark harness on the interpreters the tests
         // used: it fails on a crash, a hang, differing checksums or a missing
         // report or plot; no speed is asserted.
