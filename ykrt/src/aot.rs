@@ -93,30 +93,48 @@ pub fn info() -> Option<&'static YkAotInfo> {
     AOT_INFO.get().copied()
 }
 
-/// Why the embedded IR can't be used: the section's header or checksum is wrong.
+/// Why the embedded IR can't be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadIrSection(pub SectionError);
+pub enum BadIr {
+    /// The binary's `YkAotInfo` is of another layout (another yk-ld): nothing
+    /// it points to can be read.
+    InfoVersion(u64),
+    /// The `yk_ir` section's header or checksum is wrong.
+    Section(SectionError),
+}
 
-impl std::fmt::Display for BadIrSection {
+impl std::fmt::Display for BadIr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the embedded IR (section {}) is {}",
-            linker_plugin::embed::IR_SECTION,
-            self.0
-        )
+        let section = linker_plugin::embed::IR_SECTION;
+        match self {
+            BadIr::InfoVersion(v) => write!(
+                f,
+                "the embedded IR (section {section}) was registered with YkAotInfo version \
+                 {v}, but this runtime reads version {YK_AOT_INFO_VERSION} (rebuild the \
+                 program with this yk-ld)"
+            ),
+            BadIr::Section(e) => write!(f, "the embedded IR (section {section}) is {e}"),
+        }
     }
 }
 
-/// The bitcode of `info`'s module, checked: for the registered `info`, the
-/// check (a CRC over the whole module) runs once per process.
-pub fn bitcode(info: &YkAotInfo) -> Result<&'static [u8], BadIrSection> {
-    static CHECKED: OnceLock<Result<&'static [u8], BadIrSection>> = OnceLock::new();
+impl std::error::Error for BadIr {}
+
+fn check(info: &YkAotInfo) -> Result<&'static [u8], BadIr> {
+    if info.version != YK_AOT_INFO_VERSION {
+        return Err(BadIr::InfoVersion(info.version));
+    }
+    info.bitcode().map_err(BadIr::Section)
+}
+
+/// The bitcode of `info`'s module, checked (the `YkAotInfo` version first, then
+/// the section): for the registered `info`, the check (a CRC over the whole
+/// module) runs once per process.
+pub fn bitcode(info: &YkAotInfo) -> Result<&'static [u8], BadIr> {
+    static CHECKED: OnceLock<Result<&'static [u8], BadIr>> = OnceLock::new();
     if AOT_INFO.get().is_some_and(|r| std::ptr::eq(*r, info)) {
-        CHECKED
-            .get_or_init(|| info.bitcode().map_err(BadIrSection))
-            .clone()
+        CHECKED.get_or_init(|| check(info)).clone()
     } else {
-        info.bitcode().map_err(BadIrSection)
+        check(info)
     }
 }
