@@ -331,7 +331,7 @@ fn compare(file: &str, plain: &Run, yk: &Run) -> Option<String> {
     None
 }
 
-/// The test files in `dir`, sorted, and the files left out with why.
+/// The test files in `dir` (its `.lua` files but [`NOT_TESTS`]), sorted.
 fn test_files(dir: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
     for e in fs::read_dir(dir).with_context(|| format!("could not read {}", dir.display()))? {
