@@ -205,7 +205,7 @@ uint64_t __yk_promote_u64(uint64_t value);
  * Internal: what yk-ld-linked code calls (see docs/abi.md). Interpreters do
  * not call these themselves.
  */
-#define YK_AOT_INFO_VERSION 1
+#define YK_AOT_INFO_VERSION 2
 typedef struct {
   uint64_t version;
   const uint8_t *ir;

@@ -132,7 +132,8 @@ impl Bin {
                 .unwrap(),
         )
         .unwrap();
-        let ir = obj.section_by_name("yk_ir").unwrap().data().unwrap();
+        let section = obj.section_by_name("yk_ir").unwrap().data().unwrap();
+        let ir = ykrt::aot::ir_section::unwrap(section).unwrap();
         let (index, _) = AotIndex::from_bitcode(ir, false).unwrap();
         let syms = obj
             .symbols()

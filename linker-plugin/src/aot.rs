@@ -2,7 +2,7 @@
 
 use crate::llvm::Module;
 use crate::{annotations, cp_fast_path, ctrlpoint, embed, own_code, swt};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use std::path::Path;
 
 /// What the passes did, for `YKLD_VERBOSE` and tests.
@@ -38,6 +38,12 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
     let funcs = m.functions();
     let globals = m.globals();
     let ir = m.to_bitcode_line_tables()?;
+    if u32::try_from(ir.len()).is_err() {
+        bail!(
+            "the module's bitcode is {} bytes: the yk_ir section holds less than 4 GiB",
+            ir.len()
+        );
+    }
     let (flag, flag_addr) = embed::add_swt_flag(m);
     let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag, &foreign);
     // Only in the running binary (the embedded IR is already taken): skip

@@ -12,9 +12,10 @@ use llvm_sys::prelude::*;
 use llvm_sys::LLVMLinkage;
 use std::ffi::CString;
 
-/// Version of the `YkAotInfo` layout (docs/abi.md).
-pub const AOT_INFO_VERSION: u64 = 1;
-/// Section holding the embedded bitcode.
+/// Version of the `YkAotInfo` layout (docs/abi.md). 2: `ir` is the whole `yk_ir`
+/// section, a header ([`crate::ir_section`]) and then the bitcode.
+pub const AOT_INFO_VERSION: u64 = 2;
+/// Section holding the embedded bitcode, after a header ([`crate::ir_section`]).
 pub const IR_SECTION: &str = "yk_ir";
 /// The thread-local software-tracing flag defined in every yk binary.
 pub const SWT_FLAG: &str = "__yk_swt_recording";
@@ -96,7 +97,8 @@ pub fn add_swt_flag(m: &Module) -> (LLVMValueRef, LLVMValueRef) {
 
 /// Adds the embedded IR, the address tables, the `YkAotInfo` struct and the
 /// constructor registering it. `ir` is the bitcode of `m` as it was before
-/// instrumentation; `funcs` and `globals` are `m`'s functions and globals at
+/// instrumentation (less than 4 GiB), embedded after the header of
+/// [`crate::ir_section`]; `funcs` and `globals` are `m`'s functions and globals at
 /// that time, in order.
 pub fn embed(
     m: &Module,
@@ -108,12 +110,13 @@ pub fn embed(
     unsafe {
         let i64t = m.int_ty(64);
         let p = m.ptr_ty();
+        let section = crate::ir_section::wrap(ir);
         // A constant data array (not one constant per byte: the IR can be
         // megabytes).
         let data = LLVMConstStringInContext2(
             m.ctx,
-            ir.as_ptr() as *const _,
-            ir.len(),
+            section.as_ptr() as *const _,
+            section.len(),
             1, /* no NUL */
         );
         let ir_g = private_constant(m, "__yk_ir", data);
@@ -127,7 +130,7 @@ pub fn embed(
         let mut fields = [
             LLVMConstInt(i64t, AOT_INFO_VERSION, 0),
             ir_g,
-            LLVMConstInt(i64t, ir.len() as u64, 0),
+            LLVMConstInt(i64t, section.len() as u64, 0),
             gtab,
             LLVMConstInt(i64t, globals.len() as u64, 0),
             ftab,

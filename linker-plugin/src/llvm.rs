@@ -23,6 +23,17 @@ pub struct Module {
     owns_ctx: bool,
 }
 
+/// A diagnostic handler that appends the message to the `Vec<String>` at `data`.
+extern "C" fn collect_diagnostic(di: LLVMDiagnosticInfoRef, data: *mut std::ffi::c_void) {
+    // SAFETY: `parse_bytes_in` installs this handler with a live `Vec<String>`
+    // as `data` and removes it before the vector goes away; LLVM passes a live
+    // diagnostic, whose description is ours to free.
+    unsafe {
+        let msg = take_message(LLVMGetDiagInfoDescription(di));
+        (*data.cast::<Vec<String>>()).push(msg);
+    }
+}
+
 impl Module {
     /// Parses a bitcode file into a fresh context.
     pub fn parse_file(path: &Path) -> Result<Module> {
@@ -106,10 +117,23 @@ impl Module {
                 cname.as_ptr(),
             );
             let mut m = std::ptr::null_mut();
+            // Without a diagnostic handler on the context, LLVM reports a
+            // bitcode error (e.g. "Invalid record" for damaged bitcode) by
+            // printing it and calling exit(1). Collect it instead, for the
+            // parse to fail with it; the context's own handler is put back
+            // afterwards.
+            let old_handler = LLVMContextGetDiagnosticHandler(ctx);
+            let old_data = LLVMContextGetDiagnosticContext(ctx);
+            let mut diags: Vec<String> = Vec::new();
+            LLVMContextSetDiagnosticHandler(ctx, Some(collect_diagnostic), (&raw mut diags).cast());
             let failed = LLVMParseBitcodeInContext2(ctx, buf, &mut m);
+            LLVMContextSetDiagnosticHandler(ctx, old_handler, old_data);
             LLVMDisposeMemoryBuffer(buf);
             if failed != 0 || m.is_null() {
-                bail!("{name}: not valid LLVM bitcode");
+                if diags.is_empty() {
+                    bail!("{name}: not valid LLVM bitcode");
+                }
+                bail!("{name}: not valid LLVM bitcode: {}", diags.join("; "));
             }
             Ok(Module {
                 ctx,

@@ -8,6 +8,8 @@
 //! * `setup [--print]`: install the Debian packages the build needs, if missing.
 //! * `lua [--release]`, `lua-demo [--runs N] [--debug]`: see [`lua`].
 //! * `install --prefix DIR [--debug]`: see [`install`].
+//! * `lua-testsuite [--tests DIR] ...`: see [`lua_testsuite`].
+//! * `stress [--runs N] [-p PACKAGE]...`: see [`stress`] (not in CI).
 
 use std::{
     env,
@@ -23,6 +25,8 @@ mod bench;
 mod bench_jit;
 mod install;
 mod lua;
+mod lua_testsuite;
+mod stress;
 
 /// The Debian packages the workspace needs to build and test.
 const APT_PACKAGES: &[&str] = &[
@@ -40,6 +44,7 @@ const APT_PACKAGES: &[&str] = &[
 const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test                        fmt check, clippy, build the toolchain, cargo test --workspace,
+                              cargo xtask lua-testsuite --quick,
                               cargo xtask bench --quick --strict
   bench-swt [--runs N] [--debug]
                               time c_tests/bench/instr_cost.c built with the toolchain
@@ -70,8 +75,15 @@ fn main() {
         Some("install") => install::parse_opts(&args[1..]).and_then(|o| install::install(&o)),
         Some("lua") => lua::parse_build_opts(&args[1..]).and_then(|o| lua::build(&o).map(drop)),
         Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),
+        Some("stress") => stress::run(&args[1..]),
+        Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
         _ => {
-            eprintln!("{USAGE}\n{}", bench::USAGE);
+            eprintln!(
+                "{USAGE}\n{}\n{}\n{}",
+                lua_testsuite::USAGE,
+                stress::USAGE,
+                bench::USAGE
+            );
             process::exit(2);
         }
     };
@@ -120,6 +132,13 @@ fn test() -> Result<()> {
             &["build", "-p", "linker-plugin", "-p", "ykcapi"],
         ),
         ("tests", &["test", "--workspace"]),
+        // The official Lua 5.4.6 suite, file by file, under lua and yklua
+        // (`--quick`: the serialised configuration on the files that take
+        // seconds, the background one on all; see xtask/src/lua_testsuite.rs).
+        (
+            "Lua 5.4.6 test suite",
+            &["xtask", "lua-testsuite", "--quick"],
+        ),
         // A smoke run of the benchmark harness on the interpreters the tests
         // used: it fails on a crash, a hang, differing checksums or a missing
         // report or plot; no speed is asserted.

@@ -50,6 +50,10 @@ fn build(out: &Path) -> bool {
         .status()
         .unwrap()
         .success());
+    // What the program reads: the bitcode as yk-ld embeds it, after the
+    // section's header.
+    let section = ykrt::aot::ir_section::wrap(&std::fs::read(&bc).unwrap());
+    std::fs::write(out.with_extension("yk_ir"), section).unwrap();
     true
 }
 
@@ -87,7 +91,7 @@ fn c_api() {
     clean(&mut c);
     let o = c
         .arg("loop")
-        .arg(exe.with_extension("bc"))
+        .arg(exe.with_extension("yk_ir"))
         .env("YKD_LOG", "3")
         .env("YKD_LOG_STATS", &stats)
         .env("YKD_LOG_IR", "trace-blocks")

@@ -108,6 +108,31 @@ pub trait TraceCompiler: Send + Sync + 'static {
     }
 }
 
+/// Runs `compile`, turning a panic in it (an IR construct the trace builder
+/// did not expect, say) into a permanent error naming it: the trace is
+/// aborted with that reason and the program goes on, instead of the panic
+/// ending the compile thread or unwinding into the interpreter's C frames.
+/// (With `panic = "abort"`, as in a Rust interpreter's release build, a
+/// panic still aborts.)
+pub(crate) fn guarded<T>(
+    compile: impl FnOnce() -> Result<T, CompileError>,
+) -> Result<T, CompileError> {
+    // The compiler's own state is behind a mutex whose poisoning it ignores
+    // (a half-built trace module is dropped while unwinding): asserting
+    // unwind safety is what lets the next trace be compiled.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(compile)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        Err(CompileError::Permanent(Abort::new(
+            crate::abort::AbortKind::Internal,
+            format!("the trace compiler failed: {msg}"),
+        )))
+    })
+}
+
 struct Job {
     mt: Arc<MT>,
     compiler: Arc<dyn TraceCompiler>,

@@ -82,8 +82,17 @@ impl MT {
     }
 
     /// A meta-tracer with an explicit configuration (the environment is not read).
-    pub fn with_config(config: Config) -> Result<Arc<MT>, MtError> {
+    pub fn with_config(mut config: Config) -> Result<Arc<MT>, MtError> {
         let log = Log::new(&config).map_err(MtError::Io)?;
+        if config.jit_enabled {
+            // A damaged or foreign `yk_ir` section: the program runs without
+            // a JIT, and says why once (one line, however many MTs).
+            if let Some(Err(e)) = aot::info().map(aot::bitcode) {
+                static REPORTED: Once = Once::new();
+                REPORTED.call_once(|| log.error(&format!("{e}: the JIT is off")));
+                config.jit_enabled = false;
+            }
+        }
         let stats = Stats::new(config.log_stats.as_ref()).map_err(MtError::Io)?;
         let use_hwt = config.tracer == TracerKind::Hwt
             && match crate::trace::hw::usable() {
@@ -637,7 +646,7 @@ impl MT {
     /// Compile `trace` on this thread and install or reject the result.
     pub(crate) fn compile_now(&self, compiler: &dyn TraceCompiler, trace: RecordedTrace) {
         let t0 = Instant::now();
-        let r = compiler.compile(self, &trace);
+        let r = crate::compile::guarded(|| compiler.compile(self, &trace));
         self.stats.compile_time(t0.elapsed());
         match r {
             Ok(ct) => {

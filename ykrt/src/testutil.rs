@@ -65,7 +65,9 @@ pub(crate) fn register() {
         let ctx = Context::create();
         let buf = MemoryBuffer::create_from_memory_range_copy(IR.as_bytes(), "t");
         let m = ctx.create_module_from_ir(buf).unwrap();
-        let bc: &'static [u8] = Box::leak(m.write_bitcode_to_memory().as_slice().into());
+        let bc: &'static [u8] = Box::leak(
+            aot::ir_section::wrap(m.write_bitcode_to_memory().as_slice()).into_boxed_slice(),
+        );
         let funcs: &'static [*mut c_void] = Box::leak(vec![std::ptr::null_mut(); 2].into());
         let globals: &'static [*mut c_void] = Box::leak(vec![std::ptr::null_mut(); 1].into());
         let info = Box::leak(Box::new(YkAotInfo {

@@ -27,7 +27,9 @@ fn aot_ir_printed_once() {
             "m",
         ))
         .unwrap();
-    let bc: &'static [u8] = Box::leak(m.write_bitcode_to_memory().as_slice().into());
+    let bc: &'static [u8] = Box::leak(
+        ykrt::aot::ir_section::wrap(m.write_bitcode_to_memory().as_slice()).into_boxed_slice(),
+    );
     let funcs: &'static [*mut c_void] = Box::leak(vec![std::ptr::null_mut(); 1].into());
     let info = Box::leak(Box::new(YkAotInfo {
         version: YK_AOT_INFO_VERSION,

@@ -20,10 +20,14 @@ static GARBAGE: [u8; 8] = *b"notbcode";
 
 #[test]
 fn unparsable_ir_disables_tracing() {
+    // A well-formed section (header and checksum right) around something that
+    // is not bitcode.
+    let section: &'static [u8] =
+        Box::leak(ykrt::aot::ir_section::wrap(&GARBAGE).into_boxed_slice());
     let info = Box::leak(Box::new(YkAotInfo {
         version: YK_AOT_INFO_VERSION,
-        ir: GARBAGE.as_ptr(),
-        ir_len: GARBAGE.len() as u64,
+        ir: section.as_ptr(),
+        ir_len: section.len() as u64,
         globals: std::ptr::null(),
         nglobals: 0,
         funcs: std::ptr::null(),

@@ -37,5 +37,6 @@ pub fn embedded(m: &Module) -> Module {
         let p = LLVMGetAsString(init, &mut len);
         std::slice::from_raw_parts(p as *const u8, len).to_vec()
     };
-    Module::parse_bytes(&bytes, "embedded").unwrap()
+    let bitcode = linker_plugin::ir_section::unwrap(&bytes).unwrap();
+    Module::parse_bytes(bitcode, "embedded").unwrap()
 }

@@ -1,5 +1,5 @@
 // Exercises libykcapi through yk.h, playing the part of yk-ld by hand: it
-// registers a YkAotInfo whose IR is read from argv[2] and calls the rewritten
+// registers a YkAotInfo whose yk_ir section (header and bitcode) is read from argv[2] and calls the rewritten
 // control point and the recording hooks itself. Modes (argv[1]): "err" prints
 // yk_mt_new's error; "loop" runs a traced loop and exits without shutting the
 // MT down (stats must still be written).

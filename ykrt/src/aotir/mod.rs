@@ -142,7 +142,8 @@ pub(crate) fn load(info: &YkAotInfo, log: &Log) -> Result<&'static AotIndex, &'s
     let r = INDEX.get_or_init(|| {
         check_version(info)?;
         let want_text = log.ir_selection().aot;
-        let (idx, text) = AotIndex::from_bitcode(info.ir(), want_text)?;
+        let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
+        let (idx, text) = AotIndex::from_bitcode(bitcode, want_text)?;
         if let Some(t) = text {
             log.ir_section("aot", &t);
         }
@@ -183,10 +184,17 @@ pub(crate) fn precheck(info: &YkAotInfo) -> Result<(), &'static str> {
     if info.version != crate::aot::YK_AOT_INFO_VERSION {
         return Err("unsupported YkAotInfo version");
     }
-    // LLVM bitcode starts with "BC" 0xC0DE, or the wrapper's 0x0B17C0DE.
-    let ir = info.ir();
-    if ir.is_empty() {
+    if info.section().is_empty() {
         return Err("cannot parse the embedded IR: the yk_ir section is empty");
+    }
+    // The section's header and checksum (checked once; `MT::with_config`
+    // has reported a failure already).
+    let Ok(ir) = crate::aot::bitcode(info) else {
+        return Err("the embedded IR (section yk_ir) is damaged");
+    };
+    // LLVM bitcode starts with "BC" 0xC0DE, or the wrapper's 0x0B17C0DE.
+    if ir.is_empty() {
+        return Err("cannot parse the embedded IR: the yk_ir section holds no bitcode");
     }
     if !ir.starts_with(&[0x42, 0x43, 0xc0, 0xde]) && !ir.starts_with(&[0xde, 0xc0, 0x17, 0x0b]) {
         return Err("cannot parse the embedded IR: it is not LLVM bitcode");

@@ -78,6 +78,13 @@ pub struct SideTrace {
     pub info: Box<TraceInfo>,
 }
 
+/// A side trace this many levels below its root trace records no side traces
+/// of its own: its failing guards go to the blackhole. Without a bound, a
+/// guard that fails with a new value every time (a loop that calls a freshly
+/// loaded Lua function on each iteration: a new prototype each time) grows a
+/// chain of side traces, one more compilation per iteration.
+pub const MAX_SIDE_DEPTH: u32 = 8;
+
 /// Side-trace state of a guard.
 const SIDE_IDLE: u8 = 0;
 const SIDE_RECORDING: u8 = 1;
@@ -158,6 +165,9 @@ pub struct TraceInfo {
     pub ret_field: Option<(u64, Ty)>,
     /// Slots in the live-value buffer the trace takes.
     pub nslots: usize,
+    /// 0 for a root trace, its parent's plus 1 for a side trace (see
+    /// [`MAX_SIDE_DEPTH`]).
+    pub side_depth: u32,
     /// The MT (it outlives every running trace).
     pub mt: *const MT,
     /// What owns the trace's machine code, if the compiler frees it: dropped
@@ -200,6 +210,7 @@ impl TraceInfo {
             cp_func_idx,
             ret_field,
             nslots,
+            side_depth: 0,
             mt,
             code: None,
         }
@@ -262,6 +273,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
     mt.log().event(JitEvent::Deoptimise, Some(info.start_loc));
     let fails = g.fails.fetch_add(1, Ordering::Relaxed) + 1;
     let want = fails >= mt.sidetrace_threshold()
+        && info.side_depth < MAX_SIDE_DEPTH
         && !swt::is_recording()
         && g.side_state.load(Ordering::Relaxed) == SIDE_IDLE;
     let over = want && mt.over_budget(SIDE_BUDGET_SCALE);
@@ -543,10 +555,11 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
         return;
     };
     let t0 = Instant::now();
-    let r = c.compile_side(mt, &trace, info.trace_no, guard);
+    let r = crate::compile::guarded(|| c.compile_side(mt, &trace, info.trace_no, guard));
     mt.stats().compile_time(t0.elapsed());
     match r {
-        Ok(side) => {
+        Ok(mut side) => {
+            side.info.side_depth = info.side_depth + 1;
             let direct = side.info.nslots <= SMALL_BUF;
             if g.side.set(side).is_ok() && direct {
                 // From now on the guard calls it without coming here.

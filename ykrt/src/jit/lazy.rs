@@ -12,7 +12,38 @@
 
 use linker_plugin::llvm::Module;
 use llvm_sys::prelude::*;
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::sync::Mutex;
+
+/// Errors LLVM reported through the context's diagnostic handler since the
+/// last call of [`take_diagnostics`].
+static DIAGNOSTICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The compiler context's diagnostic handler. Without one, LLVM reports an
+/// error (e.g. damaged bitcode met while reading a function's body) by
+/// printing it and calling `exit(1)`; errors are kept for the failing call to
+/// return instead, other diagnostics (warnings, remarks) dropped.
+extern "C" fn keep_errors(di: LLVMDiagnosticInfoRef, _data: *mut c_void) {
+    // SAFETY: LLVM passes a live diagnostic; its description is ours to free.
+    unsafe {
+        if llvm_sys::core::LLVMGetDiagInfoSeverity(di)
+            != llvm_sys::LLVMDiagnosticSeverity::LLVMDSError
+        {
+            return;
+        }
+        let msg = message(llvm_sys::core::LLVMGetDiagInfoDescription(di));
+        DIAGNOSTICS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(msg);
+    }
+}
+
+/// The errors kept by [`keep_errors`], joined, if any.
+fn take_diagnostics() -> Option<String> {
+    let mut d = DIAGNOSTICS.lock().unwrap_or_else(|e| e.into_inner());
+    (!d.is_empty()).then(|| std::mem::take(&mut *d).join("; "))
+}
 
 extern "C" {
     // materialize.cpp.
@@ -38,10 +69,19 @@ unsafe fn message(err: *mut c_char) -> String {
 
 /// Opens `bytes` (which live as long as the process: the embedded section)
 /// as a lazily loaded module of context `ctx`.
+///
+/// Installs a diagnostic handler on `ctx` for the rest of its life, so that
+/// LLVM's errors become `Err`s of this module's functions.
 pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module, String> {
     // SAFETY: the buffer refers to static memory and is owned by the module
-    // (LLVM takes it over, also on failure); the context outlives the module.
+    // (LLVM takes it over, also on failure); the context outlives the module;
+    // the handler uses no context data.
     unsafe {
+        llvm_sys::core::LLVMContextSetDiagnosticHandler(
+            ctx,
+            Some(keep_errors),
+            std::ptr::null_mut(),
+        );
         let buf = llvm_sys::core::LLVMCreateMemoryBufferWithMemoryRange(
             bytes.as_ptr().cast(),
             bytes.len(),
@@ -52,7 +92,10 @@ pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module,
         if llvm_sys::bit_reader::LLVMGetBitcodeModuleInContext2(ctx, buf, &mut m) != 0
             || m.is_null()
         {
-            return Err("the embedded IR is not readable LLVM bitcode".into());
+            return Err(match take_diagnostics() {
+                Some(d) => format!("the embedded IR is not readable LLVM bitcode: {d}"),
+                None => "the embedded IR is not readable LLVM bitcode".into(),
+            });
         }
         Ok(Module::from_raw_in(ctx, m))
     }
@@ -67,7 +110,8 @@ pub fn materialize(f: LLVMValueRef) -> Result<(), String> {
         Ok(())
     } else {
         // SAFETY: set by the call.
-        Err(unsafe { message(err) })
+        let m = unsafe { message(err) };
+        Err(take_diagnostics().map_or(m.clone(), |d| format!("{m}: {d}")))
     }
 }
 
@@ -79,6 +123,7 @@ pub fn materialize_all(m: LLVMModuleRef) -> Result<(), String> {
         Ok(())
     } else {
         // SAFETY: set by the call.
-        Err(unsafe { message(err) })
+        let e = unsafe { message(err) };
+        Err(take_diagnostics().map_or(e.clone(), |d| format!("{e}: {d}")))
     }
 }

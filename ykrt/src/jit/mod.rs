@@ -129,7 +129,8 @@ fn init(mt: &MT) -> Result<State, String> {
     dbg::configure_llvm();
     let (mut orc, ctx) = orc::Orc::new(mt.config().codegen_opt)?;
     phases.done("llvm");
-    let aot = lazy::parse_lazily(ctx, info.ir())?;
+    let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
+    let aot = lazy::parse_lazily(ctx, bitcode)?;
     let sel = mt.log().ir_selection();
     if sel.aot || sel.trace_blocks || mt.config().tracer == crate::config::TracerKind::Hwt {
         // These walk every function's body (the IR logs, the PT block map).
