@@ -42,16 +42,21 @@ use std::collections::BTreeMap;
 pub const WORD_DONT_TRACE: u64 = 0b11;
 
 /// Adds the fast path to every rewritten control point of `m` whose shape is
-/// the one `ctrlpoint::transform` produces. Returns how many got one.
-pub fn add(m: &Module) -> Result<usize> {
+/// the one `ctrlpoint::transform` produces, and to `extra`, control-point
+/// calls of the same shape that call another function with the runtime's
+/// signature (the fast interpreter functions' `__yk_cp_switch.F`, see
+/// [`crate::fast`]). Returns how many got one.
+pub fn add(m: &Module, extra: &[LLVMValueRef]) -> Result<usize> {
     let Some(rt) = m.function(RT_CP) else {
         return Ok(0);
     };
     let mut n = 0;
-    for (call, _) in llvm::uses(rt) {
-        if llvm::called_function(call) != Some(rt) {
-            continue;
-        }
+    let calls = llvm::uses(rt)
+        .into_iter()
+        .filter(|&(call, _)| llvm::called_function(call) == Some(rt))
+        .map(|(call, _)| call)
+        .chain(extra.iter().copied());
+    for call in calls {
         if let Some(cp) = ControlPoint::find(call) {
             cp.add_fast_path(m);
             n += 1;
