@@ -122,7 +122,8 @@ fn call_hook(
 
 /// Instruments `funcs` (the module's functions before instrumentation, whose
 /// positions are the function indices) with block, promote and idempotent
-/// hooks (inlined by `aot::rewrite`). Returns the number of instrumented blocks.
+/// hooks (inlined by `aot::rewrite`). Returns the number of instrumented
+/// blocks of `funcs`.
 ///
 /// Outlined functions pause the recording while they run (see
 /// `pause_recording`), except those in `foreign`: code that isn't the
@@ -185,8 +186,9 @@ pub fn instrument(
         }
         count += hook_blocks(m, &b, block_hook, fi, &blocks(f));
     }
+    // (Copies of blocks counted above: not counted again.)
     for r in resumes {
-        count += hook_blocks(m, &b, block_hook, r.func_idx, &r.blocks);
+        hook_blocks(m, &b, block_hook, r.func_idx, &r.blocks);
     }
     count
 }
