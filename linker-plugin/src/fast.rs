@@ -100,6 +100,8 @@ impl Clones {
 /// varargs (the dispatch forwards the arguments), of a linkage whose body
 /// is the one the program runs, and take no block addresses.
 fn clonable(m: &Module, f: LLVMValueRef, ann: &Annotations) -> bool {
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         if LLVMIsDeclaration(f) != 0
             || m.has_fn_attr(f, "naked")
@@ -139,6 +141,8 @@ fn clonable(m: &Module, f: LLVMValueRef, ann: &Annotations) -> bool {
 /// Does a use of `v` through constants (not directly) reach an instruction?
 fn constant_reaches_instruction(v: LLVMValueRef, depth: u32) -> bool {
     for (u, _) in llvm::uses(v) {
+        // SAFETY: every value is a live function, block, instruction or
+        // constant of `m` (or of its copy), used through the LLVM C API.
         unsafe {
             if !LLVMIsAInstruction(u).is_null() {
                 if depth > 0 {
@@ -176,21 +180,20 @@ pub fn clone(
         .copied()
         .filter(|&f| clonable(m, f, ann))
         .collect();
-    let cps: Vec<LLVMValueRef> = cp_fns
-        .iter()
-        .copied()
-        .filter(|f| sel.contains(f))
-        .collect();
+    let cps: Vec<LLVMValueRef> = cp_fns.iter().copied().filter(|f| sel.contains(f)).collect();
     if sel.is_empty() {
         return Ok(Clones::default());
     }
     let restore = externalise_locals(m);
     let fast = copy_functions(m, &sel, FAST_SUFFIX, true);
-    let bodies = fast.and_then(|fast| Ok((fast, copy_functions(m, &cps, ".__yk_rec_body", false)?)));
+    let bodies =
+        fast.and_then(|fast| Ok((fast, copy_functions(m, &cps, ".__yk_rec_body", false)?)));
     restore_linkage(&restore);
     let (fast, bodies) = bodies?;
     let mut out = Clones::default();
     for (&f, &c) in sel.iter().zip(&fast) {
+        // SAFETY: every value is a live function, block, instruction or
+        // constant of `m` (or of its copy), used through the LLVM C API.
         unsafe {
             LLVMSetLinkage(c, LLVMLinkage::LLVMInternalLinkage);
             LLVMSetVisibility(c, LLVMVisibility::LLVMDefaultVisibility);
@@ -206,6 +209,8 @@ pub fn clone(
         let wrapper = switch_wrapper(m, f, rt_cp, resume.f, flag);
         let fast_f = out.fast[&f];
         let call = cp_call(fast_f, rt_cp)?;
+        // SAFETY: every value is a live function, block, instruction or
+        // constant of `m` (or of its copy), used through the LLVM C API.
         unsafe {
             let n = LLVMGetNumOperands(call) as u32;
             LLVMSetOperand(call, n - 1, wrapper);
@@ -227,6 +232,8 @@ fn externalise_locals(m: &Module) -> Vec<(LLVMValueRef, LLVMLinkage, LLVMVisibil
     let mut out = Vec::new();
     let mut all = m.functions();
     all.extend(m.globals());
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         let mut a = LLVMGetFirstGlobalAlias(m.m);
         while !a.is_null() {
@@ -254,6 +261,8 @@ fn externalise_locals(m: &Module) -> Vec<(LLVMValueRef, LLVMLinkage, LLVMVisibil
 
 fn restore_linkage(saved: &[(LLVMValueRef, LLVMLinkage, LLVMVisibility)]) {
     for &(v, l, vis) in saved {
+        // SAFETY: every value is a live function, block, instruction or
+        // constant of `m` (or of its copy), used through the LLVM C API.
         unsafe {
             LLVMSetVisibility(v, vis);
             LLVMSetLinkage(v, l);
@@ -276,6 +285,8 @@ fn copy_functions(
     if sel.is_empty() {
         return Ok(Vec::new());
     }
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         let copy = m.copy();
         let (ofs, cfs) = (m.functions(), copy.functions());
@@ -376,6 +387,8 @@ fn cp_call(f: LLVMValueRef, rt_cp: LLVMValueRef) -> Result<LLVMValueRef> {
 /// Loads the flag and tests it as a signed byte: `flag > 0` (see the module
 /// documentation for why not `!= 0`).
 fn recording(b: LLVMBuilderRef, m: &Module, flag: LLVMValueRef) -> LLVMValueRef {
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         let i8t = m.int_ty(8);
         let v = LLVMBuildLoad2(b, i8t, flag, c"yk_flag".as_ptr());
@@ -396,7 +409,14 @@ struct Built {
 
 /// Makes `i64 F.__yk_resume(ptr vars, i64 r)` from `body`, an uninstrumented
 /// copy of interpreter function `f`.
-fn build_resume(m: &Module, f: LLVMValueRef, body: LLVMValueRef, flag: LLVMValueRef) -> Result<Built> {
+fn build_resume(
+    m: &Module,
+    f: LLVMValueRef,
+    body: LLVMValueRef,
+    flag: LLVMValueRef,
+) -> Result<Built> {
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         let rt_cp = m.function(RT_CP).unwrap();
         let call = cp_call(body, rt_cp)?;
@@ -420,7 +440,9 @@ fn build_resume(m: &Module, f: LLVMValueRef, body: LLVMValueRef, flag: LLVMValue
                 continue;
             }
             let (v, p) = (LLVMGetOperand(i, 0), LLVMGetOperand(i, 1));
-            let Some(k) = field_of(p, vars_a) else { continue };
+            let Some(k) = field_of(p, vars_a) else {
+                continue;
+            };
             let invariant = !LLVMIsAArgument(v).is_null()
                 || (!LLVMIsAAllocaInst(v).is_null() && LLVMGetInstructionParent(v) == old_entry);
             if invariant && !invariants.iter().any(|&(_, x)| x == v) {
@@ -510,13 +532,18 @@ fn build_resume(m: &Module, f: LLVMValueRef, body: LLVMValueRef, flag: LLVMValue
             LLVMInstructionEraseFromParent(t);
         }
         LLVMDeleteFunction(body);
-        Ok(Built { f: rs, blocks: moved })
+        Ok(Built {
+            f: rs,
+            blocks: moved,
+        })
     }
 }
 
 /// If `ptr` is the address of field `k` of struct `vars` (`vars` itself is
 /// field 0), `Some(k)`.
 fn field_of(ptr: LLVMValueRef, vars: LLVMValueRef) -> Option<u32> {
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         if ptr == vars {
             return Some(0);
@@ -537,6 +564,8 @@ fn field_of(ptr: LLVMValueRef, vars: LLVMValueRef) -> Option<u32> {
 
 /// Copies the function attributes of `from` to `to`.
 fn copy_fn_attrs(from: LLVMValueRef, to: LLVMValueRef) {
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         let idx = llvm_sys::LLVMAttributeFunctionIndex;
         let n = LLVMGetAttributeCountAtIndex(from, idx);
@@ -558,6 +587,8 @@ fn switch_wrapper(
     resume: LLVMValueRef,
     flag: LLVMValueRef,
 ) -> LLVMValueRef {
+    // SAFETY: every value is a live function, block, instruction or
+    // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         let ty = LLVMGlobalGetValueType(rt_cp);
         let name = CString::new(format!("__yk_cp_switch.{}", llvm::name(f))).unwrap();
@@ -601,6 +632,8 @@ pub fn add_entry_dispatch(m: &Module, clones: &Clones, flag: LLVMValueRef) {
     let mut fns: Vec<_> = clones.fast.iter().map(|(&f, &c)| (f, c)).collect();
     fns.sort_by_key(|&(f, _)| llvm::name(f));
     for (f, fast) in fns {
+        // SAFETY: every value is a live function, block, instruction or
+        // constant of `m` (or of its copy), used through the LLVM C API.
         unsafe {
             let old_entry = LLVMGetEntryBasicBlock(f);
             let disp = LLVMInsertBasicBlockInContext(m.ctx, old_entry, c"yk_dispatch".as_ptr());

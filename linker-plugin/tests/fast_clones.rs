@@ -106,16 +106,31 @@ fn traceable_functions_get_uninstrumented_fast_clones() {
     // Direct calls from fast code go to fast code; addresses stay the
     // originals'.
     let helper_fast = body(&ir, "helper.__yk_fast");
-    assert!(helper_fast.contains("call i32 @leaf.__yk_fast("), "{helper_fast}");
-    assert!(helper_fast.contains("store ptr @leaf, ptr @slot"), "{helper_fast}");
+    assert!(
+        helper_fast.contains("call i32 @leaf.__yk_fast("),
+        "{helper_fast}"
+    );
+    assert!(
+        helper_fast.contains("store ptr @leaf, ptr @slot"),
+        "{helper_fast}"
+    );
     assert!(helper_fast.contains("call i32 @out("), "{helper_fast}");
     assert!(ir.contains("@table = global ptr @leaf\n"), "{ir}");
     let interp_fast = body(&ir, "interp.__yk_fast");
-    assert!(interp_fast.contains("call i32 @helper.__yk_fast("), "{interp_fast}");
+    assert!(
+        interp_fast.contains("call i32 @helper.__yk_fast("),
+        "{interp_fast}"
+    );
     // Its control point goes through the switch, behind the inline fast path.
-    assert!(interp_fast.contains("@__yk_cp_switch.interp("), "{interp_fast}");
+    assert!(
+        interp_fast.contains("@__yk_cp_switch.interp("),
+        "{interp_fast}"
+    );
     assert!(interp_fast.contains("yk_cp_slow"), "{interp_fast}");
-    assert!(!interp_fast.contains("@__ykrt_control_point("), "{interp_fast}");
+    assert!(
+        !interp_fast.contains("@__ykrt_control_point("),
+        "{interp_fast}"
+    );
 }
 
 #[test]
