@@ -50,6 +50,10 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
         .filter_map(|n| m.function(n))
         .collect();
     let clones = fast::clone(m, &funcs, &ann, &cp_fns, flag)?;
+    // The fast clones' control points get their inline fast path before
+    // they are optimised (the runtime call is then on a cold path).
+    let fast_clone_paths = cp_fast_path::add_to(m, &clones.cp_calls)?;
+    fast::optimise(m, &clones)?;
     let instrumented_blocks = swt::instrument(
         m,
         &funcs,
@@ -62,7 +66,7 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
     fast::add_entry_dispatch(m, &clones, flag);
     // Only in the running binary (the embedded IR is already taken): skip
     // the runtime call where it would do nothing.
-    let fast_paths = cp_fast_path::add(m, &clones.cp_calls)?;
+    let fast_paths = fast_clone_paths + cp_fast_path::add(m)?;
     embed::embed(m, &ir, &funcs, &globals, flag_addr);
     // The final link's LTO step runs at -O0 (the module is already
     // optimised), which doesn't inline: inline the hooks here.

@@ -42,21 +42,26 @@ use std::collections::BTreeMap;
 pub const WORD_DONT_TRACE: u64 = 0b11;
 
 /// Adds the fast path to every rewritten control point of `m` whose shape is
-/// the one `ctrlpoint::transform` produces, and to `extra`, control-point
-/// calls of the same shape that call another function with the runtime's
-/// signature (the fast interpreter functions' `__yk_cp_switch.F`, see
-/// [`crate::fast`]). Returns how many got one.
-pub fn add(m: &Module, extra: &[LLVMValueRef]) -> Result<usize> {
+/// the one `ctrlpoint::transform` produces. Returns how many got one.
+pub fn add(m: &Module) -> Result<usize> {
     let Some(rt) = m.function(RT_CP) else {
         return Ok(0);
     };
-    let mut n = 0;
-    let calls = llvm::uses(rt)
+    let calls: Vec<LLVMValueRef> = llvm::uses(rt)
         .into_iter()
         .filter(|&(call, _)| llvm::called_function(call) == Some(rt))
         .map(|(call, _)| call)
-        .chain(extra.iter().copied());
-    for call in calls {
+        .collect();
+    add_to(m, &calls)
+}
+
+/// Adds the fast path to each of `calls`, control-point calls of the shape
+/// `ctrlpoint::transform` produces that may call another function with the
+/// runtime's signature (the fast interpreter functions'
+/// `__yk_cp_switch.F`, see [`crate::fast`]). Returns how many got one.
+pub fn add_to(m: &Module, calls: &[LLVMValueRef]) -> Result<usize> {
+    let mut n = 0;
+    for &call in calls {
         if let Some(cp) = ControlPoint::find(call) {
             cp.add_fast_path(m);
             n += 1;

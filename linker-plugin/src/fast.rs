@@ -289,6 +289,9 @@ fn copy_functions(
     // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         let copy = m.copy();
+        // Module-level assembly (e.g. Rust's `global_asm!`) is the
+        // original's: a second copy would define its symbols twice.
+        LLVMSetModuleInlineAsm2(copy.m, c"".as_ptr(), 0);
         let (ofs, cfs) = (m.functions(), copy.functions());
         if ofs.len() != cfs.len() {
             bail!("yk-ld: internal error: a module copy has other functions");
@@ -665,4 +668,75 @@ pub fn add_entry_dispatch(m: &Module, clones: &Clones, flag: LLVMValueRef) {
             }
         }
     }
+}
+
+/// The optimisation pipeline run over the fast clones ([`optimise`]): the
+/// function simplification and loop passes of `-O2`, vectorisers included.
+/// (The merged module was optimised with `yk_promote`'s calls and the
+/// control point's call in it, opaque calls that keep values in memory
+/// across them; in the fast clones the first are plain values and the
+/// second is on a cold path. The module-level passes are left out: they
+/// could change the originals, which must stay what the embedded IR says.)
+pub const FAST_PIPELINE: &str = "function(sroa<modify-cfg>,early-cse<memssa>,simplifycfg,\
+instcombine<no-verify-fixpoint>,jump-threading,correlated-propagation,simplifycfg,\
+instcombine<no-verify-fixpoint>,reassociate,loop-mssa(licm<allowspeculation>),gvn,sccp,bdce,\
+instcombine<no-verify-fixpoint>,jump-threading,correlated-propagation,adce,memcpyopt,dse,\
+loop-mssa(licm<allowspeculation>),simplifycfg,instcombine<no-verify-fixpoint>,\
+loop-vectorize,loop-load-elim,instcombine<no-verify-fixpoint>,simplifycfg,slp-vectorizer,\
+vector-combine,instcombine<no-verify-fixpoint>,loop-unroll<O2>,instcombine<no-verify-fixpoint>,\
+loop-mssa(licm<allowspeculation>),alignment-from-assumptions,instsimplify,div-rem-pairs,\
+simplifycfg)";
+
+/// Environment variable turning [`optimise`] off (for comparisons).
+pub const NO_OPT_ENV: &str = "YKLD_NO_FAST_OPT";
+
+/// Replaces the `yk_promote` calls in the fast clones by their values and
+/// re-optimises the fast clones with [`FAST_PIPELINE`]. Every other
+/// function is marked `optnone` while the passes run, so that only the
+/// clones change.
+pub fn optimise(m: &Module, clones: &Clones) -> Result<()> {
+    if clones.fast.is_empty() {
+        return Ok(());
+    }
+    let fast = clones.hookless();
+    if let Some(p) = m.function(crate::swt::PROMOTE) {
+        for (call, _) in llvm::uses(p) {
+            // SAFETY: `call` is an instruction of `m` using `p`.
+            unsafe {
+                if llvm::called_function(call) != Some(p) || !LLVMIsAInvokeInst(call).is_null() {
+                    continue;
+                }
+                let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(call));
+                if fast.contains(&f) {
+                    LLVMReplaceAllUsesWith(call, LLVMGetOperand(call, 0));
+                    LLVMInstructionEraseFromParent(call);
+                }
+            }
+        }
+    }
+    if std::env::var_os(NO_OPT_ENV).is_some() {
+        return Ok(());
+    }
+    let mut added = Vec::new();
+    for f in m.functions() {
+        // SAFETY: `f` is a function of `m`.
+        if unsafe { LLVMIsDeclaration(f) } != 0 || fast.contains(&f) {
+            continue;
+        }
+        for a in ["optnone", "noinline"] {
+            if !m.has_fn_attr(f, a) {
+                m.add_fn_attr(f, a);
+                added.push((f, a));
+            }
+        }
+    }
+    let r = m.run_passes(FAST_PIPELINE);
+    for (f, a) in added {
+        // SAFETY: `f` is a function of `m` that has attribute `a`.
+        unsafe {
+            let kind = LLVMGetEnumAttributeKindForName(a.as_ptr() as *const _, a.len());
+            LLVMRemoveEnumAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, kind);
+        }
+    }
+    r
 }
