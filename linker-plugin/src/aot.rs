@@ -49,7 +49,7 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
         .iter()
         .filter_map(|n| m.function(n))
         .collect();
-    let clones = fast::clone(m, &funcs, &ann, &cp_fns, flag)?;
+    let clones = fast::clone(m, &funcs, &foreign, &cp_fns, flag)?;
     // The fast clones' control points get their inline fast path before
     // they are optimised (the runtime call is then on a cold path).
     let fast_clone_paths = cp_fast_path::add_to(m, &clones.cp_calls)?;

@@ -47,7 +47,7 @@
 //! the hardware tracer's map (`hwt::irmap`) takes every `je`/`jne` on a
 //! zero test of the flag to be a block hook, and these are not.
 
-use crate::annotations::{self, Annotations};
+use crate::annotations;
 use crate::ctrlpoint::RT_CP;
 use crate::llvm::{self, blocks, instrs, Module};
 use anyhow::{bail, Result};
@@ -96,17 +96,19 @@ impl Clones {
     }
 }
 
-/// Can `f` get a fast clone? It must be traceable (instrumented), not
-/// varargs (the dispatch forwards the arguments), of a linkage whose body
-/// is the one the program runs, and take no block addresses.
-fn clonable(m: &Module, f: LLVMValueRef, ann: &Annotations) -> bool {
+/// Can `f` get a fast clone? It must be the interpreter's code (instrumented,
+/// or outlined: an outlined function's original pauses the recording, its
+/// fast clone needn't), not varargs (the dispatch forwards the arguments),
+/// of a linkage whose body is the one the program runs, and take no block
+/// addresses.
+fn clonable(m: &Module, f: LLVMValueRef, foreign: &[LLVMValueRef]) -> bool {
     // SAFETY: every value is a live function, block, instruction or
     // constant of `m` (or of its copy), used through the LLVM C API.
     unsafe {
         if LLVMIsDeclaration(f) != 0
             || m.has_fn_attr(f, "naked")
             || annotations::is_runtime_or_intrinsic(f)
-            || ann.outline.contains(&f)
+            || foreign.contains(&f)
             || LLVMIsFunctionVarArg(LLVMGlobalGetValueType(f)) != 0
         {
             return false;
@@ -168,7 +170,7 @@ fn constant_reaches_instruction(v: LLVMValueRef, depth: u32) -> bool {
 pub fn clone(
     m: &Module,
     funcs: &[LLVMValueRef],
-    ann: &Annotations,
+    foreign: &[LLVMValueRef],
     cp_fns: &[LLVMValueRef],
     flag: LLVMValueRef,
 ) -> Result<Clones> {
@@ -178,7 +180,7 @@ pub fn clone(
     let sel: Vec<LLVMValueRef> = funcs
         .iter()
         .copied()
-        .filter(|&f| clonable(m, f, ann))
+        .filter(|&f| clonable(m, f, foreign))
         .collect();
     let cps: Vec<LLVMValueRef> = cp_fns.iter().copied().filter(|f| sel.contains(f)).collect();
     if sel.is_empty() {

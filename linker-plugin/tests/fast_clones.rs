@@ -92,8 +92,8 @@ fn hooks(f: &str) -> BTreeSet<(u32, u32)> {
 fn traceable_functions_get_uninstrumented_fast_clones() {
     let m = Module::parse_ir(PROG).unwrap();
     let s = aot::rewrite(&m).unwrap();
-    // leaf, helper, interp (not the outlined `out`).
-    assert_eq!(s.fast_clones, 3, "{s:?}");
+    // leaf, helper, out, interp.
+    assert_eq!(s.fast_clones, 4, "{s:?}");
     assert_eq!(s.resumes, 1);
     let ir = m.to_text();
     for f in ["leaf", "helper", "interp"] {
@@ -102,7 +102,10 @@ fn traceable_functions_get_uninstrumented_fast_clones() {
         // No hooks, no flag.
         assert!(!fast.contains("__yk_swt"), "{fast}");
     }
-    assert!(!ir.contains("@out.__yk_fast("), "{ir}");
+    // The outlined function's fast clone doesn't pause the recording (its
+    // original does, see below).
+    let out_fast = body(&ir, "out.__yk_fast");
+    assert!(!out_fast.contains("__yk_swt"), "{out_fast}");
     // Direct calls from fast code go to fast code; addresses stay the
     // originals'.
     let helper_fast = body(&ir, "helper.__yk_fast");
@@ -114,7 +117,10 @@ fn traceable_functions_get_uninstrumented_fast_clones() {
         helper_fast.contains("store ptr @leaf, ptr @slot"),
         "{helper_fast}"
     );
-    assert!(helper_fast.contains("call i32 @out("), "{helper_fast}");
+    assert!(
+        helper_fast.contains("call i32 @out.__yk_fast("),
+        "{helper_fast}"
+    );
     assert!(ir.contains("@table = global ptr @leaf\n"), "{ir}");
     let interp_fast = body(&ir, "interp.__yk_fast");
     assert!(
@@ -180,10 +186,12 @@ fn originals_record_the_same_blocks_and_dispatch_on_the_flag() {
     assert!(resume.contains("@__ykrt_control_point("), "{resume}");
     let switch = body(&ir, "__yk_cp_switch.interp");
     assert!(switch.contains("call i64 @interp.__yk_resume("), "{switch}");
-    // The outlined function is neither cloned nor hooked: it pauses.
+    // The outlined function's original has no hooks: it pauses the
+    // recording, after the dispatch to its fast clone.
     let out = body(&ir, "out");
     assert!(hooks(out).is_empty(), "{out}");
     assert!(out.contains("yk_saved_recording"), "{out}");
+    assert!(out.contains("tail call i32 @out.__yk_fast("), "{out}");
 }
 
 #[test]
