@@ -198,7 +198,11 @@ impl ControlPoint {
                 }
                 moving.push(st);
             }
-            moving.extend([self.call, self.cmp, self.br]);
+            moving.push(self.call);
+            // The runtime's `mt` argument (e.g. `G(L)->yk_mt`) is only
+            // needed on the slow path: its computation moves there too.
+            sink_into_slow(LLVMGetOperand(self.call, 0), self.head, &mut moving);
+            moving.extend([self.cmp, self.br]);
             for i in instrs(self.head) {
                 if moving.contains(&i) {
                     LLVMInstructionRemoveFromParent(i);
@@ -281,6 +285,43 @@ impl ControlPoint {
                     LLVMInstructionEraseFromParent(addr);
                 }
             }
+        }
+    }
+}
+
+/// Adds `v` to `moving` (the instructions of `head` that move to the slow
+/// path, in any order: they move in block order) if it is an instruction of
+/// `head` without side effects (a plain load, an address computation or a
+/// cast) all of whose users move, and then its operands likewise.
+fn sink_into_slow(v: LLVMValueRef, head: LLVMBasicBlockRef, moving: &mut Vec<LLVMValueRef>) {
+    // SAFETY: `v` is a value of the module being rewritten.
+    unsafe {
+        if LLVMIsAInstruction(v).is_null()
+            || LLVMGetInstructionParent(v) != head
+            || moving.contains(&v)
+        {
+            return;
+        }
+        let pure = match llvm::opcode(v) {
+            LLVMOpcode::LLVMGetElementPtr
+            | LLVMOpcode::LLVMBitCast
+            | LLVMOpcode::LLVMPtrToInt
+            | LLVMOpcode::LLVMIntToPtr
+            | LLVMOpcode::LLVMZExt
+            | LLVMOpcode::LLVMSExt
+            | LLVMOpcode::LLVMTrunc => true,
+            LLVMOpcode::LLVMLoad => {
+                LLVMGetVolatile(v) == 0
+                    && LLVMGetOrdering(v) == LLVMAtomicOrdering::LLVMAtomicOrderingNotAtomic
+            }
+            _ => false,
+        };
+        if !pure || !llvm::uses(v).iter().all(|(u, _)| moving.contains(u)) {
+            return;
+        }
+        moving.push(v);
+        for o in llvm::operands(v) {
+            sink_into_slow(o, head, moving);
         }
     }
 }

@@ -627,6 +627,52 @@ fn switch_wrapper(
     }
 }
 
+/// Repeats, before `at`, the debug records that say where `f`'s arguments
+/// are (the first one of each argument), so that a debugger stopped in the
+/// dispatch block (where a breakpoint on the function stops) still sees
+/// them.
+fn describe_arguments(m: &Module, f: LLVMValueRef, at: LLVMValueRef) {
+    use llvm_sys::debuginfo::*;
+    // SAFETY: `f` is a function of `m` and `at` an instruction of it; the
+    // records read are `f`'s own.
+    unsafe {
+        if LLVMGetSubprogram(f).is_null() {
+            return;
+        }
+        let mut seen = HashSet::new();
+        let mut found = Vec::new();
+        for i in blocks(f).into_iter().flat_map(instrs) {
+            let mut r = LLVMGetFirstDbgRecord(i);
+            while !r.is_null() {
+                if LLVMDbgRecordGetKind(r) == llvm_sys::LLVMDbgRecordKind::LLVMDbgRecordValue {
+                    let v = LLVMDbgVariableRecordGetValue(r, 0);
+                    let loc = LLVMDbgRecordGetDebugLoc(r);
+                    // `f`'s own variables (not those of a callee inlined
+                    // into it), for an argument.
+                    let own = !loc.is_null() && LLVMDILocationGetInlinedAt(loc).is_null();
+                    if own && !v.is_null() && !LLVMIsAArgument(v).is_null() && seen.insert(v) {
+                        found.push((
+                            v,
+                            LLVMDbgVariableRecordGetVariable(r),
+                            LLVMDbgVariableRecordGetExpression(r),
+                            LLVMDbgRecordGetDebugLoc(r),
+                        ));
+                    }
+                }
+                r = LLVMGetNextDbgRecord(r);
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let dib = LLVMCreateDIBuilderDisallowUnresolved(m.m);
+        for (v, var, expr, loc) in found {
+            LLVMDIBuilderInsertDbgValueRecordBefore(dib, v, var, expr, loc, at);
+        }
+        LLVMDisposeDIBuilder(dib);
+    }
+}
+
 /// Gives each original (recording) function with a fast clone a new entry
 /// block that tail-calls the clone when this thread's flag is clear. The
 /// entry block's static allocas move into it (they must stay in the entry
@@ -652,8 +698,20 @@ pub fn add_entry_dispatch(m: &Module, clones: &Clones, flag: LLVMValueRef) {
                     LLVMInsertIntoBuilder(b.0, i);
                 }
             }
+            // The dispatch is at the function's first source line, where
+            // a debugger stops for a breakpoint on the function.
+            let first_loc = blocks(f)
+                .into_iter()
+                .flat_map(instrs)
+                .map(|i| llvm_sys::debuginfo::LLVMInstructionGetDebugLoc(i))
+                .find(|&l| {
+                    !l.is_null()
+                        && llvm_sys::debuginfo::LLVMDILocationGetLine(l) != 0
+                        && llvm_sys::debuginfo::LLVMDILocationGetInlinedAt(l).is_null()
+                });
             let rec = recording(b.0, m, flag);
             let br = LLVMBuildCondBr(b.0, rec, old_entry, to_fast);
+            describe_arguments(m, f, LLVMGetFirstInstruction(disp));
             crate::swt::set_branch_weights(m, br, 1, 1 << 20);
             LLVMPositionBuilderAtEnd(b.0, to_fast);
             let n = LLVMCountParams(f);
@@ -663,6 +721,11 @@ pub fn add_entry_dispatch(m: &Module, clones: &Clones, flag: LLVMValueRef) {
             LLVMSetInstructionCallConv(call, LLVMGetFunctionCallConv(f));
             LLVMSetTailCall(call, 1);
             llvm::set_debug_loc(m, call, None);
+            if let Some(l) = first_loc {
+                for i in [LLVMGetOperand(rec, 0), rec, br, call] {
+                    llvm_sys::debuginfo::LLVMInstructionSetDebugLoc(i, l);
+                }
+            }
             if LLVMGetTypeKind(LLVMGetReturnType(ty)) == llvm_sys::LLVMTypeKind::LLVMVoidTypeKind {
                 LLVMBuildRetVoid(b.0);
             } else {
