@@ -43,6 +43,13 @@
 //! flag while it runs, so its callees run fast and are not recorded, as
 //! before.
 //!
+//! Outlined functions get fast clones too: the original pauses the
+//! recording while it runs (for recording code and traces), the clone, run
+//! from fast code, doesn't need to. In the fast clones `yk_promote` is the
+//! plain value, and the clones are optimised again ([`optimise`], with the
+//! vectorisers): the merged module was optimised with the promotes' and the
+//! control point's opaque calls in it.
+//!
 //! The flag tests this pass adds compare the flag as a signed byte (`> 0`):
 //! the hardware tracer's map (`hwt::irmap`) takes every `je`/`jne` on a
 //! zero test of the flag to be a block hook, and these are not.
