@@ -16,12 +16,11 @@
 //! into
 //!
 //! ```text
-//! head:    ...; br (loc == null), yk_cp_resume, yk_cp_check   (unless loc can't be null)
-//! yk_cp_check: w = load atomic monotonic loc
+//! head:    ...; w = load atomic monotonic (loc ? loc : &zero_word)
 //!          br (w == 0 || w == DONT_TRACE), yk_cp_resume, yk_cp_slow
 //! yk_cp_slow: store v_k -> vars.k ...; r = call ...; v''_k = load vars.k ...
 //!          br (r == 0), yk_cp_resume, yk_cp_return
-//! yk_cp_resume: v'_k = phi [v_k, head], [v_k, yk_cp_check], [v''_k, yk_cp_slow]; ...
+//! yk_cp_resume: v'_k = phi [v_k, head], [v''_k, yk_cp_slow]; ...
 //! ```
 //!
 //! so the skipped control point costs one load and a compare, and the live
@@ -223,29 +222,19 @@ impl ControlPoint {
                 reloaded.insert(k, (ld, addr));
             }
 
-            // The check after `head`: load the location word and skip the
-            // call when the runtime would do nothing.
+            // The check in `head`: load the location word (a null location
+            // pointer reads a null word instead) and skip the call when the
+            // runtime would do nothing.
             LLVMPositionBuilderAtEnd(b.0, self.head);
             let i64t = m.int_ty(64);
             let loc = LLVMGetOperand(self.call, 1);
-            // A location pointer that may be null is tested first, with a
-            // branch (predicted: interpreters pass locations) rather than a
-            // select on the load's address, which would put it on the
-            // load's critical path. The null location skips, as its word
-            // would say.
-            let mut skip_from = vec![self.head];
-            if !known_non_null(loc) {
-                let check = LLVMAppendBasicBlockInContext(m.ctx, f, c"yk_cp_check".as_ptr());
+            let word_ptr = if known_non_null(loc) {
+                loc
+            } else {
+                let null_word = null_location_word(m);
                 let is_null = LLVMBuildIsNull(b.0, loc, c"".as_ptr());
-                let br = LLVMBuildCondBr(b.0, is_null, self.resume, check);
-                crate::swt::set_branch_weights(m, br, 1, 1 << 10);
-                for i in [is_null, br] {
-                    llvm::set_debug_loc(m, i, Some(self.call));
-                }
-                LLVMPositionBuilderAtEnd(b.0, check);
-                skip_from.push(check);
-            }
-            let word_ptr = loc;
+                LLVMBuildSelect(b.0, is_null, null_word, loc, c"".as_ptr())
+            };
             let w = LLVMBuildLoad2(b.0, i64t, word_ptr, c"yk_loc_word".as_ptr());
             LLVMSetOrdering(w, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
             LLVMSetAlignment(w, 8);
@@ -284,12 +273,9 @@ impl ControlPoint {
                 LLVMPositionBuilderBeforeInstrAndDbgRecords(b.0, first);
                 let phi = LLVMBuildPhi(b.0, LLVMTypeOf(old), c"".as_ptr());
                 let (ld, addr) = reloaded[&k];
-                let mut vals: Vec<LLVMValueRef> =
-                    skip_from.iter().map(|_| self.stores[&k].0).collect();
-                let mut from = skip_from.clone();
-                vals.push(ld);
-                from.push(slow);
-                LLVMAddIncoming(phi, vals.as_mut_ptr(), from.as_mut_ptr(), vals.len() as u32);
+                let mut vals = [self.stores[&k].0, ld];
+                let mut from = [self.head, slow];
+                LLVMAddIncoming(phi, vals.as_mut_ptr(), from.as_mut_ptr(), 2);
                 phis.push((phi, old, addr));
             }
             for (phi, old, addr) in phis {
@@ -394,5 +380,23 @@ fn known_non_null(p: LLVMValueRef) -> bool {
             return known_non_null(LLVMGetOperand(p, 0));
         }
         false
+    }
+}
+
+/// A private, always-null location word: what a null location pointer reads.
+fn null_location_word(m: &Module) -> LLVMValueRef {
+    const NAME: &str = "__yk_null_location_word";
+    if let Some(g) = m.global(NAME) {
+        return g;
+    }
+    unsafe {
+        let i64t = m.int_ty(64);
+        let name = std::ffi::CString::new(NAME).unwrap();
+        let g = LLVMAddGlobal(m.m, i64t, name.as_ptr());
+        LLVMSetInitializer(g, LLVMConstInt(i64t, 0, 0));
+        LLVMSetGlobalConstant(g, 1);
+        LLVMSetLinkage(g, LLVMLinkage::LLVMPrivateLinkage);
+        LLVMSetAlignment(g, 8);
+        g
     }
 }
