@@ -1,7 +1,7 @@
 //! The AOT passes run by `yk-ld` on the merged module, in order.
 
 use crate::llvm::Module;
-use crate::{annotations, cp_fast_path, ctrlpoint, embed, own_code, swt};
+use crate::{annotations, cp_fast_path, ctrlpoint, embed, fast, own_code, swt};
 use anyhow::{bail, Result};
 use std::path::Path;
 
@@ -18,6 +18,10 @@ pub struct Summary {
     pub fast_paths: usize,
     /// Functions left alone as not the interpreter's own code ([`own_code`]).
     pub foreign_functions: usize,
+    /// Functions given an uninstrumented fast clone ([`fast`]).
+    pub fast_clones: usize,
+    /// Interpreter functions given a recording continuation ([`fast`]).
+    pub resumes: usize,
 }
 
 /// Rewrites `m` in place; see DESIGN.md "The pipeline", step 2 and 3.
@@ -45,14 +49,38 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
         );
     }
     let (flag, flag_addr) = embed::add_swt_flag(m);
-    let instrumented_blocks = swt::instrument(m, &funcs, &ann, flag, &foreign);
+    // Uninstrumented copies of the traceable functions, run while the
+    // thread is not recording.
+    let cp_fns: Vec<_> = control_points
+        .iter()
+        .filter_map(|n| m.function(n))
+        .collect();
+    let clones = fast::clone(m, &funcs, &foreign, &cp_fns, flag)?;
+    // The fast clones' control points get their inline fast path before
+    // they are optimised (the runtime call is then on a cold path).
+    let fast_clone_paths = cp_fast_path::add_to(m, &clones.cp_calls)?;
+    fast::optimise(m, &clones)?;
+    let instrumented_blocks = swt::instrument(
+        m,
+        &funcs,
+        &ann,
+        flag,
+        &foreign,
+        &clones.resumes,
+        &clones.hookless(),
+    );
+    fast::add_entry_dispatch(m, &clones, flag);
     // Only in the running binary (the embedded IR is already taken): skip
     // the runtime call where it would do nothing.
-    let fast_paths = cp_fast_path::add(m)?;
+    let fast_paths = fast_clone_paths + cp_fast_path::add(m)?;
     embed::embed(m, &ir, &funcs, &globals, flag_addr);
     // The final link's LTO step runs at -O0 (the module is already
     // optimised), which doesn't inline: inline the hooks here.
     m.run_passes("always-inline")?;
+    if let (Err(e), Some(p)) = (m.verify(), std::env::var_os("YKLD_DUMP_BAD_MODULE")) {
+        let _ = std::fs::write(p, m.to_text());
+        return Err(e);
+    }
     m.verify()?;
     Ok(Summary {
         control_points,
@@ -60,6 +88,8 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
         ir_bytes: ir.len(),
         fast_paths,
         foreign_functions: foreign.len(),
+        fast_clones: clones.fast.len(),
+        resumes: clones.resumes.len(),
     })
 }
 

@@ -47,11 +47,21 @@ pub fn add(m: &Module) -> Result<usize> {
     let Some(rt) = m.function(RT_CP) else {
         return Ok(0);
     };
+    let calls: Vec<LLVMValueRef> = llvm::uses(rt)
+        .into_iter()
+        .filter(|&(call, _)| llvm::called_function(call) == Some(rt))
+        .map(|(call, _)| call)
+        .collect();
+    add_to(m, &calls)
+}
+
+/// Adds the fast path to each of `calls`, control-point calls of the shape
+/// `ctrlpoint::transform` produces that may call another function with the
+/// runtime's signature (the fast interpreter functions'
+/// `__yk_cp_switch.F`, see [`crate::fast`]). Returns how many got one.
+pub fn add_to(m: &Module, calls: &[LLVMValueRef]) -> Result<usize> {
     let mut n = 0;
-    for (call, _) in llvm::uses(rt) {
-        if llvm::called_function(call) != Some(rt) {
-            continue;
-        }
+    for &call in calls {
         if let Some(cp) = ControlPoint::find(call) {
             cp.add_fast_path(m);
             n += 1;
@@ -188,7 +198,11 @@ impl ControlPoint {
                 }
                 moving.push(st);
             }
-            moving.extend([self.call, self.cmp, self.br]);
+            moving.push(self.call);
+            // The runtime's `mt` argument (e.g. `G(L)->yk_mt`) is only
+            // needed on the slow path: its computation moves there too.
+            sink_into_slow(LLVMGetOperand(self.call, 0), self.head, &mut moving);
+            moving.extend([self.cmp, self.br]);
             for i in instrs(self.head) {
                 if moving.contains(&i) {
                     LLVMInstructionRemoveFromParent(i);
@@ -271,6 +285,43 @@ impl ControlPoint {
                     LLVMInstructionEraseFromParent(addr);
                 }
             }
+        }
+    }
+}
+
+/// Adds `v` to `moving` (the instructions of `head` that move to the slow
+/// path, in any order: they move in block order) if it is an instruction of
+/// `head` without side effects (a plain load, an address computation or a
+/// cast) all of whose users move, and then its operands likewise.
+fn sink_into_slow(v: LLVMValueRef, head: LLVMBasicBlockRef, moving: &mut Vec<LLVMValueRef>) {
+    // SAFETY: `v` is a value of the module being rewritten.
+    unsafe {
+        if LLVMIsAInstruction(v).is_null()
+            || LLVMGetInstructionParent(v) != head
+            || moving.contains(&v)
+        {
+            return;
+        }
+        let pure = match llvm::opcode(v) {
+            LLVMOpcode::LLVMGetElementPtr
+            | LLVMOpcode::LLVMBitCast
+            | LLVMOpcode::LLVMPtrToInt
+            | LLVMOpcode::LLVMIntToPtr
+            | LLVMOpcode::LLVMZExt
+            | LLVMOpcode::LLVMSExt
+            | LLVMOpcode::LLVMTrunc => true,
+            LLVMOpcode::LLVMLoad => {
+                LLVMGetVolatile(v) == 0
+                    && LLVMGetOrdering(v) == LLVMAtomicOrdering::LLVMAtomicOrderingNotAtomic
+            }
+            _ => false,
+        };
+        if !pure || !llvm::uses(v).iter().all(|(u, _)| moving.contains(u)) {
+            return;
+        }
+        moving.push(v);
+        for o in llvm::operands(v) {
+            sink_into_slow(o, head, moving);
         }
     }
 }

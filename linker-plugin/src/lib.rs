@@ -13,6 +13,7 @@ pub mod config;
 pub mod cp_fast_path;
 pub mod ctrlpoint;
 pub mod embed;
+pub mod fast;
 pub mod ir_section;
 pub mod link;
 pub mod liveness;

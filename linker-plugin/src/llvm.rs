@@ -143,6 +143,16 @@ impl Module {
         }
     }
 
+    /// A copy of the module in the same context (which stays the caller's).
+    pub fn copy(&self) -> Module {
+        Module {
+            ctx: self.ctx,
+            // SAFETY: `self.m` is a valid module; the copy is owned by the result.
+            m: unsafe { LLVMCloneModule(self.m) },
+            owns_ctx: false,
+        }
+    }
+
     /// Gives up ownership of the module (e.g. to ORC).
     pub fn into_raw(self) -> LLVMModuleRef {
         let m = self.m;
@@ -310,6 +320,17 @@ impl Module {
     /// The metadata kind id for `name` (e.g. `"prof"`).
     pub fn md_kind(&self, name: &str) -> u32 {
         unsafe { LLVMGetMDKindIDInContext(self.ctx, name.as_ptr() as *const _, name.len() as u32) }
+    }
+
+    /// Does function `f` have the enum attribute `name` (e.g. `"naked"`)?
+    pub fn has_fn_attr(&self, f: LLVMValueRef, name: &str) -> bool {
+        // SAFETY: `f` is a function of this module.
+        unsafe {
+            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr() as *const _, name.len());
+            kind != 0
+                && !LLVMGetEnumAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, kind)
+                    .is_null()
+        }
     }
 
     /// Adds the enum attribute `name` (e.g. `"alwaysinline"`) to function `f`.

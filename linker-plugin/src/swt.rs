@@ -17,6 +17,7 @@ use crate::llvm::{self, blocks, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMTypeKind};
+use std::collections::HashSet;
 use std::ffi::CString;
 
 /// The `yk_promote` entry point that `yk.h` expands to.
@@ -121,18 +122,26 @@ fn call_hook(
 
 /// Instruments `funcs` (the module's functions before instrumentation, whose
 /// positions are the function indices) with block, promote and idempotent
-/// hooks (inlined by `aot::rewrite`). Returns the number of instrumented blocks.
+/// hooks (inlined by `aot::rewrite`). Returns the number of instrumented
+/// blocks of `funcs`.
 ///
 /// Outlined functions pause the recording while they run (see
 /// `pause_recording`), except those in `foreign`: code that isn't the
 /// interpreter's (a Rust interpreter's standard library and the runtime
 /// itself, which starts and stops recordings) is outlined without hooks.
+///
+/// `resumes` are the recording continuations of interpreter functions
+/// ([`crate::fast`]), instrumented with their function's hooks; `hookless`
+/// functions (the fast clones) get none, their promotes become the plain
+/// value.
 pub fn instrument(
     m: &Module,
     funcs: &[LLVMValueRef],
     ann: &Annotations,
     flag: LLVMValueRef,
     foreign: &[LLVMValueRef],
+    resumes: &[crate::fast::Resume],
+    hookless: &HashSet<LLVMValueRef>,
 ) -> usize {
     let i32t = m.int_ty(32);
     let i64t = m.int_ty(64);
@@ -160,9 +169,9 @@ pub fn instrument(
     let b = m.builder();
     let mut count = 0;
 
-    rewrite_promotes(m, &b, promote_hook);
+    rewrite_promotes(m, &b, promote_hook, hookless);
     for &f in &ann.idempotent {
-        record_idempotent_results(m, &b, f, idem_hook);
+        record_idempotent_results(m, &b, f, idem_hook, hookless);
     }
 
     for (fi, &f) in funcs.iter().enumerate() {
@@ -175,20 +184,44 @@ pub fn instrument(
             }
             continue;
         }
-        for (bi, bb) in blocks(f).into_iter().enumerate() {
-            if llvm::is_funclet_pad(bb) {
-                continue;
-            }
-            let Some(at) = llvm::first_insertion_point(bb, bi == 0) else {
-                continue;
-            };
-            unsafe { LLVMPositionBuilderBefore(b.0, at) };
-            let mut args = [m.const_int(32, fi as u64), m.const_int(32, bi as u64)];
-            call_hook(m, &b, block_hook, &mut args, Some(at));
-            count += 1;
-        }
+        count += hook_blocks(m, &b, block_hook, fi, &blocks(f));
+    }
+    // (Copies of blocks counted above: not counted again.)
+    for r in resumes {
+        hook_blocks(m, &b, block_hook, r.func_idx, &r.blocks);
     }
     count
+}
+
+/// Gives each of `bbs` (the blocks of function `fi`, in order) its block hook.
+fn hook_blocks(
+    m: &Module,
+    b: &llvm::Builder,
+    block_hook: LLVMValueRef,
+    fi: usize,
+    bbs: &[LLVMBasicBlockRef],
+) -> usize {
+    let mut count = 0;
+    for (bi, &bb) in bbs.iter().enumerate() {
+        if llvm::is_funclet_pad(bb) {
+            continue;
+        }
+        let Some(at) = llvm::first_insertion_point(bb, bi == 0) else {
+            continue;
+        };
+        // SAFETY: `at` is an instruction of `bb`, in this module.
+        unsafe { LLVMPositionBuilderBefore(b.0, at) };
+        let mut args = [m.const_int(32, fi as u64), m.const_int(32, bi as u64)];
+        call_hook(m, b, block_hook, &mut args, Some(at));
+        count += 1;
+    }
+    count
+}
+
+/// The function containing instruction `i`.
+fn parent_fn(i: LLVMValueRef) -> LLVMValueRef {
+    // SAFETY: `i` is an instruction inserted in a function.
+    unsafe { LLVMGetBasicBlockParent(LLVMGetInstructionParent(i)) }
 }
 
 /// Makes outlined function `f` pause this thread's recording while it runs:
@@ -222,7 +255,12 @@ fn pause_recording(m: &Module, b: &llvm::Builder, f: LLVMValueRef, flag: LLVMVal
 
 /// Replaces each `__yk_promote_u64(x)` by `x`, recording `x` while tracing.
 /// (The embedded IR keeps the calls: there they become guards.)
-fn rewrite_promotes(m: &Module, b: &llvm::Builder, hook: LLVMValueRef) {
+fn rewrite_promotes(
+    m: &Module,
+    b: &llvm::Builder,
+    hook: LLVMValueRef,
+    hookless: &HashSet<LLVMValueRef>,
+) {
     let Some(p) = m.function(PROMOTE) else { return };
     for (call, _) in llvm::uses(p) {
         if llvm::called_function(call) != Some(p) || unsafe { !LLVMIsAInvokeInst(call).is_null() } {
@@ -230,8 +268,10 @@ fn rewrite_promotes(m: &Module, b: &llvm::Builder, hook: LLVMValueRef) {
         }
         unsafe {
             let x = LLVMGetOperand(call, 0);
-            LLVMPositionBuilderBefore(b.0, call);
-            call_hook(m, b, hook, &mut [x], Some(call));
+            if !hookless.contains(&parent_fn(call)) {
+                LLVMPositionBuilderBefore(b.0, call);
+                call_hook(m, b, hook, &mut [x], Some(call));
+            }
             LLVMReplaceAllUsesWith(call, x);
             LLVMInstructionEraseFromParent(call);
         }
@@ -240,10 +280,19 @@ fn rewrite_promotes(m: &Module, b: &llvm::Builder, hook: LLVMValueRef) {
 
 /// After each direct call of idempotent function `f`, records its result
 /// (widened to 64 bits) while tracing.
-fn record_idempotent_results(m: &Module, b: &llvm::Builder, f: LLVMValueRef, hook: LLVMValueRef) {
+fn record_idempotent_results(
+    m: &Module,
+    b: &llvm::Builder,
+    f: LLVMValueRef,
+    hook: LLVMValueRef,
+    hookless: &HashSet<LLVMValueRef>,
+) {
     let i64t = m.int_ty(64);
     for (call, _) in llvm::uses(f) {
-        if llvm::called_function(call) != Some(f) || unsafe { !LLVMIsAInvokeInst(call).is_null() } {
+        if llvm::called_function(call) != Some(f)
+            || unsafe { !LLVMIsAInvokeInst(call).is_null() }
+            || hookless.contains(&parent_fn(call))
+        {
             continue;
         }
         unsafe {
