@@ -93,8 +93,8 @@ pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module,
             || m.is_null()
         {
             return Err(match take_diagnostics() {
-                Some(d) => format!("the embedded IR is not readable LLVM bitcode: {d}"),
-                None => "the embedded IR is not readable LLVM bitcode".into(),
+                Some(d) => format!("the embedded IR is not valid LLVM bitcode: {d}"),
+                None => "the embedded IR is not valid LLVM bitcode".into(),
             });
         }
         Ok(Module::from_raw_in(ctx, m))
