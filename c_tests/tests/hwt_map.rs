@@ -58,9 +58,11 @@ struct Built {
     env: Vec<(String, String)>,
 }
 
-/// Builds single-file test `name` (None if it has extra sources or is not
-/// meant to link).
-fn build(name: &str) -> Option<Built> {
+/// Builds single-file test `name` into `target/<profile>/hwt_map/<dir>/`
+/// (None if it has extra sources or is not meant to link). Each test of this
+/// file builds into its own `dir`: they run in parallel, and one must not
+/// relink a binary while the other runs it.
+fn build(name: &str, dir: &str) -> Option<Built> {
     let src_path = tests_dir().join(format!("{name}.c"));
     let src = std::fs::read_to_string(&src_path).unwrap();
     let (_, dirs) = c_tests::spec::parse(&src).unwrap();
@@ -68,7 +70,7 @@ fn build(name: &str) -> Option<Built> {
         return None;
     }
     let tc = tc();
-    let out = tc.profile_dir.join("hwt_map");
+    let out = tc.profile_dir.join("hwt_map").join(dir);
     std::fs::create_dir_all(&out).unwrap();
     let exe = out.join(name);
     let o = Command::new(&tc.cc)
@@ -260,7 +262,13 @@ fn table_on_every_c_test() {
     let built: Vec<Built> = std::thread::scope(|s| {
         let hs: Vec<_> = names
             .chunks(names.len().div_ceil(2))
-            .map(|ch| s.spawn(move || ch.iter().filter_map(|n| build(n)).collect::<Vec<_>>()))
+            .map(|ch| {
+                s.spawn(move || {
+                    ch.iter()
+                        .filter_map(|n| build(n, "table"))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
@@ -697,7 +705,7 @@ fn recordings(log: &str) -> Vec<Vec<(String, u32)>> {
 /// Round-trips every recording of C test `name`; returns how many
 /// recordings and blocks, or None for a test that records nothing.
 fn round_trip_one(name: &str) -> Option<(usize, usize)> {
-    let b = build(name)?;
+    let b = build(name, "round_trip")?;
     if b.instrumented == 0 {
         return None;
     }

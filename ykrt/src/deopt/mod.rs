@@ -416,12 +416,7 @@ pub unsafe extern "C" fn __yk_guard_exit(
     vars: *mut u8,
 ) -> u64 {
     // SAFETY: as this function's contract.
-    unsafe {
-        match run_side(&*info, guard, buf, vars) {
-            Some(r) => (*info).count_side_run(guard as usize, r),
-            None => __yk_guard_failed(info, guard, buf, vars),
-        }
-    }
+    unsafe { guard_exit(info, guard, buf, vars, true) }
 }
 
 /// [`__yk_guard_exit`] for a side trace's guards (side traces don't count
@@ -437,8 +432,25 @@ pub unsafe extern "C" fn __yk_side_guard_exit(
     vars: *mut u8,
 ) -> u64 {
     // SAFETY: as this function's contract.
+    unsafe { guard_exit(info, guard, buf, vars, false) }
+}
+
+/// Runs the guard's side trace (counting its run for re-optimisation if
+/// `count`), or the blackhole.
+///
+/// # Safety
+/// As [`__yk_guard_exit`].
+unsafe fn guard_exit(
+    info: *const TraceInfo,
+    guard: u64,
+    buf: *mut u64,
+    vars: *mut u8,
+    count: bool,
+) -> u64 {
+    // SAFETY: the caller's contract.
     unsafe {
         match run_side(&*info, guard, buf, vars) {
+            Some(r) if count => (*info).count_side_run(guard as usize, r),
             Some(r) => r,
             None => __yk_guard_failed(info, guard, buf, vars),
         }

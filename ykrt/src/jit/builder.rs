@@ -613,6 +613,22 @@ impl Builder<'_> {
         }
     }
 
+    /// Ends the current block: to the loop's re-entry if outcome `r` is
+    /// `REENTER`, else to `other`.
+    fn reenter_or(&mut self, r: LLVMValueRef, other: LLVMBasicBlockRef) {
+        unsafe {
+            let again = LLVMBuildICmp(
+                self.b.0,
+                llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                r,
+                self.t.const_int(64, crate::deopt::outcome::REENTER),
+                c"".as_ptr(),
+            );
+            let reload = self.reload_block();
+            LLVMBuildCondBr(self.b.0, again, reload, other);
+        }
+    }
+
     /// Adds one to the trace's iteration counter (`TraceInfo::counters[0]`),
     /// at the builder's position.
     fn count_iteration(&self) {
@@ -883,16 +899,8 @@ impl Builder<'_> {
                 None => t.const_int(64, crate::deopt::outcome::RESUME),
             };
             if self.linear {
-                let again = LLVMBuildICmp(
-                    self.b.0,
-                    llvm_sys::LLVMIntPredicate::LLVMIntEQ,
-                    r,
-                    t.const_int(64, crate::deopt::outcome::REENTER),
-                    c"".as_ptr(),
-                );
-                let reload = self.reload_block();
                 let out = self.new_block("jump");
-                LLVMBuildCondBr(self.b.0, again, reload, out);
+                self.reenter_or(r, out);
                 LLVMPositionBuilderAtEnd(self.b.0, out);
             }
             LLVMBuildRet(self.b.0, r);
@@ -1647,15 +1655,7 @@ impl Builder<'_> {
                 // A side trace has no loop of its own: its caller re-enters.
                 LLVMBuildBr(self.b.0, self.leave);
             } else {
-                let again = LLVMBuildICmp(
-                    self.b.0,
-                    llvm_sys::LLVMIntPredicate::LLVMIntEQ,
-                    r,
-                    t.const_int(64, crate::deopt::outcome::REENTER),
-                    c"".as_ptr(),
-                );
-                let reload = self.reload_block();
-                LLVMBuildCondBr(self.b.0, again, reload, self.leave);
+                self.reenter_or(r, self.leave);
             }
             let mut v = [r];
             let mut b = [here];
