@@ -99,6 +99,38 @@ pub fn profile_dir_of_current_exe() -> Result<PathBuf> {
     Ok(dir.to_owned())
 }
 
+/// Builds one C program of a test binary's own, `src`, with the toolchain of the running
+/// test's profile (built first, unless `C_TESTS_NO_TOOLCHAIN_BUILD` is set), into
+/// `target/<profile>/c_tests/<dir>/<name>`, and returns the binary's path.
+pub fn build_test_program(src: &Path, dir: &str, name: &str) -> Result<PathBuf> {
+    let profile_dir = profile_dir_of_current_exe()?;
+    if env::var_os("C_TESTS_NO_TOOLCHAIN_BUILD").is_none() {
+        build_toolchain(&profile_dir)?;
+    }
+    let tc = Toolchain::find(&profile_dir)?;
+    let out_dir = profile_dir.join("c_tests").join(dir);
+    std::fs::create_dir_all(&out_dir)?;
+    let exe = out_dir.join(name);
+    let out = Command::new(&tc.cc)
+        .args(&tc.cflags)
+        .args(&tc.cppflags)
+        .arg(src)
+        .arg("-o")
+        .arg(&exe)
+        .args(&tc.ldflags)
+        .args(&tc.libs)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "building {} failed ({}):\n{}",
+            src.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(exe)
+}
+
 /// Run `cargo build -p linker-plugin -p ykcapi` for the profile and target directory that
 /// `profile_dir` belongs to. Always run rather than only when `yk-config` is missing, so that a
 /// stale toolchain is never tested; when it is up to date this takes about a second.

@@ -28,34 +28,8 @@ fn src_path() -> PathBuf {
 fn program() -> &'static Path {
     static EXE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let r = EXE.get_or_init(|| {
-        let build = || -> anyhow::Result<PathBuf> {
-            let profile_dir = toolchain::profile_dir_of_current_exe()?;
-            if std::env::var_os("C_TESTS_NO_TOOLCHAIN_BUILD").is_none() {
-                toolchain::build_toolchain(&profile_dir)?;
-            }
-            let tc = toolchain::Toolchain::find(&profile_dir)?;
-            let out_dir = profile_dir.join("c_tests").join("gdb_trace_lines");
-            fs::create_dir_all(&out_dir)?;
-            let exe = out_dir.join("trace_lines");
-            let out = Command::new(&tc.cc)
-                .args(&tc.cflags)
-                .args(&tc.cppflags)
-                .arg(src_path())
-                .arg("-o")
-                .arg(&exe)
-                .args(&tc.ldflags)
-                .args(&tc.libs)
-                .output()?;
-            if !out.status.success() {
-                anyhow::bail!(
-                    "building {SRC} failed ({}):\n{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            Ok(exe)
-        };
-        build().map_err(|e| format!("{e:#}"))
+        toolchain::build_test_program(&src_path(), "gdb_trace_lines", "trace_lines")
+            .map_err(|e| format!("{e:#}"))
     });
     match r {
         Ok(p) => p,

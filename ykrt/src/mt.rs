@@ -398,11 +398,17 @@ impl MT {
     /// hot threshold, to be recorded again. Its trace is retired: freed once
     /// no thread can be running it. Returns whether it did.
     pub(crate) fn re_record(&self, loc: &Location) -> bool {
-        let word = loc.load();
+        self.uninstall(loc, loc.load(), self.threshold_for(0))
+    }
+
+    /// Takes the trace out of location `loc` if its word is still `word`
+    /// (a compiled one): the location counts again from `count`, and the
+    /// trace is retired, freed once no thread can be running it. Returns
+    /// whether it did.
+    fn uninstall(&self, loc: &Location, word: usize, count: u64) -> bool {
         let State::Compiled(t) = State::decode(word) else {
             return false;
         };
-        let count = self.threshold_for(0);
         if !loc.transition(word, State::Counting { count, failures: 0 }) {
             return false;
         }
@@ -414,18 +420,7 @@ impl MT {
     /// `word`), which counts again from zero; the trace is retired.
     #[cold]
     fn drop_flushed(&self, loc: &Location, word: usize) {
-        let State::Compiled(t) = State::decode(word) else {
-            return;
-        };
-        if loc.transition(
-            word,
-            State::Counting {
-                count: 0,
-                failures: 0,
-            },
-        ) {
-            crate::location::retire_box(t, Some(self.weak_self.clone()));
-        }
+        self.uninstall(loc, word, 0);
     }
 
     /// A compiled location whose trace keeps failing a guard while the
@@ -434,20 +429,9 @@ impl MT {
     /// retired, freed once no thread can be running it. Returns whether it
     /// did.
     pub(crate) fn suspend(&self, loc: &Location) -> bool {
-        let word = loc.load();
-        let State::Compiled(t) = State::decode(word) else {
-            return false;
-        };
-        if !loc.transition(
-            word,
-            State::Counting {
-                count: 0,
-                failures: 0,
-            },
-        ) {
+        if !self.uninstall(loc, loc.load(), 0) {
             return false;
         }
-        crate::location::retire_box(t, Some(self.weak_self.clone()));
         self.stats.count(Counter::TracesSuspended);
         self.log.event(JitEvent::TraceSuspended, Some(loc.into()));
         true

@@ -105,25 +105,29 @@ pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module,
 pub fn materialize(f: LLVMValueRef) -> Result<(), String> {
     let mut err = std::ptr::null_mut();
     // SAFETY: `f` is a function of a live module, used under the compiler's
-    // lock.
-    if unsafe { yk_llvm_materialize_function(f, &mut err) } == 0 {
-        Ok(())
-    } else {
-        // SAFETY: set by the call.
-        let m = unsafe { message(err) };
-        Err(take_diagnostics().map_or(m.clone(), |d| format!("{m}: {d}")))
-    }
+    // lock; `err` is set by the call when it fails.
+    unsafe { outcome(yk_llvm_materialize_function(f, &mut err), err) }
 }
 
 /// Reads every function body of `m`.
 pub fn materialize_all(m: LLVMModuleRef) -> Result<(), String> {
     let mut err = std::ptr::null_mut();
-    // SAFETY: `m` is a live module, used under the compiler's lock.
-    if unsafe { yk_llvm_materialize_all(m, &mut err) } == 0 {
-        Ok(())
-    } else {
-        // SAFETY: set by the call.
-        let e = unsafe { message(err) };
-        Err(take_diagnostics().map_or(e.clone(), |d| format!("{e}: {d}")))
+    // SAFETY: `m` is a live module, used under the compiler's lock; `err` is
+    // set by the call when it fails.
+    unsafe { outcome(yk_llvm_materialize_all(m, &mut err), err) }
+}
+
+/// The result of a call of `materialize.cpp` that returned `rc` and, on
+/// failure, LLVM's message in `err`, with any errors the diagnostic handler
+/// kept.
+///
+/// # Safety
+/// `err` is as the call left it.
+unsafe fn outcome(rc: c_int, err: *mut c_char) -> Result<(), String> {
+    if rc == 0 {
+        return Ok(());
     }
+    // SAFETY: the call set `err`.
+    let m = unsafe { message(err) };
+    Err(take_diagnostics().map_or(m.clone(), |d| format!("{m}: {d}")))
 }

@@ -243,8 +243,9 @@ pub(crate) fn note_passed(loc: usize) -> bool {
         .unwrap_or(false)
 }
 
-/// Gives up this thread's root recording, if any, without counting it as a
-/// failure of its location (see [`crate::mt::MT::recording_deferred`]).
+/// Gives up this thread's root recording, if any, so that an inner loop is
+/// traced first: not an abort (it is logged and counted as a deferral, see
+/// [`crate::mt::MT::recording_deferred`]), though its location backs off.
 pub(crate) fn defer_current(reason: &str) {
     if let Some(a) = take_active() {
         match a.side {
