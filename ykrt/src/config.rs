@@ -78,6 +78,9 @@ pub struct IrLogSelection {
     pub jit_post_opt: bool,
     /// `trace-blocks`: each completed recording, one block per line.
     pub trace_blocks: bool,
+    /// `trace-ir`: each trace's trace IR after the forward optimiser and
+    /// after the backward pass.
+    pub trace_ir: bool,
 }
 
 /// Everything the environment can set.
@@ -246,7 +249,7 @@ impl Config {
             c.log_dest = dest.ok_or_else(|| err("YKD_LOG", &v, LOG))?;
         }
         const LOG_IR: &str =
-            "`[file:]item,...` with items from aot, jit-pre-opt, jit-post-opt, trace-blocks";
+            "`[file:]item,...` with items from aot, jit-pre-opt, jit-post-opt, trace-blocks, trace-ir";
         if let Some(v) = get("YKD_LOG_IR", LOG_IR)? {
             let (dest, items) = split_dest(&v);
             c.log_ir_dest = dest.ok_or_else(|| err("YKD_LOG_IR", &v, LOG_IR))?;
@@ -256,6 +259,7 @@ impl Config {
                     "jit-pre-opt" => c.log_ir.jit_pre_opt = true,
                     "jit-post-opt" => c.log_ir.jit_post_opt = true,
                     "trace-blocks" => c.log_ir.trace_blocks = true,
+                    "trace-ir" => c.log_ir.trace_ir = true,
                     _ => return Err(err("YKD_LOG_IR", &v, LOG_IR)),
                 }
             }
@@ -352,7 +356,8 @@ mod tests {
                 aot: true,
                 jit_pre_opt: false,
                 jit_post_opt: true,
-                trace_blocks: true
+                trace_blocks: true,
+                trace_ir: false,
             }
         );
         assert_eq!(c.log_ir_dest, LogDest::Stderr);

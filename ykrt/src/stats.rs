@@ -50,6 +50,10 @@ pub enum Counter {
     /// Root traces given up because a guard kept failing while the budget
     /// refused its side trace.
     TracesSuspended,
+    /// Traces built through the trace IR.
+    TracesTraceIr,
+    /// Traces the trace IR could not express, built directly instead.
+    TraceIrFallbacks,
 }
 
 /// The time accumulators.
@@ -65,7 +69,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 14] = [
+const COUNTERS: [(Counter, &str); 16] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -80,7 +84,35 @@ const COUNTERS: [(Counter, &str); 14] = [
     (Counter::TracesLinked, "traces_linked"),
     (Counter::RecordingsThrottled, "recordings_throttled"),
     (Counter::TracesSuspended, "traces_suspended"),
+    (Counter::TracesTraceIr, "traces_trace_ir"),
+    (Counter::TraceIrFallbacks, "trace_ir_fallbacks"),
 ];
+
+/// What one compiled trace was made of, and what making it cost (the
+/// `traces` array of the JSON).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TraceRecord {
+    /// `root` or `side`.
+    pub kind: &'static str,
+    /// `trace-ir` or `direct`.
+    pub builder: &'static str,
+    /// Recorded blocks.
+    pub blocks: usize,
+    /// Trace-IR instructions appended by the walk, left after the forward
+    /// optimiser and after the backward pass (0 for the direct builder).
+    pub tir_appended: usize,
+    pub tir_forward: usize,
+    pub tir_backward: usize,
+    pub guards: usize,
+    /// Snapshots (exit blocks); for the direct builder, one per guard.
+    pub snapshots: usize,
+    /// LLVM instructions before LLVM's optimisation.
+    pub llvm_instrs: usize,
+    /// Milliseconds building, optimising, generating code.
+    pub build_ms: f64,
+    pub optimise_ms: f64,
+    pub codegen_ms: f64,
+}
 
 const TIMERS: [(Timer, &str); 4] = [
     (Timer::Tracing, "duration_tracing"),
@@ -108,6 +140,7 @@ pub struct Stats {
     /// Aborted recordings and compilations by kind (`AbortKind::ALL`'s order).
     aborts: [AtomicU64; AbortKind::ALL.len()],
     compile_times: Mutex<Vec<f64>>,
+    traces: Mutex<Vec<TraceRecord>>,
     dest: Option<Sink>,
     written: AtomicBool,
 }
@@ -126,6 +159,7 @@ impl Stats {
             timers: Default::default(),
             aborts: Default::default(),
             compile_times: Mutex::new(Vec::new()),
+            traces: Mutex::new(Vec::new()),
             dest,
             written: AtomicBool::new(false),
         })
@@ -176,6 +210,17 @@ impl Stats {
             .push(d.as_secs_f64());
     }
 
+    /// Notes what a compiled trace was made of (kept only while stats are
+    /// being written).
+    pub fn trace_built(&self, r: TraceRecord) {
+        if self.enabled() {
+            self.traces
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(r);
+        }
+    }
+
     /// Every counter and timer with its name (as in the JSON), in a fixed
     /// order: for interpreters that show the statistics themselves.
     pub fn entries(&self) -> Vec<(&'static str, StatValue)> {
@@ -207,7 +252,36 @@ impl Stats {
         let _ = writeln!(s, "  \"aborts\": {{{}}},", aborts.join(", "));
         let times = self.compile_times.lock().unwrap_or_else(|e| e.into_inner());
         let times: Vec<String> = times.iter().map(|t| format!("{t:?}")).collect();
-        let _ = writeln!(s, "  \"compile_times\": [{}]", times.join(", "));
+        let _ = writeln!(s, "  \"compile_times\": [{}],", times.join(", "));
+        let traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+        let traces: Vec<String> = traces
+            .iter()
+            .map(|r| {
+                format!(
+                    "    {{\"kind\": \"{}\", \"builder\": \"{}\", \"blocks\": {}, \
+                     \"tir_appended\": {}, \"tir_forward\": {}, \"tir_backward\": {}, \
+                     \"guards\": {}, \"snapshots\": {}, \"llvm_instrs\": {}, \
+                     \"build_ms\": {:?}, \"optimise_ms\": {:?}, \"codegen_ms\": {:?}}}",
+                    r.kind,
+                    r.builder,
+                    r.blocks,
+                    r.tir_appended,
+                    r.tir_forward,
+                    r.tir_backward,
+                    r.guards,
+                    r.snapshots,
+                    r.llvm_instrs,
+                    r.build_ms,
+                    r.optimise_ms,
+                    r.codegen_ms
+                )
+            })
+            .collect();
+        if traces.is_empty() {
+            let _ = writeln!(s, "  \"traces\": []");
+        } else {
+            let _ = writeln!(s, "  \"traces\": [\n{}\n  ]", traces.join(",\n"));
+        }
         s.push_str("}\n");
         s
     }

@@ -48,6 +48,7 @@ pub mod outcome {
 }
 
 /// One frame to rebuild at a guard.
+#[derive(Clone)]
 pub struct FrameInfo {
     /// The frame's function.
     pub prog: Arc<Prog>,

@@ -41,16 +41,16 @@ use std::collections::HashMap;
 use std::ffi::CString;
 
 /// The runtime's control point, as it appears in the embedded IR.
-const RT_CP: &str = "__ykrt_control_point";
-const PROMOTE: &str = "__yk_promote_u64";
+pub(super) const RT_CP: &str = "__ykrt_control_point";
+pub(super) const PROMOTE: &str = "__yk_promote_u64";
 /// What a root trace's failing guard calls (`deopt::__yk_guard_exit`).
 pub const GUARD_EXIT: &str = "__yk_guard_exit";
 /// What a side trace's failing guard calls (`deopt::__yk_side_guard_exit`).
 pub const SIDE_GUARD_EXIT: &str = "__yk_side_guard_exit";
 /// Frames deeper than this are not inlined.
-const MAX_DEPTH: usize = 16;
+pub(super) const MAX_DEPTH: usize = 16;
 /// A function already this many times on the inlined stack is called natively.
-const MAX_RECURSION: usize = 2;
+pub(super) const MAX_RECURSION: usize = 2;
 
 /// What the builder needs besides the AOT module.
 pub struct TraceInput<'a> {
@@ -76,14 +76,14 @@ pub struct TraceInput<'a> {
 /// One frame of a guard, in terms of the AOT IR: what a side trace starts
 /// from.
 pub struct SrcFrame {
-    f: LLVMValueRef,
-    fidx: u32,
+    pub(super) f: LLVMValueRef,
+    pub(super) fidx: u32,
     /// The instruction it resumes at.
-    resume: LLVMValueRef,
+    pub(super) resume: LLVMValueRef,
     /// Its live values and where they are.
-    live: Vec<(LLVMValueRef, LiveSrc)>,
+    pub(super) live: Vec<(LLVMValueRef, LiveSrc)>,
     /// The call in the parent frame it was inlined for.
-    call: Option<LLVMValueRef>,
+    pub(super) call: Option<LLVMValueRef>,
 }
 
 /// A guard's frames, outermost first.
@@ -92,9 +92,9 @@ pub type GuardSrc = Vec<SrcFrame>;
 /// Per-function analyses the builder keeps between traces (they are
 /// expensive for a big interpreter function and never change).
 pub struct Analyses {
-    decoded: HashMap<usize, Decoded>,
-    liveness: HashMap<usize, Liveness>,
-    td: llvm_sys::target::LLVMTargetDataRef,
+    pub(super) decoded: HashMap<usize, Decoded>,
+    pub(super) liveness: HashMap<usize, Liveness>,
+    pub(super) td: llvm_sys::target::LLVMTargetDataRef,
 }
 
 // SAFETY: used under the compiler's mutex only.
@@ -233,12 +233,12 @@ struct Builder<'a> {
     dbg: Option<TraceDbg>,
 }
 
-fn is_cp_call(i: LLVMValueRef) -> bool {
+pub(super) fn is_cp_call(i: LLVMValueRef) -> bool {
     llvm::called_function(i).map(llvm::name).as_deref() == Some(RT_CP)
 }
 
 /// The block of `f` that contains the control point call, and the call.
-fn find_cp(f: LLVMValueRef) -> Option<(LLVMBasicBlockRef, LLVMValueRef)> {
+pub(super) fn find_cp(f: LLVMValueRef) -> Option<(LLVMBasicBlockRef, LLVMValueRef)> {
     for bb in blocks(f) {
         for i in instrs(bb) {
             if is_cp_call(i) {
@@ -249,7 +249,7 @@ fn find_cp(f: LLVMValueRef) -> Option<(LLVMBasicBlockRef, LLVMValueRef)> {
     None
 }
 
-fn block_index(f: LLVMValueRef, b: LLVMBasicBlockRef) -> u32 {
+pub(super) fn block_index(f: LLVMValueRef, b: LLVMBasicBlockRef) -> u32 {
     blocks(f).iter().position(|&x| x == b).unwrap_or(usize::MAX) as u32
 }
 
@@ -365,47 +365,12 @@ impl Builder<'_> {
         let cp_call = self.cp_call;
         let fi = input.cp_func_idx as u32;
         unsafe {
-            // i64 trace(ptr noalias vars, ptr info, ptr buf)
-            let mut params = [t.ptr_ty(), t.ptr_ty(), t.ptr_ty()];
-            let fty = LLVMFunctionType(t.int_ty(64), params.as_mut_ptr(), 3, 0);
-            let name = CString::new(input.name).unwrap();
-            self.trace_fn = LLVMAddFunction(t.m, name.as_ptr(), fty);
-            // Generate code for the CPU the interpreter was compiled for, not
-            // the host's: e.g. `llvm.fmuladd` must not become a fused
-            // multiply-add where the AOT code rounds twice.
-            for key in ["target-cpu", "target-features", "tune-cpu"] {
-                let a = LLVMGetStringAttributeAtIndex(
-                    f,
-                    LLVMAttributeFunctionIndex,
-                    key.as_ptr().cast(),
-                    key.len() as u32,
-                );
-                if !a.is_null() {
-                    let mut n = 0;
-                    let v = LLVMGetStringAttributeValue(a, &mut n);
-                    let c = LLVMCreateStringAttribute(
-                        t.ctx,
-                        key.as_ptr().cast(),
-                        key.len() as u32,
-                        v,
-                        n,
-                    );
-                    LLVMAddAttributeAtIndex(self.trace_fn, LLVMAttributeFunctionIndex, c);
-                }
-            }
+            self.trace_fn = declare_trace_fn(t, f, input.name);
             self.dbg = TraceDbg::new(t, aot, self.trace_fn, input.name, f, cp_call);
             self.at_line0();
             self.vars = LLVMGetParam(self.trace_fn, 0);
             self.info_arg = LLVMGetParam(self.trace_fn, 1);
             self.buf = LLVMGetParam(self.trace_fn, 2);
-            let noalias = LLVMGetEnumAttributeKindForName(c"noalias".as_ptr(), 7);
-            for k in [1, 3] {
-                LLVMAddAttributeAtIndex(
-                    self.trace_fn,
-                    k,
-                    LLVMCreateEnumAttribute(t.ctx, noalias, 0),
-                );
-            }
             let mut gparams = [t.ptr_ty(), t.int_ty(64), t.ptr_ty(), t.ptr_ty()];
             let gty = LLVMFunctionType(t.int_ty(64), gparams.as_mut_ptr(), 4, 0);
             let exit_name = if input.side.is_some() {
@@ -1175,22 +1140,7 @@ impl Builder<'_> {
     /// The offset and type of the vars field that holds the interpreter
     /// function's return value, if it returns one.
     fn ret_field(&self, cp_call: LLVMValueRef) -> Result<Option<(u64, Ty)>, Abort> {
-        unsafe {
-            let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(cp_call));
-            let rty = LLVMGetReturnType(LLVMGlobalGetValueType(f));
-            if LLVMGetTypeKind(rty) == LLVMTypeKind::LLVMVoidTypeKind {
-                return Ok(None);
-            }
-            let vars_ty = LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2));
-            let last = LLVMCountStructElementTypes(vars_ty) - 1;
-            let off = llvm_sys::target::LLVMOffsetOfElement(self.an.td, vars_ty, last);
-            match decode::leaves(rty).map_err(Abort::unsupported)?.as_slice() {
-                [t] => Ok(Some((off, *t))),
-                _ => Err(Abort::unsupported(
-                    "the interpreter function returns an aggregate",
-                )),
-            }
-        }
+        ret_field(self.an.td, cp_call)
     }
 
     /// Inserts a copy of `i` with operands `ops` at the builder's position.
@@ -1803,7 +1753,7 @@ impl Builder<'_> {
 
 /// The name of the function call `i` calls directly ("" for a call through
 /// a pointer), or `None` for inline asm.
-fn callee_name(i: LLVMValueRef) -> Option<String> {
+pub(super) fn callee_name(i: LLVMValueRef) -> Option<String> {
     unsafe {
         let callee = LLVMGetCalledValue(i);
         if !LLVMIsAInlineAsm(callee).is_null() {
@@ -1855,7 +1805,10 @@ fn const_of(t: &Module, ty: LLVMTypeRef, k: u64) -> LLVMValueRef {
 
 /// `(field index, value)` of each store into the vars struct just before the
 /// control point.
-fn vars_fields(cp_block: LLVMBasicBlockRef, aot_vars: LLVMValueRef) -> Vec<(u32, LLVMValueRef)> {
+pub(super) fn vars_fields(
+    cp_block: LLVMBasicBlockRef,
+    aot_vars: LLVMValueRef,
+) -> Vec<(u32, LLVMValueRef)> {
     let mut out = Vec::new();
     for i in instrs(cp_block) {
         if llvm::opcode(i) != LLVMOpcode::LLVMStore {
@@ -1874,7 +1827,7 @@ fn vars_fields(cp_block: LLVMBasicBlockRef, aot_vars: LLVMValueRef) -> Vec<(u32,
 }
 
 /// Does constant `c` (transitively) mention a global value?
-fn refers_to_globals(c: LLVMValueRef) -> bool {
+pub(super) fn refers_to_globals(c: LLVMValueRef) -> bool {
     unsafe {
         if !LLVMIsAGlobalValue(c).is_null() {
             return true;
@@ -1892,7 +1845,7 @@ fn refers_to_globals(c: LLVMValueRef) -> bool {
 /// Every instruction operand of the trace function must be an instruction of
 /// the trace function or one of its arguments: a reference back into the AOT
 /// module would make the module invalid (and crash LLVM's printer).
-fn check_operands(f: LLVMValueRef) -> Result<(), Abort> {
+pub(super) fn check_operands(f: LLVMValueRef) -> Result<(), Abort> {
     for bb in blocks(f) {
         for i in instrs(bb) {
             for (k, o) in operands(i).into_iter().enumerate() {
@@ -1916,4 +1869,64 @@ fn check_operands(f: LLVMValueRef) -> Result<(), Abort> {
         }
     }
     Ok(())
+}
+
+/// The offset and type of the vars field that holds the interpreter
+/// function's return value, if it returns one.
+pub(super) fn ret_field(
+    td: llvm_sys::target::LLVMTargetDataRef,
+    cp_call: LLVMValueRef,
+) -> Result<Option<(u64, Ty)>, Abort> {
+    unsafe {
+        let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(cp_call));
+        let rty = LLVMGetReturnType(LLVMGlobalGetValueType(f));
+        if LLVMGetTypeKind(rty) == LLVMTypeKind::LLVMVoidTypeKind {
+            return Ok(None);
+        }
+        let vars_ty = LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2));
+        let last = LLVMCountStructElementTypes(vars_ty) - 1;
+        let off = llvm_sys::target::LLVMOffsetOfElement(td, vars_ty, last);
+        match decode::leaves(rty).map_err(Abort::unsupported)?.as_slice() {
+            [t] => Ok(Some((off, *t))),
+            _ => Err(Abort::unsupported(
+                "the interpreter function returns an aggregate",
+            )),
+        }
+    }
+}
+
+/// Adds the trace function `name` to `t`: `i64 (ptr noalias vars, ptr
+/// info, ptr noalias buf)`, generating code for the CPU the interpreter
+/// function `f` was compiled for.
+pub(super) fn declare_trace_fn(t: &Module, f: LLVMValueRef, name: &str) -> LLVMValueRef {
+    unsafe {
+        // i64 trace(ptr noalias vars, ptr info, ptr buf)
+        let mut params = [t.ptr_ty(), t.ptr_ty(), t.ptr_ty()];
+        let fty = LLVMFunctionType(t.int_ty(64), params.as_mut_ptr(), 3, 0);
+        let name = CString::new(name).unwrap();
+        let trace_fn = LLVMAddFunction(t.m, name.as_ptr(), fty);
+        // Generate code for the CPU the interpreter was compiled for, not
+        // the host's: e.g. `llvm.fmuladd` must not become a fused
+        // multiply-add where the AOT code rounds twice.
+        for key in ["target-cpu", "target-features", "tune-cpu"] {
+            let a = LLVMGetStringAttributeAtIndex(
+                f,
+                LLVMAttributeFunctionIndex,
+                key.as_ptr().cast(),
+                key.len() as u32,
+            );
+            if !a.is_null() {
+                let mut n = 0;
+                let v = LLVMGetStringAttributeValue(a, &mut n);
+                let c =
+                    LLVMCreateStringAttribute(t.ctx, key.as_ptr().cast(), key.len() as u32, v, n);
+                LLVMAddAttributeAtIndex(trace_fn, LLVMAttributeFunctionIndex, c);
+            }
+        }
+        let noalias = LLVMGetEnumAttributeKindForName(c"noalias".as_ptr(), 7);
+        for k in [1, 3] {
+            LLVMAddAttributeAtIndex(trace_fn, k, LLVMCreateEnumAttribute(t.ctx, noalias, 0));
+        }
+        trace_fn
+    }
 }

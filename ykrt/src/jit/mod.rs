@@ -8,11 +8,13 @@ pub mod builder;
 pub mod dbg;
 pub mod lazy;
 pub mod orc;
+pub mod tirb;
 
 use crate::abort::{Abort, AbortKind};
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
+use crate::stats::{Counter, TraceRecord};
 use linker_plugin::llvm::Module;
 use llvm_sys::prelude::*;
 use std::collections::HashMap;
@@ -253,9 +255,46 @@ impl LlvmCompiler {
             CompileError::Permanent(Abort::internal("the embedded IR is not indexed"))
         })?;
         phases.done("setup");
-        let mut built = builder::build(&st.aot, idx, &mut st.analyses, t, &input)
-            .map_err(CompileError::Temporary)?;
+        let t0 = std::time::Instant::now();
+        let mut tir_counts: Option<tirb::TirCounts> = None;
+        let sel = mt.log().ir_selection();
+        let log_tir = |what: &str, text: &str| mt.log().ir_section(what, text);
+        let log_tir: Option<&dyn Fn(&str, &str)> = if sel.trace_ir { Some(&log_tir) } else { None };
+        let mut built = match tirb::mode() {
+            tirb::Mode::Off => builder::build(&st.aot, idx, &mut st.analyses, t, &input)
+                .map_err(CompileError::Temporary)?,
+            mode => match tirb::build(&st.aot, idx, &mut st.analyses, t, &input, log_tir) {
+                Ok((b, c)) => {
+                    phases.note(&format!(
+                        "(trace IR: {} appended, {} after forward, {} after backward, {} guards, \
+                         {} snapshots)",
+                        c.appended, c.forward, c.backward, c.guards, c.snapshots
+                    ));
+                    mt.stats().count(Counter::TracesTraceIr);
+                    tir_counts = Some(c);
+                    b
+                }
+                Err(a) if mode == tirb::Mode::WithFallback && tirb::walk::is_no_form(&a) => {
+                    // The trace IR can't express this recording: build it
+                    // directly.
+                    mt.log().line(3, &format!("trace-ir-fallback: {a}"));
+                    mt.stats().count(Counter::TraceIrFallbacks);
+                    let t = Module::new_in(st.ctx, &name);
+                    unsafe {
+                        llvm_sys::core::LLVMSetDataLayout(
+                            t.m,
+                            llvm_sys::core::LLVMGetDataLayoutStr(st.aot.m),
+                        );
+                        llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(st.aot.m));
+                    }
+                    builder::build(&st.aot, idx, &mut st.analyses, t, &input)
+                        .map_err(CompileError::Temporary)?
+                }
+                Err(a) => return Err(CompileError::Temporary(a)),
+            },
+        };
         phases.done("build");
+        let t_built = std::time::Instant::now();
         let ninstrs = built.module.instruction_count();
         phases.note(&format!(
             "({ninstrs} instructions from {} walked, {} guards)",
@@ -267,7 +306,6 @@ impl LlvmCompiler {
                 "trace too long: {ninstrs} instructions (the limit is {MAX_TRACE_INSTRS})"
             ))));
         }
-        let sel = mt.log().ir_selection();
         if sel.jit_pre_opt {
             mt.log().ir_section("jit-pre-opt", &built.module.to_text());
         }
@@ -287,6 +325,7 @@ impl LlvmCompiler {
             .run_passes(&pipeline)
             .map_err(|e| CompileError::Temporary(Abort::backend(e.to_string())))?;
         phases.done("optimise");
+        let t_optimised = std::time::Instant::now();
         if sel.jit_post_opt {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
@@ -309,6 +348,8 @@ impl LlvmCompiler {
             }
         }
         let guard_srcs = std::mem::take(&mut built.guard_srcs);
+        let built_guards = built.guards.len();
+        let tir_counts_some = tir_counts.is_some();
         let (addr, rt) = st
             .orc
             .add_and_lookup(built.module.into_raw(), &name)
@@ -318,6 +359,31 @@ impl LlvmCompiler {
         }
         phases.done("codegen");
         phases.report(&name);
+        let t_done = std::time::Instant::now();
+        let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
+        let c = tir_counts.unwrap_or_default();
+        mt.stats().trace_built(TraceRecord {
+            kind: if side.is_some() { "side" } else { "root" },
+            builder: if tir_counts_some {
+                "trace-ir"
+            } else {
+                "direct"
+            },
+            blocks: trace.blocks.len(),
+            tir_appended: c.appended,
+            tir_forward: c.forward,
+            tir_backward: c.backward,
+            guards: built_guards,
+            snapshots: if tir_counts_some {
+                c.snapshots
+            } else {
+                built_guards
+            },
+            llvm_instrs: ninstrs,
+            build_ms: ms(t0, t_built),
+            optimise_ms: ms(t_built, t_optimised),
+            codegen_ms: ms(t_optimised, t_done),
+        });
         // SAFETY: the trace function has this signature (builder.rs).
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(addr) };
         let mut info = Box::new(TraceInfo::new(

@@ -44,6 +44,13 @@ impl Killed {
 
 /// Removes dead stores and dead instructions from `t`.
 pub fn run(t: &Trace) -> Trace {
+    run_mapped(t).0
+}
+
+/// [`run`], also returning where each value of `t` went (`None`: removed),
+/// so that a caller can carry data kept beside the trace (e.g. debug
+/// locations) over to the result.
+pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
     let nparams = t.params.len();
     // Pointer locations and (flow-insensitive) escapes.
     let mut ptrs = PtrMap::default();
@@ -253,7 +260,7 @@ pub fn run(t: &Trace) -> Trace {
         snaps.push_raw(s);
     }
     out.snaps = snaps;
-    out
+    (out, map)
 }
 
 fn remap(map: &[Option<ValId>], o: Operand) -> Operand {

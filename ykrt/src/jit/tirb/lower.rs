@@ -1,0 +1,867 @@
+//! The lowering: an optimised trace-IR trace into the LLVM trace function.
+//!
+//! Owns [`lower`]. The function keeps the ABI of every trace
+//! (`i64 trace(ptr vars, ptr info, ptr buf)`, docs/abi.md):
+//!
+//! ```text
+//! entry:   parameters from vars fields or buffer slots; the trace's allocas;
+//!          the reserved slots
+//! loop:    phis of the parameters (entry, back edge, re-entry); count the
+//!          iteration; the body, each guard a conditional branch to its
+//!          snapshot's exit block; jump (br loop) or the end (write the
+//!          changed vars fields, return or re-enter)
+//! exit_sN: one per snapshot: phi of the failing guard's number, stores of
+//!          the snapshot's values into the buffer, call of the guard-exit
+//!          function, re-enter or leave
+//! ```
+//!
+//! Guards that share a snapshot share its exit block, so exit code grows
+//! with the number of snapshots, not guards x live values. Loop parameters
+//! the loop never changes get one reserved buffer slot each, written at the
+//! entry and the re-entry rather than at every exit.
+
+use super::walk::{Shape, Walked, END_RESUME, LOC_ID};
+use super::ParamSrc;
+use crate::abort::Abort;
+use crate::deopt::decode;
+use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
+use crate::jit::builder::{GuardSrc, SrcFrame};
+use linker_plugin::llvm::{self, Module};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::{LLVMLinkage, LLVMOpcode};
+use std::collections::HashMap;
+use std::ffi::CString;
+use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Ty};
+
+/// What the lowering needs besides the trace.
+pub struct LowerCx<'a> {
+    pub t: &'a Module,
+    pub trace_fn: LLVMValueRef,
+    pub vars_ty: LLVMTypeRef,
+    pub exit_fn: LLVMValueRef,
+    pub start_loc: usize,
+    pub funcs: &'a [LLVMValueRef],
+    pub globals: &'a [LLVMValueRef],
+    /// Each resume id's decoded position (see [`ResumeInfo`]).
+    pub resume_info: &'a [ResumeInfo],
+    pub line0: LLVMMetadataRef,
+}
+
+/// Where a snapshot's frame resumes, decoded: the function's program, block
+/// and instruction index, and the register that receives the inner frame's
+/// result (`u32::MAX` for the innermost frame).
+pub struct ResumeInfo {
+    pub prog: std::sync::Arc<crate::deopt::prog::Prog>,
+    pub block: u32,
+    pub idx: u32,
+    pub call_dst: u32,
+}
+
+/// The lowered trace's runtime data.
+pub struct Lowered {
+    pub guards: Vec<GuardInfo>,
+    pub guard_srcs: Vec<GuardSrc>,
+    pub nslots: usize,
+    pub funcs: Vec<(String, usize)>,
+    pub globals: Vec<(String, usize)>,
+}
+
+struct L<'a> {
+    cx: &'a LowerCx<'a>,
+    b: llvm::Builder,
+    vals: Vec<Option<LLVMValueRef>>,
+    syms: HashMap<Sym, LLVMValueRef>,
+    used_funcs: Vec<(String, usize)>,
+    used_globals: Vec<(String, usize)>,
+    vars: LLVMValueRef,
+    info: LLVMValueRef,
+    buf: LLVMValueRef,
+}
+
+/// Lowers `t` (the walk's trace after the backward pass; `locs` its
+/// instructions' debug locations).
+pub fn lower(
+    cx: &LowerCx,
+    w: &Walked,
+    t: &tir::Trace,
+    locs: &[LLVMMetadataRef],
+) -> Result<Lowered, Abort> {
+    let m = cx.t;
+    let f = cx.trace_fn;
+    let mut l = L {
+        cx,
+        b: m.builder(),
+        vals: vec![None; t.nvals()],
+        syms: HashMap::new(),
+        used_funcs: Vec::new(),
+        used_globals: Vec::new(),
+        vars: unsafe { LLVMGetParam(f, 0) },
+        info: unsafe { LLVMGetParam(f, 1) },
+        buf: unsafe { LLVMGetParam(f, 2) },
+    };
+    let root = w.shape != Shape::Side;
+    let new_block = |name: &str| {
+        let n = CString::new(name).unwrap();
+        unsafe { LLVMAppendBasicBlockInContext(m.ctx, f, n.as_ptr()) }
+    };
+    let entry = new_block("entry");
+    let head = new_block("loop");
+    let leave = new_block("leave");
+    unsafe {
+        l.at_loc(cx.line0);
+        LLVMPositionBuilderAtEnd(l.b.0, leave);
+        let leave_phi = LLVMBuildPhi(l.b.0, m.int_ty(64), c"".as_ptr());
+        LLVMBuildRet(l.b.0, leave_phi);
+
+        // Entry: parameters, allocas.
+        LLVMPositionBuilderAtEnd(l.b.0, entry);
+        let mut entry_vals = Vec::with_capacity(t.params.len());
+        for (k, (src, ty)) in w.params.iter().zip(&t.params).enumerate() {
+            let v = l.param_value(*src, *ty);
+            entry_vals.push(v);
+            l.vals[k] = Some(v);
+        }
+        for (k, inst) in t.body.iter().enumerate() {
+            if let Inst::Alloca { size, align } = inst {
+                let aty = LLVMArrayType2(m.int_ty(8), *size as u64);
+                let a = LLVMBuildAlloca(l.b.0, aty, c"".as_ptr());
+                LLVMSetAlignment(a, *align);
+                l.vals[t.params.len() + k] = Some(a);
+            }
+        }
+        // The head: phis of a root trace's parameters (but vars).
+        LLVMPositionBuilderAtEnd(l.b.0, head);
+        let mut phis = vec![std::ptr::null_mut(); t.params.len()];
+        if root {
+            for (k, ty) in t.params.iter().enumerate().skip(1) {
+                let p = LLVMBuildPhi(l.b.0, l.llty(*ty), c"".as_ptr());
+                phis[k] = p;
+                l.vals[k] = Some(p);
+            }
+            l.count_iteration();
+        }
+        // Invariant parameters get reserved slots.
+        let invariant: Vec<bool> = match (&t.end, w.shape) {
+            (End::Jump(args), _) => (0..t.params.len())
+                .map(|k| args.get(k) == Some(&Operand::Val(tir::ValId(k as u32))))
+                .collect(),
+            (_, Shape::Linear) => vec![true; t.params.len()],
+            _ => vec![false; t.params.len()],
+        };
+        let mut reserved: HashMap<u32, u32> = HashMap::new();
+        for (_, s) in t.snaps.iter() {
+            for o in s.operands() {
+                if let Operand::Val(v) = o {
+                    if (v.idx()) < t.params.len() && invariant[v.idx()] {
+                        let n = reserved.len() as u32;
+                        reserved.entry(v.0).or_insert(n);
+                    }
+                }
+            }
+        }
+        let nres = reserved.len() as u32;
+
+        // The body.
+        let mut exits: HashMap<SnapId, (LLVMBasicBlockRef, LLVMValueRef)> = HashMap::new();
+        let mut guard_snaps: Vec<SnapId> = Vec::new();
+        let np = t.params.len();
+        for (k, inst) in t.body.iter().enumerate() {
+            l.at_loc(locs.get(k).copied().unwrap_or(std::ptr::null_mut()));
+            if let Inst::Guard { cond, expect, snap } = inst {
+                let c = l.op(*cond, Ty::I1)?;
+                let gidx = guard_snaps.len();
+                guard_snaps.push(*snap);
+                let (eb, ephi) = *exits.entry(*snap).or_insert_with(|| {
+                    let eb = new_block(&format!("exit_s{}", snap.0));
+                    let here = LLVMGetInsertBlock(l.b.0);
+                    LLVMPositionBuilderAtEnd(l.b.0, eb);
+                    let ph = LLVMBuildPhi(l.b.0, m.int_ty(64), c"".as_ptr());
+                    LLVMPositionBuilderAtEnd(l.b.0, here);
+                    (eb, ph)
+                });
+                let cont = new_block("guarded");
+                if *expect {
+                    LLVMBuildCondBr(l.b.0, c, cont, eb);
+                } else {
+                    LLVMBuildCondBr(l.b.0, c, eb, cont);
+                }
+                let mut v = [m.const_int(64, gidx as u64)];
+                let mut bb = [LLVMGetInsertBlock(l.b.0)];
+                LLVMAddIncoming(ephi, v.as_mut_ptr(), bb.as_mut_ptr(), 1);
+                LLVMPositionBuilderAtEnd(l.b.0, cont);
+                continue;
+            }
+            if let Inst::Alloca { .. } = inst {
+                continue;
+            }
+            let r = l.inst(t, inst)?;
+            l.vals[np + k] = r;
+        }
+        l.at_loc(cx.line0);
+
+        // The end.
+        let mut reload: LLVMBasicBlockRef = std::ptr::null_mut();
+        let mut reload_block = |l: &L| {
+            if reload.is_null() {
+                reload = new_block("reenter");
+                let here = LLVMGetInsertBlock(l.b.0);
+                LLVMPositionBuilderAtEnd(l.b.0, reload);
+                LLVMBuildBr(l.b.0, head);
+                LLVMPositionBuilderAtEnd(l.b.0, here);
+            }
+            reload
+        };
+        let mut back: Option<(LLVMBasicBlockRef, Vec<LLVMValueRef>)> = None;
+        match &t.end {
+            End::Jump(args) => {
+                let mut vs = Vec::with_capacity(args.len());
+                for (a, ty) in args.iter().zip(&t.params) {
+                    vs.push(l.op(*a, *ty)?);
+                }
+                back = Some((LLVMGetInsertBlock(l.b.0), vs));
+                LLVMBuildBr(l.b.0, head);
+            }
+            End::Exit(s) => {
+                let snap = t
+                    .snaps
+                    .get(*s)
+                    .ok_or_else(|| Abort::internal("no end snapshot"))?;
+                let fr = snap
+                    .frames
+                    .first()
+                    .filter(|fr| fr.resume == END_RESUME)
+                    .ok_or_else(|| Abort::internal("the end is not an end snapshot"))?;
+                let mut loc = None;
+                for &(id, o) in &fr.live {
+                    if id == LOC_ID {
+                        loc = Some(l.op(o, Ty::Ptr)?);
+                        continue;
+                    }
+                    let fty = LLVMStructGetTypeAtIndex(cx.vars_ty, id);
+                    let v = l.op(o, l.tir_ty_of(fty)?)?;
+                    let p = l.field_ptr(id);
+                    LLVMBuildStore(l.b.0, v, p);
+                }
+                let r = l.outcome(loc);
+                if w.shape == Shape::Linear {
+                    let out = new_block("jump");
+                    let again = LLVMBuildICmp(
+                        l.b.0,
+                        llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                        r,
+                        m.const_int(64, crate::deopt::outcome::REENTER),
+                        c"".as_ptr(),
+                    );
+                    let rb = reload_block(&l);
+                    LLVMBuildCondBr(l.b.0, again, rb, out);
+                    LLVMPositionBuilderAtEnd(l.b.0, out);
+                }
+                LLVMBuildRet(l.b.0, r);
+            }
+        }
+
+        // The exits, one per snapshot.
+        let mut guards = Vec::with_capacity(guard_snaps.len());
+        let mut guard_srcs = Vec::with_capacity(guard_snaps.len());
+        let mut nslots = nres as usize;
+        let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::new();
+        let mut order: Vec<SnapId> = exits.keys().copied().collect();
+        order.sort();
+        for s in order {
+            let (eb, ephi) = exits[&s];
+            let snap = t
+                .snaps
+                .get(s)
+                .ok_or_else(|| Abort::internal("no snapshot"))?;
+            LLVMPositionBuilderAtEnd(l.b.0, eb);
+            let mut next = nres;
+            let mut frames = Vec::with_capacity(snap.frames.len());
+            let mut srcs: GuardSrc = Vec::with_capacity(snap.frames.len());
+            let mut prev_resume: Option<LLVMValueRef> = None;
+            for fr in &snap.frames {
+                let res = w
+                    .resumes
+                    .get(fr.resume as usize)
+                    .ok_or_else(|| Abort::internal("a snapshot's resume id"))?;
+                let ri = cx
+                    .resume_info
+                    .get(fr.resume as usize)
+                    .ok_or_else(|| Abort::internal("a snapshot's resume id"))?;
+                let mut live = Vec::with_capacity(fr.live.len());
+                let mut src_live = Vec::with_capacity(fr.live.len());
+                for &(reg, o) in &fr.live {
+                    let v = *w
+                        .regs
+                        .get(&(fr.func, reg))
+                        .ok_or_else(|| Abort::internal("a snapshot value without an AOT value"))?;
+                    let dty = match decode::leaves(LLVMTypeOf(v))
+                        .map_err(Abort::unsupported)?
+                        .as_slice()
+                    {
+                        [t] => *t,
+                        _ => return Err(Abort::unsupported("an aggregate value live at a guard")),
+                    };
+                    let src = match o {
+                        Operand::Const(c) if const_bits(c).is_some() => {
+                            LiveSrc::Const(const_bits(c).unwrap())
+                        }
+                        Operand::Val(v) if reserved.contains_key(&v.0) => {
+                            LiveSrc::Slot(reserved[&v.0])
+                        }
+                        _ => {
+                            let ty = l.tir_ty_of(LLVMTypeOf(v))?;
+                            let x = l.op(o, ty)?;
+                            LLVMBuildStore(l.b.0, x, l.buf_slot(next));
+                            next += 1;
+                            LiveSrc::Slot(next - 1)
+                        }
+                    };
+                    live.push((reg, dty, src));
+                    src_live.push((v, src));
+                }
+                frames.push(FrameInfo {
+                    prog: ri.prog.clone(),
+                    block: ri.block,
+                    idx: ri.idx,
+                    live,
+                    call_dst: ri.call_dst,
+                });
+                srcs.push(SrcFrame {
+                    f: res.f,
+                    fidx: res.fidx,
+                    resume: res.at,
+                    live: src_live,
+                    call: prev_resume.map(|r| LLVMGetPreviousInstruction(r)),
+                });
+                prev_resume = Some(res.at);
+            }
+            nslots = nslots.max(next as usize);
+            let mut args = [l.info, ephi, l.buf, l.vars];
+            let r = LLVMBuildCall2(
+                l.b.0,
+                LLVMGlobalGetValueType(cx.exit_fn),
+                cx.exit_fn,
+                args.as_mut_ptr(),
+                4,
+                c"".as_ptr(),
+            );
+            let here = LLVMGetInsertBlock(l.b.0);
+            if root {
+                let again = LLVMBuildICmp(
+                    l.b.0,
+                    llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                    r,
+                    m.const_int(64, crate::deopt::outcome::REENTER),
+                    c"".as_ptr(),
+                );
+                let rb = reload_block(&l);
+                LLVMBuildCondBr(l.b.0, again, rb, leave);
+            } else {
+                LLVMBuildBr(l.b.0, leave);
+            }
+            let mut v = [r];
+            let mut b = [here];
+            LLVMAddIncoming(leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
+            snap_infos.insert(s, (frames, srcs));
+        }
+        for s in &guard_snaps {
+            let (frames, srcs) = &snap_infos[s];
+            guards.push(GuardInfo::new(frames.clone()));
+            guard_srcs.push(
+                srcs.iter()
+                    .map(|sf| SrcFrame {
+                        f: sf.f,
+                        fidx: sf.fidx,
+                        resume: sf.resume,
+                        live: sf.live.clone(),
+                        call: sf.call,
+                    })
+                    .collect(),
+            );
+        }
+        if LLVMCountIncoming(leave_phi) == 0 {
+            LLVMDeleteBasicBlock(leave);
+        }
+
+        // Reserved slots and the re-entry's reloads.
+        let mut res_order: Vec<(u32, u32)> = reserved.iter().map(|(&v, &s)| (v, s)).collect();
+        res_order.sort();
+        LLVMPositionBuilderAtEnd(l.b.0, entry);
+        for &(v, s) in &res_order {
+            LLVMBuildStore(l.b.0, entry_vals[v as usize], l.buf_slot(s));
+        }
+        LLVMBuildBr(l.b.0, head);
+        let mut reload_vals = vec![l.vars; t.params.len()];
+        if !reload.is_null() {
+            LLVMPositionBuilder(l.b.0, reload, LLVMGetBasicBlockTerminator(reload));
+            for (k, (src, ty)) in w.params.iter().zip(&t.params).enumerate().skip(1) {
+                reload_vals[k] = l.param_value(*src, *ty);
+            }
+            for &(v, s) in &res_order {
+                LLVMBuildStore(l.b.0, reload_vals[v as usize], l.buf_slot(s));
+            }
+        }
+        if root {
+            for k in 1..t.params.len() {
+                let p = phis[k];
+                let mut vs = vec![entry_vals[k]];
+                let mut bs = vec![entry];
+                if let Some((bb, args)) = &back {
+                    vs.push(args[k]);
+                    bs.push(*bb);
+                }
+                if !reload.is_null() {
+                    vs.push(reload_vals[k]);
+                    bs.push(reload);
+                }
+                LLVMAddIncoming(p, vs.as_mut_ptr(), bs.as_mut_ptr(), vs.len() as u32);
+            }
+        }
+        Ok(Lowered {
+            guards,
+            guard_srcs,
+            nslots,
+            funcs: std::mem::take(&mut l.used_funcs),
+            globals: std::mem::take(&mut l.used_globals),
+        })
+    }
+}
+
+/// The bits of a plain constant (what a guard's info can hold).
+fn const_bits(c: Const) -> Option<u64> {
+    match c {
+        Const::Int { bits, .. } => Some(bits),
+        Const::F32(b) => Some(b as u64),
+        Const::F64(b) => Some(b),
+        Const::Ptr(a) => Some(a),
+        Const::Sym(_) => None,
+    }
+}
+
+impl L<'_> {
+    fn at_loc(&self, loc: LLVMMetadataRef) {
+        if !loc.is_null() {
+            unsafe { LLVMSetCurrentDebugLocation2(self.b.0, loc) };
+        }
+    }
+
+    fn llty(&self, ty: Ty) -> LLVMTypeRef {
+        let m = self.cx.t;
+        unsafe {
+            match ty {
+                Ty::Int(w) => m.int_ty(w as u32),
+                Ty::F32 => LLVMFloatTypeInContext(m.ctx),
+                Ty::F64 => LLVMDoubleTypeInContext(m.ctx),
+                Ty::Ptr => m.ptr_ty(),
+                Ty::Void => m.void_ty(),
+            }
+        }
+    }
+
+    fn tir_ty_of(&self, t: LLVMTypeRef) -> Result<Ty, Abort> {
+        super::walk::ty_of(t)
+    }
+
+    /// A parameter's value loaded at the builder's position.
+    fn param_value(&self, src: ParamSrc, ty: Ty) -> LLVMValueRef {
+        unsafe {
+            match src {
+                ParamSrc::Vars => self.vars,
+                ParamSrc::Field(k) => {
+                    LLVMBuildLoad2(self.b.0, self.llty(ty), self.field_ptr(k), c"".as_ptr())
+                }
+                ParamSrc::Slot(s) => {
+                    LLVMBuildLoad2(self.b.0, self.llty(ty), self.buf_slot(s), c"".as_ptr())
+                }
+            }
+        }
+    }
+
+    fn field_ptr(&self, k: u32) -> LLVMValueRef {
+        unsafe {
+            let i32t = self.cx.t.int_ty(32);
+            let mut idx = [LLVMConstInt(i32t, 0, 0), LLVMConstInt(i32t, k as u64, 0)];
+            LLVMBuildInBoundsGEP2(
+                self.b.0,
+                self.cx.vars_ty,
+                self.vars,
+                idx.as_mut_ptr(),
+                2,
+                c"".as_ptr(),
+            )
+        }
+    }
+
+    fn buf_slot(&self, slot: u32) -> LLVMValueRef {
+        unsafe {
+            let i64t = self.cx.t.int_ty(64);
+            let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
+            LLVMBuildGEP2(self.b.0, i64t, self.buf, ix.as_mut_ptr(), 1, c"".as_ptr())
+        }
+    }
+
+    /// Adds one to the trace's iteration counter (`TraceInfo::counters[0]`).
+    fn count_iteration(&self) {
+        unsafe {
+            let t = self.cx.t;
+            let i64t = t.int_ty(64);
+            let mut ix = [t.const_int(
+                64,
+                std::mem::offset_of!(crate::deopt::TraceInfo, counters) as u64,
+            )];
+            let pp = LLVMBuildGEP2(
+                self.b.0,
+                t.int_ty(8),
+                self.info,
+                ix.as_mut_ptr(),
+                1,
+                c"".as_ptr(),
+            );
+            let p = LLVMBuildLoad2(self.b.0, t.ptr_ty(), pp, c"".as_ptr());
+            let n = LLVMBuildLoad2(self.b.0, i64t, p, c"".as_ptr());
+            monotonic(n);
+            let n = LLVMBuildAdd(self.b.0, n, t.const_int(64, 1), c"".as_ptr());
+            monotonic(LLVMBuildStore(self.b.0, n, p));
+        }
+    }
+
+    /// The outcome of reaching a control point whose location is `loc`:
+    /// `REENTER` at the start location, the location's address (a jump)
+    /// at another, `RESUME` without one.
+    fn outcome(&self, loc: Option<LLVMValueRef>) -> LLVMValueRef {
+        use crate::deopt::outcome::{JUMP_MIN, REENTER, RESUME};
+        let t = self.cx.t;
+        unsafe {
+            let Some(loc) = loc else {
+                return t.const_int(64, RESUME);
+            };
+            let i64t = t.int_ty(64);
+            let addr = LLVMBuildPtrToInt(self.b.0, loc, i64t, c"".as_ptr());
+            let own = LLVMBuildICmp(
+                self.b.0,
+                llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                addr,
+                t.const_int(64, self.cx.start_loc as u64),
+                c"".as_ptr(),
+            );
+            let small = LLVMBuildICmp(
+                self.b.0,
+                llvm_sys::LLVMIntPredicate::LLVMIntULT,
+                addr,
+                t.const_int(64, JUMP_MIN),
+                c"".as_ptr(),
+            );
+            let other =
+                LLVMBuildSelect(self.b.0, small, t.const_int(64, RESUME), addr, c"".as_ptr());
+            LLVMBuildSelect(self.b.0, own, t.const_int(64, REENTER), other, c"".as_ptr())
+        }
+    }
+
+    /// The LLVM value of operand `o` (of type `ty`).
+    fn op(&mut self, o: Operand, ty: Ty) -> Result<LLVMValueRef, Abort> {
+        let m = self.cx.t;
+        unsafe {
+            Ok(match o {
+                Operand::Val(v) => self.vals[v.idx()]
+                    .ok_or_else(|| Abort::internal(format!("trace IR: %{} has no value", v.0)))?,
+                Operand::Const(c) => match c {
+                    Const::Int { width, bits } => LLVMConstInt(m.int_ty(width as u32), bits, 0),
+                    Const::F32(b) => {
+                        LLVMConstReal(LLVMFloatTypeInContext(m.ctx), f32::from_bits(b) as f64)
+                    }
+                    Const::F64(b) => {
+                        LLVMConstReal(LLVMDoubleTypeInContext(m.ctx), f64::from_bits(b))
+                    }
+                    Const::Ptr(0) => LLVMConstNull(m.ptr_ty()),
+                    Const::Ptr(a) => LLVMConstIntToPtr(m.const_int(64, a), m.ptr_ty()),
+                    Const::Sym(s) => self.symbol(s)?,
+                },
+            })
+            .map(|v| {
+                let _ = ty;
+                v
+            })
+        }
+    }
+
+    /// The trace module's declaration of AOT symbol `s`.
+    fn symbol(&mut self, s: Sym) -> Result<LLVMValueRef, Abort> {
+        if let Some(&d) = self.syms.get(&s) {
+            return Ok(d);
+        }
+        let t = self.cx.t;
+        let d = unsafe {
+            match s {
+                Sym::Func(n) => {
+                    let v = *self
+                        .cx
+                        .funcs
+                        .get(n as usize)
+                        .ok_or_else(|| Abort::internal("function index out of range"))?;
+                    let vty = LLVMGlobalGetValueType(v);
+                    let aname = llvm::name(v);
+                    if aname.starts_with("llvm.") {
+                        t.get_or_declare(&aname, vty)
+                    } else {
+                        let name = format!("__yk_aot_f{n}");
+                        let d = t.get_or_declare(&name, vty);
+                        copy_attributes(v, d);
+                        self.used_funcs.push((name, n as usize));
+                        d
+                    }
+                }
+                Sym::Global(n) => {
+                    let v = *self
+                        .cx
+                        .globals
+                        .get(n as usize)
+                        .ok_or_else(|| Abort::internal("global index out of range"))?;
+                    let vty = LLVMGlobalGetValueType(v);
+                    let name = format!("__yk_aot_g{n}");
+                    let cn = CString::new(name.clone()).unwrap();
+                    let d = LLVMAddGlobal(t.m, vty, cn.as_ptr());
+                    let init = LLVMGetInitializer(v);
+                    if LLVMIsGlobalConstant(v) != 0
+                        && !init.is_null()
+                        && !super::super::builder::refers_to_globals(init)
+                    {
+                        LLVMSetInitializer(d, init);
+                        LLVMSetGlobalConstant(d, 1);
+                        LLVMSetLinkage(d, LLVMLinkage::LLVMAvailableExternallyLinkage);
+                    }
+                    self.used_globals.push((name, n as usize));
+                    d
+                }
+            }
+        };
+        self.syms.insert(s, d);
+        Ok(d)
+    }
+
+    /// Lowers one instruction (not a guard or alloca); returns its value.
+    fn inst(&mut self, t: &tir::Trace, inst: &Inst) -> Result<Option<LLVMValueRef>, Abort> {
+        let b = self.b.0;
+        let n = c"".as_ptr();
+        let opty = |l: &Self, o: Operand| match o {
+            Operand::Val(v) => t.val_ty(v),
+            Operand::Const(c) => {
+                let _ = l;
+                c.ty()
+            }
+        };
+        unsafe {
+            Ok(Some(match inst {
+                Inst::Load { ty, ptr, flags } => {
+                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let x = LLVMBuildLoad2(b, self.llty(*ty), p, n);
+                    LLVMSetAlignment(x, 1);
+                    if flags.volatile {
+                        LLVMSetVolatile(x, 1);
+                    }
+                    x
+                }
+                Inst::Store { val, ptr, volatile } => {
+                    let vty = opty(self, *val);
+                    let v = self.op(*val, vty)?;
+                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let s = LLVMBuildStore(b, v, p);
+                    LLVMSetAlignment(s, 1);
+                    if *volatile {
+                        LLVMSetVolatile(s, 1);
+                    }
+                    return Ok(None);
+                }
+                Inst::PtrAdd { ptr, off } => {
+                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let mut ix = [self.cx.t.const_int(64, *off as u64)];
+                    LLVMBuildGEP2(b, self.cx.t.int_ty(8), p, ix.as_mut_ptr(), 1, n)
+                }
+                Inst::DynPtrAdd {
+                    ptr,
+                    idx,
+                    scale,
+                    off,
+                } => {
+                    let m = self.cx.t;
+                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let ity = opty(self, *idx);
+                    let mut x = self.op(*idx, ity)?;
+                    if ity.bits() < 64 {
+                        x = LLVMBuildSExt(b, x, m.int_ty(64), n);
+                    }
+                    let x = LLVMBuildMul(b, x, m.const_int(64, *scale as u64), n);
+                    let mut ix = [x];
+                    let mut q = LLVMBuildGEP2(b, m.int_ty(8), p, ix.as_mut_ptr(), 1, n);
+                    if *off != 0 {
+                        let mut ix = [m.const_int(64, *off as u64)];
+                        q = LLVMBuildGEP2(b, m.int_ty(8), q, ix.as_mut_ptr(), 1, n);
+                    }
+                    q
+                }
+                Inst::Bin { op, ty, lhs, rhs } => {
+                    let (x, y) = (self.op(*lhs, *ty)?, self.op(*rhs, *ty)?);
+                    LLVMBuildBinOp(b, llvm_bin(*op), x, y, n)
+                }
+                Inst::ICmp { pred, lhs, rhs } => {
+                    let ty = opty(self, *lhs);
+                    let (x, y) = (self.op(*lhs, ty)?, self.op(*rhs, ty)?);
+                    LLVMBuildICmp(b, llvm_ipred(*pred), x, y, n)
+                }
+                Inst::FCmp { pred, lhs, rhs } => {
+                    let ty = opty(self, *lhs);
+                    let (x, y) = (self.op(*lhs, ty)?, self.op(*rhs, ty)?);
+                    LLVMBuildFCmp(b, llvm_fpred(*pred), x, y, n)
+                }
+                Inst::Cast { op, val, to } => {
+                    let ty = opty(self, *val);
+                    let x = self.op(*val, ty)?;
+                    LLVMBuildCast(b, llvm_cast(*op), x, self.llty(*to), n)
+                }
+                Inst::Select {
+                    cond,
+                    ty,
+                    t: x,
+                    f: y,
+                } => {
+                    let c = self.op(*cond, Ty::I1)?;
+                    let (x, y) = (self.op(*x, *ty)?, self.op(*y, *ty)?);
+                    LLVMBuildSelect(b, c, x, y, n)
+                }
+                Inst::Call {
+                    callee, args, ret, ..
+                } => {
+                    let f = self.op(*callee, Ty::Ptr)?;
+                    let mut xs = Vec::with_capacity(args.len());
+                    let mut tys = Vec::with_capacity(args.len());
+                    for a in args {
+                        let ty = opty(self, *a);
+                        xs.push(self.op(*a, ty)?);
+                        tys.push(self.llty(ty));
+                    }
+                    let fty = match callee {
+                        Operand::Const(Const::Sym(Sym::Func(_))) => LLVMGlobalGetValueType(f),
+                        _ => {
+                            LLVMFunctionType(self.llty(*ret), tys.as_mut_ptr(), tys.len() as u32, 0)
+                        }
+                    };
+                    let c = LLVMBuildCall2(b, fty, f, xs.as_mut_ptr(), xs.len() as u32, n);
+                    if *ret == Ty::Void {
+                        return Ok(None);
+                    }
+                    c
+                }
+                Inst::Guard { .. } | Inst::Alloca { .. } => {
+                    return Err(Abort::internal("trace IR: lowered out of order"))
+                }
+            }))
+        }
+    }
+}
+
+/// Copies the attributes of AOT function `from` onto its declaration `to`
+/// (argument extensions and the like are part of the call's ABI).
+fn copy_attributes(from: LLVMValueRef, to: LLVMValueRef) {
+    unsafe {
+        let n = LLVMCountParams(from);
+        let idxs = std::iter::once(llvm_sys::LLVMAttributeReturnIndex)
+            .chain(1..=n)
+            .chain(std::iter::once(llvm_sys::LLVMAttributeFunctionIndex));
+        for k in idxs {
+            let c = LLVMGetAttributeCountAtIndex(from, k);
+            if c == 0 {
+                continue;
+            }
+            let mut attrs = vec![std::ptr::null_mut(); c as usize];
+            LLVMGetAttributesAtIndex(from, k, attrs.as_mut_ptr());
+            for a in attrs {
+                LLVMAddAttributeAtIndex(to, k, a);
+            }
+        }
+    }
+}
+
+fn monotonic(i: LLVMValueRef) {
+    unsafe {
+        LLVMSetOrdering(i, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
+        LLVMSetAlignment(i, 8);
+    }
+}
+
+fn llvm_bin(op: BinOp) -> LLVMOpcode {
+    use LLVMOpcode::*;
+    match op {
+        BinOp::Add => LLVMAdd,
+        BinOp::Sub => LLVMSub,
+        BinOp::Mul => LLVMMul,
+        BinOp::SDiv => LLVMSDiv,
+        BinOp::UDiv => LLVMUDiv,
+        BinOp::SRem => LLVMSRem,
+        BinOp::URem => LLVMURem,
+        BinOp::And => LLVMAnd,
+        BinOp::Or => LLVMOr,
+        BinOp::Xor => LLVMXor,
+        BinOp::Shl => LLVMShl,
+        BinOp::LShr => LLVMLShr,
+        BinOp::AShr => LLVMAShr,
+        BinOp::FAdd => LLVMFAdd,
+        BinOp::FSub => LLVMFSub,
+        BinOp::FMul => LLVMFMul,
+        BinOp::FDiv => LLVMFDiv,
+        BinOp::FRem => LLVMFRem,
+    }
+}
+
+fn llvm_cast(op: CastOp) -> LLVMOpcode {
+    use LLVMOpcode::*;
+    match op {
+        CastOp::ZExt => LLVMZExt,
+        CastOp::SExt => LLVMSExt,
+        CastOp::Trunc => LLVMTrunc,
+        CastOp::BitCast => LLVMBitCast,
+        CastOp::PtrToInt => LLVMPtrToInt,
+        CastOp::IntToPtr => LLVMIntToPtr,
+        CastOp::FPToSI => LLVMFPToSI,
+        CastOp::FPToUI => LLVMFPToUI,
+        CastOp::SIToFP => LLVMSIToFP,
+        CastOp::UIToFP => LLVMUIToFP,
+        CastOp::FPExt => LLVMFPExt,
+        CastOp::FPTrunc => LLVMFPTrunc,
+    }
+}
+
+fn llvm_ipred(p: IPred) -> llvm_sys::LLVMIntPredicate {
+    use llvm_sys::LLVMIntPredicate::*;
+    match p {
+        IPred::Eq => LLVMIntEQ,
+        IPred::Ne => LLVMIntNE,
+        IPred::Ugt => LLVMIntUGT,
+        IPred::Uge => LLVMIntUGE,
+        IPred::Ult => LLVMIntULT,
+        IPred::Ule => LLVMIntULE,
+        IPred::Sgt => LLVMIntSGT,
+        IPred::Sge => LLVMIntSGE,
+        IPred::Slt => LLVMIntSLT,
+        IPred::Sle => LLVMIntSLE,
+    }
+}
+
+fn llvm_fpred(p: FPred) -> llvm_sys::LLVMRealPredicate {
+    use llvm_sys::LLVMRealPredicate::*;
+    match p {
+        FPred::Oeq => LLVMRealOEQ,
+        FPred::Ogt => LLVMRealOGT,
+        FPred::Oge => LLVMRealOGE,
+        FPred::Olt => LLVMRealOLT,
+        FPred::Ole => LLVMRealOLE,
+        FPred::One => LLVMRealONE,
+        FPred::Ord => LLVMRealORD,
+        FPred::Ueq => LLVMRealUEQ,
+        FPred::Ugt => LLVMRealUGT,
+        FPred::Uge => LLVMRealUGE,
+        FPred::Ult => LLVMRealULT,
+        FPred::Ule => LLVMRealULE,
+        FPred::Une => LLVMRealUNE,
+        FPred::Uno => LLVMRealUNO,
+    }
+}

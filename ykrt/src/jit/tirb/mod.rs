@@ -1,0 +1,237 @@
+//! The trace-IR builder: recording -> trace IR (optimised while it is
+//! built) -> LLVM.
+//!
+//! Three named steps, each checked:
+//!
+//! 1. [`walk`]: the recorded blocks into a `tir::Trace` through the forward
+//!    optimiser (folding, CSE, the heap cache, guards decided by what the
+//!    trace knows, promoted values and idempotent results as constants);
+//! 2. `tir::opt::backward`: dead stores and dead code, after which the
+//!    trace is verified;
+//! 3. [`lower`]: the trace into the LLVM trace function, one exit block per
+//!    snapshot.
+//!
+//! It makes the same [`BuiltTrace`] as the direct LLVM builder
+//! ([`super::builder`]), which stays as the fallback for recordings that use
+//! something the trace IR has no form for ([`TIR_ENV`] chooses).
+
+pub mod lower;
+pub mod walk;
+
+use super::builder::{
+    check_operands, declare_trace_fn, find_cp, ret_field, Analyses, BuiltTrace, TraceInput,
+    GUARD_EXIT, SIDE_GUARD_EXIT,
+};
+use super::dbg::TraceDbg;
+use crate::abort::Abort;
+use crate::aotir::AotIndex;
+use linker_plugin::llvm::Module;
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use std::collections::HashMap;
+use tir::opt::forward::MemReader;
+use tir::Sym;
+pub use walk::ParamSrc;
+
+/// `YKD_TRACE_IR`: `1` (the default) builds traces through the trace IR,
+/// falling back to the direct builder when the trace IR can't express a
+/// recording; `0` uses the direct builder only; `only` never falls back
+/// (for testing the trace IR).
+pub const TIR_ENV: &str = "YKD_TRACE_IR";
+
+/// Which builders to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Off,
+    WithFallback,
+    Only,
+}
+
+/// The mode `YKD_TRACE_IR` asks for.
+pub fn mode() -> Mode {
+    match std::env::var(TIR_ENV).as_deref() {
+        Ok("0") => Mode::Off,
+        Ok("only") => Mode::Only,
+        _ => Mode::WithFallback,
+    }
+}
+
+/// What the trace IR made of a recording (for logs and statistics).
+#[derive(Clone, Debug, Default)]
+pub struct TirCounts {
+    /// Instructions appended by the walk.
+    pub appended: usize,
+    /// Left after the forward optimiser.
+    pub forward: usize,
+    /// Left after the backward pass.
+    pub backward: usize,
+    pub guards: usize,
+    pub snapshots: usize,
+}
+
+/// Reads the constant memory of the running interpreter: AOT globals the
+/// IR declares constant, at their run-time addresses.
+struct AotMem;
+
+impl MemReader for AotMem {
+    fn read(&self, addr: u64, size: u64) -> Option<u64> {
+        if addr == 0 || !(1..=8).contains(&size) {
+            return None;
+        }
+        let mut b = [0u8; 8];
+        // SAFETY: the walk marks `const` only loads from within a constant
+        // global of the running binary (`walk::const_global_base`), which is
+        // mapped and never written; the optimiser reads at offsets the
+        // trace's own loads use.
+        unsafe {
+            std::ptr::copy_nonoverlapping(addr as *const u8, b.as_mut_ptr(), size as usize);
+        }
+        Some(u64::from_le_bytes(b))
+    }
+
+    fn sym_addr(&self, sym: Sym) -> Option<u64> {
+        let info = crate::aot::info()?;
+        let a = match sym {
+            Sym::Func(n) => *info.funcs().get(n as usize)?,
+            Sym::Global(n) => *info.globals().get(n as usize)?,
+        };
+        (!a.is_null()).then_some(a as u64)
+    }
+}
+
+/// Builds the trace for `input` through the trace IR, into `t`. `log_tir`
+/// receives the trace's text before and after the backward pass.
+pub fn build(
+    aot: &Module,
+    idx: &AotIndex,
+    an: &mut Analyses,
+    t: Module,
+    input: &TraceInput,
+    log_tir: Option<&dyn Fn(&str, &str)>,
+) -> Result<(BuiltTrace, TirCounts), Abort> {
+    let funcs = aot.functions();
+    let globals = aot.globals();
+    let f = *funcs
+        .get(input.cp_func_idx)
+        .ok_or_else(|| Abort::internal("control point function index out of range"))?;
+    super::lazy::materialize(f).map_err(Abort::internal)?;
+    let (_, cp_call) =
+        find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
+    let func_idx: HashMap<LLVMValueRef, usize> =
+        funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+    let global_idx: HashMap<LLVMValueRef, usize> =
+        globals.iter().enumerate().map(|(i, &g)| (g, i)).collect();
+    let trace_fn = declare_trace_fn(&t, f, input.name);
+    let mut dbg = TraceDbg::new(&t, aot, trace_fn, input.name, f, cp_call);
+    let line0 = dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.line0());
+
+    // 1. The walk, optimising forwards.
+    let w = walk::walk(
+        idx,
+        an,
+        dbg.as_mut(),
+        &AotMem,
+        &funcs,
+        &func_idx,
+        &global_idx,
+        &walk::WalkInput {
+            blocks: input.blocks,
+            promotes: input.promotes,
+            idempotents: input.idempotents,
+            cp_func: f,
+            cp_func_idx: input.cp_func_idx as u32,
+            linear: input.linear,
+            side: input.side,
+        },
+    )?;
+    if let Some(log) = log_tir {
+        log("trace-ir-forward", &tir::text::print(&w.trace));
+    }
+    // 2. Backwards.
+    let (tr, map) = tir::opt::backward::run_mapped(&w.trace);
+    tr.verify()
+        .map_err(|e| Abort::internal(format!("trace IR after the backward pass: {e}")))?;
+    let np = tr.params.len();
+    let mut locs = vec![std::ptr::null_mut(); tr.body.len()];
+    for (k, loc) in w.locs.iter().enumerate() {
+        if let Some(Some(v)) = map.get(np + k) {
+            locs[v.idx() - np] = *loc;
+        }
+    }
+    if let Some(log) = log_tir {
+        log("trace-ir", &tir::text::print(&tr));
+    }
+    let counts = TirCounts {
+        appended: w.stats.appended,
+        forward: w.trace.body.len(),
+        backward: tr.body.len(),
+        guards: tr
+            .body
+            .iter()
+            .filter(|i| matches!(i, tir::Inst::Guard { .. }))
+            .count(),
+        snapshots: tr.snaps.len(),
+    };
+
+    // 3. Lowering.
+    let mut resume_info = Vec::with_capacity(w.resumes.len());
+    for r in &w.resumes {
+        let d = walk::decoded(an, &func_idx, &global_idx, r.f, r.fidx as usize);
+        let &(block, ix) = d
+            .pos
+            .get(&r.at)
+            .ok_or_else(|| Abort::internal("resume point not decoded"))?;
+        let call_dst = if r.top {
+            u32::MAX
+        } else {
+            let call = unsafe { LLVMGetPreviousInstruction(r.at) };
+            *d.regs
+                .get(&call)
+                .ok_or_else(|| Abort::internal("a call without a register"))?
+        };
+        resume_info.push(lower::ResumeInfo {
+            prog: d.prog.clone(),
+            block,
+            idx: ix,
+            call_dst,
+        });
+    }
+    let exit_fn = unsafe {
+        let mut gparams = [t.ptr_ty(), t.int_ty(64), t.ptr_ty(), t.ptr_ty()];
+        let gty = LLVMFunctionType(t.int_ty(64), gparams.as_mut_ptr(), 4, 0);
+        let name = if input.side.is_some() {
+            SIDE_GUARD_EXIT
+        } else {
+            GUARD_EXIT
+        };
+        t.get_or_declare(name, gty)
+    };
+    let cx = lower::LowerCx {
+        t: &t,
+        trace_fn,
+        vars_ty: unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) },
+        exit_fn,
+        start_loc: input.start_loc,
+        funcs: &funcs,
+        globals: &globals,
+        resume_info: &resume_info,
+        line0,
+    };
+    let lowered = lower::lower(&cx, &w, &tr, &locs)?;
+    drop(dbg);
+    check_operands(trace_fn)?;
+    let ret_field = ret_field(an.td, cp_call)?;
+    Ok((
+        BuiltTrace {
+            module: t,
+            funcs: lowered.funcs,
+            globals: lowered.globals,
+            guards: lowered.guards,
+            guard_srcs: lowered.guard_srcs,
+            nslots: lowered.nslots,
+            ret_field,
+            walked: w.walked,
+        },
+        counts,
+    ))
+}
