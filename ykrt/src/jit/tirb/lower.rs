@@ -11,12 +11,15 @@
 //!          snapshot's exit block; jump (br loop) or the end (write the
 //!          changed vars fields, return or re-enter)
 //! exit_sN: one per snapshot: phi of the failing guard's number, stores of
-//!          the snapshot's values into the buffer, call of the guard-exit
-//!          function, re-enter or leave
+//!          the snapshot's values into the buffer, on to the exit tail
+//! exit:    phi of the guard's number; the one call of the guard-exit
+//!          function; re-enter or leave
 //! ```
 //!
 //! Guards that share a snapshot share its exit block, so exit code grows
-//! with the number of snapshots, not guards x live values. Loop parameters
+//! with the number of snapshots, not guards x live values; and all exits
+//! share one call of the runtime (a call site costs code generation more
+//! than the stores). Loop parameters
 //! the loop never changes get one reserved buffer slot each, written at the
 //! entry and the re-entry rather than at every exit.
 
@@ -146,21 +149,34 @@ pub fn lower(
             (End::Jump(args), _) => (0..t.params.len())
                 .map(|k| args.get(k) == Some(&Operand::Val(tir::ValId(k as u32))))
                 .collect(),
-            (_, Shape::Linear) => vec![true; t.params.len()],
-            _ => vec![false; t.params.len()],
+            // No back edge: a parameter keeps its value to every exit.
+            _ => vec![true; t.params.len()],
         };
+        // A side trace's inputs stay where its parent left them: nothing in
+        // the side trace writes those slots (its exits use the slots above).
         let mut reserved: HashMap<u32, u32> = HashMap::new();
+        let mut nres = 0;
+        if w.shape == Shape::Side {
+            for (k, src) in w.params.iter().enumerate() {
+                if let ParamSrc::Slot(s) = src {
+                    reserved.insert(k as u32, *s);
+                    nres = nres.max(s + 1);
+                }
+            }
+        }
+        // Parameters written at the entry (and re-entry).
+        let mut written: Vec<(u32, u32)> = Vec::new();
         for (_, s) in t.snaps.iter() {
             for o in s.operands() {
                 if let Operand::Val(v) = o {
-                    if (v.idx()) < t.params.len() && invariant[v.idx()] {
-                        let n = reserved.len() as u32;
-                        reserved.entry(v.0).or_insert(n);
+                    if v.idx() < t.params.len() && invariant[v.idx()] && !reserved.contains_key(&v.0) {
+                        reserved.insert(v.0, nres);
+                        written.push((v.0, nres));
+                        nres += 1;
                     }
                 }
             }
         }
-        let nres = reserved.len() as u32;
 
         // The body.
         let mut exits: HashMap<SnapId, (LLVMBasicBlockRef, LLVMValueRef)> = HashMap::new();
@@ -266,6 +282,7 @@ pub fn lower(
         let mut guard_srcs = Vec::with_capacity(guard_snaps.len());
         let mut nslots = nres as usize;
         let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::new();
+        let mut tail: Option<(LLVMBasicBlockRef, LLVMValueRef)> = None;
         let mut order: Vec<SnapId> = exits.keys().copied().collect();
         order.sort();
         for s in order {
@@ -337,7 +354,26 @@ pub fn lower(
                 prev_resume = Some(res.at);
             }
             nslots = nslots.max(next as usize);
-            let mut args = [l.info, ephi, l.buf, l.vars];
+            // On to the shared tail, with the guard's number.
+            let tail = *tail.get_or_insert_with(|| {
+                let tb = new_block("exit");
+                let here = LLVMGetInsertBlock(l.b.0);
+                LLVMPositionBuilderAtEnd(l.b.0, tb);
+                let ph = LLVMBuildPhi(l.b.0, m.int_ty(64), c"".as_ptr());
+                LLVMPositionBuilderAtEnd(l.b.0, here);
+                (tb, ph)
+            });
+            let mut v = [ephi];
+            let mut b = [LLVMGetInsertBlock(l.b.0)];
+            LLVMAddIncoming(tail.1, v.as_mut_ptr(), b.as_mut_ptr(), 1);
+            LLVMBuildBr(l.b.0, tail.0);
+            snap_infos.insert(s, (frames, srcs));
+        }
+        if let Some((tb, gphi)) = tail {
+            // The one call of the runtime: run the side trace or the
+            // blackhole, then re-enter or leave.
+            LLVMPositionBuilderAtEnd(l.b.0, tb);
+            let mut args = [l.info, gphi, l.buf, l.vars];
             let r = LLVMBuildCall2(
                 l.b.0,
                 LLVMGlobalGetValueType(cx.exit_fn),
@@ -346,7 +382,6 @@ pub fn lower(
                 4,
                 c"".as_ptr(),
             );
-            let here = LLVMGetInsertBlock(l.b.0);
             if root {
                 let again = LLVMBuildICmp(
                     l.b.0,
@@ -361,9 +396,8 @@ pub fn lower(
                 LLVMBuildBr(l.b.0, leave);
             }
             let mut v = [r];
-            let mut b = [here];
+            let mut b = [tb];
             LLVMAddIncoming(leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
-            snap_infos.insert(s, (frames, srcs));
         }
         for s in &guard_snaps {
             let (frames, srcs) = &snap_infos[s];
@@ -385,8 +419,7 @@ pub fn lower(
         }
 
         // Reserved slots and the re-entry's reloads.
-        let mut res_order: Vec<(u32, u32)> = reserved.iter().map(|(&v, &s)| (v, s)).collect();
-        res_order.sort();
+        let res_order = written;
         LLVMPositionBuilderAtEnd(l.b.0, entry);
         for &(v, s) in &res_order {
             LLVMBuildStore(l.b.0, entry_vals[v as usize], l.buf_slot(s));
