@@ -94,6 +94,8 @@ pub type GuardSrc = Vec<SrcFrame>;
 pub struct Analyses {
     pub(super) decoded: HashMap<usize, Decoded>,
     pub(super) liveness: HashMap<usize, Liveness>,
+    /// `Prog::unsupported_from` by (function, block, instruction, frame 0).
+    pub(super) unsupported: HashMap<(usize, u32, u32, bool), Option<String>>,
     pub(super) td: llvm_sys::target::LLVMTargetDataRef,
 }
 
@@ -106,6 +108,7 @@ impl Analyses {
         Analyses {
             decoded: HashMap::new(),
             liveness: HashMap::new(),
+            unsupported: HashMap::new(),
             td: decode::target_data(aot.m),
         }
     }

@@ -12,7 +12,7 @@
 //! deoptimiser maps it back to an instruction of the AOT function).
 
 use crate::ir::Operand;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// An index into a trace's snapshot table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

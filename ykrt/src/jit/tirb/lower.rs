@@ -33,7 +33,7 @@ use linker_plugin::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMOpcode};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CString;
 use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Ty};
 
@@ -96,7 +96,7 @@ pub fn lower(
         cx,
         b: m.builder(),
         vals: vec![None; t.nvals()],
-        syms: HashMap::new(),
+        syms: HashMap::default(),
         used_funcs: Vec::new(),
         used_globals: Vec::new(),
         vars: unsafe { LLVMGetParam(f, 0) },
@@ -133,17 +133,6 @@ pub fn lower(
                 l.vals[t.params.len() + k] = Some(a);
             }
         }
-        // The head: phis of a root trace's parameters (but vars).
-        LLVMPositionBuilderAtEnd(l.b.0, head);
-        let mut phis = vec![std::ptr::null_mut(); t.params.len()];
-        if root {
-            for (k, ty) in t.params.iter().enumerate().skip(1) {
-                let p = LLVMBuildPhi(l.b.0, l.llty(*ty), c"".as_ptr());
-                phis[k] = p;
-                l.vals[k] = Some(p);
-            }
-            l.count_iteration();
-        }
         // Invariant parameters get reserved slots.
         let invariant: Vec<bool> = match (&t.end, w.shape) {
             (End::Jump(args), _) => (0..t.params.len())
@@ -154,7 +143,7 @@ pub fn lower(
         };
         // A side trace's inputs stay where its parent left them: nothing in
         // the side trace writes those slots (its exits use the slots above).
-        let mut reserved: HashMap<u32, u32> = HashMap::new();
+        let mut reserved: HashMap<u32, u32> = HashMap::default();
         let mut nres = 0;
         if w.shape == Shape::Side {
             for (k, src) in w.params.iter().enumerate() {
@@ -169,7 +158,10 @@ pub fn lower(
         for (_, s) in t.snaps.iter() {
             for o in s.operands() {
                 if let Operand::Val(v) = o {
-                    if v.idx() < t.params.len() && invariant[v.idx()] && !reserved.contains_key(&v.0) {
+                    if v.idx() < t.params.len()
+                        && invariant[v.idx()]
+                        && !reserved.contains_key(&v.0)
+                    {
                         reserved.insert(v.0, nres);
                         written.push((v.0, nres));
                         nres += 1;
@@ -178,8 +170,63 @@ pub fn lower(
             }
         }
 
+        // Parameters the loop itself uses (in the body, the end, or a
+        // snapshot value stored at an exit): only these need a phi.
+        let mut used = vec![false; t.params.len()];
+        let use_op = |o: &Operand, used: &mut Vec<bool>| {
+            if let Operand::Val(v) = o {
+                if v.idx() < used.len() {
+                    used[v.idx()] = true;
+                }
+            }
+        };
+        for inst in &t.body {
+            for o in inst.operands() {
+                use_op(&o, &mut used);
+            }
+            if let Inst::Guard { snap, .. } = inst {
+                if let Some(sn) = t.snaps.get(*snap) {
+                    for o in sn.operands() {
+                        if !matches!(o, Operand::Val(v) if reserved.contains_key(&v.0)) {
+                            use_op(&o, &mut used);
+                        }
+                    }
+                }
+            }
+        }
+        match &t.end {
+            End::Jump(args) => {
+                for (k, a) in args.iter().enumerate() {
+                    if *a != Operand::Val(tir::ValId(k as u32)) {
+                        use_op(a, &mut used);
+                    }
+                }
+            }
+            End::Exit(sn) => {
+                if let Some(sn) = t.snaps.get(*sn) {
+                    for o in sn.operands() {
+                        use_op(&o, &mut used);
+                    }
+                }
+            }
+        }
+        // The head: phis of a root trace's parameters (but vars).
+        LLVMPositionBuilderAtEnd(l.b.0, head);
+        let mut phis = vec![std::ptr::null_mut(); t.params.len()];
+        if root {
+            for (k, ty) in t.params.iter().enumerate().skip(1) {
+                if !used[k] {
+                    l.vals[k] = None;
+                    continue;
+                }
+                let p = LLVMBuildPhi(l.b.0, l.llty(*ty), c"".as_ptr());
+                phis[k] = p;
+                l.vals[k] = Some(p);
+            }
+            l.count_iteration();
+        }
         // The body.
-        let mut exits: HashMap<SnapId, (LLVMBasicBlockRef, LLVMValueRef)> = HashMap::new();
+        let mut exits: HashMap<SnapId, (LLVMBasicBlockRef, LLVMValueRef)> = HashMap::default();
         let mut guard_snaps: Vec<SnapId> = Vec::new();
         let np = t.params.len();
         for (k, inst) in t.body.iter().enumerate() {
@@ -232,8 +279,12 @@ pub fn lower(
         match &t.end {
             End::Jump(args) => {
                 let mut vs = Vec::with_capacity(args.len());
-                for (a, ty) in args.iter().zip(&t.params) {
-                    vs.push(l.op(*a, *ty)?);
+                for (k, (a, ty)) in args.iter().zip(&t.params).enumerate() {
+                    vs.push(if k == 0 || used[k] {
+                        l.op(*a, *ty)?
+                    } else {
+                        std::ptr::null_mut()
+                    });
                 }
                 back = Some((LLVMGetInsertBlock(l.b.0), vs));
                 LLVMBuildBr(l.b.0, head);
@@ -281,7 +332,7 @@ pub fn lower(
         let mut guards = Vec::with_capacity(guard_snaps.len());
         let mut guard_srcs = Vec::with_capacity(guard_snaps.len());
         let mut nslots = nres as usize;
-        let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::new();
+        let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::default();
         let mut tail: Option<(LLVMBasicBlockRef, LLVMValueRef)> = None;
         let mut order: Vec<SnapId> = exits.keys().copied().collect();
         order.sort();
@@ -438,6 +489,9 @@ pub fn lower(
         if root {
             for k in 1..t.params.len() {
                 let p = phis[k];
+                if p.is_null() {
+                    continue;
+                }
                 let mut vs = vec![entry_vals[k]];
                 let mut bs = vec![entry];
                 if let Some((bb, args)) = &back {

@@ -28,7 +28,6 @@ use crate::aotir::AotIndex;
 use linker_plugin::llvm::Module;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
-use std::collections::HashMap;
 use tir::opt::forward::MemReader;
 use tir::Sym;
 pub use walk::ParamSrc;
@@ -117,9 +116,9 @@ pub fn build(
     super::lazy::materialize(f).map_err(Abort::internal)?;
     let (_, cp_call) =
         find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
-    let func_idx: HashMap<LLVMValueRef, usize> =
+    let func_idx: std::collections::HashMap<LLVMValueRef, usize> =
         funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
-    let global_idx: HashMap<LLVMValueRef, usize> =
+    let global_idx: std::collections::HashMap<LLVMValueRef, usize> =
         globals.iter().enumerate().map(|(i, &g)| (g, i)).collect();
     let trace_fn = declare_trace_fn(&t, f, input.name);
     let mut dbg = TraceDbg::new(&t, aot, trace_fn, input.name, f, cp_call);

@@ -43,7 +43,7 @@ use linker_plugin::llvm::{self, blocks, operands, successors};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMOpcode, LLVMTypeKind};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use tir::opt::forward::{MemReader, TraceBuilder};
 use tir::opt::OptError;
 use tir::{
@@ -156,8 +156,8 @@ struct W<'a, 'm> {
     locs: Vec<LLVMMetadataRef>,
     frames: Vec<Frame>,
     funcs: &'a [LLVMValueRef],
-    func_idx: &'a HashMap<LLVMValueRef, usize>,
-    global_idx: &'a HashMap<LLVMValueRef, usize>,
+    func_idx: &'a std::collections::HashMap<LLVMValueRef, usize>,
+    global_idx: &'a std::collections::HashMap<LLVMValueRef, usize>,
     rec: &'a [(u32, u32)],
     pos: usize,
     promotes: &'a [u64],
@@ -228,8 +228,8 @@ pub fn walk(
     dbg: Option<&mut TraceDbg>,
     mem: &dyn MemReader,
     funcs: &[LLVMValueRef],
-    func_idx: &HashMap<LLVMValueRef, usize>,
-    global_idx: &HashMap<LLVMValueRef, usize>,
+    func_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    global_idx: &std::collections::HashMap<LLVMValueRef, usize>,
     input: &WalkInput,
 ) -> Result<Walked, Abort> {
     let f = input.cp_func;
@@ -247,7 +247,7 @@ pub fn walk(
     // fields and the parent guard's live values.
     let mut params = vec![ParamSrc::Vars];
     let mut ptys = vec![Ty::Ptr];
-    let mut field_param = HashMap::new();
+    let mut field_param = HashMap::default();
     let mut invariant = Vec::new();
     for &(k, v) in &fields {
         let inv = unsafe {
@@ -301,13 +301,13 @@ pub fn walk(
         vars_ty,
         side: shape == Shape::Side,
         field_param,
-        vars_val: HashMap::new(),
+        vars_val: HashMap::default(),
         resumes: Vec::new(),
-        resume_ids: HashMap::new(),
-        regs: HashMap::new(),
+        resume_ids: HashMap::default(),
+        regs: HashMap::default(),
         walked: 0,
     };
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     map.insert(aot_vars, w.tb.param(0));
     for (v, p) in invariant {
         map.insert(v, w.tb.param(p));
@@ -1079,7 +1079,7 @@ impl W<'_, '_> {
             Some(d) => d.loc_of(call, parent_at),
             None => std::ptr::null_mut(),
         };
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         unsafe {
             for k in 0..LLVMCountParams(g) {
                 let a = self.operand(LLVMGetOperand(call, k))?;
@@ -1260,10 +1260,20 @@ impl W<'_, '_> {
                 .pos
                 .get(&resume)
                 .ok_or_else(|| Abort::internal("resume point not decoded"))?;
-            if let Some(why) = d.prog.unsupported_from(block, ix, k == 0) {
+            let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
+            let key = (fidx as usize, block, ix, k == 0);
+            let why = match self.an.unsupported.get(&key) {
+                Some(w) => w.clone(),
+                None => {
+                    let d = self.decoded(f, fidx as usize);
+                    let w = d.prog.unsupported_from(block, ix, k == 0);
+                    self.an.unsupported.insert(key, w.clone());
+                    w
+                }
+            };
+            if let Some(why) = why {
                 return Err(Abort::unsupported(format!("the blackhole can't run {why}")));
             }
-            let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
             let mut lv = Vec::with_capacity(live.len());
             for (v, reg) in live.into_iter().zip(regs) {
                 match decode::leaves(unsafe { LLVMTypeOf(v) })
@@ -1403,8 +1413,8 @@ impl W<'_, '_> {
 /// The decoded form of function `f` (cached in `an`).
 pub fn decoded<'a>(
     an: &'a mut Analyses,
-    func_idx: &HashMap<LLVMValueRef, usize>,
-    global_idx: &HashMap<LLVMValueRef, usize>,
+    func_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    global_idx: &std::collections::HashMap<LLVMValueRef, usize>,
     f: LLVMValueRef,
     fidx: usize,
 ) -> &'a Decoded {

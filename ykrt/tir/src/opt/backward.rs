@@ -22,7 +22,7 @@
 use super::{covers, may_alias, Loc, PtrMap};
 use crate::ir::*;
 use crate::snapshot::SnapId;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// A place known to be overwritten later with nothing observing it before.
 #[derive(Clone, Debug)]
@@ -54,8 +54,8 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
     let nparams = t.params.len();
     // Pointer locations and (flow-insensitive) escapes.
     let mut ptrs = PtrMap::default();
-    let mut escaped = HashSet::new();
-    let mut read_ptr_from = HashSet::new();
+    let mut escaped = HashSet::default();
+    let mut read_ptr_from = HashSet::default();
     let mut allocas = Vec::new();
     for (i, inst) in t.body.iter().enumerate() {
         let v = t.val_of(i);

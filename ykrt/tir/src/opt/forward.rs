@@ -44,7 +44,7 @@ use super::{may_alias, Loc, OptError, PtrMap};
 use crate::ir::*;
 use crate::sem;
 use crate::snapshot::{SnapId, Snapshot, Snapshots};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Reads memory that the interpreter declares constant for the trace.
 pub trait MemReader {
@@ -130,13 +130,13 @@ impl<'m> TraceBuilder<'m> {
                 snaps: Snapshots::default(),
             },
             mem,
-            subst: HashMap::new(),
-            cse: HashMap::new(),
-            cse_ro: HashMap::new(),
+            subst: HashMap::default(),
+            cse: HashMap::default(),
+            cse_ro: HashMap::default(),
             epoch: 0,
             ptrs: PtrMap::default(),
-            escaped: HashSet::new(),
-            contains: HashMap::new(),
+            escaped: HashSet::default(),
+            contains: HashMap::default(),
             heap: Vec::new(),
             stats: Stats::default(),
         }
@@ -706,7 +706,7 @@ impl<'m> TraceBuilder<'m> {
 /// Drops the snapshots no guard or exit refers to and renumbers the rest in
 /// order of first use.
 pub(crate) fn compact_snapshots(t: &mut Trace) {
-    let mut map: HashMap<SnapId, SnapId> = HashMap::new();
+    let mut map: HashMap<SnapId, SnapId> = HashMap::default();
     let mut snaps = Snapshots::default();
     let mut use_snap = |s: SnapId, snaps: &mut Snapshots| {
         *map.entry(s)

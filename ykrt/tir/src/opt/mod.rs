@@ -25,7 +25,7 @@ pub mod forward;
 use crate::ir::TypeError;
 use crate::ir::{Const, Inst, Operand, Sym, Trace, ValId};
 use crate::snapshot::SnapId;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 pub use forward::{MemReader, NoMem, TraceBuilder};
