@@ -177,6 +177,10 @@ struct W<'a, 'm> {
     resume_ids: HashMap<(LLVMValueRef, bool), u32>,
     regs: HashMap<(u32, u32), LLVMValueRef>,
     walked: usize,
+    /// Values known to be `x + C` without signed (`nsw`) or unsigned
+    /// (`nuw`) wrapping, from the AOT code's flags: see `widened_add`.
+    nsw: HashMap<Operand, (Operand, u64)>,
+    nuw: HashMap<Operand, (Operand, u64)>,
 }
 
 /// The trace-IR type of LLVM type `t`.
@@ -306,6 +310,8 @@ pub fn walk(
         resume_ids: HashMap::default(),
         regs: HashMap::default(),
         walked: 0,
+        nsw: HashMap::default(),
+        nuw: HashMap::default(),
     };
     let mut map = HashMap::default();
     map.insert(aot_vars, w.tb.param(0));
@@ -695,6 +701,11 @@ impl W<'_, '_> {
         use LLVMOpcode::*;
         let op = llvm::opcode(i);
         let o = |w: &mut Self, k: u32| w.operand(unsafe { LLVMGetOperand(i, k) });
+        if matches!(op, LLVMSExt | LLVMZExt) {
+            if let Some(v) = self.widened_add(i)? {
+                return Ok(Some(v));
+            }
+        }
         unsafe {
             Ok(Some(match op {
                 LLVMLoad => {
@@ -736,12 +747,16 @@ impl W<'_, '_> {
                 | LLVMFSub | LLVMFMul | LLVMFDiv | LLVMFRem => {
                     let ty = ty_of(LLVMTypeOf(i))?;
                     let (lhs, rhs) = (o(self, 0)?, o(self, 1)?);
-                    self.value(Inst::Bin {
+                    let r = self.value(Inst::Bin {
                         op: bin_op(op),
                         ty,
                         lhs,
                         rhs,
-                    })?
+                    })?;
+                    if op == LLVMAdd {
+                        self.note_no_wrap(i, lhs, rhs, r);
+                    }
+                    r
                 }
                 LLVMFNeg => {
                     // Flip the sign bit, as `fneg` does (even of a NaN).
@@ -814,6 +829,82 @@ impl W<'_, '_> {
                 _ => return Err(no_form(format!("the {op:?} instruction"))),
             }))
         }
+    }
+
+    /// Notes that `r`, the trace's value for AOT `i = add a, c` (`a` and
+    /// `c` mapped to `lhs` and `rhs`), is `x + C` without wrapping, if the
+    /// AOT add says so and the trace made it `add x, C`: directly, or by
+    /// folding a chain of adds that all say so.
+    fn note_no_wrap(&mut self, i: LLVMValueRef, lhs: Operand, rhs: Operand, r: Operand) {
+        let Operand::Val(rv) = r else { return };
+        let Some(&Inst::Bin {
+            op: BinOp::Add,
+            ty: Ty::Int(w),
+            lhs: x,
+            rhs: Operand::Const(Const::Int { bits: cbits, .. }),
+        }) = self.tb.trace().inst(rv)
+        else {
+            return;
+        };
+        let Some(c1) = rhs.as_int() else { return };
+        if w >= 64 {
+            return;
+        }
+        let (nsw, nuw) = unsafe { (LLVMGetNSW(i) != 0, LLVMGetNUW(i) != 0) };
+        let sx = |b: u64| tir::ir::sext(b, w as u32) as u64;
+        if nsw {
+            let c = if lhs == x {
+                Some(sx(c1))
+            } else {
+                // `lhs` is itself `x + c0` without signed wrap.
+                self.nsw
+                    .get(&lhs)
+                    .filter(|(x0, _)| *x0 == x)
+                    .map(|&(_, c0)| c0.wrapping_add(sx(c1)))
+            };
+            if let Some(c) = c.filter(|&c| c == sx(cbits)) {
+                self.nsw.insert(r, (x, c));
+            }
+        }
+        if nuw {
+            let c = if lhs == x {
+                Some(c1)
+            } else {
+                self.nuw
+                    .get(&lhs)
+                    .filter(|(x0, _)| *x0 == x)
+                    .map(|&(_, c0)| c0.wrapping_add(c1))
+            };
+            if let Some(c) = c.filter(|&c| c == cbits) {
+                self.nuw.insert(r, (x, c));
+            }
+        }
+    }
+
+    /// `sext v` where `v = add nsw x, C` (and `zext` of an `add nuw`) as
+    /// `add (sext x), C`, which the AOT code's no-overflow flag allows: an
+    /// index computed as `sp + 1` (even through a phi) then addresses the
+    /// same base as `sp`, at another offset, for the heap cache. None if
+    /// `i` is not of that form.
+    fn widened_add(&mut self, i: LLVMValueRef) -> Result<Option<Operand>, Abort> {
+        let signed = llvm::opcode(i) == LLVMOpcode::LLVMSExt;
+        let v = self.operand(unsafe { LLVMGetOperand(i, 0) })?;
+        let known = if signed { &self.nsw } else { &self.nuw };
+        let Some(&(x, k)) = known.get(&v) else {
+            return Ok(None);
+        };
+        let to = ty_of(unsafe { LLVMTypeOf(i) })?;
+        let wx = self.value(Inst::Cast {
+            op: if signed { CastOp::SExt } else { CastOp::ZExt },
+            val: x,
+            to,
+        })?;
+        Ok(Some(self.value(Inst::Bin {
+            op: BinOp::Add,
+            ty: to,
+            lhs: wx,
+            rhs: const_from_bits(to, k)?,
+        })?))
     }
 
     /// An alloca of an inlined function's entry block: a stack slot of the

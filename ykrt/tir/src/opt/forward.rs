@@ -495,6 +495,40 @@ impl<'m> TraceBuilder<'m> {
                         off: o2.wrapping_add(off),
                     }));
                 }
+                // An i64 index `y + C`: `C * scale` joins the offset (exact
+                // in wrapping 64-bit arithmetic; a narrower index is
+                // sign-extended first, so its wrapping add must stay).
+                if self.ty(idx) == Ty::I64 {
+                    if let Some(&Inst::Bin {
+                        op: BinOp::Add,
+                        lhs,
+                        rhs: Operand::Const(Const::Int { bits, .. }),
+                        ..
+                    }) = self.def(idx)
+                    {
+                        return Ok(Again(Inst::DynPtrAdd {
+                            ptr,
+                            idx: lhs,
+                            scale,
+                            off: off.wrapping_add((bits as i64).wrapping_mul(scale)),
+                        }));
+                    }
+                }
+                // A constant offset stays outside: `ptr_add (dyn_ptr_add p,
+                // i, s, 0), off`, so that accesses through the same index
+                // share one base and the heap cache tells them apart by
+                // offset.
+                if off != 0 {
+                    let inner = self.emit(Inst::DynPtrAdd {
+                        ptr,
+                        idx,
+                        scale,
+                        off: 0,
+                    });
+                    if let Some(inner) = inner {
+                        return Ok(Again(Inst::PtrAdd { ptr: inner, off }));
+                    }
+                }
                 Emit(Inst::DynPtrAdd {
                     ptr,
                     idx,

@@ -1,0 +1,153 @@
+//! The trace IR on a real interpreter: `bench/arith_interp.c`, a stack-machine bytecode
+//! interpreter (switch dispatch, operand stack in an array indexed by `sp`, the bytecode
+//! index promoted), built with the yk toolchain.
+//!
+//! Its loop must be built through the trace IR (no fallback to the direct builder), compute
+//! what the interpreter computes (with the trace IR, with the direct builder, and with the JIT
+//! off), and the optimised trace must be the loop's real work: the dispatch, decoding and
+//! operand-stack reads folded away (every push is followed by its pop in the same iteration,
+//! so the heap cache forwards each stack read from the write before it), leaving a few dozen
+//! instructions of the several hundred the walk appended.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+use c_tests::toolchain;
+
+fn program() -> &'static Path {
+    static EXE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let r = EXE.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/arith_interp.c");
+        toolchain::build_test_program(&src, "trace_ir", "arith_interp")
+            .map_err(|e| format!("{e:#}"))
+    });
+    match r {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Runs the interpreter for `n` iterations with `env`; returns stdout.
+fn run(n: &str, env: &[(&str, &str)]) -> String {
+    let out = Command::new(program())
+        .arg(n)
+        .envs(env.iter().copied())
+        .env("YKD_SERIALISE_COMPILATION", "1")
+        .env("YK_COMPILE_BUDGET", "0")
+        .output()
+        .expect("running arith_interp");
+    assert!(
+        out.status.success(),
+        "arith_interp failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The value of `"key": N` in the stats JSON.
+fn stat(json: &str, key: &str) -> u64 {
+    let pat = format!("\"{key}\": ");
+    let at = json
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + pat.len();
+    json[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The last `trace-ir` section (the optimised trace) of an IR log.
+fn last_trace_ir(log: &str) -> &str {
+    let begin = "--- Begin trace-ir ---\n";
+    let at = log.rfind(begin).expect("no trace-ir section") + begin.len();
+    let end = log[at..].find("--- End trace-ir ---").unwrap();
+    &log[at..at + end]
+}
+
+#[test]
+fn arith_loop_through_the_trace_ir() {
+    let dir = program().parent().unwrap();
+    let ir = dir.join("trace_ir.log");
+    let stats = dir.join("stats.json");
+    let log_ir = format!("{}:trace-ir", ir.display());
+    let tir = run(
+        "200000",
+        &[
+            ("YKD_LOG_IR", &log_ir),
+            ("YKD_LOG_STATS", stats.to_str().unwrap()),
+        ],
+    );
+    let direct = run("200000", &[("YKD_TRACE_IR", "0")]);
+    let off = run("200000", &[("YK_JITC", "none")]);
+    assert_eq!(tir, off, "the trace-IR trace computes something else");
+    assert_eq!(
+        direct, off,
+        "the direct builder's trace computes something else"
+    );
+
+    let stats = fs::read_to_string(&stats).unwrap();
+    assert!(stat(&stats, "traces_trace_ir") >= 1, "{stats}");
+    assert_eq!(stat(&stats, "trace_ir_fallbacks"), 0, "{stats}");
+    assert!(stat(&stats, "trace_executions") >= 1, "{stats}");
+    assert!(stats.contains("\"builder\": \"trace-ir\""), "{stats}");
+
+    let log = fs::read_to_string(&ir).unwrap();
+    let t = last_trace_ir(&log);
+    let body: Vec<&str> = t
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("  jump"))
+        .collect();
+    // Values defined by (or offset from) a `dyn_ptr_add`: the operand stack's slots (`vars`
+    // and the bytecode are indexed by constants once the bytecode is folded).
+    let mut stack_ptrs: Vec<String> = Vec::new();
+    for l in &body {
+        let Some((def, rhs)) = l.trim().split_once(" = ") else {
+            continue;
+        };
+        let from_stack = rhs.starts_with("dyn_ptr_add")
+            || (rhs.starts_with("ptr_add")
+                && stack_ptrs
+                    .iter()
+                    .any(|p| rhs.starts_with(&format!("ptr_add {p},"))));
+        if from_stack {
+            stack_ptrs.push(def.to_owned());
+        }
+    }
+    assert!(!stack_ptrs.is_empty(), "no operand-stack access in:\n{t}");
+    let stack_loads: Vec<&&str> = body
+        .iter()
+        .filter(|l| {
+            l.contains(" = load ")
+                && stack_ptrs
+                    .iter()
+                    .any(|p| l.trim_end().ends_with(&format!(" {p}")))
+        })
+        .collect();
+    assert!(
+        stack_loads.is_empty(),
+        "operand-stack reads left in the loop: {stack_loads:?}\n{t}"
+    );
+    // The loop's real work: 16 bytecodes (several hundred instructions walked) become a
+    // few dozen trace-IR instructions, with a guard for the loop's exit and the interpreter's
+    // own checks only.
+    assert!(body.len() <= 60, "{} instructions:\n{t}", body.len());
+    let guards = body
+        .iter()
+        .filter(|l| l.trim().starts_with("guard"))
+        .count();
+    assert!(guards <= 4, "{guards} guards:\n{t}");
+    assert!(
+        !body
+            .iter()
+            .any(|l| l.contains("switch") || l.contains(" call ")),
+        "dispatch or calls left:\n{t}"
+    );
+}
