@@ -116,10 +116,27 @@ pub extern "C" fn yk_location_is_null(loc: ManuallyDrop<Location>) -> bool {
 }
 
 /// Free whatever `loc` owns (e.g. its compiled trace). No thread may use the
-/// location afterwards.
+/// location afterwards, and no recording or compilation from it may be going
+/// on (`loc` is a copy; see [`yk_location_drop_at`]).
 #[no_mangle]
 pub extern "C" fn yk_location_drop(loc: Location) {
     drop(loc);
+}
+
+/// Drop the location at `loc` in place: its trace is retired (freed once no
+/// thread can be running it), its debug string forgotten, and a recording
+/// or compilation started from it that is still going on gives it up. The
+/// caller may then free the memory. NULL is ignored.
+///
+/// # Safety
+/// `loc` is NULL or a live location that no thread reaches afterwards and
+/// that is not dropped again.
+#[no_mangle]
+pub unsafe extern "C" fn yk_location_drop_at(loc: *mut Location) {
+    if !loc.is_null() {
+        // SAFETY: the caller's contract: a live location, dropped once.
+        unsafe { std::ptr::drop_in_place(loc) };
+    }
 }
 
 /// Attach a debug string (copied) to the location at `loc`: JIT log lines about
