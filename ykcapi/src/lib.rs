@@ -361,6 +361,24 @@ mod tests {
         unsafe { yk_mt_shutdown(mt) };
     }
 
+    /// `yk_location_drop_at` drops the location where it is: its debug
+    /// string (kept beside it by address) goes with it; NULL is ignored.
+    #[test]
+    fn drop_at_forgets_the_debug_string() {
+        let mut loc = Box::new(std::mem::MaybeUninit::new(yk_location_new()));
+        let p = loc.as_mut_ptr();
+        unsafe {
+            yk_location_set_debug_str(p, c"dropped".as_ptr());
+            assert_eq!((*p).debug_str().as_deref(), Some("dropped"));
+            yk_location_drop_at(p);
+            yk_location_drop_at(std::ptr::null_mut());
+            // The same memory, a new location: no string.
+            p.write(yk_location_new());
+            assert_eq!((*p).debug_str(), None);
+            yk_location_drop_at(p);
+        }
+    }
+
     #[test]
     fn enable_flush_stats() {
         let mt = unsafe { yk_mt_new(std::ptr::null_mut()) };
