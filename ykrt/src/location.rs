@@ -353,7 +353,9 @@ pub(crate) struct Claim {
 }
 
 impl Claim {
-    /// Claims `loc`, which this thread is about to move to the tracing state.
+    /// Claims `loc`, which this thread has just moved to the tracing state
+    /// (replacing the claim of an earlier recording of it, whose location
+    /// accesses then do nothing).
     pub(crate) fn new(loc: &Location) -> Claim {
         let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
         let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());

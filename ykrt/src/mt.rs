@@ -524,10 +524,12 @@ impl MT {
             return;
         }
         let owner = swt::thread_id();
-        let claim = crate::location::Claim::new(loc);
         if !loc.transition(word, State::Tracing { owner, failures }) {
             return;
         }
+        // After the transition: a thread that lost the race must not
+        // replace the winner's claim.
+        let claim = crate::location::Claim::new(loc);
         self.log.event(JitEvent::StartTracing, Some(loc.into()));
         let pt = if self.use_hwt {
             match crate::trace::hw::Pt::start() {
