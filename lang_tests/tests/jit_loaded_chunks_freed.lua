@@ -1,5 +1,6 @@
 -- jit: compiled
 -- Run-time:
+--   env-var: YKD_TRACES_PER_CONTEXT=7
 --   stdout:
 --     chunks	60	checksum	20568
 
@@ -9,7 +10,9 @@
 -- through the `jit` module (plain lua has none): every chunk's loop was compiled, and the
 -- traces of the functions the collector freed were freed with them (the interpreter drops a
 -- freed function's locations, and with them their traces, guard data and side traces), so
--- at most one trace, this file's own loop's, is still alive at the end.
+-- at most one trace, this file's own loop's, is still alive at the end. A fresh LLVM context
+-- every 7 root traces (YKD_TRACES_PER_CONTEXT; 500 by default): side traces are built in their
+-- root's, and contexts whose traces are all freed are freed.
 
 local N = 60
 local template = [[

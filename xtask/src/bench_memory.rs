@@ -18,8 +18,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::{lua, workspace_root};
 
-pub(crate) const USAGE: &str =
-    "  bench-memory [--chunks N] [--iters N] [--debug] [--check]
+pub(crate) const USAGE: &str = "  bench-memory [--chunks N] [--iters N] [--debug] [--check]
                               RSS after 100 and after N (default 5000) loaded chunks
                               with hot loops, under lua and yklua (issue 18)";
 
@@ -44,7 +43,9 @@ fn parse(args: &[String]) -> Result<Opts> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut number = |what: &str| -> Result<u64> {
-            let v = it.next().with_context(|| format!("{what} needs a number"))?;
+            let v = it
+                .next()
+                .with_context(|| format!("{what} needs a number"))?;
             v.parse()
                 .ok()
                 .filter(|&n| n > 0)
@@ -74,27 +75,41 @@ fn figures(out: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// One interpreter run of the benchmark.
+struct Run<'a> {
+    name: &'static str,
+    exe: &'a std::path::Path,
+    env: Vec<(&'static str, &'static str)>,
+}
+
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
     let bins = lua::build(&lua::BuildOpts {
         release: opts.release,
     })?;
     let script = workspace_root().join("interps/lua/bench/memory/load_loops.lua");
-    let runs: [(&str, &std::path::Path, &[(&str, &str)]); 3] = [
-        ("lua", &bins.lua, &[]),
-        ("yklua", &bins.yklua, &[("YK_COMPILE_BUDGET", "0")]),
-        (
-            "yklua (serialised)",
-            &bins.yklua,
-            &[
-                ("YK_COMPILE_BUDGET", "0"),
-                ("YKD_SERIALISE_COMPILATION", "1"),
-            ],
-        ),
+    let budget_off = ("YK_COMPILE_BUDGET", "0");
+    let serialised = ("YKD_SERIALISE_COMPILATION", "1");
+    let runs = [
+        Run {
+            name: "lua",
+            exe: &bins.lua,
+            env: vec![],
+        },
+        Run {
+            name: "yklua",
+            exe: &bins.yklua,
+            env: vec![budget_off],
+        },
+        Run {
+            name: "yklua (serialised)",
+            exe: &bins.yklua,
+            env: vec![budget_off, serialised],
+        },
     ];
     let after = format!("rss_kb_after_{}", opts.chunks);
     let mut failed = Vec::new();
-    for (name, exe, env) in runs {
+    for Run { name, exe, env } in runs {
         let t0 = std::time::Instant::now();
         let out = Command::new(exe)
             .arg(&script)
@@ -162,7 +177,10 @@ mod tests {
             }
         );
         assert_eq!(
-            parse(&s(&["--chunks", "300", "--debug", "--check", "--iters", "50"])).unwrap(),
+            parse(&s(&[
+                "--chunks", "300", "--debug", "--check", "--iters", "50"
+            ]))
+            .unwrap(),
             Opts {
                 chunks: 300,
                 iters: 50,

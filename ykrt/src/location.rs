@@ -359,7 +359,9 @@ impl Claim {
     pub(crate) fn new(loc: &Location) -> Claim {
         let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
         let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
-        claims.get_or_insert_with(HashMap::new).insert(loc.addr(), ticket);
+        claims
+            .get_or_insert_with(HashMap::new)
+            .insert(loc.addr(), ticket);
         Claim {
             loc: loc.into(),
             ticket,

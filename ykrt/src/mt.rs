@@ -636,6 +636,15 @@ impl MT {
 
     /// Compile `trace` on this thread and install or reject the result.
     pub(crate) fn compile_now(&self, compiler: &dyn TraceCompiler, trace: RecordedTrace) {
+        // A root trace whose location was dropped while it waited in the
+        // queue is not compiled: nobody could run it.
+        if trace
+            .claim
+            .as_ref()
+            .is_some_and(|c| c.with(|_| ()).is_none())
+        {
+            return;
+        }
         let t0 = Instant::now();
         let r = crate::compile::guarded(|| compiler.compile(self, &trace));
         self.stats.compile_time(t0.elapsed());

@@ -954,7 +954,8 @@ fn dropped_locations_free_their_traces() {
 /// thread: the compilation never touches it. Its memory is reused at once
 /// for a new location (as a C allocator would), which is recorded and
 /// queued too: the first trace must not be installed in the new location
-/// (it is dropped unused); the new location gets its own.
+/// (it is dropped unused); the new location gets its own. A location
+/// dropped while its recording waits in the queue is not compiled.
 #[test]
 fn a_location_dropped_while_compiling_is_left_alone() {
     testutil::register();
@@ -986,9 +987,18 @@ fn a_location_dropped_while_compiling_is_left_alone() {
     iter(&mt, &slot);
     iter(&mt, &slot);
     assert!(matches!(slot.state(), State::Tracing { owner: 0, .. }));
-    // Let both compilations finish.
+    // A third location, queued and dropped before its compilation starts:
+    // it is not compiled at all.
+    let other = Box::new(Location::new());
+    iter(&mt, &other);
+    iter(&mt, &other);
+    assert!(matches!(other.state(), State::Tracing { owner: 0, .. }));
+    drop(other);
+    // Let the compilations finish (a third gate message in case the third
+    // trace were compiled, so that the test fails rather than hangs).
     gate_tx.send(()).unwrap();
     started_rx.recv().unwrap();
+    gate_tx.send(()).unwrap();
     gate_tx.send(()).unwrap();
     mt.queue().wait_idle();
     let made = comp.made.lock().unwrap().clone();
