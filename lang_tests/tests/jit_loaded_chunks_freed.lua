@@ -1,6 +1,7 @@
 -- jit: compiled
 -- Run-time:
 --   env-var: YKD_TRACES_PER_CONTEXT=7
+--   env-var: YK_COMPILE_BUDGET=0
 --   stdout:
 --     chunks	60	checksum	20568
 
