@@ -329,6 +329,8 @@ impl Location {
         if let Some(m) = claims.as_mut() {
             m.remove(&self.addr());
         }
+        // From here on no recording or compilation touches the location.
+        drop(claims);
         // A compilation may have installed its trace before the lock was
         // taken: it is this location's to free.
         if let State::Compiled(t) = self.state() {
