@@ -301,9 +301,10 @@ impl LlvmCompiler {
         // source refers to that AOT module); a root trace in the newest,
         // which is replaced by a fresh one every `TRACES_PER_CONTEXT` roots.
         let gen_id = match side {
-            Some((parent, _)) => *st.trace_gen.get(&parent).ok_or_else(|| {
-                CompileError::Permanent(Abort::internal("unknown parent trace"))
-            })?,
+            Some((parent, _)) => *st
+                .trace_gen
+                .get(&parent)
+                .ok_or_else(|| CompileError::Permanent(Abort::internal("unknown parent trace")))?,
             None => {
                 let newest = st.gens.last().expect("there is always a generation");
                 if newest.roots >= traces_per_context() {

@@ -45,6 +45,12 @@ impl Context {
     }
 }
 
+impl Default for Context {
+    fn default() -> Self {
+        Context::new()
+    }
+}
+
 impl Drop for Context {
     fn drop(&mut self) {
         // SAFETY: our reference; modules handed to ORC hold their own.
