@@ -7,7 +7,11 @@
 //! collects garbage, printing the resident set size after 100 chunks and after
 //! the last. It runs under the plain `lua`, and under `yklua` twice: with
 //! background compilation and with `YKD_SERIALISE_COMPILATION=1`, both with
-//! `YK_COMPILE_BUDGET=0` so that every chunk's loop is traced. It prints each
+//! `YK_COMPILE_BUDGET=0` so that every chunk's loop is traced (with background
+//! compilation most chunks are run and dropped before their trace is compiled, and
+//! a recording whose location was dropped is not compiled: that run shows the queue
+//! doesn't hold on to memory; the serialised run compiles and runs every
+//! chunk's trace and side traces). It prints each
 //! run's figures; `--check` fails when a yklua run's final RSS is more than 1.5
 //! times its RSS after 100 chunks, or when fewer traces were freed than
 //! compiled (but for the last chunk's).
