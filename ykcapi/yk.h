@@ -50,7 +50,7 @@ typedef struct YkMT YkMT;
  * yk_location_null() for bytecodes that are not loop headers; an all-zero
  * YkLocation, e.g. in a static array, is the null location). Once a control
  * point has seen it, a location must stay at the same address and must not be
- * copied; free it with yk_location_drop().
+ * copied; free it with yk_location_drop_at().
  */
 typedef struct {
   uintptr_t state;
@@ -163,8 +163,19 @@ YkLocation yk_location_null(void);
 bool yk_location_is_null(YkLocation loc);
 
 /* Free what `loc` owns (e.g. its compiled trace). No thread may reach the
- * location afterwards. */
+ * location afterwards, and no recording or compilation may have started from
+ * it since the last yk_mt_shutdown (`loc` is a copy: the runtime cannot tell
+ * them to leave the original alone). Prefer yk_location_drop_at. */
 void yk_location_drop(YkLocation loc);
+
+/* Free what the location at `loc` owns (its compiled trace: freed once no
+ * thread can be running it) and its debug string; then the caller may free
+ * its memory. A recording or compilation started from it that is still going
+ * on (on this thread or on the compile thread) is given up and never touches
+ * it again, so an interpreter can drop a function's locations as soon as the
+ * function is unreachable. No thread may reach the location afterwards.
+ * NULL is ignored. */
+void yk_location_drop_at(YkLocation *loc);
 
 /*
  * Attach a copy of the string `s` to the location at `loc`: JIT log lines

@@ -5,6 +5,7 @@
 //! * `bench-swt [--runs N] [--debug]`: the cost of software-tracing instrumentation when
 //!   nothing is traced (`c_tests/bench/instr_cost.c`, toolchain build vs plain LTO build).
 //! * `bench-jit [--runs N] [--debug]`: see [`bench_jit`].
+//! * `bench-memory [--chunks N] [--iters N] [--debug] [--check]`: see [`bench_memory`].
 //! * `setup [--print]`: install the Debian packages the build needs, if missing.
 //! * `lua [--release]`, `lua-demo [--runs N] [--debug]`: see [`lua`].
 //! * `install --prefix DIR [--debug]`: see [`install`].
@@ -23,6 +24,7 @@ use c_tests::toolchain::{self, Toolchain};
 
 mod bench;
 mod bench_jit;
+mod bench_memory;
 mod install;
 mod lua;
 mod lua_testsuite;
@@ -71,6 +73,7 @@ fn main() {
         Some("bench") => bench::run(&args[1..], &workspace_root()),
         Some("bench-swt") => bench_swt(&args[1..]),
         Some("bench-jit") => bench_jit::run(&args[1..]),
+        Some("bench-memory") => bench_memory::run(&args[1..]),
         Some("setup") => setup(&args[1..]),
         Some("install") => install::parse_opts(&args[1..]).and_then(|o| install::install(&o)),
         Some("lua") => lua::parse_build_opts(&args[1..]).and_then(|o| lua::build(&o).map(drop)),
@@ -79,10 +82,11 @@ fn main() {
         Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
         _ => {
             eprintln!(
-                "{USAGE}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}",
                 lua_testsuite::USAGE,
                 stress::USAGE,
-                bench::USAGE
+                bench::USAGE,
+                bench_memory::USAGE
             );
             process::exit(2);
         }

@@ -116,10 +116,27 @@ pub extern "C" fn yk_location_is_null(loc: ManuallyDrop<Location>) -> bool {
 }
 
 /// Free whatever `loc` owns (e.g. its compiled trace). No thread may use the
-/// location afterwards.
+/// location afterwards, and no recording or compilation from it may be going
+/// on (`loc` is a copy; see [`yk_location_drop_at`]).
 #[no_mangle]
 pub extern "C" fn yk_location_drop(loc: Location) {
     drop(loc);
+}
+
+/// Drop the location at `loc` in place: its trace is retired (freed once no
+/// thread can be running it), its debug string forgotten, and a recording
+/// or compilation started from it that is still going on gives it up. The
+/// caller may then free the memory. NULL is ignored.
+///
+/// # Safety
+/// `loc` is NULL or a live location that no thread reaches afterwards and
+/// that is not dropped again.
+#[no_mangle]
+pub unsafe extern "C" fn yk_location_drop_at(loc: *mut Location) {
+    if !loc.is_null() {
+        // SAFETY: the caller's contract: a live location, dropped once.
+        unsafe { std::ptr::drop_in_place(loc) };
+    }
 }
 
 /// Attach a debug string (copied) to the location at `loc`: JIT log lines about
@@ -342,6 +359,24 @@ mod tests {
         assert_eq!(__yk_promote_u64(5), 5);
         assert!(yk_is_interpreting());
         unsafe { yk_mt_shutdown(mt) };
+    }
+
+    /// `yk_location_drop_at` drops the location where it is: its debug
+    /// string (kept beside it by address) goes with it; NULL is ignored.
+    #[test]
+    fn drop_at_forgets_the_debug_string() {
+        let mut loc = Box::new(std::mem::MaybeUninit::new(yk_location_new()));
+        let p = loc.as_mut_ptr();
+        unsafe {
+            yk_location_set_debug_str(p, c"dropped".as_ptr());
+            assert_eq!((*p).debug_str().as_deref(), Some("dropped"));
+            yk_location_drop_at(p);
+            yk_location_drop_at(std::ptr::null_mut());
+            // The same memory, a new location: no string.
+            p.write(yk_location_new());
+            assert_eq!((*p).debug_str(), None);
+            yk_location_drop_at(p);
+        }
     }
 
     #[test]

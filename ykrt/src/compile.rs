@@ -40,6 +40,10 @@ pub struct RecordedTrace {
     /// `MT::flush`): the compiled trace is dropped unused if a flush has
     /// happened since.
     pub generation: u64,
+    /// A root trace's claim on `start_loc`, through which the result is
+    /// installed (nothing is, if the location was dropped meanwhile); `None`
+    /// for side traces, which are installed in their guard.
+    pub(crate) claim: Option<crate::location::Claim>,
 }
 
 /// A compiled trace, owned by its location.

@@ -25,14 +25,25 @@
 //! extent, or re-optimisation, `MT::re_record`, moves it back to counting): it
 //! is retired (`crate::reclaim`) and freed once no thread can be running it, so
 //! a thread that loaded the pointer can use it without a reference count.
+//!
+//! # Dropping a location that a recording or compilation uses
+//!
+//! A recording and then its compilation (possibly on the compile thread)
+//! write to their start location when they end. They reach it only through
+//! a [`Claim`], registered in a process-wide table while the location is in
+//! the tracing state; dropping the location (in place: `yk_location_drop_at`
+//! in C) removes its claim, under the table's lock, so the recording or
+//! compilation ends without touching it and its result is dropped. The
+//! interpreter can therefore free a function's locations as soon as the
+//! function is unreachable, whatever the JIT is doing with them.
 
 use crate::compile::CompiledTrace;
 use crate::mt::MT;
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     ptr::NonNull,
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex, Weak,
     },
 };
@@ -79,6 +90,9 @@ pub(crate) enum State {
 pub(crate) struct Installed {
     pub(crate) trace: Arc<dyn CompiledTrace>,
     pub(crate) generation: u64,
+    /// The `MT` that compiled it, whose stats count it when it is freed
+    /// (`traces_freed`).
+    pub(crate) mt: Weak<MT>,
 }
 
 impl State {
@@ -232,8 +246,13 @@ impl Location {
         old: usize,
         trace: Arc<dyn CompiledTrace>,
         generation: u64,
+        mt: Weak<MT>,
     ) -> bool {
-        let boxed = NonNull::from(Box::leak(Box::new(Installed { trace, generation })));
+        let boxed = NonNull::from(Box::leak(Box::new(Installed {
+            trace,
+            generation,
+            mt,
+        })));
         if self.transition(old, State::Compiled(boxed)) {
             true
         } else {
@@ -245,15 +264,18 @@ impl Location {
 }
 
 /// Frees a compiled location's trace box (taken out of its location) once
-/// no thread can be running it; counted in `mt`'s stats if it still exists.
-pub(crate) fn retire_box(t: NonNull<Installed>, mt: Option<Weak<MT>>) {
+/// no thread can be running it; counted in its `MT`'s stats if that still
+/// exists.
+pub(crate) fn retire_box(t: NonNull<Installed>) {
     // The box travels as an address: `NonNull` isn't `Send`.
     let addr = t.as_ptr() as usize;
     crate::reclaim::retire(Box::new(move || {
         // SAFETY: the location owned this box and no longer points to it;
         // `reclaim` runs this once no thread can be using it.
-        drop(unsafe { Box::from_raw(addr as *mut Installed) });
-        if let Some(mt) = mt.and_then(|m| m.upgrade()) {
+        let installed = unsafe { Box::from_raw(addr as *mut Installed) };
+        let mt = installed.mt.upgrade();
+        drop(installed);
+        if let Some(mt) = mt {
             mt.stats().count(crate::stats::Counter::TracesFreed);
         }
     }));
@@ -273,12 +295,102 @@ impl Drop for Location {
         // C `main` whose loop was traced, which then drops its locations), or
         // while another thread runs it. It is retired: freed once no thread can
         // be in it.
-        if let State::Compiled(t) = State::decode(*self.0.get_mut()) {
-            retire_box(t, None);
+        //
+        // (A load, not `get_mut`: the compile thread may be installing a trace
+        // here right now, see `Claim`.)
+        let word = self.0.load(Ordering::Acquire);
+        match State::decode(word) {
+            State::Compiled(t) => retire_box(t),
+            State::Tracing { owner, .. } => self.release_claims(owner),
+            _ => {}
         }
         if HAVE_DEBUG_STRS.load(Ordering::Acquire) {
             let mut m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
             m.remove(&self.addr());
+        }
+    }
+}
+
+impl Location {
+    /// Dropping a location in the tracing state: this thread's recording
+    /// of it is given up; any other recording's or compilation's claim is
+    /// removed, so that it never touches the location again.
+    #[cold]
+    fn release_claims(&self, owner: u64) {
+        if owner != 0
+            && owner == crate::trace::swt::thread_id_if_assigned()
+            && crate::trace::swt::root_recording().map(LocationPtr::addr) == Some(self.addr())
+        {
+            crate::trace::swt::abort_current(&crate::abort::Abort::recording(
+                "its location was dropped",
+            ));
+        }
+        let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = claims.as_mut() {
+            m.remove(&self.addr());
+        }
+        // From here on no recording or compilation touches the location.
+        drop(claims);
+        // A compilation may have installed its trace before the lock was
+        // taken: it is this location's to free.
+        if let State::Compiled(t) = self.state() {
+            retire_box(t);
+        }
+    }
+}
+
+/// The locations that a recording or a compilation started from them may
+/// still write to: address to the claim's ticket (see [`Claim`]).
+static CLAIMS: Mutex<Option<HashMap<usize, u64>>> = Mutex::new(None);
+static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
+
+/// The right of a recording (and then of its compilation) to use its start
+/// location: the location is used only through [`Claim::with`], which does
+/// nothing once the location has been dropped. At most one claim per
+/// location is live (a location in the tracing state has one recording).
+#[derive(Debug)]
+pub(crate) struct Claim {
+    loc: LocationPtr,
+    ticket: u64,
+}
+
+impl Claim {
+    /// Claims `loc`, which this thread has just moved to the tracing state
+    /// (replacing the claim of an earlier recording of it, whose location
+    /// accesses then do nothing).
+    pub(crate) fn new(loc: &Location) -> Claim {
+        let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+        let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
+        claims
+            .get_or_insert_with(HashMap::new)
+            .insert(loc.addr(), ticket);
+        Claim {
+            loc: loc.into(),
+            ticket,
+        }
+    }
+
+    /// Runs `f` on the location unless it has been dropped since it was
+    /// claimed (then `None`). The location is not dropped while `f` runs;
+    /// `f` must not claim or drop a location.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&Location) -> R) -> Option<R> {
+        let claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
+        if claims.as_ref()?.get(&self.loc.addr()) != Some(&self.ticket) {
+            return None;
+        }
+        // SAFETY: the claim is registered, so the location has not been
+        // dropped, and its drop waits for the lock held here.
+        Some(f(unsafe { self.loc.get() }))
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = claims.as_mut() {
+            if m.get(&self.loc.addr()) == Some(&self.ticket) {
+                m.remove(&self.loc.addr());
+            }
         }
     }
 }

@@ -383,15 +383,10 @@ impl MT {
     /// traced again), so that loops that keep deferring to each other, or
     /// to an inner loop whose compilation takes long, are recorded a
     /// bounded number of times.
-    pub(crate) fn recording_deferred(&self, loc: LocationPtr, owner: u64, reason: &str) {
+    pub(crate) fn recording_deferred(&self, a: &swt::Active, reason: &str) {
         self.stats.count(Counter::TracesDeferred);
-        self.log.event(JitEvent::TraceDeferred(reason), Some(loc));
-        // SAFETY: locations outlive recordings started from them.
-        let l = unsafe { loc.get() };
-        let word = l.load();
-        if swt::owned_by(word, owner) {
-            l.back_off(word, false);
-        }
+        self.log.event(JitEvent::TraceDeferred(reason), Some(a.loc));
+        back_off_owned(a);
     }
 
     /// Re-optimisation: a compiled location goes back to counting, at its
@@ -412,7 +407,7 @@ impl MT {
         if !loc.transition(word, State::Counting { count, failures: 0 }) {
             return false;
         }
-        crate::location::retire_box(t, Some(self.weak_self.clone()));
+        crate::location::retire_box(t);
         true
     }
 
@@ -532,6 +527,9 @@ impl MT {
         if !loc.transition(word, State::Tracing { owner, failures }) {
             return;
         }
+        // After the transition: a thread that lost the race must not
+        // replace the winner's claim.
+        let claim = crate::location::Claim::new(loc);
         self.log.event(JitEvent::StartTracing, Some(loc.into()));
         let pt = if self.use_hwt {
             match crate::trace::hw::Pt::start() {
@@ -550,6 +548,7 @@ impl MT {
         swt::start(swt::Active {
             mt: self.arc(),
             loc: loc.into(),
+            claim: Some(claim),
             owner,
             cp_func_idx,
             started: Instant::now(),
@@ -567,12 +566,10 @@ impl MT {
     #[cold]
     #[inline(never)]
     fn stop_tracing(&self, start: LocationPtr, end: Option<&Location>) {
-        // SAFETY: locations outlive recordings started from them.
-        let loc = unsafe { start.get() };
-        let word = loc.load();
         let Some(mut fin) = swt::stop() else {
             return;
         };
+        debug_assert_eq!(fin.active.loc, start);
         if let Some(pt) = fin.active.pt.take() {
             match pt.finish() {
                 Ok(blocks) if blocks.len() <= fin.active.max_len => fin.blocks = blocks,
@@ -586,11 +583,20 @@ impl MT {
         let recording_time = fin.active.started.elapsed();
         self.stats.time(Timer::Tracing, recording_time);
         self.stats.count(Counter::TracesRecordedOk);
-        self.log.event(JitEvent::StopTracing, Some(loc.into()));
-        let State::Tracing { failures, .. } = State::decode(word) else {
+        self.log.event(JitEvent::StopTracing, Some(start));
+        // The location may have been dropped while it was recorded: then
+        // the recording is dropped (with its claim).
+        let Some(claim) = fin.active.claim.take() else {
             return;
         };
-        if !loc.transition(word, State::Tracing { owner: 0, failures }) {
+        let compiling = claim.with(|loc| {
+            let word = loc.load();
+            let State::Tracing { failures, .. } = State::decode(word) else {
+                return false;
+            };
+            loc.transition(word, State::Tracing { owner: 0, failures })
+        });
+        if compiling != Some(true) {
             return;
         }
         if end.is_some() {
@@ -600,11 +606,12 @@ impl MT {
             blocks: fin.blocks,
             promotes: fin.promotes,
             idempotents: fin.idempotents,
-            start_loc: loc.into(),
+            start_loc: start,
             end_loc: end.map(LocationPtr::from),
             cp_func_idx: fin.active.cp_func_idx,
             recording_time,
             generation: self.generation(),
+            claim: Some(claim),
         };
         if self.log.ir_selection().trace_blocks {
             self.log_trace_blocks(&trace);
@@ -629,17 +636,30 @@ impl MT {
 
     /// Compile `trace` on this thread and install or reject the result.
     pub(crate) fn compile_now(&self, compiler: &dyn TraceCompiler, trace: RecordedTrace) {
+        // A root trace whose location was dropped while it waited in the
+        // queue is not compiled: nobody could run it.
+        if trace
+            .claim
+            .as_ref()
+            .is_some_and(|c| c.with(|_| ()).is_none())
+        {
+            return;
+        }
         let t0 = Instant::now();
         let r = crate::compile::guarded(|| compiler.compile(self, &trace));
         self.stats.compile_time(t0.elapsed());
         match r {
             Ok(ct) => {
-                // SAFETY: locations outlive compilations started from them.
-                let loc = unsafe { trace.start_loc.get() };
-                let word = loc.load();
-                if matches!(State::decode(word), State::Tracing { owner: 0, .. })
-                    && loc.install(word, ct, trace.generation)
-                {
+                // Installed only if the location is still there, being
+                // compiled (a flush or a lost race drops the trace).
+                let installed = trace.claim.as_ref().and_then(|c| {
+                    c.with(|loc| {
+                        let word = loc.load();
+                        matches!(State::decode(word), State::Tracing { owner: 0, .. })
+                            && loc.install(word, ct, trace.generation, self.weak_self.clone())
+                    })
+                });
+                if installed == Some(true) {
                     self.stats.count(Counter::TracesCompiledOk);
                     self.log
                         .event(JitEvent::TraceCompiled, Some(trace.start_loc));
@@ -656,32 +676,29 @@ impl MT {
             JitEvent::TraceAborted(&e.abort().detail),
             Some(trace.start_loc),
         );
-        // SAFETY: locations outlive compilations started from them.
-        let loc = unsafe { trace.start_loc.get() };
-        let word = loc.load();
-        if matches!(State::decode(word), State::Tracing { owner: 0, .. }) {
-            loc.back_off(word, matches!(e, CompileError::Permanent(_)));
+        if let Some(c) = &trace.claim {
+            c.with(|loc| {
+                let word = loc.load();
+                if matches!(State::decode(word), State::Tracing { owner: 0, .. }) {
+                    loc.back_off(word, matches!(e, CompileError::Permanent(_)));
+                }
+            });
         }
     }
 
     /// A hardware recording could not be turned into blocks: it is aborted
     /// as a software recording would be.
     fn hwt_failed(&self, fin: swt::Finished, why: &Abort) {
-        self.recording_aborted(fin.active.loc, fin.active.owner, why);
+        self.recording_aborted(&fin.active, why);
     }
 
     /// A recording by thread `owner` starting at `loc` was given up.
-    pub(crate) fn recording_aborted(&self, loc: LocationPtr, owner: u64, reason: &Abort) {
+    pub(crate) fn recording_aborted(&self, a: &swt::Active, reason: &Abort) {
         self.stats.count(Counter::TracesRecordedErr);
         self.stats.count_abort(reason.kind);
         self.log
-            .event(JitEvent::TraceAborted(&reason.detail), Some(loc));
-        // SAFETY: locations outlive recordings started from them.
-        let l = unsafe { loc.get() };
-        let word = l.load();
-        if swt::owned_by(word, owner) {
-            l.back_off(word, false);
-        }
+            .event(JitEvent::TraceAborted(&reason.detail), Some(a.loc));
+        back_off_owned(a);
     }
 
     unsafe fn execute(&self, loc: &Location, t: &Arc<dyn CompiledTrace>, vars: *mut c_void) -> u64 {
@@ -725,6 +742,19 @@ impl MT {
 impl Drop for MT {
     fn drop(&mut self) {
         self.stats.write_once();
+    }
+}
+
+/// The root recording `a` was given up: its location, if it is still
+/// there and still recorded by `a`'s thread, backs off.
+fn back_off_owned(a: &swt::Active) {
+    if let Some(c) = &a.claim {
+        c.with(|l| {
+            let word = l.load();
+            if swt::owned_by(word, a.owner) {
+                l.back_off(word, false);
+            }
+        });
     }
 }
 

@@ -201,13 +201,17 @@ impl Stats {
         Duration::from_nanos(self.timers[t as usize].load(Ordering::Relaxed))
     }
 
-    /// Record one trace's compile time (also added to `duration_compiling`).
+    /// Record one trace's compile time (also added to `duration_compiling`;
+    /// the list of every compile's time, which only the JSON shows, is kept
+    /// only when the stats are written, so that it doesn't grow otherwise).
     pub fn compile_time(&self, d: Duration) {
         self.time(Timer::Compiling, d);
-        self.compile_times
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(d.as_secs_f64());
+        if self.enabled() {
+            self.compile_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(d.as_secs_f64());
+        }
     }
 
     /// Notes what a compiled trace was made of (kept only while stats are
@@ -302,7 +306,8 @@ mod tests {
 
     #[test]
     fn json_has_every_field() {
-        let s = Stats::new(None).unwrap();
+        let p = std::env::temp_dir().join(format!("ykrt-stats-json-{}.json", std::process::id()));
+        let s = Stats::new(Some(&LogDest::File(p.clone()))).unwrap();
         s.count(Counter::TracesRecordedOk);
         s.count(Counter::TracesRecordedOk);
         s.count(Counter::GuardFailures);
@@ -339,6 +344,17 @@ mod tests {
             .map(|t| t.as_f64().unwrap())
             .collect();
         assert_eq!(times, vec![0.25, 1e-6]);
+        let _ = std::fs::remove_file(p);
+    }
+
+    /// Without a destination for the stats, the list of compile times is
+    /// not kept (it would grow with every trace), though their sum is.
+    #[test]
+    fn compile_times_kept_only_when_written() {
+        let s = Stats::new(None).unwrap();
+        s.compile_time(Duration::from_millis(250));
+        assert_eq!(s.get_time(Timer::Compiling), Duration::from_millis(250));
+        assert!(s.compile_times.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -517,6 +517,7 @@ fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
     swt::start(swt::Active {
         mt: mt.arc(),
         loc: info.start_loc,
+        claim: None,
         owner: swt::thread_id(),
         cp_func_idx: info.cp_func_idx,
         started: Instant::now(),
@@ -561,6 +562,7 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
         cp_func_idx: info.cp_func_idx,
         recording_time: fin.active.started.elapsed(),
         generation: mt.generation(),
+        claim: None,
     };
     mt.stats().time(Timer::Tracing, trace.recording_time);
     let Some(c) = mt.compiler() else {

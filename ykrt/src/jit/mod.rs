@@ -16,7 +16,6 @@ use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
 use crate::stats::{Counter, TraceRecord};
 use linker_plugin::llvm::Module;
-use llvm_sys::prelude::*;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
@@ -44,21 +43,85 @@ pub const TIR_PIPELINE: &str = "function(simplifycfg)";
 /// its number of guards), and a trace this long seldom pays for itself.
 pub const MAX_TRACE_INSTRS: usize = 40_000;
 
-/// LLVM state: one context for the AOT module and every trace, used by one
-/// thread at a time (under the compiler's mutex).
+/// Root traces built in one LLVM context before the next root trace gets a
+/// fresh one ([`Gen`]): LLVM never frees what a context uniques (constants,
+/// types, debug metadata), a few kilobytes per trace, so a program that
+/// keeps making new traces would grow without bound in one context.
+/// `YKD_TRACES_PER_CONTEXT=N` overrides it (for tests; read once).
+pub const TRACES_PER_CONTEXT: usize = 500;
+
+fn traces_per_context() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("YKD_TRACES_PER_CONTEXT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(TRACES_PER_CONTEXT)
+    })
+}
+
+/// LLVM state, used by one thread at a time (under the compiler's mutex).
 struct State {
     orc: orc::Orc,
-    ctx: LLVMContextRef,
-    aot: Module,
-    analyses: builder::Analyses,
+    /// The contexts with traces that are still alive, oldest first; the
+    /// last one is where new root traces are built.
+    gens: Vec<Gen>,
     ntraces: usize,
     /// Each trace's guards in AOT terms, by (trace number, guard), for
-    /// their side traces.
+    /// their side traces. They refer to their generation's AOT module.
     guard_srcs: HashMap<(u64, u32), builder::GuardSrc>,
+    /// The generation (`Gen::id`) each live trace was built in: a side
+    /// trace is built in its parent's.
+    trace_gen: HashMap<u64, u64>,
+    next_gen: u64,
+}
+
+/// One generation: an LLVM context, the embedded module parsed (lazily) in
+/// it, and the builder's analyses of that module's functions. A generation
+/// is freed once it is not the newest and the traces built in it are all
+/// freed. (Fields drop in order: the module before its context.)
+struct Gen {
+    id: u64,
+    analyses: builder::Analyses,
+    aot: Module,
+    ctx: orc::Context,
+    /// Root traces built in it.
+    roots: usize,
+    /// Traces (root and side) built in it and not yet freed.
+    live: usize,
 }
 
 // SAFETY: the LLVM objects are only touched while holding the mutex.
 unsafe impl Send for State {}
+
+/// Opens a generation `id`: a fresh context with the embedded module.
+fn open_gen(mt: &MT, id: u64, phases: &mut Phases) -> Result<Gen, String> {
+    let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
+    let ctx = orc::Context::new();
+    let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
+    let aot = lazy::parse_lazily(ctx.ctx, bitcode)?;
+    let sel = mt.log().ir_selection();
+    if sel.aot || sel.trace_blocks || mt.config().tracer == crate::config::TracerKind::Hwt {
+        // These walk every function's body (the IR logs, the PT block map).
+        lazy::materialize_all(aot.m).map_err(|e| format!("the embedded IR is malformed: {e}"))?;
+    }
+    phases.done("parse");
+    if id == 0 {
+        // SAFETY: the module is ours, and we hold the compiler's lock.
+        unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
+        phases.done("index");
+    }
+    let analyses = builder::Analyses::new(&aot);
+    Ok(Gen {
+        id,
+        analyses,
+        aot,
+        ctx,
+        roots: 0,
+        live: 0,
+    })
+}
 
 /// The trace compiler installed into every `MT` that has embedded IR.
 #[derive(Default)]
@@ -76,12 +139,34 @@ struct Shared {
 }
 
 impl Shared {
-    /// Frees the code of dead traces (with the state's lock held).
+    /// Frees the code of dead traces (with the state's lock held), and the
+    /// generations left without traces.
     fn free_dead(&self, st: &mut State) {
         let dead = std::mem::take(&mut *self.dead.lock().unwrap_or_else(|e| e.into_inner()));
+        if dead.is_empty() {
+            return;
+        }
         for (rt, no) in dead {
             st.orc.remove(rt);
             st.guard_srcs.retain(|k, _| k.0 != no);
+            if let Some(g) = st.trace_gen.remove(&no) {
+                if let Some(g) = st.gens.iter_mut().find(|x| x.id == g) {
+                    g.live -= 1;
+                }
+            }
+        }
+        let n = st.gens.len();
+        let before = st.gens.len();
+        let mut i = 0;
+        st.gens.retain(|g| {
+            i += 1;
+            i == n || g.live > 0
+        });
+        if st.gens.len() < before {
+            // A context holds megabytes (the parsed module, the functions
+            // traces used): give what it freed back to the system.
+            // SAFETY: a plain libc call.
+            unsafe { libc::malloc_trim(0) };
         }
     }
 }
@@ -132,23 +217,11 @@ impl LlvmCompiler {
 }
 
 fn init(mt: &MT) -> Result<State, String> {
-    let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
     let mut phases = Phases::new();
     dbg::configure_llvm();
-    let (mut orc, ctx) = orc::Orc::new(mt.config().codegen_opt)?;
+    let mut orc = orc::Orc::new(mt.config().codegen_opt)?;
     phases.done("llvm");
-    let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
-    let aot = lazy::parse_lazily(ctx, bitcode)?;
-    let sel = mt.log().ir_selection();
-    if sel.aot || sel.trace_blocks || mt.config().tracer == crate::config::TracerKind::Hwt {
-        // These walk every function's body (the IR logs, the PT block map).
-        lazy::materialize_all(aot.m).map_err(|e| format!("the embedded IR is malformed: {e}"))?;
-    }
-    phases.done("parse");
-    // SAFETY: the module is ours, and we hold the compiler's lock.
-    unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
-    phases.done("index");
-    let analyses = builder::Analyses::new(&aot);
+    let first = open_gen(mt, 0, &mut phases)?;
     phases.report("setup");
     orc.define_absolute(
         builder::GUARD_EXIT,
@@ -160,11 +233,11 @@ fn init(mt: &MT) -> Result<State, String> {
     )?;
     Ok(State {
         orc,
-        ctx,
-        aot,
-        analyses,
+        gens: vec![first],
         ntraces: 0,
         guard_srcs: HashMap::new(),
+        trace_gen: HashMap::new(),
+        next_gen: 1,
     })
 }
 
@@ -232,17 +305,52 @@ impl LlvmCompiler {
         let info = crate::aot::info().ok_or_else(|| {
             CompileError::Permanent(Abort::new(AbortKind::NoCompiler, "no embedded IR"))
         })?;
+        // A side trace is built in its parent's generation (its guard's
+        // source refers to that AOT module); a root trace in the newest,
+        // which is replaced by a fresh one every `TRACES_PER_CONTEXT` roots.
+        let gen_id = match side {
+            Some((parent, _)) => *st
+                .trace_gen
+                .get(&parent)
+                .ok_or_else(|| CompileError::Permanent(Abort::internal("unknown parent trace")))?,
+            None => {
+                let newest = st.gens.last().expect("there is always a generation");
+                if newest.roots >= traces_per_context() {
+                    let g = open_gen(mt, st.next_gen, &mut phases)
+                        .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
+                    st.next_gen += 1;
+                    st.gens.push(g);
+                    phases.note("(a fresh LLVM context)");
+                    // The old one goes once its last trace does.
+                    self.shared.free_dead(st);
+                }
+                st.gens.last().expect("there is always a generation").id
+            }
+        };
+        let State {
+            orc,
+            gens,
+            guard_srcs,
+            ..
+        } = st;
+        let gen = gens
+            .iter_mut()
+            .find(|g| g.id == gen_id)
+            .ok_or_else(|| CompileError::Permanent(Abort::internal("unknown generation")))?;
+        if side.is_none() {
+            gen.roots += 1;
+        }
         st.ntraces += 1;
         let trace_no = st.ntraces as u64;
         let name = format!("__yk_trace_{trace_no}");
-        let t = Module::new_in(st.ctx, &name);
+        let t = Module::new_in(gen.ctx.ctx, &name);
         unsafe {
-            llvm_sys::core::LLVMSetDataLayout(t.m, llvm_sys::core::LLVMGetDataLayoutStr(st.aot.m));
-            llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(st.aot.m));
+            llvm_sys::core::LLVMSetDataLayout(t.m, llvm_sys::core::LLVMGetDataLayoutStr(gen.aot.m));
+            llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(gen.aot.m));
         }
         let src =
             match side {
-                Some(k) => Some(st.guard_srcs.get(&k).ok_or_else(|| {
+                Some(k) => Some(guard_srcs.get(&k).ok_or_else(|| {
                     CompileError::Permanent(Abort::internal("unknown parent guard"))
                 })?),
                 None => None,
@@ -267,9 +375,9 @@ impl LlvmCompiler {
         let log_tir = |what: &str, text: &str| mt.log().ir_section(what, text);
         let log_tir: Option<&dyn Fn(&str, &str)> = if sel.trace_ir { Some(&log_tir) } else { None };
         let mut built = match tirb::mode() {
-            tirb::Mode::Off => builder::build(&st.aot, idx, &mut st.analyses, t, &input)
+            tirb::Mode::Off => builder::build(&gen.aot, idx, &mut gen.analyses, t, &input)
                 .map_err(CompileError::Temporary)?,
-            mode => match tirb::build(&st.aot, idx, &mut st.analyses, t, &input, log_tir) {
+            mode => match tirb::build(&gen.aot, idx, &mut gen.analyses, t, &input, log_tir) {
                 Ok((b, c)) => {
                     phases.note(&format!(
                         "(trace IR: {} appended, {} after forward, {} after backward, {} guards, \
@@ -285,15 +393,15 @@ impl LlvmCompiler {
                     // directly.
                     mt.log().line(3, &format!("trace-ir-fallback: {a}"));
                     mt.stats().count(Counter::TraceIrFallbacks);
-                    let t = Module::new_in(st.ctx, &name);
+                    let t = Module::new_in(gen.ctx.ctx, &name);
                     unsafe {
                         llvm_sys::core::LLVMSetDataLayout(
                             t.m,
-                            llvm_sys::core::LLVMGetDataLayoutStr(st.aot.m),
+                            llvm_sys::core::LLVMGetDataLayoutStr(gen.aot.m),
                         );
-                        llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(st.aot.m));
+                        llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(gen.aot.m));
                     }
-                    builder::build(&st.aot, idx, &mut st.analyses, t, &input)
+                    builder::build(&gen.aot, idx, &mut gen.analyses, t, &input)
                         .map_err(CompileError::Temporary)?
                 }
                 Err(a) => return Err(CompileError::Temporary(a)),
@@ -354,21 +462,21 @@ impl LlvmCompiler {
                         "{kind} {idx} has no address"
                     ))));
                 }
-                st.orc
-                    .define_absolute(sym, addr as usize)
+                orc.define_absolute(sym, addr as usize)
                     .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
             }
         }
-        let guard_srcs = std::mem::take(&mut built.guard_srcs);
+        let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
         let tir_counts_some = tir_counts.is_some();
-        let (addr, rt) = st
-            .orc
-            .add_and_lookup(built.module.into_raw(), &name)
+        let (addr, rt) = orc
+            .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
             .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
-        for (g, src) in guard_srcs.into_iter().enumerate() {
-            st.guard_srcs.insert((trace_no, g as u32), src);
+        for (g, src) in new_srcs.into_iter().enumerate() {
+            guard_srcs.insert((trace_no, g as u32), src);
         }
+        gen.live += 1;
+        st.trace_gen.insert(trace_no, gen_id);
         phases.done("codegen");
         phases.report(&name);
         let t_done = std::time::Instant::now();

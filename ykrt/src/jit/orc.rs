@@ -16,11 +16,46 @@ use llvm_sys::target::*;
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 
-/// An LLJIT instance and the thread-safe context all trace modules share.
+/// An LLJIT instance.
 pub struct Orc {
     jit: LLVMOrcLLJITRef,
-    tsctx: LLVMOrcThreadSafeContextRef,
     defined: HashSet<String>,
+}
+
+/// An LLVM context that trace modules are built in and handed to ORC in (a
+/// thread-safe context): freed, with everything LLVM keeps in it (uniqued
+/// constants, types, metadata: a little for each trace built in it), when
+/// this is dropped and ORC holds no module of it.
+pub struct Context {
+    tsctx: LLVMOrcThreadSafeContextRef,
+    /// The context itself, for building modules in.
+    pub ctx: LLVMContextRef,
+}
+
+impl Context {
+    /// A fresh context.
+    pub fn new() -> Context {
+        // SAFETY: creating a context and handing it to a thread-safe
+        // context, which owns it from then on.
+        unsafe {
+            let ctx = llvm_sys::core::LLVMContextCreate();
+            let tsctx = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(ctx);
+            Context { tsctx, ctx }
+        }
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::new()
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: our reference; modules handed to ORC hold their own.
+        unsafe { LLVMOrcDisposeThreadSafeContext(self.tsctx) };
+    }
 }
 
 fn take_error(e: LLVMErrorRef) -> String {
@@ -111,10 +146,9 @@ fn host_machine(
 }
 
 impl Orc {
-    /// Creates the JIT and a fresh context, returned for building modules in.
-    /// `codegen_opt` is LLVM's code generation level, 0 to 3 (see
-    /// `Config::codegen_opt`).
-    pub fn new(codegen_opt: u8) -> Result<(Orc, LLVMContextRef), String> {
+    /// Creates the JIT. `codegen_opt` is LLVM's code generation level, 0 to 3
+    /// (see `Config::codegen_opt`).
+    pub fn new(codegen_opt: u8) -> Result<Orc, String> {
         unsafe {
             if LLVM_InitializeNativeTarget() != 0 || LLVM_InitializeNativeAsmPrinter() != 0 {
                 return Err("LLVM has no native target".into());
@@ -156,16 +190,10 @@ impl Orc {
                 return Err(format!("process symbols: {}", take_error(e)));
             }
             LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
-            let ctx = llvm_sys::core::LLVMContextCreate();
-            let tsctx = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(ctx);
-            Ok((
-                Orc {
-                    jit,
-                    tsctx,
-                    defined: HashSet::new(),
-                },
-                ctx,
-            ))
+            Ok(Orc {
+                jit,
+                defined: HashSet::new(),
+            })
         }
     }
 
@@ -198,16 +226,17 @@ impl Orc {
         Ok(())
     }
 
-    /// Adds module `m` (ownership passes to the JIT) and returns the address
-    /// of its function `name`, compiling it, and the handle that frees its
-    /// code ([`Orc::remove`]).
+    /// Adds module `m`, built in `ctx` (ownership passes to the JIT), and
+    /// returns the address of its function `name`, compiling it, and the
+    /// handle that frees its code ([`Orc::remove`]).
     pub fn add_and_lookup(
         &mut self,
         m: LLVMModuleRef,
+        ctx: &Context,
         name: &str,
     ) -> Result<(usize, CodeHandle), String> {
         unsafe {
-            let tsm = LLVMOrcCreateNewThreadSafeModule(m, self.tsctx);
+            let tsm = LLVMOrcCreateNewThreadSafeModule(m, ctx.tsctx);
             let jd = LLVMOrcLLJITGetMainJITDylib(self.jit);
             let rt = LLVMOrcJITDylibCreateResourceTracker(jd);
             let e = LLVMOrcLLJITAddLLVMIRModuleWithRT(self.jit, rt, tsm);

@@ -30,6 +30,9 @@ pub fn abort_too_long() -> Abort {
 pub(crate) struct Active {
     pub(crate) mt: Arc<MT>,
     pub(crate) loc: LocationPtr,
+    /// A root recording's claim on `loc` (see [`crate::location::Claim`]):
+    /// through it the recording ends, or hands it to its compilation.
+    pub(crate) claim: Option<crate::location::Claim>,
     /// This thread's id, as stored in the location word.
     pub(crate) owner: u64,
     pub(crate) cp_func_idx: u64,
@@ -209,7 +212,7 @@ pub(crate) fn abort_current(reason: &Abort) {
 fn abort(a: Active, reason: &Abort) {
     match a.side {
         Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
-        None => a.mt.recording_aborted(a.loc, a.owner, reason),
+        None => a.mt.recording_aborted(&a, reason),
     }
 }
 
@@ -252,7 +255,7 @@ pub(crate) fn defer_current(reason: &str) {
             Some(side) => {
                 crate::deopt::side_recording_aborted(&a.mt, side, &Abort::recording(reason))
             }
-            None => a.mt.recording_deferred(a.loc, a.owner, reason),
+            None => a.mt.recording_deferred(&a, reason),
         }
     }
 }
