@@ -399,7 +399,10 @@ impl LlvmCompiler {
                             t.m,
                             llvm_sys::core::LLVMGetDataLayoutStr(gen.aot.m),
                         );
-                        llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(gen.aot.m));
+                        llvm_sys::core::LLVMSetTarget(
+                            t.m,
+                            llvm_sys::core::LLVMGetTarget(gen.aot.m),
+                        );
                     }
                     builder::build(&gen.aot, idx, &mut gen.analyses, t, &input)
                         .map_err(CompileError::Temporary)?
