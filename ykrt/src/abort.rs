@@ -39,11 +39,16 @@ pub enum AbortKind {
     Internal,
     /// The JIT was turned off (`yk_mt_set_enabled`) during the recording.
     Disabled,
+    /// The recording's activation of the interpreter function was left
+    /// before the recording closed: a `longjmp` out of it (a Lua error, a
+    /// coroutine's yield) or a return, seen at a control point of an older
+    /// activation. The path between is no loop, and no trace can follow it.
+    FrameLeft,
 }
 
 impl AbortKind {
     /// Every kind, in the order the stats list them.
-    pub const ALL: [AbortKind; 9] = [
+    pub const ALL: [AbortKind; 10] = [
         AbortKind::TooLong,
         AbortKind::Unsupported,
         AbortKind::Recording,
@@ -53,6 +58,7 @@ impl AbortKind {
         AbortKind::Backend,
         AbortKind::Internal,
         AbortKind::Disabled,
+        AbortKind::FrameLeft,
     ];
 
     /// The kind's name in the stats JSON.
@@ -67,6 +73,7 @@ impl AbortKind {
             AbortKind::Backend => "backend",
             AbortKind::Internal => "internal",
             AbortKind::Disabled => "disabled",
+            AbortKind::FrameLeft => "frame_left",
         }
     }
 }

@@ -10,9 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::{ptr, sync::Barrier, thread};
 
 fn cp(mt: &MT, loc: &Location) -> u64 {
-    // A non-null `vars` so that compiled traces run.
-    let mut vars = 0u64;
-    unsafe { mt.control_point_raw(loc, (&raw mut vars).cast(), 0) }
+    // A non-null `vars` so that compiled traces run, the same for every call
+    // on a thread: one interpreter activation (a recording ignores control
+    // points of other activations, see `MT::control_point_raw`).
+    thread_local! {
+        static VARS: std::cell::UnsafeCell<u64> = const { std::cell::UnsafeCell::new(0) };
+    }
+    let vars = VARS.with(|v| v.get());
+    unsafe { mt.control_point_raw(loc, vars.cast(), 0) }
 }
 
 /// One iteration of the fake interpreter loop: the control point, then the

@@ -296,7 +296,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
             )
             .is_ok();
     if record {
-        start_side_recording(mt, info, guard as u32);
+        start_side_recording(mt, info, guard as u32, vars as usize);
     }
     let mut frames: Vec<blackhole::Frame> = g
         .frames
@@ -509,7 +509,7 @@ impl TraceInfo {
 }
 
 /// Starts this thread's software recording for a side trace of `guard`.
-fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
+fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32, vars: usize) {
     let Some(aot) = crate::aot::info() else {
         return;
     };
@@ -525,6 +525,7 @@ fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
         _pin: Some(crate::reclaim::Pin::new()),
         // The blackhole records the side trace's first blocks itself: swt.
         pt: None,
+        vars,
     });
 }
 
