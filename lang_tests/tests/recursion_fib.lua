@@ -1,3 +1,4 @@
+-- jit: compiled
 -- Run-time:
 --   stdout:
 --     fib(25) =	75025
@@ -8,9 +9,9 @@
 -- Recursion: naive Fibonacci (many calls, deep enough to get hot), a recursive global
 -- function, and recursive sums over a nested table.
 --
--- No `jit: compiled`: the only loop (line 18) calls a recursive function, and yk has no
--- recursion support yet: its recording runs through the whole recursion, and the trace is
--- aborted as too long (see docs/trace-compiler.md). The output must still match.
+-- The recursive functions get entry locations once they recurse, and their traces loop
+-- through the recursion; the loop over `fib(i)` ends its trace at `fib`'s (see
+-- docs/trace-compiler.md, "Recursion").
 
 local function fib(n)
   if n < 2 then return n end

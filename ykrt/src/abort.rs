@@ -61,6 +61,23 @@ impl AbortKind {
         AbortKind::FrameLeft,
     ];
 
+    /// The kind's counter in [`crate::stats::Stats::entries`] (what
+    /// interpreters show, e.g. yklua's `jit.stats()`): `aborts_<name>`.
+    pub fn stat_name(self) -> &'static str {
+        match self {
+            AbortKind::TooLong => "aborts_too_long",
+            AbortKind::Unsupported => "aborts_unsupported",
+            AbortKind::Recording => "aborts_recording",
+            AbortKind::ThreadExit => "aborts_thread_exit",
+            AbortKind::Hardware => "aborts_hardware",
+            AbortKind::NoCompiler => "aborts_no_compiler",
+            AbortKind::Backend => "aborts_backend",
+            AbortKind::Internal => "aborts_internal",
+            AbortKind::Disabled => "aborts_disabled",
+            AbortKind::FrameLeft => "aborts_frame_left",
+        }
+    }
+
     /// The kind's name in the stats JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -142,6 +159,7 @@ mod tests {
         assert_eq!(names.len(), AbortKind::ALL.len());
         for (i, k) in AbortKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i, "the stats index kinds by discriminant");
+            assert_eq!(k.stat_name(), format!("aborts_{}", k.name()));
         }
         assert_eq!(
             Abort::internal("x").to_string(),
