@@ -1,13 +1,15 @@
 -- jit: compiled
 -- Run-time:
+--   env-var: YKLUA_RECURSION=1
 --   stdout:
 --     fib(22) =	17711
 --     tree nodes	2047	sum	22517
 --     hanoi moves	1023
 --     ackermann(2, 100) =	203
 
--- Recursive functions without a single loop run in traces: a call of a function already
--- running gives its entry a location (yklua's yk.patch, luaF_ykentry), and a trace recorded
+-- Recursive functions without a single loop run in traces: with YKLUA_RECURSION=1, a call of
+-- a function already running gives its entry a location (yklua's yk.patch, luaF_ykentry;
+-- plain lua ignores the variable), and a trace recorded
 -- from there comes round to the same location at the recursive call's entry, one trace
 -- iteration per level of recursion; the returns run in side traces back into the next
 -- call. The program has no loop, so every trace compiled is one of a recursive function's.

@@ -1,5 +1,6 @@
 -- jit: compiled
 -- Run-time:
+--   env-var: YKLUA_RECURSION=1
 --   stdout:
 --     fib(25) =	75025
 --     sum fib(0..20) =	17710
@@ -9,7 +10,9 @@
 -- Recursion: naive Fibonacci (many calls, deep enough to get hot), a recursive global
 -- function, and recursive sums over a nested table.
 --
--- The recursive functions get entry locations once they recurse, and their traces loop
+-- With YKLUA_RECURSION=1 the recursive functions get entry locations once they recurse
+-- (without it, nothing here compiles: the loop's recording runs through the whole recursion
+-- and is aborted as too long), and their traces loop
 -- through the recursion; the loop over `fib(i)` ends its trace at `fib`'s (see
 -- docs/trace-compiler.md, "Recursion").
 
