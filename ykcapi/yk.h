@@ -184,8 +184,10 @@ void yk_location_drop_at(YkLocation *loc);
 void yk_location_set_debug_str(YkLocation *loc, const char *s);
 
 /*
- * True while the interpreter runs; compiled traces see false. Lets an
- * interpreter skip work that only matters when not in a trace.
+ * True while the interpreter runs; compiled traces see false, and so does
+ * the interpreter while its thread records a trace (the recorded path is
+ * the trace's). Lets an interpreter skip work that only matters when not in
+ * a trace.
  */
 bool yk_is_interpreting(void);
 

@@ -24,7 +24,7 @@
 //       "traces_compiled_ok": 0,
 //       "traces_compiled_err": 5,
 //     ...
-//       "aborts": {"too_long": 0, "unsupported": 5, "recording": 0, "thread_exit": 0, "hardware": 0, "no_compiler": 0, "backend": 0, "internal": 0, "disabled": 0},
+//       "aborts": {"too_long": 0, "unsupported": 5, "recording": 0, "thread_exit": 0, "hardware": 0, "no_compiler": 0, "backend": 0, "internal": 0, "disabled": 0, "frame_left": 0},
 //     ...
 //   stdout:
 //     x=300

@@ -20,7 +20,7 @@
 //       "guard_failures": 3,
 //       "side_traces_compiled": 1,
 //     ...
-//       "aborts": {"too_long": 0, "unsupported": 0, "recording": 0, "thread_exit": 0, "hardware": 0, "no_compiler": 0, "backend": 0, "internal": 0, "disabled": 0},
+//       "aborts": {"too_long": 0, "unsupported": 0, "recording": 0, "thread_exit": 0, "hardware": 0, "no_compiler": 0, "backend": 0, "internal": 0, "disabled": 0, "frame_left": 0},
 //     ...
 //   stdout:
 //     acc=4100 i=1000 accessor_calls_seen=1

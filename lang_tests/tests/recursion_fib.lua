@@ -1,4 +1,6 @@
+-- jit: compiled
 -- Run-time:
+--   env-var: YKLUA_RECURSION=1
 --   stdout:
 --     fib(25) =	75025
 --     sum fib(0..20) =	17710
@@ -8,9 +10,11 @@
 -- Recursion: naive Fibonacci (many calls, deep enough to get hot), a recursive global
 -- function, and recursive sums over a nested table.
 --
--- No `jit: compiled`: the only loop (line 18) calls a recursive function, and yk has no
--- recursion support yet: its recording runs through the whole recursion, and the trace is
--- aborted as too long (see docs/trace-compiler.md). The output must still match.
+-- With YKLUA_RECURSION=1 the recursive functions get entry locations once they recurse
+-- (without it, nothing here compiles: the loop's recording runs through the whole recursion
+-- and is aborted as too long), and their traces loop
+-- through the recursion; the loop over `fib(i)` ends its trace at `fib`'s (see
+-- docs/trace-compiler.md, "Recursion").
 
 local function fib(n)
   if n < 2 then return n end

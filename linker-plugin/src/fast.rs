@@ -762,16 +762,22 @@ simplifycfg)";
 /// Environment variable turning [`optimise`] off (for comparisons).
 pub const NO_OPT_ENV: &str = "YKLD_NO_FAST_OPT";
 
+/// What `yk_is_interpreting()` returns everywhere but in traces.
+const IS_INTERPRETING: &str = "yk_is_interpreting";
+
 /// Replaces the `yk_promote` calls in the fast clones by their values and
-/// re-optimises the fast clones with [`FAST_PIPELINE`]. Every other
-/// function is marked `optnone` while the passes run, so that only the
-/// clones change.
+/// their `yk_is_interpreting()` calls by `true` (fast code is never a
+/// trace: traces are built from the embedded IR, where the call stays and
+/// the trace builder makes it `false`), then re-optimises the fast clones
+/// with [`FAST_PIPELINE`]. Every other function is marked `optnone` while
+/// the passes run, so that only the clones change.
 pub fn optimise(m: &Module, clones: &Clones) -> Result<()> {
     if clones.fast.is_empty() {
         return Ok(());
     }
     let fast = clones.hookless();
-    if let Some(p) = m.function(crate::swt::PROMOTE) {
+    for (name, by_value) in [(crate::swt::PROMOTE, true), (IS_INTERPRETING, false)] {
+        let Some(p) = m.function(name) else { continue };
         for (call, _) in llvm::uses(p) {
             // SAFETY: `call` is an instruction of `m` using `p`.
             unsafe {
@@ -780,7 +786,12 @@ pub fn optimise(m: &Module, clones: &Clones) -> Result<()> {
                 }
                 let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(call));
                 if fast.contains(&f) {
-                    LLVMReplaceAllUsesWith(call, LLVMGetOperand(call, 0));
+                    let v = if by_value {
+                        LLVMGetOperand(call, 0)
+                    } else {
+                        LLVMConstInt(LLVMTypeOf(call), 1, 0)
+                    };
+                    LLVMReplaceAllUsesWith(call, v);
                     LLVMInstructionEraseFromParent(call);
                 }
             }

@@ -110,10 +110,14 @@ pub extern "C" fn __yk_swt_rec_idempotent(value: u64) {
     swt::rec_idempotent(value);
 }
 
-/// True when called from the interpreter; compiled traces will replace calls to
-/// it by `false`.
+/// True when called from the interpreter; compiled traces replace calls to it
+/// by `false`. While this thread records a trace it is also `false`, so that
+/// the recorded path is the one the trace will take (the trace builder would
+/// otherwise find the recording going the other way at a constant branch).
+/// yk-ld makes it `true` in the fast clones, which run only while not
+/// recording.
 #[no_mangle]
 #[inline(never)]
 pub extern "C" fn yk_is_interpreting() -> bool {
-    std::hint::black_box(true)
+    !crate::trace::swt::is_recording()
 }

@@ -39,11 +39,16 @@ pub enum AbortKind {
     Internal,
     /// The JIT was turned off (`yk_mt_set_enabled`) during the recording.
     Disabled,
+    /// The recording's activation of the interpreter function was left
+    /// before the recording closed: a `longjmp` out of it (a Lua error, a
+    /// coroutine's yield) or a return, seen at a control point of an older
+    /// activation. The path between is no loop, and no trace can follow it.
+    FrameLeft,
 }
 
 impl AbortKind {
     /// Every kind, in the order the stats list them.
-    pub const ALL: [AbortKind; 9] = [
+    pub const ALL: [AbortKind; 10] = [
         AbortKind::TooLong,
         AbortKind::Unsupported,
         AbortKind::Recording,
@@ -53,7 +58,25 @@ impl AbortKind {
         AbortKind::Backend,
         AbortKind::Internal,
         AbortKind::Disabled,
+        AbortKind::FrameLeft,
     ];
+
+    /// The kind's counter in [`crate::stats::Stats::entries`] (what
+    /// interpreters show, e.g. yklua's `jit.stats()`): `aborts_<name>`.
+    pub fn stat_name(self) -> &'static str {
+        match self {
+            AbortKind::TooLong => "aborts_too_long",
+            AbortKind::Unsupported => "aborts_unsupported",
+            AbortKind::Recording => "aborts_recording",
+            AbortKind::ThreadExit => "aborts_thread_exit",
+            AbortKind::Hardware => "aborts_hardware",
+            AbortKind::NoCompiler => "aborts_no_compiler",
+            AbortKind::Backend => "aborts_backend",
+            AbortKind::Internal => "aborts_internal",
+            AbortKind::Disabled => "aborts_disabled",
+            AbortKind::FrameLeft => "aborts_frame_left",
+        }
+    }
 
     /// The kind's name in the stats JSON.
     pub fn name(self) -> &'static str {
@@ -67,6 +90,7 @@ impl AbortKind {
             AbortKind::Backend => "backend",
             AbortKind::Internal => "internal",
             AbortKind::Disabled => "disabled",
+            AbortKind::FrameLeft => "frame_left",
         }
     }
 }
@@ -135,6 +159,7 @@ mod tests {
         assert_eq!(names.len(), AbortKind::ALL.len());
         for (i, k) in AbortKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i, "the stats index kinds by discriminant");
+            assert_eq!(k.stat_name(), format!("aborts_{}", k.name()));
         }
         assert_eq!(
             Abort::internal("x").to_string(),

@@ -78,7 +78,8 @@ pub fn promote<T: Promote>(x: T) -> T {
     T::from_u64(abi::__yk_promote_u64(x.to_u64()))
 }
 
-/// True while the interpreter (not a compiled trace) runs.
+/// True while the interpreter (not a compiled trace) runs and this thread is
+/// not recording a trace.
 #[inline(always)]
 pub fn is_interpreting() -> bool {
     abi::yk_is_interpreting()

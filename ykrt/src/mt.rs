@@ -24,6 +24,10 @@ use std::{
 
 /// The reason logged for a recording given up because the JIT was turned off.
 pub const ABORT_JIT_OFF: &str = "JIT turned off";
+/// Why a recording was given up when its interpreter activation was left
+/// ([`AbortKind::FrameLeft`]).
+pub const ABORT_FRAME_LEFT: &str =
+    "the recording's interpreter frame was left (a longjmp: an error or a coroutine yield; or a return)";
 
 /// Why an `MT` could not be created.
 #[derive(Debug)]
@@ -267,6 +271,23 @@ impl MT {
         vars: *mut c_void,
         cp_func_idx: u64,
     ) -> u64 {
+        if let Some(rec) = swt::recording_vars() {
+            let here = vars as usize;
+            if here != 0 && here != rec {
+                if here > rec {
+                    // An older activation (the stack grows down): the
+                    // recording's was left by a longjmp (a Lua error or
+                    // yield) or a return, and its path can't close.
+                    swt::abort_current(&Abort::new(AbortKind::FrameLeft, ABORT_FRAME_LEFT));
+                } else {
+                    // A nested activation (a metamethod or a coroutine run
+                    // by an outlined call of the recorded path): its control
+                    // points are not the recording's, which neither ends
+                    // nor defers here; nothing is counted or run.
+                    return 0;
+                }
+            }
+        }
         let word = loc.load();
         if let Some(side) = swt::side_recording() {
             // A side trace is recorded until the root trace's location or a
@@ -297,7 +318,7 @@ impl MT {
                 if count < self.threshold_for(failures) {
                     loc.try_count(word, count, failures);
                 } else {
-                    self.start_tracing(loc, word, failures, cp_func_idx);
+                    self.start_tracing(loc, word, failures, cp_func_idx, vars);
                 }
                 0
             }
@@ -491,7 +512,14 @@ impl MT {
 
     #[cold]
     #[inline(never)]
-    fn start_tracing(&self, loc: &Location, word: usize, failures: u8, cp_func_idx: u64) {
+    fn start_tracing(
+        &self,
+        loc: &Location,
+        word: usize,
+        failures: u8,
+        cp_func_idx: u64,
+        vars: *mut c_void,
+    ) {
         if swt::is_recording() {
             // One recording per thread: this location stays hot and starts
             // recording the next time a free thread gets here.
@@ -556,6 +584,7 @@ impl MT {
             max_len: self.config.trace_max_len,
             side: None,
             _pin: None,
+            vars: vars as usize,
             pt,
         });
     }

@@ -10,9 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::{ptr, sync::Barrier, thread};
 
 fn cp(mt: &MT, loc: &Location) -> u64 {
-    // A non-null `vars` so that compiled traces run.
-    let mut vars = 0u64;
-    unsafe { mt.control_point_raw(loc, (&raw mut vars).cast(), 0) }
+    // A non-null `vars` so that compiled traces run, the same for every call
+    // on a thread: one interpreter activation (a recording ignores control
+    // points of other activations, see `MT::control_point_raw`).
+    thread_local! {
+        static VARS: std::cell::UnsafeCell<u64> = const { std::cell::UnsafeCell::new(0) };
+    }
+    let vars = VARS.with(|v| v.get());
+    unsafe { mt.control_point_raw(loc, vars.cast(), 0) }
 }
 
 /// One iteration of the fake interpreter loop: the control point, then the
@@ -248,6 +253,9 @@ fn panicking_compiler_aborts_the_trace() {
             serialise_compilation: serialise,
             log_level: 3,
             log_dest: LogDest::File(p.clone()),
+            // No budget: with RUST_BACKTRACE=1 the panic's backtrace can take
+            // more than the budget's grace, which would throttle `loc2`.
+            compile_budget: 0,
             ..Config::default()
         });
         mt.set_trace_compiler(Arc::new(PanickingCompiler));

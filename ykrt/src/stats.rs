@@ -225,8 +225,9 @@ impl Stats {
         }
     }
 
-    /// Every counter and timer with its name (as in the JSON), in a fixed
-    /// order: for interpreters that show the statistics themselves.
+    /// Every counter and timer with its name (as in the JSON), then the
+    /// aborts by kind (`aborts_<kind>`, the JSON's `aborts` object), in a
+    /// fixed order: for interpreters that show the statistics themselves.
     pub fn entries(&self) -> Vec<(&'static str, StatValue)> {
         COUNTERS
             .iter()
@@ -235,6 +236,11 @@ impl Stats {
                 TIMERS
                     .iter()
                     .map(|&(t, name)| (name, StatValue::Seconds(self.get_time(t).as_secs_f64()))),
+            )
+            .chain(
+                AbortKind::ALL
+                    .iter()
+                    .map(|&k| (k.stat_name(), StatValue::Count(self.get_aborts(k)))),
             )
             .collect()
     }
@@ -362,18 +368,29 @@ mod tests {
         let s = Stats::new(None).unwrap();
         s.count(Counter::TracesCompiledOk);
         s.time(Timer::Compiling, Duration::from_millis(500));
+        s.count_abort(AbortKind::FrameLeft);
         let e = s.entries();
-        assert_eq!(e.len(), COUNTERS.len() + TIMERS.len());
+        assert_eq!(
+            e.len(),
+            COUNTERS.len() + TIMERS.len() + AbortKind::ALL.len()
+        );
         let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
         for (name, val) in e {
+            let json = match name.strip_prefix("aborts_") {
+                Some(kind) => &v["aborts"][kind],
+                None => &v[name],
+            };
             match val {
-                StatValue::Count(n) => assert_eq!(v[name], n, "{name}"),
-                StatValue::Seconds(x) => assert_eq!(v[name].as_f64(), Some(x), "{name}"),
+                StatValue::Count(n) => assert_eq!(*json, n, "{name}"),
+                StatValue::Seconds(x) => assert_eq!(json.as_f64(), Some(x), "{name}"),
             }
         }
         assert!(s
             .entries()
             .contains(&("traces_compiled_ok", StatValue::Count(1))));
+        assert!(s
+            .entries()
+            .contains(&("aborts_frame_left", StatValue::Count(1))));
     }
 
     #[test]

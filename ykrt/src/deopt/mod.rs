@@ -297,7 +297,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
             )
             .is_ok();
     if record {
-        start_side_recording(mt, info, guard as u32);
+        start_side_recording(mt, info, guard as u32, vars as usize);
     }
     let mut frames: Vec<blackhole::Frame> = g
         .frames
@@ -510,7 +510,7 @@ impl TraceInfo {
 }
 
 /// Starts this thread's software recording for a side trace of `guard`.
-fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
+fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32, vars: usize) {
     let Some(aot) = crate::aot::info() else {
         return;
     };
@@ -527,6 +527,7 @@ fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32) {
         _pin: Some(crate::reclaim::Pin::new()),
         // The blackhole records the side trace's first blocks itself: swt.
         pt: None,
+        vars,
     });
 }
 

@@ -48,6 +48,10 @@ pub(crate) struct Active {
     /// A hardware recording (`YKD_TRACER=hwt`): Intel PT records the blocks,
     /// the hooks only the values.
     pub(crate) pt: Option<super::hw::Pt>,
+    /// The address of the `YkCtrlPointVars` of the interpreter activation
+    /// the recording runs in (0: unknown). A control point with other
+    /// `vars` belongs to another activation: see [`MT::control_point_raw`].
+    pub(crate) vars: usize,
 }
 
 /// The guard a side trace is being recorded from.
@@ -214,6 +218,19 @@ fn abort(a: Active, reason: &Abort) {
         Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
         None => a.mt.recording_aborted(&a, reason),
     }
+}
+
+/// The `vars` address of the interpreter activation this thread's
+/// recording (root or side) runs in, if one is going on and it is known.
+pub(crate) fn recording_vars() -> Option<usize> {
+    RECORDER
+        .try_with(|r| {
+            let r = r.try_borrow().ok()?;
+            let a = r.active.as_ref()?;
+            (a.vars != 0).then_some(a.vars)
+        })
+        .ok()
+        .flatten()
 }
 
 /// The start location of this thread's root-trace recording, if one is
