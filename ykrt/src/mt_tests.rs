@@ -253,9 +253,6 @@ fn panicking_compiler_aborts_the_trace() {
             serialise_compilation: serialise,
             log_level: 3,
             log_dest: LogDest::File(p.clone()),
-            // No budget: with RUST_BACKTRACE=1 the panic's backtrace can take
-            // more than the budget's grace, which would throttle `loc2`.
-            compile_budget: 0,
             ..Config::default()
         });
         mt.set_trace_compiler(Arc::new(PanickingCompiler));
