@@ -228,14 +228,22 @@ impl ControlPoint {
             LLVMPositionBuilderAtEnd(b.0, self.head);
             let i64t = m.int_ty(64);
             let loc = LLVMGetOperand(self.call, 1);
-            let word_ptr = if known_non_null(loc) {
-                loc
-            } else {
-                let null_word = null_location_word(m);
+            // A null location pointer skips the call (the runtime reads a
+            // null word for it), with a branch rather than a select of a
+            // null word's address: a test and a predicted jump, and the
+            // word's load doesn't wait for the test.
+            let mut fast_preds = vec![self.head];
+            let mut null_test = None;
+            if !known_non_null(loc) {
+                let chk = LLVMInsertBasicBlockInContext(m.ctx, slow, c"yk_cp_check".as_ptr());
                 let is_null = LLVMBuildIsNull(b.0, loc, c"".as_ptr());
-                LLVMBuildSelect(b.0, is_null, null_word, loc, c"".as_ptr())
-            };
-            let w = LLVMBuildLoad2(b.0, i64t, word_ptr, c"yk_loc_word".as_ptr());
+                let nbr = LLVMBuildCondBr(b.0, is_null, self.resume, chk);
+                crate::swt::set_branch_weights(m, nbr, 1, 1 << 10);
+                null_test = Some((is_null, nbr));
+                LLVMPositionBuilderAtEnd(b.0, chk);
+                fast_preds.push(chk);
+            }
+            let w = LLVMBuildLoad2(b.0, i64t, loc, c"yk_loc_word".as_ptr());
             LLVMSetOrdering(w, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
             LLVMSetAlignment(w, 8);
             let is_null = LLVMBuildICmp(
@@ -261,6 +269,10 @@ impl ControlPoint {
             for i in [w, is_null, dont_trace, skip, br] {
                 llvm::set_debug_loc(m, i, Some(self.call));
             }
+            if let Some((t, nbr)) = null_test {
+                llvm::set_debug_loc(m, t, Some(self.call));
+                llvm::set_debug_loc(m, nbr, Some(self.call));
+            }
 
             // In `yk_cp_resume`, each reloaded value is the value stored
             // before the call when the call was skipped.
@@ -273,9 +285,12 @@ impl ControlPoint {
                 LLVMPositionBuilderBeforeInstrAndDbgRecords(b.0, first);
                 let phi = LLVMBuildPhi(b.0, LLVMTypeOf(old), c"".as_ptr());
                 let (ld, addr) = reloaded[&k];
-                let mut vals = [self.stores[&k].0, ld];
-                let mut from = [self.head, slow];
-                LLVMAddIncoming(phi, vals.as_mut_ptr(), from.as_mut_ptr(), 2);
+                let mut vals: Vec<LLVMValueRef> =
+                    fast_preds.iter().map(|_| self.stores[&k].0).collect();
+                vals.push(ld);
+                let mut from = fast_preds.clone();
+                from.push(slow);
+                LLVMAddIncoming(phi, vals.as_mut_ptr(), from.as_mut_ptr(), from.len() as u32);
                 phis.push((phi, old, addr));
             }
             for (phi, old, addr) in phis {
@@ -380,23 +395,5 @@ fn known_non_null(p: LLVMValueRef) -> bool {
             return known_non_null(LLVMGetOperand(p, 0));
         }
         false
-    }
-}
-
-/// A private, always-null location word: what a null location pointer reads.
-fn null_location_word(m: &Module) -> LLVMValueRef {
-    const NAME: &str = "__yk_null_location_word";
-    if let Some(g) = m.global(NAME) {
-        return g;
-    }
-    unsafe {
-        let i64t = m.int_ty(64);
-        let name = std::ffi::CString::new(NAME).unwrap();
-        let g = LLVMAddGlobal(m.m, i64t, name.as_ptr());
-        LLVMSetInitializer(g, LLVMConstInt(i64t, 0, 0));
-        LLVMSetGlobalConstant(g, 1);
-        LLVMSetLinkage(g, LLVMLinkage::LLVMPrivateLinkage);
-        LLVMSetAlignment(g, 8);
-        g
     }
 }
