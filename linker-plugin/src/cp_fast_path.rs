@@ -16,18 +16,21 @@
 //! into
 //!
 //! ```text
-//! head:    ...; w = load atomic monotonic (loc ? loc : &zero_word)
+//! head:    ...; br (loc == null), yk_cp_resume, yk_cp_check
+//! yk_cp_check: w = load atomic monotonic loc
 //!          br (w == 0 || w == DONT_TRACE), yk_cp_resume, yk_cp_slow
 //! yk_cp_slow: store v_k -> vars.k ...; r = call ...; v''_k = load vars.k ...
 //!          br (r == 0), yk_cp_resume, yk_cp_return
-//! yk_cp_resume: v'_k = phi [v_k, head], [v''_k, yk_cp_slow]; ...
+//! yk_cp_resume: v'_k = phi [v_k, head], [v_k, yk_cp_check], [v''_k, yk_cp_slow]; ...
 //! ```
 //!
-//! so the skipped control point costs one load and a compare, and the live
-//! values stay in registers. Every other state (counting, tracing, compiled)
+//! so the skipped control point costs a null test, one load and a compare
+//! (no null test, and no `yk_cp_check`, when `loc` is seen to be non-null),
+//! and the live values stay in registers. Every other state (counting, tracing, compiled)
 //! still reaches the runtime. The software-tracing hooks are untouched: the
 //! block hook of `head` and of `yk_cp_resume` record the same indices on
-//! both paths, and `yk_cp_slow` is not a block of the embedded IR.
+//! all paths, and `yk_cp_check` and `yk_cp_slow` are not blocks of the
+//! embedded IR.
 
 use crate::ctrlpoint::RT_CP;
 use crate::llvm::{self, instrs, successors, Module};

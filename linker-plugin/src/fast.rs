@@ -810,18 +810,23 @@ pub fn optimise(m: &Module, clones: &Clones, ann: &annotations::Annotations) -> 
     let mut linkages = Vec::new();
     for f in m.functions() {
         // SAFETY: `f` is a function of `m`.
-        if unsafe { LLVMIsDeclaration(f) } != 0 || opened.contains(&f) {
-            if opened.contains(&f) {
-                // External while the inliner runs, which would otherwise
-                // delete a local function it inlined everywhere (the entry
-                // dispatch added later calls it).
-                // SAFETY: `f` is a function of `m`.
-                unsafe {
-                    linkages.push((f, LLVMGetLinkage(f), LLVMGetVisibility(f)));
-                    LLVMSetLinkage(f, LLVMLinkage::LLVMExternalLinkage);
-                    LLVMSetVisibility(f, LLVMVisibility::LLVMHiddenVisibility);
-                }
+        if unsafe { LLVMIsDeclaration(f) } != 0 {
+            continue;
+        }
+        if fast.contains(&f) {
+            // External while the passes run: the inliner visits only the
+            // functions reachable in the call graph from outside (and the
+            // fast clones are not called yet: the entry dispatch comes
+            // later), and would delete a local function it inlined
+            // everywhere.
+            // SAFETY: `f` is a function of `m`.
+            unsafe {
+                linkages.push((f, LLVMGetLinkage(f), LLVMGetVisibility(f)));
+                LLVMSetLinkage(f, LLVMLinkage::LLVMExternalLinkage);
+                LLVMSetVisibility(f, LLVMVisibility::LLVMHiddenVisibility);
             }
+        }
+        if opened.contains(&f) {
             continue;
         }
         let attrs: &[&str] = if fast.contains(&f) {
