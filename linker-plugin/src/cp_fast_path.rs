@@ -282,9 +282,31 @@ impl ControlPoint {
             // (All phis first: the old reloads they replace may be the
             // block's first instructions. Before the first instruction's
             // debug records too: a phi may not carry any.)
+            // A value fixed for the whole activation (an argument, a
+            // constant, or defined in the entry block, which runs once) is
+            // what the runtime hands back too (a trace or the recording
+            // continuation runs the same activation): it is used as it is,
+            // without a phi. A phi would make it a value of the loop, which
+            // the register allocator can neither recompute nor keep in a
+            // register across the whole loop (it spills and reloads it).
+            let entry = LLVMGetEntryBasicBlock(f);
             let first = LLVMGetFirstInstruction(self.resume);
             let mut phis = Vec::new();
+            let mut web_phis = Vec::new();
             for (&k, &old) in &self.reloads {
+                if let Some((x, web)) = activation_invariant(self.stores[&k].0, old, entry) {
+                    web_phis.extend(web);
+                    let (ld, addr) = reloaded[&k];
+                    phis.push((x, old, addr));
+                    // The slow path's reload is dead.
+                    let ld_addr = LLVMGetOperand(ld, 0);
+                    LLVMInstructionEraseFromParent(ld);
+                    if !LLVMIsAInstruction(ld_addr).is_null() && LLVMGetFirstUse(ld_addr).is_null()
+                    {
+                        LLVMInstructionEraseFromParent(ld_addr);
+                    }
+                    continue;
+                }
                 LLVMPositionBuilderBeforeInstrAndDbgRecords(b.0, first);
                 let phi = LLVMBuildPhi(b.0, LLVMTypeOf(old), c"".as_ptr());
                 let (ld, addr) = reloaded[&k];
@@ -303,7 +325,67 @@ impl ControlPoint {
                     LLVMInstructionEraseFromParent(addr);
                 }
             }
+            // The phis that only merged an invariant with its own reload
+            // now merge it with itself.
+            let mut done = std::collections::HashSet::new();
+            for (p, x) in web_phis {
+                if !done.insert(p) {
+                    continue;
+                }
+                LLVMReplaceAllUsesWith(p, x);
+                LLVMInstructionEraseFromParent(p);
+            }
         }
+    }
+}
+
+/// If `v`, the value stored into a field of `vars` whose reload after the
+/// call is `reload`, is always the same value `x` fixed for the activation
+/// (an argument, a constant or a value defined in the `entry` block, which
+/// runs once), `Some(x)` and the phis that make up `v` (each to be replaced
+/// by `x`). That is the case when `v` is `x` or a phi whose incoming values
+/// are, through other phis, only `x` and `reload`: the control-point
+/// transform reloads every live value after the call, so an invariant is
+/// merged with its own reload around the loop. The runtime hands back the
+/// same `x` (a trace or the recording continuation runs the same
+/// activation), so the reload is `x` too.
+fn activation_invariant(
+    v: LLVMValueRef,
+    reload: LLVMValueRef,
+    entry: LLVMBasicBlockRef,
+) -> Option<(LLVMValueRef, Vec<(LLVMValueRef, LLVMValueRef)>)> {
+    // SAFETY: `v` and `reload` are values of the function whose entry
+    // block is `entry`.
+    unsafe {
+        let fixed = |x: LLVMValueRef| {
+            !LLVMIsAArgument(x).is_null()
+                || !LLVMIsAConstant(x).is_null()
+                || (!LLVMIsAInstruction(x).is_null() && LLVMGetInstructionParent(x) == entry)
+        };
+        let mut x = None;
+        let mut web = Vec::new();
+        let mut todo = vec![v];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(u) = todo.pop() {
+            if u == reload || !seen.insert(u) {
+                continue;
+            }
+            if fixed(u) {
+                if x.is_some_and(|x| x != u) {
+                    return None;
+                }
+                x = Some(u);
+            } else if !LLVMIsAPHINode(u).is_null() {
+                web.push(u);
+                for i in 0..LLVMCountIncoming(u) {
+                    todo.push(LLVMGetIncomingValue(u, i));
+                }
+            } else {
+                return None;
+            }
+        }
+        let x = x?;
+        Some((x, web.into_iter().map(|p| (p, x)).collect()))
     }
 }
 

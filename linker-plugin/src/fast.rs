@@ -841,7 +841,11 @@ pub fn optimise(m: &Module, clones: &Clones, ann: &annotations::Annotations) -> 
             }
         }
     }
-    let inline = if opened.is_empty() { "" } else { "cgscc(inline)," };
+    let inline = if opened.is_empty() {
+        ""
+    } else {
+        "cgscc(inline),"
+    };
     let r = m.run_passes_for_target(&format!("{inline}{FAST_PIPELINE}"));
     for (f, a) in added {
         m.remove_fn_attr(f, a);

@@ -254,8 +254,7 @@ impl Module {
             let triple = LLVMGetTarget(self.m);
             let mut target = std::ptr::null_mut();
             let mut err = std::ptr::null_mut();
-            if llvm_sys::target_machine::LLVMGetTargetFromTriple(triple, &mut target, &mut err)
-                != 0
+            if llvm_sys::target_machine::LLVMGetTargetFromTriple(triple, &mut target, &mut err) != 0
             {
                 if !err.is_null() {
                     LLVMDisposeMessage(err);

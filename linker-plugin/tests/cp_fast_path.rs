@@ -49,7 +49,10 @@ fn fast_path_skips_the_call_and_merges_live_values() {
         .find(|&i| llvm::name(i) == "yk_loc_word")
         .unwrap();
     let check = unsafe { LLVMGetInstructionParent(word) };
-    assert_eq!(llvm::name(unsafe { LLVMBasicBlockAsValue(check) }), "yk_cp_check");
+    assert_eq!(
+        llvm::name(unsafe { LLVMBasicBlockAsValue(check) }),
+        "yk_cp_check"
+    );
     let head = block_named(f, "head");
     for b in [head, check] {
         assert!(!llvm::instrs(b)
@@ -136,4 +139,49 @@ fn a_known_non_null_location_is_read_directly() {
     assert!(!text.contains("icmp eq ptr"), "{text}");
     assert!(!text.contains("yk_cp_check"), "{text}");
     assert!(text.contains("load atomic i64, ptr %l"), "{text}");
+}
+
+#[test]
+fn entry_block_values_need_no_phi() {
+    // `%lim` is computed once per activation, in the entry block, and live
+    // across the control point: the transform stores it into vars and
+    // reloads it, but the fast path uses it as it is (whatever the runtime
+    // hands back for it is the same value), so it stays one value for the
+    // whole loop rather than a phi of the loop.
+    let ir = LOOP
+        .replace("entry:\n", "entry:\n  %lim = add i32 %n, 1\n")
+        .replace("icmp sge i32 %pc, %n", "icmp sge i32 %pc, %lim");
+    let m = Module::parse_ir(&ir).unwrap();
+    ctrlpoint::transform(&m).unwrap();
+    let before = m.to_text();
+    assert!(
+        before.contains("load i32"),
+        "the transform reloads %lim: {before}"
+    );
+    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
+    m.verify().unwrap();
+    let text = m.to_text();
+    let f = m.function("interp").unwrap();
+    let resume = block_named(f, "yk_cp_resume");
+    let phis = llvm::instrs(resume)
+        .into_iter()
+        .take_while(|&i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMPHI)
+        .count();
+    assert_eq!(phis, 2, "pc and acc only: {text}");
+    assert!(
+        text.contains("icmp sge i32 %2, %lim") || text.contains(", %lim\n"),
+        "{text}"
+    );
+    // Still stored for the runtime on the slow path, never reloaded.
+    let slow = block_named(f, "yk_cp_slow");
+    let stores_lim = llvm::instrs(slow).into_iter().any(|i| {
+        llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMStore
+            && llvm::name(unsafe { LLVMGetOperand(i, 0) }) == "lim"
+    });
+    assert!(stores_lim, "{text}");
+    let loads = llvm::instrs(slow)
+        .into_iter()
+        .filter(|&i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMLoad)
+        .count();
+    assert_eq!(loads, 2, "pc and acc reloaded: {text}");
 }

@@ -135,8 +135,9 @@ pub fn run(args: &[String], root: &Path) -> Result<()> {
         for _ in 0..opts.runs {
             let mut checksums = Vec::new();
             for (vm, times) in [(&lua, &mut t_lua), (&nojit, &mut t_yk)] {
-                let e = runner::execute(vm, b, opts.iters, b.size, Duration::from_secs(600), &stats)
-                    .with_context(|| format!("{} on {}", b.name, vm.label))?;
+                let e =
+                    runner::execute(vm, b, opts.iters, b.size, Duration::from_secs(600), &stats)
+                        .with_context(|| format!("{} on {}", b.name, vm.label))?;
                 times.push(e.times.iter().sum::<f64>());
                 checksums.push(e.checksum);
             }
@@ -202,17 +203,16 @@ mod tests {
             lua,
             yklua,
         };
-        let rows = [
-            row("a", 1.0, 1.02),
-            row("b", 2.0, 2.4),
-            row("c", 0.5, 0.5),
-        ];
+        let rows = [row("a", 1.0, 1.02), row("b", 2.0, 2.4), row("c", 0.5, 0.5)];
         let (median, max, worst) = summary(&rows).unwrap();
         assert!((median - 1.02).abs() < 1e-9);
         assert!((max - 1.2).abs() < 1e-9);
         assert_eq!(worst, "b");
         let text = format(&rows);
-        assert!(text.contains("median ratio 1.020, largest 1.200 (b)"), "{text}");
+        assert!(
+            text.contains("median ratio 1.020, largest 1.200 (b)"),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), 5);
         assert!(summary(&[]).is_none());
     }
