@@ -59,7 +59,7 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
     // The fast clones' control points get their inline fast path before
     // they are optimised (the runtime call is then on a cold path).
     let fast_clone_paths = cp_fast_path::add_to(m, &clones.cp_calls)?;
-    fast::optimise(m, &clones)?;
+    fast::optimise(m, &clones, &ann)?;
     let instrumented_blocks = swt::instrument(
         m,
         &funcs,

@@ -16,18 +16,21 @@
 //! into
 //!
 //! ```text
-//! head:    ...; w = load atomic monotonic (loc ? loc : &zero_word)
+//! head:    ...; br (loc == null), yk_cp_resume, yk_cp_check
+//! yk_cp_check: w = load atomic monotonic loc
 //!          br (w == 0 || w == DONT_TRACE), yk_cp_resume, yk_cp_slow
 //! yk_cp_slow: store v_k -> vars.k ...; r = call ...; v''_k = load vars.k ...
 //!          br (r == 0), yk_cp_resume, yk_cp_return
-//! yk_cp_resume: v'_k = phi [v_k, head], [v''_k, yk_cp_slow]; ...
+//! yk_cp_resume: v'_k = phi [v_k, head], [v_k, yk_cp_check], [v''_k, yk_cp_slow]; ...
 //! ```
 //!
-//! so the skipped control point costs one load and a compare, and the live
-//! values stay in registers. Every other state (counting, tracing, compiled)
+//! so the skipped control point costs a null test, one load and a compare
+//! (no null test, and no `yk_cp_check`, when `loc` is seen to be non-null),
+//! and the live values stay in registers. Every other state (counting, tracing, compiled)
 //! still reaches the runtime. The software-tracing hooks are untouched: the
 //! block hook of `head` and of `yk_cp_resume` record the same indices on
-//! both paths, and `yk_cp_slow` is not a block of the embedded IR.
+//! all paths, and `yk_cp_check` and `yk_cp_slow` are not blocks of the
+//! embedded IR.
 
 use crate::ctrlpoint::RT_CP;
 use crate::llvm::{self, instrs, successors, Module};
@@ -228,14 +231,22 @@ impl ControlPoint {
             LLVMPositionBuilderAtEnd(b.0, self.head);
             let i64t = m.int_ty(64);
             let loc = LLVMGetOperand(self.call, 1);
-            let word_ptr = if known_non_null(loc) {
-                loc
-            } else {
-                let null_word = null_location_word(m);
+            // A null location pointer skips the call (the runtime reads a
+            // null word for it), with a branch rather than a select of a
+            // null word's address: a test and a predicted jump, and the
+            // word's load doesn't wait for the test.
+            let mut fast_preds = vec![self.head];
+            let mut null_test = None;
+            if !known_non_null(loc) {
+                let chk = LLVMInsertBasicBlockInContext(m.ctx, slow, c"yk_cp_check".as_ptr());
                 let is_null = LLVMBuildIsNull(b.0, loc, c"".as_ptr());
-                LLVMBuildSelect(b.0, is_null, null_word, loc, c"".as_ptr())
-            };
-            let w = LLVMBuildLoad2(b.0, i64t, word_ptr, c"yk_loc_word".as_ptr());
+                let nbr = LLVMBuildCondBr(b.0, is_null, self.resume, chk);
+                crate::swt::set_branch_weights(m, nbr, 1, 1 << 10);
+                null_test = Some((is_null, nbr));
+                LLVMPositionBuilderAtEnd(b.0, chk);
+                fast_preds.push(chk);
+            }
+            let w = LLVMBuildLoad2(b.0, i64t, loc, c"yk_loc_word".as_ptr());
             LLVMSetOrdering(w, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
             LLVMSetAlignment(w, 8);
             let is_null = LLVMBuildICmp(
@@ -261,21 +272,50 @@ impl ControlPoint {
             for i in [w, is_null, dont_trace, skip, br] {
                 llvm::set_debug_loc(m, i, Some(self.call));
             }
+            if let Some((t, nbr)) = null_test {
+                llvm::set_debug_loc(m, t, Some(self.call));
+                llvm::set_debug_loc(m, nbr, Some(self.call));
+            }
 
             // In `yk_cp_resume`, each reloaded value is the value stored
             // before the call when the call was skipped.
             // (All phis first: the old reloads they replace may be the
             // block's first instructions. Before the first instruction's
             // debug records too: a phi may not carry any.)
+            // A value fixed for the whole activation (an argument, a
+            // constant, or defined in the entry block, which runs once) is
+            // what the runtime hands back too (a trace or the recording
+            // continuation runs the same activation): it is used as it is,
+            // without a phi. A phi would make it a value of the loop, which
+            // the register allocator can neither recompute nor keep in a
+            // register across the whole loop (it spills and reloads it).
+            let entry = LLVMGetEntryBasicBlock(f);
             let first = LLVMGetFirstInstruction(self.resume);
             let mut phis = Vec::new();
+            let mut web_phis = Vec::new();
             for (&k, &old) in &self.reloads {
+                if let Some((x, web)) = activation_invariant(self.stores[&k].0, old, entry) {
+                    web_phis.extend(web);
+                    let (ld, addr) = reloaded[&k];
+                    phis.push((x, old, addr));
+                    // The slow path's reload is dead.
+                    let ld_addr = LLVMGetOperand(ld, 0);
+                    LLVMInstructionEraseFromParent(ld);
+                    if !LLVMIsAInstruction(ld_addr).is_null() && LLVMGetFirstUse(ld_addr).is_null()
+                    {
+                        LLVMInstructionEraseFromParent(ld_addr);
+                    }
+                    continue;
+                }
                 LLVMPositionBuilderBeforeInstrAndDbgRecords(b.0, first);
                 let phi = LLVMBuildPhi(b.0, LLVMTypeOf(old), c"".as_ptr());
                 let (ld, addr) = reloaded[&k];
-                let mut vals = [self.stores[&k].0, ld];
-                let mut from = [self.head, slow];
-                LLVMAddIncoming(phi, vals.as_mut_ptr(), from.as_mut_ptr(), 2);
+                let mut vals: Vec<LLVMValueRef> =
+                    fast_preds.iter().map(|_| self.stores[&k].0).collect();
+                vals.push(ld);
+                let mut from = fast_preds.clone();
+                from.push(slow);
+                LLVMAddIncoming(phi, vals.as_mut_ptr(), from.as_mut_ptr(), from.len() as u32);
                 phis.push((phi, old, addr));
             }
             for (phi, old, addr) in phis {
@@ -285,7 +325,67 @@ impl ControlPoint {
                     LLVMInstructionEraseFromParent(addr);
                 }
             }
+            // The phis that only merged an invariant with its own reload
+            // now merge it with itself.
+            let mut done = std::collections::HashSet::new();
+            for (p, x) in web_phis {
+                if !done.insert(p) {
+                    continue;
+                }
+                LLVMReplaceAllUsesWith(p, x);
+                LLVMInstructionEraseFromParent(p);
+            }
         }
+    }
+}
+
+/// If `v`, the value stored into a field of `vars` whose reload after the
+/// call is `reload`, is always the same value `x` fixed for the activation
+/// (an argument, a constant or a value defined in the `entry` block, which
+/// runs once), `Some(x)` and the phis that make up `v` (each to be replaced
+/// by `x`). That is the case when `v` is `x` or a phi whose incoming values
+/// are, through other phis, only `x` and `reload`: the control-point
+/// transform reloads every live value after the call, so an invariant is
+/// merged with its own reload around the loop. The runtime hands back the
+/// same `x` (a trace or the recording continuation runs the same
+/// activation), so the reload is `x` too.
+fn activation_invariant(
+    v: LLVMValueRef,
+    reload: LLVMValueRef,
+    entry: LLVMBasicBlockRef,
+) -> Option<(LLVMValueRef, Vec<(LLVMValueRef, LLVMValueRef)>)> {
+    // SAFETY: `v` and `reload` are values of the function whose entry
+    // block is `entry`.
+    unsafe {
+        let fixed = |x: LLVMValueRef| {
+            !LLVMIsAArgument(x).is_null()
+                || !LLVMIsAConstant(x).is_null()
+                || (!LLVMIsAInstruction(x).is_null() && LLVMGetInstructionParent(x) == entry)
+        };
+        let mut x = None;
+        let mut web = Vec::new();
+        let mut todo = vec![v];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(u) = todo.pop() {
+            if u == reload || !seen.insert(u) {
+                continue;
+            }
+            if fixed(u) {
+                if x.is_some_and(|x| x != u) {
+                    return None;
+                }
+                x = Some(u);
+            } else if !LLVMIsAPHINode(u).is_null() {
+                web.push(u);
+                for i in 0..LLVMCountIncoming(u) {
+                    todo.push(LLVMGetIncomingValue(u, i));
+                }
+            } else {
+                return None;
+            }
+        }
+        let x = x?;
+        Some((x, web.into_iter().map(|p| (p, x)).collect()))
     }
 }
 
@@ -380,23 +480,5 @@ fn known_non_null(p: LLVMValueRef) -> bool {
             return known_non_null(LLVMGetOperand(p, 0));
         }
         false
-    }
-}
-
-/// A private, always-null location word: what a null location pointer reads.
-fn null_location_word(m: &Module) -> LLVMValueRef {
-    const NAME: &str = "__yk_null_location_word";
-    if let Some(g) = m.global(NAME) {
-        return g;
-    }
-    unsafe {
-        let i64t = m.int_ty(64);
-        let name = std::ffi::CString::new(NAME).unwrap();
-        let g = LLVMAddGlobal(m.m, i64t, name.as_ptr());
-        LLVMSetInitializer(g, LLVMConstInt(i64t, 0, 0));
-        LLVMSetGlobalConstant(g, 1);
-        LLVMSetLinkage(g, LLVMLinkage::LLVMPrivateLinkage);
-        LLVMSetAlignment(g, 8);
-        g
     }
 }

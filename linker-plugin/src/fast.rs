@@ -769,9 +769,18 @@ const IS_INTERPRETING: &str = "yk_is_interpreting";
 /// their `yk_is_interpreting()` calls by `true` (fast code is never a
 /// trace: traces are built from the embedded IR, where the call stays and
 /// the trace builder makes it `false`), then re-optimises the fast clones
-/// with [`FAST_PIPELINE`]. Every other function is marked `optnone` while
-/// the passes run, so that only the clones change.
-pub fn optimise(m: &Module, clones: &Clones) -> Result<()> {
+/// with the cost models of the target
+/// ([`Module::run_passes_for_target`]): first the inliner, for calls of the
+/// fast clones of `yk_outline` and `yk_idempotent` functions only (`ann`),
+/// then [`FAST_PIPELINE`]. Those annotations' `noinline` (yk.h) is for
+/// traces, which must call such a function; fast code may inline it, as a
+/// plain build does (e.g. PUC Lua's table look-ups, outlined in `yklua`,
+/// are inlined into its interpreter loop). So a fast clone of an annotated
+/// function loses `noinline`, even one its author wrote besides the
+/// annotation. Every other fast clone is `noinline` while the passes run
+/// (the merged module's inliner already decided about them), and every
+/// other function `optnone`, so that only the clones change.
+pub fn optimise(m: &Module, clones: &Clones, ann: &annotations::Annotations) -> Result<()> {
     if clones.fast.is_empty() {
         return Ok(());
     }
@@ -800,26 +809,59 @@ pub fn optimise(m: &Module, clones: &Clones) -> Result<()> {
     if std::env::var_os(NO_OPT_ENV).is_some() {
         return Ok(());
     }
+    let opened: HashSet<LLVMValueRef> = clones
+        .fast
+        .iter()
+        .filter(|(f, _)| ann.outline.contains(*f) || ann.idempotent.contains(*f))
+        .map(|(_, &c)| c)
+        .collect();
+    for &c in &opened {
+        m.remove_fn_attr(c, "noinline");
+    }
     let mut added = Vec::new();
+    let mut linkages = Vec::new();
     for f in m.functions() {
         // SAFETY: `f` is a function of `m`.
-        if unsafe { LLVMIsDeclaration(f) } != 0 || fast.contains(&f) {
+        if unsafe { LLVMIsDeclaration(f) } != 0 {
             continue;
         }
-        for a in ["optnone", "noinline"] {
+        if fast.contains(&f) {
+            // External while the passes run: the inliner visits only the
+            // functions reachable in the call graph from outside (and the
+            // fast clones are not called yet: the entry dispatch comes
+            // later), and would delete a local function it inlined
+            // everywhere.
+            // SAFETY: `f` is a function of `m`.
+            unsafe {
+                linkages.push((f, LLVMGetLinkage(f), LLVMGetVisibility(f)));
+                LLVMSetLinkage(f, LLVMLinkage::LLVMExternalLinkage);
+                LLVMSetVisibility(f, LLVMVisibility::LLVMHiddenVisibility);
+            }
+        }
+        if opened.contains(&f) {
+            continue;
+        }
+        let attrs: &[&str] = if fast.contains(&f) {
+            &["noinline"]
+        } else {
+            &["optnone", "noinline"]
+        };
+        for &a in attrs {
             if !m.has_fn_attr(f, a) {
                 m.add_fn_attr(f, a);
                 added.push((f, a));
             }
         }
     }
-    let r = m.run_passes(FAST_PIPELINE);
+    let inline = if opened.is_empty() {
+        ""
+    } else {
+        "cgscc(inline),"
+    };
+    let r = m.run_passes_for_target(&format!("{inline}{FAST_PIPELINE}"));
     for (f, a) in added {
-        // SAFETY: `f` is a function of `m` that has attribute `a`.
-        unsafe {
-            let kind = LLVMGetEnumAttributeKindForName(a.as_ptr() as *const _, a.len());
-            LLVMRemoveEnumAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, kind);
-        }
+        m.remove_fn_attr(f, a);
     }
+    restore_linkage(&linkages);
     r
 }

@@ -234,10 +234,60 @@ impl Module {
 
     /// Runs a new-pass-manager pipeline (e.g. `"always-inline"`) on the module.
     pub fn run_passes(&self, pipeline: &str) -> Result<()> {
+        self.run_passes_in(pipeline, std::ptr::null_mut())
+    }
+
+    /// Runs `pipeline` with the cost models of the module's target (its
+    /// triple; each function's `target-cpu` and `target-features` pick the
+    /// subtarget), as the LTO pipeline has them: without a target machine
+    /// the passes see a generic target (no vector registers, default costs
+    /// for inlining and unrolling). Falls back to [`Module::run_passes`]'s
+    /// generic target when the triple names a target LLVM was built without.
+    pub fn run_passes_for_target(&self, pipeline: &str) -> Result<()> {
+        // SAFETY: the target initialisers may be called any number of
+        // times; the triple is the module's own (a C string it owns); the
+        // target machine is disposed after the passes that borrow it.
+        unsafe {
+            if llvm_sys::target::LLVM_InitializeNativeTarget() != 0 {
+                return self.run_passes(pipeline);
+            }
+            let triple = LLVMGetTarget(self.m);
+            let mut target = std::ptr::null_mut();
+            let mut err = std::ptr::null_mut();
+            if llvm_sys::target_machine::LLVMGetTargetFromTriple(triple, &mut target, &mut err) != 0
+            {
+                if !err.is_null() {
+                    LLVMDisposeMessage(err);
+                }
+                return self.run_passes(pipeline);
+            }
+            use llvm_sys::target_machine::*;
+            let tm = LLVMCreateTargetMachine(
+                target,
+                triple,
+                c"".as_ptr(),
+                c"".as_ptr(),
+                LLVMCodeGenOptLevel::LLVMCodeGenLevelDefault,
+                LLVMRelocMode::LLVMRelocPIC,
+                LLVMCodeModel::LLVMCodeModelDefault,
+            );
+            let r = self.run_passes_in(pipeline, tm);
+            LLVMDisposeTargetMachine(tm);
+            r
+        }
+    }
+
+    fn run_passes_in(
+        &self,
+        pipeline: &str,
+        tm: llvm_sys::target_machine::LLVMTargetMachineRef,
+    ) -> Result<()> {
         let p = CString::new(pipeline).unwrap();
+        // SAFETY: `tm` is null or a live target machine; the options are
+        // ours and disposed after the run.
         unsafe {
             let opts = LLVMCreatePassBuilderOptions();
-            let err = LLVMRunPasses(self.m, p.as_ptr(), std::ptr::null_mut(), opts);
+            let err = LLVMRunPasses(self.m, p.as_ptr(), tm, opts);
             LLVMDisposePassBuilderOptions(opts);
             if !err.is_null() {
                 let msg = llvm_sys::error::LLVMGetErrorMessage(err);
@@ -340,6 +390,15 @@ impl Module {
             assert!(kind != 0, "unknown attribute {name}");
             let a = LLVMCreateEnumAttribute(self.ctx, kind, 0);
             LLVMAddAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, a);
+        }
+    }
+
+    /// Removes the enum attribute `name` from function `f` (if it has it).
+    pub fn remove_fn_attr(&self, f: LLVMValueRef, name: &str) {
+        // SAFETY: `f` is a function of this module.
+        unsafe {
+            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr() as *const _, name.len());
+            LLVMRemoveEnumAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, kind);
         }
     }
 

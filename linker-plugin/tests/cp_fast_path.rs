@@ -26,12 +26,11 @@ fn fast_path_skips_the_call_and_merges_live_values() {
     m.verify().unwrap();
     let ir = m.to_text();
     let f = m.function("interp").unwrap();
-    // The location word is read (a null `loc` reads a null word instead).
-    assert!(
-        ir.contains("select i1 %") && ir.contains("@__yk_null_location_word"),
-        "{ir}"
-    );
-    assert!(ir.contains("load atomic i64, ptr %"), "{ir}");
+    // A null `loc` skips the call at once; otherwise the location word is
+    // read, from `loc` itself.
+    assert!(ir.contains("icmp eq ptr %loc, null"), "{ir}");
+    assert!(!ir.contains("select"), "{ir}");
+    assert!(ir.contains("load atomic i64, ptr %loc"), "{ir}");
     assert!(ir.contains("monotonic, align 8"), "{ir}");
     // The call and the stores into vars moved to `yk_cp_slow`.
     let slow = block_named(f, "yk_cp_slow");
@@ -49,12 +48,26 @@ fn fast_path_skips_the_call_and_merges_live_values() {
         .flat_map(llvm::instrs)
         .find(|&i| llvm::name(i) == "yk_loc_word")
         .unwrap();
-    let head = unsafe { LLVMGetInstructionParent(word) };
-    assert!(!llvm::instrs(head)
+    let check = unsafe { LLVMGetInstructionParent(word) };
+    assert_eq!(
+        llvm::name(unsafe { LLVMBasicBlockAsValue(check) }),
+        "yk_cp_check"
+    );
+    let head = block_named(f, "head");
+    for b in [head, check] {
+        assert!(!llvm::instrs(b)
+            .into_iter()
+            .any(|i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMStore));
+    }
+    // `head` branches on the null test to yk_cp_resume or the word's check.
+    let succs: Vec<_> = llvm::successors(head)
         .into_iter()
-        .any(|i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMStore));
+        .map(|b| llvm::name(unsafe { LLVMBasicBlockAsValue(b) }))
+        .collect();
+    assert_eq!(succs, ["yk_cp_resume", "yk_cp_check"], "{ir}");
     // yk_cp_resume starts with one phi per reloaded value (pc and acc; the
-    // arguments are frame-invariant and not reloaded), from both paths.
+    // arguments are frame-invariant and not reloaded), from the three paths:
+    // the value before the control point from the two that skip the call.
     let resume = block_named(f, "yk_cp_resume");
     let phis: Vec<_> = llvm::instrs(resume)
         .into_iter()
@@ -62,11 +75,14 @@ fn fast_path_skips_the_call_and_merges_live_values() {
         .collect();
     assert_eq!(phis.len(), 2, "{ir}");
     for phi in phis {
-        assert_eq!(unsafe { LLVMCountIncoming(phi) }, 2);
-        let from: Vec<_> = (0..2)
+        assert_eq!(unsafe { LLVMCountIncoming(phi) }, 3);
+        let from: Vec<_> = (0..3)
             .map(|k| llvm::name(unsafe { LLVMBasicBlockAsValue(LLVMGetIncomingBlock(phi, k)) }))
             .collect();
-        assert!(from.contains(&"yk_cp_slow".to_owned()), "{from:?}");
+        assert_eq!(from, ["head", "yk_cp_check", "yk_cp_slow"], "{ir}");
+        let val = |k| unsafe { LLVMGetIncomingValue(phi, k) };
+        assert_eq!(val(0), val(1), "{ir}");
+        assert_ne!(val(0), val(2), "{ir}");
     }
     // No load from vars is left in yk_cp_resume.
     assert!(!llvm::instrs(resume)
@@ -120,6 +136,52 @@ fn a_known_non_null_location_is_read_directly() {
     assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
     m.verify().unwrap();
     let text = m.to_text();
-    assert!(!text.contains("__yk_null_location_word"), "{text}");
+    assert!(!text.contains("icmp eq ptr"), "{text}");
+    assert!(!text.contains("yk_cp_check"), "{text}");
     assert!(text.contains("load atomic i64, ptr %l"), "{text}");
+}
+
+#[test]
+fn entry_block_values_need_no_phi() {
+    // `%lim` is computed once per activation, in the entry block, and live
+    // across the control point: the transform stores it into vars and
+    // reloads it, but the fast path uses it as it is (whatever the runtime
+    // hands back for it is the same value), so it stays one value for the
+    // whole loop rather than a phi of the loop.
+    let ir = LOOP
+        .replace("entry:\n", "entry:\n  %lim = add i32 %n, 1\n")
+        .replace("icmp sge i32 %pc, %n", "icmp sge i32 %pc, %lim");
+    let m = Module::parse_ir(&ir).unwrap();
+    ctrlpoint::transform(&m).unwrap();
+    let before = m.to_text();
+    assert!(
+        before.contains("load i32"),
+        "the transform reloads %lim: {before}"
+    );
+    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
+    m.verify().unwrap();
+    let text = m.to_text();
+    let f = m.function("interp").unwrap();
+    let resume = block_named(f, "yk_cp_resume");
+    let phis = llvm::instrs(resume)
+        .into_iter()
+        .take_while(|&i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMPHI)
+        .count();
+    assert_eq!(phis, 2, "pc and acc only: {text}");
+    assert!(
+        text.contains("icmp sge i32 %2, %lim") || text.contains(", %lim\n"),
+        "{text}"
+    );
+    // Still stored for the runtime on the slow path, never reloaded.
+    let slow = block_named(f, "yk_cp_slow");
+    let stores_lim = llvm::instrs(slow).into_iter().any(|i| {
+        llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMStore
+            && llvm::name(unsafe { LLVMGetOperand(i, 0) }) == "lim"
+    });
+    assert!(stores_lim, "{text}");
+    let loads = llvm::instrs(slow)
+        .into_iter()
+        .filter(|&i| llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMLoad)
+        .count();
+    assert_eq!(loads, 2, "pc and acc reloaded: {text}");
 }

@@ -117,10 +117,8 @@ fn traceable_functions_get_uninstrumented_fast_clones() {
         helper_fast.contains("store ptr @leaf, ptr @slot"),
         "{helper_fast}"
     );
-    assert!(
-        helper_fast.contains("call i32 @out.__yk_fast("),
-        "{helper_fast}"
-    );
+    // (`out`'s fast clone is inlined: see fast_code_inlines_outlined_functions.)
+    assert!(!helper_fast.contains("call i32 @out("), "{helper_fast}");
     assert!(ir.contains("@table = global ptr @leaf\n"), "{ir}");
     let interp_fast = body(&ir, "interp.__yk_fast");
     assert!(
@@ -237,5 +235,30 @@ fn fast_clones_are_interpreting() {
     assert!(
         orig.contains("call zeroext i1 @yk_is_interpreting()"),
         "{orig}"
+    );
+}
+
+#[test]
+fn fast_code_inlines_outlined_functions() {
+    let m = Module::parse_ir(PROG).unwrap();
+    aot::rewrite(&m).unwrap();
+    let ir = m.to_text();
+    // `out` is `yk_outline` (and `noinline`): traces call it, so the
+    // recording version of `helper` calls it.
+    let helper = body(&ir, "helper");
+    assert!(helper.contains("call i32 @out("), "{helper}");
+    // Fast code may inline it (the annotation is about traces), and does:
+    // `out` is tiny.
+    let helper_fast = body(&ir, "helper.__yk_fast");
+    assert!(!helper_fast.contains("@out.__yk_fast("), "{helper_fast}");
+    // Its fast clone stays, for the dispatch of its original.
+    let out = body(&ir, "out");
+    assert!(out.contains("tail call i32 @out.__yk_fast("), "{out}");
+    assert!(body(&ir, "out.__yk_fast").starts_with("define internal"));
+    // Functions that are not annotated are inlined no more than the merged
+    // module's inliner decided: `leaf` is still called.
+    assert!(
+        helper_fast.contains("call i32 @leaf.__yk_fast("),
+        "{helper_fast}"
     );
 }

@@ -6,6 +6,7 @@
 //!   nothing is traced (`c_tests/bench/instr_cost.c`, toolchain build vs plain LTO build).
 //! * `bench-jit [--runs N] [--debug]`: see [`bench_jit`].
 //! * `bench-memory [--chunks N] [--iters N] [--debug] [--check]`: see [`bench_memory`].
+//! * `bench-nojit [--runs N] [--iters M] [--bench NAME]...`: see [`bench::nojit`].
 //! * `setup [--print]`: install the Debian packages the build needs, if missing.
 //! * `lua [--release]`, `lua-demo [--runs N] [--debug]`: see [`lua`].
 //! * `install --prefix DIR [--debug]`: see [`install`].
@@ -72,6 +73,7 @@ fn main() {
         Some("test") if args.len() == 1 => test(),
         Some("bench") => bench::run(&args[1..], &workspace_root()),
         Some("bench-swt") => bench_swt(&args[1..]),
+        Some("bench-nojit") => bench::nojit::run(&args[1..], &workspace_root()),
         Some("bench-jit") => bench_jit::run(&args[1..]),
         Some("bench-memory") => bench_memory::run(&args[1..]),
         Some("setup") => setup(&args[1..]),
@@ -82,11 +84,12 @@ fn main() {
         Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
         _ => {
             eprintln!(
-                "{USAGE}\n{}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}\n{}",
                 lua_testsuite::USAGE,
                 stress::USAGE,
                 bench::USAGE,
-                bench_memory::USAGE
+                bench_memory::USAGE,
+                bench::nojit::USAGE
             );
             process::exit(2);
         }

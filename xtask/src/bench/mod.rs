@@ -9,6 +9,7 @@
 mod analysis;
 mod changepoint;
 mod jitstats;
+pub mod nojit;
 mod plots;
 mod report;
 mod runner;
