@@ -3,7 +3,8 @@
 //!
 //! * `c_tests/bench/arith_interp.c`, a stack-machine bytecode interpreter
 //!   running a loop of arithmetic bytecodes: the JIT's speed-up over the same
-//!   binary with `YK_JITC=none`;
+//!   binary with `YK_JITC=none`, and over the same interpreter built as plain
+//!   C with `clang -O2` and the yk API as no-ops (`c_tests/bench/no_jit/yk.h`);
 //! * `c_tests/bench/branchy.c`, a loop whose branch goes each way half the
 //!   time: with side traces (the default threshold) against without (a
 //!   threshold no guard reaches, so every failure runs the blackhole), and the
@@ -108,8 +109,22 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let arith = build(&tc, "arith_interp", &out_dir)?;
     let branchy = build(&tc, "branchy", &out_dir)?;
+    // The same interpreter as plain C: `clang -O2` with the yk API as no-ops.
+    let plain = out_dir.join("arith_interp.plain");
+    crate::run_ok(
+        "the plain build",
+        Command::new(&tc.cc)
+            .arg("-O2")
+            .arg("-I")
+            .arg(workspace_root().join("c_tests/bench/no_jit"))
+            .arg(workspace_root().join("c_tests/bench/arith_interp.c"))
+            .arg("-o")
+            .arg(&plain),
+    )?;
 
-    eprintln!("arith_interp: the JIT against YK_JITC=none");
+    eprintln!(
+        "arith_interp: the JIT (trace IR, direct builder) against YK_JITC=none and plain clang -O2"
+    );
     let a = measure(
         &arith,
         &[
@@ -121,10 +136,26 @@ pub fn run(args: &[String]) -> Result<()> {
                 name: "jit",
                 env: &[],
             },
+            Variant {
+                name: "jit-direct",
+                env: &[("YKD_TRACE_IR", "0")],
+            },
         ],
         opts.runs,
         &out_dir,
     )?;
+    let p = measure(
+        &plain,
+        &[Variant {
+            name: "plain-clang-O2",
+            env: &[],
+        }],
+        opts.runs,
+        &out_dir,
+    )?;
+    if p[0][0].stdout != a[0][0].stdout {
+        bail!("arith_interp: the plain build printed something else");
+    }
     eprintln!("branchy: side traces against the blackhole on every failure");
     let b = measure(
         &branchy,
@@ -146,7 +177,8 @@ pub fn run(args: &[String]) -> Result<()> {
         &out_dir,
     )?;
 
-    let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
+    let (a_off, a_jit, a_direct) = (med_secs(&a[0]), med_secs(&a[1]), med_secs(&a[2]));
+    let a_plain = med_secs(&p[0]);
     let (b_off, b_none, b_side) = (med_secs(&b[0]), med_secs(&b[1]), med_secs(&b[2]));
     let ns: Vec<f64> = b[1].iter().filter_map(|r| r.ns_per_failure).collect();
     let side_ok = b[2].iter().all(|r| r.side_traces > 0);
@@ -157,6 +189,12 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     println!("  arith_interp  YK_JITC=none median {a_off:.3}s, JIT median {a_jit:.3}s");
     println!("                JIT speed-up {:.2}x", a_off / a_jit);
+    println!(
+        "                plain clang -O2 median {a_plain:.3}s: the JIT is {:.2}x faster \
+         (the direct builder {:.2}x, median {a_direct:.3}s)",
+        a_plain / a_jit,
+        a_plain / a_direct
+    );
     println!(
         "  branchy       YK_JITC=none {b_off:.3}s, JIT without side traces {b_none:.3}s, \
          with side traces {b_side:.3}s"

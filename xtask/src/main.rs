@@ -241,7 +241,7 @@ pub(crate) fn median(xs: &[f64]) -> f64 {
 }
 
 /// Run `cmd` to completion, failing unless it succeeds.
-fn run_ok(what: &str, cmd: &mut Command) -> Result<()> {
+pub(crate) fn run_ok(what: &str, cmd: &mut Command) -> Result<()> {
     let status = cmd
         .status()
         .with_context(|| format!("could not run {what}: {cmd:?}"))?;

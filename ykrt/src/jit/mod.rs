@@ -373,7 +373,7 @@ impl LlvmCompiler {
         let mut tir_counts: Option<tirb::TirCounts> = None;
         let sel = mt.log().ir_selection();
         let log_tir = |what: &str, text: &str| mt.log().ir_section(what, text);
-        let log_tir: Option<&dyn Fn(&str, &str)> = if sel.trace_ir { Some(&log_tir) } else { None };
+        let log_tir: Option<tirb::TirLog> = if sel.trace_ir { Some(&log_tir) } else { None };
         let mut built = match tirb::mode() {
             tirb::Mode::Off => builder::build(&gen.aot, idx, &mut gen.analyses, t, &input)
                 .map_err(CompileError::Temporary)?,

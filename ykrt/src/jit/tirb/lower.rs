@@ -279,7 +279,7 @@ pub fn lower(
         for (k, inst) in t.body.iter().enumerate() {
             l.at_loc(locs.get(k).copied().unwrap_or(std::ptr::null_mut()));
             if let Inst::Guard { cond, expect, snap } = inst {
-                let c = l.op(*cond, Ty::I1)?;
+                let c = l.op(*cond)?;
                 let gidx = guard_snaps.len();
                 guard_snaps.push(*snap);
                 let (eb, ephi) = *exits.entry(*snap).or_insert_with(|| {
@@ -329,9 +329,9 @@ pub fn lower(
         match &t.end {
             End::Jump(args) => {
                 let mut vs = Vec::with_capacity(args.len());
-                for (k, (a, ty)) in args.iter().zip(&t.params).enumerate() {
+                for (k, a) in args.iter().enumerate() {
                     vs.push(if k == 0 || used[k] {
-                        l.op(*a, *ty)?
+                        l.op(*a)?
                     } else {
                         std::ptr::null_mut()
                     });
@@ -352,11 +352,10 @@ pub fn lower(
                 let mut loc = None;
                 for &(id, o) in &fr.live {
                     if id == LOC_ID {
-                        loc = Some(l.op(o, Ty::Ptr)?);
+                        loc = Some(l.op(o)?);
                         continue;
                     }
-                    let fty = LLVMStructGetTypeAtIndex(cx.vars_ty, id);
-                    let v = l.op(o, l.tir_ty_of(fty)?)?;
+                    let v = l.op(o)?;
                     let p = l.field_ptr(id);
                     LLVMBuildStore(l.b.0, v, p);
                 }
@@ -429,8 +428,7 @@ pub fn lower(
                         }
                         Operand::Val(v) if eager.contains_key(&v.0) => LiveSrc::Slot(eager[&v.0]),
                         _ => {
-                            let ty = l.tir_ty_of(LLVMTypeOf(v))?;
-                            let x = l.op(o, ty)?;
+                            let x = l.op(o)?;
                             LLVMBuildStore(l.b.0, x, l.buf_slot(next));
                             next += 1;
                             LiveSrc::Slot(next - 1)
@@ -597,10 +595,6 @@ impl L<'_> {
         }
     }
 
-    fn tir_ty_of(&self, t: LLVMTypeRef) -> Result<Ty, Abort> {
-        super::walk::ty_of(t)
-    }
-
     /// A parameter's value loaded at the builder's position.
     fn param_value(&self, src: ParamSrc, ty: Ty) -> LLVMValueRef {
         unsafe {
@@ -696,8 +690,8 @@ impl L<'_> {
         }
     }
 
-    /// The LLVM value of operand `o` (of type `ty`).
-    fn op(&mut self, o: Operand, ty: Ty) -> Result<LLVMValueRef, Abort> {
+    /// The LLVM value of operand `o`.
+    fn op(&mut self, o: Operand) -> Result<LLVMValueRef, Abort> {
         let m = self.cx.t;
         unsafe {
             Ok(match o {
@@ -715,10 +709,6 @@ impl L<'_> {
                     Const::Ptr(a) => LLVMConstIntToPtr(m.const_int(64, a), m.ptr_ty()),
                     Const::Sym(s) => self.symbol(s)?,
                 },
-            })
-            .map(|v| {
-                let _ = ty;
-                v
             })
         }
     }
@@ -791,7 +781,7 @@ impl L<'_> {
         unsafe {
             Ok(Some(match inst {
                 Inst::Load { ty, ptr, flags } => {
-                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let p = self.op(*ptr)?;
                     let x = LLVMBuildLoad2(b, self.llty(*ty), p, n);
                     LLVMSetAlignment(x, 1);
                     if flags.volatile {
@@ -800,9 +790,8 @@ impl L<'_> {
                     x
                 }
                 Inst::Store { val, ptr, volatile } => {
-                    let vty = opty(self, *val);
-                    let v = self.op(*val, vty)?;
-                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let v = self.op(*val)?;
+                    let p = self.op(*ptr)?;
                     let s = LLVMBuildStore(b, v, p);
                     LLVMSetAlignment(s, 1);
                     if *volatile {
@@ -811,7 +800,7 @@ impl L<'_> {
                     return Ok(None);
                 }
                 Inst::PtrAdd { ptr, off } => {
-                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let p = self.op(*ptr)?;
                     let mut ix = [self.cx.t.const_int(64, *off as u64)];
                     LLVMBuildGEP2(b, self.cx.t.int_ty(8), p, ix.as_mut_ptr(), 1, n)
                 }
@@ -822,9 +811,9 @@ impl L<'_> {
                     off,
                 } => {
                     let m = self.cx.t;
-                    let p = self.op(*ptr, Ty::Ptr)?;
+                    let p = self.op(*ptr)?;
                     let ity = opty(self, *idx);
-                    let mut x = self.op(*idx, ity)?;
+                    let mut x = self.op(*idx)?;
                     if ity.bits() < 64 {
                         x = LLVMBuildSExt(b, x, m.int_ty(64), n);
                     }
@@ -837,44 +826,38 @@ impl L<'_> {
                     }
                     q
                 }
-                Inst::Bin { op, ty, lhs, rhs } => {
-                    let (x, y) = (self.op(*lhs, *ty)?, self.op(*rhs, *ty)?);
+                Inst::Bin { op, lhs, rhs, .. } => {
+                    let (x, y) = (self.op(*lhs)?, self.op(*rhs)?);
                     LLVMBuildBinOp(b, llvm_bin(*op), x, y, n)
                 }
                 Inst::ICmp { pred, lhs, rhs } => {
-                    let ty = opty(self, *lhs);
-                    let (x, y) = (self.op(*lhs, ty)?, self.op(*rhs, ty)?);
+                    let (x, y) = (self.op(*lhs)?, self.op(*rhs)?);
                     LLVMBuildICmp(b, llvm_ipred(*pred), x, y, n)
                 }
                 Inst::FCmp { pred, lhs, rhs } => {
-                    let ty = opty(self, *lhs);
-                    let (x, y) = (self.op(*lhs, ty)?, self.op(*rhs, ty)?);
+                    let (x, y) = (self.op(*lhs)?, self.op(*rhs)?);
                     LLVMBuildFCmp(b, llvm_fpred(*pred), x, y, n)
                 }
                 Inst::Cast { op, val, to } => {
-                    let ty = opty(self, *val);
-                    let x = self.op(*val, ty)?;
+                    let x = self.op(*val)?;
                     LLVMBuildCast(b, llvm_cast(*op), x, self.llty(*to), n)
                 }
                 Inst::Select {
-                    cond,
-                    ty,
-                    t: x,
-                    f: y,
+                    cond, t: x, f: y, ..
                 } => {
-                    let c = self.op(*cond, Ty::I1)?;
-                    let (x, y) = (self.op(*x, *ty)?, self.op(*y, *ty)?);
+                    let c = self.op(*cond)?;
+                    let (x, y) = (self.op(*x)?, self.op(*y)?);
                     LLVMBuildSelect(b, c, x, y, n)
                 }
                 Inst::Call {
                     callee, args, ret, ..
                 } => {
-                    let f = self.op(*callee, Ty::Ptr)?;
+                    let f = self.op(*callee)?;
                     let mut xs = Vec::with_capacity(args.len());
                     let mut tys = Vec::with_capacity(args.len());
                     for a in args {
                         let ty = opty(self, *a);
-                        xs.push(self.op(*a, ty)?);
+                        xs.push(self.op(*a)?);
                         tys.push(self.llty(ty));
                     }
                     let fty = match callee {

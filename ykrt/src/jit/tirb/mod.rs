@@ -55,6 +55,9 @@ pub fn mode() -> Mode {
     }
 }
 
+/// Receives a trace's IR text after a named pass (`YKD_LOG_IR=trace-ir`).
+pub type TirLog<'a> = &'a dyn Fn(&str, &str);
+
 /// What the trace IR made of a recording (for logs and statistics).
 #[derive(Clone, Debug, Default)]
 pub struct TirCounts {
@@ -106,7 +109,7 @@ pub fn build(
     an: &mut Analyses,
     t: Module,
     input: &TraceInput,
-    log_tir: Option<&dyn Fn(&str, &str)>,
+    log_tir: Option<TirLog>,
 ) -> Result<(BuiltTrace, TirCounts), Abort> {
     let funcs = aot.functions();
     let globals = aot.globals();

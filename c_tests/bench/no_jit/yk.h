@@ -1,0 +1,35 @@
+/* The yk API as no-ops, for building a benchmark interpreter as plain C with
+ * no yk at all (`cargo xtask bench-jit`'s baseline: `-I c_tests/bench/no_jit`
+ * instead of yk-config's flags). Only what the benchmarks use. */
+#ifndef YK_H
+#define YK_H
+#include <stdint.h>
+
+typedef struct YkMT YkMT;
+typedef struct {
+  uintptr_t state;
+} YkLocation;
+
+static inline YkMT *yk_mt_new(void *err) {
+  (void)err;
+  return (YkMT *)0;
+}
+static inline void yk_mt_shutdown(YkMT *mt) { (void)mt; }
+static inline void yk_mt_control_point(YkMT *mt, YkLocation *loc) {
+  (void)mt;
+  (void)loc;
+}
+static inline YkLocation yk_location_new(void) {
+  YkLocation l = {0};
+  return l;
+}
+static inline YkLocation yk_location_null(void) {
+  YkLocation l = {0};
+  return l;
+}
+static inline void yk_location_drop(YkLocation loc) { (void)loc; }
+#define yk_promote(x) (x)
+#define yk_outline __attribute__((noinline))
+#define yk_idempotent __attribute__((noinline))
+
+#endif
