@@ -122,9 +122,7 @@ pub fn run(args: &[String]) -> Result<()> {
             .arg(&plain),
     )?;
 
-    eprintln!(
-        "arith_interp: the JIT (trace IR, direct builder) against YK_JITC=none and plain clang -O2"
-    );
+    eprintln!("arith_interp: the JIT against YK_JITC=none and plain clang -O2");
     let a = measure(
         &arith,
         &[
@@ -135,10 +133,6 @@ pub fn run(args: &[String]) -> Result<()> {
             Variant {
                 name: "jit",
                 env: &[],
-            },
-            Variant {
-                name: "jit-direct",
-                env: &[("YKD_TRACE_IR", "0")],
             },
         ],
         opts.runs,
@@ -177,7 +171,7 @@ pub fn run(args: &[String]) -> Result<()> {
         &out_dir,
     )?;
 
-    let (a_off, a_jit, a_direct) = (med_secs(&a[0]), med_secs(&a[1]), med_secs(&a[2]));
+    let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
     let a_plain = med_secs(&p[0]);
     let (b_off, b_none, b_side) = (med_secs(&b[0]), med_secs(&b[1]), med_secs(&b[2]));
     let ns: Vec<f64> = b[1].iter().filter_map(|r| r.ns_per_failure).collect();
@@ -190,10 +184,8 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("  arith_interp  YK_JITC=none median {a_off:.3}s, JIT median {a_jit:.3}s");
     println!("                JIT speed-up {:.2}x", a_off / a_jit);
     println!(
-        "                plain clang -O2 median {a_plain:.3}s: the JIT is {:.2}x faster \
-         (the direct builder {:.2}x, median {a_direct:.3}s)",
-        a_plain / a_jit,
-        a_plain / a_direct
+        "                plain clang -O2 median {a_plain:.3}s: the JIT is {:.2}x faster",
+        a_plain / a_jit
     );
     println!(
         "  branchy       YK_JITC=none {b_off:.3}s, JIT without side traces {b_none:.3}s, \

@@ -50,10 +50,6 @@ pub enum Counter {
     /// Root traces given up because a guard kept failing while the budget
     /// refused its side trace.
     TracesSuspended,
-    /// Traces built through the trace IR.
-    TracesTraceIr,
-    /// Traces the trace IR could not express, built directly instead.
-    TraceIrFallbacks,
 }
 
 /// The time accumulators.
@@ -69,7 +65,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 16] = [
+const COUNTERS: [(Counter, &str); 14] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -84,8 +80,6 @@ const COUNTERS: [(Counter, &str); 16] = [
     (Counter::TracesLinked, "traces_linked"),
     (Counter::RecordingsThrottled, "recordings_throttled"),
     (Counter::TracesSuspended, "traces_suspended"),
-    (Counter::TracesTraceIr, "traces_trace_ir"),
-    (Counter::TraceIrFallbacks, "trace_ir_fallbacks"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the
@@ -94,17 +88,15 @@ const COUNTERS: [(Counter, &str); 16] = [
 pub struct TraceRecord {
     /// `root` or `side`.
     pub kind: &'static str,
-    /// `trace-ir` or `direct`.
-    pub builder: &'static str,
     /// Recorded blocks.
     pub blocks: usize,
     /// Trace-IR instructions appended by the walk, left after the forward
-    /// optimiser and after the backward pass (0 for the direct builder).
+    /// optimiser and after the backward pass.
     pub tir_appended: usize,
     pub tir_forward: usize,
     pub tir_backward: usize,
     pub guards: usize,
-    /// Snapshots (exit blocks); for the direct builder, one per guard.
+    /// Snapshots (exit blocks).
     pub snapshots: usize,
     /// LLVM instructions before LLVM's optimisation.
     pub llvm_instrs: usize,
@@ -268,12 +260,11 @@ impl Stats {
             .iter()
             .map(|r| {
                 format!(
-                    "    {{\"kind\": \"{}\", \"builder\": \"{}\", \"blocks\": {}, \
+                    "    {{\"kind\": \"{}\", \"blocks\": {}, \
                      \"tir_appended\": {}, \"tir_forward\": {}, \"tir_backward\": {}, \
                      \"guards\": {}, \"snapshots\": {}, \"llvm_instrs\": {}, \
                      \"build_ms\": {:?}, \"optimise_ms\": {:?}, \"codegen_ms\": {:?}}}",
                     r.kind,
-                    r.builder,
                     r.blocks,
                     r.tir_appended,
                     r.tir_forward,

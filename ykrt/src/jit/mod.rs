@@ -14,29 +14,20 @@ use crate::abort::{Abort, AbortKind};
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
-use crate::stats::{Counter, TraceRecord};
+use crate::stats::TraceRecord;
 use linker_plugin::llvm::Module;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
-/// The optimisation pipeline for traces: a trace is one function, mostly
-/// straight-line code with one loop, whose calls are already inlined, so
-/// the interprocedural and loop-transforming parts of `default<O2>` buy
-/// nothing. What pays: SSA repair of inlined allocas, redundancy and dead
-/// store elimination (the same interpreter state is loaded and stored over
-/// and over), folding the guards that promoted constants decide, hoisting
-/// what the loop doesn't change. `YKD_OPT_PIPELINE` overrides it (for
-/// measuring, e.g. against `default<O2>`).
-pub const PIPELINE: &str =
-    "function(sroa<modify-cfg>,early-cse<memssa>,instcombine<no-verify-fixpoint>,\
-simplifycfg,gvn,loop-mssa(licm),dse,instcombine<no-verify-fixpoint>,simplifycfg)";
-
-/// The pipeline for traces built through the trace IR, which already
-/// folded, forwarded, CSE'd and removed dead code and stores: what is left
-/// for LLVM is tidying the control flow (measured on the Lua benchmarks: the
-/// full [`PIPELINE`] made the same steady-state speed for 5-50x the time).
-pub const TIR_PIPELINE: &str = "function(simplifycfg)";
+/// LLVM's pipeline for traces. The trace IR already folded, forwarded
+/// stores to loads, CSE'd and removed dead code and stores: what is left for
+/// LLVM is tidying the control flow. (Measured on the Lua benchmarks'
+/// traces: the former full pipeline, `sroa, early-cse, instcombine,
+/// simplifycfg, gvn, licm, dse, instcombine, simplifycfg`, made the same
+/// steady-state speed in 5-50x the optimisation time.) `YKD_OPT_PIPELINE`
+/// overrides it (for measuring, e.g. against `default<O2>`).
+pub const PIPELINE: &str = "function(simplifycfg)";
 
 /// Traces bigger than this (instructions before optimisation) are aborted:
 /// LLVM's compile time grows faster than linearly with a trace's size (and
@@ -370,46 +361,21 @@ impl LlvmCompiler {
         })?;
         phases.done("setup");
         let t0 = std::time::Instant::now();
-        let mut tir_counts: Option<tirb::TirCounts> = None;
         let sel = mt.log().ir_selection();
         let log_tir = |what: &str, text: &str| mt.log().ir_section(what, text);
         let log_tir: Option<tirb::TirLog> = if sel.trace_ir { Some(&log_tir) } else { None };
-        let mut built = match tirb::mode() {
-            tirb::Mode::Off => builder::build(&gen.aot, idx, &mut gen.analyses, t, &input)
-                .map_err(CompileError::Temporary)?,
-            mode => match tirb::build(&gen.aot, idx, &mut gen.analyses, t, &input, log_tir) {
-                Ok((b, c)) => {
-                    phases.note(&format!(
-                        "(trace IR: {} appended, {} after forward, {} after backward, {} guards, \
-                         {} snapshots)",
-                        c.appended, c.forward, c.backward, c.guards, c.snapshots
-                    ));
-                    mt.stats().count(Counter::TracesTraceIr);
-                    tir_counts = Some(c);
-                    b
-                }
-                Err(a) if mode == tirb::Mode::WithFallback && tirb::walk::is_no_form(&a) => {
-                    // The trace IR can't express this recording: build it
-                    // directly.
-                    mt.log().line(3, &format!("trace-ir-fallback: {a}"));
-                    mt.stats().count(Counter::TraceIrFallbacks);
-                    let t = Module::new_in(gen.ctx.ctx, &name);
-                    unsafe {
-                        llvm_sys::core::LLVMSetDataLayout(
-                            t.m,
-                            llvm_sys::core::LLVMGetDataLayoutStr(gen.aot.m),
-                        );
-                        llvm_sys::core::LLVMSetTarget(
-                            t.m,
-                            llvm_sys::core::LLVMGetTarget(gen.aot.m),
-                        );
-                    }
-                    builder::build(&gen.aot, idx, &mut gen.analyses, t, &input)
-                        .map_err(CompileError::Temporary)?
-                }
-                Err(a) => return Err(CompileError::Temporary(a)),
-            },
-        };
+        let (mut built, tir_counts) =
+            tirb::build(&gen.aot, idx, &mut gen.analyses, t, &input, log_tir)
+                .map_err(CompileError::Temporary)?;
+        phases.note(&format!(
+            "(trace IR: {} appended, {} after forward, {} after backward, {} guards, {} \
+             snapshots)",
+            tir_counts.appended,
+            tir_counts.forward,
+            tir_counts.backward,
+            tir_counts.guards,
+            tir_counts.snapshots
+        ));
         phases.done("build");
         let t_built = std::time::Instant::now();
         let ninstrs = built.module.instruction_count();
@@ -436,13 +402,7 @@ impl LlvmCompiler {
         let pipeline = std::env::var("YKD_OPT_PIPELINE")
             .ok()
             .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| {
-                if tir_counts.is_some() {
-                    TIR_PIPELINE.into()
-                } else {
-                    PIPELINE.into()
-                }
-            });
+            .unwrap_or_else(|| PIPELINE.into());
         built
             .module
             .run_passes(&pipeline)
@@ -471,7 +431,6 @@ impl LlvmCompiler {
         }
         let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
-        let tir_counts_some = tir_counts.is_some();
         let (addr, rt) = orc
             .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
             .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
@@ -484,24 +443,15 @@ impl LlvmCompiler {
         phases.report(&name);
         let t_done = std::time::Instant::now();
         let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
-        let c = tir_counts.unwrap_or_default();
+        let c = tir_counts;
         mt.stats().trace_built(TraceRecord {
             kind: if side.is_some() { "side" } else { "root" },
-            builder: if tir_counts_some {
-                "trace-ir"
-            } else {
-                "direct"
-            },
             blocks: trace.blocks.len(),
             tir_appended: c.appended,
             tir_forward: c.forward,
             tir_backward: c.backward,
             guards: built_guards,
-            snapshots: if tir_counts_some {
-                c.snapshots
-            } else {
-                built_guards
-            },
+            snapshots: c.snapshots,
             llvm_instrs: ninstrs,
             build_ms: ms(t0, t_built),
             optimise_ms: ms(t_built, t_optimised),

@@ -11,9 +11,11 @@
 //! 3. [`lower`]: the trace into the LLVM trace function, one exit block per
 //!    snapshot.
 //!
-//! It makes the same [`BuiltTrace`] as the direct LLVM builder
-//! ([`super::builder`]), which stays as the fallback for recordings that use
-//! something the trace IR has no form for ([`TIR_ENV`] chooses).
+//! Its output is a [`BuiltTrace`] (see [`super::builder`] for what the
+//! compiler shares with it). A recording that uses something the trace IR
+//! has no form for (aggregates, vectors, atomics, ...) is aborted with that
+//! reason (`AbortKind::Unsupported`); the interpreter goes on without a
+//! trace there.
 
 pub mod lower;
 pub mod walk;
@@ -31,29 +33,6 @@ use llvm_sys::prelude::*;
 use tir::opt::forward::MemReader;
 use tir::Sym;
 pub use walk::ParamSrc;
-
-/// `YKD_TRACE_IR`: `1` (the default) builds traces through the trace IR,
-/// falling back to the direct builder when the trace IR can't express a
-/// recording; `0` uses the direct builder only; `only` never falls back
-/// (for testing the trace IR).
-pub const TIR_ENV: &str = "YKD_TRACE_IR";
-
-/// Which builders to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Off,
-    WithFallback,
-    Only,
-}
-
-/// The mode `YKD_TRACE_IR` asks for.
-pub fn mode() -> Mode {
-    match std::env::var(TIR_ENV).as_deref() {
-        Ok("0") => Mode::Off,
-        Ok("only") => Mode::Only,
-        _ => Mode::WithFallback,
-    }
-}
 
 /// Receives a trace's IR text after a named pass (`YKD_LOG_IR=trace-ir`).
 pub type TirLog<'a> = &'a dyn Fn(&str, &str);

@@ -1,9 +1,9 @@
 //! The walk: a recorded block sequence into the trace IR.
 //!
 //! Owns [`walk`]. It follows the recording through the interpreter's AOT IR
-//! as the LLVM builder ([`super::super::builder`]) does (frames for inlined
-//! calls, phis resolved by the recorded predecessor, native calls whose
-//! recorded blocks are skipped), but every AOT instruction becomes trace-IR
+//! with a stack of frames (one per call the recording enters, which is
+//! inlined; phis resolved by the recorded predecessor; native calls whose
+//! recorded blocks are skipped), and every AOT instruction becomes trace-IR
 //! instructions appended through the forward optimiser
 //! ([`tir::opt::forward::TraceBuilder`]), so what is constant, redundant or
 //! already known along the trace never becomes code. Invariants of its
@@ -27,7 +27,8 @@
 //!
 //! An AOT construct the trace IR has no form for (aggregates, vectors,
 //! atomics, `with.overflow` intrinsics, ...) aborts the walk with
-//! [`AbortKind::Unsupported`](crate::abort::AbortKind) and says which.
+//! [`AbortKind::Unsupported`](crate::abort::AbortKind) and says which
+//! ([`no_form`]).
 
 use super::super::builder::{
     block_index, callee_name, find_cp, vars_fields, Analyses, GuardSrc, MAX_DEPTH, MAX_RECURSION,
@@ -51,18 +52,10 @@ use tir::{
     Ty,
 };
 
-/// An abort because the trace IR has no form for `what` (the direct builder
-/// may still build the trace: see [`is_no_form`]).
+/// An abort because the trace IR has no form for `what`.
 pub fn no_form(what: impl std::fmt::Display) -> Abort {
-    Abort::unsupported(format!("{NO_FORM}{what}"))
+    Abort::unsupported(format!("no trace-IR form for {what}"))
 }
-
-/// Is `a` an abort of [`no_form`]?
-pub fn is_no_form(a: &Abort) -> bool {
-    a.kind == crate::abort::AbortKind::Unsupported && a.detail.starts_with(NO_FORM)
-}
-
-const NO_FORM: &str = "no trace-IR form for ";
 
 /// The resume id of a trace's end snapshot.
 pub const END_RESUME: u32 = u32::MAX;
