@@ -23,6 +23,7 @@ use c_tests::toolchain::{self, Toolchain};
 
 mod bench;
 mod bench_jit;
+mod fuzz;
 mod install;
 mod lua;
 mod lua_testsuite;
@@ -77,10 +78,12 @@ fn main() {
         Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),
         Some("stress") => stress::run(&args[1..]),
         Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "{USAGE}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}",
                 lua_testsuite::USAGE,
+                fuzz::USAGE,
                 stress::USAGE,
                 bench::USAGE
             );
