@@ -1415,6 +1415,51 @@ mod tests {
     }
 
     #[test]
+    fn programs_cover_the_features() {
+        // Over 50 seeds, each kind of construct the generator knows shows up.
+        let all: String = (0..50).map(generate).collect();
+        for f in [
+            "while ",
+            "repeat ",
+            "until ",
+            "in ipairs(",
+            "in pairs(",
+            ", -0.5 do",
+            ", 0.1 do",
+            "math.maxinteger do",
+            "coroutine.wrap(",
+            "coroutine.resume(",
+            "coroutine.yield(",
+            "pcall(function()",
+            "xpcall(function()",
+            "error(",
+            "goto cont",
+            "break end",
+            "local function rec",
+            "local function f",
+            "return function(",
+            "string.format(",
+            "string.gsub(",
+            "string.rep(",
+            "string.sub(",
+            "string.byte(",
+            "string.char(",
+            "string.find(",
+            "math.tointeger(",
+            "V.new(",
+            ":scale(",
+            "table.insert(",
+            "table.remove(",
+            " // ",
+            " % ",
+            "(0/0)",
+            "(-0.0)",
+        ] {
+            assert!(all.contains(f), "no program has {f:?}");
+        }
+    }
+
+    #[test]
     fn programs_are_line_structured() {
         // Indentation grows by at most one level from a line to the next, and a block
         // that opens at one level ends at the same one (what the reducer relies on); the

@@ -63,6 +63,9 @@ pub(crate) enum FuzzError {
     Mismatches(Vec<(u64, PathBuf)>),
     /// Plain lua failed or timed out on these generated programs (a generator bug).
     InvalidPrograms(Vec<(u64, PathBuf)>),
+    /// No trace was compiled in the serialised configuration over this many programs: the
+    /// JIT was not exercised.
+    NoTraces(u64),
 }
 
 impl fmt::Display for FuzzError {
@@ -82,6 +85,10 @@ impl fmt::Display for FuzzError {
                 "plain lua failed on {} generated programs (a generator bug):\n  {}",
                 v.len(),
                 list(v)
+            ),
+            FuzzError::NoTraces(n) => write!(
+                f,
+                "no trace was compiled in {n} programs (serialised configuration): the JIT was not exercised"
             ),
         }
     }
@@ -482,6 +489,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if !invalid.is_empty() {
         return Err(FuzzError::InvalidPrograms(invalid).into());
     }
+    if programs > 0 && sums[0].get("traces_compiled_ok") == 0 {
+        return Err(FuzzError::NoTraces(programs).into());
+    }
     eprintln!("fuzz: {programs} programs, no mismatch");
     Ok(())
 }
@@ -517,6 +527,53 @@ mod tests {
 
     fn strings(xs: &[&str]) -> Vec<String> {
         xs.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The first 50 seeds' programs parse and run to the end under plain lua, quickly, and
+    /// print a digest line per block and "done".
+    #[test]
+    fn programs_run_under_plain_lua() {
+        let target = lua::target_dir().unwrap();
+        let lua = target.join("lua/lua");
+        assert!(
+            lua.is_file(),
+            "{} is missing: run `cargo xtask lua` first",
+            lua.display()
+        );
+        let dir = target.join("fuzz/unit-test");
+        fs::create_dir_all(&dir).unwrap();
+        for seed in 0..50 {
+            let p = gen::generate(seed);
+            fs::write(dir.join(PROG), &p).unwrap();
+            let r = run_vm(&lua, &dir, PROG, &[], false, Duration::from_secs(10)).unwrap();
+            assert!(r.exit.ok(), "seed {seed}: {} {}", r.exit, r.stderr);
+            assert!(r.stderr.is_empty(), "seed {seed}: {}", r.stderr);
+            assert!(r.stdout.ends_with("done\n"), "seed {seed}: {}", r.stdout);
+            assert!(r.stdout.starts_with("b1\t"), "seed {seed}: {}", r.stdout);
+            assert!(r.time < Duration::from_secs(3), "seed {seed}: {:?}", r.time);
+        }
+    }
+
+    #[test]
+    fn difference_compares_exit_stdout_and_stderr() {
+        let run = |code: i32, out: &str, err: &str| Run {
+            exit: Exit::Status(std::os::unix::process::ExitStatusExt::from_raw(code << 8)),
+            stdout: out.into(),
+            stderr: err.into(),
+            time: Duration::ZERO,
+            stats: None,
+        };
+        let a = run(0, "x\ny\n", "");
+        assert_eq!(difference(&a, &run(0, "x\ny\n", "")), None);
+        assert_eq!(
+            difference(&a, &run(0, "x\nz\n", "")).unwrap(),
+            "stdout line 2: lua \"y\", yklua \"z\""
+        );
+        assert!(difference(&a, &run(1, "x\ny\n", "")).unwrap().starts_with("exit:"));
+        assert!(difference(&a, &run(0, "x\ny\n", "w")).unwrap().starts_with("stderr"));
+        let mut t = run(0, "x\ny\n", "");
+        t.exit = Exit::TimedOut;
+        assert!(difference(&a, &t).is_some());
     }
 
     #[test]

@@ -124,11 +124,16 @@ mod tests {
 
     #[test]
     fn keeps_only_what_the_predicate_needs() {
-        // Interesting: has the line "  keep" inside a balanced block that is still opened
-        // by "for".
+        // Interesting: has the lines "keep" and "for ...", and as many "end"s as
+        // openers (a stand-in for "parses").
         let p = "x = 1\nfor i = 1, 2 do\n  y = 2\n  keep\n  if z then\n    w\n  end\nend\nq\n";
         let r = reduce(p, Instant::now() + Duration::from_secs(60), |c| {
-            c.contains("for i = 1, 2 do\n  keep\n") && c.contains("  keep\nend\n")
+            let opens = c
+                .lines()
+                .filter(|l| l.ends_with(" do") || l.ends_with(" then"))
+                .count();
+            let ends = c.lines().filter(|l| l.trim() == "end").count();
+            c.contains("  keep\n") && c.contains("for i") && opens == ends
         });
         assert_eq!(r.program, "for i = 1, 2 do\n  keep\nend\n");
         assert!(!r.timed_out);
