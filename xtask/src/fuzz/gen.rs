@@ -333,7 +333,9 @@ impl Gen {
                 ])
                 .to_owned(),
             1..=3 => self
-                .pick(&["0", "1", "(-1)", "2", "3", "7", "10", "(-7)", "16", "100", "255"])
+                .pick(&[
+                    "0", "1", "(-1)", "2", "3", "7", "10", "(-7)", "16", "100", "255",
+                ])
                 .to_owned(),
             _ => {
                 let v = self.rng.i64(-50..=50);
@@ -350,7 +352,7 @@ impl Gen {
         self.pick(&[
             "1", "(-1)", "2", "(-2)", "3", "(-3)", "7", "(-7)", "10", "16", "(-16)", "255",
         ])
-            .to_owned()
+        .to_owned()
     }
 
     fn float_lit(&mut self) -> String {
@@ -498,14 +500,23 @@ impl Gen {
             ),
             13 => {
                 let s = self.pick(&[
-                    "\"10\"", "\"0x10\"", "\"1e2\"", "\"  5  \"", "\"abc\"", "\"-0\"", "\"3.25\"",
-                    "\"0x7fffffffffffffff\"", "\"9223372036854775808\"", "\"inf\"",
+                    "\"10\"",
+                    "\"0x10\"",
+                    "\"1e2\"",
+                    "\"  5  \"",
+                    "\"abc\"",
+                    "\"-0\"",
+                    "\"3.25\"",
+                    "\"0x7fffffffffffffff\"",
+                    "\"9223372036854775808\"",
+                    "\"inf\"",
                 ]);
                 format!("(tonumber({s}) or {})", self.float_lit())
             }
             14 => format!(
                 "({}[({} % #{}) + 1] or 0)",
-                self.pick_var(Ty::Tab).unwrap_or_else(|| "({1, 2.5})".into()),
+                self.pick_var(Ty::Tab)
+                    .unwrap_or_else(|| "({1, 2.5})".into()),
                 self.expr(Ty::Int, d),
                 self.pick_var(Ty::Tab).unwrap_or_else(|| "{3}".into())
             ),
@@ -899,7 +910,10 @@ impl Gen {
         let (head, ty) = match self.rng.u32(0..8) {
             0..=2 => {
                 let a = self.rng.i64(-5..=5);
-                (format!("for {i} = {a}, {} do", a + iters as i64 - 1), Ty::Int)
+                (
+                    format!("for {i} = {a}, {} do", a + iters as i64 - 1),
+                    Ty::Int,
+                )
             }
             3 => {
                 let k = self.rng.i64(2..=4);
@@ -923,7 +937,10 @@ impl Gen {
                 // Near the ends of the integer range, where an increment would overflow.
                 if self.rng.bool() {
                     (
-                        format!("for {i} = math.maxinteger - {}, math.maxinteger do", iters - 1),
+                        format!(
+                            "for {i} = math.maxinteger - {}, math.maxinteger do",
+                            iters - 1
+                        ),
                         Ty::Int,
                     )
                 } else {
@@ -1077,9 +1094,7 @@ impl Gen {
         let (ok, e) = (self.fresh("ok"), self.fresh("err"));
         let handler = self.rng.u32(0..4) == 0;
         if handler {
-            self.line(&format!(
-                "local {ok}, {e} = xpcall(function()"
-            ));
+            self.line(&format!("local {ok}, {e} = xpcall(function()"));
         } else {
             self.line(&format!("local {ok}, {e} = pcall(function()"));
         }
@@ -1099,10 +1114,18 @@ impl Gen {
             4 => format!("error({{code = {}}})", self.expr(Ty::Int, 1)),
             5 => "return nothing + 1".to_owned(),
             6 => format!("return {} + 1", self.expr(Ty::Str, 1)),
-            7 => format!("return {} < {}", self.expr(Ty::Tab, 1), self.expr(Ty::Tab, 1)),
+            7 => format!(
+                "return {} < {}",
+                self.expr(Ty::Tab, 1),
+                self.expr(Ty::Tab, 1)
+            ),
             8 => format!("return string.format(\"%d\", {})", self.expr(Ty::Num, 1)),
             9 => format!("return ({}):nope()", self.expr(Ty::Str, 1)),
-            10 => format!("return {} < {}", self.expr(Ty::Num, 1), self.expr(Ty::Str, 1)),
+            10 => format!(
+                "return {} < {}",
+                self.expr(Ty::Num, 1),
+                self.expr(Ty::Str, 1)
+            ),
             11 => format!("error({}, 0)", self.expr(Ty::Str, 1)),
             12 => format!("return {} // 0.0", self.expr(Ty::Int, 1)),
             13 => format!("return math.tointeger({})", self.expr(Ty::Num, 1)),
@@ -1353,10 +1376,7 @@ impl Gen {
         let k = self.fresh("k");
         if wrap {
             let x = self.expr(Ty::Num, 1);
-            self.line(&format!(
-                "for {k} = 1, {} do chk({co}({x})) end",
-                iters + 1
-            ));
+            self.line(&format!("for {k} = 1, {} do chk({co}({x})) end", iters + 1));
         } else {
             let (ok, v) = (self.fresh("ok"), self.fresh("y"));
             let x = self.expr(Ty::Num, 1);

@@ -246,7 +246,10 @@ fn run_vm(
     };
     let time = t0.elapsed();
     let read = |p: &Path| -> Result<String> {
-        Ok(String::from_utf8_lossy(&fs::read(p).with_context(|| format!("reading {}", p.display()))?).into_owned())
+        Ok(String::from_utf8_lossy(
+            &fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .into_owned())
     };
     let stats = if stats {
         fs::read_to_string(&stats_path)
@@ -435,7 +438,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 red.program.lines().count(),
                 secs(t.elapsed()),
                 red.tests,
-                if red.timed_out { ", stopped at --reduce-time" } else { "" },
+                if red.timed_out {
+                    ", stopped at --reduce-time"
+                } else {
+                    ""
+                },
                 min.display()
             );
             mismatches.push((seed, min));
@@ -569,8 +576,12 @@ mod tests {
             difference(&a, &run(0, "x\nz\n", "")).unwrap(),
             "stdout line 2: lua \"y\", yklua \"z\""
         );
-        assert!(difference(&a, &run(1, "x\ny\n", "")).unwrap().starts_with("exit:"));
-        assert!(difference(&a, &run(0, "x\ny\n", "w")).unwrap().starts_with("stderr"));
+        assert!(difference(&a, &run(1, "x\ny\n", ""))
+            .unwrap()
+            .starts_with("exit:"));
+        assert!(difference(&a, &run(0, "x\ny\n", "w"))
+            .unwrap()
+            .starts_with("stderr"));
         let mut t = run(0, "x\ny\n", "");
         t.exit = Exit::TimedOut;
         assert!(difference(&a, &t).is_some());
@@ -584,7 +595,14 @@ mod tests {
         assert_eq!(o.count, None);
         let o = parse(&strings(&["--seed", "42", "--count", "3"])).unwrap();
         assert_eq!((o.seed, o.count, o.time), (42, Some(3), None));
-        let o = parse(&strings(&["--time", "5", "--reduce-time", "9", "--release"])).unwrap();
+        let o = parse(&strings(&[
+            "--time",
+            "5",
+            "--reduce-time",
+            "9",
+            "--release",
+        ]))
+        .unwrap();
         assert_eq!(o.time, Some(Duration::from_secs(5)));
         assert_eq!(o.reduce_time, Duration::from_secs(9));
         assert!(o.release);

@@ -16,8 +16,9 @@ fn indent(line: &str) -> usize {
 fn is_closer(line: &str) -> bool {
     let t = line.trim_start();
     let word = |w: &str| {
-        t.strip_prefix(w)
-            .is_some_and(|r| r.is_empty() || !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        t.strip_prefix(w).is_some_and(|r| {
+            r.is_empty() || !r.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        })
     };
     word("end") || word("else") || word("elseif") || word("until")
 }
