@@ -465,7 +465,7 @@ impl Gen {
             };
         }
         let d = d + 1;
-        match self.rng.u32(0..22) {
+        match self.rng.u32(0..23) {
             0..=3 => self.expr(Ty::Int, d - 1),
             4..=6 => {
                 let op = self.pick(&["+", "-", "*", "/"]);
@@ -539,6 +539,17 @@ impl Gen {
                     1 => format!("{o}:get()"),
                     _ => format!("{o}.w"),
                 }
+            }
+            21 => {
+                // A value whose subtype changes from one iteration to the next: the
+                // trace's type guards fail on some iterations.
+                let i = self.pick_var(Ty::Int).unwrap_or_else(|| "CNT".into());
+                let k = self.rng.u32(2..=5);
+                format!(
+                    "(({i} % {k} == 0) and {} or {})",
+                    self.float_lit(),
+                    self.expr(Ty::Int, d)
+                )
             }
             _ => format!("(#{} * 1.5)", self.expr(Ty::Str, d)),
         }

@@ -307,6 +307,14 @@ impl StatSums {
                 if let Some(n) = x.as_u64() {
                     *self.counters.entry(k.clone()).or_default() += n;
                 }
+                // Aborted recordings and compilations by kind: "abort:<kind>".
+                if let Some(kinds) = x.as_object().filter(|_| k == "aborts") {
+                    for (kind, n) in kinds {
+                        if let Some(n) = n.as_u64().filter(|&n| n > 0) {
+                            *self.counters.entry(format!("abort:{kind}")).or_default() += n;
+                        }
+                    }
+                }
             }
         }
     }
@@ -489,6 +497,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             s.get("guard_failures"),
             s.runs_with_stats
         );
+        let aborts: Vec<String> = s
+            .counters
+            .iter()
+            .filter_map(|(k, n)| k.strip_prefix("abort:").map(|k| format!("{k} {n}")))
+            .collect();
+        if !aborts.is_empty() {
+            eprintln!("  {:<14} aborts by kind: {}", "", aborts.join(", "));
+        }
     }
     if !mismatches.is_empty() {
         return Err(FuzzError::Mismatches(mismatches).into());
