@@ -435,6 +435,24 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             fs::write(&orig, &program)?;
             let min = dir.join(format!("mismatch-{seed}.lua"));
             let plain_ok = plain.exit.ok();
+            // A mismatch that does not come back in three more runs (a race of background
+            // compilation, or a signal from outside) cannot be minimised: it is kept as
+            // generated, and still fails the run.
+            let again = (0..3).any(|_| {
+                still_mismatches(&program, &bins, &work, plain_ok, &failing, &yk_env)
+                    .unwrap_or(false)
+            });
+            if !again {
+                fs::write(&min, &program)?;
+                eprintln!(
+                    "fuzz: seed {seed}: the mismatch did not come back in 3 more runs: \
+                     not minimised: {}",
+                    min.display()
+                );
+                mismatches.push((seed, min));
+                seed += 1;
+                continue;
+            }
             let t = Instant::now();
             let red = reduce::reduce(&program, Instant::now() + opts.reduce_time, |cand| {
                 still_mismatches(cand, &bins, &work, plain_ok, &failing, &yk_env).unwrap_or(false)
