@@ -5,7 +5,8 @@
 //! whose metatable has `__index`, `__newindex`, `__add`, `__sub`, `__unm`, `__eq`, `__lt`,
 //! `__le`, `__call`, `__len`, `__concat` and `__tostring`) followed by a few top-level
 //! blocks (`do ... end`), each ending with `flush("bN")`, which prints how many values were
-//! checked and their hash. `chk(v)` turns a value into a canonical string (integers and
+//! checked and their hash. The blocks are the body of a function `main`, run as many
+//! times as the environment variable `FUZZ_REPS` says (default once). `chk(v)` turns a value into a canonical string (integers and
 //! floats told apart, NaN printed as `nan` whatever its sign, tables by their sorted keys
 //! and values, never an address) and mixes it into the hash; `lua prog.lua trace` also
 //! prints each string, to find where two runs part.
@@ -198,6 +199,10 @@ impl Gen {
 
     pub(crate) fn program(mut self) -> String {
         self.out.push_str(PRELUDE);
+        // The blocks are the body of `main`, run FUZZ_REPS times (default once): a second
+        // run finds the traces that background compilation finished during the first.
+        self.line("local function main()");
+        self.indent += 1;
         let blocks = self.rng.usize(3..=6);
         for b in 1..=blocks {
             if self.cost > PROGRAM_LIMIT {
@@ -216,6 +221,9 @@ impl Gen {
             self.line("end");
             self.line(&format!("flush(\"b{b}\")"));
         }
+        self.indent -= 1;
+        self.line("end");
+        self.line("for rep = 1, tonumber(os.getenv(\"FUZZ_REPS\")) or 1 do main() end");
         self.line("print(\"done\")");
         self.out
     }

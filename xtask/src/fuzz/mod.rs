@@ -141,6 +141,8 @@ fn parse(args: &[String]) -> Result<Opts, OptError> {
 struct Config {
     name: &'static str,
     env: &'static [(&'static str, &'static str)],
+    /// `FUZZ_REPS`: how many times the program runs its blocks (under lua too).
+    reps: &'static str,
 }
 
 /// The runtime settings common to all configurations: traces for loops after 5
@@ -156,10 +158,14 @@ const CONFIGS: &[Config] = &[
     Config {
         name: "serialised",
         env: &[("YKD_SERIALISE_COMPILATION", "1")],
+        reps: "1",
     },
+    // The program's blocks run three times, so that the traces compiled in the
+    // background while the first run went on are entered in the later ones.
     Config {
         name: "background",
         env: &[("YKD_SERIALISE_COMPILATION", "0")],
+        reps: "3",
     },
 ];
 
@@ -199,7 +205,7 @@ struct Run {
     stats: Option<serde_json::Value>,
 }
 
-/// Runs `vm file` in `dir` with `env` (and no other `YK*` variable), killing it after
+/// Runs `vm file` in `dir` with `env` (and no other `YK*` or `FUZZ_REPS` variable), killing it after
 /// `timeout`.
 fn run_vm(
     vm: &Path,
@@ -220,7 +226,7 @@ fn run_vm(
         .stdout(fs::File::create(&out_path)?)
         .stderr(fs::File::create(&err_path)?);
     for (k, _) in env::vars_os() {
-        if k.to_string_lossy().starts_with("YK") {
+        if k.to_string_lossy().starts_with("YK") || k == "FUZZ_REPS" {
             cmd.env_remove(k);
         }
     }
@@ -352,7 +358,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     fs::create_dir_all(&work)?;
     let yk_env: Vec<Vec<(&str, &str)>> = CONFIGS
         .iter()
-        .map(|c| COMMON_ENV.iter().chain(c.env).copied().collect())
+        .map(|c| {
+            COMMON_ENV
+                .iter()
+                .chain(c.env)
+                .copied()
+                .chain([("FUZZ_REPS", c.reps)])
+                .collect()
+        })
         .collect();
     eprintln!(
         "fuzz: seeds from {}, {}{}, in {}",
@@ -392,7 +405,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let program = gen::generate(seed);
         lines_total += program.lines().count();
         fs::write(work.join(PROG), &program)?;
-        let plain = run_vm(&bins.lua, &work, PROG, &[], false, PLAIN_TIMEOUT)?;
+        let plain_runs = CONFIGS
+            .iter()
+            .map(|c| {
+                run_vm(
+                    &bins.lua,
+                    &work,
+                    PROG,
+                    &[("FUZZ_REPS", c.reps)],
+                    false,
+                    PLAIN_TIMEOUT,
+                )
+            })
+            .collect::<Result<Vec<Run>>>()?;
+        let plain = &plain_runs[0];
         plain_time += plain.time;
         if !plain.exit.ok() {
             let p = dir.join(format!("invalid-{seed}.lua"));
@@ -423,7 +449,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 yk.time.as_secs_f64(),
                 compiled.map_or("?".into(), |n| n.to_string())
             );
-            if let Some(d) = difference(&plain, &yk) {
+            if let Some(d) = difference(&plain_runs[i], &yk) {
                 eprintln!("fuzz: seed {seed}: MISMATCH under {}: {d}", c.name);
                 failing.push(i);
             }
@@ -549,11 +575,12 @@ fn still_mismatches(
 ) -> Result<bool> {
     const CAND: &str = "cand.lua";
     fs::write(work.join(CAND), cand)?;
-    let plain = run_vm(&bins.lua, work, CAND, &[], false, PLAIN_TIMEOUT)?;
-    if plain.exit == Exit::TimedOut || (plain_ok && !plain.exit.ok()) {
-        return Ok(false);
-    }
     for &i in failing {
+        let reps = [("FUZZ_REPS", CONFIGS[i].reps)];
+        let plain = run_vm(&bins.lua, work, CAND, &reps, false, PLAIN_TIMEOUT)?;
+        if plain.exit == Exit::TimedOut || (plain_ok && !plain.exit.ok()) {
+            return Ok(false);
+        }
         let yk = run_vm(&bins.yklua, work, CAND, &yk_env[i], false, YK_TIMEOUT)?;
         if difference(&plain, &yk).is_some() {
             return Ok(true);
