@@ -3,7 +3,7 @@
 //! For each seed S, S+1, ... a random Lua program ([`gen`]) runs under `target/lua/lua` and
 //! under `target/lua/yklua` in each configuration of [`CONFIGS`] (a hot threshold of 5, side
 //! traces after 2 guard failures, no compile budget; traces compiled on the recording thread
-//! and in the background). Exit status, stdout and stderr must be identical. A mismatch is
+//! and, with the program's blocks run three times, in the background). Exit status, stdout and stderr must be identical. A mismatch is
 //! minimised ([`reduce`]) and written to `target/fuzz/mismatch-<seed>.lua` (the program as
 //! generated beside it, `mismatch-<seed>.orig.lua`). The run ends after `--count` programs or
 //! when `--time` seconds have passed, whichever comes first, and prints a summary: programs,
