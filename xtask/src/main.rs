@@ -145,7 +145,7 @@ fn test() -> Result<()> {
             &["xtask", "lua-testsuite", "--quick"],
         ),
         // Differential fuzzing: the same random programs each run (seeds 1 to 6,
-        // about 30 s each with the debug runtime), lua against yklua; fails on a
+        // 15 to 30 s each with the debug runtime), lua against yklua; fails on a
         // mismatch (minimised into target/fuzz/) or if no trace was compiled.
         (
             "differential fuzzing",
