@@ -12,6 +12,7 @@
 //! * `install --prefix DIR [--debug]`: see [`install`].
 //! * `lua-testsuite [--tests DIR] ...`: see [`lua_testsuite`].
 //! * `stress [--runs N] [-p PACKAGE]...`: see [`stress`] (not in CI).
+//! * `fuzz [--seed S] [--time SECS] [--count N] ...`: see [`fuzz`].
 
 use std::{
     env,
@@ -26,6 +27,7 @@ use c_tests::toolchain::{self, Toolchain};
 mod bench;
 mod bench_jit;
 mod bench_memory;
+mod fuzz;
 mod install;
 mod lua;
 mod lua_testsuite;
@@ -48,6 +50,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test                        fmt check, clippy, build the toolchain, cargo test --workspace,
                               cargo xtask lua-testsuite --quick,
+                              cargo xtask fuzz --seed 1 --count 6,
                               cargo xtask bench --quick --strict
   bench-swt [--runs N] [--debug]
                               time c_tests/bench/instr_cost.c built with the toolchain
@@ -82,10 +85,12 @@ fn main() {
         Some("lua-demo") => lua::parse_demo_opts(&args[1..]).and_then(|o| lua::demo(&o)),
         Some("stress") => stress::run(&args[1..]),
         Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "{USAGE}\n{}\n{}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}",
                 lua_testsuite::USAGE,
+                fuzz::USAGE,
                 stress::USAGE,
                 bench::USAGE,
                 bench_memory::USAGE,
@@ -145,6 +150,22 @@ fn test() -> Result<()> {
         (
             "Lua 5.4.6 test suite",
             &["xtask", "lua-testsuite", "--quick"],
+        ),
+        // Differential fuzzing: the same random programs each run (seeds 1 to 6,
+        // 15 to 30 s each with the debug runtime), lua against yklua; fails on a
+        // mismatch (minimised into target/fuzz/) or if no trace was compiled.
+        (
+            "differential fuzzing",
+            &[
+                "xtask",
+                "fuzz",
+                "--seed",
+                "1",
+                "--count",
+                "6",
+                "--reduce-time",
+                "300",
+            ],
         ),
         // A smoke run of the benchmark harness on the interpreters the tests
         // used: it fails on a crash, a hang, differing checksums or a missing
