@@ -362,15 +362,8 @@ pub fn lower(
                 let r = l.outcome(loc);
                 if w.shape == Shape::Linear {
                     let out = new_block("jump");
-                    let again = LLVMBuildICmp(
-                        l.b.0,
-                        llvm_sys::LLVMIntPredicate::LLVMIntEQ,
-                        r,
-                        m.const_int(64, crate::deopt::outcome::REENTER),
-                        c"".as_ptr(),
-                    );
                     let rb = reload_block(&l);
-                    LLVMBuildCondBr(l.b.0, again, rb, out);
+                    l.reenter_or(r, rb, out);
                     LLVMPositionBuilderAtEnd(l.b.0, out);
                 }
                 LLVMBuildRet(l.b.0, r);
@@ -483,15 +476,8 @@ pub fn lower(
                 c"".as_ptr(),
             );
             if root {
-                let again = LLVMBuildICmp(
-                    l.b.0,
-                    llvm_sys::LLVMIntPredicate::LLVMIntEQ,
-                    r,
-                    m.const_int(64, crate::deopt::outcome::REENTER),
-                    c"".as_ptr(),
-                );
                 let rb = reload_block(&l);
-                LLVMBuildCondBr(l.b.0, again, rb, leave);
+                l.reenter_or(r, rb, leave);
             } else {
                 LLVMBuildBr(l.b.0, leave);
             }
@@ -630,6 +616,21 @@ impl L<'_> {
             let i64t = self.cx.t.int_ty(64);
             let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
             LLVMBuildGEP2(self.b.0, i64t, self.buf, ix.as_mut_ptr(), 1, c"".as_ptr())
+        }
+    }
+
+    /// Ends the current block: to `reload` (the loop's re-entry) if outcome
+    /// `r` is `REENTER`, else to `other`.
+    fn reenter_or(&self, r: LLVMValueRef, reload: LLVMBasicBlockRef, other: LLVMBasicBlockRef) {
+        unsafe {
+            let again = LLVMBuildICmp(
+                self.b.0,
+                llvm_sys::LLVMIntPredicate::LLVMIntEQ,
+                r,
+                self.cx.t.const_int(64, crate::deopt::outcome::REENTER),
+                c"".as_ptr(),
+            );
+            LLVMBuildCondBr(self.b.0, again, reload, other);
         }
     }
 
