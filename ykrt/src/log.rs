@@ -44,6 +44,8 @@ pub enum JitEvent<'a> {
     /// A root trace was given up: a guard kept failing while the compile
     /// budget refused its side trace.
     TraceSuspended,
+    /// A trace given up for good (`MT::give_up`).
+    TraceGivenUp,
     /// A compiled trace is about to run.
     EnterJitCode,
     /// A guard failed and execution left a trace.
@@ -86,6 +88,7 @@ impl fmt::Display for JitEvent<'_> {
             JitEvent::TraceAborted(r) => write!(f, "trace-aborted: {r}"),
             JitEvent::TraceDeferred(r) => write!(f, "trace-deferred: {r}"),
             JitEvent::TraceSuspended => f.write_str("trace-suspended"),
+            JitEvent::TraceGivenUp => f.write_str("trace-given-up"),
             JitEvent::EnterJitCode => f.write_str("enter-jit-code"),
             JitEvent::Deoptimise => f.write_str("deoptimise"),
             JitEvent::SideTraceCompiled => f.write_str("side-trace-compiled"),

@@ -453,6 +453,24 @@ impl MT {
         true
     }
 
+    /// A compiled location whose trace mostly ends in the blackhole (a
+    /// guard that fails every few iterations and can't have a side trace:
+    /// see `deopt::GIVE_UP_RATIO`) is never traced again; its trace is
+    /// retired. Returns whether it was.
+    pub(crate) fn give_up(&self, loc: &Location) -> bool {
+        let word = loc.load();
+        let State::Compiled(t) = State::decode(word) else {
+            return false;
+        };
+        if !loc.transition(word, State::DontTrace) {
+            return false;
+        }
+        crate::location::retire_box(t);
+        self.stats.count(Counter::TracesGivenUp);
+        self.log.event(JitEvent::TraceGivenUp, Some(loc.into()));
+        true
+    }
+
     /// The installed trace compiler, if any.
     pub(crate) fn compiler(&self) -> Option<Arc<dyn TraceCompiler>> {
         self.compiler

@@ -50,6 +50,9 @@ pub enum Counter {
     /// Root traces given up because a guard kept failing while the budget
     /// refused its side trace.
     TracesSuspended,
+    /// Root traces given up for good because a guard with no possible side
+    /// trace ended most of their runs in the blackhole.
+    TracesGivenUp,
 }
 
 /// The time accumulators.
@@ -65,7 +68,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 14] = [
+const COUNTERS: [(Counter, &str); 15] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -80,6 +83,7 @@ const COUNTERS: [(Counter, &str); 14] = [
     (Counter::TracesLinked, "traces_linked"),
     (Counter::RecordingsThrottled, "recordings_throttled"),
     (Counter::TracesSuspended, "traces_suspended"),
+    (Counter::TracesGivenUp, "traces_given_up"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the

@@ -286,6 +286,23 @@ pub unsafe extern "C" fn __yk_guard_failed(
         // SAFETY: the location outlives its traces.
         mt.suspend(unsafe { info.start_loc.get() });
     }
+    let mut given_up = false;
+    if info.side_depth == 0
+        && fails >= SUSPEND_AFTER
+        && g.side_state.load(Ordering::Relaxed) == SIDE_FAILED
+    {
+        // SAFETY: `counters[0]` is the loop's iteration count.
+        let iters = unsafe { &*info.counters }.load(Ordering::Relaxed);
+        if u64::from(fails).saturating_mul(GIVE_UP_RATIO) >= iters {
+            // This guard's side trace could not be built, and the trace
+            // leaves here at least once every `GIVE_UP_RATIO` iterations:
+            // each of those exits runs the blackhole, which costs more than
+            // the iterations the trace saves. Interpret the loop instead
+            // (this run too: the trace is left below, not re-entered).
+            // SAFETY: the location outlives its traces.
+            given_up = mt.give_up(unsafe { info.start_loc.get() });
+        }
+    }
     let record = want
         && !over
         && g.side_state
@@ -327,7 +344,11 @@ pub unsafe extern "C" fn __yk_guard_failed(
                 }
             }
             if loc == info.start_loc.addr() as u64 {
-                outcome::REENTER
+                if given_up {
+                    outcome::RESUME
+                } else {
+                    outcome::REENTER
+                }
             } else if outcome::is_jump(loc) {
                 // Another location: the runtime passes its control point
                 // (counting it, or running its trace) as the interpreter would.
@@ -396,6 +417,13 @@ pub const SIDE_BUDGET_SCALE: u32 = 2;
 /// A guard that has failed this many times while the compile budget refused
 /// its side trace makes its root trace be given up (see `MT::suspend`).
 pub const SUSPEND_AFTER: u32 = 64;
+
+/// A root trace whose guard has failed [`SUSPEND_AFTER`] times with no side
+/// trace possible (its recording or compilation failed), once at least every
+/// this many of the loop's iterations, is given up for good (see
+/// `MT::give_up`): a blackhole run costs microseconds, a few iterations in
+/// the trace save less.
+pub const GIVE_UP_RATIO: u64 = 4;
 
 /// Re-optimisation counts a root trace's side-trace runs in windows of this
 /// many runs.
