@@ -24,7 +24,7 @@
 // the side trace can't be built (the rest of the outer loop is a loop of its own without a
 // control point, too long to record): each of those exits runs the blackhole, which costs far
 // more than the iterations the trace saved. After the guard has
-// failed 64 times (`SUSPEND_AFTER`), at least once every 4 iterations (`GIVE_UP_RATIO`), the
+// failed 64 times (`SUSPEND_AFTER`), at least once every 32 iterations (`GIVE_UP_RATIO`), the
 // trace is given up for good: that run leaves the trace (the blackhole's way back into the loop
 // becomes a resume) and the loop runs in the interpreter from then on, with the same results.
 // (The recordings that start on the outer loop's path are too long and back off first.)

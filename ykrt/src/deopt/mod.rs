@@ -421,9 +421,12 @@ pub const SUSPEND_AFTER: u32 = 64;
 /// A root trace whose guard has failed [`SUSPEND_AFTER`] times with no side
 /// trace possible (its recording or compilation failed), once at least every
 /// this many of the loop's iterations, is given up for good (see
-/// `MT::give_up`): a blackhole run costs microseconds, a few iterations in
-/// the trace save less.
-pub const GIVE_UP_RATIO: u64 = 4;
+/// `MT::give_up`): a blackhole run costs microseconds, about what the
+/// interpreter takes for 30-100 iterations of a small loop, so a trace that
+/// leaves through the blackhole more often than this loses to the
+/// interpreter (on `fannkuch_redux` a copy loop of 8 iterations did, 350,000
+/// times).
+pub const GIVE_UP_RATIO: u64 = 32;
 
 /// Re-optimisation counts a root trace's side-trace runs in windows of this
 /// many runs.
