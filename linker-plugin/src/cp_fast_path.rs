@@ -138,7 +138,7 @@ impl ControlPoint {
                     continue;
                 }
                 let ptr = LLVMGetOperand(i, 1);
-                if let Some(k) = field_of(ptr, vars) {
+                if let Some(k) = llvm::struct_field_of(ptr, vars) {
                     stores.insert(k, (LLVMGetOperand(i, 0), i));
                 }
             }
@@ -147,7 +147,7 @@ impl ControlPoint {
                 if llvm::opcode(i) != LLVMOpcode::LLVMLoad {
                     continue;
                 }
-                if let Some(k) = field_of(LLVMGetOperand(i, 0), vars) {
+                if let Some(k) = llvm::struct_field_of(LLVMGetOperand(i, 0), vars) {
                     if !stores.contains_key(&k) || reloads.insert(k, i).is_some() {
                         return None;
                     }
@@ -163,8 +163,8 @@ impl ControlPoint {
                 if !after_first_store || is_store || i == call || i == cmp || i == br {
                     continue;
                 }
-                let is_field_addr =
-                    llvm::opcode(i) == LLVMOpcode::LLVMGetElementPtr && field_of(i, vars).is_some();
+                let is_field_addr = llvm::opcode(i) == LLVMOpcode::LLVMGetElementPtr
+                    && llvm::struct_field_of(i, vars).is_some();
                 if !is_field_addr {
                     return None;
                 }
@@ -439,30 +439,6 @@ fn preds_are_only(b: LLVMBasicBlockRef, from: LLVMBasicBlockRef) -> Option<()> {
         any = true;
     }
     any.then_some(())
-}
-
-/// If `ptr` is the address of field `k` of the struct `vars` (or `vars`
-/// itself, field 0), `Some(k)`.
-fn field_of(ptr: LLVMValueRef, vars: LLVMValueRef) -> Option<u32> {
-    unsafe {
-        if ptr == vars {
-            return Some(0);
-        }
-        if LLVMIsAGetElementPtrInst(ptr).is_null()
-            || LLVMGetOperand(ptr, 0) != vars
-            || LLVMGetNumOperands(ptr) != 3
-        {
-            return None;
-        }
-        let (zero, k) = (LLVMGetOperand(ptr, 1), LLVMGetOperand(ptr, 2));
-        if LLVMIsAConstantInt(zero).is_null()
-            || LLVMConstIntGetZExtValue(zero) != 0
-            || LLVMIsAConstantInt(k).is_null()
-        {
-            return None;
-        }
-        Some(LLVMConstIntGetZExtValue(k) as u32)
-    }
 }
 
 /// Can `p` be seen not to be null from the IR alone: a stack slot, a global,

@@ -452,7 +452,7 @@ fn build_resume(
                 continue;
             }
             let (v, p) = (LLVMGetOperand(i, 0), LLVMGetOperand(i, 1));
-            let Some(k) = field_of(p, vars_a) else {
+            let Some(k) = llvm::struct_field_of(p, vars_a) else {
                 continue;
             };
             let invariant = !LLVMIsAArgument(v).is_null()
@@ -548,29 +548,6 @@ fn build_resume(
             f: rs,
             blocks: moved,
         })
-    }
-}
-
-/// If `ptr` is the address of field `k` of struct `vars` (`vars` itself is
-/// field 0), `Some(k)`.
-fn field_of(ptr: LLVMValueRef, vars: LLVMValueRef) -> Option<u32> {
-    // SAFETY: every value is a live function, block, instruction or
-    // constant of `m` (or of its copy), used through the LLVM C API.
-    unsafe {
-        if ptr == vars {
-            return Some(0);
-        }
-        if LLVMIsAGetElementPtrInst(ptr).is_null()
-            || LLVMGetOperand(ptr, 0) != vars
-            || LLVMGetNumOperands(ptr) != 3
-        {
-            return None;
-        }
-        let k = LLVMGetOperand(ptr, 2);
-        if LLVMIsAConstantInt(k).is_null() {
-            return None;
-        }
-        Some(LLVMConstIntGetZExtValue(k) as u32)
     }
 }
 

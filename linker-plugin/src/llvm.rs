@@ -624,3 +624,30 @@ pub fn set_debug_loc(m: &Module, inst: LLVMValueRef, like: Option<LLVMValueRef>)
         }
     }
 }
+
+/// If `ptr` is the address of field `k` of the struct that `base` points to
+/// (a `getelementptr base, 0, k` with constant indices, or `base` itself,
+/// field 0), `Some(k)`.
+pub fn struct_field_of(ptr: LLVMValueRef, base: LLVMValueRef) -> Option<u32> {
+    // SAFETY: `ptr` and `base` are live values; only their operands and
+    // constant values are read.
+    unsafe {
+        if ptr == base {
+            return Some(0);
+        }
+        if LLVMIsAGetElementPtrInst(ptr).is_null()
+            || LLVMGetOperand(ptr, 0) != base
+            || LLVMGetNumOperands(ptr) != 3
+        {
+            return None;
+        }
+        let (zero, k) = (LLVMGetOperand(ptr, 1), LLVMGetOperand(ptr, 2));
+        if LLVMIsAConstantInt(zero).is_null()
+            || LLVMConstIntGetZExtValue(zero) != 0
+            || LLVMIsAConstantInt(k).is_null()
+        {
+            return None;
+        }
+        Some(LLVMConstIntGetZExtValue(k) as u32)
+    }
+}

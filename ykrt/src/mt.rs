@@ -414,18 +414,18 @@ impl MT {
     /// hot threshold, to be recorded again. Its trace is retired: freed once
     /// no thread can be running it. Returns whether it did.
     pub(crate) fn re_record(&self, loc: &Location) -> bool {
-        self.uninstall(loc, loc.load(), self.threshold_for(0))
+        self.uninstall(loc, loc.load(), counting(self.threshold_for(0)))
     }
 
     /// Takes the trace out of location `loc` if its word is still `word`
-    /// (a compiled one): the location counts again from `count`, and the
-    /// trace is retired, freed once no thread can be running it. Returns
-    /// whether it did.
-    fn uninstall(&self, loc: &Location, word: usize, count: u64) -> bool {
+    /// (a compiled one): the location goes to state `to` (counting again,
+    /// or never traced), and the trace is retired, freed once no thread can
+    /// be running it. Returns whether it did.
+    fn uninstall(&self, loc: &Location, word: usize, to: State) -> bool {
         let State::Compiled(t) = State::decode(word) else {
             return false;
         };
-        if !loc.transition(word, State::Counting { count, failures: 0 }) {
+        if !loc.transition(word, to) {
             return false;
         }
         crate::location::retire_box(t);
@@ -436,7 +436,7 @@ impl MT {
     /// `word`), which counts again from zero; the trace is retired.
     #[cold]
     fn drop_flushed(&self, loc: &Location, word: usize) {
-        self.uninstall(loc, word, 0);
+        self.uninstall(loc, word, counting(0));
     }
 
     /// A compiled location whose trace keeps failing a guard while the
@@ -445,7 +445,7 @@ impl MT {
     /// retired, freed once no thread can be running it. Returns whether it
     /// did.
     pub(crate) fn suspend(&self, loc: &Location) -> bool {
-        if !self.uninstall(loc, loc.load(), 0) {
+        if !self.uninstall(loc, loc.load(), counting(0)) {
             return false;
         }
         self.stats.count(Counter::TracesSuspended);
@@ -458,14 +458,9 @@ impl MT {
     /// see `deopt::GIVE_UP_RATIO`) is never traced again; its trace is
     /// retired. Returns whether it was.
     pub(crate) fn give_up(&self, loc: &Location) -> bool {
-        let word = loc.load();
-        let State::Compiled(t) = State::decode(word) else {
-            return false;
-        };
-        if !loc.transition(word, State::DontTrace) {
+        if !self.uninstall(loc, loc.load(), State::DontTrace) {
             return false;
         }
-        crate::location::retire_box(t);
         self.stats.count(Counter::TracesGivenUp);
         self.log.event(JitEvent::TraceGivenUp, Some(loc.into()));
         true
@@ -845,3 +840,8 @@ extern "C" fn at_exit() {
 #[cfg(test)]
 #[path = "mt_tests.rs"]
 mod tests;
+
+/// The state of a location that counts again from `count`, with no failures.
+fn counting(count: u64) -> State {
+    State::Counting { count, failures: 0 }
+}

@@ -1,5 +1,6 @@
-//! The LLVM trace compiler: builder ([`builder`]), optimisation and ORC
-//! ([`orc`]), behind the runtime's [`TraceCompiler`] interface.
+//! The LLVM trace compiler: the trace builder ([`tirb`], through the trace
+//! IR, with what it shares in [`builder`]), optimisation and ORC ([`orc`]),
+//! behind the runtime's [`TraceCompiler`] interface.
 
 // LLVM's opaque handles are passed around as values, as in the C API.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
@@ -232,7 +233,7 @@ fn init(mt: &MT) -> Result<State, String> {
     })
 }
 
-/// Per-phase compile times, printed to stderr when `YKD_DEBUG_COMPILE_TIMES`
+/// Per-phase compile times (kept in the stats' `traces` records), printed to stderr when `YKD_DEBUG_COMPILE_TIMES`
 /// is set (to see what dominates a trace's compile time).
 struct Phases {
     on: bool,
@@ -249,13 +250,16 @@ impl Phases {
         }
     }
 
-    fn done(&mut self, what: &str) {
+    /// Ends phase `what`; returns how long it took, in milliseconds (for
+    /// the stats' `traces` records, whether or not it is printed).
+    fn done(&mut self, what: &str) -> f64 {
+        let now = std::time::Instant::now();
+        let ms = (now - self.last).as_secs_f64() * 1e3;
+        self.last = now;
         if self.on {
-            let now = std::time::Instant::now();
-            let ms = (now - self.last).as_secs_f64() * 1e3;
             self.out.push_str(&format!(" {what} {ms:.2}ms"));
-            self.last = now;
         }
+        ms
     }
 
     fn note(&mut self, what: &str) {
@@ -360,7 +364,6 @@ impl LlvmCompiler {
             CompileError::Permanent(Abort::internal("the embedded IR is not indexed"))
         })?;
         phases.done("setup");
-        let t0 = std::time::Instant::now();
         let sel = mt.log().ir_selection();
         let log_tir = |what: &str, text: &str| mt.log().ir_section(what, text);
         let log_tir: Option<tirb::TirLog> = if sel.trace_ir { Some(&log_tir) } else { None };
@@ -376,8 +379,7 @@ impl LlvmCompiler {
             tir_counts.guards,
             tir_counts.snapshots
         ));
-        phases.done("build");
-        let t_built = std::time::Instant::now();
+        let build_ms = phases.done("build");
         let ninstrs = built.module.instruction_count();
         phases.note(&format!(
             "({ninstrs} instructions from {} walked, {} guards)",
@@ -407,8 +409,7 @@ impl LlvmCompiler {
             .module
             .run_passes(&pipeline)
             .map_err(|e| CompileError::Temporary(Abort::backend(e.to_string())))?;
-        phases.done("optimise");
-        let t_optimised = std::time::Instant::now();
+        let optimise_ms = phases.done("optimise");
         if sel.jit_post_opt {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
@@ -439,10 +440,8 @@ impl LlvmCompiler {
         }
         gen.live += 1;
         st.trace_gen.insert(trace_no, gen_id);
-        phases.done("codegen");
+        let codegen_ms = phases.done("codegen");
         phases.report(&name);
-        let t_done = std::time::Instant::now();
-        let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
         let c = tir_counts;
         mt.stats().trace_built(TraceRecord {
             kind: if side.is_some() { "side" } else { "root" },
@@ -453,9 +452,9 @@ impl LlvmCompiler {
             guards: built_guards,
             snapshots: c.snapshots,
             llvm_instrs: ninstrs,
-            build_ms: ms(t0, t_built),
-            optimise_ms: ms(t_built, t_optimised),
-            codegen_ms: ms(t_optimised, t_done),
+            build_ms,
+            optimise_ms,
+            codegen_ms,
         });
         // SAFETY: the trace function has this signature (builder.rs).
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(addr) };

@@ -33,7 +33,7 @@ use linker_plugin::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMOpcode};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ffi::CString;
 use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Ty};
 
@@ -237,10 +237,10 @@ pub fn lower(
         // most of the exit stores otherwise).
         let np = t.params.len();
         let mut in_snaps: HashMap<u32, usize> = HashMap::default();
-        let mut seen_snaps: HashMap<SnapId, ()> = HashMap::default();
+        let mut seen_snaps: HashSet<SnapId> = HashSet::default();
         for inst in &t.body {
             if let Inst::Guard { snap, .. } = inst {
-                if seen_snaps.insert(*snap, ()).is_some() {
+                if !seen_snaps.insert(*snap) {
                     continue;
                 }
                 if let Some(sn) = t.snaps.get(*snap) {
@@ -488,17 +488,7 @@ pub fn lower(
         for s in &guard_snaps {
             let (frames, srcs) = &snap_infos[s];
             guards.push(GuardInfo::new(frames.clone()));
-            guard_srcs.push(
-                srcs.iter()
-                    .map(|sf| SrcFrame {
-                        f: sf.f,
-                        fidx: sf.fidx,
-                        resume: sf.resume,
-                        live: sf.live.clone(),
-                        call: sf.call,
-                    })
-                    .collect(),
-            );
+            guard_srcs.push(srcs.clone());
         }
         if LLVMCountIncoming(leave_phi) == 0 {
             LLVMDeleteBasicBlock(leave);

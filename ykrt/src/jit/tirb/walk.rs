@@ -476,16 +476,7 @@ impl W<'_, '_> {
         if self.frames.len() != 1 {
             return None;
         }
-        unsafe {
-            if LLVMIsAGetElementPtrInst(p).is_null()
-                || LLVMGetOperand(p, 0) != self.aot_vars
-                || LLVMGetNumOperands(p) != 3
-            {
-                return None;
-            }
-            let k = LLVMGetOperand(p, 2);
-            (!LLVMIsAConstantInt(k).is_null()).then(|| LLVMConstIntGetZExtValue(k) as u32)
-        }
+        llvm::struct_field_of(p, self.aot_vars)
     }
 
     /// A read of vars field `k` of type `ty`.
@@ -845,30 +836,25 @@ impl W<'_, '_> {
         }
         let (nsw, nuw) = unsafe { (LLVMGetNSW(i) != 0, LLVMGetNUW(i) != 0) };
         let sx = |b: u64| tir::ir::sext(b, w as u32) as u64;
-        if nsw {
-            let c = if lhs == x {
-                Some(sx(c1))
+        // `r = lhs + c1` is `x + c` if `lhs` is `x`, or (a chain) if `lhs`
+        // is itself known to be `x + c0` without the same kind of wrap.
+        let chained = |known: &HashMap<Operand, (Operand, u64)>, c1: u64| {
+            if lhs == x {
+                Some(c1)
             } else {
-                // `lhs` is itself `x + c0` without signed wrap.
-                self.nsw
+                known
                     .get(&lhs)
                     .filter(|(x0, _)| *x0 == x)
-                    .map(|&(_, c0)| c0.wrapping_add(sx(c1)))
-            };
-            if let Some(c) = c.filter(|&c| c == sx(cbits)) {
+                    .map(|&(_, c0)| c0.wrapping_add(c1))
+            }
+        };
+        if nsw {
+            if let Some(c) = chained(&self.nsw, sx(c1)).filter(|&c| c == sx(cbits)) {
                 self.nsw.insert(r, (x, c));
             }
         }
         if nuw {
-            let c = if lhs == x {
-                Some(c1)
-            } else {
-                self.nuw
-                    .get(&lhs)
-                    .filter(|(x0, _)| *x0 == x)
-                    .map(|&(_, c0)| c0.wrapping_add(c1))
-            };
-            if let Some(c) = c.filter(|&c| c == cbits) {
+            if let Some(c) = chained(&self.nuw, c1).filter(|&c| c == cbits) {
                 self.nuw.insert(r, (x, c));
             }
         }
