@@ -137,10 +137,25 @@ pub(crate) fn guarded<T>(
     })
 }
 
+/// What the compile thread compiles.
+enum Work {
+    Root(RecordedTrace),
+    Side(crate::deopt::SideJob),
+}
+
 struct Job {
     mt: Arc<MT>,
     compiler: Arc<dyn TraceCompiler>,
-    trace: RecordedTrace,
+    work: Work,
+}
+
+impl Job {
+    fn run(self) {
+        match self.work {
+            Work::Root(t) => self.mt.compile_now(&*self.compiler, t),
+            Work::Side(s) => s.compile(&self.mt, &*self.compiler),
+        }
+    }
 }
 
 /// A background compile thread, started on first use, fed through a channel.
@@ -160,8 +175,31 @@ impl fmt::Debug for CompileQueue {
 }
 
 impl CompileQueue {
-    /// Queue `trace` for compilation by `compiler` on the compile thread.
+    /// Queue root trace `trace` for compilation by `compiler` on the compile
+    /// thread.
     pub(crate) fn push(&self, mt: Arc<MT>, compiler: Arc<dyn TraceCompiler>, trace: RecordedTrace) {
+        self.push_job(Job {
+            mt,
+            compiler,
+            work: Work::Root(trace),
+        });
+    }
+
+    /// Queue a side trace for compilation on the compile thread.
+    pub(crate) fn push_side(
+        &self,
+        mt: Arc<MT>,
+        compiler: Arc<dyn TraceCompiler>,
+        side: crate::deopt::SideJob,
+    ) {
+        self.push_job(Job {
+            mt,
+            compiler,
+            work: Work::Side(side),
+        });
+    }
+
+    fn push_job(&self, job: Job) {
         let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         if tx.is_none() {
             let (t, rx) = mpsc::channel::<Job>();
@@ -169,30 +207,28 @@ impl CompileQueue {
                 .name("yk-compile".into())
                 .spawn(move || {
                     while let Ok(job) = rx.recv() {
-                        job.mt.compile_now(&*job.compiler, job.trace);
-                        job.mt.queue().job_done();
+                        let mt = job.mt.clone();
+                        job.run();
+                        mt.queue().job_done();
                     }
                 });
             if let Err(e) = spawned {
                 drop(tx);
-                mt.log()
+                job.mt
+                    .log()
                     .error(&format!("cannot start the compile thread: {e}"));
-                mt.compile_now(&*compiler, trace);
+                job.run();
                 return;
             }
             *tx = Some(t);
         }
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        let job = Job {
-            mt,
-            compiler,
-            trace,
-        };
         if let Err(mpsc::SendError(job)) = tx.as_ref().unwrap().send(job) {
             // Only if the compile thread died: compile here instead.
             drop(tx);
-            job.mt.compile_now(&*job.compiler, job.trace);
-            job.mt.queue().job_done();
+            let mt = job.mt.clone();
+            job.run();
+            mt.queue().job_done();
         }
     }
 

@@ -11,7 +11,19 @@
 
 use super::ffi::Args;
 use super::prog::*;
+use std::cell::RefCell;
 use std::sync::Arc;
+
+thread_local! {
+    /// Register files of finished frames, for the next frames to reuse: a
+    /// function's file can have thousands of registers (Lua's
+    /// `luaV_execute`), and allocating and zeroing one per guard failure
+    /// was most of what a blackhole run cost.
+    static POOL: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Register files kept in [`POOL`] per thread (at most).
+const POOL_MAX: usize = 16;
 
 /// One frame being finished.
 pub struct Frame {
@@ -30,15 +42,39 @@ pub struct Frame {
 
 impl Frame {
     /// A frame of `prog` about to run instruction `idx` of `block`.
+    ///
+    /// Its registers hold whatever a previous frame left in them: the IR is
+    /// in SSA form, so the code from `block`/`idx` on reads only registers
+    /// it writes first or that the caller sets (the guard's live values).
     pub fn new(prog: Arc<Prog>, block: u32, idx: u32, call_dst: u32) -> Frame {
         let n = prog.nregs as usize;
+        let mut regs = POOL
+            .try_with(|p| p.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if regs.len() < n {
+            regs.resize(n, 0);
+        }
         Frame {
             prog,
-            regs: vec![0; n],
+            regs,
             block,
             idx,
             call_dst,
         }
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        let regs = std::mem::take(&mut self.regs);
+        let _ = POOL.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_MAX {
+                p.push(regs);
+            }
+        });
     }
 }
 
@@ -64,6 +100,16 @@ fn get_leaves(regs: &[u64], o: &Opnd, n: u32) -> Vec<u64> {
         Opnd::R(r) => regs[*r as usize..(*r + n) as usize].to_vec(),
         Opnd::K(k) => vec![*k],
         Opnd::KA(ks) => ks.to_vec(),
+    }
+}
+
+/// Copies the `n` leaves of operand `o` to registers `d..d + n`.
+fn copy_leaves(regs: &mut [u64], d: u32, o: &Opnd, n: u32) {
+    let d = d as usize;
+    match o {
+        Opnd::R(r) => regs.copy_within(*r as usize..(*r + n) as usize, d),
+        Opnd::K(k) => regs[d] = *k,
+        Opnd::KA(ks) => regs[d..d + ks.len()].copy_from_slice(ks),
     }
 }
 
@@ -257,16 +303,52 @@ fn jump(prog: &Prog, fr: &mut Frame, to: u32, record: bool) -> Result<(), String
     }
     let from = fr.block;
     let blk = &prog.blocks[to as usize];
-    let mut vals = Vec::with_capacity(blk.phis.len());
-    for p in &blk.phis {
-        let (_, v) =
-            p.incoming.iter().find(|(b, _)| *b == from).ok_or_else(|| {
-                format!("phi without an entry for its predecessor in {}", prog.name)
-            })?;
-        vals.push(get_leaves(&fr.regs, v, p.n));
-    }
-    for (p, v) in blk.phis.iter().zip(vals) {
-        fr.regs[p.d as usize..p.d as usize + v.len()].copy_from_slice(&v);
+    if !blk.phis.is_empty() {
+        // The phis read their incoming values all before any is written.
+        let mut small = [0u64; 32];
+        let total: usize = blk.phis.iter().map(|p| p.n as usize).sum();
+        let mut big = Vec::new();
+        let tmp: &mut [u64] = if total <= small.len() {
+            &mut small[..total]
+        } else {
+            big.resize(total, 0);
+            &mut big
+        };
+        let mut at = 0;
+        // A block's phis usually list their predecessors in the same order
+        // (the dispatch loop's header has one per opcode): try the previous
+        // phi's position before searching.
+        let mut k = 0;
+        for p in &blk.phis {
+            let v = match p.incoming.get(k) {
+                Some((b, v)) if *b == from => v,
+                _ => {
+                    k = p
+                        .incoming
+                        .iter()
+                        .position(|(b, _)| *b == from)
+                        .ok_or_else(|| {
+                            format!("phi without an entry for its predecessor in {}", prog.name)
+                        })?;
+                    &p.incoming[k].1
+                }
+            };
+            let n = p.n as usize;
+            match v {
+                Opnd::R(r) => {
+                    tmp[at..at + n].copy_from_slice(&fr.regs[*r as usize..*r as usize + n])
+                }
+                Opnd::K(k) => tmp[at] = *k,
+                Opnd::KA(ks) => tmp[at..at + ks.len()].copy_from_slice(ks),
+            }
+            at += n;
+        }
+        let mut at = 0;
+        for p in &blk.phis {
+            let n = p.n as usize;
+            fr.regs[p.d as usize..p.d as usize + n].copy_from_slice(&tmp[at..at + n]);
+            at += n;
+        }
     }
     fr.block = to;
     fr.idx = 0;
@@ -320,12 +402,8 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
             }
             Inst::Cast { op, from, to, d, a } => r[*d as usize] = cast(*op, *from, *to, get(r, a)),
             Inst::Select { d, n, c, a, b } => {
-                let v = if get(r, c) & 1 != 0 {
-                    get_leaves(r, a, *n)
-                } else {
-                    get_leaves(r, b, *n)
-                };
-                r[*d as usize..(*d + *n) as usize].copy_from_slice(&v);
+                let o = if get(r, c) & 1 != 0 { a } else { b };
+                copy_leaves(r, *d, o, *n);
             }
             Inst::Promote { d, a } => {
                 let x = get(r, a);
@@ -334,10 +412,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
                 }
                 r[*d as usize] = x;
             }
-            Inst::Copy { d, n, a } => {
-                let v = get_leaves(r, a, *n);
-                r[*d as usize..(*d + *n) as usize].copy_from_slice(&v);
-            }
+            Inst::Copy { d, n, a } => copy_leaves(r, *d, a, *n),
             // SAFETY: loads and stores are the IR's own.
             Inst::Load { ty, d, p } => r[*d as usize] = unsafe { load(*ty, get(r, p)) },
             Inst::Store { ty, v, p } => unsafe { store(*ty, get(r, p), get(r, v)) },

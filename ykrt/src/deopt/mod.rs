@@ -148,6 +148,9 @@ pub struct TraceInfo {
     /// guard `g` at `[1 + 2g]` the runs of its side trace in the current
     /// window and at `[2 + 2g]` the iteration count the window began at.
     pub counters: *const AtomicU64,
+    /// The iteration count of the root trace's loop: `counters[0]` of the
+    /// root trace, for a side trace its root's.
+    iters: *const AtomicU64,
     /// Owns what `side_slots` points to.
     slots: Vec<AtomicPtr<SideTrace>>,
     /// Owns what `counters` points to.
@@ -202,6 +205,7 @@ impl TraceInfo {
         TraceInfo {
             side_slots: slots.as_ptr(),
             counters: cnt.as_ptr(),
+            iters: cnt.as_ptr(),
             slots,
             cnt,
             re_recorded: AtomicBool::new(false),
@@ -278,11 +282,21 @@ pub unsafe extern "C" fn __yk_guard_failed(
         && !swt::is_recording()
         && g.side_state.load(Ordering::Relaxed) == SIDE_IDLE;
     let over = want && mt.over_budget(SIDE_BUDGET_SCALE);
-    if over && fails >= SUSPEND_AFTER {
-        // The guard keeps failing and the budget refuses its side trace:
-        // each entry of the trace now ends in the blackhole, slower than
-        // the interpreter. Give the trace up; its location counts again and
-        // is recorded anew once the budget allows.
+    // Does the trace leave here at least once every `GIVE_UP_RATIO` of its
+    // loop's iterations? Then each of those exits, through the blackhole,
+    // costs more than the iterations the trace saves.
+    let frequent = || {
+        // SAFETY: `iters` points into the root trace's counters, which live
+        // as long as the root trace, and so as long as this trace.
+        let iters = unsafe { &*info.iters }.load(Ordering::Relaxed);
+        u64::from(fails).saturating_mul(GIVE_UP_RATIO) >= iters
+    };
+    if over && fails >= SUSPEND_AFTER && frequent() {
+        // The guard keeps failing, often, and the budget refuses its side
+        // trace: the trace now runs slower than the interpreter would. Give
+        // it up; its location counts again and is recorded anew once the
+        // budget allows. (A guard that fails rarely, such as an inner
+        // loop's exit, leaves a trace that pays for itself alone.)
         // SAFETY: the location outlives its traces.
         mt.suspend(unsafe { info.start_loc.get() });
     }
@@ -290,18 +304,13 @@ pub unsafe extern "C" fn __yk_guard_failed(
     if info.side_depth == 0
         && fails >= SUSPEND_AFTER
         && g.side_state.load(Ordering::Relaxed) == SIDE_FAILED
+        && frequent()
     {
-        // SAFETY: `counters[0]` is the loop's iteration count.
-        let iters = unsafe { &*info.counters }.load(Ordering::Relaxed);
-        if u64::from(fails).saturating_mul(GIVE_UP_RATIO) >= iters {
-            // This guard's side trace could not be built, and the trace
-            // leaves here at least once every `GIVE_UP_RATIO` iterations:
-            // each of those exits runs the blackhole, which costs more than
-            // the iterations the trace saves. Interpret the loop instead
-            // (this run too: the trace is left below, not re-entered).
-            // SAFETY: the location outlives its traces.
-            given_up = mt.give_up(unsafe { info.start_loc.get() });
-        }
+        // This guard's side trace could not be built, and the trace
+        // leaves here often: interpret the loop instead (this run too: the
+        // trace is left below, not re-entered).
+        // SAFETY: the location outlives its traces.
+        given_up = mt.give_up(unsafe { info.start_loc.get() });
     }
     let record = want
         && !over
@@ -411,16 +420,18 @@ pub unsafe extern "C" fn __yk_reoptimise(info: *const TraceInfo) {
 
 /// Side traces get this many times the compile budget of root traces. It
 /// was 2, on the grounds that a guard that keeps failing costs a blackhole
-/// run each time; but side traces compile on the thread that runs the
-/// program, so their compile time can never exceed 100% of its CPU time,
-/// and twice the default 50% was no limit: on `oo_metatables` 140 side
-/// traces took 8.6 s of compiling for a 0.5 s program, each iteration 14x
-/// slower than lua. At 1 a refused guard leads to its trace being suspended
-/// (`SUSPEND_AFTER`) and the program runs near the interpreter's speed.
+/// run each time; but twice the default 50% was no limit: on
+/// `oo_metatables` 140 side traces took 8.6 s of compiling for a 0.5 s
+/// program, each iteration 14x slower than lua. At 1 a refused guard that
+/// fails often leads to its trace being suspended (`SUSPEND_AFTER`) and the
+/// program runs near the interpreter's speed.
 pub const SIDE_BUDGET_SCALE: u32 = 1;
 
-/// A guard that has failed this many times while the compile budget refused
-/// its side trace makes its root trace be given up (see `MT::suspend`).
+/// A guard that has failed this many times, once at least every
+/// [`GIVE_UP_RATIO`] of the loop's iterations, while the compile budget
+/// refused its side trace makes its root trace be suspended (see
+/// `MT::suspend`). (Without the ratio, every inner loop's exit did once the
+/// budget was spent: `spectral_norm` compiled the same trace 13 times.)
 pub const SUSPEND_AFTER: u32 = 64;
 
 /// A root trace whose guard has failed [`SUSPEND_AFTER`] times with no side
@@ -586,8 +597,10 @@ pub(crate) fn side_recording_aborted(mt: &MT, side: swt::SideRec, reason: &crate
         .store(SIDE_FAILED, Ordering::Release);
 }
 
-/// Compiles (on this thread: side traces are short) and installs the side
-/// trace of `guard` recorded in `fin`.
+/// Hands the side trace of `guard` recorded in `fin` to the compiler: on the
+/// compile thread, as root traces are (the guard goes on failing into the
+/// blackhole until the side trace is installed), or here with
+/// `YKD_SERIALISE_COMPILATION`.
 fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
     let g = &info.guards[guard as usize];
     let trace = RecordedTrace {
@@ -606,30 +619,66 @@ fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
         g.side_state.store(SIDE_FAILED, Ordering::Release);
         return;
     };
-    let t0 = Instant::now();
-    let r = crate::compile::guarded(|| c.compile_side(mt, &trace, info.trace_no, guard));
-    mt.stats().compile_time(t0.elapsed());
-    match r {
-        Ok(mut side) => {
-            side.info.side_depth = info.side_depth + 1;
-            let direct = side.info.nslots <= SMALL_BUF;
-            if g.side.set(side).is_ok() && direct {
-                // From now on the guard calls it without coming here.
-                let p = g.side.get().unwrap() as *const SideTrace as *mut SideTrace;
-                // SAFETY: one slot per guard.
-                unsafe { &*info.side_slots.add(guard as usize) }.store(p, Ordering::Release);
+    let job = SideJob {
+        info,
+        guard,
+        trace,
+        _pin: crate::reclaim::Pin::new(),
+    };
+    if mt.config().serialise_compilation {
+        job.compile(mt, &*c);
+    } else {
+        mt.queue().push_side(mt.arc(), c, job);
+    }
+}
+
+/// A recorded side trace waiting for its compilation.
+pub(crate) struct SideJob {
+    /// The trace whose guard it starts from, kept alive by `_pin`.
+    info: *const TraceInfo,
+    guard: u32,
+    trace: RecordedTrace,
+    _pin: crate::reclaim::Pin,
+}
+
+// SAFETY: the pin keeps `info` alive wherever the job goes, and a
+// `TraceInfo` is `Sync`.
+unsafe impl Send for SideJob {}
+
+impl SideJob {
+    /// Compiles the side trace and installs it on its guard (or marks the
+    /// guard as having none).
+    pub(crate) fn compile(self, mt: &MT, c: &dyn crate::compile::TraceCompiler) {
+        // SAFETY: the job's pin keeps the trace alive.
+        let info = unsafe { &*self.info };
+        let guard = self.guard;
+        let g = &info.guards[guard as usize];
+        let t0 = Instant::now();
+        let r = crate::compile::guarded(|| c.compile_side(mt, &self.trace, info.trace_no, guard));
+        mt.stats().compile_time(t0.elapsed());
+        match r {
+            Ok(mut side) => {
+                side.info.side_depth = info.side_depth + 1;
+                side.info.iters = info.iters;
+                let direct = side.info.nslots <= SMALL_BUF;
+                if g.side.set(side).is_ok() && direct {
+                    // From now on the guard calls it without coming here.
+                    let p = g.side.get().unwrap() as *const SideTrace as *mut SideTrace;
+                    // SAFETY: one slot per guard.
+                    unsafe { &*info.side_slots.add(guard as usize) }.store(p, Ordering::Release);
+                }
+                mt.stats().count(Counter::SideTracesCompiled);
+                mt.log()
+                    .event(JitEvent::SideTraceCompiled, Some(info.start_loc));
             }
-            mt.stats().count(Counter::SideTracesCompiled);
-            mt.log()
-                .event(JitEvent::SideTraceCompiled, Some(info.start_loc));
-        }
-        Err(e) => {
-            mt.stats().count_abort(e.abort().kind);
-            mt.log().event(
-                JitEvent::TraceAborted(&e.abort().detail),
-                Some(info.start_loc),
-            );
-            g.side_state.store(SIDE_FAILED, Ordering::Release);
+            Err(e) => {
+                mt.stats().count_abort(e.abort().kind);
+                mt.log().event(
+                    JitEvent::TraceAborted(&e.abort().detail),
+                    Some(info.start_loc),
+                );
+                g.side_state.store(SIDE_FAILED, Ordering::Release);
+            }
         }
     }
 }
