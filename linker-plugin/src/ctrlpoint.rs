@@ -26,9 +26,9 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 
 /// The function interpreters call at their control point.
-pub const USER_CP: &str = "yk_mt_control_point";
+pub const USER_CP: &str = yk_abi::names::USER_CONTROL_POINT;
 /// The runtime function the control point becomes.
-pub const RT_CP: &str = "__ykrt_control_point";
+pub const RT_CP: &str = yk_abi::names::RT_CONTROL_POINT;
 
 /// Rewrites every control point of `m`. Returns the names of the functions
 /// that contain one (empty: the binary gets no JIT).

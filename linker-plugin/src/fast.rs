@@ -740,7 +740,7 @@ simplifycfg)";
 pub const NO_OPT_ENV: &str = "YKLD_NO_FAST_OPT";
 
 /// What `yk_is_interpreting()` returns everywhere but in traces.
-const IS_INTERPRETING: &str = "yk_is_interpreting";
+const IS_INTERPRETING: &str = yk_abi::names::IS_INTERPRETING;
 
 /// Replaces the `yk_promote` calls in the fast clones by their values and
 /// their `yk_is_interpreting()` calls by `true` (fast code is never a

@@ -117,7 +117,7 @@ impl AotIndex {
             return Err("no embedded IR".into());
         }
         let ctx = Context::create();
-        let buf = MemoryBuffer::create_from_memory_range(bitcode, "yk_ir");
+        let buf = MemoryBuffer::create_from_memory_range(bitcode, yk_abi::ir_section::SECTION);
         let module = Module::parse_bitcode_from_buffer(&buf, &ctx)
             .map_err(|e| format!("cannot parse the embedded IR: {}", e.to_string_lossy()))?;
         let text = want_text.then(|| module.print_to_string().to_string());
@@ -377,8 +377,8 @@ unsafe fn annotations(m: LLVMModuleRef) -> (Vec<LLVMValueRef>, Vec<LLVMValueRef>
             }
             let bytes = std::slice::from_raw_parts(p.cast::<u8>(), len);
             match bytes.strip_suffix(b"\0").unwrap_or(bytes) {
-                b"yk_outline" => outline.push(f),
-                b"yk_idempotent" => idempotent.push(f),
+                t if t == yk_abi::names::ANNOT_OUTLINE.as_bytes() => outline.push(f),
+                t if t == yk_abi::names::ANNOT_IDEMPOTENT.as_bytes() => idempotent.push(f),
                 _ => (),
             }
         }

@@ -82,10 +82,12 @@ pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module,
             Some(keep_errors),
             std::ptr::null_mut(),
         );
+        // The buffer is named after the section the bitcode came from.
+        let name = std::ffi::CString::new(yk_abi::ir_section::SECTION).unwrap();
         let buf = llvm_sys::core::LLVMCreateMemoryBufferWithMemoryRange(
             bytes.as_ptr().cast(),
             bytes.len(),
-            c"yk_ir".as_ptr(),
+            name.as_ptr(),
             0,
         );
         let mut m = std::ptr::null_mut();

@@ -995,7 +995,7 @@ impl W<'_, '_> {
                     self.map(i, k);
                     return Ok(false);
                 }
-                "yk_is_interpreting" => {
+                yk_abi::names::IS_INTERPRETING => {
                     let z = const_from_bits(ty_of(LLVMTypeOf(i))?, 0)?;
                     self.map(i, z);
                     return Ok(false);
