@@ -6,10 +6,10 @@
 //! keeps that array, so the merged module still says which function carries
 //! which annotation.
 
-use crate::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use std::collections::HashSet;
+use yk_llvm::{self as llvm, Module};
 
 /// The functions carrying each annotation yk knows.
 #[derive(Default, Debug)]

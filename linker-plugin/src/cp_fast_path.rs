@@ -33,12 +33,12 @@
 //! embedded IR.
 
 use crate::ctrlpoint::RT_CP;
-use crate::llvm::{self, instrs, successors, Module};
 use anyhow::Result;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAtomicOrdering, LLVMIntPredicate, LLVMLinkage, LLVMOpcode};
 use std::collections::BTreeMap;
+use yk_llvm::{self as llvm, instrs, successors, Module};
 
 use yk_abi::location::{WORD_DONT_TRACE, WORD_NULL};
 

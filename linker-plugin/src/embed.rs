@@ -6,11 +6,11 @@
 //! added to the module as data, and a constructor hands them to the runtime
 //! through `__yk_register_aot` (see docs/abi.md).
 
-use crate::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMLinkage;
 use std::ffi::CString;
+use yk_llvm::{self as llvm, Module};
 
 use yk_abi::{aot_info, ir_section, names};
 

@@ -56,7 +56,6 @@
 
 use crate::annotations;
 use crate::ctrlpoint::RT_CP;
-use crate::llvm::{self, blocks, instrs, Module};
 use anyhow::{bail, Result};
 use llvm_sys::comdat::LLVMSetComdat;
 use llvm_sys::core::*;
@@ -65,6 +64,7 @@ use llvm_sys::prelude::*;
 use llvm_sys::{LLVMIntPredicate, LLVMLinkage, LLVMOpcode, LLVMVisibility};
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
+use yk_llvm::{self as llvm, blocks, instrs, Module};
 
 /// Suffix of a fast clone's name.
 pub const FAST_SUFFIX: &str = ".__yk_fast";

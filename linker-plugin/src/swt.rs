@@ -13,13 +13,13 @@
 //! value the trace builder will need.
 
 use crate::annotations::{self, Annotations};
-use crate::llvm::{self, blocks, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMTypeKind};
 use std::collections::HashSet;
 use std::ffi::CString;
 use yk_abi::names;
+use yk_llvm::{self as llvm, blocks, Module};
 
 /// The `yk_promote` entry point that `yk.h` expands to.
 pub const PROMOTE: &str = yk_abi::names::PROMOTE_U64;

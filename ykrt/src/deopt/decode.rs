@@ -5,13 +5,13 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::prog::*;
-use linker_plugin::llvm::{self, blocks, instrs, operands};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::target::*;
 use llvm_sys::{LLVMOpcode, LLVMTypeKind};
 use std::collections::HashMap;
 use std::sync::Arc;
+use yk_llvm::{self as llvm, blocks, instrs, operands};
 
 /// A decoded function plus what the trace builder needs to refer into it.
 pub struct Decoded {

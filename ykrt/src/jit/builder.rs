@@ -14,13 +14,13 @@
 use crate::deopt::decode::{self, Decoded};
 use crate::deopt::prog::Ty;
 use crate::deopt::{GuardInfo, LiveSrc};
-use linker_plugin::liveness::Liveness;
-use linker_plugin::llvm::{self, blocks, instrs, operands, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMOpcode, LLVMTypeKind};
 use std::collections::HashMap;
 use std::ffi::CString;
+use yk_llvm::liveness::Liveness;
+use yk_llvm::{self as llvm, blocks, instrs, operands, Module};
 
 /// The runtime's control point, as it appears in the embedded IR.
 pub(super) const RT_CP: &str = yk_abi::names::RT_CONTROL_POINT;

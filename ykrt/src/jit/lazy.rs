@@ -10,10 +10,10 @@
 //! and `LLVMIsDeclaration` is false for it; nothing but the builder looks
 //! at bodies, and the builder materializes before it looks.
 
-use linker_plugin::llvm::Module;
 use llvm_sys::prelude::*;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Mutex;
+use yk_llvm::Module;
 
 /// Errors LLVM reported through the context's diagnostic handler since the
 /// last call of [`take_diagnostics`].

@@ -16,10 +16,10 @@ use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
 use crate::stats::TraceRecord;
-use linker_plugin::llvm::Module;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
+use yk_llvm::Module;
 
 /// LLVM's pipeline for traces. The trace IR already folded, forwarded
 /// stores to loads, CSE'd and removed dead code and stores: what is left for
