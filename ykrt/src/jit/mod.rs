@@ -208,6 +208,22 @@ impl LlvmCompiler {
     }
 }
 
+/// The runtime's core ([`MT`]) does not know which compiler it runs: these
+/// constructors, the ones interpreters use, give it this one.
+impl MT {
+    /// A meta-tracer configured from the environment (`YK_*`, `YKD_*`), with the
+    /// LLVM trace compiler. A malformed variable is an error naming it.
+    pub fn new() -> Result<Arc<MT>, crate::MtError> {
+        MT::with_config(crate::Config::from_env().map_err(crate::MtError::Config)?)
+    }
+
+    /// A meta-tracer with an explicit configuration (the environment is not
+    /// read), with the LLVM trace compiler.
+    pub fn with_config(config: crate::Config) -> Result<Arc<MT>, crate::MtError> {
+        MT::with_compiler(config, Some(Arc::new(LlvmCompiler::new())))
+    }
+}
+
 fn init(mt: &MT) -> Result<State, String> {
     let mut phases = Phases::new();
     dbg::configure_llvm();
