@@ -977,3 +977,7 @@ fn llvm_fpred(p: FPred) -> llvm_sys::LLVMRealPredicate {
         FPred::Uno => LLVMRealUNO,
     }
 }
+
+#[cfg(test)]
+#[path = "lower_tests.rs"]
+mod tests;
