@@ -35,6 +35,7 @@
 
 // See rule 3 above: the handles are not Rust pointers we dereference.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
+#![warn(missing_docs)]
 
 pub mod liveness;
 
