@@ -92,10 +92,19 @@ pub mod outcome {
     }
 }
 
+/// A compiled trace: `(vars, info, buf) -> outcome`. `vars` is the control
+/// point's `YkCtrlPointVars`, `info` the trace's `TraceInfo` (the runtime's type:
+/// see [`trace_info`]), `buf` the buffer of live values guard exits store into.
+/// Returns an [`outcome`].
+pub type TraceFn<Info> = unsafe extern "C" fn(*mut u8, *const Info, *mut u64) -> u64;
+
+/// What a failing guard calls ([`names::GUARD_EXIT`], [`names::SIDE_GUARD_EXIT`]):
+/// `(info, guard number, buf, vars) -> outcome`.
+pub type GuardExitFn<Info> = unsafe extern "C" fn(*const Info, u64, *mut u64, *mut u8) -> u64;
+
 /// The fields of the runtime's `TraceInfo` that generated code reads and writes
-/// itself. A trace function is `u64 (vars *, const TraceInfo *, u64 *buf)`,
-/// returning an [`outcome`]; the runtime checks its `TraceInfo` against these
-/// offsets at compile time.
+/// itself; the runtime checks its `TraceInfo` against these offsets at compile
+/// time.
 pub mod trace_info {
     /// Byte offset of `side_slots`: one pointer per guard, its side trace or null.
     pub const SIDE_SLOTS_OFFSET: usize = 0;

@@ -47,7 +47,11 @@ pub struct FrameInfo {
 }
 
 /// A trace function: `(vars, info, live-value buffer) -> outcome`.
-pub type TraceFn = unsafe extern "C" fn(*mut u8, *const TraceInfo, *mut u64) -> u64;
+pub type TraceFn = yk_abi::TraceFn<TraceInfo>;
+
+// The guard exits have the contract's signature.
+const _: yk_abi::GuardExitFn<TraceInfo> = __yk_guard_exit;
+const _: yk_abi::GuardExitFn<TraceInfo> = __yk_side_guard_exit;
 
 /// Slots of live-value buffer kept on the stack (larger needs use the heap).
 pub const SMALL_BUF: usize = 256;
