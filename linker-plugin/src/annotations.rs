@@ -6,10 +6,10 @@
 //! keeps that array, so the merged module still says which function carries
 //! which annotation.
 
-use crate::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use std::collections::HashSet;
+use yk_llvm::{self as llvm, Module};
 
 /// The functions carrying each annotation yk knows.
 #[derive(Default, Debug)]
@@ -42,10 +42,10 @@ pub fn read(m: &Module) -> Annotations {
                 continue;
             }
             match annotation_text(LLVMGetOperand(entry, 1)).as_deref() {
-                Some("yk_outline") => {
+                Some(t) if t == yk_abi::names::ANNOT_OUTLINE => {
                     out.outline.insert(target);
                 }
-                Some("yk_idempotent") => {
+                Some(t) if t == yk_abi::names::ANNOT_IDEMPOTENT => {
                     out.idempotent.insert(target);
                 }
                 _ => {}
@@ -110,8 +110,8 @@ pub fn mark_outline(m: &Module, fns: &[LLVMValueRef]) {
             }
             LLVMDeleteGlobal(old);
         }
-        let text = c"yk_outline";
-        let s = LLVMConstStringInContext2(m.ctx, text.as_ptr(), text.to_bytes().len(), 0);
+        let text = yk_abi::names::ANNOT_OUTLINE;
+        let s = LLVMConstStringInContext2(m.ctx, text.as_ptr().cast(), text.len(), 0);
         let sg = LLVMAddGlobal(m.m, LLVMTypeOf(s), c"__yk_outline_annotation".as_ptr());
         LLVMSetInitializer(sg, s);
         LLVMSetGlobalConstant(sg, 1);

@@ -1,9 +1,9 @@
 //! The AOT passes run by `yk-ld` on the merged module, in order.
 
-use crate::llvm::Module;
 use crate::{annotations, cp_fast_path, ctrlpoint, embed, fast, own_code, swt};
 use anyhow::{bail, Result};
 use std::path::Path;
+use yk_llvm::Module;
 
 /// What the passes did, for `YKLD_VERBOSE` and tests.
 #[derive(Debug, Default)]

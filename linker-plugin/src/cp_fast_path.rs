@@ -33,16 +33,14 @@
 //! embedded IR.
 
 use crate::ctrlpoint::RT_CP;
-use crate::llvm::{self, instrs, successors, Module};
 use anyhow::Result;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAtomicOrdering, LLVMIntPredicate, LLVMLinkage, LLVMOpcode};
 use std::collections::BTreeMap;
+use yk_llvm::{self as llvm, instrs, successors, Module};
 
-/// The location word meaning "never trace" (ykrt/src/location.rs; 0 is the
-/// null location).
-pub const WORD_DONT_TRACE: u64 = 0b11;
+use yk_abi::location::{WORD_DONT_TRACE, WORD_NULL};
 
 /// Adds the fast path to every rewritten control point of `m` whose shape is
 /// the one `ctrlpoint::transform` produces. Returns how many got one.
@@ -253,7 +251,7 @@ impl ControlPoint {
                 b.0,
                 LLVMIntPredicate::LLVMIntEQ,
                 w,
-                LLVMConstInt(i64t, 0, 0),
+                LLVMConstInt(i64t, WORD_NULL, 0),
                 c"".as_ptr(),
             );
             let dont_trace = LLVMBuildICmp(

@@ -16,19 +16,19 @@
 //! after a control point always starts a block of its own, the first block
 //! a trace records.
 
-use crate::liveness::Liveness;
-use crate::llvm::{self, blocks, instrs, successors, Module};
 use anyhow::{bail, Result};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
+use yk_llvm::liveness::Liveness;
+use yk_llvm::{self as llvm, blocks, instrs, successors, Module};
 
 /// The function interpreters call at their control point.
-pub const USER_CP: &str = "yk_mt_control_point";
+pub const USER_CP: &str = yk_abi::names::USER_CONTROL_POINT;
 /// The runtime function the control point becomes.
-pub const RT_CP: &str = "__ykrt_control_point";
+pub const RT_CP: &str = yk_abi::names::RT_CONTROL_POINT;
 
 /// Rewrites every control point of `m`. Returns the names of the functions
 /// that contain one (empty: the binary gets no JIT).

@@ -6,19 +6,13 @@
 //! added to the module as data, and a constructor hands them to the runtime
 //! through `__yk_register_aot` (see docs/abi.md).
 
-use crate::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMLinkage;
 use std::ffi::CString;
+use yk_llvm::{self as llvm, Module};
 
-/// Version of the `YkAotInfo` layout (docs/abi.md). 2: `ir` is the whole `yk_ir`
-/// section, a header ([`crate::ir_section`]) and then the bitcode.
-pub const AOT_INFO_VERSION: u64 = 2;
-/// Section holding the embedded bitcode, after a header ([`crate::ir_section`]).
-pub const IR_SECTION: &str = "yk_ir";
-/// The thread-local software-tracing flag defined in every yk binary.
-pub const SWT_FLAG: &str = "__yk_swt_recording";
+use yk_abi::{aot_info, ir_section, names};
 
 /// Can the address of this global or function be taken in the final binary?
 /// Intrinsics have none; thread-locals have one per thread; an unused
@@ -79,7 +73,7 @@ fn private_constant(m: &Module, name: &str, init: LLVMValueRef) -> LLVMValueRef 
 pub fn add_swt_flag(m: &Module) -> (LLVMValueRef, LLVMValueRef) {
     unsafe {
         let i8t = m.int_ty(8);
-        let name = CString::new(SWT_FLAG).unwrap();
+        let name = CString::new(names::SWT_FLAG).unwrap();
         let flag = LLVMAddGlobal(m.m, i8t, name.as_ptr());
         LLVMSetInitializer(flag, LLVMConstInt(i8t, 0, 0));
         LLVMSetLinkage(flag, LLVMLinkage::LLVMInternalLinkage);
@@ -120,15 +114,15 @@ pub fn embed(
             1, /* no NUL */
         );
         let ir_g = private_constant(m, "__yk_ir", data);
-        let sec = CString::new(IR_SECTION).unwrap();
+        let sec = CString::new(ir_section::SECTION).unwrap();
         LLVMSetSection(ir_g, sec.as_ptr());
         LLVMSetAlignment(ir_g, 16);
 
         let gtab = address_table(m, "__yk_globals", globals);
         let ftab = address_table(m, "__yk_funcs", funcs);
 
-        let mut fields = [
-            LLVMConstInt(i64t, AOT_INFO_VERSION, 0),
+        let mut fields: [_; aot_info::NFIELDS] = [
+            LLVMConstInt(i64t, aot_info::VERSION, 0),
             ir_g,
             LLVMConstInt(i64t, section.len() as u64, 0),
             gtab,
@@ -137,13 +131,14 @@ pub fn embed(
             LLVMConstInt(i64t, funcs.len() as u64, 0),
             swt_flag_addr,
         ];
-        let info_init = LLVMConstStructInContext(m.ctx, fields.as_mut_ptr(), 8, 0);
+        let info_init =
+            LLVMConstStructInContext(m.ctx, fields.as_mut_ptr(), aot_info::NFIELDS as u32, 0);
         let info = private_constant(m, "__yk_aot_info", info_init);
 
         // void __yk_aot_ctor(void) { __yk_register_aot(&__yk_aot_info); }
         let mut reg_params = [p];
         let reg_ty = LLVMFunctionType(m.void_ty(), reg_params.as_mut_ptr(), 1, 0);
-        let reg = m.get_or_declare("__yk_register_aot", reg_ty);
+        let reg = m.get_or_declare(names::REGISTER_AOT, reg_ty);
         let ctor_ty = LLVMFunctionType(m.void_ty(), std::ptr::null_mut(), 0, 0);
         let ctor = LLVMAddFunction(m.m, c"__yk_aot_ctor".as_ptr(), ctor_ty);
         LLVMSetLinkage(ctor, LLVMLinkage::LLVMInternalLinkage);

@@ -56,7 +56,6 @@
 
 use crate::annotations;
 use crate::ctrlpoint::RT_CP;
-use crate::llvm::{self, blocks, instrs, Module};
 use anyhow::{bail, Result};
 use llvm_sys::comdat::LLVMSetComdat;
 use llvm_sys::core::*;
@@ -65,6 +64,7 @@ use llvm_sys::prelude::*;
 use llvm_sys::{LLVMIntPredicate, LLVMLinkage, LLVMOpcode, LLVMVisibility};
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
+use yk_llvm::{self as llvm, blocks, instrs, Module};
 
 /// Suffix of a fast clone's name.
 pub const FAST_SUFFIX: &str = ".__yk_fast";
@@ -740,7 +740,7 @@ simplifycfg)";
 pub const NO_OPT_ENV: &str = "YKLD_NO_FAST_OPT";
 
 /// What `yk_is_interpreting()` returns everywhere but in traces.
-const IS_INTERPRETING: &str = "yk_is_interpreting";
+const IS_INTERPRETING: &str = yk_abi::names::IS_INTERPRETING;
 
 /// Replaces the `yk_promote` calls in the fast clones by their values and
 /// their `yk_is_interpreting()` calls by `true` (fast code is never a

@@ -21,13 +21,13 @@
 //! outlined, while code LLVM inlined into an interpreter function is part of
 //! that function and is traced. Functions without debug info are judged by
 //! their mangled name (legacy Rust mangling of `std`, `core`, `alloc` and
-//! `ykrt` paths).
+//! yk's crates' paths).
 
-use crate::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::debuginfo::*;
 use llvm_sys::prelude::*;
 use std::path::{Path, PathBuf};
+use yk_llvm::{self as llvm, Module};
 
 /// The directories of yk's own crates that can be compiled into a Rust
 /// interpreter (as path dependencies of this source tree).
@@ -35,7 +35,7 @@ fn yk_crate_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap_or(Path::new("/"));
-    ["ykrt", "ykcapi", "linker-plugin"]
+    ["ykrt", "ykcapi", "linker-plugin", "yk-abi", "yk-llvm"]
         .iter()
         .map(|d| root.join(d))
         .collect()
@@ -56,7 +56,9 @@ pub fn is_foreign_source(path: &Path, yk_dirs: &[PathBuf]) -> bool {
 
 /// Crates whose functions are foreign when there is no debug info to go by
 /// (`__rustc` is the allocator shim rustc generates).
-const FOREIGN_CRATES: &[&str] = &["std", "core", "alloc", "ykrt", "__rustc"];
+const FOREIGN_CRATES: &[&str] = &[
+    "std", "core", "alloc", "ykrt", "yk_abi", "yk_llvm", "__rustc",
+];
 
 /// Is `name` a Rust symbol whose path starts in one of [`FOREIGN_CRATES`]?
 /// Legacy mangling (`_ZN<len><crate>...`) and v0 mangling
@@ -158,6 +160,9 @@ mod tests {
             "_ZN5alloc3vec16Vec$LT$T$GT$4push17h0123456789abcdefE"
         ));
         assert!(is_foreign_symbol("_ZN4ykrt2mt2MT3new17h0123456789abcdefE"));
+        assert!(is_foreign_symbol(
+            "_ZN6yk_abi7outcome7is_jump17h0123456789abcdefE"
+        ));
         assert!(!is_foreign_symbol(
             "_ZN7rust_bc6interp3run17h0123456789abcdefE"
         ));

@@ -13,20 +13,21 @@
 //! value the trace builder will need.
 
 use crate::annotations::{self, Annotations};
-use crate::llvm::{self, blocks, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMTypeKind};
 use std::collections::HashSet;
 use std::ffi::CString;
+use yk_abi::names;
+use yk_llvm::{self as llvm, blocks, Module};
 
 /// The `yk_promote` entry point that `yk.h` expands to.
-pub const PROMOTE: &str = "__yk_promote_u64";
+pub const PROMOTE: &str = yk_abi::names::PROMOTE_U64;
 
 /// The flag bit that turns on block recording (docs/abi.md). The other bits
 /// turn on value recording only: the hardware tracer gets the blocks from
 /// Intel PT but still needs promoted values and idempotent results.
-pub const FLAG_BLOCKS: u64 = 1;
+pub const FLAG_BLOCKS: u64 = yk_abi::flags::BLOCKS as u64;
 
 /// Builds `internal void @name(params...) alwaysinline`: if the recording
 /// flag has any bit of `mask` set, call `rec(params...)`.
@@ -148,21 +149,21 @@ pub fn instrument(
     let block_hook = make_hook(
         m,
         flag,
-        ("__yk_swt_hook_block", "__yk_swt_rec_block"),
+        ("__yk_swt_hook_block", names::SWT_REC_BLOCK),
         &[i32t, i32t],
         FLAG_BLOCKS,
     );
     let promote_hook = make_hook(
         m,
         flag,
-        ("__yk_swt_hook_promote", "__yk_swt_rec_promote"),
+        ("__yk_swt_hook_promote", names::SWT_REC_PROMOTE),
         &[i64t],
         0xff,
     );
     let idem_hook = make_hook(
         m,
         flag,
-        ("__yk_swt_hook_idem", "__yk_swt_rec_idempotent"),
+        ("__yk_swt_hook_idem", names::SWT_REC_IDEMPOTENT),
         &[i64t],
         0xff,
     );

@@ -12,10 +12,10 @@
 //! `--start-lib <members> --end-lib`, which keeps its lazy semantics.
 
 use crate::link::is_bitcode;
-use crate::llvm::Module;
 use anyhow::{Context, Result};
 use llvm_sys::core::*;
 use std::path::Path;
+use yk_llvm::Module;
 
 /// Must bitcode module `data` be rewritten: might lld treat it as ThinLTO?
 /// Regular-LTO producers (clang `-flto`) say they are with module flag

@@ -1,9 +1,9 @@
 //! The control point's inline fast path: present in the running code, absent
 //! from the embedded IR, and merging the live values correctly.
 
-use linker_plugin::llvm::{self, Module};
 use linker_plugin::{aot, cp_fast_path, ctrlpoint};
 use llvm_sys::core::*;
+use yk_llvm::{self as llvm, Module};
 
 mod common;
 use common::{embedded, LOOP};

@@ -2,8 +2,8 @@
 //! traceable function, used while the thread is not recording.
 
 use linker_plugin::aot;
-use linker_plugin::llvm::{self, Module};
 use std::collections::BTreeSet;
+use yk_llvm::{self as llvm, Module};
 
 mod common;
 use common::embedded;

@@ -3,8 +3,8 @@
 //! embedded IR and get no software-tracing hooks; the interpreter's own
 //! functions do.
 
-use linker_plugin::llvm::{self, Module};
 use linker_plugin::{annotations, aot};
+use yk_llvm::{self as llvm, Module};
 mod common;
 use common::embedded;
 

@@ -1,7 +1,8 @@
 //! Unit-level tests of the AOT passes on hand-written IR.
 
-use linker_plugin::llvm::{self, Module};
-use linker_plugin::{aot, ctrlpoint, liveness::Liveness};
+use linker_plugin::{aot, ctrlpoint};
+use yk_llvm::liveness::Liveness;
+use yk_llvm::{self as llvm, Module};
 
 mod common;
 use common::{embedded, LOOP};

@@ -11,6 +11,7 @@ use crate::{
     trace::swt,
 };
 use std::ffi::c_void;
+use yk_abi::outcome;
 
 /// Register the binary's embedded IR and address tables (called once, before
 /// `main`, by a constructor yk-ld adds).
@@ -41,19 +42,19 @@ pub unsafe extern "C" fn __ykrt_control_point(
 ) -> u64 {
     // SAFETY: the caller's contract.
     let Some(loc) = (unsafe { loc.as_ref() }) else {
-        return 0;
+        return outcome::RESUME;
     };
     if loc.is_null() {
-        return 0;
+        return outcome::RESUME;
     }
     // SAFETY: the caller's contract.
     match unsafe { mt.as_ref() } {
         Some(mt) if !mt.config().jit_enabled => {
             never_trace(loc);
-            0
+            outcome::RESUME
         }
         Some(mt) => unsafe { mt.control_point_raw(loc, vars, cp_func_idx) },
-        None => 0,
+        None => outcome::RESUME,
     }
 }
 
@@ -120,4 +121,38 @@ pub extern "C" fn __yk_swt_rec_idempotent(value: u64) {
 #[inline(never)]
 pub extern "C" fn yk_is_interpreting() -> bool {
     !crate::trace::swt::is_recording()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yk_abi::names;
+
+    /// The name a function item is exported under (its `#[no_mangle]` name is its
+    /// Rust name, the last part of its path).
+    fn exported<T>(f: &T) -> &'static str {
+        std::any::type_name_of_val(f).rsplit("::").next().unwrap()
+    }
+
+    /// Every entry point yk-ld-linked code or a trace calls is exported under the
+    /// contract's name.
+    #[test]
+    fn entry_points_have_the_contracts_names() {
+        assert_eq!(exported(&__yk_register_aot), names::REGISTER_AOT);
+        assert_eq!(exported(&__ykrt_control_point), names::RT_CONTROL_POINT);
+        assert_eq!(exported(&yk_mt_control_point), names::USER_CONTROL_POINT);
+        assert_eq!(exported(&__yk_promote_u64), names::PROMOTE_U64);
+        assert_eq!(exported(&__yk_swt_rec_block), names::SWT_REC_BLOCK);
+        assert_eq!(exported(&__yk_swt_rec_promote), names::SWT_REC_PROMOTE);
+        assert_eq!(
+            exported(&__yk_swt_rec_idempotent),
+            names::SWT_REC_IDEMPOTENT
+        );
+        assert_eq!(exported(&yk_is_interpreting), names::IS_INTERPRETING);
+        assert_eq!(exported(&crate::deopt::__yk_guard_exit), names::GUARD_EXIT);
+        assert_eq!(
+            exported(&crate::deopt::__yk_side_guard_exit),
+            names::SIDE_GUARD_EXIT
+        );
+    }
 }

@@ -1,81 +1,27 @@
 //! The information a yk-ld-linked binary registers at start-up
 //! (`__yk_register_aot`, see docs/abi.md).
 
-pub use linker_plugin::ir_section::{self, SectionError};
 use std::sync::OnceLock;
+pub use yk_abi::aot_info::YkAotInfo;
+pub use yk_abi::ir_section::SectionError;
 
 /// The version of [`YkAotInfo`] this runtime understands.
-pub const YK_AOT_INFO_VERSION: u64 = linker_plugin::embed::AOT_INFO_VERSION;
+pub const YK_AOT_INFO_VERSION: u64 = yk_abi::aot_info::VERSION;
 
-/// Mirrors `YkAotInfo` of docs/abi.md. It and everything it points to live for
-/// the whole process.
-#[repr(C)]
-#[derive(Debug)]
-pub struct YkAotInfo {
-    /// [`YK_AOT_INFO_VERSION`].
-    pub version: u64,
-    /// The `yk_ir` section: a header ([`linker_plugin::ir_section`]), then the
-    /// bitcode of the embedded module (see [`YkAotInfo::bitcode`]).
-    pub ir: *const u8,
-    /// Length of `ir` in bytes (header included).
-    pub ir_len: u64,
-    /// Run-time address of each global variable of the embedded module (or NULL).
-    pub globals: *const *mut std::ffi::c_void,
-    /// Length of `globals`.
-    pub nglobals: u64,
-    /// Run-time address of each function of the embedded module (or NULL).
-    pub funcs: *const *mut std::ffi::c_void,
-    /// Length of `funcs`.
-    pub nfuncs: u64,
-    /// Returns the address of the calling thread's software-tracing flag.
-    pub swt_flag: unsafe extern "C" fn() -> *mut u8,
-}
+/// The `yk_ir` section as the runtime reads it: the contract crate's format
+/// ([`yk_abi::ir_section`]) with zlib's CRC-32 from `crc32fast`, as yk-ld writes it.
+pub mod ir_section {
+    pub use yk_abi::ir_section::{SectionError, HEADER_LEN, SECTION};
 
-// SAFETY: the ABI promises the pointed-to data is immutable and lives forever; the
-// flag accessor is callable from any thread.
-unsafe impl Send for YkAotInfo {}
-unsafe impl Sync for YkAotInfo {}
-
-impl YkAotInfo {
-    /// The `yk_ir` section, header included.
-    pub fn section(&self) -> &'static [u8] {
-        if self.ir.is_null() || self.ir_len == 0 {
-            return &[];
-        }
-        // SAFETY: the ABI promises `ir_len` readable bytes that live forever.
-        unsafe { std::slice::from_raw_parts(self.ir, self.ir_len as usize) }
+    /// The section holding `bitcode` (as yk-ld writes it; for tests).
+    pub fn wrap(bitcode: &[u8]) -> Vec<u8> {
+        yk_abi::ir_section::wrap(bitcode, crc32fast::hash)
     }
 
-    /// The embedded module's bitcode, once the section's header and checksum
-    /// have been checked (every call checks again: see [`bitcode`] for the
-    /// registered module's, checked once).
-    pub fn bitcode(&self) -> Result<&'static [u8], SectionError> {
-        ir_section::unwrap(self.section())
+    /// The bitcode in `section`, once its header and checksum have been checked.
+    pub fn unwrap(section: &[u8]) -> Result<&[u8], SectionError> {
+        yk_abi::ir_section::unwrap(section, crc32fast::hash)
     }
-
-    /// The address table of the embedded module's global variables.
-    pub fn globals(&self) -> &'static [*mut std::ffi::c_void] {
-        table(self.globals, self.nglobals)
-    }
-
-    /// The address table of the embedded module's functions.
-    pub fn funcs(&self) -> &'static [*mut std::ffi::c_void] {
-        table(self.funcs, self.nfuncs)
-    }
-
-    /// The calling thread's software-tracing flag.
-    pub fn swt_flag(&self) -> *mut u8 {
-        // SAFETY: the ABI's accessor has no preconditions.
-        unsafe { (self.swt_flag)() }
-    }
-}
-
-fn table(p: *const *mut std::ffi::c_void, n: u64) -> &'static [*mut std::ffi::c_void] {
-    if p.is_null() || n == 0 {
-        return &[];
-    }
-    // SAFETY: the ABI promises `n` entries that live forever.
-    unsafe { std::slice::from_raw_parts(p, n as usize) }
 }
 
 static AOT_INFO: OnceLock<&'static YkAotInfo> = OnceLock::new();
@@ -105,7 +51,7 @@ pub enum BadIr {
 
 impl std::fmt::Display for BadIr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let section = linker_plugin::embed::IR_SECTION;
+        let section = ir_section::SECTION;
         match self {
             BadIr::InfoVersion(v) => write!(
                 f,
@@ -124,7 +70,7 @@ fn check(info: &YkAotInfo) -> Result<&'static [u8], BadIr> {
     if info.version != YK_AOT_INFO_VERSION {
         return Err(BadIr::InfoVersion(info.version));
     }
-    info.bitcode().map_err(BadIr::Section)
+    ir_section::unwrap(info.section()).map_err(BadIr::Section)
 }
 
 /// The bitcode of `info`'s module, checked (the `YkAotInfo` version first, then

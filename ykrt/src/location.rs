@@ -54,7 +54,9 @@ compile_error!("ykrt packs a location's state into a 64-bit word");
 const TAG_MASK: usize = 0b11;
 const TAG_COUNTING: usize = 0b01;
 const TAG_TRACING: usize = 0b10;
-const WORD_DONT_TRACE: usize = 0b11;
+/// The two words the control point's inline fast path (yk-ld) skips.
+const WORD_NULL: usize = yk_abi::location::WORD_NULL as usize;
+const WORD_DONT_TRACE: usize = yk_abi::location::WORD_DONT_TRACE as usize;
 const FAIL_SHIFT: u32 = 2;
 const FAIL_MASK: usize = 0b11_1111;
 const PAYLOAD_SHIFT: u32 = 8;
@@ -100,7 +102,7 @@ impl State {
         let failures = ((word >> FAIL_SHIFT) & FAIL_MASK) as u8;
         let payload = (word >> PAYLOAD_SHIFT) as u64;
         match word & TAG_MASK {
-            _ if word == 0 => State::Null,
+            _ if word == WORD_NULL => State::Null,
             _ if word == WORD_DONT_TRACE => State::DontTrace,
             0 => State::Compiled(NonNull::new(word as *mut Installed).unwrap()),
             TAG_COUNTING => State::Counting {
@@ -121,7 +123,7 @@ impl State {
             ((payload as usize) << PAYLOAD_SHIFT) | (usize::from(failures) << FAIL_SHIFT) | tag
         };
         match self {
-            State::Null => 0,
+            State::Null => WORD_NULL,
             State::Counting { count, failures } => pack(count, failures, TAG_COUNTING),
             State::Tracing { owner, failures } => pack(owner, failures, TAG_TRACING),
             State::Compiled(p) => p.as_ptr() as usize,
@@ -161,7 +163,7 @@ impl Location {
 
     /// Is this the null location?
     pub fn is_null(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == 0
+        self.0.load(Ordering::Relaxed) == WORD_NULL
     }
 
     /// Has a compiled trace been installed here?

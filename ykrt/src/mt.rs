@@ -79,14 +79,14 @@ impl fmt::Debug for MT {
 }
 
 impl MT {
-    /// A meta-tracer configured from the environment (`YK_*`, `YKD_*`). A malformed
-    /// variable is an error naming it.
-    pub fn new() -> Result<Arc<MT>, MtError> {
-        MT::with_config(Config::from_env().map_err(MtError::Config)?)
-    }
-
-    /// A meta-tracer with an explicit configuration (the environment is not read).
-    pub fn with_config(mut config: Config) -> Result<Arc<MT>, MtError> {
+    /// A meta-tracer with an explicit configuration (the environment is not read)
+    /// and `compiler` as its trace compiler (none: every recording ends in
+    /// `trace-aborted`, until [`MT::set_trace_compiler`]). `MT::new` and
+    /// `MT::with_config` (in [`crate::jit`]) give it the LLVM trace compiler.
+    pub fn with_compiler(
+        mut config: Config,
+        compiler: Option<Arc<dyn TraceCompiler>>,
+    ) -> Result<Arc<MT>, MtError> {
         let log = Log::new(&config).map_err(MtError::Io)?;
         if config.jit_enabled {
             // A damaged or foreign `yk_ir` section: the program runs without
@@ -118,7 +118,7 @@ impl MT {
             stats,
             enabled: AtomicBool::new(true),
             generation: AtomicU64::new(0),
-            compiler: RwLock::new(Some(Arc::new(crate::jit::LlvmCompiler::new()))),
+            compiler: RwLock::new(compiler),
             queue: CompileQueue::default(),
         });
         if mt.stats.enabled() {

@@ -6,7 +6,6 @@ use crate::{
     config::{Config, LogDest},
     mt::MT,
 };
-use inkwell::{context::Context, memory_buffer::MemoryBuffer};
 use std::{
     cell::Cell,
     ffi::c_void,
@@ -62,12 +61,9 @@ pub(crate) fn block(f: u32, b: u32) {
 pub(crate) fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let ctx = Context::create();
-        let buf = MemoryBuffer::create_from_memory_range_copy(IR.as_bytes(), "t");
-        let m = ctx.create_module_from_ir(buf).unwrap();
-        let bc: &'static [u8] = Box::leak(
-            aot::ir_section::wrap(m.write_bitcode_to_memory().as_slice()).into_boxed_slice(),
-        );
+        let m = yk_llvm::Module::parse_ir(IR).unwrap();
+        let bc: &'static [u8] =
+            Box::leak(aot::ir_section::wrap(&m.to_bitcode()).into_boxed_slice());
         let funcs: &'static [*mut c_void] = Box::leak(vec![std::ptr::null_mut(); 2].into());
         let globals: &'static [*mut c_void] = Box::leak(vec![std::ptr::null_mut(); 1].into());
         let info = Box::leak(Box::new(YkAotInfo {

@@ -1,7 +1,6 @@
 //! `YKD_LOG_IR=aot`: the embedded module's text is printed once, when the first
 //! trace loads it.
 
-use inkwell::{context::Context, memory_buffer::MemoryBuffer};
 use std::{cell::Cell, ffi::c_void};
 use ykrt::{
     aot::{YkAotInfo, YK_AOT_INFO_VERSION},
@@ -19,17 +18,10 @@ unsafe extern "C" fn flag() -> *mut u8 {
 
 #[test]
 fn aot_ir_printed_once() {
-    let ctx = Context::create();
     let ir = "define void @interp() {\n  ret void\n}\n";
-    let m = ctx
-        .create_module_from_ir(MemoryBuffer::create_from_memory_range_copy(
-            ir.as_bytes(),
-            "m",
-        ))
-        .unwrap();
-    let bc: &'static [u8] = Box::leak(
-        ykrt::aot::ir_section::wrap(m.write_bitcode_to_memory().as_slice()).into_boxed_slice(),
-    );
+    let m = yk_llvm::Module::parse_ir(ir).unwrap();
+    let bc: &'static [u8] =
+        Box::leak(ykrt::aot::ir_section::wrap(&m.to_bitcode()).into_boxed_slice());
     let funcs: &'static [*mut c_void] = Box::leak(vec![std::ptr::null_mut(); 1].into());
     let info = Box::leak(Box::new(YkAotInfo {
         version: YK_AOT_INFO_VERSION,

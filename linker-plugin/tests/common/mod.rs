@@ -3,8 +3,8 @@
 // Each test file compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
-use linker_plugin::llvm::Module;
 use llvm_sys::core::{LLVMGetAsString, LLVMGetInitializer};
+use yk_llvm::Module;
 
 /// A dispatch loop whose location pointer is an argument (may be null):
 /// `pc` and `acc` change every iteration, `mt`/`loc` don't.

@@ -107,7 +107,7 @@ fn can_call(index: &AotIndex, calls: &[Callee], callee: u32) -> bool {
 mod tests {
     use super::*;
     use crate::aotir::{AotIndex, BlockInfo, Callee};
-    use inkwell::{context::Context, memory_buffer::MemoryBuffer};
+    use yk_llvm::Module;
 
     /// Functions: 0 `ext` (declaration), 1 `leaf`, 2 `main`, 3 `other`, 4 `llvm.dbg`
     /// style intrinsic, 5 `outl` (yk_outline), 6 `idem` (yk_idempotent), 7 `wrap`
@@ -176,11 +176,9 @@ b1:
 "#;
 
     fn index() -> AotIndex {
-        let ctx = Context::create();
-        let buf = MemoryBuffer::create_from_memory_range_copy(IR.as_bytes(), "t");
-        let m = ctx.create_module_from_ir(buf).unwrap();
+        let m = Module::parse_ir(IR).unwrap();
         // Round-trip through bitcode, as the runtime sees it.
-        let bc = m.write_bitcode_to_memory();
+        let bc = m.to_bitcode();
         let (idx, text) = AotIndex::from_bitcode(bc.as_slice(), true).unwrap();
         assert!(text.unwrap().contains("define void @main"));
         assert_eq!(idx, AotIndex::from_module(&m));

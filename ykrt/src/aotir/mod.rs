@@ -11,13 +11,13 @@ mod check;
 pub use check::check_trace;
 
 use crate::{aot::YkAotInfo, log::Log};
-use inkwell::{context::Context, memory_buffer::MemoryBuffer, module::Module};
 use llvm_sys::{
     core::*,
     prelude::{LLVMBasicBlockRef, LLVMModuleRef, LLVMValueRef},
     LLVMOpcode,
 };
 use std::{collections::HashMap, ffi::CStr, sync::OnceLock};
+use yk_llvm::Module;
 
 /// A call made by a block, in instruction order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,9 +103,9 @@ impl AotIndex {
     }
 
     /// Index `module`.
-    pub fn from_module(module: &Module<'_>) -> AotIndex {
+    pub fn from_module(module: &Module) -> AotIndex {
         // SAFETY: the module is alive and only read.
-        unsafe { index_module(module.as_mut_ptr()) }
+        unsafe { index_module(module.m) }
     }
 
     /// Parse `bitcode` and index it; also return the module's text when `want_text`.
@@ -116,11 +116,9 @@ impl AotIndex {
         if bitcode.is_empty() {
             return Err("no embedded IR".into());
         }
-        let ctx = Context::create();
-        let buf = MemoryBuffer::create_from_memory_range(bitcode, "yk_ir");
-        let module = Module::parse_bitcode_from_buffer(&buf, &ctx)
-            .map_err(|e| format!("cannot parse the embedded IR: {}", e.to_string_lossy()))?;
-        let text = want_text.then(|| module.print_to_string().to_string());
+        let module = Module::parse_bytes(bitcode, yk_abi::ir_section::SECTION)
+            .map_err(|e| format!("cannot parse the embedded IR: {e}"))?;
+        let text = want_text.then(|| module.to_text());
         Ok((AotIndex::from_module(&module), text))
     }
 }
@@ -241,7 +239,7 @@ fn value_name(v: LLVMValueRef) -> String {
     }
 }
 
-/// Walk the module with the C API: inkwell does not wrap successors or callees.
+/// Walk the module with the C API.
 unsafe fn index_module(m: LLVMModuleRef) -> AotIndex {
     unsafe {
         let mut fvals = Vec::new();
@@ -377,8 +375,8 @@ unsafe fn annotations(m: LLVMModuleRef) -> (Vec<LLVMValueRef>, Vec<LLVMValueRef>
             }
             let bytes = std::slice::from_raw_parts(p.cast::<u8>(), len);
             match bytes.strip_suffix(b"\0").unwrap_or(bytes) {
-                b"yk_outline" => outline.push(f),
-                b"yk_idempotent" => idempotent.push(f),
+                t if t == yk_abi::names::ANNOT_OUTLINE.as_bytes() => outline.push(f),
+                t if t == yk_abi::names::ANNOT_IDEMPOTENT.as_bytes() => idempotent.push(f),
                 _ => (),
             }
         }

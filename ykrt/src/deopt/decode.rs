@@ -5,13 +5,13 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::prog::*;
-use linker_plugin::llvm::{self, blocks, instrs, operands};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::target::*;
 use llvm_sys::{LLVMOpcode, LLVMTypeKind};
 use std::collections::HashMap;
 use std::sync::Arc;
+use yk_llvm::{self as llvm, blocks, instrs, operands};
 
 /// A decoded function plus what the trace builder needs to refer into it.
 pub struct Decoded {
@@ -590,12 +590,12 @@ impl Dec<'_> {
                 return self.intrinsic(intr, &args, d, ty);
             }
             match name.as_str() {
-                "__yk_promote_u64" => return Ok(Inst::Promote { d, a: a(0)? }),
+                yk_abi::names::PROMOTE_U64 => return Ok(Inst::Promote { d, a: a(0)? }),
                 // `yk_is_interpreting` is called natively: it says whether
                 // this thread records (false: the recorded path must be a
                 // trace's, which sees false), as when the interpreter runs
                 // it.
-                "__ykrt_control_point" => return Ok(Inst::ControlPoint { loc: a(1)? }),
+                yk_abi::names::RT_CONTROL_POINT => return Ok(Inst::ControlPoint { loc: a(1)? }),
                 "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
                     return Err(format!("a call to {name}"))
                 }

@@ -27,25 +27,9 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, O
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-/// What [`__yk_guard_failed`] returns to the trace.
-pub mod outcome {
-    /// Return 0 to the control point: the interpreter resumes.
-    pub const RESUME: u64 = 0;
-    /// Return 1: the interpreter function returns (value in `vars`).
-    pub const RETURN: u64 = 1;
-    /// Jump back to the trace's loop head.
-    pub const REENTER: u64 = 2;
-    /// The smallest jump: a value `>= JUMP_MIN` is the address of the
-    /// `Location` whose control point the interpreter's state (in `vars`)
-    /// has reached; the runtime passes that control point next, running
-    /// its trace if it has one, before the interpreter resumes.
-    pub const JUMP_MIN: u64 = 4096;
-
-    /// Whether outcome `r` is a jump to a location.
-    pub fn is_jump(r: u64) -> bool {
-        r >= JUMP_MIN
-    }
-}
+/// What [`__yk_guard_failed`] returns to the trace (the contract crate's
+/// outcome codes).
+pub use yk_abi::outcome;
 
 /// One frame to rebuild at a guard.
 #[derive(Clone)]
@@ -63,7 +47,11 @@ pub struct FrameInfo {
 }
 
 /// A trace function: `(vars, info, live-value buffer) -> outcome`.
-pub type TraceFn = unsafe extern "C" fn(*mut u8, *const TraceInfo, *mut u64) -> u64;
+pub type TraceFn = yk_abi::TraceFn<TraceInfo>;
+
+// The guard exits have the contract's signature.
+const _: yk_abi::GuardExitFn<TraceInfo> = __yk_guard_exit;
+const _: yk_abi::GuardExitFn<TraceInfo> = __yk_side_guard_exit;
 
 /// Slots of live-value buffer kept on the stack (larger needs use the heap).
 pub const SMALL_BUF: usize = 256;
@@ -179,6 +167,13 @@ pub struct TraceInfo {
     /// by their parents' guards), once no thread can be running it.
     pub code: Option<Box<dyn Send + Sync>>,
 }
+
+// The generated code reads `side_slots` and `counters` at the contract's offsets.
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(TraceInfo, side_slots) == yk_abi::trace_info::SIDE_SLOTS_OFFSET);
+    assert!(offset_of!(TraceInfo, counters) == yk_abi::trace_info::COUNTERS_OFFSET);
+};
 
 // SAFETY: the MT pointer is only used for its thread-safe parts; the slots
 // are atomics.

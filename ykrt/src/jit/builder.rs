@@ -14,21 +14,22 @@
 use crate::deopt::decode::{self, Decoded};
 use crate::deopt::prog::Ty;
 use crate::deopt::{GuardInfo, LiveSrc};
-use linker_plugin::liveness::Liveness;
-use linker_plugin::llvm::{self, blocks, instrs, operands, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMOpcode, LLVMTypeKind};
 use std::collections::HashMap;
 use std::ffi::CString;
+use yk_llvm::liveness::Liveness;
+use yk_llvm::{self as llvm, blocks, instrs, operands, Module};
 
 /// The runtime's control point, as it appears in the embedded IR.
-pub(super) const RT_CP: &str = "__ykrt_control_point";
-pub(super) const PROMOTE: &str = "__yk_promote_u64";
+pub(super) const RT_CP: &str = yk_abi::names::RT_CONTROL_POINT;
+/// `yk_promote`'s entry point, as it appears in the embedded IR.
+pub(super) const PROMOTE: &str = yk_abi::names::PROMOTE_U64;
 /// What a root trace's failing guard calls (`deopt::__yk_guard_exit`).
-pub const GUARD_EXIT: &str = "__yk_guard_exit";
+pub const GUARD_EXIT: &str = yk_abi::names::GUARD_EXIT;
 /// What a side trace's failing guard calls (`deopt::__yk_side_guard_exit`).
-pub const SIDE_GUARD_EXIT: &str = "__yk_side_guard_exit";
+pub const SIDE_GUARD_EXIT: &str = yk_abi::names::SIDE_GUARD_EXIT;
 /// Frames deeper than this are not inlined.
 pub(super) const MAX_DEPTH: usize = 16;
 /// A function already this many times on the inlined stack is called natively.

@@ -21,12 +21,12 @@
 //!
 //! `YKD_TRACE_DEBUGINFO=0` turns it off (see docs/trace-compiler.md).
 
-use linker_plugin::llvm::Module;
 use llvm_sys::core::*;
 use llvm_sys::debuginfo::*;
 use llvm_sys::prelude::*;
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use yk_llvm::Module;
 
 /// The DWARF version of traces: 4 rather than clang's default 5, as every
 /// consumer of JIT code (gdb's JIT interface, perf's jitdump debug records)
@@ -144,7 +144,7 @@ impl TraceDbg {
             let (fname, dir) = if aot_sp.is_null() {
                 ("<yk trace>".to_owned(), String::new())
             } else {
-                linker_plugin::llvm::di_file_name(LLVMDIScopeGetFile(aot_sp))
+                yk_llvm::di_file_name(LLVMDIScopeGetFile(aot_sp))
             };
             let cp_loc = LLVMInstructionGetDebugLoc(cp_call);
             let line = if !cp_loc.is_null() {
@@ -273,7 +273,7 @@ impl TraceDbg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linker_plugin::llvm::{blocks, instrs};
+    use yk_llvm::{blocks, instrs};
 
     /// `f` holds the "control point" (the first call, line 2) and a call
     /// that clang inlined from `g` (line 21, inlined at line 3 of `f`).

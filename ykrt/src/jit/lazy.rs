@@ -10,10 +10,10 @@
 //! and `LLVMIsDeclaration` is false for it; nothing but the builder looks
 //! at bodies, and the builder materializes before it looks.
 
-use linker_plugin::llvm::Module;
 use llvm_sys::prelude::*;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Mutex;
+use yk_llvm::Module;
 
 /// Errors LLVM reported through the context's diagnostic handler since the
 /// last call of [`take_diagnostics`].
@@ -82,10 +82,12 @@ pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module,
             Some(keep_errors),
             std::ptr::null_mut(),
         );
+        // The buffer is named after the section the bitcode came from.
+        let name = std::ffi::CString::new(yk_abi::ir_section::SECTION).unwrap();
         let buf = llvm_sys::core::LLVMCreateMemoryBufferWithMemoryRange(
             bytes.as_ptr().cast(),
             bytes.len(),
-            c"yk_ir".as_ptr(),
+            name.as_ptr(),
             0,
         );
         let mut m = std::ptr::null_mut();

@@ -16,10 +16,10 @@ use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
 use crate::stats::TraceRecord;
-use linker_plugin::llvm::Module;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
+use yk_llvm::Module;
 
 /// LLVM's pipeline for traces. The trace IR already folded, forwarded
 /// stores to loads, CSE'd and removed dead code and stores: what is left for
@@ -205,6 +205,22 @@ impl LlvmCompiler {
     /// A compiler that sets LLVM up on its first trace.
     pub fn new() -> LlvmCompiler {
         LlvmCompiler::default()
+    }
+}
+
+/// The runtime's core ([`MT`]) does not know which compiler it runs: these
+/// constructors, the ones interpreters use, give it this one.
+impl MT {
+    /// A meta-tracer configured from the environment (`YK_*`, `YKD_*`), with the
+    /// LLVM trace compiler. A malformed variable is an error naming it.
+    pub fn new() -> Result<Arc<MT>, crate::MtError> {
+        MT::with_config(crate::Config::from_env().map_err(crate::MtError::Config)?)
+    }
+
+    /// A meta-tracer with an explicit configuration (the environment is not
+    /// read), with the LLVM trace compiler.
+    pub fn with_config(config: crate::Config) -> Result<Arc<MT>, crate::MtError> {
+        MT::with_compiler(config, Some(Arc::new(LlvmCompiler::new())))
     }
 }
 

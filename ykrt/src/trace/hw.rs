@@ -22,11 +22,10 @@ use std::sync::OnceLock;
 
 /// The flag value of a software recording: blocks (and values). The bit
 /// is the one yk-ld's block hooks test.
-pub(crate) const FLAG_SWT: u8 = linker_plugin::swt::FLAG_BLOCKS as u8;
+pub(crate) const FLAG_SWT: u8 = yk_abi::flags::BLOCKS;
 /// The flag value of a hardware recording: values only (any bit but the
 /// block hooks').
-pub(crate) const FLAG_HWT: u8 = 2;
-const _: () = assert!(FLAG_HWT as u64 & linker_plugin::swt::FLAG_BLOCKS == 0);
+pub(crate) const FLAG_HWT: u8 = yk_abi::flags::VALUES;
 
 /// The running binary's block map and load bias, built once.
 struct Map {

@@ -29,13 +29,13 @@ use crate::abort::Abort;
 use crate::deopt::decode;
 use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
 use crate::jit::builder::{GuardSrc, SrcFrame};
-use linker_plugin::llvm::{self, Module};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMOpcode};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ffi::CString;
 use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Ty};
+use yk_llvm::{self as llvm, Module};
 
 /// A value in at least this many guards' snapshots is stored once, where
 /// it is defined, instead of at each exit. Measured on the Lua benchmarks'
@@ -977,3 +977,7 @@ fn llvm_fpred(p: FPred) -> llvm_sys::LLVMRealPredicate {
         FPred::Uno => LLVMRealUNO,
     }
 }
+
+#[cfg(test)]
+#[path = "lower_tests.rs"]
+mod tests;

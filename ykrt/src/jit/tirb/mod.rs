@@ -27,12 +27,12 @@ use super::builder::{
 use super::dbg::TraceDbg;
 use crate::abort::Abort;
 use crate::aotir::AotIndex;
-use linker_plugin::llvm::Module;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use tir::opt::forward::MemReader;
 use tir::Sym;
 pub use walk::ParamSrc;
+use yk_llvm::Module;
 
 /// Receives a trace's IR text after a named pass (`YKD_LOG_IR=trace-ir`).
 pub type TirLog<'a> = &'a dyn Fn(&str, &str);

@@ -39,8 +39,6 @@ use crate::abort::Abort;
 use crate::aotir::AotIndex;
 use crate::deopt::decode::{self, Decoded};
 use crate::deopt::LiveSrc;
-use linker_plugin::liveness::Liveness;
-use linker_plugin::llvm::{self, blocks, operands, successors};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMOpcode, LLVMTypeKind};
@@ -51,6 +49,8 @@ use tir::{
     BinOp, CastOp, Const, Effects, FPred, IPred, Inst, LoadFlags, Operand, SnapId, Snapshot, Sym,
     Ty,
 };
+use yk_llvm::liveness::Liveness;
+use yk_llvm::{self as llvm, blocks, operands, successors};
 
 /// An abort because the trace IR has no form for `what`.
 pub fn no_form(what: impl std::fmt::Display) -> Abort {
@@ -995,7 +995,7 @@ impl W<'_, '_> {
                     self.map(i, k);
                     return Ok(false);
                 }
-                "yk_is_interpreting" => {
+                yk_abi::names::IS_INTERPRETING => {
                     let z = const_from_bits(ty_of(LLVMTypeOf(i))?, 0)?;
                     self.map(i, z);
                     return Ok(false);

@@ -5,7 +5,7 @@
 //! trace (and get back from it). A phi's operand is live at the end of the
 //! matching predecessor, not at the start of the phi's own block.
 
-use crate::llvm::{self, blocks, instrs, operands, successors};
+use crate::{self as llvm, blocks, instrs, operands, successors};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;

@@ -1,8 +1,43 @@
-//! Thin helpers over the LLVM C API (llvm-sys) used by the AOT passes.
+//! The only home of raw LLVM in yk: thin helpers over the LLVM C API (llvm-sys)
+//! shared by yk-ld's link-time passes (`linker-plugin`) and the runtime's trace
+//! compiler (`ykrt::jit`, `ykrt::deopt::decode`, `ykrt::aotir`), and the liveness
+//! analysis ([`liveness`]) both need. Nothing here knows about yk's contracts
+//! (those are `yk-abi`'s) or the runtime.
 //!
-//! The passes manipulate one module owned by [`Module`]; everything else is a
-//! raw `LLVMValueRef` valid for that module's lifetime. The helpers keep the
-//! `unsafe` in one place and give the passes names that say what they do.
+//! # Safety rules
+//!
+//! LLVM's handles (`LLVMContextRef`, `LLVMModuleRef`, `LLVMValueRef`,
+//! `LLVMBasicBlockRef`, `LLVMTypeRef`, `LLVMMetadataRef`, ...) are opaque pointers
+//! that Rust never dereferences; they are passed around by value, as the C API
+//! does. The helpers taking them are safe functions (hence
+//! `clippy::not_unsafe_ptr_arg_deref` is allowed crate-wide) under these rules,
+//! which every caller keeps and every `unsafe` block in this crate relies on (its
+//! `SAFETY` comment, where it has one, says only what goes beyond them):
+//!
+//! 1. **Ownership.** A module is owned by exactly one [`Module`] (or, after
+//!    [`Module::into_raw`], by whoever took it, e.g. ORC), and its context by the
+//!    [`Module`] that created it (`parse_*`) or by the caller (`*_in`). Dropping
+//!    the owner disposes of it; nothing else does.
+//! 2. **Lifetime.** A value, block, type or metadata handle is valid only while
+//!    the module (for values and blocks) or context (for types, constants and
+//!    metadata) it belongs to is alive, and a value only until it is erased. No
+//!    handle is kept past its owner: the runtime keys per-module data by module
+//!    and drops it with the module.
+//! 3. **Kind.** A helper's handle arguments are of the kind its name and
+//!    documentation say (an instruction for [`opcode`], a function for
+//!    [`blocks`], a block for [`instrs`], ...); LLVM's C API does not check.
+//! 4. **Threads.** A context, and everything in it, is used by one thread at a
+//!    time (LLVM contexts are not thread-safe); a handle may move between threads
+//!    only with its whole context, under a lock or by hand-over.
+//! 5. **Messages.** Strings LLVM allocates for us are copied and freed at once
+//!    ([`take_message`]); strings LLVM owns (names, file names) are copied before
+//!    the next call that could change them.
+
+// See rule 3 above: the handles are not Rust pointers we dereference.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+#![warn(missing_docs)]
+
+pub mod liveness;
 
 use anyhow::{bail, Result};
 use llvm_sys::bit_reader::LLVMParseBitcodeInContext2;
