@@ -481,15 +481,16 @@ impl MT {
         self.stats.write_once();
     }
 
-    /// Is compiling over its budget (`YK_COMPILE_BUDGET`, times `scale`)?
-    /// Then no new recording starts (the caller counts the refusal). Cold:
+    /// Is compiling over its budget (`YK_COMPILE_BUDGET`, times `scale`):
+    /// has the CPU time of compiling (less a grace allowance) passed that
+    /// share of the process's CPU time? Then no new recording starts (the caller counts the refusal). Cold:
     /// called when a location is hot or a guard would start a side trace.
     pub(crate) fn over_budget(&self, scale: u32) -> bool {
         let pct = u128::from(self.config.compile_budget) * u128::from(scale);
         if pct == 0 {
             return false;
         }
-        let compiling = self.stats.get_time(Timer::Compiling).as_nanos();
+        let compiling = self.stats.get_time(Timer::CompilingCpu).as_nanos();
         let grace = u128::from(crate::config::COMPILE_BUDGET_GRACE_MS) * 1_000_000;
         if compiling <= grace {
             return false;
@@ -687,9 +688,10 @@ impl MT {
         {
             return;
         }
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), thread_cpu_time());
         let r = crate::compile::guarded(|| compiler.compile(self, &trace));
-        self.stats.compile_time(t0.elapsed());
+        self.stats
+            .compile_time(t0.elapsed(), thread_cpu_time().saturating_sub(c0));
         match r {
             Ok(ct) => {
                 // Installed only if the location is still there, being
@@ -817,12 +819,21 @@ fn write_stats_at_exit(mt: &Arc<MT>) {
 
 /// The CPU time this process has used (all threads).
 fn process_cpu_time() -> std::time::Duration {
+    cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// The CPU time this thread has used.
+pub(crate) fn thread_cpu_time() -> std::time::Duration {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+fn cpu_clock(id: libc::clockid_t) -> std::time::Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: a valid clock id and a timespec to write.
-    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } != 0 {
+    if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
         return std::time::Duration::ZERO;
     }
     std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)

@@ -507,12 +507,16 @@ fn no_recording_starts_over_the_compile_budget() {
     });
     let loc = Location::new();
     // Within the first allowance: recording starts.
-    mt.stats()
-        .compile_time(std::time::Duration::from_millis(50));
+    mt.stats().compile_time(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_millis(50),
+    );
     assert!(!mt.over_budget(1));
     // Far more compile time than a quarter of this process's CPU time.
-    mt.stats()
-        .compile_time(std::time::Duration::from_secs(100_000));
+    mt.stats().compile_time(
+        std::time::Duration::from_secs(100_000),
+        std::time::Duration::from_secs(100_000),
+    );
     cp(&mt, &loc);
     assert!(!swt::is_recording());
     assert_eq!(
@@ -529,8 +533,10 @@ fn no_recording_starts_over_the_compile_budget() {
         compile_budget: 0,
         ..Config::default()
     });
-    free.stats()
-        .compile_time(std::time::Duration::from_secs(100_000));
+    free.stats().compile_time(
+        std::time::Duration::from_secs(100_000),
+        std::time::Duration::from_secs(100_000),
+    );
     assert!(!free.over_budget(1));
     cp(&free, &loc);
     assert!(swt::is_recording());

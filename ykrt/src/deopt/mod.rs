@@ -648,9 +648,12 @@ impl SideJob {
         let info = unsafe { &*self.info };
         let guard = self.guard;
         let g = &info.guards[guard as usize];
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), crate::mt::thread_cpu_time());
         let r = crate::compile::guarded(|| c.compile_side(mt, &self.trace, info.trace_no, guard));
-        mt.stats().compile_time(t0.elapsed());
+        mt.stats().compile_time(
+            t0.elapsed(),
+            crate::mt::thread_cpu_time().saturating_sub(c0),
+        );
         match r {
             Ok(mut side) => {
                 side.info.side_depth = info.side_depth + 1;
