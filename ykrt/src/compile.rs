@@ -12,7 +12,7 @@ use crate::{abort::Abort, location::LocationPtr, mt::MT};
 use std::{
     ffi::c_void,
     fmt,
-    sync::{mpsc, Arc, Condvar, Mutex},
+    sync::{Arc, Condvar, Mutex},
     time::Duration,
 };
 
@@ -158,14 +158,77 @@ impl Job {
     }
 }
 
-/// A background compile thread, started on first use, fed through a channel.
-/// Jobs hold an `Arc<MT>`, the thread does not: when the last job is done and the
-/// `MT` is dropped, the channel closes and the thread ends.
+/// A background compile thread, started on first use, fed through a queue
+/// in which side traces go before root traces: a guard waiting for its side
+/// trace fails into the blackhole at each pass, a loop waiting for its root
+/// trace only runs in the interpreter. Jobs hold an `Arc<MT>`, the thread
+/// does not: when the `MT` (and with it this queue) is dropped, the thread
+/// ends.
 #[derive(Default)]
 pub(crate) struct CompileQueue {
-    tx: Mutex<Option<mpsc::Sender<Job>>>,
-    pending: Mutex<usize>,
+    shared: Arc<Shared>,
+}
+
+/// What the queue shares with its thread.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<QueueState>,
+    /// Signalled when a job is queued or the queue is dropped.
+    work: Condvar,
+    /// Signalled when `pending` drops to 0.
     idle: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: std::collections::VecDeque<Job>,
+    /// Jobs queued or running.
+    pending: usize,
+    /// Whether the compile thread was started.
+    started: bool,
+    /// Whether the queue was dropped: the thread ends once it is empty.
+    closed: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The compile thread: runs jobs until the queue is dropped.
+    fn run(&self) {
+        loop {
+            let job = {
+                let mut st = self.lock();
+                loop {
+                    if let Some(j) = st.jobs.pop_front() {
+                        break j;
+                    }
+                    if st.closed {
+                        return;
+                    }
+                    st = self.work.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            job.run();
+            self.job_done();
+        }
+    }
+
+    fn job_done(&self) {
+        let mut st = self.lock();
+        st.pending -= 1;
+        if st.pending == 0 {
+            self.idle.notify_all();
+        }
+    }
+}
+
+impl Drop for CompileQueue {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.work.notify_all();
+    }
 }
 
 impl fmt::Debug for CompileQueue {
@@ -185,7 +248,8 @@ impl CompileQueue {
         });
     }
 
-    /// Queue a side trace for compilation on the compile thread.
+    /// Queue a side trace for compilation on the compile thread, before the
+    /// root traces waiting there.
     pub(crate) fn push_side(
         &self,
         mt: Arc<MT>,
@@ -200,51 +264,42 @@ impl CompileQueue {
     }
 
     fn push_job(&self, job: Job) {
-        let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        if tx.is_none() {
-            let (t, rx) = mpsc::channel::<Job>();
+        let mut st = self.shared.lock();
+        if !st.started {
+            let shared = self.shared.clone();
             let spawned = std::thread::Builder::new()
                 .name("yk-compile".into())
-                .spawn(move || {
-                    while let Ok(job) = rx.recv() {
-                        let mt = job.mt.clone();
-                        job.run();
-                        mt.queue().job_done();
-                    }
-                });
+                .spawn(move || shared.run());
             if let Err(e) = spawned {
-                drop(tx);
+                drop(st);
                 job.mt
                     .log()
                     .error(&format!("cannot start the compile thread: {e}"));
                 job.run();
                 return;
             }
-            *tx = Some(t);
+            st.started = true;
         }
-        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        if let Err(mpsc::SendError(job)) = tx.as_ref().unwrap().send(job) {
-            // Only if the compile thread died: compile here instead.
-            drop(tx);
-            let mt = job.mt.clone();
-            job.run();
-            mt.queue().job_done();
+        st.pending += 1;
+        if matches!(job.work, Work::Side(_)) {
+            // After the side traces already waiting, before the roots.
+            let at = st
+                .jobs
+                .iter()
+                .position(|j| matches!(j.work, Work::Root(_)))
+                .unwrap_or(st.jobs.len());
+            st.jobs.insert(at, job);
+        } else {
+            st.jobs.push_back(job);
         }
-    }
-
-    fn job_done(&self) {
-        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        *p -= 1;
-        if *p == 0 {
-            self.idle.notify_all();
-        }
+        self.shared.work.notify_one();
     }
 
     /// Block until every queued compilation has finished.
     pub(crate) fn wait_idle(&self) {
-        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        while *p > 0 {
-            p = self.idle.wait(p).unwrap_or_else(|e| e.into_inner());
+        let mut st = self.shared.lock();
+        while st.pending > 0 {
+            st = self.shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
         }
     }
 }

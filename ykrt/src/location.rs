@@ -95,6 +95,10 @@ pub(crate) struct Installed {
     /// The `MT` that compiled it, whose stats count it when it is freed
     /// (`traces_freed`).
     pub(crate) mt: Weak<MT>,
+    /// The location's failures before the trace was installed (its
+    /// recordings that aborted or failed to compile, and its earlier
+    /// traces that lost to the interpreter: see `MT::retire_losing`).
+    pub(crate) failures: u8,
 }
 
 impl State {
@@ -250,10 +254,15 @@ impl Location {
         generation: u64,
         mt: Weak<MT>,
     ) -> bool {
+        let failures = match State::decode(old) {
+            State::Tracing { failures, .. } | State::Counting { failures, .. } => failures,
+            _ => 0,
+        };
         let boxed = NonNull::from(Box::leak(Box::new(Installed {
             trace,
             generation,
             mt,
+            failures,
         })));
         if self.transition(old, State::Compiled(boxed)) {
             true

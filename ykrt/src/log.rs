@@ -46,6 +46,9 @@ pub enum JitEvent<'a> {
     TraceSuspended,
     /// A trace given up for good (`MT::give_up`).
     TraceGivenUp,
+    /// A trace retired because its tree lost to the interpreter
+    /// (`MT::retire_losing`).
+    TraceLosing,
     /// A compiled trace is about to run.
     EnterJitCode,
     /// A guard failed and execution left a trace.
@@ -89,6 +92,7 @@ impl fmt::Display for JitEvent<'_> {
             JitEvent::TraceDeferred(r) => write!(f, "trace-deferred: {r}"),
             JitEvent::TraceSuspended => f.write_str("trace-suspended"),
             JitEvent::TraceGivenUp => f.write_str("trace-given-up"),
+            JitEvent::TraceLosing => f.write_str("trace-losing"),
             JitEvent::EnterJitCode => f.write_str("enter-jit-code"),
             JitEvent::Deoptimise => f.write_str("deoptimise"),
             JitEvent::SideTraceCompiled => f.write_str("side-trace-compiled"),

@@ -466,6 +466,34 @@ impl MT {
         true
     }
 
+    /// A compiled location whose trace tree keeps leaving through the
+    /// blackhole (see `deopt::EXIT_WINDOW`) loses to the interpreter: its
+    /// trace is retired and the location backs off as after a failed
+    /// recording (counting again at a doubled threshold, or never traced
+    /// again after `MAX_FAILURES`), so that it is recorded a bounded number
+    /// of times. Returns whether it was retired.
+    pub(crate) fn retire_losing(&self, loc: &Location) -> bool {
+        let word = loc.load();
+        let State::Compiled(t) = State::decode(word) else {
+            return false;
+        };
+        // SAFETY: the location holds the box while its word is `word`, and
+        // boxes are freed only through `reclaim`, after every thread that
+        // could see this word has left compiled code (this one is in it).
+        let failures = unsafe { t.as_ref() }.failures.saturating_add(1);
+        let to = if failures >= crate::location::MAX_FAILURES {
+            State::DontTrace
+        } else {
+            State::Counting { count: 0, failures }
+        };
+        if !self.uninstall(loc, word, to) {
+            return false;
+        }
+        self.stats.count(Counter::TracesLosing);
+        self.log.event(JitEvent::TraceLosing, Some(loc.into()));
+        true
+    }
+
     /// The installed trace compiler, if any.
     pub(crate) fn compiler(&self) -> Option<Arc<dyn TraceCompiler>> {
         self.compiler

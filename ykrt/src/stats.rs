@@ -53,6 +53,9 @@ pub enum Counter {
     /// Root traces given up for good because a guard with no possible side
     /// trace ended most of their runs in the blackhole.
     TracesGivenUp,
+    /// Root traces retired because their trees left through the blackhole
+    /// more often than once per `deopt::GIVE_UP_RATIO` iterations.
+    TracesLosing,
 }
 
 /// The time accumulators.
@@ -72,7 +75,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 15] = [
+const COUNTERS: [(Counter, &str); 16] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -88,6 +91,7 @@ const COUNTERS: [(Counter, &str); 15] = [
     (Counter::RecordingsThrottled, "recordings_throttled"),
     (Counter::TracesSuspended, "traces_suspended"),
     (Counter::TracesGivenUp, "traces_given_up"),
+    (Counter::TracesLosing, "traces_losing"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the

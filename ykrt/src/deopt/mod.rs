@@ -139,6 +139,10 @@ pub struct TraceInfo {
     /// The iteration count of the root trace's loop: `counters[0]` of the
     /// root trace, for a side trace its root's.
     iters: *const AtomicU64,
+    /// The root trace's tree health counters (see [`EXIT_WINDOW`]): the
+    /// tree's blackhole exits, then the iteration count at the start of the
+    /// current window. In the root trace's `cnt`, shared by its side traces.
+    exits: *const AtomicU64,
     /// Owns what `side_slots` points to.
     slots: Vec<AtomicPtr<SideTrace>>,
     /// Owns what `counters` points to.
@@ -194,13 +198,15 @@ impl TraceInfo {
         let slots: Vec<AtomicPtr<SideTrace>> = (0..guards.len())
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
-        let cnt: Vec<AtomicU64> = (0..1 + 2 * guards.len())
+        let cnt: Vec<AtomicU64> = (0..3 + 2 * guards.len())
             .map(|_| AtomicU64::new(0))
             .collect();
         TraceInfo {
             side_slots: slots.as_ptr(),
             counters: cnt.as_ptr(),
             iters: cnt.as_ptr(),
+            // SAFETY: the two last counters.
+            exits: unsafe { cnt.as_ptr().add(1 + 2 * guards.len()) },
             slots,
             cnt,
             re_recorded: AtomicBool::new(false),
@@ -214,6 +220,23 @@ impl TraceInfo {
             mt,
             code: None,
         }
+    }
+
+    /// Counts one blackhole exit of this trace's tree; at the end of each
+    /// [`EXIT_WINDOW`] of them, whether the tree ran fewer than
+    /// [`GIVE_UP_RATIO`] of its loop's iterations per exit in that window.
+    fn losing(&self) -> bool {
+        // SAFETY: `exits` points to two counters of the root trace, which
+        // outlives its side traces.
+        let (exits, start) = unsafe { (&*self.exits, &*self.exits.add(1)) };
+        let e = exits.fetch_add(1, Ordering::Relaxed) + 1;
+        if e % EXIT_WINDOW != 0 {
+            return false;
+        }
+        // SAFETY: as `exits`.
+        let now = unsafe { &*self.iters }.load(Ordering::Relaxed);
+        let then = start.swap(now, Ordering::Relaxed);
+        now.saturating_sub(then) < EXIT_WINDOW * GIVE_UP_RATIO
     }
 
     /// Runs a trace function with this info and a fresh buffer holding the
@@ -307,7 +330,14 @@ pub unsafe extern "C" fn __yk_guard_failed(
         // SAFETY: the location outlives its traces.
         given_up = mt.give_up(unsafe { info.start_loc.get() });
     }
+    // Exits at a guard whose side trace is being recorded or compiled are
+    // not counted: they end when it is installed.
+    if !given_up && g.side_state.load(Ordering::Relaxed) != SIDE_RECORDING && info.losing() {
+        // SAFETY: the location outlives its traces.
+        given_up = mt.retire_losing(unsafe { info.start_loc.get() });
+    }
     let record = want
+        && !given_up
         && !over
         && g.side_state
             .compare_exchange(
@@ -438,6 +468,20 @@ pub const SUSPEND_AFTER: u32 = 64;
 /// interpreter (on `fannkuch_redux` a copy loop of 8 iterations did, 350,000
 /// times).
 pub const GIVE_UP_RATIO: u64 = 32;
+
+/// A trace tree (a root trace and its side traces) is judged once per this
+/// many of its exits through the blackhole: if in that window it ran fewer
+/// than [`GIVE_UP_RATIO`] iterations of its loop per exit, it loses to the
+/// interpreter (each exit costs a blackhole run, about a microsecond, and
+/// the rest of that iteration interpreted; its side traces, which
+/// compiling costs tens of milliseconds each, don't catch up: a loop over
+/// polymorphic calls, as in `deltablue`, grows side traces without end).
+/// Its root trace is retired and the location backs off
+/// (`MT::retire_losing`): recorded again later, and after
+/// `location::MAX_FAILURES` never. Exits at a guard whose side trace is
+/// being recorded or compiled don't count: a window is short next to a
+/// compilation.
+pub const EXIT_WINDOW: u64 = 256;
 
 /// Re-optimisation counts a root trace's side-trace runs in windows of this
 /// many runs.
@@ -658,6 +702,7 @@ impl SideJob {
             Ok(mut side) => {
                 side.info.side_depth = info.side_depth + 1;
                 side.info.iters = info.iters;
+                side.info.exits = info.exits;
                 let direct = side.info.nslots <= SMALL_BUF;
                 if g.side.set(side).is_ok() && direct {
                     // From now on the guard calls it without coming here.
