@@ -45,6 +45,8 @@
 
 mod frames;
 mod snapshot;
+#[cfg(test)]
+mod tests;
 mod translate;
 mod vars;
 
