@@ -118,9 +118,10 @@ impl Abort {
         Abort::new(AbortKind::TooLong, detail)
     }
 
-    /// [`AbortKind::Unsupported`].
-    pub fn unsupported(detail: impl Into<String>) -> Abort {
-        Abort::new(AbortKind::Unsupported, detail)
+    /// [`AbortKind::Unsupported`] (`detail` may be a typed reason, e.g. the
+    /// blackhole's `deopt::decode::Unsupported`).
+    pub fn unsupported(detail: impl fmt::Display) -> Abort {
+        Abort::new(AbortKind::Unsupported, detail.to_string())
     }
 
     /// [`AbortKind::Recording`].

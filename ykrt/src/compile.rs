@@ -8,7 +8,11 @@
 //! `trace-compiled` or `trace-aborted: <reason>`, and keeps the stats; the
 //! compiler only compiles.
 
-use crate::{abort::Abort, location::LocationPtr, mt::MT};
+use crate::{
+    abort::{Abort, AbortKind},
+    location::LocationPtr,
+    mt::MT,
+};
 use std::{
     ffi::c_void,
     fmt,
@@ -57,32 +61,94 @@ pub trait CompiledTrace: Send + Sync + 'static {
     unsafe fn execute(&self, vars: *mut c_void) -> u64;
 }
 
-/// Why a trace could not be compiled.
+/// Why a trace could not be compiled: one of four kinds, each carrying the
+/// [`Abort`] (its [`AbortKind`], which the stats count, and the message the
+/// log's `trace-aborted:` line shows). [`From<Abort>`](CompileError::from)
+/// picks the kind from the abort's; what the runtime does next depends on
+/// it ([`CompileError::retry`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CompileError {
-    /// This recording can't be compiled, but another one of the same location
-    /// might (the location backs off and tries again later).
+    /// This recording failed for a reason another recording of the same
+    /// location may not meet: LLVM failed to optimise, generate or link its
+    /// code ([`AbortKind::Backend`]), or the recording does not fit the
+    /// embedded IR ([`AbortKind::Recording`]), or no trace compiler is
+    /// installed yet (`MT::set_trace_compiler`). The location backs off and
+    /// tries again later.
     Temporary(Abort),
-    /// The location will never yield a trace (it is marked don't-trace).
-    Permanent(Abort),
+    /// The trace is over a length limit ([`AbortKind::TooLong`]: the walk,
+    /// the trace IR, the LLVM instructions). The location backs off: a
+    /// later recording may take a shorter path.
+    Limit(Abort),
+    /// Something the compiler can't handle: on the recorded path
+    /// ([`AbortKind::Unsupported`]: the location backs off, another path may
+    /// do), or anywhere ([`AbortKind::NoCompiler`]: no usable trace compiler
+    /// or embedded IR; the location is never traced again).
+    Unsupported(Abort),
+    /// A bug in the JIT ([`AbortKind::Internal`]: the trace failed LLVM's
+    /// verifier, the builder met an inconsistency, the compiler panicked).
+    /// It would recur: the location is never traced again.
+    Internal(Abort),
 }
 
 impl CompileError {
     /// Why.
     pub fn abort(&self) -> &Abort {
         match self {
-            CompileError::Temporary(a) | CompileError::Permanent(a) => a,
+            CompileError::Temporary(a)
+            | CompileError::Limit(a)
+            | CompileError::Unsupported(a)
+            | CompileError::Internal(a) => a,
+        }
+    }
+
+    /// May a later recording of the same location compile? If not, the
+    /// location is marked don't-trace.
+    pub fn retry(&self) -> bool {
+        match self {
+            CompileError::Temporary(_) | CompileError::Limit(_) => true,
+            CompileError::Unsupported(a) => a.kind != AbortKind::NoCompiler,
+            CompileError::Internal(_) => false,
+        }
+    }
+
+    /// The kind's name: `temporary`, `limit`, `unsupported` or `internal`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            CompileError::Temporary(_) => "temporary",
+            CompileError::Limit(_) => "limit",
+            CompileError::Unsupported(_) => "unsupported",
+            CompileError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<Abort> for CompileError {
+    /// The compile error of `a`'s kind: too long is a limit, unsupported
+    /// paths and a missing compiler are unsupported, internal errors
+    /// internal, and the rest (LLVM's failures, recordings that don't fit)
+    /// temporary.
+    fn from(a: Abort) -> CompileError {
+        match a.kind {
+            AbortKind::TooLong => CompileError::Limit(a),
+            AbortKind::Unsupported | AbortKind::NoCompiler => CompileError::Unsupported(a),
+            AbortKind::Internal => CompileError::Internal(a),
+            AbortKind::Recording
+            | AbortKind::ThreadExit
+            | AbortKind::Hardware
+            | AbortKind::Backend
+            | AbortKind::Disabled
+            | AbortKind::FrameLeft => CompileError::Temporary(a),
         }
     }
 }
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CompileError::Temporary(a) | CompileError::Permanent(a) => a.fmt(f),
-        }
+        self.abort().fmt(f)
     }
 }
+
+impl std::error::Error for CompileError {}
 
 /// Compiles recordings into traces. Implemented by the trace compiler and
 /// installed with `MT::set_trace_compiler`.
@@ -106,15 +172,16 @@ pub trait TraceCompiler: Send + Sync + 'static {
         guard: u32,
     ) -> Result<crate::deopt::SideTrace, CompileError> {
         let _ = (mt, trace, parent, guard);
-        Err(CompileError::Permanent(Abort::unsupported(
+        Err(CompileError::from(Abort::unsupported(
             "side traces are not supported by this compiler",
         )))
     }
 }
 
 /// Runs `compile`, turning a panic in it (an IR construct the trace builder
-/// did not expect, say) into a permanent error naming it: the trace is
-/// aborted with that reason and the program goes on, instead of the panic
+/// did not expect, say) into an internal error naming it: the trace is
+/// aborted with that reason (its location is never traced again) and the
+/// program goes on, instead of the panic
 /// ending the compile thread or unwinding into the interpreter's C frames.
 /// (With `panic = "abort"`, as in a Rust interpreter's release build, a
 /// panic still aborts.)
@@ -130,8 +197,8 @@ pub(crate) fn guarded<T>(
             .map(|s| s.to_string())
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic without a message".into());
-        Err(CompileError::Permanent(Abort::new(
-            crate::abort::AbortKind::Internal,
+        Err(CompileError::from(Abort::new(
+            AbortKind::Internal,
             format!("the trace compiler failed: {msg}"),
         )))
     })
@@ -301,5 +368,34 @@ impl CompileQueue {
         while st.pending > 0 {
             st = self.shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compile_errors_take_their_kind_from_the_abort() {
+        for k in AbortKind::ALL {
+            let e = CompileError::from(Abort::new(k, "why"));
+            let want = match k {
+                AbortKind::TooLong => "limit",
+                AbortKind::Unsupported | AbortKind::NoCompiler => "unsupported",
+                AbortKind::Internal => "internal",
+                _ => "temporary",
+            };
+            assert_eq!(e.kind_name(), want, "{k:?}");
+            assert_eq!(e.abort().kind, k, "the abort is kept");
+            assert_eq!(e.to_string(), "why");
+            assert_eq!(
+                e.retry(),
+                !matches!(k, AbortKind::Internal | AbortKind::NoCompiler),
+                "{k:?}"
+            );
+        }
+        // No compiler installed yet: the location tries again.
+        let later = CompileError::Temporary(Abort::new(AbortKind::NoCompiler, "not yet"));
+        assert!(later.retry());
     }
 }

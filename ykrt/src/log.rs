@@ -250,6 +250,17 @@ impl Log {
         }
     }
 
+    /// Log an error that stops the process (`yk-error: msg`): like
+    /// [`Log::error`], but on stderr if the log is off (`YKD_LOG=0`), so
+    /// that the reason is never lost.
+    pub fn fatal(&self, msg: &str) {
+        if self.enabled(LEVEL_ERROR) {
+            self.error(msg);
+        } else {
+            eprintln!("yk-error: {msg}");
+        }
+    }
+
     /// Log a warning (`yk-warning: msg`).
     pub fn warning(&self, msg: &str) {
         if self.enabled(LEVEL_ERROR) {
@@ -336,6 +347,22 @@ mod tests {
             "yk-jit-event: start-tracing\n--- Begin aot ---\nIR\n--- End aot ---\n\
              yk-jit-event: stop-tracing\n"
         );
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn fatal_errors_are_written_at_the_default_level() {
+        let p = std::env::temp_dir().join(format!("ykrt-log-fatal-{}.log", std::process::id()));
+        let c = Config {
+            log_dest: LogDest::File(p.clone()),
+            ..Config::default()
+        };
+        assert_eq!(c.log_level, LEVEL_ERROR, "errors are logged by default");
+        let log = Log::new(&c).unwrap();
+        log.event(JitEvent::StartTracing, None);
+        log.fatal("internal error in the blackhole: x");
+        let s = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(s, "yk-error: internal error in the blackhole: x\n");
         let _ = std::fs::remove_file(p);
     }
 

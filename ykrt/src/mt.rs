@@ -752,7 +752,7 @@ impl MT {
             c.with(|loc| {
                 let word = loc.load();
                 if matches!(State::decode(word), State::Tracing { owner: 0, .. }) {
-                    loc.back_off(word, matches!(e, CompileError::Permanent(_)));
+                    loc.back_off(word, !e.retry());
                 }
             });
         }

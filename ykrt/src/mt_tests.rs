@@ -201,24 +201,43 @@ fn recorder_buffers() {
 }
 
 #[test]
-fn permanent_compile_error() {
-    let (mt, log) = testutil::mt("permanent", 0);
-    mt.set_trace_compiler(FakeCompiler::new(Err(CompileError::Permanent(
-        crate::abort::Abort::unsupported("unsupported: setjmp"),
-    ))));
-    let loc = Location::new();
-    iter(&mt, &loc);
-    iter(&mt, &loc);
-    assert!(loc.is_dont_trace());
-    assert_eq!(
-        lines(&log)[2],
-        "yk-jit-event: trace-aborted: unsupported: setjmp"
-    );
-    assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 1);
-    assert_eq!(
-        mt.stats().get_aborts(crate::abort::AbortKind::Unsupported),
-        1
-    );
+fn compile_errors_back_off_or_stop_by_kind() {
+    use crate::abort::{Abort, AbortKind};
+    // (why, may a later recording compile?)
+    let cases = [
+        (Abort::internal("unmapped value %x"), false),
+        (Abort::new(AbortKind::NoCompiler, "no embedded IR"), false),
+        (Abort::unsupported("unsupported: setjmp"), true),
+        (Abort::too_long("trace too long"), true),
+        (Abort::backend("code generation failed"), true),
+    ];
+    for (k, (why, retry)) in cases.into_iter().enumerate() {
+        let e = CompileError::from(why.clone());
+        assert_eq!(e.retry(), retry, "{e}");
+        let (mt, log) = testutil::mt(&format!("compile_error{k}"), 0);
+        mt.set_trace_compiler(FakeCompiler::new(Err(e)));
+        let loc = Location::new();
+        iter(&mt, &loc);
+        iter(&mt, &loc);
+        if retry {
+            assert_eq!(
+                loc.state(),
+                State::Counting {
+                    count: 0,
+                    failures: 1
+                },
+                "{why}"
+            );
+        } else {
+            assert!(loc.is_dont_trace(), "{why}");
+        }
+        assert_eq!(
+            lines(&log)[2],
+            format!("yk-jit-event: trace-aborted: {}", why.detail)
+        );
+        assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 1);
+        assert_eq!(mt.stats().get_aborts(why.kind), 1);
+    }
 }
 
 /// A trace compiler that panics (an IR construct it did not expect).

@@ -9,6 +9,7 @@
 //! A `longjmp` out of a native call unwinds through the blackhole's frames;
 //! they own only heap memory, which then leaks, and no runtime state.
 
+use super::error::BlackholeError;
 use super::ffi::Args;
 use super::prog::*;
 use std::cell::RefCell;
@@ -297,7 +298,7 @@ fn intrinsic(fi: Intr, ty: Ty, a: &[u64]) -> (u64, Option<u64>) {
 
 /// Moves to block `to` of the top frame, assigning its phis (all read
 /// before any is written, as phis are parallel).
-fn jump(prog: &Prog, fr: &mut Frame, to: u32, record: bool) -> Result<(), String> {
+fn jump(prog: &Prog, fr: &mut Frame, to: u32, record: bool) -> Result<(), BlackholeError> {
     if record {
         crate::trace::swt::rec_block(prog.func_idx, to);
     }
@@ -327,8 +328,8 @@ fn jump(prog: &Prog, fr: &mut Frame, to: u32, record: bool) -> Result<(), String
                         .incoming
                         .iter()
                         .position(|(b, _)| *b == from)
-                        .ok_or_else(|| {
-                            format!("phi without an entry for its predecessor in {}", prog.name)
+                        .ok_or_else(|| BlackholeError::PhiWithoutEntry {
+                            func: prog.name.clone(),
                         })?;
                     &p.incoming[k].1
                 }
@@ -363,17 +364,17 @@ fn jump(prog: &Prog, fr: &mut Frame, to: u32, record: bool) -> Result<(), String
 /// # Safety
 /// The frames must be what the AOT code would have at that point: the
 /// interpreter does whatever the IR does to memory.
-pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, String> {
+pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, BlackholeError> {
     // The top frame's program, re-fetched only when the top frame changes
     // (cloning the `Arc` per instruction would dominate the run time).
-    let mut prog = frames.last().ok_or("no frames")?.prog.clone();
+    let mut prog = frames.last().ok_or(BlackholeError::NoFrames)?.prog.clone();
     loop {
         let depth = frames.len();
-        let fr = frames.last_mut().ok_or("no frames")?;
+        let fr = frames.last_mut().ok_or(BlackholeError::NoFrames)?;
         let inst = prog.blocks[fr.block as usize]
             .insts
             .get(fr.idx as usize)
-            .ok_or("ran off the end of a block")?;
+            .ok_or(BlackholeError::RanOffBlock)?;
         fr.idx += 1;
         let r = &mut fr.regs;
         match inst {
@@ -461,7 +462,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
                 }
                 let fp = get(r, callee) as usize;
                 if fp == 0 {
-                    return Err("a call through a null function pointer".into());
+                    return Err(BlackholeError::NullCall);
                 }
                 // SAFETY: the IR calls `fp` with this signature.
                 let out = unsafe { a.call(fp) };
@@ -507,7 +508,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
             }
             Inst::ControlPoint { loc } => {
                 if depth != 1 {
-                    return Err("a control point in an inlined frame".into());
+                    return Err(BlackholeError::InlinedControlPoint);
                 }
                 return Ok(Outcome::ControlPoint(get(r, loc)));
             }
@@ -515,7 +516,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
             Inst::Unsupported(why) => {
                 // The trace compiler refuses traces whose guards can reach
                 // these, so this is a bug, not a user error.
-                return Err(format!("the blackhole reached {why}"));
+                return Err(BlackholeError::Unsupported { why: why.clone() });
             }
             Inst::Br { to } => jump(&prog, fr, *to, record)?,
             Inst::CondBr { c, t, f: fl } => {
@@ -541,7 +542,11 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Stri
                 p.regs[d..d + vals.len()].copy_from_slice(&vals);
                 prog = p.prog.clone();
             }
-            Inst::Unreachable => return Err(format!("unreachable code in {}", prog.name)),
+            Inst::Unreachable => {
+                return Err(BlackholeError::Unreachable {
+                    func: prog.name.clone(),
+                })
+            }
         }
     }
 }

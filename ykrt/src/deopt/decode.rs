@@ -4,6 +4,7 @@
 // LLVM's opaque handles are passed around as values, as in the C API.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub use super::error::Unsupported;
 use super::prog::*;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
@@ -41,13 +42,13 @@ pub struct Env<'a> {
 type GepIndex = (Opnd, u8, i64);
 
 /// The leaves of a first-class type, or why the blackhole can't hold it.
-pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, String> {
+pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, Unsupported> {
     unsafe {
         Ok(match LLVMGetTypeKind(ty) {
             LLVMTypeKind::LLVMIntegerTypeKind => {
                 let w = LLVMGetIntTypeWidth(ty);
                 if w > 64 {
-                    return Err(format!("i{w}"));
+                    return Err(Unsupported::WideInt(w));
                 }
                 vec![Ty::I(w as u8)]
             }
@@ -67,21 +68,21 @@ pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, String> {
                 let n = LLVMGetArrayLength2(ty);
                 let e = leaves(LLVMGetElementType(ty))?;
                 if n > 64 {
-                    return Err("a large array value".into());
+                    return Err(Unsupported::LargeArray);
                 }
                 (0..n).flat_map(|_| e.clone()).collect()
             }
-            k => return Err(format!("a value of type kind {k:?}")),
+            k => return Err(Unsupported::TypeKind(k)),
         })
     }
 }
 
-fn scalar(ty: LLVMTypeRef) -> Result<Ty, String> {
+fn scalar(ty: LLVMTypeRef) -> Result<Ty, Unsupported> {
     let l = leaves(ty)?;
     if l.len() == 1 && unsafe { LLVMGetTypeKind(ty) } != LLVMTypeKind::LLVMStructTypeKind {
         Ok(l[0])
     } else {
-        Err("an aggregate where a scalar is needed".into())
+        Err(Unsupported::AggregateForScalar)
     }
 }
 
@@ -163,7 +164,7 @@ impl Dec<'_> {
         self.block_idx[&b]
     }
 
-    fn phi(&self, i: LLVMValueRef) -> Result<Phi, String> {
+    fn phi(&self, i: LLVMValueRef) -> Result<Phi, Unsupported> {
         let n = leaves(unsafe { LLVMTypeOf(i) })?.len() as u32;
         let mut incoming = Vec::new();
         unsafe {
@@ -180,7 +181,7 @@ impl Dec<'_> {
     }
 
     /// An operand: a register, or a constant evaluated now.
-    fn opnd(&self, v: LLVMValueRef) -> Result<Opnd, String> {
+    fn opnd(&self, v: LLVMValueRef) -> Result<Opnd, Unsupported> {
         if let Some(&r) = self.regs.get(&v) {
             return Ok(Opnd::R(r));
         }
@@ -204,11 +205,11 @@ impl Dec<'_> {
                     match self.opnd(LLVMGetOperand(v, k))? {
                         Opnd::K(x) => out.push(x),
                         Opnd::KA(xs) => out.extend(xs.iter()),
-                        Opnd::R(_) => return Err("a non-constant aggregate operand".into()),
+                        Opnd::R(_) => return Err(Unsupported::NonConstAggregate),
                     }
                 }
                 if out.len() != l.len() {
-                    return Err("an aggregate constant of an unexpected shape".into());
+                    return Err(Unsupported::AggregateShape);
                 }
                 return Ok(Opnd::KA(out.into()));
             }
@@ -217,13 +218,13 @@ impl Dec<'_> {
     }
 
     /// A scalar constant's bits.
-    fn konst(&self, v: LLVMValueRef) -> Result<u64, String> {
+    fn konst(&self, v: LLVMValueRef) -> Result<u64, Unsupported> {
         unsafe {
             let ty = LLVMTypeOf(v);
             if !LLVMIsAConstantInt(v).is_null() {
                 let w = LLVMGetIntTypeWidth(ty);
                 if w > 64 {
-                    return Err(format!("an i{w} constant"));
+                    return Err(Unsupported::WideConstant(w));
                 }
                 return Ok(LLVMConstIntGetZExtValue(v) & width_mask(w as u8));
             }
@@ -233,7 +234,7 @@ impl Dec<'_> {
                 return match LLVMGetTypeKind(ty) {
                     LLVMTypeKind::LLVMFloatTypeKind => Ok((x as f32).to_bits() as u64),
                     LLVMTypeKind::LLVMDoubleTypeKind => Ok(x.to_bits()),
-                    k => Err(format!("a float constant of kind {k:?}")),
+                    k => Err(Unsupported::FloatConstant(k)),
                 };
             }
             if !LLVMIsAUndefValue(v).is_null()
@@ -252,7 +253,10 @@ impl Dec<'_> {
                     .copied()
                     .unwrap_or(std::ptr::null_mut());
                 if a.is_null() {
-                    return Err(format!("function {} without an address", llvm::name(v)));
+                    return Err(Unsupported::NoAddress {
+                        what: "function",
+                        name: llvm::name(v),
+                    });
                 }
                 return Ok(a as u64);
             }
@@ -265,7 +269,10 @@ impl Dec<'_> {
                     .copied()
                     .unwrap_or(std::ptr::null_mut());
                 if a.is_null() {
-                    return Err(format!("global {} without an address", llvm::name(v)));
+                    return Err(Unsupported::NoAddress {
+                        what: "global",
+                        name: llvm::name(v),
+                    });
                 }
                 return Ok(a as u64);
             }
@@ -280,7 +287,7 @@ impl Dec<'_> {
                     LLVMOpcode::LLVMGetElementPtr => {
                         let (off, idx) = self.gep(v, &ops)?;
                         if !idx.is_empty() {
-                            return Err("a gep constant with variable indices".into());
+                            return Err(Unsupported::VariableGepConstant);
                         }
                         k(0)?.wrapping_add(off as u64)
                     }
@@ -292,19 +299,23 @@ impl Dec<'_> {
                     LLVMOpcode::LLVMAdd => k(0)?.wrapping_add(k(1)?) & width_mask(w),
                     LLVMOpcode::LLVMSub => k(0)?.wrapping_sub(k(1)?) & width_mask(w),
                     LLVMOpcode::LLVMXor => (k(0)? ^ k(1)?) & width_mask(w),
-                    op => return Err(format!("a constant expression {op:?}")),
+                    op => return Err(Unsupported::ConstantExpr(op)),
                 });
             }
             if !LLVMIsAGlobalAlias(v).is_null() {
-                return Err("a global alias".into());
+                return Err(Unsupported::GlobalAlias);
             }
-            Err(format!("an operand of kind {:?}", LLVMGetValueKind(v)))
+            Err(Unsupported::OperandKind(LLVMGetValueKind(v)))
         }
     }
 
     /// The constant offset and variable `(index, width, scale)` terms of a
     /// GEP (instruction or constant expression) with operands `ops`.
-    fn gep(&self, g: LLVMValueRef, ops: &[LLVMValueRef]) -> Result<(i64, Vec<GepIndex>), String> {
+    fn gep(
+        &self,
+        g: LLVMValueRef,
+        ops: &[LLVMValueRef],
+    ) -> Result<(i64, Vec<GepIndex>), Unsupported> {
         unsafe {
             let td = self.env.td;
             let mut ty = LLVMGetGEPSourceElementType(g);
@@ -320,13 +331,13 @@ impl Dec<'_> {
                 if k > 0 {
                     ty = match LLVMGetTypeKind(ty) {
                         LLVMTypeKind::LLVMArrayTypeKind => LLVMGetElementType(ty),
-                        _ => return Err("a gep into a vector".into()),
+                        _ => return Err(Unsupported::GepIntoVector),
                     };
                 }
                 let scale = LLVMABISizeOfType(td, ty) as i64;
                 let ixty = LLVMTypeOf(ix);
                 if LLVMGetTypeKind(ixty) != LLVMTypeKind::LLVMIntegerTypeKind {
-                    return Err("a vector gep".into());
+                    return Err(Unsupported::VectorGep);
                 }
                 let w = LLVMGetIntTypeWidth(ixty) as u8;
                 match self.opnd(ix)? {
@@ -338,7 +349,7 @@ impl Dec<'_> {
         }
     }
 
-    fn inst(&self, i: LLVMValueRef) -> Result<Inst, String> {
+    fn inst(&self, i: LLVMValueRef) -> Result<Inst, Unsupported> {
         use LLVMOpcode::*;
         let ops = operands(i);
         let o = |k: usize| self.opnd(ops[k]);
@@ -347,10 +358,10 @@ impl Dec<'_> {
             let has_reg = self.regs.contains_key(&i);
             let d = if has_reg { self.reg(i) } else { u32::MAX };
             let op = llvm::opcode(i);
-            let int_w = |v: LLVMValueRef| -> Result<u8, String> {
+            let int_w = |v: LLVMValueRef| -> Result<u8, Unsupported> {
                 match scalar(LLVMTypeOf(v))? {
                     Ty::I(w) => Ok(w),
-                    _ => Err("a float where an integer is needed".into()),
+                    _ => Err(Unsupported::FloatForInt),
                 }
             };
             Ok(match op {
@@ -444,7 +455,7 @@ impl Dec<'_> {
                 },
                 LLVMSelect => {
                     if LLVMGetTypeKind(LLVMTypeOf(ops[0])) == LLVMTypeKind::LLVMVectorTypeKind {
-                        return Err("a vector select".into());
+                        return Err(Unsupported::VectorSelect);
                     }
                     Inst::Select {
                         d,
@@ -455,18 +466,18 @@ impl Dec<'_> {
                     }
                 }
                 LLVMLoad => Inst::Load {
-                    ty: scalar(ty).map_err(|e| format!("a load of {e}"))?,
+                    ty: scalar(ty).map_err(|e| Unsupported::Load(Box::new(e)))?,
                     d,
                     p: o(0)?,
                 },
                 LLVMStore => Inst::Store {
-                    ty: scalar(LLVMTypeOf(ops[0])).map_err(|e| format!("a store of {e}"))?,
+                    ty: scalar(LLVMTypeOf(ops[0])).map_err(|e| Unsupported::Store(Box::new(e)))?,
                     v: o(0)?,
                     p: o(1)?,
                 },
                 LLVMGetElementPtr => {
                     if LLVMGetTypeKind(ty) == LLVMTypeKind::LLVMVectorTypeKind {
-                        return Err("a vector gep".into());
+                        return Err(Unsupported::VectorGep);
                     }
                     let (off, idx) = self.gep(i, &ops)?;
                     Inst::Gep {
@@ -539,14 +550,14 @@ impl Dec<'_> {
                     }
                 }
                 LLVMUnreachable => Inst::Unreachable,
-                op => return Err(format!("instruction {op:?}")),
+                op => return Err(Unsupported::Instruction(op)),
             })
         }
     }
 
     /// The first leaf and leaf count that extractvalue/insertvalue `i`
     /// addresses in aggregate type `ty`.
-    fn agg_path(&self, mut ty: LLVMTypeRef, i: LLVMValueRef) -> Result<(u32, u32), String> {
+    fn agg_path(&self, mut ty: LLVMTypeRef, i: LLVMValueRef) -> Result<(u32, u32), Unsupported> {
         unsafe {
             let n = LLVMGetNumIndices(i) as usize;
             let idx = std::slice::from_raw_parts(LLVMGetIndices(i), n);
@@ -564,18 +575,18 @@ impl Dec<'_> {
                         leaf += k * leaves(e)?.len() as u32;
                         ty = e;
                     }
-                    _ => return Err("extract/insertvalue into a non-aggregate".into()),
+                    _ => return Err(Unsupported::AggregatePath),
                 }
             }
             Ok((leaf, leaves(ty)?.len() as u32))
         }
     }
 
-    fn call(&self, i: LLVMValueRef, d: u32, ty: LLVMTypeRef) -> Result<Inst, String> {
+    fn call(&self, i: LLVMValueRef, d: u32, ty: LLVMTypeRef) -> Result<Inst, Unsupported> {
         unsafe {
             let callee = LLVMGetCalledValue(i);
             if !LLVMIsAInlineAsm(callee).is_null() {
-                return Err("inline asm".into());
+                return Err(Unsupported::InlineAsm);
             }
             let nargs = LLVMGetNumArgOperands(i);
             let args: Vec<LLVMValueRef> = (0..nargs).map(|k| LLVMGetOperand(i, k)).collect();
@@ -597,7 +608,7 @@ impl Dec<'_> {
                 // it.
                 yk_abi::names::RT_CONTROL_POINT => return Ok(Inst::ControlPoint { loc: a(1)? }),
                 "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
-                    return Err(format!("a call to {name}"))
+                    return Err(Unsupported::Call(name))
                 }
                 _ => {}
             }
@@ -617,7 +628,7 @@ impl Dec<'_> {
                 let at = k as u32 + 1;
                 for (kn, why) in kinds {
                     if has_attr(i, callee, direct, at, kind_id(kn)) {
-                        return Err(why.into());
+                        return Err(Unsupported::ArgAttr(why));
                     }
                 }
                 let class = match leaves(LLVMTypeOf(v))?.as_slice() {
@@ -626,7 +637,7 @@ impl Dec<'_> {
                         signext: has_attr(i, callee, direct, at, signext),
                     },
                     [Ty::F32] | [Ty::F64] => ArgClass::Sse,
-                    _ => return Err("an aggregate argument".into()),
+                    _ => return Err(Unsupported::AggregateArgument),
                 };
                 out.push((a(k)?, class));
             }
@@ -646,7 +657,7 @@ impl Dec<'_> {
                         v.push((t, sse));
                     }
                     if ni > 2 || nf > 2 {
-                        return Err("a call returning a large aggregate".into());
+                        return Err(Unsupported::LargeAggregateReturn);
                     }
                     RetClass::Leaves(v)
                 }
@@ -682,10 +693,10 @@ impl Dec<'_> {
         args: &[LLVMValueRef],
         d: u32,
         ty: LLVMTypeRef,
-    ) -> Result<Inst, String> {
+    ) -> Result<Inst, Unsupported> {
         let a = |k: usize| self.opnd(args[k]);
         let base = name.split('.').next().unwrap_or("");
-        let intr = |f: Intr, t: Ty| -> Result<Inst, String> {
+        let intr = |f: Intr, t: Ty| -> Result<Inst, Unsupported> {
             let mut v = Vec::new();
             for k in 0..args.len() {
                 v.push(a(k)?);
@@ -704,7 +715,7 @@ impl Dec<'_> {
                 if name.starts_with("experimental.noalias") || !name.starts_with("experimental") {
                     Inst::Nop
                 } else {
-                    return Err(format!("intrinsic llvm.{name}"));
+                    return Err(Unsupported::Intrinsic(name.to_owned()));
                 }
             }
             "expect" | "ptr" | "launder" | "strip" => Inst::Copy { d, n: 1, a: a(0)? },
@@ -750,7 +761,7 @@ impl Dec<'_> {
             "fmuladd" => intr(Intr::FMulAdd, sty()?)?,
             _ => {
                 let _ = ty;
-                return Err(format!("intrinsic llvm.{name}"));
+                return Err(Unsupported::Intrinsic(name.to_owned()));
             }
         })
     }
@@ -773,4 +784,88 @@ fn has_attr(call: LLVMValueRef, callee: LLVMValueRef, direct: bool, at: u32, kin
 /// `LLVMDisposeTargetData`.
 pub fn target_data(m: LLVMModuleRef) -> LLVMTargetDataRef {
     unsafe { LLVMCreateTargetData(LLVMGetDataLayoutStr(m)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yk_llvm::Module;
+
+    /// Each instruction of `@f` the blackhole can't run is decoded as
+    /// `Inst::Unsupported` with the typed reason, and the reasons read as
+    /// before they were typed.
+    #[test]
+    fn unsupported_instructions_say_why() {
+        let m = Module::parse_ir(
+            r#"
+declare void @g()
+declare i32 @setjmp(ptr)
+define void @f(ptr %p, <2 x i32> %v) {
+entry:
+  %a = load i128, ptr %p
+  %b = load { i64, i64 }, ptr %p
+  %c = extractelement <2 x i32> %v, i32 0
+  call void @g()
+  %s = call i32 @setjmp(ptr %p)
+  call void asm "nop", ""()
+  ret void
+}
+"#,
+        )
+        .unwrap();
+        let funcs = m.functions();
+        let func_idx: HashMap<LLVMValueRef, usize> =
+            funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+        let td = target_data(m.m);
+        let env = Env {
+            td,
+            func_idx: &func_idx,
+            global_idx: &HashMap::new(),
+            func_addrs: &[],
+            global_addrs: &[],
+        };
+        let f = m.function("f").unwrap();
+        let d = decode(&env, f, func_idx[&f] as u32);
+        let why: Vec<(Unsupported, String)> = d.prog.blocks[0]
+            .insts
+            .iter()
+            .filter_map(|i| match i {
+                Inst::Unsupported(u) => Some((u.clone(), u.to_string())),
+                _ => None,
+            })
+            .collect();
+        let want = [
+            (
+                Unsupported::Load(Box::new(Unsupported::WideInt(128))),
+                "a load of i128",
+            ),
+            (
+                Unsupported::Load(Box::new(Unsupported::AggregateForScalar)),
+                "a load of an aggregate where a scalar is needed",
+            ),
+            (
+                Unsupported::Instruction(LLVMOpcode::LLVMExtractElement),
+                "instruction LLVMExtractElement",
+            ),
+            (
+                Unsupported::NoAddress {
+                    what: "function",
+                    name: "g".into(),
+                },
+                "function g without an address",
+            ),
+            (Unsupported::Call("setjmp".into()), "a call to setjmp"),
+            (Unsupported::InlineAsm, "inline asm"),
+        ];
+        let got: Vec<(Unsupported, &str)> =
+            why.iter().map(|(u, s)| (u.clone(), s.as_str())).collect();
+        assert_eq!(got, want);
+        // What the trace compiler is told when a guard could reach them.
+        assert_eq!(
+            d.prog.unsupported_from(0, 0, false).as_deref(),
+            Some("a load of i128 in f")
+        );
+        // SAFETY: made by `target_data` above, used no more.
+        unsafe { LLVMDisposeTargetData(td) };
+    }
 }

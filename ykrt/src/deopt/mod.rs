@@ -13,6 +13,7 @@
 
 pub mod blackhole;
 pub mod decode;
+pub mod error;
 pub mod ffi;
 pub mod prog;
 
@@ -410,7 +411,8 @@ pub unsafe extern "C" fn __yk_guard_failed(
         }
         Err(e) => {
             // Continuing would run the interpreter from a wrong state.
-            eprintln!("yk: internal error in the blackhole: {e}");
+            let msg = error::report(&e, info.trace_no, guard, info.start_loc, &frames);
+            mt.log().fatal(&msg);
             std::process::abort();
         }
     };

@@ -308,7 +308,7 @@ pub enum Inst {
     Nop,
     /// Something the blackhole can't run: reaching it is refused when the
     /// trace is compiled (see [`Prog::unsupported_from`]).
-    Unsupported(String),
+    Unsupported(super::decode::Unsupported),
     // Terminators:
     Br {
         to: u32,

@@ -306,7 +306,7 @@ impl LlvmCompiler {
         let st = match guard.get_or_insert_with(|| init(mt)) {
             Ok(st) => st,
             Err(e) => {
-                return Err(CompileError::Permanent(Abort::new(
+                return Err(CompileError::from(Abort::new(
                     AbortKind::NoCompiler,
                     e.clone(),
                 )))
@@ -314,7 +314,7 @@ impl LlvmCompiler {
         };
         self.shared.free_dead(st);
         let info = crate::aot::info().ok_or_else(|| {
-            CompileError::Permanent(Abort::new(AbortKind::NoCompiler, "no embedded IR"))
+            CompileError::from(Abort::new(AbortKind::NoCompiler, "no embedded IR"))
         })?;
         // A side trace is built in its parent's generation (its guard's
         // source refers to that AOT module); a root trace in the newest,
@@ -323,12 +323,12 @@ impl LlvmCompiler {
             Some((parent, _)) => *st
                 .trace_gen
                 .get(&parent)
-                .ok_or_else(|| CompileError::Permanent(Abort::internal("unknown parent trace")))?,
+                .ok_or_else(|| CompileError::from(Abort::internal("unknown parent trace")))?,
             None => {
                 let newest = st.gens.last().expect("there is always a generation");
                 if newest.roots >= traces_per_context() {
                     let g = open_gen(mt, st.next_gen, &mut phases)
-                        .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
+                        .map_err(|e| CompileError::from(Abort::backend(e)))?;
                     st.next_gen += 1;
                     st.gens.push(g);
                     phases.note("(a fresh LLVM context)");
@@ -347,7 +347,7 @@ impl LlvmCompiler {
         let gen = gens
             .iter_mut()
             .find(|g| g.id == gen_id)
-            .ok_or_else(|| CompileError::Permanent(Abort::internal("unknown generation")))?;
+            .ok_or_else(|| CompileError::from(Abort::internal("unknown generation")))?;
         if side.is_none() {
             gen.roots += 1;
         }
@@ -359,13 +359,14 @@ impl LlvmCompiler {
             llvm_sys::core::LLVMSetDataLayout(t.m, llvm_sys::core::LLVMGetDataLayoutStr(gen.aot.m));
             llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(gen.aot.m));
         }
-        let src =
-            match side {
-                Some(k) => Some(guard_srcs.get(&k).ok_or_else(|| {
-                    CompileError::Permanent(Abort::internal("unknown parent guard"))
-                })?),
-                None => None,
-            };
+        let src = match side {
+            Some(k) => Some(
+                guard_srcs
+                    .get(&k)
+                    .ok_or_else(|| CompileError::from(Abort::internal("unknown parent guard")))?,
+            ),
+            None => None,
+        };
         let input = builder::TraceInput {
             blocks: &trace.blocks,
             promotes: &trace.promotes,
@@ -376,16 +377,15 @@ impl LlvmCompiler {
             name: &name,
             side: src,
         };
-        let idx = crate::aotir::index().ok_or_else(|| {
-            CompileError::Permanent(Abort::internal("the embedded IR is not indexed"))
-        })?;
+        let idx = crate::aotir::index()
+            .ok_or_else(|| CompileError::from(Abort::internal("the embedded IR is not indexed")))?;
         phases.done("setup");
         let sel = mt.log().ir_selection();
         let log_tir = |what: &str, text: &str| mt.log().ir_section(what, text);
         let log_tir: Option<tirb::TirLog> = if sel.trace_ir { Some(&log_tir) } else { None };
         let (mut built, tir_counts) =
             tirb::build(&gen.aot, idx, &mut gen.analyses, t, &input, log_tir)
-                .map_err(CompileError::Temporary)?;
+                .map_err(CompileError::from)?;
         phases.note(&format!(
             "(trace IR: {} appended, {} after forward, {} after backward, {} guards, {} \
              snapshots)",
@@ -403,7 +403,7 @@ impl LlvmCompiler {
             built.guards.len()
         ));
         if ninstrs > MAX_TRACE_INSTRS {
-            return Err(CompileError::Temporary(Abort::too_long(format!(
+            return Err(CompileError::from(Abort::too_long(format!(
                 "trace too long: {ninstrs} instructions (the limit is {MAX_TRACE_INSTRS})"
             ))));
         }
@@ -416,7 +416,7 @@ impl LlvmCompiler {
         built
             .module
             .verify()
-            .map_err(|e| CompileError::Temporary(Abort::internal(e)))?;
+            .map_err(|e| CompileError::from(Abort::internal(e)))?;
         let pipeline = std::env::var("YKD_OPT_PIPELINE")
             .ok()
             .filter(|p| !p.is_empty())
@@ -424,7 +424,7 @@ impl LlvmCompiler {
         built
             .module
             .run_passes(&pipeline)
-            .map_err(|e| CompileError::Temporary(Abort::backend(e.to_string())))?;
+            .map_err(|e| CompileError::from(Abort::backend(e.to_string())))?;
         let optimise_ms = phases.done("optimise");
         if sel.jit_post_opt {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
@@ -438,19 +438,19 @@ impl LlvmCompiler {
             for (sym, idx) in used {
                 let addr = table.get(*idx).copied().unwrap_or(std::ptr::null_mut());
                 if addr.is_null() {
-                    return Err(CompileError::Temporary(Abort::internal(format!(
+                    return Err(CompileError::from(Abort::internal(format!(
                         "{kind} {idx} has no address"
                     ))));
                 }
                 orc.define_absolute(sym, addr as usize)
-                    .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
+                    .map_err(|e| CompileError::from(Abort::backend(e)))?;
             }
         }
         let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
         let (addr, rt) = orc
             .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
-            .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
+            .map_err(|e| CompileError::from(Abort::backend(e)))?;
         for (g, src) in new_srcs.into_iter().enumerate() {
             guard_srcs.insert((trace_no, g as u32), src);
         }

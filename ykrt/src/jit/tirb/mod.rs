@@ -61,7 +61,7 @@ impl MemReader for AotMem {
         }
         let mut b = [0u8; 8];
         // SAFETY: the walk marks `const` only loads from within a constant
-        // global of the running binary (`walk::const_global_base`), which is
+        // global of the running binary (`walk/translate.rs`, `const_global_base`), which is
         // mapped and never written; the optimiser reads at offsets the
         // trace's own loads use.
         unsafe {

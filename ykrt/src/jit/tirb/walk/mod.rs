@@ -1,0 +1,485 @@
+//! The walk: a recorded block sequence into the trace IR.
+//!
+//! Owns [`walk`] and the walk's state (`W`): it follows the recording
+//! through the interpreter's AOT IR and every AOT instruction becomes
+//! trace-IR instructions appended through the forward optimiser
+//! ([`tir::opt::forward::TraceBuilder`]), so what is constant, redundant or
+//! already known along the trace never becomes code. The stages, one module
+//! each:
+//!
+//! - `mod.rs` (this file): the trace's parameters and shape, the main loop
+//!   over the recorded blocks (phis resolved by the recorded predecessor,
+//!   branches, returns, the closing control point) and the finished trace;
+//! - [`frames`]: the frame stack: which recorded block comes next, calls
+//!   (inlined when the recording enters them, else native calls whose
+//!   recorded blocks are skipped), promotions and idempotent calls, and the
+//!   frames a side trace starts with;
+//! - [`snapshot`]: guards and the state they resume (interned snapshots and
+//!   resume points, the AOT values live at each);
+//! - [`vars`]: the interpreter's variables (the `vars` fields) kept in SSA
+//!   values and passed as loop parameters;
+//! - [`translate`]: one AOT instruction or operand into trace IR.
+//!
+//! Invariants of its output ([`Walked`]):
+//!
+//! - parameter 0 is the control point's vars pointer; the other parameters
+//!   are described by [`Walked::params`] (a vars field, or a slot of the
+//!   parent's live-value buffer for a side trace);
+//! - a loop trace ends in `jump` with one argument per parameter (a field's
+//!   last value, or the parameter itself if the loop never changes it);
+//!   a linear or side trace ends in `exit` to its *end snapshot*: one frame
+//!   of the control point's function whose resume id is [`END_RESUME`], whose
+//!   live values are the vars fields the trace changed (id = field index)
+//!   and, under id [`LOC_ID`], the location the control point was passed;
+//! - every other snapshot's frame has a resume id indexing
+//!   [`Walked::resumes`] and live values keyed by the AOT value's register
+//!   number in its function ([`Walked::regs`] maps them back);
+//! - nothing of the vars struct is stored by the trace: the interpreter's
+//!   state is in SSA values, written back by the lowering at the end (and
+//!   by the blackhole at a guard's exit).
+//!
+//! An AOT construct the trace IR has no form for (aggregates, vectors,
+//! atomics, `with.overflow` intrinsics, ...) aborts the walk with
+//! [`AbortKind::Unsupported`](crate::abort::AbortKind) and says which
+//! ([`no_form`]).
+
+mod frames;
+mod snapshot;
+#[cfg(test)]
+mod tests;
+mod translate;
+mod vars;
+
+use super::super::builder::{block_index, find_cp, vars_fields, Analyses, GuardSrc, MAX_WALKED};
+use super::super::dbg::TraceDbg;
+use crate::abort::Abort;
+use crate::aotir::AotIndex;
+use crate::deopt::decode::{self, Decoded};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::LLVMOpcode;
+use rustc_hash::FxHashMap as HashMap;
+use snapshot::Resumes;
+use tir::opt::forward::{MemReader, TraceBuilder};
+use tir::opt::OptError;
+use tir::{Inst, Operand, Ty};
+pub use translate::{const_from_bits, no_form, ty_of};
+use vars::{Params, Vars};
+use yk_llvm::{self as llvm, successors};
+
+/// The resume id of a trace's end snapshot.
+pub const END_RESUME: u32 = u32::MAX;
+/// The live-value id of the location in a trace's end snapshot.
+pub const LOC_ID: u32 = u32::MAX;
+/// A walk that appends more trace-IR instructions than this (after
+/// optimisation) is aborted as too long there and then.
+pub const MAX_TIR: usize = 20_000;
+
+/// What a trace parameter holds on entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamSrc {
+    /// The vars pointer (parameter 0).
+    Vars,
+    /// Vars field `k`.
+    Field(u32),
+    /// Slot `s` of the live-value buffer (a side trace's inputs).
+    Slot(u32),
+}
+
+/// The kind of trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A root trace looping at its location.
+    Loop,
+    /// A root trace ending at another location's control point.
+    Linear,
+    /// A side trace.
+    Side,
+}
+
+/// Where one frame of a snapshot resumes.
+#[derive(Clone, Copy, Debug)]
+pub struct Resume {
+    pub f: LLVMValueRef,
+    pub fidx: u32,
+    /// The AOT instruction it resumes at.
+    pub at: LLVMValueRef,
+    /// The frame is the innermost one (it resumes at the guarded
+    /// instruction, not after a call).
+    pub top: bool,
+}
+
+/// A walked trace, ready for the backward pass and lowering.
+pub struct Walked {
+    pub trace: tir::Trace,
+    /// The debug location of each body instruction (null without debug
+    /// info).
+    pub locs: Vec<LLVMMetadataRef>,
+    pub shape: Shape,
+    pub params: Vec<ParamSrc>,
+    /// Resume points by id.
+    pub resumes: Vec<Resume>,
+    /// `(function index, register)` -> AOT value, for snapshots' values.
+    pub regs: HashMap<(u32, u32), LLVMValueRef>,
+    /// AOT instructions walked.
+    pub walked: usize,
+    pub stats: tir::opt::forward::Stats,
+}
+
+/// What the walk needs besides the recording.
+pub struct WalkInput<'a> {
+    pub blocks: &'a [(u32, u32)],
+    pub promotes: &'a [u64],
+    pub idempotents: &'a [u64],
+    pub cp_func: LLVMValueRef,
+    pub cp_func_idx: u32,
+    pub linear: bool,
+    pub side: Option<&'a GuardSrc>,
+}
+
+/// One interpreter frame being walked.
+struct Frame {
+    f: LLVMValueRef,
+    fidx: u32,
+    map: HashMap<LLVMValueRef, Operand>,
+    call: Option<LLVMValueRef>,
+    block: LLVMBasicBlockRef,
+    prev: Option<LLVMBasicBlockRef>,
+    resume: Option<LLVMValueRef>,
+    native_pending: bool,
+    dbg_at: LLVMMetadataRef,
+}
+
+struct W<'a, 'm> {
+    tb: TraceBuilder<'m>,
+    idx: &'a AotIndex,
+    an: &'a mut Analyses,
+    dbg: Option<&'a mut TraceDbg>,
+    cur_loc: LLVMMetadataRef,
+    locs: Vec<LLVMMetadataRef>,
+    frames: Vec<Frame>,
+    funcs: &'a [LLVMValueRef],
+    func_idx: &'a std::collections::HashMap<LLVMValueRef, usize>,
+    global_idx: &'a std::collections::HashMap<LLVMValueRef, usize>,
+    rec: &'a [(u32, u32)],
+    pos: usize,
+    promotes: &'a [u64],
+    next_promote: usize,
+    idempotents: &'a [u64],
+    next_idempotent: usize,
+    cp_call: LLVMValueRef,
+    aot_vars: LLVMValueRef,
+    vars_ty: LLVMTypeRef,
+    /// The vars fields' parameters and current values.
+    vars: Vars,
+    /// The snapshots' resume points, interned.
+    resumes: Resumes,
+    regs: HashMap<(u32, u32), LLVMValueRef>,
+    walked: usize,
+    /// Values known to be `x + C` without signed (`nsw`) or unsigned
+    /// (`nuw`) wrapping, from the AOT code's flags: see `widened_add`.
+    nsw: HashMap<Operand, (Operand, u64)>,
+    nuw: HashMap<Operand, (Operand, u64)>,
+}
+
+fn opt_err(e: OptError) -> Abort {
+    match e {
+        OptError::GuardAlwaysFails { .. } => Abort::recording(
+            "the recording contradicts what the trace knows (a guard always fails)",
+        ),
+        OptError::Type(e) => Abort::internal(format!("trace IR: {e}")),
+    }
+}
+
+/// Walks `input` into a trace.
+#[allow(clippy::too_many_arguments)]
+pub fn walk(
+    idx: &AotIndex,
+    an: &mut Analyses,
+    dbg: Option<&mut TraceDbg>,
+    mem: &dyn MemReader,
+    funcs: &[LLVMValueRef],
+    func_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    global_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    input: &WalkInput,
+) -> Result<Walked, Abort> {
+    let f = input.cp_func;
+    let (cp_block, cp_call) =
+        find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
+    let aot_vars = unsafe { LLVMGetOperand(cp_call, 2) };
+    let vars_ty = unsafe { LLVMGetAllocatedType(aot_vars) };
+    let fields = vars_fields(cp_block, aot_vars);
+    let shape = match (input.side.is_some(), input.linear) {
+        (true, _) => Shape::Side,
+        (false, true) => Shape::Linear,
+        (false, false) => Shape::Loop,
+    };
+    let Params {
+        srcs: params,
+        tys: ptys,
+        field_param,
+        invariant,
+        side_inputs,
+    } = vars::plan_params(f, &fields, shape, input.side)?;
+    let root_at = dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.root());
+    let mut w = W {
+        tb: TraceBuilder::new(ptys, mem),
+        idx,
+        an,
+        dbg,
+        cur_loc: std::ptr::null_mut(),
+        locs: Vec::new(),
+        frames: Vec::new(),
+        funcs,
+        func_idx,
+        global_idx,
+        rec: input.blocks,
+        pos: 0,
+        promotes: input.promotes,
+        next_promote: 0,
+        idempotents: input.idempotents,
+        next_idempotent: 0,
+        cp_call,
+        aot_vars,
+        vars_ty,
+        vars: Vars::new(field_param, shape == Shape::Side),
+        resumes: Resumes::default(),
+        regs: HashMap::default(),
+        walked: 0,
+        nsw: HashMap::default(),
+        nuw: HashMap::default(),
+    };
+    let mut map = HashMap::default();
+    map.insert(aot_vars, w.tb.param(0));
+    for (v, p) in invariant {
+        map.insert(v, w.tb.param(p));
+    }
+    if let Some(src) = input.side {
+        let mut slots: HashMap<LLVMValueRef, usize> = side_inputs.into_iter().collect();
+        w.side_frames(src, map, &mut slots, root_at)?;
+    } else {
+        let resume = successors(cp_block)[0];
+        let first = w.rec.first().copied();
+        if first != Some((input.cp_func_idx, block_index(f, resume))) {
+            return Err(Abort::recording(
+                "the recording does not start at the control point",
+            ));
+        }
+        w.pos = 1;
+        w.frames.push(Frame {
+            f,
+            fidx: input.cp_func_idx,
+            map,
+            call: None,
+            block: resume,
+            prev: Some(cp_block),
+            resume: None,
+            native_pending: false,
+            dbg_at: root_at,
+        });
+    }
+    w.walk()?;
+    if w.next_promote != input.promotes.len() {
+        return Err(Abort::recording(format!(
+            "yk_promote used outside the traced frames ({} recorded, {} in the trace)",
+            input.promotes.len(),
+            w.next_promote
+        )));
+    }
+    if w.next_idempotent != input.idempotents.len() {
+        return Err(Abort::recording(format!(
+            "idempotent calls outside the traced frames ({} recorded, {} in the trace)",
+            input.idempotents.len(),
+            w.next_idempotent
+        )));
+    }
+    let stats = w.tb.stats().clone();
+    let trace = match shape {
+        Shape::Loop => {
+            let tb = &w.tb;
+            let args = w.vars.loop_args(&params, |i| tb.param(i))?;
+            w.tb.finish_loop(args).map_err(opt_err)?
+        }
+        Shape::Linear | Shape::Side => {
+            let s = w.end_snapshot(input.cp_func_idx);
+            w.tb.finish_exit(s).map_err(opt_err)?
+        }
+    };
+    Ok(Walked {
+        trace,
+        locs: w.locs,
+        shape,
+        params,
+        resumes: w.resumes.into_vec(),
+        regs: w.regs,
+        walked: w.walked,
+        stats,
+    })
+}
+
+impl W<'_, '_> {
+    /// Appends `inst`, keeping its debug location.
+    fn append(&mut self, inst: Inst) -> Result<Option<Operand>, Abort> {
+        let before = self.tb.trace().body.len();
+        let r = self.tb.append(inst).map_err(opt_err)?;
+        let after = self.tb.trace().body.len();
+        for _ in before..after {
+            self.locs.push(self.cur_loc);
+        }
+        if after > MAX_TIR {
+            return Err(Abort::too_long(format!(
+                "trace too long: over {MAX_TIR} trace-IR instructions after optimisation"
+            )));
+        }
+        Ok(r)
+    }
+
+    /// Appends `inst`, which has a result.
+    fn value(&mut self, inst: Inst) -> Result<Operand, Abort> {
+        self.append(inst)?
+            .ok_or_else(|| Abort::internal("trace IR: an instruction with a result vanished"))
+    }
+
+    fn map(&mut self, v: LLVMValueRef, o: Operand) {
+        self.frames.last_mut().unwrap().map.insert(v, o);
+    }
+
+    /// Follows the recording until the closing control point.
+    fn walk(&mut self) -> Result<(), Abort> {
+        'blocks: loop {
+            let top = self.frames.len() - 1;
+            let bb = self.frames[top].block;
+            let mut i = match self.frames[top].resume.take() {
+                Some(i) => i,
+                None => unsafe { LLVMGetFirstInstruction(bb) },
+            };
+            if self.walked > MAX_WALKED {
+                return Err(Abort::too_long(format!(
+                    "trace too long: over {} instructions to walk",
+                    MAX_WALKED
+                )));
+            }
+            while !i.is_null() {
+                let next_i = unsafe { LLVMGetNextInstruction(i) };
+                self.walked += 1;
+                if let Some(d) = &mut self.dbg {
+                    self.cur_loc = d.loc_of(i, self.frames[top].dbg_at);
+                }
+                match llvm::opcode(i) {
+                    LLVMOpcode::LLVMPHI => {
+                        let p = self.frames[top]
+                            .prev
+                            .ok_or_else(|| Abort::internal("a phi in a function's entry block"))?;
+                        let v = unsafe {
+                            (0..LLVMCountIncoming(i))
+                                .find(|&k| LLVMGetIncomingBlock(i, k) == p)
+                                .map(|k| LLVMGetIncomingValue(i, k))
+                                .ok_or_else(|| {
+                                    Abort::recording(
+                                        "phi without an entry for the recorded predecessor",
+                                    )
+                                })?
+                        };
+                        let m = self.operand(v)?;
+                        self.map(i, m);
+                    }
+                    LLVMOpcode::LLVMCall if i == self.cp_call => {
+                        if self.at_end() {
+                            return Ok(());
+                        }
+                        let ty = ty_of(unsafe { LLVMTypeOf(i) })?;
+                        if ty != Ty::Void {
+                            let z = const_from_bits(ty, 0)?;
+                            self.map(i, z);
+                        }
+                    }
+                    LLVMOpcode::LLVMCall => {
+                        if self.call(i)? {
+                            continue 'blocks;
+                        }
+                    }
+                    LLVMOpcode::LLVMBr | LLVMOpcode::LLVMSwitch => {
+                        let next = self.next_block()?;
+                        self.guard_branch(bb, i, next)?;
+                        let fr = &mut self.frames[top];
+                        fr.prev = Some(bb);
+                        fr.block = next;
+                        continue 'blocks;
+                    }
+                    LLVMOpcode::LLVMRet => {
+                        if top == 0 {
+                            return Err(Abort::recording(
+                                "the interpreter function returned while recording",
+                            ));
+                        }
+                        let v = if unsafe { LLVMGetNumOperands(i) } == 1 {
+                            Some(self.operand(unsafe { LLVMGetOperand(i, 0) })?)
+                        } else {
+                            None
+                        };
+                        let fr = self.frames.pop().unwrap();
+                        let call = fr.call.unwrap();
+                        let parent = self.frames.last_mut().unwrap();
+                        if let Some(v) = v {
+                            parent.map.insert(call, v);
+                        }
+                        parent.resume = Some(unsafe { LLVMGetNextInstruction(call) });
+                        continue 'blocks;
+                    }
+                    LLVMOpcode::LLVMIndirectBr => {
+                        return Err(Abort::unsupported("indirectbr is not supported"))
+                    }
+                    LLVMOpcode::LLVMInvoke | LLVMOpcode::LLVMCallBr => {
+                        return Err(Abort::unsupported("invoke/callbr is not supported"))
+                    }
+                    LLVMOpcode::LLVMUnreachable => {
+                        return Err(Abort::recording("the recording reached unreachable code"))
+                    }
+                    LLVMOpcode::LLVMStore
+                        if self.vars_field(unsafe { LLVMGetOperand(i, 1) }).is_some() =>
+                    {
+                        let k = self.vars_field(unsafe { LLVMGetOperand(i, 1) }).unwrap();
+                        let v = self.operand(unsafe { LLVMGetOperand(i, 0) })?;
+                        self.vars.store(k, v);
+                    }
+                    LLVMOpcode::LLVMLoad
+                        if self.vars_field(unsafe { LLVMGetOperand(i, 0) }).is_some() =>
+                    {
+                        let k = self.vars_field(unsafe { LLVMGetOperand(i, 0) }).unwrap();
+                        let v = self.load_field(k, unsafe { LLVMTypeOf(i) })?;
+                        self.map(i, v);
+                    }
+                    _ => {
+                        if let Some(v) = self.inst(i, bb)? {
+                            self.map(i, v);
+                        }
+                    }
+                }
+                i = next_i;
+            }
+            return Err(Abort::internal("a block without a terminator"));
+        }
+    }
+}
+
+/// The decoded form of function `f` (cached in `an`).
+pub fn decoded<'a>(
+    an: &'a mut Analyses,
+    func_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    global_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    f: LLVMValueRef,
+    fidx: usize,
+) -> &'a Decoded {
+    let info = crate::aot::info();
+    let (fa, ga) = info.map_or((&[][..], &[][..]), |i| (i.funcs(), i.globals()));
+    let env = decode::Env {
+        td: an.td,
+        func_idx,
+        global_idx,
+        func_addrs: fa,
+        global_addrs: ga,
+    };
+    an.decoded
+        .entry(fidx)
+        .or_insert_with(|| decode::decode(&env, f, fidx as u32))
+}

@@ -1,0 +1,257 @@
+//! Guards and the state they resume: snapshots.
+//!
+//! Owns turning a recorded branch, switch, promotion or inlined indirect
+//! call into guards ([`W::guard_branch`], [`W::guard`]), and the snapshot
+//! each guard carries ([`W::snapshot`], and a linear or side trace's end
+//! snapshot, [`W::end_snapshot`]). Invariants:
+//!
+//! - a guard whose condition the trace already decides is not emitted; one
+//!   the trace decides the other way aborts the recording;
+//! - a snapshot has one frame per frame on the stack, outermost first; the
+//!   innermost resumes at the guarded instruction itself (its operands
+//!   count as live), the others right after the call of the next frame;
+//! - a frame's live values are exactly the AOT values the embedded IR's
+//!   liveness says are live there, keyed by their register in the decoded
+//!   function (`Walked::regs` maps each back), each mapped to its trace
+//!   operand; none is an aggregate;
+//! - equal snapshots are interned once (by the trace builder), and so are
+//!   resume points ([`Resumes`]: one id per AOT instruction and
+//!   innermost-or-not, in order of first use);
+//! - a guard is only emitted if the blackhole can run every instruction
+//!   its frames may reach from their resume points
+//!   (`Prog::unsupported_from`, cached in `Analyses`).
+
+use super::{const_from_bits, decoded, ty_of, Resume, END_RESUME, LOC_ID, W};
+use crate::abort::Abort;
+use crate::deopt::decode::{self, Decoded};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::LLVMOpcode;
+use rustc_hash::FxHashMap as HashMap;
+use tir::{BinOp, IPred, Inst, Operand, SnapId, Snapshot, Ty};
+use yk_llvm::liveness::Liveness;
+use yk_llvm::{self as llvm, operands, successors};
+
+/// The resume points of a trace's snapshots, interned: ids index
+/// `Walked::resumes`.
+#[derive(Default)]
+pub(super) struct Resumes {
+    list: Vec<Resume>,
+    ids: HashMap<(LLVMValueRef, bool), u32>,
+}
+
+impl Resumes {
+    /// The id of resume point `r`: the same for the same instruction and
+    /// innermost-or-not, a new one (the next number) otherwise.
+    pub(super) fn intern(&mut self, r: Resume) -> u32 {
+        *self.ids.entry((r.at, r.top)).or_insert_with(|| {
+            self.list.push(r);
+            (self.list.len() - 1) as u32
+        })
+    }
+
+    /// The resume points by id.
+    pub(super) fn into_vec(self) -> Vec<Resume> {
+        self.list
+    }
+}
+
+impl W<'_, '_> {
+    /// Turns terminator `term` of `bb` into guards that `next` follows.
+    pub(super) fn guard_branch(
+        &mut self,
+        bb: LLVMBasicBlockRef,
+        term: LLVMValueRef,
+        next: LLVMBasicBlockRef,
+    ) -> Result<(), Abort> {
+        unsafe {
+            let succs = successors(bb);
+            if !succs.contains(&next) {
+                return Err(Abort::recording(
+                    "the recording does not follow the control-flow graph",
+                ));
+            }
+            if succs.iter().all(|&s| s == next) {
+                return Ok(());
+            }
+            if llvm::opcode(term) == LLVMOpcode::LLVMBr {
+                let cond = self.operand(LLVMGetCondition(term))?;
+                return self.guard(cond, succs[0] == next, term);
+            }
+            let v = self.operand(LLVMGetOperand(term, 0))?;
+            let ty = ty_of(LLVMTypeOf(LLVMGetOperand(term, 0)))?;
+            let n = LLVMGetNumSuccessors(term);
+            let cases: Vec<(u64, bool)> = (1..n)
+                .map(|k| {
+                    (
+                        LLVMConstIntGetZExtValue(LLVMGetSwitchCaseValue(term, k)),
+                        LLVMGetSuccessor(term, k) == next,
+                    )
+                })
+                .collect();
+            if let Some(c) = self.tb.resolve(v).as_int() {
+                // Decided already (e.g. the dispatch on a promoted bytecode).
+                let taken = cases
+                    .iter()
+                    .position(|&(x, _)| x == c)
+                    .map_or(LLVMGetSwitchDefaultDest(term), |k| {
+                        LLVMGetSuccessor(term, k as u32 + 1)
+                    });
+                if taken != next {
+                    return Err(Abort::recording(
+                        "the recording contradicts a constant switch",
+                    ));
+                }
+                return Ok(());
+            }
+            if LLVMGetSwitchDefaultDest(term) == next {
+                // Not any case that leads elsewhere.
+                for &(c, to_next) in &cases {
+                    if !to_next {
+                        let ne = self.value(Inst::ICmp {
+                            pred: IPred::Ne,
+                            lhs: v,
+                            rhs: const_from_bits(ty, c)?,
+                        })?;
+                        self.guard(ne, true, term)?;
+                    }
+                }
+                return Ok(());
+            }
+            // One of the cases that lead to `next`.
+            let mut any: Option<Operand> = None;
+            for &(c, to_next) in &cases {
+                if to_next {
+                    let eq = self.value(Inst::ICmp {
+                        pred: IPred::Eq,
+                        lhs: v,
+                        rhs: const_from_bits(ty, c)?,
+                    })?;
+                    any = Some(match any {
+                        None => eq,
+                        Some(a) => self.value(Inst::Bin {
+                            op: BinOp::Or,
+                            ty: Ty::I1,
+                            lhs: a,
+                            rhs: eq,
+                        })?,
+                    });
+                }
+            }
+            let any = any.ok_or_else(|| Abort::internal("a switch successor that no case has"))?;
+            self.guard(any, true, term)
+        }
+    }
+
+    /// A guard: go on if `cond == expect`, else leave the trace, resuming
+    /// the top frame at AOT instruction `at`.
+    pub(super) fn guard(
+        &mut self,
+        cond: Operand,
+        expect: bool,
+        at: LLVMValueRef,
+    ) -> Result<(), Abort> {
+        if let Some(c) = self.tb.resolve(cond).as_int() {
+            if (c != 0) == expect {
+                return Ok(());
+            }
+            return Err(Abort::recording(
+                "the recording contradicts a branch the trace decides",
+            ));
+        }
+        let snap = self.snapshot(at)?;
+        self.append(Inst::Guard { cond, expect, snap })?;
+        Ok(())
+    }
+
+    /// Interns the state to rebuild if the trace leaves at `at`.
+    pub(super) fn snapshot(&mut self, at: LLVMValueRef) -> Result<SnapId, Abort> {
+        let top = self.frames.len() - 1;
+        let mut frames = Vec::with_capacity(top + 1);
+        for k in 0..=top {
+            let (f, fidx) = (self.frames[k].f, self.frames[k].fidx);
+            let (resume, live) = if k == top {
+                let mut live = self.liveness(f, fidx as usize).live_after(at);
+                for o in operands(at) {
+                    if llvm::is_ssa_value(o) && !live.contains(&o) {
+                        live.push(o);
+                    }
+                }
+                (at, live)
+            } else {
+                let call = self.frames[k + 1].call.unwrap();
+                let live = self.liveness(f, fidx as usize).live_after(call);
+                (unsafe { LLVMGetNextInstruction(call) }, live)
+            };
+            let d = self.decoded(f, fidx as usize);
+            let &(block, ix) = d
+                .pos
+                .get(&resume)
+                .ok_or_else(|| Abort::internal("resume point not decoded"))?;
+            let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
+            let key = (fidx as usize, block, ix, k == 0);
+            let why = match self.an.unsupported.get(&key) {
+                Some(w) => w.clone(),
+                None => {
+                    let d = self.decoded(f, fidx as usize);
+                    let w = d.prog.unsupported_from(block, ix, k == 0);
+                    self.an.unsupported.insert(key, w.clone());
+                    w
+                }
+            };
+            if let Some(why) = why {
+                return Err(Abort::unsupported(format!("the blackhole can't run {why}")));
+            }
+            let mut lv = Vec::with_capacity(live.len());
+            for (v, reg) in live.into_iter().zip(regs) {
+                match decode::leaves(unsafe { LLVMTypeOf(v) })
+                    .map_err(Abort::unsupported)?
+                    .as_slice()
+                {
+                    [_] => {}
+                    _ => return Err(Abort::unsupported("an aggregate value live at a guard")),
+                }
+                let m = *self.frames[k].map.get(&v).ok_or_else(|| {
+                    Abort::internal(format!("live value {} unmapped", llvm::name(v)))
+                })?;
+                self.regs.insert((fidx, reg), v);
+                lv.push((reg, m));
+            }
+            let top_frame = k == top;
+            let id = self.resumes.intern(Resume {
+                f,
+                fidx,
+                at: resume,
+                top: top_frame,
+            });
+            frames.push(tir::Frame::new(fidx, id, lv));
+        }
+        Ok(self.tb.snapshot(Snapshot { frames }))
+    }
+
+    /// The end snapshot: the fields the trace changed and the location.
+    pub(super) fn end_snapshot(&mut self, cp_func_idx: u32) -> SnapId {
+        let mut live = self.vars.changed();
+        let loc = self.frames[0]
+            .map
+            .get(&unsafe { LLVMGetOperand(self.cp_call, 1) })
+            .copied();
+        if let Some(loc) = loc {
+            live.push((LOC_ID, loc));
+        }
+        self.tb.snapshot(Snapshot {
+            frames: vec![tir::Frame::new(cp_func_idx, END_RESUME, live)],
+        })
+    }
+
+    pub(super) fn liveness(&mut self, f: LLVMValueRef, fidx: usize) -> &Liveness {
+        self.an
+            .liveness
+            .entry(fidx)
+            .or_insert_with(|| Liveness::analyse(f))
+    }
+
+    pub(super) fn decoded(&mut self, f: LLVMValueRef, fidx: usize) -> &Decoded {
+        decoded(self.an, self.func_idx, self.global_idx, f, fidx)
+    }
+}
