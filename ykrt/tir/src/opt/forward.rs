@@ -454,6 +454,19 @@ impl<'m> TraceBuilder<'m> {
                 Some(1) => Done(Some(t)),
                 Some(_) => Done(Some(f)),
                 None if t == f => Done(Some(t)),
+                // `select c, true, false` is `c`; `select c, false, true`
+                // is `not c` (C's `x ? 1 : 0` on a flag).
+                None if ty == Ty::I1 && t.as_int() == Some(1) && f.as_int() == Some(0) => {
+                    Done(Some(cond))
+                }
+                None if ty == Ty::I1 && t.as_int() == Some(0) && f.as_int() == Some(1) => {
+                    Again(Inst::Bin {
+                        op: BinOp::Xor,
+                        ty: Ty::I1,
+                        lhs: cond,
+                        rhs: Const::bool(true).into(),
+                    })
+                }
                 None => Emit(Inst::Select { cond, ty, t, f }),
             },
             Inst::PtrAdd { ptr, off } => {
