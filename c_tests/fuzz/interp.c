@@ -302,4 +302,4 @@ int main(int argc, char **argv) {
   free(locs);
   free(code);
   return 0;
-  }
+}
