@@ -86,11 +86,13 @@ fn main() {
         Some("stress") => stress::run(&args[1..]),
         Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("fuzz-c") => fuzz::c::run(&args[1..]),
         _ => {
             eprintln!(
-                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
                 lua_testsuite::USAGE,
                 fuzz::USAGE,
+                fuzz::c::USAGE,
                 stress::USAGE,
                 bench::USAGE,
                 bench_memory::USAGE,
