@@ -155,7 +155,7 @@ impl Gen {
                 Stmt::Ins(ins("LI", a, b, 0))
             })
             .collect();
-        let n = self.rng.usize(2..=6);
+        let n = self.rng.usize(3..=8);
         main.extend(self.body(n, MAIN_DEPTH));
         Program { main, funcs }
     }
@@ -170,11 +170,17 @@ impl Gen {
     }
 
     fn stmt(&mut self, max_depth: usize) -> Option<Stmt> {
+        // At the top of main and of functions mostly loops (the hot code); inside them a mix.
+        let (p_loop, p_if, p_break, p_call) = if self.nest == 0 {
+            (70, 8, 0, 10)
+        } else {
+            (22, 15, 7, 10)
+        };
         let r = self.rng.u32(0..100);
         let can_nest = self.nest < MAX_NEST;
-        if r < 30 && can_nest && self.depth < max_depth {
+        if r < p_loop && can_nest && self.depth < max_depth {
             self.loop_stmt(max_depth)
-        } else if r < 45 && can_nest {
+        } else if r >= p_loop && r < p_loop + p_if && can_nest {
             let cond = self.cond();
             self.count(cond.setup.len() as u64 + 1);
             self.nest += 1;
@@ -184,11 +190,14 @@ impl Gen {
             let els = self.body(ne, max_depth);
             self.nest -= 1;
             Some(Stmt::If { cond, then, els })
-        } else if r < 50 && self.depth > 0 {
+        } else if r >= p_loop + p_if && r < p_loop + p_if + p_break && self.depth > 0 {
             let cond = self.cond();
             self.count(cond.setup.len() as u64 + 1);
             Some(Stmt::Break(cond))
-        } else if r < 58 && self.callable_from < self.nfuncs {
+        } else if r >= p_loop + p_if + p_break
+            && r < p_loop + p_if + p_break + p_call
+            && self.callable_from < self.nfuncs
+        {
             let f = self.rng.usize(self.callable_from..self.nfuncs);
             let c = self.func_cost[f].saturating_mul(self.work);
             if c > NEST_LIMIT || self.cost + c > PROGRAM_LIMIT {
@@ -222,7 +231,7 @@ impl Gen {
         self.depth += 1;
         self.nest += 1;
         self.count(3);
-        let n = self.rng.usize(1..=5);
+        let n = self.rng.usize(2..=7);
         let body = self.body(n, max_depth);
         self.depth -= 1;
         self.nest -= 1;
