@@ -33,6 +33,7 @@ use crate::{lua, run_ok, secs, timing_toolchain, workspace_root};
 pub(crate) const USAGE: &str =
     "  fuzz-c [--seed S] [--time SECS] [--count N] [--reduce-time SECS] [--release]
   fuzz-c --print S            print the program of seed S
+  fuzz-c --c-test S           print it as a c_test (serialised configuration)
                               differential fuzzing of the C toolchain: random programs
                               (seeds S, S+1, ...) for c_tests/fuzz/interp.c built with
                               plain clang -O2 and with the toolchain (hot threshold 5,
@@ -170,8 +171,9 @@ fn minimise(
 }
 
 /// A c_test (in `c_tests/tests/`' format) of program `text` under configuration `cfg`,
-/// expecting the plain build's stdout `stdout`.
-fn c_test(seed: u64, cfg: &Config, text: &str, stdout: &str) -> String {
+/// expecting the plain build's stdout `stdout`; `about` (lines of text) says where the
+/// program comes from.
+fn c_test(cfg: &Config, text: &str, stdout: &str, about: &str) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -184,11 +186,12 @@ fn c_test(seed: u64, cfg: &Config, text: &str, stdout: &str) -> String {
     for l in stdout.lines() {
         let _ = writeln!(t, "//     {l}");
     }
-    let _ = writeln!(
-        t,
-        "\n// Found by `cargo xtask fuzz-c` (seed {seed}, configuration {}) and minimised: the\n\
-         // fuzzer's interpreter (c_tests/fuzz/interp.c) with this program compiled in.\n",
-        cfg.name
+    t.push('\n');
+    for l in about.lines() {
+        let _ = writeln!(t, "// {l}");
+    }
+    t.push_str(
+        "// The fuzzer's interpreter (c_tests/fuzz/interp.c) with the program compiled in.\n\n",
     );
     t.push_str("#define FUZZ_PROGRAM \\\n");
     for l in text.lines().filter(|l| !l.starts_with('#')) {
@@ -200,12 +203,29 @@ fn c_test(seed: u64, cfg: &Config, text: &str, stdout: &str) -> String {
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     if let [a, s] = args {
-        if a == "--print" {
+        if a == "--print" || a == "--c-test" {
             let seed = s.parse().map_err(|_| OptError::BadNumber {
                 opt: a.clone(),
                 value: s.clone(),
             })?;
-            print!("{}", cgen::generate(seed).lower());
+            let text = cgen::generate(seed).lower();
+            if a == "--print" {
+                print!("{text}");
+            } else {
+                // The program as a c_test of the serialised configuration, expecting what
+                // the plain build prints.
+                let bins = build(false)?;
+                let work = fuzz_dir()?.join("work");
+                fs::create_dir_all(&work)?;
+                fs::write(work.join(PROG), &text)?;
+                let args = [PROG, CONFIGS[0].reps];
+                let plain = run_vm(&bins.plain, &work, &args, &[], false, PLAIN_TIMEOUT)?;
+                if !plain.exit.ok() {
+                    anyhow::bail!("the plain build failed on seed {seed}: {}", plain.exit);
+                }
+                let about = format!("The program of `cargo xtask fuzz-c` seed {seed}.");
+                print!("{}", c_test(&CONFIGS[0], &text, &plain.stdout, &about));
+            }
             return Ok(());
         }
     }
@@ -359,7 +379,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             )?;
         }
         let test = dir.join(format!("mismatch-{seed}.c"));
-        fs::write(&test, c_test(seed, &CONFIGS[i], &min_text, &plain.stdout))?;
+        let about = format!(
+            "Found by `cargo xtask fuzz-c` (seed {seed}, configuration {}) and minimised: the\n\
+             plain and the JIT build disagreed on it.",
+            CONFIGS[i].name
+        );
+        fs::write(&test, c_test(&CONFIGS[i], &min_text, &plain.stdout, &about))?;
         eprintln!(
             "fuzz-c: seed {seed}: kept {} (c_test {}; outputs mismatch-{seed}.{{plain,jit}}.out)",
             min_path.display(),
@@ -482,16 +507,17 @@ mod tests {
     #[test]
     fn c_test_embeds_the_program_and_expects_plain_output() {
         let t = c_test(
-            3,
             &CONFIGS[0],
             "# a comment\nLI 0 5 0   # 0\nPRINT 0 0 0\nHALT 0 0 0\n",
             "5\nr0=5\n",
+            "Seed 3.",
         );
         assert!(t.starts_with("// Run-time:\n"));
         assert!(t.contains("//   env-var: YKD_SERIALISE_COMPILATION=1\n"));
         assert!(t.contains("//   exec-arg: 1\n//   stdout:\n//     5\n//     r0=5\n"));
         assert!(t.contains("  \"LI 0 5 0   # 0\\n\" \\\n"));
         assert!(!t.contains("a comment"));
+        assert!(t.contains("\n\n// Seed 3.\n// The fuzzer's"));
         assert!(t.ends_with("#include \"../fuzz/interp.c\"\n"));
     }
 }
