@@ -9,7 +9,8 @@
 // so the two builds can only differ through the JIT.
 //
 // A program is text, one instruction a line: `OP a b c` (a mnemonic and up to three integer
-// operands, missing ones 0); `#` starts a comment; jump targets are instruction indices.
+// operands, missing ones 0); `#` starts a comment; jump targets are instruction indices
+// (`JIDX r t n` jumps to t + r mod n, into a table of n jumps: a switch).
 // Usage: interp PROGRAM-FILE [REPS]: the program runs REPS times (default 1) from a fresh
 // state (registers, memory, call stack), with the same locations, so that traces compiled in
 // the background during one run are entered in the next. Built with -DFUZZ_PROGRAM="..." (a
@@ -37,7 +38,7 @@
 #define OPS(X)                                                                           \
   X(HALT) X(LI) X(MOV) X(ADD) X(SUB) X(MUL) X(ADDI) X(MULI) X(DIV) X(MOD) X(AND) X(OR)    \
   X(XOR) X(SHL) X(SHR) X(SAR) X(NEG) X(NOT) X(LT) X(LE) X(EQ) X(NE) X(ULT) X(LD) X(ST)   \
-  X(JMP) X(JZ) X(JNZ) X(JLT) X(JEQ) X(CALL) X(RET) X(PRINT) X(PROM) X(MIX)
+  X(JMP) X(JZ) X(JNZ) X(JLT) X(JEQ) X(JIDX) X(CALL) X(RET) X(PRINT) X(PROM) X(MIX)
 
 #define ENUM(o) OP_##o,
 enum { OPS(ENUM) NOPS };
@@ -134,6 +135,10 @@ static void parse(const char *src) {
       break;
     case OP_JLT: case OP_JEQ:
       if (w[1] < 0 || w[1] >= NREGS || w[2] < 0 || w[2] >= NREGS || w[3] < 0 || w[3] >= ninstrs)
+        die("bad operand", pc + 1);
+      break;
+    case OP_JIDX:
+      if (w[1] < 0 || w[1] >= NREGS || w[3] <= 0 || w[2] < 0 || w[2] + w[3] > ninstrs)
         die("bad operand", pc + 1);
       break;
     case OP_HALT: case OP_RET:
@@ -261,6 +266,8 @@ int main(int argc, char **argv) {
       case OP_JNZ: pc = r[a] != 0 ? b : pc + 1; break;
       case OP_JLT: pc = r[a] < r[b] ? c : pc + 1; break;
       case OP_JEQ: pc = r[a] == r[b] ? c : pc + 1; break;
+      // An indirect jump into a table of c instructions at b (a switch).
+      case OP_JIDX: pc = b + (long)((uint64_t)r[a] % (uint64_t)c); break;
       case OP_CALL:
         if (csp == NCALLS) {
           printf("call stack overflow at %ld\n", pc);

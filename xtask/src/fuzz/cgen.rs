@@ -3,7 +3,8 @@
 //!
 //! A program is a tree ([`Program`]: a main body and a few functions, each a list of
 //! [`Stmt`]s) lowered to the interpreter's text format ([`Program::lower`]): straight-line
-//! instructions, counted loops, ifs, breaks out of the innermost loop and calls. The reducer
+//! instructions, counted loops, ifs, switches (an indirect jump through a table), breaks out
+//! of the innermost loop and calls. The reducer
 //! ([`edit`]) works on the tree, so that whatever it deletes the program still terminates.
 //!
 //! Termination: every loop counts a register of its own down from an iteration count fixed
@@ -83,6 +84,11 @@ pub(crate) enum Stmt {
     },
     /// Leave the innermost loop when `cond` holds (a no-op outside loops).
     Break(Cond),
+    /// Run case `reg mod cases.len()` (an indirect jump through a table of jumps).
+    Switch {
+        reg: i64,
+        cases: Vec<Vec<Stmt>>,
+    },
     Call(usize),
 }
 
@@ -180,6 +186,20 @@ impl Gen {
         let can_nest = self.nest < MAX_NEST;
         if r < p_loop && can_nest && self.depth < max_depth {
             self.loop_stmt(max_depth)
+        } else if r >= p_loop && r < p_loop + p_if && can_nest && self.rng.u32(0..3) == 0 {
+            // A switch on a loop counter (or a data register), 2 to 4 cases.
+            let reg = self.src();
+            let n = self.rng.usize(2..=4);
+            self.count(n as u64 + 2);
+            self.nest += 1;
+            let cases = (0..n)
+                .map(|_| {
+                    let k = self.rng.usize(0..=2);
+                    self.body(k, max_depth)
+                })
+                .collect();
+            self.nest -= 1;
+            Some(Stmt::Switch { reg, cases })
         } else if r >= p_loop && r < p_loop + p_if && can_nest {
             let cond = self.cond();
             self.count(cond.setup.len() as u64 + 1);
@@ -492,6 +512,25 @@ impl Lower {
                     self.breaks.last_mut().expect("not empty").push(j);
                 }
             }
+            Stmt::Switch { reg, cases } => {
+                let n = cases.len() as i64;
+                let table = self.code.len() as i64 + 1;
+                self.emit(ins("JIDX", *reg, table, n), "switch".into());
+                let jumps: Vec<usize> = (0..n)
+                    .map(|_| self.emit(ins("JMP", -1, 0, 0), String::new()))
+                    .collect();
+                let mut ends = Vec::new();
+                for (j, case) in jumps.into_iter().zip(cases) {
+                    let start = self.code.len();
+                    self.patch(j, start);
+                    self.body(case);
+                    ends.push(self.emit(ins("JMP", -1, 0, 0), "endcase".into()));
+                }
+                let end = self.code.len();
+                for j in ends {
+                    self.patch(j, end);
+                }
+            }
             Stmt::Call(f) => {
                 let at = self.emit(ins("CALL", -1, 0, 0), format!("call f{f}"));
                 self.calls.push((at, *f));
@@ -547,6 +586,7 @@ impl Program {
                     1 + match s {
                         Stmt::Loop { body, .. } => n(body),
                         Stmt::If { then, els, .. } => n(then) + n(els),
+                        Stmt::Switch { cases, .. } => cases.iter().map(|c| n(c)).sum(),
                         _ => 0,
                     }
                 })
@@ -623,6 +663,19 @@ fn edit_body(b: &mut Vec<Stmt>, k: &mut usize) -> bool {
                     None
                 }
             }
+            Stmt::Switch { cases, .. } => {
+                if *k < cases.len() {
+                    Some(cases[*k].clone())
+                } else {
+                    *k -= cases.len();
+                    for c in cases.iter_mut() {
+                        if edit_body(c, k) {
+                            return true;
+                        }
+                    }
+                    None
+                }
+            }
             _ => None,
         };
         if let Some(r) = replacement {
@@ -667,6 +720,7 @@ mod tests {
                         check(els)
                     }
                     Stmt::Break(c) => c.setup.iter().for_each(|i| assert!(i.a < DATA_REGS)),
+                    Stmt::Switch { cases, .. } => cases.iter().for_each(|c| check(c)),
                     _ => (),
                 }
             }
