@@ -26,7 +26,7 @@ use anyhow::Result;
 
 use super::{
     cgen::{self, Program},
-    difference, parse, run_vm, Config, FuzzError, OptError, Run, StatSums, COMMON_ENV,
+    difference_of, parse, run_vm, Config, FuzzError, OptError, Run, StatSums, COMMON_ENV,
 };
 use crate::{lua, run_ok, secs, timing_toolchain, workspace_root};
 
@@ -61,6 +61,8 @@ const CONFIGS: &[Config] = &[
 
 const PLAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const YK_TIMEOUT: Duration = Duration::from_secs(120);
+/// How mismatches name the two builds.
+const NAMES: (&str, &str) = ("plain", "jit");
 /// The name every program runs under.
 const PROG: &str = "prog.txt";
 
@@ -136,7 +138,7 @@ fn still_mismatches(
         if !plain.exit.ok() {
             return Ok(false);
         }
-        if difference(&plain, &yk).is_some() {
+        if difference_of(&plain, &yk, NAMES).is_some() {
             return Ok(true);
         }
     }
@@ -319,7 +321,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 stat("side_traces_compiled"),
                 stat("guard_failures"),
             );
-            if let Some(d) = difference(&plain, &yk) {
+            if let Some(d) = difference_of(&plain, &yk, NAMES) {
                 eprintln!("fuzz-c: seed {seed}: MISMATCH under {}: {d}", c.name);
                 failing.push(i);
             }
@@ -359,16 +361,21 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         };
         let min_text = min.lower();
         fs::write(&min_path, &min_text)?;
-        // Both builds' output on the minimised program, and a c_test of it.
-        let i = failing[0];
-        let (plain, yk) = run_both(
-            &bins,
-            &work,
-            min_path.to_str().unwrap_or(PROG),
-            i,
-            &yk_env,
-            false,
-        )?;
+        // Both builds' output on the minimised program under the first configuration it
+        // still fails in (it may have been minimised for another than the first that
+        // failed), and a c_test of it.
+        const MIN: &str = "min.txt";
+        fs::write(work.join(MIN), &min_text)?;
+        let mut outs = Vec::new();
+        for &i in &failing {
+            let (plain, yk) = run_both(&bins, &work, MIN, i, &yk_env, false)?;
+            let differs = difference_of(&plain, &yk, NAMES).is_some();
+            outs.push((i, plain, yk));
+            if differs {
+                break;
+            }
+        }
+        let (i, plain, yk) = outs.pop().expect("failing is not empty");
         for (what, r) in [("plain", &plain), ("jit", &yk)] {
             fs::write(
                 dir.join(format!("mismatch-{seed}.{what}.out")),

@@ -304,8 +304,14 @@ fn run_vm(
 
 /// How `yk` differs from `plain`, if it does.
 fn difference(plain: &Run, yk: &Run) -> Option<String> {
+    difference_of(plain, yk, ("lua", "yklua"))
+}
+
+/// How `yk` differs from `plain`, if it does, naming them `names`.
+fn difference_of(plain: &Run, yk: &Run, names: (&str, &str)) -> Option<String> {
+    let (np, ny) = names;
     if plain.exit != yk.exit {
-        return Some(format!("exit: lua {}, yklua {}", plain.exit, yk.exit));
+        return Some(format!("exit: {np} {}, {ny} {}", plain.exit, yk.exit));
     }
     for (what, a, b) in [
         ("stdout", &plain.stdout, &yk.stdout),
@@ -317,7 +323,7 @@ fn difference(plain: &Run, yk: &Run) -> Option<String> {
                 .find(|&i| la.get(i) != lb.get(i))
                 .unwrap_or(0);
             return Some(format!(
-                "{what} line {}: lua {:?}, yklua {:?}",
+                "{what} line {}: {np} {:?}, {ny} {:?}",
                 i + 1,
                 la.get(i).copied().unwrap_or("<end>"),
                 lb.get(i).copied().unwrap_or("<end>")
