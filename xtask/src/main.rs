@@ -13,6 +13,7 @@
 //! * `lua-testsuite [--tests DIR] ...`: see [`lua_testsuite`].
 //! * `stress [--runs N] [-p PACKAGE]...`: see [`stress`] (not in CI).
 //! * `fuzz [--seed S] [--time SECS] [--count N] ...`: see [`fuzz`].
+//! * `fuzz-c [--seed S] [--time SECS] [--count N] ...`: see [`fuzz::c`].
 
 use std::{
     env,
@@ -51,6 +52,7 @@ commands:
   test                        fmt check, clippy, build the toolchain, cargo test --workspace,
                               cargo xtask lua-testsuite --quick,
                               cargo xtask fuzz --seed 1 --count 6,
+                              cargo xtask fuzz-c --seed 1 --count 30,
                               cargo xtask bench --quick --strict
   bench-swt [--runs N] [--debug]
                               time c_tests/bench/instr_cost.c built with the toolchain
@@ -86,11 +88,13 @@ fn main() {
         Some("stress") => stress::run(&args[1..]),
         Some("lua-testsuite") => lua_testsuite::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("fuzz-c") => fuzz::c::run(&args[1..]),
         _ => {
             eprintln!(
-                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
                 lua_testsuite::USAGE,
                 fuzz::USAGE,
+                fuzz::c::USAGE,
                 stress::USAGE,
                 bench::USAGE,
                 bench_memory::USAGE,
@@ -163,6 +167,23 @@ fn test() -> Result<()> {
                 "1",
                 "--count",
                 "6",
+                "--reduce-time",
+                "300",
+            ],
+        ),
+        // The same for the C toolchain: random programs for c_tests/fuzz/interp.c, the
+        // plain clang -O2 build against the JIT build (about 0.6 s each with the debug
+        // runtime, 25 s in all); fails on a mismatch (minimised into target/fuzz-c/) or if
+        // no trace was compiled and run.
+        (
+            "differential fuzzing (C)",
+            &[
+                "xtask",
+                "fuzz-c",
+                "--seed",
+                "1",
+                "--count",
+                "30",
                 "--reduce-time",
                 "300",
             ],

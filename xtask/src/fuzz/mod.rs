@@ -23,6 +23,8 @@ use anyhow::{Context, Result};
 
 use crate::{lua, secs};
 
+pub(crate) mod c;
+mod cgen;
 mod gen;
 mod reduce;
 
@@ -38,8 +40,15 @@ pub(crate) const USAGE: &str =
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum OptError {
     MissingValue(String),
-    BadNumber { opt: String, value: String },
-    Unknown(String),
+    BadNumber {
+        opt: String,
+        value: String,
+    },
+    /// An unknown argument, and the usage text of the command.
+    Unknown {
+        arg: String,
+        usage: &'static str,
+    },
 }
 
 impl fmt::Display for OptError {
@@ -49,7 +58,7 @@ impl fmt::Display for OptError {
             OptError::BadNumber { opt, value } => {
                 write!(f, "{opt} {value:?}: not a non-negative whole number")
             }
-            OptError::Unknown(a) => write!(f, "unknown fuzz argument {a:?}\n{USAGE}"),
+            OptError::Unknown { arg, usage } => write!(f, "unknown argument {arg:?}\n{usage}"),
         }
     }
 }
@@ -59,12 +68,20 @@ impl std::error::Error for OptError {}
 /// Why a fuzz run failed.
 #[derive(Debug)]
 pub(crate) enum FuzzError {
-    /// yklua did not behave as lua on these seeds (the minimised programs' paths).
-    Mismatches(Vec<(u64, PathBuf)>),
-    /// Plain lua failed or timed out on these generated programs (a generator bug).
-    InvalidPrograms(Vec<(u64, PathBuf)>),
-    /// No trace was compiled in the serialised configuration over this many programs: the
-    /// JIT was not exercised.
+    /// The JIT did not behave as the baseline on these seeds (the minimised programs'
+    /// paths); `between` names the two ("lua and yklua").
+    Mismatches {
+        between: &'static str,
+        seeds: Vec<(u64, PathBuf)>,
+    },
+    /// The baseline (named) failed or timed out on these generated programs (a generator
+    /// bug).
+    InvalidPrograms {
+        baseline: &'static str,
+        seeds: Vec<(u64, PathBuf)>,
+    },
+    /// No trace was compiled (or none ran) in the serialised configuration over this many
+    /// programs: the JIT was not exercised.
     NoTraces(u64),
 }
 
@@ -77,18 +94,21 @@ impl fmt::Display for FuzzError {
                 .join("\n  ")
         };
         match self {
-            FuzzError::Mismatches(v) => {
-                write!(f, "{} mismatches between lua and yklua:\n  {}", v.len(), list(v))
-            }
-            FuzzError::InvalidPrograms(v) => write!(
+            FuzzError::Mismatches { between, seeds } => write!(
                 f,
-                "plain lua failed on {} generated programs (a generator bug):\n  {}",
-                v.len(),
-                list(v)
+                "{} mismatches between {between}:\n  {}",
+                seeds.len(),
+                list(seeds)
+            ),
+            FuzzError::InvalidPrograms { baseline, seeds } => write!(
+                f,
+                "{baseline} failed on {} generated programs (a generator bug):\n  {}",
+                seeds.len(),
+                list(seeds)
             ),
             FuzzError::NoTraces(n) => write!(
                 f,
-                "no trace was compiled in {n} programs (serialised configuration): the JIT was not exercised"
+                "no trace was compiled or run in {n} programs (serialised configuration): the JIT was not exercised"
             ),
         }
     }
@@ -105,7 +125,8 @@ struct Opts {
     release: bool,
 }
 
-fn parse(args: &[String]) -> Result<Opts, OptError> {
+/// Parses the options of `fuzz` (and `fuzz-c`, whose usage text is `usage`).
+fn parse(args: &[String], usage: &'static str) -> Result<Opts, OptError> {
     let mut o = Opts {
         seed: 1,
         time: None,
@@ -128,7 +149,12 @@ fn parse(args: &[String]) -> Result<Opts, OptError> {
             "--count" => o.count = Some(num()?),
             "--reduce-time" => o.reduce_time = Duration::from_secs(num()?),
             "--release" => o.release = true,
-            _ => return Err(OptError::Unknown(a.clone())),
+            _ => {
+                return Err(OptError::Unknown {
+                    arg: a.clone(),
+                    usage,
+                })
+            }
         }
     }
     if o.time.is_none() && o.count.is_none() {
@@ -205,12 +231,12 @@ struct Run {
     stats: Option<serde_json::Value>,
 }
 
-/// Runs `vm file` in `dir` with `env` (and no other `YK*` or `FUZZ_REPS` variable), killing it after
-/// `timeout`.
+/// Runs `vm args...` in `dir` with `env` (and no other `YK*` or `FUZZ_REPS` variable, and no
+/// `LD_LIBRARY_PATH`), killing it after `timeout`.
 fn run_vm(
     vm: &Path,
     dir: &Path,
-    file: &str,
+    args: &[&str],
     env: &[(&str, &str)],
     stats: bool,
     timeout: Duration,
@@ -221,7 +247,7 @@ fn run_vm(
     let _ = fs::remove_file(&stats_path);
     let mut cmd = Command::new(vm);
     cmd.current_dir(dir)
-        .arg(file)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(fs::File::create(&out_path)?)
         .stderr(fs::File::create(&err_path)?);
@@ -230,6 +256,9 @@ fn run_vm(
             cmd.env_remove(k);
         }
     }
+    // `cargo run` puts target/debug first in LD_LIBRARY_PATH, which would beat a release
+    // binary's rpath to its libykcapi.
+    cmd.env_remove("LD_LIBRARY_PATH");
     cmd.envs(env.iter().copied());
     if stats {
         cmd.env("YKD_LOG_STATS", &stats_path);
@@ -275,8 +304,14 @@ fn run_vm(
 
 /// How `yk` differs from `plain`, if it does.
 fn difference(plain: &Run, yk: &Run) -> Option<String> {
+    difference_of(plain, yk, ("lua", "yklua"))
+}
+
+/// How `yk` differs from `plain`, if it does, naming them `names`.
+fn difference_of(plain: &Run, yk: &Run, names: (&str, &str)) -> Option<String> {
+    let (np, ny) = names;
     if plain.exit != yk.exit {
-        return Some(format!("exit: lua {}, yklua {}", plain.exit, yk.exit));
+        return Some(format!("exit: {np} {}, {ny} {}", plain.exit, yk.exit));
     }
     for (what, a, b) in [
         ("stdout", &plain.stdout, &yk.stdout),
@@ -288,7 +323,7 @@ fn difference(plain: &Run, yk: &Run) -> Option<String> {
                 .find(|&i| la.get(i) != lb.get(i))
                 .unwrap_or(0);
             return Some(format!(
-                "{what} line {}: lua {:?}, yklua {:?}",
+                "{what} line {}: {np} {:?}, {ny} {:?}",
                 i + 1,
                 la.get(i).copied().unwrap_or("<end>"),
                 lb.get(i).copied().unwrap_or("<end>")
@@ -349,7 +384,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             return Ok(());
         }
     }
-    let opts = parse(args)?;
+    let opts = parse(args, USAGE)?;
     let bins = lua::build(&lua::BuildOpts {
         release: opts.release,
     })?;
@@ -411,7 +446,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 run_vm(
                     &bins.lua,
                     &work,
-                    PROG,
+                    &[PROG],
                     &[("FUZZ_REPS", c.reps)],
                     false,
                     PLAIN_TIMEOUT,
@@ -434,7 +469,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let mut failing = Vec::new();
         let mut row = format!("seed {seed}: lua {:.2}s", plain.time.as_secs_f64());
         for (i, c) in CONFIGS.iter().enumerate() {
-            let yk = run_vm(&bins.yklua, &work, PROG, &yk_env[i], true, YK_TIMEOUT)?;
+            let yk = run_vm(&bins.yklua, &work, &[PROG], &yk_env[i], true, YK_TIMEOUT)?;
             yk_time[i] += yk.time;
             let compiled = yk
                 .stats
@@ -551,10 +586,18 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
     }
     if !mismatches.is_empty() {
-        return Err(FuzzError::Mismatches(mismatches).into());
+        return Err(FuzzError::Mismatches {
+            between: "lua and yklua",
+            seeds: mismatches,
+        }
+        .into());
     }
     if !invalid.is_empty() {
-        return Err(FuzzError::InvalidPrograms(invalid).into());
+        return Err(FuzzError::InvalidPrograms {
+            baseline: "plain lua",
+            seeds: invalid,
+        }
+        .into());
     }
     if programs > 0 && sums[0].get("traces_compiled_ok") == 0 {
         return Err(FuzzError::NoTraces(programs).into());
@@ -577,11 +620,11 @@ fn still_mismatches(
     fs::write(work.join(CAND), cand)?;
     for &i in failing {
         let reps = [("FUZZ_REPS", CONFIGS[i].reps)];
-        let plain = run_vm(&bins.lua, work, CAND, &reps, false, PLAIN_TIMEOUT)?;
+        let plain = run_vm(&bins.lua, work, &[CAND], &reps, false, PLAIN_TIMEOUT)?;
         if plain.exit == Exit::TimedOut || (plain_ok && !plain.exit.ok()) {
             return Ok(false);
         }
-        let yk = run_vm(&bins.yklua, work, CAND, &yk_env[i], false, YK_TIMEOUT)?;
+        let yk = run_vm(&bins.yklua, work, &[CAND], &yk_env[i], false, YK_TIMEOUT)?;
         if difference(&plain, &yk).is_some() {
             return Ok(true);
         }
@@ -613,7 +656,7 @@ mod tests {
         for seed in 0..50 {
             let p = gen::generate(seed);
             fs::write(dir.join(PROG), &p).unwrap();
-            let r = run_vm(&lua, &dir, PROG, &[], false, Duration::from_secs(10)).unwrap();
+            let r = run_vm(&lua, &dir, &[PROG], &[], false, Duration::from_secs(10)).unwrap();
             assert!(r.exit.ok(), "seed {seed}: {} {}", r.exit, r.stderr);
             assert!(r.stderr.is_empty(), "seed {seed}: {}", r.stderr);
             assert!(r.stdout.ends_with("done\n"), "seed {seed}: {}", r.stdout);
@@ -650,34 +693,31 @@ mod tests {
 
     #[test]
     fn options() {
-        let o = parse(&[]).unwrap();
+        let o = parse(&[], USAGE).unwrap();
         assert_eq!(o.seed, 1);
         assert_eq!(o.time, Some(Duration::from_secs(60)));
         assert_eq!(o.count, None);
-        let o = parse(&strings(&["--seed", "42", "--count", "3"])).unwrap();
+        let o = parse(&strings(&["--seed", "42", "--count", "3"]), USAGE).unwrap();
         assert_eq!((o.seed, o.count, o.time), (42, Some(3), None));
-        let o = parse(&strings(&[
-            "--time",
-            "5",
-            "--reduce-time",
-            "9",
-            "--release",
-        ]))
+        let o = parse(
+            &strings(&["--time", "5", "--reduce-time", "9", "--release"]),
+            USAGE,
+        )
         .unwrap();
         assert_eq!(o.time, Some(Duration::from_secs(5)));
         assert_eq!(o.reduce_time, Duration::from_secs(9));
         assert!(o.release);
         assert_eq!(
-            parse(&strings(&["--seed"])),
+            parse(&strings(&["--seed"]), USAGE),
             Err(OptError::MissingValue("--seed".into()))
         );
         assert!(matches!(
-            parse(&strings(&["--count", "-1"])),
+            parse(&strings(&["--count", "-1"]), USAGE),
             Err(OptError::BadNumber { .. })
         ));
         assert!(matches!(
-            parse(&strings(&["--nope"])),
-            Err(OptError::Unknown(_))
+            parse(&strings(&["--nope"]), USAGE),
+            Err(OptError::Unknown { .. })
         ));
     }
 }
