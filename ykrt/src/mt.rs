@@ -413,8 +413,30 @@ impl MT {
     /// Re-optimisation: a compiled location goes back to counting, at its
     /// hot threshold, to be recorded again. Its trace is retired: freed once
     /// no thread can be running it. Returns whether it did.
+    ///
+    /// Each re-recording counts as a failure of the location (see
+    /// `location::Installed::failures`), so that a loop whose paths take
+    /// turns being the hotter one (an escape-time loop whose points escape
+    /// early, then late) is not recorded again without end: a location that
+    /// already failed `MAX_FAILURES - 1` times keeps its trace instead.
     pub(crate) fn re_record(&self, loc: &Location) -> bool {
-        self.uninstall(loc, loc.load(), counting(self.threshold_for(0)))
+        let word = loc.load();
+        let State::Compiled(t) = State::decode(word) else {
+            return false;
+        };
+        // SAFETY: the location holds the box while its word is `word`, and
+        // boxes are freed only through `reclaim`, after every thread that
+        // could see this word has left compiled code (this one is in it).
+        let failures = unsafe { t.as_ref() }.failures.saturating_add(1);
+        if failures >= crate::location::MAX_FAILURES {
+            return false;
+        }
+        // Counting at its (doubled) threshold: recorded at the next pass.
+        let to = State::Counting {
+            count: self.threshold_for(failures),
+            failures,
+        };
+        self.uninstall(loc, word, to)
     }
 
     /// Takes the trace out of location `loc` if its word is still `word`

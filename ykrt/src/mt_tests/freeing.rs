@@ -243,3 +243,26 @@ fn dropping_the_recorded_location_aborts_the_recording() {
     assert!(slot.is_compiled());
     assert_eq!(comp.made.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn re_recording_is_bounded() {
+    let (mt, _log) = testutil::mt("rerecord", 100);
+    let a = Location::new();
+    // Each re-recording counts as a failure: the location comes back to
+    // counting at its doubled threshold, ready to be recorded at once.
+    for f in 1..crate::location::MAX_FAILURES {
+        let (t, _) = jump_trace(0);
+        assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+        assert!(mt.re_record(&a), "re-recording {f}");
+        let State::Counting { count, failures } = a.state() else {
+            panic!("not counting after re-recording {f}: {:?}", a.state());
+        };
+        assert_eq!(failures, f);
+        assert_eq!(count, 100 << f);
+    }
+    // The last trace stays: no more re-recording.
+    let (t, _) = jump_trace(0);
+    assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+    assert!(!mt.re_record(&a));
+    assert!(matches!(a.state(), State::Compiled(_)));
+}
