@@ -494,7 +494,8 @@ impl MT {
     /// recording (counting again at a doubled threshold, or never traced
     /// again after `MAX_FAILURES`), so that it is recorded a bounded number
     /// of times. Returns whether it was retired.
-    pub(crate) fn retire_losing(&self, loc: &Location) -> bool {
+    /// With `permanent`, it is never traced again.
+    pub(crate) fn retire_losing(&self, loc: &Location, permanent: bool) -> bool {
         let word = loc.load();
         let State::Compiled(t) = State::decode(word) else {
             return false;
@@ -503,7 +504,7 @@ impl MT {
         // boxes are freed only through `reclaim`, after every thread that
         // could see this word has left compiled code (this one is in it).
         let failures = unsafe { t.as_ref() }.failures.saturating_add(1);
-        let to = if failures >= crate::location::MAX_FAILURES {
+        let to = if permanent || failures >= crate::location::MAX_FAILURES {
             State::DontTrace
         } else {
             State::Counting { count: 0, failures }

@@ -101,6 +101,8 @@ pub struct GuardInfo {
     pub side: OnceLock<SideTrace>,
     /// `SIDE_IDLE`, `SIDE_RECORDING` or `SIDE_FAILED`.
     side_state: AtomicU8,
+    /// When its side trace's recording started ([`now_ms`]).
+    side_since: AtomicU64,
 }
 
 impl GuardInfo {
@@ -121,6 +123,7 @@ impl GuardInfo {
             fails: AtomicU32::new(0),
             side: OnceLock::new(),
             side_state: AtomicU8::new(SIDE_IDLE),
+            side_since: AtomicU64::new(0),
         }
     }
 }
@@ -141,8 +144,9 @@ pub struct TraceInfo {
     /// root trace, for a side trace its root's.
     iters: *const AtomicU64,
     /// The root trace's tree health counters (see [`EXIT_WINDOW`]): the
-    /// tree's blackhole exits, then the iteration count at the start of the
-    /// current window. In the root trace's `cnt`, shared by its side traces.
+    /// tree's blackhole exits, the iteration count at the start of the
+    /// current window, and the tree's side traces. In the root trace's
+    /// `cnt`, shared by its side traces.
     exits: *const AtomicU64,
     /// Owns what `side_slots` points to.
     slots: Vec<AtomicPtr<SideTrace>>,
@@ -199,14 +203,14 @@ impl TraceInfo {
         let slots: Vec<AtomicPtr<SideTrace>> = (0..guards.len())
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
-        let cnt: Vec<AtomicU64> = (0..3 + 2 * guards.len())
+        let cnt: Vec<AtomicU64> = (0..4 + 2 * guards.len())
             .map(|_| AtomicU64::new(0))
             .collect();
         TraceInfo {
             side_slots: slots.as_ptr(),
             counters: cnt.as_ptr(),
             iters: cnt.as_ptr(),
-            // SAFETY: the two last counters.
+            // SAFETY: the three last counters.
             exits: unsafe { cnt.as_ptr().add(1 + 2 * guards.len()) },
             slots,
             cnt,
@@ -223,11 +227,25 @@ impl TraceInfo {
         }
     }
 
-    /// Counts one blackhole exit of this trace's tree; at the end of each
-    /// [`EXIT_WINDOW`] of them, whether the tree ran fewer than
+    /// The tree's side-trace count.
+    fn tree_sides(&self) -> &AtomicU64 {
+        // SAFETY: `exits` points to three counters of the root trace, which
+        // outlives its side traces.
+        unsafe { &*self.exits.add(2) }
+    }
+
+    /// Counts one blackhole exit of this trace's tree, at a guard whose
+    /// side trace is `pending` (being recorded or compiled, for less than
+    /// [`PENDING_GRACE_MS`]) or not: at the
+    /// end of each [`EXIT_WINDOW`] of them, whether the tree ran fewer than
     /// [`GIVE_UP_RATIO`] of its loop's iterations per exit in that window.
-    fn losing(&self) -> bool {
-        // SAFETY: `exits` points to two counters of the root trace, which
+    /// Pending exits are not counted while the tree has fewer than
+    /// [`EXCUSED_SIDES`] side traces.
+    fn losing(&self, pending: bool) -> bool {
+        if pending && self.tree_sides().load(Ordering::Relaxed) < EXCUSED_SIDES {
+            return false;
+        }
+        // SAFETY: `exits` points to three counters of the root trace, which
         // outlives its side traces.
         let (exits, start) = unsafe { (&*self.exits, &*self.exits.add(1)) };
         let e = exits.fetch_add(1, Ordering::Relaxed) + 1;
@@ -331,11 +349,14 @@ pub unsafe extern "C" fn __yk_guard_failed(
         // SAFETY: the location outlives its traces.
         given_up = mt.give_up(unsafe { info.start_loc.get() });
     }
-    // Exits at a guard whose side trace is being recorded or compiled are
-    // not counted: they end when it is installed.
-    if !given_up && g.side_state.load(Ordering::Relaxed) != SIDE_RECORDING && info.losing() {
+    let pending = g.side_state.load(Ordering::Relaxed) == SIDE_RECORDING
+        && now_ms().saturating_sub(g.side_since.load(Ordering::Relaxed)) < PENDING_GRACE_MS;
+    if !given_up && info.losing(pending) {
+        // A tree that grew many side traces and still loses is
+        // megamorphic: recording it again would not help.
+        let sides = info.tree_sides().load(Ordering::Relaxed);
         // SAFETY: the location outlives its traces.
-        given_up = mt.retire_losing(unsafe { info.start_loc.get() });
+        given_up = mt.retire_losing(unsafe { info.start_loc.get() }, sides >= EXCUSED_SIDES);
     }
     let record = want
         && !given_up
@@ -349,6 +370,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
             )
             .is_ok();
     if record {
+        g.side_since.store(now_ms(), Ordering::Relaxed);
         start_side_recording(mt, info, guard as u32, vars as usize);
     }
     let mut frames: Vec<blackhole::Frame> = g
@@ -481,9 +503,31 @@ pub const GIVE_UP_RATIO: u64 = 32;
 /// Its root trace is retired and the location backs off
 /// (`MT::retire_losing`): recorded again later, and after
 /// `location::MAX_FAILURES` never. Exits at a guard whose side trace is
-/// being recorded or compiled don't count: a window is short next to a
-/// compilation.
+/// being recorded or compiled don't count for [`PENDING_GRACE_MS`], while
+/// the tree has fewer than [`EXCUSED_SIDES`] side traces: a window is short
+/// next to a compilation.
 pub const EXIT_WINDOW: u64 = 256;
+
+/// How long exits at a guard waiting for its side trace are excused (see
+/// [`EXIT_WINDOW`]): several compilations' time (a side trace compiles in
+/// 5-70 ms), but not the queue's backlog on a program that keeps growing
+/// side traces.
+pub const PENDING_GRACE_MS: u64 = 250;
+
+/// Milliseconds since the first call (a clock for [`GuardInfo::side_since`]).
+fn now_ms() -> u64 {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(base.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A tree with this many side traces is judged on all its exits, those
+/// waiting for a side trace too, and if it loses it is never recorded
+/// again: it is megamorphic (a loop over objects of many classes, as in
+/// `oo_metatables`, grew 50 side traces of up to 1,100 blocks each and
+/// still left through the blackhole every sixth iteration, 5x slower than
+/// lua).
+pub const EXCUSED_SIDES: u64 = 16;
 
 /// Re-optimisation counts a root trace's side-trace runs in windows of this
 /// many runs.
@@ -705,6 +749,7 @@ impl SideJob {
                 side.info.side_depth = info.side_depth + 1;
                 side.info.iters = info.iters;
                 side.info.exits = info.exits;
+                info.tree_sides().fetch_add(1, Ordering::Relaxed);
                 let direct = side.info.nslots <= SMALL_BUF;
                 if g.side.set(side).is_ok() && direct {
                     // From now on the guard calls it without coming here.
