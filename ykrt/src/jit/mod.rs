@@ -15,11 +15,12 @@ use crate::abort::{Abort, AbortKind};
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
-use crate::stats::TraceRecord;
+use crate::stats::{Timer, TraceRecord};
 use linker_plugin::llvm::Module;
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 
 /// LLVM's pipeline for traces. The trace IR already folded, forwarded
 /// stores to loads, CSE'd and removed dead code and stores: what is left for
@@ -53,9 +54,47 @@ fn traces_per_context() -> usize {
     })
 }
 
+/// Iterations after which a root trace compiled at tier 0 (LLVM's `-O0`
+/// code generation: FastISel and the fast register allocator, about a
+/// third of the `-O1` time) is recompiled at the configured level
+/// (`YKD_CODEGEN_OPT`, default 1) and its code replaced. `YKD_TIER_UP=N`
+/// overrides it (read once); 0 compiles every trace at the configured level
+/// at once. See docs/trace-compiler.md for the measurements.
+pub const TIER_UP_ITERS: u64 = 2000;
+
+fn tier_up_iters() -> u64 {
+    static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("YKD_TIER_UP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(TIER_UP_ITERS)
+    })
+}
+
+/// A root trace compiled at tier 0, waiting to be recompiled: its module as
+/// optimised (a copy of what tier 0 compiled, in its generation's context)
+/// and the AOT symbols it refers to.
+struct Pending {
+    module: Module,
+    name: String,
+    funcs: Vec<(String, usize)>,
+    globals: Vec<(String, usize)>,
+    ninstrs: usize,
+    blocks: usize,
+}
+
 /// LLVM state, used by one thread at a time (under the compiler's mutex).
 struct State {
+    /// The JIT at the configured code generation level: side traces, and
+    /// root traces when there is no tier 0 or once they are hot.
     orc: orc::Orc,
+    /// The JIT at tier 0 (`-O0`) for root traces, if tiering is on.
+    cold: Option<orc::Orc>,
+    /// Root traces compiled at tier 0 and not yet recompiled, by number.
+    pending: HashMap<u64, Pending>,
+    /// The recompiled code of root traces (in `orc`), by trace number.
+    hot_code: HashMap<u64, orc::CodeHandle>,
     /// The contexts with traces that are still alive, oldest first; the
     /// last one is where new root traces are built.
     gens: Vec<Gen>,
@@ -126,8 +165,11 @@ pub struct LlvmCompiler {
 struct Shared {
     state: Mutex<Option<Result<State, String>>>,
     /// Freed traces' code, waiting for the state's lock: (handle, trace
-    /// number).
-    dead: Mutex<Vec<(orc::CodeHandle, u64)>>,
+    /// number, whether the handle is tier 0's).
+    dead: Mutex<Vec<(orc::CodeHandle, u64, bool)>>,
+    /// Sends hot tier-0 traces to the thread that recompiles them (started
+    /// on the first one).
+    tier_up_tx: Mutex<Option<mpsc::Sender<Weak<Trace>>>>,
 }
 
 impl Shared {
@@ -138,8 +180,16 @@ impl Shared {
         if dead.is_empty() {
             return;
         }
-        for (rt, no) in dead {
-            st.orc.remove(rt);
+        for (rt, no, cold) in dead {
+            match (cold, st.cold.as_mut()) {
+                (true, Some(c)) => c.remove(rt),
+                _ => st.orc.remove(rt),
+            }
+            if let Some(rt) = st.hot_code.remove(&no) {
+                st.orc.remove(rt);
+            }
+            // Before its generation (the module's context) can go.
+            st.pending.remove(&no);
             st.guard_srcs.retain(|k, _| k.0 != no);
             if let Some(g) = st.trace_gen.remove(&no) {
                 if let Some(g) = st.gens.iter_mut().find(|x| x.id == g) {
@@ -170,6 +220,8 @@ struct Code {
     shared: Arc<Shared>,
     rt: Option<orc::CodeHandle>,
     trace_no: u64,
+    /// `rt` is tier 0's.
+    cold: bool,
 }
 
 impl Drop for Code {
@@ -179,7 +231,7 @@ impl Drop for Code {
             .dead
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((rt, self.trace_no));
+            .push((rt, self.trace_no, self.cold));
         // Don't wait for a compilation in progress.
         if let Ok(mut g) = self.shared.state.try_lock() {
             if let Some(Ok(st)) = g.as_mut() {
@@ -190,15 +242,161 @@ impl Drop for Code {
 }
 
 struct Trace {
-    f: TraceFn,
+    /// The trace function's address: tier 0's code, replaced by the
+    /// recompiled code once that is ready.
+    f: AtomicUsize,
     info: Box<TraceInfo>,
+    /// For a root trace compiled at tier 0: how it asks to be recompiled.
+    tier: Option<TierUp>,
+}
+
+struct TierUp {
+    shared: Arc<Shared>,
+    this: Weak<Trace>,
+    /// Recompilation asked for (once).
+    requested: AtomicBool,
 }
 
 impl CompiledTrace for Trace {
     unsafe fn execute(&self, vars: *mut c_void) -> u64 {
+        // SAFETY: `f` always holds a trace function compiled with `info`
+        // (tier 0's or its recompilation, published with `Release` once
+        // its code is in place).
+        let f = unsafe { std::mem::transmute::<usize, TraceFn>(self.f.load(Ordering::Acquire)) };
         // SAFETY: the caller passes the vars of the trace's control point.
-        unsafe { self.info.run(self.f, vars.cast(), &[]) }
+        let r = unsafe { self.info.run(f, vars.cast(), &[]) };
+        if let Some(t) = &self.tier {
+            if !t.requested.load(Ordering::Relaxed) {
+                // SAFETY: `counters[0]` is the loop's iteration count.
+                let iters = unsafe { &*self.info.counters }.load(Ordering::Relaxed);
+                if iters >= tier_up_iters() && !t.requested.swap(true, Ordering::Relaxed) {
+                    t.shared.request_tier_up(self, t.this.clone());
+                }
+            }
+        }
+        r
     }
+}
+
+impl Shared {
+    /// Has trace `t` recompiled at the configured level: at once on this
+    /// thread with `YKD_SERIALISE_COMPILATION=1` (so that runs are
+    /// repeatable), else on the compiler's tier-up thread.
+    fn request_tier_up(self: &Arc<Self>, t: &Trace, weak: Weak<Trace>) {
+        // SAFETY: the MT outlives its traces.
+        let mt = unsafe { &*t.info.mt };
+        if mt.config().serialise_compilation {
+            self.tier_up(t);
+            return;
+        }
+        let mut tx = self.tier_up_tx.lock().unwrap_or_else(|e| e.into_inner());
+        if tx.is_none() {
+            let (s, r) = mpsc::channel::<Weak<Trace>>();
+            // The thread holds the compiler weakly: it ends when the
+            // compiler (and with it the sender) is dropped.
+            let shared = Arc::downgrade(self);
+            let spawned = std::thread::Builder::new()
+                .name("yk-tier-up".into())
+                .spawn(move || {
+                    while let Ok(w) = r.recv() {
+                        let (Some(t), Some(sh)) = (w.upgrade(), shared.upgrade()) else {
+                            continue;
+                        };
+                        sh.tier_up(&t);
+                    }
+                });
+            if spawned.is_err() {
+                // No thread: the trace keeps its tier-0 code.
+                return;
+            }
+            *tx = Some(s);
+        }
+        if let Some(s) = tx.as_ref() {
+            let _ = s.send(weak);
+        }
+    }
+
+    /// Recompiles tier-0 trace `t` at the configured level and switches it
+    /// to the new code. (A thread already running the old code finishes
+    /// its run in it: both stay until the trace is freed.)
+    fn tier_up(&self, t: &Trace) {
+        let t0 = std::time::Instant::now();
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(Ok(st)) = guard.as_mut() else { return };
+        self.free_dead(st);
+        let no = t.info.trace_no;
+        let Some(p) = st.pending.remove(&no) else {
+            return;
+        };
+        let Some(gen) = st
+            .trace_gen
+            .get(&no)
+            .and_then(|g| st.gens.iter().find(|x| x.id == *g))
+        else {
+            return;
+        };
+        let mut phases = Phases::new();
+        let Ok(info) = crate::aot::info().ok_or(()) else {
+            return;
+        };
+        if define_refs(&mut st.orc, info, &p.funcs, &p.globals).is_err() {
+            return;
+        }
+        let Ok((addr, rt)) = st
+            .orc
+            .add_and_lookup(p.module.into_raw(), &gen.ctx, &p.name)
+        else {
+            return;
+        };
+        st.hot_code.insert(no, rt);
+        t.f.store(addr, Ordering::Release);
+        let codegen_ms = phases.done("codegen at the hot level");
+        phases.report(&p.name);
+        // SAFETY: the MT outlives its traces.
+        let mt = unsafe { &*t.info.mt };
+        // Counted against the compile budget like any compilation.
+        mt.stats().time(Timer::Compiling, t0.elapsed());
+        mt.stats().trace_built(TraceRecord {
+            kind: "tier-up",
+            blocks: p.blocks,
+            tir_appended: 0,
+            tir_forward: 0,
+            tir_backward: 0,
+            guards: t.info.guards.len(),
+            snapshots: 0,
+            llvm_instrs: p.ninstrs,
+            build_ms: 0.0,
+            optimise_ms: 0.0,
+            codegen_ms,
+        });
+    }
+}
+
+/// Binds a trace's references to AOT functions and globals (`(symbol,
+/// index)`) to the binary's addresses in `orc`.
+fn define_refs(
+    orc: &mut orc::Orc,
+    info: &crate::aot::YkAotInfo,
+    funcs: &[(String, usize)],
+    globals: &[(String, usize)],
+) -> Result<(), CompileError> {
+    let refs = [
+        ("function", funcs, info.funcs()),
+        ("global", globals, info.globals()),
+    ];
+    for (kind, used, table) in refs {
+        for (sym, idx) in used {
+            let addr = table.get(*idx).copied().unwrap_or(std::ptr::null_mut());
+            if addr.is_null() {
+                return Err(CompileError::Temporary(Abort::internal(format!(
+                    "{kind} {idx} has no address"
+                ))));
+            }
+            orc.define_absolute(sym, addr as usize)
+                .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
+        }
+    }
+    Ok(())
 }
 
 impl LlvmCompiler {
@@ -212,19 +410,29 @@ fn init(mt: &MT) -> Result<State, String> {
     let mut phases = Phases::new();
     dbg::configure_llvm();
     let mut orc = orc::Orc::new(mt.config().codegen_opt)?;
+    let mut cold = if tier_up_iters() > 0 && mt.config().codegen_opt > 0 {
+        Some(orc::Orc::new(0)?)
+    } else {
+        None
+    };
     phases.done("llvm");
     let first = open_gen(mt, 0, &mut phases)?;
     phases.report("setup");
-    orc.define_absolute(
-        builder::GUARD_EXIT,
-        crate::deopt::__yk_guard_exit as *const () as usize,
-    )?;
-    orc.define_absolute(
-        builder::SIDE_GUARD_EXIT,
-        crate::deopt::__yk_side_guard_exit as *const () as usize,
-    )?;
+    for o in std::iter::once(&mut orc).chain(cold.as_mut()) {
+        o.define_absolute(
+            builder::GUARD_EXIT,
+            crate::deopt::__yk_guard_exit as *const () as usize,
+        )?;
+        o.define_absolute(
+            builder::SIDE_GUARD_EXIT,
+            crate::deopt::__yk_side_guard_exit as *const () as usize,
+        )?;
+    }
     Ok(State {
         orc,
+        cold,
+        pending: HashMap::new(),
+        hot_code: HashMap::new(),
         gens: vec![first],
         ntraces: 0,
         guard_srcs: HashMap::new(),
@@ -299,7 +507,7 @@ impl LlvmCompiler {
         mt: &MT,
         trace: &RecordedTrace,
         side: Option<(u64, u32)>,
-    ) -> Result<(TraceFn, Box<TraceInfo>), CompileError> {
+    ) -> Result<(TraceFn, Box<TraceInfo>, bool), CompileError> {
         let mut guard = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut phases = Phases::new();
         let st = match guard.get_or_insert_with(|| init(mt)) {
@@ -339,10 +547,18 @@ impl LlvmCompiler {
         };
         let State {
             orc,
+            cold,
+            pending,
             gens,
             guard_srcs,
             ..
         } = st;
+        // A root trace starts at tier 0 if there is one.
+        let tier0 = side.is_none() && cold.is_some();
+        let orc = match (side, cold.as_mut()) {
+            (None, Some(c)) => c,
+            _ => orc,
+        };
         let gen = gens
             .iter_mut()
             .find(|g| g.id == gen_id)
@@ -429,22 +645,16 @@ impl LlvmCompiler {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
         // Bind the trace's references to the AOT binary's addresses.
-        let refs = [
-            ("function", &built.funcs, info.funcs()),
-            ("global", &built.globals, info.globals()),
-        ];
-        for (kind, used, table) in refs {
-            for (sym, idx) in used {
-                let addr = table.get(*idx).copied().unwrap_or(std::ptr::null_mut());
-                if addr.is_null() {
-                    return Err(CompileError::Temporary(Abort::internal(format!(
-                        "{kind} {idx} has no address"
-                    ))));
-                }
-                orc.define_absolute(sym, addr as usize)
-                    .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
-            }
-        }
+        define_refs(orc, info, &built.funcs, &built.globals)?;
+        // What tier 0 compiles is kept for the recompilation.
+        let keep = tier0.then(|| Pending {
+            module: built.module.copy(),
+            name: name.clone(),
+            funcs: built.funcs.clone(),
+            globals: built.globals.clone(),
+            ninstrs,
+            blocks: trace.blocks.len(),
+        });
         let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
         let (addr, rt) = orc
@@ -452,6 +662,9 @@ impl LlvmCompiler {
             .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
         for (g, src) in new_srcs.into_iter().enumerate() {
             guard_srcs.insert((trace_no, g as u32), src);
+        }
+        if let Some(k) = keep {
+            pending.insert(trace_no, k);
         }
         gen.live += 1;
         st.trace_gen.insert(trace_no, gen_id);
@@ -486,8 +699,9 @@ impl LlvmCompiler {
             shared: self.shared.clone(),
             rt: Some(rt),
             trace_no,
+            cold: tier0,
         }));
-        Ok((f, info))
+        Ok((f, info, tier0))
     }
 }
 
@@ -497,8 +711,16 @@ impl TraceCompiler for LlvmCompiler {
         mt: &MT,
         trace: &RecordedTrace,
     ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
-        let (f, info) = self.compile_trace(mt, trace, None)?;
-        Ok(Arc::new(Trace { f, info }))
+        let (f, info, tier0) = self.compile_trace(mt, trace, None)?;
+        Ok(Arc::new_cyclic(|this| Trace {
+            f: AtomicUsize::new(f as usize),
+            info,
+            tier: tier0.then(|| TierUp {
+                shared: self.shared.clone(),
+                this: this.clone(),
+                requested: AtomicBool::new(false),
+            }),
+        }))
     }
 
     fn compile_side(
@@ -508,7 +730,7 @@ impl TraceCompiler for LlvmCompiler {
         parent: u64,
         guard: u32,
     ) -> Result<SideTrace, CompileError> {
-        let (f, info) = self.compile_trace(mt, trace, Some((parent, guard)))?;
+        let (f, info, _) = self.compile_trace(mt, trace, Some((parent, guard)))?;
         Ok(SideTrace { f, info })
     }
 }
