@@ -147,3 +147,30 @@ fn arith_loop_through_the_trace_ir() {
         "dispatch or calls left:\n{t}"
     );
 }
+
+/// Tiered code generation: the loop's trace is compiled at tier 0 (`-O0`) first and, once
+/// it has run `jit::TIER_UP_ITERS` (2,000) iterations, recompiled at the configured level
+/// (a `tier-up` record in the stats' `traces`); the program's output stays the
+/// interpreter's. With `YKD_TIER_UP=0` the trace is compiled once, at the configured
+/// level.
+#[test]
+fn hot_trace_is_recompiled_at_the_higher_tier() {
+    let dir = program().parent().unwrap();
+    let off = run("200000", &[("YK_JITC", "none")]);
+    for (tier_up, want) in [(None, true), (Some("0"), false)] {
+        let stats = dir.join(format!("stats-tier-{}.json", tier_up.unwrap_or("default")));
+        let mut env = vec![("YKD_LOG_STATS", stats.to_str().unwrap())];
+        if let Some(t) = tier_up {
+            env.push(("YKD_TIER_UP", t));
+        }
+        let out = run("200000", &env);
+        assert_eq!(out, off, "the trace computes something else");
+        let stats = fs::read_to_string(&stats).unwrap();
+        assert!(stat(&stats, "traces_compiled_ok") >= 1, "{stats}");
+        assert_eq!(
+            stats.contains("\"kind\": \"tier-up\""),
+            want,
+            "YKD_TIER_UP={tier_up:?}: {stats}"
+        );
+    }
+}

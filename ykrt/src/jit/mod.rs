@@ -169,7 +169,7 @@ struct Shared {
     dead: Mutex<Vec<(orc::CodeHandle, u64, bool)>>,
     /// Sends hot tier-0 traces to the thread that recompiles them (started
     /// on the first one).
-    tier_up_tx: Mutex<Option<mpsc::Sender<Weak<Trace>>>>,
+    tier_up_tx: Mutex<Option<mpsc::Sender<TierUpJob>>>,
 }
 
 impl Shared {
@@ -250,6 +250,10 @@ struct Trace {
     tier: Option<TierUp>,
 }
 
+/// A trace to recompile and its MT, both held weakly while queued: a trace
+/// freed, or an MT dropped, meanwhile is skipped.
+type TierUpJob = (Weak<Trace>, Weak<MT>);
+
 struct TierUp {
     shared: Arc<Shared>,
     this: Weak<Trace>,
@@ -265,6 +269,12 @@ impl CompiledTrace for Trace {
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(self.f.load(Ordering::Acquire)) };
         // SAFETY: the caller passes the vars of the trace's control point.
         let r = unsafe { self.info.run(f, vars.cast(), &[]) };
+        if r == crate::deopt::outcome::RETURN {
+            // The interpreter function returned: it ran to its end in the
+            // blackhole, which may have shut the MT down and freed this
+            // trace's info. Touch nothing.
+            return r;
+        }
         if let Some(t) = &self.tier {
             if !t.requested.load(Ordering::Relaxed) {
                 // SAFETY: `counters[0]` is the loop's iteration count.
@@ -283,26 +293,29 @@ impl Shared {
     /// thread with `YKD_SERIALISE_COMPILATION=1` (so that runs are
     /// repeatable), else on the compiler's tier-up thread.
     fn request_tier_up(self: &Arc<Self>, t: &Trace, weak: Weak<Trace>) {
-        // SAFETY: the MT outlives its traces.
+        // SAFETY: the MT outlives its traces, and the trace has just run
+        // without ending the interpreter function (see `execute`).
         let mt = unsafe { &*t.info.mt };
         if mt.config().serialise_compilation {
-            self.tier_up(t);
+            self.tier_up(t, mt);
             return;
         }
         let mut tx = self.tier_up_tx.lock().unwrap_or_else(|e| e.into_inner());
         if tx.is_none() {
-            let (s, r) = mpsc::channel::<Weak<Trace>>();
+            let (s, r) = mpsc::channel::<TierUpJob>();
             // The thread holds the compiler weakly: it ends when the
             // compiler (and with it the sender) is dropped.
             let shared = Arc::downgrade(self);
             let spawned = std::thread::Builder::new()
                 .name("yk-tier-up".into())
                 .spawn(move || {
-                    while let Ok(w) = r.recv() {
-                        let (Some(t), Some(sh)) = (w.upgrade(), shared.upgrade()) else {
+                    while let Ok((w, m)) = r.recv() {
+                        let (Some(t), Some(sh), Some(mt)) =
+                            (w.upgrade(), shared.upgrade(), m.upgrade())
+                        else {
                             continue;
                         };
-                        sh.tier_up(&t);
+                        sh.tier_up(&t, &mt);
                     }
                 });
             if spawned.is_err() {
@@ -312,14 +325,14 @@ impl Shared {
             *tx = Some(s);
         }
         if let Some(s) = tx.as_ref() {
-            let _ = s.send(weak);
+            let _ = s.send((weak, Arc::downgrade(&mt.arc())));
         }
     }
 
     /// Recompiles tier-0 trace `t` at the configured level and switches it
     /// to the new code. (A thread already running the old code finishes
     /// its run in it: both stay until the trace is freed.)
-    fn tier_up(&self, t: &Trace) {
+    fn tier_up(&self, t: &Trace, mt: &MT) {
         let t0 = std::time::Instant::now();
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let Some(Ok(st)) = guard.as_mut() else { return };
@@ -352,8 +365,6 @@ impl Shared {
         t.f.store(addr, Ordering::Release);
         let codegen_ms = phases.done("codegen at the hot level");
         phases.report(&p.name);
-        // SAFETY: the MT outlives its traces.
-        let mt = unsafe { &*t.info.mt };
         // Counted against the compile budget like any compilation.
         mt.stats().time(Timer::Compiling, t0.elapsed());
         mt.stats().trace_built(TraceRecord {
