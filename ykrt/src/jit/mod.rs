@@ -316,6 +316,10 @@ impl Shared {
                             continue;
                         };
                         sh.tier_up(&t, &mt);
+                        // The trace (its info refers to the MT) goes first.
+                        drop(t);
+                        drop(sh);
+                        drop(mt);
                     }
                 });
             if spawned.is_err() {
