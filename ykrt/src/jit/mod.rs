@@ -222,6 +222,9 @@ struct Code {
     trace_no: u64,
     /// `rt` is tier 0's.
     cold: bool,
+    /// A tier-0 side trace's slot: its entry function refers to it, so it
+    /// lives as long as the code (only held here, never read).
+    _slot: Option<Box<SideSlot>>,
 }
 
 impl Drop for Code {
@@ -337,11 +340,16 @@ impl Shared {
     /// to the new code. (A thread already running the old code finishes
     /// its run in it: both stay until the trace is freed.)
     fn tier_up(&self, t: &Trace, mt: &MT) {
+        self.recompile(t.info.trace_no, t.info.guards.len(), mt, &t.f);
+    }
+
+    /// Recompiles tier-0 trace `no` (with `guards` guards) at the
+    /// configured level and stores the new code's address into `f`.
+    fn recompile(&self, no: u64, guards: usize, mt: &MT, f: &AtomicUsize) {
         let t0 = std::time::Instant::now();
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let Some(Ok(st)) = guard.as_mut() else { return };
         self.free_dead(st);
-        let no = t.info.trace_no;
         let Some(p) = st.pending.remove(&no) else {
             return;
         };
@@ -366,7 +374,7 @@ impl Shared {
             return;
         };
         st.hot_code.insert(no, rt);
-        t.f.store(addr, Ordering::Release);
+        f.store(addr, Ordering::Release);
         let codegen_ms = phases.done("codegen at the hot level");
         phases.report(&p.name);
         // Counted against the compile budget like any compilation.
@@ -377,13 +385,113 @@ impl Shared {
             tir_appended: 0,
             tir_forward: 0,
             tir_backward: 0,
-            guards: t.info.guards.len(),
+            guards,
             snapshots: 0,
             llvm_instrs: p.ninstrs,
             build_ms: 0.0,
             optimise_ms: 0.0,
             codegen_ms,
         });
+    }
+}
+
+/// A side trace compiled at tier 0 is entered through a small function of
+/// its module (see [`add_side_entry`]) that calls the code in `f` and counts
+/// the runs in `runs`; at [`tier_up_iters`] runs it calls
+/// [`__yk_side_tier_up`] with this slot, which recompiles the side trace on
+/// the spot (side traces are compiled on the program's thread anyway) and
+/// switches `f`. `repr(C)`: the entry function reads `f` at offset 0 and
+/// `runs` at offset 8.
+#[repr(C)]
+struct SideSlot {
+    f: AtomicUsize,
+    runs: std::sync::atomic::AtomicU64,
+    shared: Weak<Shared>,
+    trace_no: u64,
+    guards: usize,
+    mt: *const MT,
+}
+
+// SAFETY: `mt` is only read by [`__yk_side_tier_up`], on a thread running
+// the side trace, while the MT is alive (see there).
+unsafe impl Send for SideSlot {}
+unsafe impl Sync for SideSlot {}
+
+/// What a tier-0 side trace's entry function calls after its
+/// `tier_up_iters()`-th run (one that did not end the interpreter
+/// function): recompiles it at the configured level.
+///
+/// # Safety
+/// `slot` is the side trace's own slot; the side trace (and so its slot,
+/// owned by its code) and the MT are alive: the thread is running the side
+/// trace's parent, and the run did not end the interpreter function.
+unsafe extern "C" fn __yk_side_tier_up(slot: *const SideSlot) {
+    // SAFETY: as this function's contract.
+    let slot = unsafe { &*slot };
+    let Some(sh) = slot.shared.upgrade() else {
+        return;
+    };
+    // SAFETY: as this function's contract.
+    let mt = unsafe { &*slot.mt };
+    sh.recompile(slot.trace_no, slot.guards, mt, &slot.f);
+}
+
+/// The symbol of [`__yk_side_tier_up`] in trace modules.
+const SIDE_TIER_UP: &str = "__yk_side_tier_up";
+
+/// Adds to `m` the entry function `name` of a tier-0 side trace whose slot
+/// is at `slot` (see [`SideSlot`]): `i64 (ptr vars, ptr info, ptr buf)`,
+/// the trace function's signature.
+fn add_side_entry(m: &Module, name: &str, slot: *const SideSlot, outcome_return: u64) {
+    use llvm_sys::core::*;
+    use llvm_sys::LLVMIntPredicate::*;
+    // SAFETY: building a small function in a module of ours.
+    unsafe {
+        let i64t = m.int_ty(64);
+        let ptr = m.ptr_ty();
+        let mut ps = [ptr, ptr, ptr];
+        let fty = LLVMFunctionType(i64t, ps.as_mut_ptr(), 3, 0);
+        let cname = std::ffi::CString::new(name).unwrap();
+        let f = LLVMAddFunction(m.m, cname.as_ptr(), fty);
+        let mut hps = [ptr];
+        let hty = LLVMFunctionType(m.void_ty(), hps.as_mut_ptr(), 1, 0);
+        let hook = m.get_or_declare(SIDE_TIER_UP, hty);
+        let entry = LLVMAppendBasicBlockInContext(m.ctx, f, c"entry".as_ptr());
+        let up = LLVMAppendBasicBlockInContext(m.ctx, f, c"up".as_ptr());
+        let done = LLVMAppendBasicBlockInContext(m.ctx, f, c"done".as_ptr());
+        let b = m.builder();
+        LLVMPositionBuilderAtEnd(b.0, entry);
+        let sp = LLVMConstIntToPtr(m.const_int(64, slot as u64), ptr);
+        let code = LLVMBuildLoad2(b.0, ptr, sp, c"".as_ptr());
+        let mut args = [LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)];
+        let r = LLVMBuildCall2(b.0, fty, code, args.as_mut_ptr(), 3, c"".as_ptr());
+        let mut off = [m.const_int(64, 8)];
+        let rp = LLVMBuildGEP2(b.0, m.int_ty(8), sp, off.as_mut_ptr(), 1, c"".as_ptr());
+        let n = LLVMBuildLoad2(b.0, i64t, rp, c"".as_ptr());
+        let n = LLVMBuildAdd(b.0, n, m.const_int(64, 1), c"".as_ptr());
+        LLVMBuildStore(b.0, n, rp);
+        let hit = LLVMBuildICmp(
+            b.0,
+            LLVMIntEQ,
+            n,
+            m.const_int(64, tier_up_iters()),
+            c"".as_ptr(),
+        );
+        let ok = LLVMBuildICmp(
+            b.0,
+            LLVMIntNE,
+            r,
+            m.const_int(64, outcome_return),
+            c"".as_ptr(),
+        );
+        let go = LLVMBuildAnd(b.0, hit, ok, c"".as_ptr());
+        LLVMBuildCondBr(b.0, go, up, done);
+        LLVMPositionBuilderAtEnd(b.0, up);
+        let mut hargs = [sp];
+        LLVMBuildCall2(b.0, hty, hook, hargs.as_mut_ptr(), 1, c"".as_ptr());
+        LLVMBuildBr(b.0, done);
+        LLVMPositionBuilderAtEnd(b.0, done);
+        LLVMBuildRet(b.0, r);
     }
 }
 
@@ -442,6 +550,7 @@ fn init(mt: &MT) -> Result<State, String> {
             builder::SIDE_GUARD_EXIT,
             crate::deopt::__yk_side_guard_exit as *const () as usize,
         )?;
+        o.define_absolute(SIDE_TIER_UP, __yk_side_tier_up as *const () as usize)?;
     }
     Ok(State {
         orc,
@@ -568,11 +677,11 @@ impl LlvmCompiler {
             guard_srcs,
             ..
         } = st;
-        // A root trace starts at tier 0 if there is one.
-        let tier0 = side.is_none() && cold.is_some();
-        let orc = match (side, cold.as_mut()) {
-            (None, Some(c)) => c,
-            _ => orc,
+        // A trace starts at tier 0 if there is one.
+        let tier0 = cold.is_some();
+        let orc = match cold.as_mut() {
+            Some(c) => c,
+            None => orc,
         };
         let gen = gens
             .iter_mut()
@@ -672,9 +781,42 @@ impl LlvmCompiler {
         });
         let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
+        // A tier-0 side trace is entered through its slot (see `SideSlot`).
+        let slot = (tier0 && side.is_some()).then(|| {
+            Box::new(SideSlot {
+                f: AtomicUsize::new(0),
+                runs: std::sync::atomic::AtomicU64::new(0),
+                shared: Arc::downgrade(&self.shared),
+                trace_no,
+                guards: built_guards,
+                mt: mt as *const MT,
+            })
+        });
+        let entry_name = format!("{name}_entry");
+        if let Some(s) = &slot {
+            add_side_entry(
+                &built.module,
+                &entry_name,
+                &**s as *const SideSlot,
+                crate::deopt::outcome::RETURN,
+            );
+        }
         let (addr, rt) = orc
             .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
             .map_err(|e| CompileError::Temporary(Abort::backend(e)))?;
+        let addr = match &slot {
+            Some(s) => {
+                s.f.store(addr, Ordering::Release);
+                match orc.lookup(&entry_name) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        orc.remove(rt);
+                        return Err(CompileError::Temporary(Abort::backend(e)));
+                    }
+                }
+            }
+            None => addr,
+        };
         for (g, src) in new_srcs.into_iter().enumerate() {
             guard_srcs.insert((trace_no, g as u32), src);
         }
@@ -715,6 +857,7 @@ impl LlvmCompiler {
             rt: Some(rt),
             trace_no,
             cold: tier0,
+            _slot: slot,
         }));
         Ok((f, info, tier0))
     }
