@@ -54,10 +54,11 @@ fn traces_per_context() -> usize {
     })
 }
 
-/// Iterations after which a root trace compiled at tier 0 (LLVM's `-O0`
-/// code generation: FastISel and the fast register allocator, about a
-/// third of the `-O1` time) is recompiled at the configured level
-/// (`YKD_CODEGEN_OPT`, default 1) and its code replaced. `YKD_TIER_UP=N`
+/// Loop iterations (a root trace) or runs (a side trace) after which a
+/// trace compiled at tier 0 (LLVM's `-O0` code generation: FastISel and the
+/// fast register allocator, about a third of the `-O1` time) is recompiled
+/// at the configured level (`YKD_CODEGEN_OPT`, default 1) and its code
+/// replaced. `YKD_TIER_UP=N`
 /// overrides it (read once); 0 compiles every trace at the configured level
 /// at once. See docs/trace-compiler.md for the measurements.
 pub const TIER_UP_ITERS: u64 = 2000;
@@ -72,7 +73,7 @@ fn tier_up_iters() -> u64 {
     })
 }
 
-/// A root trace compiled at tier 0, waiting to be recompiled: its module as
+/// A trace compiled at tier 0, waiting to be recompiled: its module as
 /// optimised (a copy of what tier 0 compiled, in its generation's context)
 /// and the AOT symbols it refers to.
 struct Pending {
@@ -86,14 +87,14 @@ struct Pending {
 
 /// LLVM state, used by one thread at a time (under the compiler's mutex).
 struct State {
-    /// The JIT at the configured code generation level: side traces, and
-    /// root traces when there is no tier 0 or once they are hot.
+    /// The JIT at the configured code generation level: traces when there is
+    /// no tier 0, or once they are hot.
     orc: orc::Orc,
-    /// The JIT at tier 0 (`-O0`) for root traces, if tiering is on.
+    /// The JIT at tier 0 (`-O0`), if tiering is on.
     cold: Option<orc::Orc>,
-    /// Root traces compiled at tier 0 and not yet recompiled, by number.
+    /// Traces compiled at tier 0 and not yet recompiled, by number.
     pending: HashMap<u64, Pending>,
-    /// The recompiled code of root traces (in `orc`), by trace number.
+    /// The recompiled code of traces (in `orc`), by trace number.
     hot_code: HashMap<u64, orc::CodeHandle>,
     /// The contexts with traces that are still alive, oldest first; the
     /// last one is where new root traces are built.
