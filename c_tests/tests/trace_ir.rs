@@ -147,3 +147,74 @@ fn arith_loop_through_the_trace_ir() {
         "dispatch or calls left:\n{t}"
     );
 }
+
+/// Tiered code generation: the loop's trace is compiled at tier 0 (`-O0`) first and, once
+/// it has run `jit::TIER_UP_ITERS` (2,000) iterations, recompiled at the configured level
+/// (a `tier-up` record in the stats' `traces`); the program's output stays the
+/// interpreter's. With `YKD_TIER_UP=0` the trace is compiled once, at the configured
+/// level.
+#[test]
+fn hot_trace_is_recompiled_at_the_higher_tier() {
+    let dir = program().parent().unwrap();
+    let off = run("200000", &[("YK_JITC", "none")]);
+    for (tier_up, want) in [(None, true), (Some("0"), false)] {
+        let stats = dir.join(format!("stats-tier-{}.json", tier_up.unwrap_or("default")));
+        let mut env = vec![("YKD_LOG_STATS", stats.to_str().unwrap())];
+        if let Some(t) = tier_up {
+            env.push(("YKD_TIER_UP", t));
+        }
+        let out = run("200000", &env);
+        assert_eq!(out, off, "the trace computes something else");
+        let stats = fs::read_to_string(&stats).unwrap();
+        assert!(stat(&stats, "traces_compiled_ok") >= 1, "{stats}");
+        assert_eq!(
+            stats.contains("\"kind\": \"tier-up\""),
+            want,
+            "YKD_TIER_UP={tier_up:?}: {stats}"
+        );
+    }
+}
+
+/// Side traces are tiered too: `reoptimise_hot_path_changes.c`'s loop changes path half-way,
+/// its guard gets a side trace (the second trace compiled) that runs for every iteration
+/// from then on, and at its 2,000th run that side trace is recompiled at the configured
+/// level, on the spot (`YKD_DEBUG_COMPILE_TIMES` names each recompilation). The output stays
+/// the interpreter's.
+#[test]
+fn hot_side_trace_is_recompiled_at_the_higher_tier() {
+    static EXE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let exe = EXE.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reoptimise_hot_path_changes.c");
+        toolchain::build_test_program(&src, "trace_ir", "reoptimise").map_err(|e| format!("{e:#}"))
+    });
+    let exe = exe.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    let run = |env: &[(&str, &str)]| {
+        let out = Command::new(exe)
+            .envs(env.iter().copied())
+            .env("YKD_SERIALISE_COMPILATION", "1")
+            .env("YK_COMPILE_BUDGET", "0")
+            .env("YK_HOT_THRESHOLD", "3")
+            .env("YK_SIDETRACE_THRESHOLD", "2")
+            .output()
+            .expect("running reoptimise");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (off, _) = run(&[("YK_JITC", "none")]);
+    let (out, err) = run(&[("YKD_DEBUG_COMPILE_TIMES", "1"), ("YKD_LOG", "3")]);
+    assert_eq!(out, off, "the traces compute something else");
+    let side = err
+        .find("side-trace-compiled")
+        .unwrap_or_else(|| panic!("no side trace:\n{err}"));
+    assert!(
+        err[side..].contains("__yk_trace_2: codegen at the hot level"),
+        "the side trace (trace 2) was not recompiled:\n{err}"
+    );
+}

@@ -112,7 +112,8 @@ pub struct TraceRecord {
     pub snapshots: usize,
     /// LLVM instructions before LLVM's optimisation.
     pub llvm_instrs: usize,
-    /// Milliseconds building, optimising, generating code.
+    /// Milliseconds building, optimising, generating code (the compiling
+    /// thread's CPU time).
     pub build_ms: f64,
     pub optimise_ms: f64,
     pub codegen_ms: f64,

@@ -15,10 +15,11 @@ use crate::abort::{Abort, AbortKind};
 use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
-use crate::stats::TraceRecord;
+use crate::stats::{Timer, TraceRecord};
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use yk_llvm::Module;
 
 /// LLVM's pipeline for traces. The trace IR already folded, forwarded
@@ -53,9 +54,48 @@ fn traces_per_context() -> usize {
     })
 }
 
+/// Loop iterations (a root trace) or runs (a side trace) after which a
+/// trace compiled at tier 0 (LLVM's `-O0` code generation: FastISel and the
+/// fast register allocator, about a third of the `-O1` time) is recompiled
+/// at the configured level (`YKD_CODEGEN_OPT`, default 1) and its code
+/// replaced. `YKD_TIER_UP=N`
+/// overrides it (read once); 0 compiles every trace at the configured level
+/// at once. See docs/trace-compiler.md for the measurements.
+pub const TIER_UP_ITERS: u64 = 2000;
+
+fn tier_up_iters() -> u64 {
+    static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("YKD_TIER_UP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(TIER_UP_ITERS)
+    })
+}
+
+/// A trace compiled at tier 0, waiting to be recompiled: its module as
+/// optimised (a copy of what tier 0 compiled, in its generation's context)
+/// and the AOT symbols it refers to.
+struct Pending {
+    module: Module,
+    name: String,
+    funcs: Vec<(String, usize)>,
+    globals: Vec<(String, usize)>,
+    ninstrs: usize,
+    blocks: usize,
+}
+
 /// LLVM state, used by one thread at a time (under the compiler's mutex).
 struct State {
+    /// The JIT at the configured code generation level: traces when there is
+    /// no tier 0, or once they are hot.
     orc: orc::Orc,
+    /// The JIT at tier 0 (`-O0`), if tiering is on.
+    cold: Option<orc::Orc>,
+    /// Traces compiled at tier 0 and not yet recompiled, by number.
+    pending: HashMap<u64, Pending>,
+    /// The recompiled code of traces (in `orc`), by trace number.
+    hot_code: HashMap<u64, orc::CodeHandle>,
     /// The contexts with traces that are still alive, oldest first; the
     /// last one is where new root traces are built.
     gens: Vec<Gen>,
@@ -126,8 +166,11 @@ pub struct LlvmCompiler {
 struct Shared {
     state: Mutex<Option<Result<State, String>>>,
     /// Freed traces' code, waiting for the state's lock: (handle, trace
-    /// number).
-    dead: Mutex<Vec<(orc::CodeHandle, u64)>>,
+    /// number, whether the handle is tier 0's).
+    dead: Mutex<Vec<(orc::CodeHandle, u64, bool)>>,
+    /// Sends hot tier-0 traces to the thread that recompiles them (started
+    /// on the first one).
+    tier_up_tx: Mutex<Option<mpsc::Sender<TierUpJob>>>,
 }
 
 impl Shared {
@@ -138,8 +181,16 @@ impl Shared {
         if dead.is_empty() {
             return;
         }
-        for (rt, no) in dead {
-            st.orc.remove(rt);
+        for (rt, no, cold) in dead {
+            match (cold, st.cold.as_mut()) {
+                (true, Some(c)) => c.remove(rt),
+                _ => st.orc.remove(rt),
+            }
+            if let Some(rt) = st.hot_code.remove(&no) {
+                st.orc.remove(rt);
+            }
+            // Before its generation (the module's context) can go.
+            st.pending.remove(&no);
             st.guard_srcs.retain(|k, _| k.0 != no);
             if let Some(g) = st.trace_gen.remove(&no) {
                 if let Some(g) = st.gens.iter_mut().find(|x| x.id == g) {
@@ -170,6 +221,11 @@ struct Code {
     shared: Arc<Shared>,
     rt: Option<orc::CodeHandle>,
     trace_no: u64,
+    /// `rt` is tier 0's.
+    cold: bool,
+    /// A tier-0 side trace's slot: its entry function refers to it, so it
+    /// lives as long as the code (only held here, never read).
+    _slot: Option<Box<SideSlot>>,
 }
 
 impl Drop for Code {
@@ -179,7 +235,7 @@ impl Drop for Code {
             .dead
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((rt, self.trace_no));
+            .push((rt, self.trace_no, self.cold));
         // Don't wait for a compilation in progress.
         if let Ok(mut g) = self.shared.state.try_lock() {
             if let Some(Ok(st)) = g.as_mut() {
@@ -190,15 +246,285 @@ impl Drop for Code {
 }
 
 struct Trace {
-    f: TraceFn,
+    /// The trace function's address: tier 0's code, replaced by the
+    /// recompiled code once that is ready.
+    f: AtomicUsize,
     info: Box<TraceInfo>,
+    /// For a root trace compiled at tier 0: how it asks to be recompiled.
+    tier: Option<TierUp>,
+}
+
+/// A trace to recompile and its MT, both held weakly while queued: a trace
+/// freed, or an MT dropped, meanwhile is skipped.
+type TierUpJob = (Weak<Trace>, Weak<MT>);
+
+struct TierUp {
+    shared: Arc<Shared>,
+    this: Weak<Trace>,
+    /// Recompilation asked for (once).
+    requested: AtomicBool,
 }
 
 impl CompiledTrace for Trace {
     unsafe fn execute(&self, vars: *mut c_void) -> u64 {
+        // SAFETY: `f` always holds a trace function compiled with `info`
+        // (tier 0's or its recompilation, published with `Release` once
+        // its code is in place).
+        let f = unsafe { std::mem::transmute::<usize, TraceFn>(self.f.load(Ordering::Acquire)) };
         // SAFETY: the caller passes the vars of the trace's control point.
-        unsafe { self.info.run(self.f, vars.cast(), &[]) }
+        let r = unsafe { self.info.run(f, vars.cast(), &[]) };
+        if r == crate::deopt::outcome::RETURN {
+            // The interpreter function returned: it ran to its end in the
+            // blackhole, which may have shut the MT down and freed this
+            // trace's info. Touch nothing.
+            return r;
+        }
+        if let Some(t) = &self.tier {
+            if !t.requested.load(Ordering::Relaxed) {
+                // SAFETY: `counters[0]` is the loop's iteration count.
+                let iters = unsafe { &*self.info.counters }.load(Ordering::Relaxed);
+                if iters >= tier_up_iters() && !t.requested.swap(true, Ordering::Relaxed) {
+                    t.shared.request_tier_up(self, t.this.clone());
+                }
+            }
+        }
+        r
     }
+}
+
+impl Shared {
+    /// Has trace `t` recompiled at the configured level: at once on this
+    /// thread with `YKD_SERIALISE_COMPILATION=1` (so that runs are
+    /// repeatable), else on the compiler's tier-up thread.
+    fn request_tier_up(self: &Arc<Self>, t: &Trace, weak: Weak<Trace>) {
+        // SAFETY: the MT outlives its traces, and the trace has just run
+        // without ending the interpreter function (see `execute`).
+        let mt = unsafe { &*t.info.mt };
+        if mt.config().serialise_compilation {
+            self.tier_up(t, mt);
+            return;
+        }
+        let mut tx = self.tier_up_tx.lock().unwrap_or_else(|e| e.into_inner());
+        if tx.is_none() {
+            let (s, r) = mpsc::channel::<TierUpJob>();
+            // The thread holds the compiler weakly: it ends when the
+            // compiler (and with it the sender) is dropped.
+            let shared = Arc::downgrade(self);
+            let spawned = std::thread::Builder::new()
+                .name("yk-tier-up".into())
+                .spawn(move || {
+                    while let Ok((w, m)) = r.recv() {
+                        let (Some(t), Some(sh), Some(mt)) =
+                            (w.upgrade(), shared.upgrade(), m.upgrade())
+                        else {
+                            continue;
+                        };
+                        sh.tier_up(&t, &mt);
+                        // The trace (its info refers to the MT) goes first.
+                        drop(t);
+                        drop(sh);
+                        drop(mt);
+                    }
+                });
+            if spawned.is_err() {
+                // No thread: the trace keeps its tier-0 code.
+                return;
+            }
+            *tx = Some(s);
+        }
+        if let Some(s) = tx.as_ref() {
+            let _ = s.send((weak, Arc::downgrade(&mt.arc())));
+        }
+    }
+
+    /// Recompiles tier-0 trace `t` at the configured level and switches it
+    /// to the new code. (A thread already running the old code finishes
+    /// its run in it: both stay until the trace is freed.)
+    fn tier_up(&self, t: &Trace, mt: &MT) {
+        self.recompile(t.info.trace_no, t.info.guards.len(), mt, &t.f);
+    }
+
+    /// Recompiles tier-0 trace `no` (with `guards` guards) at the
+    /// configured level and stores the new code's address into `f`.
+    fn recompile(&self, no: u64, guards: usize, mt: &MT, f: &AtomicUsize) {
+        let (t0, c0) = (std::time::Instant::now(), crate::mt::thread_cpu_time());
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(Ok(st)) = guard.as_mut() else { return };
+        self.free_dead(st);
+        let Some(p) = st.pending.remove(&no) else {
+            return;
+        };
+        let Some(gen) = st
+            .trace_gen
+            .get(&no)
+            .and_then(|g| st.gens.iter().find(|x| x.id == *g))
+        else {
+            return;
+        };
+        let mut phases = Phases::new();
+        let Ok(info) = crate::aot::info().ok_or(()) else {
+            return;
+        };
+        if define_refs(&mut st.orc, info, &p.funcs, &p.globals).is_err() {
+            return;
+        }
+        let Ok((addr, rt)) = st
+            .orc
+            .add_and_lookup(p.module.into_raw(), &gen.ctx, &p.name)
+        else {
+            return;
+        };
+        st.hot_code.insert(no, rt);
+        f.store(addr, Ordering::Release);
+        let codegen_ms = phases.done("codegen at the hot level");
+        phases.report(&p.name);
+        // Counted against the compile budget like any compilation.
+        mt.stats().time(Timer::Compiling, t0.elapsed());
+        mt.stats().time(
+            Timer::CompilingCpu,
+            crate::mt::thread_cpu_time().saturating_sub(c0),
+        );
+        mt.stats().trace_built(TraceRecord {
+            kind: "tier-up",
+            blocks: p.blocks,
+            tir_appended: 0,
+            tir_forward: 0,
+            tir_backward: 0,
+            guards,
+            snapshots: 0,
+            llvm_instrs: p.ninstrs,
+            build_ms: 0.0,
+            optimise_ms: 0.0,
+            codegen_ms,
+        });
+    }
+}
+
+/// A side trace compiled at tier 0 is entered through a small function of
+/// its module (see [`add_side_entry`]) that calls the code in `f` and counts
+/// the runs in `runs`; at [`tier_up_iters`] runs it calls
+/// [`__yk_side_tier_up`] with this slot, which recompiles the side trace on
+/// the spot (side traces are compiled on the program's thread anyway) and
+/// switches `f`. `repr(C)`: the entry function reads `f` at offset 0 and
+/// `runs` at offset 8.
+#[repr(C)]
+struct SideSlot {
+    f: AtomicUsize,
+    runs: std::sync::atomic::AtomicU64,
+    shared: Weak<Shared>,
+    trace_no: u64,
+    guards: usize,
+    mt: *const MT,
+}
+
+// SAFETY: `mt` is only read by [`__yk_side_tier_up`], on a thread running
+// the side trace, while the MT is alive (see there).
+unsafe impl Send for SideSlot {}
+unsafe impl Sync for SideSlot {}
+
+/// What a tier-0 side trace's entry function calls after its
+/// `tier_up_iters()`-th run (one that did not end the interpreter
+/// function): recompiles it at the configured level.
+///
+/// # Safety
+/// `slot` is the side trace's own slot; the side trace (and so its slot,
+/// owned by its code) and the MT are alive: the thread is running the side
+/// trace's parent, and the run did not end the interpreter function.
+unsafe extern "C" fn __yk_side_tier_up(slot: *const SideSlot) {
+    // SAFETY: as this function's contract.
+    let slot = unsafe { &*slot };
+    let Some(sh) = slot.shared.upgrade() else {
+        return;
+    };
+    // SAFETY: as this function's contract.
+    let mt = unsafe { &*slot.mt };
+    sh.recompile(slot.trace_no, slot.guards, mt, &slot.f);
+}
+
+/// The symbol of [`__yk_side_tier_up`] in trace modules.
+const SIDE_TIER_UP: &str = "__yk_side_tier_up";
+
+/// Adds to `m` the entry function `name` of a tier-0 side trace whose slot
+/// is at `slot` (see [`SideSlot`]): `i64 (ptr vars, ptr info, ptr buf)`,
+/// the trace function's signature.
+fn add_side_entry(m: &Module, name: &str, slot: *const SideSlot, outcome_return: u64) {
+    use llvm_sys::core::*;
+    use llvm_sys::LLVMIntPredicate::*;
+    // SAFETY: building a small function in a module of ours.
+    unsafe {
+        let i64t = m.int_ty(64);
+        let ptr = m.ptr_ty();
+        let mut ps = [ptr, ptr, ptr];
+        let fty = LLVMFunctionType(i64t, ps.as_mut_ptr(), 3, 0);
+        let cname = std::ffi::CString::new(name).unwrap();
+        let f = LLVMAddFunction(m.m, cname.as_ptr(), fty);
+        let mut hps = [ptr];
+        let hty = LLVMFunctionType(m.void_ty(), hps.as_mut_ptr(), 1, 0);
+        let hook = m.get_or_declare(SIDE_TIER_UP, hty);
+        let entry = LLVMAppendBasicBlockInContext(m.ctx, f, c"entry".as_ptr());
+        let up = LLVMAppendBasicBlockInContext(m.ctx, f, c"up".as_ptr());
+        let done = LLVMAppendBasicBlockInContext(m.ctx, f, c"done".as_ptr());
+        let b = m.builder();
+        LLVMPositionBuilderAtEnd(b.0, entry);
+        let sp = LLVMConstIntToPtr(m.const_int(64, slot as u64), ptr);
+        let code = LLVMBuildLoad2(b.0, ptr, sp, c"".as_ptr());
+        let mut args = [LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)];
+        let r = LLVMBuildCall2(b.0, fty, code, args.as_mut_ptr(), 3, c"".as_ptr());
+        let mut off = [m.const_int(64, 8)];
+        let rp = LLVMBuildGEP2(b.0, m.int_ty(8), sp, off.as_mut_ptr(), 1, c"".as_ptr());
+        let n = LLVMBuildLoad2(b.0, i64t, rp, c"".as_ptr());
+        let n = LLVMBuildAdd(b.0, n, m.const_int(64, 1), c"".as_ptr());
+        LLVMBuildStore(b.0, n, rp);
+        let hit = LLVMBuildICmp(
+            b.0,
+            LLVMIntEQ,
+            n,
+            m.const_int(64, tier_up_iters()),
+            c"".as_ptr(),
+        );
+        let ok = LLVMBuildICmp(
+            b.0,
+            LLVMIntNE,
+            r,
+            m.const_int(64, outcome_return),
+            c"".as_ptr(),
+        );
+        let go = LLVMBuildAnd(b.0, hit, ok, c"".as_ptr());
+        LLVMBuildCondBr(b.0, go, up, done);
+        LLVMPositionBuilderAtEnd(b.0, up);
+        let mut hargs = [sp];
+        LLVMBuildCall2(b.0, hty, hook, hargs.as_mut_ptr(), 1, c"".as_ptr());
+        LLVMBuildBr(b.0, done);
+        LLVMPositionBuilderAtEnd(b.0, done);
+        LLVMBuildRet(b.0, r);
+    }
+}
+
+/// Binds a trace's references to AOT functions and globals (`(symbol,
+/// index)`) to the binary's addresses in `orc`.
+fn define_refs(
+    orc: &mut orc::Orc,
+    info: &crate::aot::YkAotInfo,
+    funcs: &[(String, usize)],
+    globals: &[(String, usize)],
+) -> Result<(), CompileError> {
+    let refs = [
+        ("function", funcs, info.funcs()),
+        ("global", globals, info.globals()),
+    ];
+    for (kind, used, table) in refs {
+        for (sym, idx) in used {
+            let addr = table.get(*idx).copied().unwrap_or(std::ptr::null_mut());
+            if addr.is_null() {
+                return Err(CompileError::from(Abort::internal(format!(
+                    "{kind} {idx} has no address"
+                ))));
+            }
+            orc.define_absolute(sym, addr as usize)
+                .map_err(|e| CompileError::from(Abort::backend(e)))?;
+        }
+    }
+    Ok(())
 }
 
 impl LlvmCompiler {
@@ -228,19 +554,30 @@ fn init(mt: &MT) -> Result<State, String> {
     let mut phases = Phases::new();
     dbg::configure_llvm();
     let mut orc = orc::Orc::new(mt.config().codegen_opt)?;
+    let mut cold = if tier_up_iters() > 0 && mt.config().codegen_opt > 0 {
+        Some(orc::Orc::new(0)?)
+    } else {
+        None
+    };
     phases.done("llvm");
     let first = open_gen(mt, 0, &mut phases)?;
     phases.report("setup");
-    orc.define_absolute(
-        builder::GUARD_EXIT,
-        crate::deopt::__yk_guard_exit as *const () as usize,
-    )?;
-    orc.define_absolute(
-        builder::SIDE_GUARD_EXIT,
-        crate::deopt::__yk_side_guard_exit as *const () as usize,
-    )?;
+    for o in std::iter::once(&mut orc).chain(cold.as_mut()) {
+        o.define_absolute(
+            builder::GUARD_EXIT,
+            crate::deopt::__yk_guard_exit as *const () as usize,
+        )?;
+        o.define_absolute(
+            builder::SIDE_GUARD_EXIT,
+            crate::deopt::__yk_side_guard_exit as *const () as usize,
+        )?;
+        o.define_absolute(SIDE_TIER_UP, __yk_side_tier_up as *const () as usize)?;
+    }
     Ok(State {
         orc,
+        cold,
+        pending: HashMap::new(),
+        hot_code: HashMap::new(),
         gens: vec![first],
         ntraces: 0,
         guard_srcs: HashMap::new(),
@@ -250,18 +587,33 @@ fn init(mt: &MT) -> Result<State, String> {
 }
 
 /// Per-phase compile times (kept in the stats' `traces` records), printed to stderr when `YKD_DEBUG_COMPILE_TIMES`
-/// is set (to see what dominates a trace's compile time).
+/// is set (to see what dominates a trace's compile time). They are the
+/// compiling thread's CPU time, not wall-clock time: a compilation runs on
+/// one thread, and on a loaded machine (or beside the program's own thread
+/// on a small one) wall-clock time counts the time the thread waited for a
+/// core as well.
 struct Phases {
     on: bool,
-    last: std::time::Instant,
+    last: f64,
     out: String,
+}
+
+/// This thread's CPU time so far, in milliseconds.
+fn thread_cpu_ms() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a plain libc call writing into `ts`.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
 }
 
 impl Phases {
     fn new() -> Phases {
         Phases {
             on: std::env::var_os("YKD_DEBUG_COMPILE_TIMES").is_some(),
-            last: std::time::Instant::now(),
+            last: thread_cpu_ms(),
             out: String::new(),
         }
     }
@@ -269,8 +621,8 @@ impl Phases {
     /// Ends phase `what`; returns how long it took, in milliseconds (for
     /// the stats' `traces` records, whether or not it is printed).
     fn done(&mut self, what: &str) -> f64 {
-        let now = std::time::Instant::now();
-        let ms = (now - self.last).as_secs_f64() * 1e3;
+        let now = thread_cpu_ms();
+        let ms = now - self.last;
         self.last = now;
         if self.on {
             self.out.push_str(&format!(" {what} {ms:.2}ms"));
@@ -300,7 +652,7 @@ impl LlvmCompiler {
         mt: &MT,
         trace: &RecordedTrace,
         side: Option<(u64, u32)>,
-    ) -> Result<(TraceFn, Box<TraceInfo>), CompileError> {
+    ) -> Result<(TraceFn, Box<TraceInfo>, bool), CompileError> {
         let mut guard = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut phases = Phases::new();
         let st = match guard.get_or_insert_with(|| init(mt)) {
@@ -340,10 +692,18 @@ impl LlvmCompiler {
         };
         let State {
             orc,
+            cold,
+            pending,
             gens,
             guard_srcs,
             ..
         } = st;
+        // A trace starts at tier 0 if there is one.
+        let tier0 = cold.is_some();
+        let orc = match cold.as_mut() {
+            Some(c) => c,
+            None => orc,
+        };
         let gen = gens
             .iter_mut()
             .find(|g| g.id == gen_id)
@@ -430,29 +790,59 @@ impl LlvmCompiler {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
         // Bind the trace's references to the AOT binary's addresses.
-        let refs = [
-            ("function", &built.funcs, info.funcs()),
-            ("global", &built.globals, info.globals()),
-        ];
-        for (kind, used, table) in refs {
-            for (sym, idx) in used {
-                let addr = table.get(*idx).copied().unwrap_or(std::ptr::null_mut());
-                if addr.is_null() {
-                    return Err(CompileError::from(Abort::internal(format!(
-                        "{kind} {idx} has no address"
-                    ))));
-                }
-                orc.define_absolute(sym, addr as usize)
-                    .map_err(|e| CompileError::from(Abort::backend(e)))?;
-            }
-        }
+        define_refs(orc, info, &built.funcs, &built.globals)?;
+        // What tier 0 compiles is kept for the recompilation.
+        let keep = tier0.then(|| Pending {
+            module: built.module.copy(),
+            name: name.clone(),
+            funcs: built.funcs.clone(),
+            globals: built.globals.clone(),
+            ninstrs,
+            blocks: trace.blocks.len(),
+        });
         let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
+        // A tier-0 side trace is entered through its slot (see `SideSlot`).
+        let slot = (tier0 && side.is_some()).then(|| {
+            Box::new(SideSlot {
+                f: AtomicUsize::new(0),
+                runs: std::sync::atomic::AtomicU64::new(0),
+                shared: Arc::downgrade(&self.shared),
+                trace_no,
+                guards: built_guards,
+                mt: mt as *const MT,
+            })
+        });
+        let entry_name = format!("{name}_entry");
+        if let Some(s) = &slot {
+            add_side_entry(
+                &built.module,
+                &entry_name,
+                &**s as *const SideSlot,
+                crate::deopt::outcome::RETURN,
+            );
+        }
         let (addr, rt) = orc
             .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
             .map_err(|e| CompileError::from(Abort::backend(e)))?;
+        let addr = match &slot {
+            Some(s) => {
+                s.f.store(addr, Ordering::Release);
+                match orc.lookup(&entry_name) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        orc.remove(rt);
+                        return Err(CompileError::from(Abort::backend(e)));
+                    }
+                }
+            }
+            None => addr,
+        };
         for (g, src) in new_srcs.into_iter().enumerate() {
             guard_srcs.insert((trace_no, g as u32), src);
+        }
+        if let Some(k) = keep {
+            pending.insert(trace_no, k);
         }
         gen.live += 1;
         st.trace_gen.insert(trace_no, gen_id);
@@ -487,8 +877,10 @@ impl LlvmCompiler {
             shared: self.shared.clone(),
             rt: Some(rt),
             trace_no,
+            cold: tier0,
+            _slot: slot,
         }));
-        Ok((f, info))
+        Ok((f, info, tier0))
     }
 }
 
@@ -498,8 +890,16 @@ impl TraceCompiler for LlvmCompiler {
         mt: &MT,
         trace: &RecordedTrace,
     ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
-        let (f, info) = self.compile_trace(mt, trace, None)?;
-        Ok(Arc::new(Trace { f, info }))
+        let (f, info, tier0) = self.compile_trace(mt, trace, None)?;
+        Ok(Arc::new_cyclic(|this| Trace {
+            f: AtomicUsize::new(f as usize),
+            info,
+            tier: tier0.then(|| TierUp {
+                shared: self.shared.clone(),
+                this: this.clone(),
+                requested: AtomicBool::new(false),
+            }),
+        }))
     }
 
     fn compile_side(
@@ -509,7 +909,7 @@ impl TraceCompiler for LlvmCompiler {
         parent: u64,
         guard: u32,
     ) -> Result<SideTrace, CompileError> {
-        let (f, info) = self.compile_trace(mt, trace, Some((parent, guard)))?;
+        let (f, info, _) = self.compile_trace(mt, trace, Some((parent, guard)))?;
         Ok(SideTrace { f, info })
     }
 }

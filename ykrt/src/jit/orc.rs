@@ -256,6 +256,18 @@ impl Orc {
         }
     }
 
+    /// The address of `name`, compiling what defines it if need be.
+    pub fn lookup(&mut self, name: &str) -> Result<usize, String> {
+        let n = CString::new(name).unwrap();
+        let mut addr = 0;
+        // SAFETY: a lookup in our JIT.
+        let e = unsafe { LLVMOrcLLJITLookup(self.jit, &mut addr, n.as_ptr()) };
+        if !e.is_null() {
+            return Err(format!("looking up {name}: {}", take_error(e)));
+        }
+        Ok(addr as usize)
+    }
+
     /// Frees the code (and the debugger's and profiler's records of it) that
     /// `rt` was returned with. No thread may be running it.
     pub fn remove(&mut self, rt: CodeHandle) {
