@@ -6,8 +6,9 @@
 //!   instrumented blocks of the embedded IR (every block of every defined
 //!   function that is not outlined and not the runtime's), each found in the
 //!   code of the function of that name; and the machine paths from one check
-//!   to the next (direct branches, jump tables) are edges of the embedded IR's
-//!   CFG.
+//!   to the next (direct branches; an indirect jump through the targets of
+//!   its own jump table, a function may have several) are edges of the
+//!   embedded IR's CFG.
 //! * `round_trip`: the software tracer's recordings of real runs are the
 //!   ground truth. Each is turned into a machine path through the binary (a
 //!   search between consecutive checks), a PT unit's packets for that path are
@@ -23,10 +24,12 @@ use hwt::{
     flow::{CodeReader, FlowDecoder},
     irmap::IrMap,
 };
-use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind};
+use iced_x86::{
+    ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind,
+};
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 use std::{
-    collections::{BTreeSet, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     path::{Path, PathBuf},
     process::Command,
     sync::OnceLock,
@@ -198,48 +201,178 @@ impl Bin {
         m
     }
 
-    /// The `lea reg, [rip+table]` jump tables of function `f`: the block
-    /// starts their 32-bit entries (relative to the table) point to.
-    fn jump_targets(&self, f: &FuncMap) -> BTreeSet<u64> {
-        let starts: HashSet<u64> = f
-            .ranges
-            .iter()
-            .flat_map(|r| r.blocks.iter().map(move |b| r.base + u64::from(b.offset)))
-            .collect();
-        let obj = object::File::parse(&*self.bytes).unwrap();
-        let mut out = BTreeSet::new();
-        let blocks = f.ranges.iter().flat_map(|r| {
+    /// The machine blocks of function `f`: `(start, end)`.
+    fn blocks_of(f: &FuncMap) -> impl Iterator<Item = (u64, u64)> + '_ {
+        f.ranges.iter().flat_map(|r| {
             r.blocks.iter().map(move |b| {
                 let s = r.base + u64::from(b.offset);
                 (s, s + u64::from(b.size))
             })
-        });
-        for (s, e) in blocks {
-            let mut a = s;
-            while let Some(i) = self.insn(a).filter(|_| a < e) {
-                if i.mnemonic() == Mnemonic::Lea && i.is_ip_rel_memory_operand() {
-                    let t = i.ip_rel_memory_address();
-                    if let Some(sec) = obj
-                        .sections()
-                        .find(|x| x.address() <= t && t < x.address() + x.size())
-                    {
-                        let d = sec.data().unwrap();
-                        let mut off = (t - sec.address()) as usize;
-                        while off + 4 <= d.len() {
-                            let e = i32::from_le_bytes(d[off..off + 4].try_into().unwrap());
-                            let to = t.wrapping_add(e as i64 as u64);
-                            if !starts.contains(&to) {
-                                break;
-                            }
-                            out.insert(to);
-                            off += 4;
-                        }
-                    }
-                }
-                a = i.next_ip();
-            }
+        })
+    }
+
+    /// The instructions of machine block `(s, e)`.
+    fn block_insns(&self, (s, e): (u64, u64)) -> Vec<Instruction> {
+        let mut out = vec![];
+        let mut a = s;
+        while let Some(i) = self.insn(a).filter(|_| a < e) {
+            a = i.next_ip();
+            out.push(i);
         }
         out
+    }
+
+    /// The 32-bit entries (relative to the table) of the jump table at `t`,
+    /// as addresses: `n` of them, or without a bound as many as point to
+    /// block starts of `starts`, up to `limit` (the next table). None if a
+    /// bounded table has an entry that is not a block start.
+    fn table_entries(
+        &self,
+        t: u64,
+        n: Option<u64>,
+        limit: u64,
+        starts: &HashSet<u64>,
+    ) -> Option<Vec<u64>> {
+        let obj = object::File::parse(&*self.bytes).unwrap();
+        let sec = obj
+            .sections()
+            .find(|x| x.address() <= t && t < x.address() + x.size())?;
+        let d = sec.data().unwrap();
+        let mut out = vec![];
+        let mut a = t;
+        while n.map_or(a < limit, |n| out.len() < n as usize) {
+            let off = (a - sec.address()) as usize;
+            let e = i32::from_le_bytes(d.get(off..off + 4)?.try_into().unwrap());
+            let to = t.wrapping_add(e as i64 as u64);
+            if !starts.contains(&to) {
+                if n.is_some() {
+                    return None;
+                }
+                break;
+            }
+            out.push(to);
+            a += 4;
+        }
+        Some(out)
+    }
+
+    /// The `lea reg, [rip+table]` jump tables of function `f`: table address
+    /// -> the block starts its 32-bit entries (relative to the table) point
+    /// to, read up to the first entry that is not a block start of `f` or to
+    /// the next address `f` takes (tables of one function are often
+    /// adjacent).
+    fn jump_tables(&self, f: &FuncMap) -> BTreeMap<u64, Vec<u64>> {
+        let starts: HashSet<u64> = Self::blocks_of(f).map(|(s, _)| s).collect();
+        let taken: BTreeSet<u64> = Self::blocks_of(f)
+            .flat_map(|b| self.block_insns(b))
+            .filter(|i| i.mnemonic() == Mnemonic::Lea && i.is_ip_rel_memory_operand())
+            .map(|i| i.ip_rel_memory_address())
+            .collect();
+        taken
+            .iter()
+            .filter_map(|&t| {
+                let limit = taken.range(t + 1..).next().copied().unwrap_or(u64::MAX);
+                let v = self.table_entries(t, None, limit, &starts)?;
+                (!v.is_empty()).then_some((t, v))
+            })
+            .collect()
+    }
+
+    /// All targets of all jump tables of `f`.
+    fn jump_targets(&self, f: &FuncMap) -> BTreeSet<u64> {
+        self.jump_tables(f).into_values().flatten().collect()
+    }
+
+    /// The targets of indirect jump `j` of function `f` if it is a jump-table
+    /// dispatch as LLVM lowers a switch:
+    ///
+    /// ```text
+    /// lea  base, [rip+table]      ; anywhere in f (often hoisted out of a loop)
+    /// ...
+    /// cmp  idx, n-1 ; ja default  ; the range check (absent if the range is known)
+    /// movsxd r, dword ptr [base+idx*4]
+    /// add  r, base
+    /// jmp  r
+    /// ```
+    ///
+    /// The table is the last `lea base` before `j` in its machine block, else
+    /// the only jump table `f` loads into `base`. None when `j` is not of that
+    /// form or its table is ambiguous: the walk cannot follow it.
+    fn jump_table_targets(&self, f: &FuncMap, j: &Instruction) -> Option<BTreeSet<u64>> {
+        if j.op0_kind() != OpKind::Register {
+            return None;
+        }
+        let r = j.op0_register().full_register();
+        let block = Self::blocks_of(f).find(|&(s, e)| s <= j.ip() && j.ip() < e)?;
+        let insns: Vec<Instruction> = self
+            .block_insns(block)
+            .into_iter()
+            .take_while(|i| i.ip() < j.ip())
+            .collect();
+        let reg = |i: &Instruction, k: u32| {
+            (i.op_kind(k) == OpKind::Register).then(|| i.op_register(k).full_register())
+        };
+        // add r, base
+        let k_add = insns.iter().rposition(|i| reg(i, 0) == Some(r))?;
+        let add = &insns[k_add];
+        let base = reg(add, 1).filter(|_| add.mnemonic() == Mnemonic::Add)?;
+        // movsxd r, dword ptr [base+idx*4]
+        let k_ld = insns[..k_add].iter().rposition(|i| reg(i, 0) == Some(r))?;
+        let ld = &insns[k_ld];
+        if ld.mnemonic() != Mnemonic::Movsxd
+            || ld.op1_kind() != OpKind::Memory
+            || ld.memory_base().full_register() != base
+            || ld.memory_index_scale() != 4
+            || ld.memory_displacement64() != 0
+        {
+            return None;
+        }
+        let idx = ld.memory_index().full_register();
+        // cmp idx, n-1 ; ja default
+        let n = insns[..k_ld].windows(2).rev().find_map(|w| {
+            (w[0].mnemonic() == Mnemonic::Cmp
+                && reg(&w[0], 0) == Some(idx)
+                && matches!(
+                    w[0].op1_kind(),
+                    OpKind::Immediate8
+                        | OpKind::Immediate8to32
+                        | OpKind::Immediate8to64
+                        | OpKind::Immediate32
+                        | OpKind::Immediate32to64
+                )
+                && w[1].condition_code() == ConditionCode::a)
+                .then(|| w[0].immediate(1) + 1)
+        });
+        let leas = |is: &[Instruction]| -> Vec<u64> {
+            is.iter()
+                .filter(|i| {
+                    i.mnemonic() == Mnemonic::Lea
+                        && i.is_ip_rel_memory_operand()
+                        && reg(i, 0) == Some(base)
+                })
+                .map(Instruction::ip_rel_memory_address)
+                .collect()
+        };
+        let tables = self.jump_tables(f);
+        let t = match leas(&insns).last() {
+            Some(&t) => t,
+            None => {
+                let all: BTreeSet<u64> = Self::blocks_of(f)
+                    .flat_map(|b| leas(&self.block_insns(b)))
+                    .filter(|t| tables.contains_key(t))
+                    .collect();
+                if all.len() != 1 {
+                    return None;
+                }
+                *all.first()?
+            }
+        };
+        let starts: HashSet<u64> = Self::blocks_of(f).map(|(s, _)| s).collect();
+        let v = match n {
+            Some(n) => self.table_entries(t, Some(n), u64::MAX, &starts)?,
+            None => tables.get(&t)?.clone(),
+        };
+        Some(v.into_iter().collect())
     }
 }
 
@@ -350,13 +483,9 @@ fn check_edges(bin: &Bin, name: &str) -> (usize, usize) {
     let ends = bin.block_ends();
     let mut seen = HashSet::new();
     let mut unknown = 0;
-    let mut tables: HashMap<u64, BTreeSet<u64>> = HashMap::new();
+    let mut tables: HashMap<u64, Option<BTreeSet<u64>>> = HashMap::new();
     for c in bin.map.checks() {
         let f = bin.func_of(c.addr).unwrap();
-        let jt = tables
-            .entry(f.addr)
-            .or_insert_with(|| bin.jump_targets(f))
-            .clone();
         let j = bin.insn(c.addr).unwrap();
         let first = if c.taken_when_clear {
             j.near_branch_target()
@@ -409,8 +538,16 @@ fn check_edges(bin: &Bin, name: &str) -> (usize, usize) {
                         }
                         a = t;
                     }
-                    FlowControl::IndirectBranch if !jt.is_empty() => {
-                        work.extend(jt.iter().copied());
+                    FlowControl::IndirectBranch => {
+                        // Only the targets of this jump's own table: a
+                        // function may have several (e.g. two switches).
+                        let t = tables
+                            .entry(i.ip())
+                            .or_insert_with(|| bin.jump_table_targets(f, &i));
+                        match t {
+                            Some(t) => work.extend(t.iter().copied()),
+                            None => lost = true,
+                        }
                         break;
                     }
                     FlowControl::Return | FlowControl::Interrupt | FlowControl::Exception => break,
@@ -490,7 +627,8 @@ struct Walker<'a> {
     entries: HashMap<u32, u64>,
     /// Call targets that are the control point (PLT stub or definition).
     cp_stubs: HashSet<u64>,
-    /// Machine-block starts of each function (indirect jump candidates).
+    /// Indirect jump address -> its candidate targets: its jump table's,
+    /// else those of all tables of its function.
     jt: HashMap<u64, Vec<u64>>,
     budget: usize,
 }
@@ -601,12 +739,16 @@ impl Walker<'_> {
                         // A PLT stub's jump through the GOT: a library.
                         cands.push(LIB);
                     } else if let Some(f) = self.bin.func_of(st.ip) {
-                        let fa = f.addr;
                         let bin = self.bin;
                         cands.extend(
                             self.jt
-                                .entry(fa)
-                                .or_insert_with(|| bin.jump_targets(f).into_iter().collect())
+                                .entry(st.ip)
+                                .or_insert_with(|| {
+                                    bin.jump_table_targets(f, &i)
+                                        .unwrap_or_else(|| bin.jump_targets(f))
+                                        .into_iter()
+                                        .collect()
+                                })
                                 .iter(),
                         );
                     }
