@@ -235,7 +235,7 @@ impl ControlPoint {
             // word's load doesn't wait for the test.
             let mut fast_preds = vec![self.head];
             let mut null_test = None;
-            if !known_non_null(loc) {
+            if !known_non_null(loc) && !assumed_non_null(loc, self.call) {
                 let chk = LLVMInsertBasicBlockInContext(m.ctx, slow, c"yk_cp_check".as_ptr());
                 let is_null = LLVMBuildIsNull(b.0, loc, c"".as_ptr());
                 let nbr = LLVMBuildCondBr(b.0, is_null, self.resume, chk);
@@ -437,6 +437,39 @@ fn preds_are_only(b: LLVMBasicBlockRef, from: LLVMBasicBlockRef) -> Option<()> {
         any = true;
     }
     any.then_some(())
+}
+
+/// Does an `llvm.assume` before `call`, in its block, say that `p` is not
+/// null: `assume(p != null)`, or `assume(x != 0)` for `p = inttoptr x`
+/// (LLVM's form of the first)? yklua computes its location pointer with
+/// integer arithmetic and assumes it non-null (`ykloc` in yk.patch).
+fn assumed_non_null(p: LLVMValueRef, call: LLVMValueRef) -> bool {
+    // SAFETY: `p` and `call` are values of the module being rewritten.
+    unsafe {
+        let as_int = (!LLVMIsAIntToPtrInst(p).is_null()).then(|| LLVMGetOperand(p, 0));
+        let excludes_null = |c: LLVMValueRef| {
+            if LLVMIsAICmpInst(c).is_null()
+                || LLVMGetICmpPredicate(c) != LLVMIntPredicate::LLVMIntNE
+            {
+                return false;
+            }
+            let (a, b) = (LLVMGetOperand(c, 0), LLVMGetOperand(c, 1));
+            [(a, b), (b, a)].into_iter().any(|(v, z)| {
+                let is_zero = LLVMIsNull(z) != 0;
+                is_zero && (v == p || Some(v) == as_int)
+            })
+        };
+        let mut i = LLVMGetPreviousInstruction(call);
+        while !i.is_null() {
+            let is_assume =
+                llvm::called_function(i).is_some_and(|f| llvm::name(f) == "llvm.assume");
+            if is_assume && excludes_null(LLVMGetOperand(i, 0)) {
+                return true;
+            }
+            i = LLVMGetPreviousInstruction(i);
+        }
+        false
+    }
 }
 
 /// Can `p` be seen not to be null from the IR alone: a stack slot, a global,
