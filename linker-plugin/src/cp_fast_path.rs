@@ -235,7 +235,7 @@ impl ControlPoint {
             // word's load doesn't wait for the test.
             let mut fast_preds = vec![self.head];
             let mut null_test = None;
-            if !known_non_null(loc) && !assumed_non_null(loc, self.call) {
+            if !known_non_null(loc) && !assumed_non_null(loc, self.head) {
                 let chk = LLVMInsertBasicBlockInContext(m.ctx, slow, c"yk_cp_check".as_ptr());
                 let is_null = LLVMBuildIsNull(b.0, loc, c"".as_ptr());
                 let nbr = LLVMBuildCondBr(b.0, is_null, self.resume, chk);
@@ -439,11 +439,12 @@ fn preds_are_only(b: LLVMBasicBlockRef, from: LLVMBasicBlockRef) -> Option<()> {
     any.then_some(())
 }
 
-/// Does an `llvm.assume` before `call`, in its block, say that `p` is not
-/// null: `assume(p != null)`, or `assume(x != 0)` for `p = inttoptr x`
-/// (LLVM's form of the first)? yklua computes its location pointer with
-/// integer arithmetic and assumes it non-null (`ykloc` in yk.patch).
-fn assumed_non_null(p: LLVMValueRef, call: LLVMValueRef) -> bool {
+/// Does an `llvm.assume` in `head`, the control point's block (whose code
+/// all runs before the call), say that `p` is not null: `assume(p !=
+/// null)`, or `assume(x != 0)` for `p = inttoptr x` (LLVM's form of the
+/// first)? yklua computes its location pointer with integer arithmetic and
+/// assumes it non-null (`ykloc` in yk.patch).
+fn assumed_non_null(p: LLVMValueRef, head: LLVMBasicBlockRef) -> bool {
     // SAFETY: `p` and `call` are values of the module being rewritten.
     unsafe {
         let as_int = (!LLVMIsAIntToPtrInst(p).is_null()).then(|| LLVMGetOperand(p, 0));
@@ -459,16 +460,10 @@ fn assumed_non_null(p: LLVMValueRef, call: LLVMValueRef) -> bool {
                 is_zero && (v == p || Some(v) == as_int)
             })
         };
-        let mut i = LLVMGetPreviousInstruction(call);
-        while !i.is_null() {
-            let is_assume =
-                llvm::called_function(i).is_some_and(|f| llvm::name(f) == "llvm.assume");
-            if is_assume && excludes_null(LLVMGetOperand(i, 0)) {
-                return true;
-            }
-            i = LLVMGetPreviousInstruction(i);
-        }
-        false
+        instrs(head).into_iter().any(|i| {
+            llvm::called_function(i).is_some_and(|f| llvm::name(f) == "llvm.assume")
+                && excludes_null(LLVMGetOperand(i, 0))
+        })
     }
 }
 
