@@ -25,7 +25,9 @@
 //! ```
 //!
 //! so the skipped control point costs a null test, one load and a compare
-//! (no null test, and no `yk_cp_check`, when `loc` is seen to be non-null),
+//! (no null test, and no `yk_cp_check`, when `loc` is seen to be non-null:
+//! a stack slot, a global, or a pointer an `llvm.assume` in `head` says is
+//! not null, as yklua's location is),
 //! and the live values stay in registers. Every other state (counting, tracing, compiled)
 //! still reaches the runtime. The software-tracing hooks are untouched: the
 //! block hook of `head` and of `yk_cp_resume` record the same indices on
