@@ -25,7 +25,9 @@
 //! ```
 //!
 //! so the skipped control point costs a null test, one load and a compare
-//! (no null test, and no `yk_cp_check`, when `loc` is seen to be non-null),
+//! (no null test, and no `yk_cp_check`, when `loc` is seen to be non-null:
+//! a stack slot, a global, or a pointer an `llvm.assume` in `head` says is
+//! not null, as yklua's location is),
 //! and the live values stay in registers. Every other state (counting, tracing, compiled)
 //! still reaches the runtime. The software-tracing hooks are untouched: the
 //! block hook of `head` and of `yk_cp_resume` record the same indices on
@@ -235,7 +237,7 @@ impl ControlPoint {
             // word's load doesn't wait for the test.
             let mut fast_preds = vec![self.head];
             let mut null_test = None;
-            if !known_non_null(loc) {
+            if !known_non_null(loc) && !assumed_non_null(loc, self.head) {
                 let chk = LLVMInsertBasicBlockInContext(m.ctx, slow, c"yk_cp_check".as_ptr());
                 let is_null = LLVMBuildIsNull(b.0, loc, c"".as_ptr());
                 let nbr = LLVMBuildCondBr(b.0, is_null, self.resume, chk);
@@ -437,6 +439,34 @@ fn preds_are_only(b: LLVMBasicBlockRef, from: LLVMBasicBlockRef) -> Option<()> {
         any = true;
     }
     any.then_some(())
+}
+
+/// Does an `llvm.assume` in `head`, the control point's block (whose code
+/// all runs before the call), say that `p` is not null: `assume(p !=
+/// null)`, or `assume(x != 0)` for `p = inttoptr x` (LLVM's form of the
+/// first)? yklua computes its location pointer with integer arithmetic and
+/// assumes it non-null (`ykloc` in yk.patch).
+fn assumed_non_null(p: LLVMValueRef, head: LLVMBasicBlockRef) -> bool {
+    // SAFETY: `p` and `call` are values of the module being rewritten.
+    unsafe {
+        let as_int = (!LLVMIsAIntToPtrInst(p).is_null()).then(|| LLVMGetOperand(p, 0));
+        let excludes_null = |c: LLVMValueRef| {
+            if LLVMIsAICmpInst(c).is_null()
+                || LLVMGetICmpPredicate(c) != LLVMIntPredicate::LLVMIntNE
+            {
+                return false;
+            }
+            let (a, b) = (LLVMGetOperand(c, 0), LLVMGetOperand(c, 1));
+            [(a, b), (b, a)].into_iter().any(|(v, z)| {
+                let is_zero = LLVMIsNull(z) != 0;
+                is_zero && (v == p || Some(v) == as_int)
+            })
+        };
+        instrs(head).into_iter().any(|i| {
+            llvm::called_function(i).is_some_and(|f| llvm::name(f) == "llvm.assume")
+                && excludes_null(LLVMGetOperand(i, 0))
+        })
+    }
 }
 
 /// Can `p` be seen not to be null from the IR alone: a stack slot, a global,

@@ -114,7 +114,7 @@ fn in_loop(call: LLVMValueRef) -> bool {
 /// Rewrites the control point `call` in function `f`.
 fn rewrite(m: &Module, f: LLVMValueRef, call: LLVMValueRef) -> Result<()> {
     let fname = llvm::name(f);
-    let live = Liveness::analyse(f).live_after(call);
+    let live = rematerialise_offsets(f, call);
     for &v in &live {
         if !llvm::is_storable(v) {
             bail!(
@@ -222,6 +222,70 @@ fn rewrite(m: &Module, f: LLVMValueRef, call: LLVMValueRef) -> Result<()> {
         LLVMInstructionEraseFromParent(call);
     }
     Ok(())
+}
+
+/// The values live across `call` once every constant offset from another
+/// value (a `getelementptr` with constant indices, e.g. `&ci->u.l.savedpc`
+/// or `&L->hookmask`) that was live across it is recomputed at each of its
+/// uses instead, so that only its base is. LLVM hoists such addresses out of
+/// the dispatch loop (and to the entry block) as loop invariants; a plain
+/// build folds them back into the addressing modes of their loads and
+/// stores (code generation's address sinking), but a field of `vars` makes
+/// each of them a value of its own for the whole loop: stored at the control
+/// point, a register or a stack slot of the fast clone's dispatch loop, and
+/// recomputed and spilled wherever the loop is entered (every Lua call and
+/// return). The offset itself costs nothing where it is used: it is part
+/// of the address of the access.
+fn rematerialise_offsets(f: LLVMValueRef, call: LLVMValueRef) -> Vec<LLVMValueRef> {
+    loop {
+        let live = Liveness::analyse(f).live_after(call);
+        // SAFETY: every value is an instruction of `f` (or an argument), used
+        // through the LLVM C API; clones are inserted before a user, which
+        // the original (and so its base) dominates.
+        unsafe {
+            let offsets: Vec<LLVMValueRef> = live
+                .iter()
+                .copied()
+                .filter(|&v| is_constant_offset(v))
+                .collect();
+            if offsets.is_empty() {
+                return live;
+            }
+            for g in offsets {
+                for (user, idx) in llvm::uses(g) {
+                    if LLVMIsAInstruction(user).is_null() {
+                        continue;
+                    }
+                    let at = if llvm::opcode(user) == LLVMOpcode::LLVMPHI {
+                        LLVMGetBasicBlockTerminator(LLVMGetIncomingBlock(user, idx))
+                    } else {
+                        user
+                    };
+                    let c = LLVMInstructionClone(g);
+                    let b = LLVMCreateBuilderInContext(LLVMGetTypeContext(LLVMTypeOf(g)));
+                    LLVMPositionBuilderBefore(b, at);
+                    LLVMInsertIntoBuilder(b, c);
+                    LLVMDisposeBuilder(b);
+                    LLVMSetOperand(user, idx, c);
+                }
+                if LLVMGetFirstUse(g).is_null() {
+                    LLVMInstructionEraseFromParent(g);
+                }
+            }
+        }
+    }
+}
+
+/// Is `v` a `getelementptr` instruction with constant indices yielding one
+/// pointer (a constant offset from its base)?
+fn is_constant_offset(v: LLVMValueRef) -> bool {
+    // SAFETY: `v` is a value of the module being rewritten.
+    unsafe {
+        !LLVMIsAGetElementPtrInst(v).is_null()
+            && LLVMGetTypeKind(LLVMTypeOf(v)) == llvm_sys::LLVMTypeKind::LLVMPointerTypeKind
+            && (1..LLVMGetNumOperands(v) as u32)
+                .all(|k| !LLVMIsAConstantInt(LLVMGetOperand(v, k)).is_null())
+    }
 }
 
 /// Is `v` an argument or an alloca of the entry block?

@@ -142,6 +142,38 @@ fn a_known_non_null_location_is_read_directly() {
 }
 
 #[test]
+fn an_assumed_non_null_location_is_read_directly() {
+    // yklua's form: the location is an integer made a pointer, assumed
+    // non-null (LLVM turns `assume(p != null)` into a test of the integer).
+    let ir = LOOP
+        .replace("ptr %loc, i32 %n)", "i64 %bias, i32 %n)")
+        .replace(
+            "  call void @yk_mt_control_point(ptr %mt, ptr %loc)",
+            "  %pc64 = zext i32 %pc to i64\n  %a = add i64 %bias, %pc64\n  \
+             %l = inttoptr i64 %a to ptr\n  %nn = icmp ne i64 %a, 0\n  \
+             call void @llvm.assume(i1 %nn)\n  \
+             call void @yk_mt_control_point(ptr %mt, ptr %l)",
+        )
+        + "declare void @llvm.assume(i1)\n";
+    let m = Module::parse_ir(&ir).unwrap();
+    ctrlpoint::transform(&m).unwrap();
+    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
+    m.verify().unwrap();
+    let text = m.to_text();
+    assert!(!text.contains("icmp eq ptr"), "{text}");
+    assert!(!text.contains("yk_cp_check"), "{text}");
+    assert!(text.contains("load atomic i64, ptr %l"), "{text}");
+
+    // Without the assumption the null test stays.
+    let m = Module::parse_ir(&ir.replace("  call void @llvm.assume(i1 %nn)\n", "")).unwrap();
+    ctrlpoint::transform(&m).unwrap();
+    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
+    let text = m.to_text();
+    assert!(text.contains("icmp eq ptr %l, null"), "{text}");
+    assert!(text.contains("yk_cp_check"), "{text}");
+}
+
+#[test]
 fn entry_block_values_need_no_phi() {
     // `%lim` is computed once per activation, in the entry block, and live
     // across the control point: the transform stores it into vars and

@@ -54,6 +54,61 @@ fn control_point_is_rewritten_and_its_block_split() {
 }
 
 #[test]
+fn constant_offsets_are_recomputed_not_kept_in_vars() {
+    // `%f` and `%g` (fields of the state `%st`) and `%h` (of `%f`) are
+    // computed once, before the loop, and used after the control point:
+    // they are recomputed where they are used, and only their base is
+    // live across the control point. `%e` has a variable index: it stays.
+    let ir = r#"
+declare void @yk_mt_control_point(ptr, ptr)
+define i32 @interp(ptr %mt, ptr %loc, ptr %st, i64 %n) {
+entry:
+  %f = getelementptr inbounds i8, ptr %st, i64 8
+  %g = getelementptr inbounds i8, ptr %st, i64 16
+  %h = getelementptr inbounds i8, ptr %f, i64 4
+  %e = getelementptr inbounds i32, ptr %st, i64 %n
+  br label %head
+head:
+  %pc = phi i32 [ 0, %entry ], [ %pc2, %body ]
+  call void @yk_mt_control_point(ptr %mt, ptr %loc)
+  %x = load i32, ptr %f
+  %done = icmp sge i32 %pc, %x
+  br i1 %done, label %exit, label %body
+body:
+  %y = load i32, ptr %h
+  %z = load i32, ptr %e
+  %s = add i32 %y, %z
+  store i32 %s, ptr %g
+  %pc2 = add i32 %pc, 1
+  br label %head
+exit:
+  %r = phi i32 [ %pc, %head ]
+  ret i32 %r
+}
+"#;
+    let m = Module::parse_ir(ir).unwrap();
+    assert_eq!(ctrlpoint::transform(&m).unwrap(), ["interp"]);
+    m.verify().unwrap();
+    let text = m.to_text();
+    // mt, loc, st, e, pc (st was live anyway, as an argument), and the
+    // return value.
+    assert!(
+        text.contains("%YkCtrlPointVars.interp = type { ptr, ptr, ptr, ptr, i32, i32 }"),
+        "{text}"
+    );
+    // The offsets are computed from %st after the control point.
+    let resume_on = text.split("yk_cp_resume:").nth(1).unwrap();
+    assert!(
+        resume_on.contains("getelementptr inbounds i8, ptr %st, i64 8"),
+        "{text}"
+    );
+    assert!(
+        resume_on.contains("getelementptr inbounds i8, ptr %st, i64 16"),
+        "{text}"
+    );
+}
+
+#[test]
 fn two_control_points_in_one_function_is_an_error() {
     let ir = LOOP.replace(
         "  %done = icmp",
