@@ -26,7 +26,7 @@ use anyhow::Result;
 
 use super::{
     cgen::{self, Program},
-    difference_of, parse, run_vm, Config, FuzzError, OptError, Run, StatSums, COMMON_ENV,
+    difference_of, parse, run_vm, Config, OptError, Run, StatSums, COMMON_ENV,
 };
 use crate::{lua, run_ok, secs, timing_toolchain, workspace_root};
 
@@ -401,78 +401,22 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         seed += 1;
     }
 
-    let n = programs.max(1) as f64;
-    eprintln!("fuzz-c: summary");
-    eprintln!(
-        "  programs run   {programs} (seeds {}..={}), {:.0} instructions each on average, in {}",
-        opts.seed,
-        seed.saturating_sub(1),
-        instrs_total as f64 / n,
-        secs(start.elapsed())
-    );
-    eprintln!(
-        "  mismatches     {}{}",
-        mismatches.len(),
-        mismatches
-            .iter()
-            .map(|(s, p)| format!("\n    seed {s}: {}", p.display()))
-            .collect::<String>()
-    );
-    eprintln!(
-        "  invalid        {} (the plain build failed)",
-        invalid.len()
-    );
-    eprintln!(
-        "  time/program   plain {:.3}s{}",
-        plain_time.as_secs_f64() / n,
-        CONFIGS
-            .iter()
-            .zip(&yk_time)
-            .map(|(c, t)| format!(", {} {:.3}s", c.name, t.as_secs_f64() / n))
-            .collect::<String>()
-    );
-    for (c, s) in CONFIGS.iter().zip(&sums) {
-        eprintln!(
-            "  {:<14} traces compiled {} (side traces {}), compile errors {}, recordings aborted {}, trace executions {}, guard failures {} ({} runs with stats)",
-            c.name,
-            s.get("traces_compiled_ok"),
-            s.get("side_traces_compiled"),
-            s.get("traces_compiled_err"),
-            s.get("traces_recorded_err"),
-            s.get("trace_executions"),
-            s.get("guard_failures"),
-            s.runs_with_stats
-        );
-        let aborts: Vec<String> = s
-            .counters
-            .iter()
-            .filter_map(|(k, n)| k.strip_prefix("abort:").map(|k| format!("{k} {n}")))
-            .collect();
-        if !aborts.is_empty() {
-            eprintln!("  {:<14} aborts by kind: {}", "", aborts.join(", "));
-        }
-    }
-    if !mismatches.is_empty() {
-        return Err(FuzzError::Mismatches {
-            between: "the plain and the JIT build",
-            seeds: mismatches,
-        }
-        .into());
-    }
-    if !invalid.is_empty() {
-        return Err(FuzzError::InvalidPrograms {
-            baseline: "the plain build",
-            seeds: invalid,
-        }
-        .into());
-    }
-    if programs > 0
-        && (sums[0].get("traces_compiled_ok") == 0 || sums[0].get("trace_executions") == 0)
-    {
-        return Err(FuzzError::NoTraces(programs).into());
-    }
-    eprintln!("fuzz-c: {programs} programs, no mismatch");
-    Ok(())
+    let names: Vec<&str> = CONFIGS.iter().map(|c| c.name).collect();
+    super::finish(super::Summary {
+        tool: "fuzz-c",
+        programs,
+        seeds: (opts.seed, seed.saturating_sub(1)),
+        size: (instrs_total as f64, "instructions"),
+        elapsed: start.elapsed(),
+        baseline: ("plain", "the plain build", "the plain and the JIT build"),
+        plain_time,
+        configs: &names,
+        yk_time: &yk_time,
+        sums: &sums,
+        mismatches,
+        invalid,
+        need_executions: true,
+    })
 }
 
 #[cfg(test)]

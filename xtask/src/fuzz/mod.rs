@@ -537,14 +537,77 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         seed += 1;
     }
 
+    let names: Vec<&str> = CONFIGS.iter().map(|c| c.name).collect();
+    finish(Summary {
+        tool: "fuzz",
+        programs,
+        seeds: (opts.seed, seed.saturating_sub(1)),
+        size: (lines_total as f64, "lines"),
+        elapsed: start.elapsed(),
+        baseline: ("lua", "plain lua", "lua and yklua"),
+        plain_time,
+        configs: &names,
+        yk_time: &yk_time,
+        sums: &sums,
+        mismatches,
+        invalid,
+        // The Lua programs always run a trace once one compiled.
+        need_executions: false,
+    })
+}
+
+/// What a fuzzing run found, for [`finish`].
+struct Summary<'a> {
+    /// `fuzz` or `fuzz-c`.
+    tool: &'a str,
+    programs: u64,
+    /// The first and last seed run.
+    seeds: (u64, u64),
+    /// The programs' total size and its unit.
+    size: (f64, &'a str),
+    elapsed: Duration,
+    /// The baseline's short name, its name in errors, and what a mismatch
+    /// is between.
+    baseline: (&'a str, &'static str, &'static str),
+    plain_time: Duration,
+    /// The JIT configurations' names, with their run times and statistics.
+    configs: &'a [&'a str],
+    yk_time: &'a [Duration],
+    sums: &'a [StatSums],
+    mismatches: Vec<(u64, PathBuf)>,
+    invalid: Vec<(u64, PathBuf)>,
+    /// Whether the first configuration must also have run a trace (not only
+    /// compiled one).
+    need_executions: bool,
+}
+
+/// Prints a fuzzing run's summary; fails on a mismatch, on a program the
+/// baseline failed, or when the first configuration compiled no trace.
+fn finish(s: Summary) -> Result<()> {
+    let Summary {
+        tool,
+        programs,
+        seeds,
+        size,
+        elapsed,
+        baseline,
+        plain_time,
+        configs,
+        yk_time,
+        sums,
+        mismatches,
+        invalid,
+        need_executions,
+    } = s;
     let n = programs.max(1) as f64;
-    eprintln!("fuzz: summary");
+    eprintln!("{tool}: summary");
     eprintln!(
-        "  programs run   {programs} (seeds {}..={}), {:.0} lines each on average, in {}",
-        opts.seed,
-        seed.saturating_sub(1),
-        lines_total as f64 / n,
-        secs(start.elapsed())
+        "  programs run   {programs} (seeds {}..={}), {:.0} {} each on average, in {}",
+        seeds.0,
+        seeds.1,
+        size.0 / n,
+        size.1,
+        secs(elapsed)
     );
     eprintln!(
         "  mismatches     {}{}",
@@ -554,20 +617,21 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .map(|(s, p)| format!("\n    seed {s}: {}", p.display()))
             .collect::<String>()
     );
-    eprintln!("  invalid        {} (plain lua failed)", invalid.len());
+    eprintln!("  invalid        {} ({} failed)", invalid.len(), baseline.1);
     eprintln!(
-        "  time/program   lua {:.3}s{}",
+        "  time/program   {} {:.3}s{}",
+        baseline.0,
         plain_time.as_secs_f64() / n,
-        CONFIGS
+        configs
             .iter()
-            .zip(&yk_time)
-            .map(|(c, t)| format!(", {} {:.3}s", c.name, t.as_secs_f64() / n))
+            .zip(yk_time)
+            .map(|(c, t)| format!(", {c} {:.3}s", t.as_secs_f64() / n))
             .collect::<String>()
     );
-    for (c, s) in CONFIGS.iter().zip(&sums) {
+    for (c, s) in configs.iter().zip(sums) {
         eprintln!(
             "  {:<14} traces compiled {} (side traces {}), compile errors {}, recordings aborted {}, trace executions {}, guard failures {} ({} runs with stats)",
-            c.name,
+            c,
             s.get("traces_compiled_ok"),
             s.get("side_traces_compiled"),
             s.get("traces_compiled_err"),
@@ -587,22 +651,26 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
     if !mismatches.is_empty() {
         return Err(FuzzError::Mismatches {
-            between: "lua and yklua",
+            between: baseline.2,
             seeds: mismatches,
         }
         .into());
     }
     if !invalid.is_empty() {
         return Err(FuzzError::InvalidPrograms {
-            baseline: "plain lua",
+            baseline: baseline.1,
             seeds: invalid,
         }
         .into());
     }
-    if programs > 0 && sums[0].get("traces_compiled_ok") == 0 {
+    let first = &sums[0];
+    if programs > 0
+        && (first.get("traces_compiled_ok") == 0
+            || (need_executions && first.get("trace_executions") == 0))
+    {
         return Err(FuzzError::NoTraces(programs).into());
     }
-    eprintln!("fuzz: {programs} programs, no mismatch");
+    eprintln!("{tool}: {programs} programs, no mismatch");
     Ok(())
 }
 
