@@ -279,11 +279,10 @@ impl Module {
     /// for inlining and unrolling). Falls back to [`Module::run_passes`]'s
     /// generic target when the triple names a target LLVM was built without.
     pub fn run_passes_for_target(&self, pipeline: &str) -> Result<()> {
-        // SAFETY: the target initialisers may be called any number of
-        // times; the triple is the module's own (a C string it owns); the
+        // SAFETY: the triple is the module's own (a C string it owns); the
         // target machine is disposed after the passes that borrow it.
         unsafe {
-            if llvm_sys::target::LLVM_InitializeNativeTarget() != 0 {
+            if !init_native_target() {
                 return self.run_passes(pipeline);
             }
             let triple = LLVMGetTarget(self.m);
@@ -685,4 +684,21 @@ pub fn struct_field_of(ptr: LLVMValueRef, base: LLVMValueRef) -> Option<u32> {
         }
         Some(LLVMConstIntGetZExtValue(k) as u32)
     }
+}
+
+/// Registers LLVM's native target and its assembly printer, once per process,
+/// and says whether there is one. LLVM's target registry is a list that
+/// registration appends to without a lock: two threads registering at once
+/// (tests of yk-ld's passes running in parallel did) can leave it cyclic,
+/// and every later lookup then loops forever.
+pub fn init_native_target() -> bool {
+    static NATIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *NATIVE.get_or_init(|| {
+        // SAFETY: called once, by whichever thread gets here first; the
+        // others wait for it.
+        unsafe {
+            llvm_sys::target::LLVM_InitializeNativeTarget() == 0
+                && llvm_sys::target::LLVM_InitializeNativeAsmPrinter() == 0
+        }
+    })
 }

@@ -12,7 +12,6 @@ use llvm_sys::error::*;
 use llvm_sys::orc2::lljit::*;
 use llvm_sys::orc2::*;
 use llvm_sys::prelude::*;
-use llvm_sys::target::*;
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 
@@ -150,7 +149,7 @@ impl Orc {
     /// (see `Config::codegen_opt`).
     pub fn new(codegen_opt: u8) -> Result<Orc, String> {
         unsafe {
-            if LLVM_InitializeNativeTarget() != 0 || LLVM_InitializeNativeAsmPrinter() != 0 {
+            if !yk_llvm::init_native_target() {
                 return Err("LLVM has no native target".into());
             }
             let builder = LLVMOrcCreateLLJITBuilder();
