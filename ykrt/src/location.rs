@@ -102,6 +102,26 @@ pub(crate) struct Installed {
 }
 
 impl State {
+    /// The failures of a counting or tracing location.
+    fn failures(self) -> Option<u8> {
+        match self {
+            State::Tracing { failures, .. } | State::Counting { failures, .. } => Some(failures),
+            _ => None,
+        }
+    }
+
+    /// The state of a location after one more failure on top of `failures`:
+    /// counting again from zero (its threshold doubled for each failure),
+    /// or never traced after [`MAX_FAILURES`] (or at once when `permanent`).
+    pub(crate) fn after_failure(failures: u8, permanent: bool) -> State {
+        let failures = failures.saturating_add(1);
+        if permanent || failures >= MAX_FAILURES {
+            State::DontTrace
+        } else {
+            State::Counting { count: 0, failures }
+        }
+    }
+
     pub(crate) fn decode(word: usize) -> State {
         let failures = ((word >> FAIL_SHIFT) & FAIL_MASK) as u8;
         let payload = (word >> PAYLOAD_SHIFT) as u64;
@@ -231,17 +251,25 @@ impl Location {
     /// (or at once when `permanent`). Returns the new state if the transition
     /// happened.
     pub(crate) fn back_off(&self, old: usize, permanent: bool) -> Option<State> {
-        let failures = match State::decode(old) {
-            State::Tracing { failures, .. } | State::Counting { failures, .. } => failures,
-            _ => return None,
-        };
-        let failures = failures.saturating_add(1);
-        let new = if permanent || failures >= MAX_FAILURES {
-            State::DontTrace
-        } else {
-            State::Counting { count: 0, failures }
-        };
+        let new = State::after_failure(State::decode(old).failures()?, permanent);
         self.transition(old, new).then_some(new)
+    }
+
+    /// The failures the location had before its trace, whose word `word`
+    /// is (a compiled one), was installed; `None` for another state.
+    ///
+    /// # Safety
+    /// The trace's box must not be freed meanwhile: the calling thread is
+    /// running compiled code (then `reclaim` keeps it, even if `word` is no
+    /// longer the location's), or nothing else can retire the trace.
+    pub(crate) unsafe fn compiled_failures(word: usize) -> Option<u8> {
+        let State::Compiled(t) = State::decode(word) else {
+            return None;
+        };
+        // SAFETY: the caller's contract keeps the box (boxes are freed only
+        // through `reclaim`, once no thread that could have seen this word
+        // is in compiled code).
+        Some(unsafe { t.as_ref() }.failures)
     }
 
     /// Install `trace`, recorded in flush generation `generation`, on a location
@@ -254,10 +282,7 @@ impl Location {
         generation: u64,
         mt: Weak<MT>,
     ) -> bool {
-        let failures = match State::decode(old) {
-            State::Tracing { failures, .. } | State::Counting { failures, .. } => failures,
-            _ => 0,
-        };
+        let failures = State::decode(old).failures().unwrap_or(0);
         let boxed = NonNull::from(Box::leak(Box::new(Installed {
             trace,
             generation,

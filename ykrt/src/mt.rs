@@ -421,13 +421,11 @@ impl MT {
     /// already failed `MAX_FAILURES - 1` times keeps its trace instead.
     pub(crate) fn re_record(&self, loc: &Location) -> bool {
         let word = loc.load();
-        let State::Compiled(t) = State::decode(word) else {
+        // SAFETY: re-optimisation is asked for by a running trace.
+        let Some(failures) = (unsafe { Location::compiled_failures(word) }) else {
             return false;
         };
-        // SAFETY: the location holds the box while its word is `word`, and
-        // boxes are freed only through `reclaim`, after every thread that
-        // could see this word has left compiled code (this one is in it).
-        let failures = unsafe { t.as_ref() }.failures.saturating_add(1);
+        let failures = failures.saturating_add(1);
         if failures >= crate::location::MAX_FAILURES {
             return false;
         }
@@ -497,19 +495,11 @@ impl MT {
     /// With `permanent`, it is never traced again.
     pub(crate) fn retire_losing(&self, loc: &Location, permanent: bool) -> bool {
         let word = loc.load();
-        let State::Compiled(t) = State::decode(word) else {
+        // SAFETY: a tree is judged by a failing guard of a running trace.
+        let Some(failures) = (unsafe { Location::compiled_failures(word) }) else {
             return false;
         };
-        // SAFETY: the location holds the box while its word is `word`, and
-        // boxes are freed only through `reclaim`, after every thread that
-        // could see this word has left compiled code (this one is in it).
-        let failures = unsafe { t.as_ref() }.failures.saturating_add(1);
-        let to = if permanent || failures >= crate::location::MAX_FAILURES {
-            State::DontTrace
-        } else {
-            State::Counting { count: 0, failures }
-        };
-        if !self.uninstall(loc, word, to) {
+        if !self.uninstall(loc, word, State::after_failure(failures, permanent)) {
             return false;
         }
         self.stats.count(Counter::TracesLosing);
@@ -739,10 +729,10 @@ impl MT {
         {
             return;
         }
-        let (t0, c0) = (Instant::now(), thread_cpu_time());
+        let clock = CompileClock::start();
         let r = crate::compile::guarded(|| compiler.compile(self, &trace));
-        self.stats
-            .compile_time(t0.elapsed(), thread_cpu_time().saturating_sub(c0));
+        let (wall, cpu) = clock.elapsed();
+        self.stats.compile_time(wall, cpu);
         match r {
             Ok(ct) => {
                 // Installed only if the location is still there, being
@@ -873,8 +863,32 @@ fn process_cpu_time() -> std::time::Duration {
     cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 
+/// Times one compilation: wall-clock time, and the compiling thread's CPU
+/// time (what the compile budget counts).
+pub(crate) struct CompileClock {
+    wall: Instant,
+    cpu: std::time::Duration,
+}
+
+impl CompileClock {
+    pub(crate) fn start() -> CompileClock {
+        CompileClock {
+            wall: Instant::now(),
+            cpu: thread_cpu_time(),
+        }
+    }
+
+    /// The wall-clock and CPU time since [`CompileClock::start`].
+    pub(crate) fn elapsed(&self) -> (std::time::Duration, std::time::Duration) {
+        (
+            self.wall.elapsed(),
+            thread_cpu_time().saturating_sub(self.cpu),
+        )
+    }
+}
+
 /// The CPU time this thread has used.
-pub(crate) fn thread_cpu_time() -> std::time::Duration {
+fn thread_cpu_time() -> std::time::Duration {
     cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 

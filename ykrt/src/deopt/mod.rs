@@ -89,6 +89,18 @@ pub enum LiveSrc {
     Const(u64),
 }
 
+/// A trace tree's health counters (see [`EXIT_WINDOW`]), kept by its root
+/// trace and shared by its side traces.
+#[derive(Default)]
+struct TreeCounters {
+    /// The tree's exits through the blackhole (those counted).
+    exits: AtomicU64,
+    /// The root loop's iteration count when the current window began.
+    window_start: AtomicU64,
+    /// The tree's side traces.
+    sides: AtomicU64,
+}
+
 /// One guard: its frames, outermost (the control point's function) first.
 pub struct GuardInfo {
     /// The frames.
@@ -143,11 +155,11 @@ pub struct TraceInfo {
     /// The iteration count of the root trace's loop: `counters[0]` of the
     /// root trace, for a side trace its root's.
     iters: *const AtomicU64,
-    /// The root trace's tree health counters (see [`EXIT_WINDOW`]): the
-    /// tree's blackhole exits, the iteration count at the start of the
-    /// current window, and the tree's side traces. In the root trace's
-    /// `cnt`, shared by its side traces.
-    exits: *const AtomicU64,
+    /// The tree's health counters: `tree_own` of the root trace, which its
+    /// side traces share.
+    tree: *const TreeCounters,
+    /// Owns what `tree` points to in a root trace.
+    tree_own: Box<TreeCounters>,
     /// Owns what `side_slots` points to.
     slots: Vec<AtomicPtr<SideTrace>>,
     /// Owns what `counters` points to.
@@ -203,15 +215,16 @@ impl TraceInfo {
         let slots: Vec<AtomicPtr<SideTrace>> = (0..guards.len())
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
-        let cnt: Vec<AtomicU64> = (0..4 + 2 * guards.len())
+        let cnt: Vec<AtomicU64> = (0..1 + 2 * guards.len())
             .map(|_| AtomicU64::new(0))
             .collect();
+        let tree_own = Box::<TreeCounters>::default();
         TraceInfo {
             side_slots: slots.as_ptr(),
             counters: cnt.as_ptr(),
             iters: cnt.as_ptr(),
-            // SAFETY: the three last counters.
-            exits: unsafe { cnt.as_ptr().add(1 + 2 * guards.len()) },
+            tree: &*tree_own,
+            tree_own,
             slots,
             cnt,
             re_recorded: AtomicBool::new(false),
@@ -227,11 +240,11 @@ impl TraceInfo {
         }
     }
 
-    /// The tree's side-trace count.
-    fn tree_sides(&self) -> &AtomicU64 {
-        // SAFETY: `exits` points to three counters of the root trace, which
-        // outlives its side traces.
-        unsafe { &*self.exits.add(2) }
+    /// The counters of this trace's tree.
+    fn tree(&self) -> &TreeCounters {
+        // SAFETY: `tree` points to the root trace's counters, and the root
+        // trace outlives its side traces.
+        unsafe { &*self.tree }
     }
 
     /// Counts one blackhole exit of this trace's tree, at a guard whose
@@ -242,19 +255,17 @@ impl TraceInfo {
     /// Pending exits are not counted while the tree has fewer than
     /// [`EXCUSED_SIDES`] side traces.
     fn losing(&self, pending: bool) -> bool {
-        if pending && self.tree_sides().load(Ordering::Relaxed) < EXCUSED_SIDES {
+        let tree = self.tree();
+        if pending && tree.sides.load(Ordering::Relaxed) < EXCUSED_SIDES {
             return false;
         }
-        // SAFETY: `exits` points to three counters of the root trace, which
-        // outlives its side traces.
-        let (exits, start) = unsafe { (&*self.exits, &*self.exits.add(1)) };
-        let e = exits.fetch_add(1, Ordering::Relaxed) + 1;
-        if e % EXIT_WINDOW != 0 {
+        let e = tree.exits.fetch_add(1, Ordering::Relaxed) + 1;
+        if !e.is_multiple_of(EXIT_WINDOW) {
             return false;
         }
         // SAFETY: as `exits`.
         let now = unsafe { &*self.iters }.load(Ordering::Relaxed);
-        let then = start.swap(now, Ordering::Relaxed);
+        let then = tree.window_start.swap(now, Ordering::Relaxed);
         now.saturating_sub(then) < EXIT_WINDOW * GIVE_UP_RATIO
     }
 
@@ -354,7 +365,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
     if !given_up && info.losing(pending) {
         // A tree that grew many side traces and still loses is
         // megamorphic: recording it again would not help.
-        let sides = info.tree_sides().load(Ordering::Relaxed);
+        let sides = info.tree().sides.load(Ordering::Relaxed);
         // SAFETY: the location outlives its traces.
         given_up = mt.retire_losing(unsafe { info.start_loc.get() }, sides >= EXCUSED_SIDES);
     }
@@ -738,18 +749,16 @@ impl SideJob {
         let info = unsafe { &*self.info };
         let guard = self.guard;
         let g = &info.guards[guard as usize];
-        let (t0, c0) = (Instant::now(), crate::mt::thread_cpu_time());
+        let clock = crate::mt::CompileClock::start();
         let r = crate::compile::guarded(|| c.compile_side(mt, &self.trace, info.trace_no, guard));
-        mt.stats().compile_time(
-            t0.elapsed(),
-            crate::mt::thread_cpu_time().saturating_sub(c0),
-        );
+        let (wall, cpu) = clock.elapsed();
+        mt.stats().compile_time(wall, cpu);
         match r {
             Ok(mut side) => {
                 side.info.side_depth = info.side_depth + 1;
                 side.info.iters = info.iters;
-                side.info.exits = info.exits;
-                info.tree_sides().fetch_add(1, Ordering::Relaxed);
+                side.info.tree = info.tree;
+                info.tree().sides.fetch_add(1, Ordering::Relaxed);
                 let direct = side.info.nslots <= SMALL_BUF;
                 if g.side.set(side).is_ok() && direct {
                     // From now on the guard calls it without coming here.

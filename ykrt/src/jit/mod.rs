@@ -347,7 +347,7 @@ impl Shared {
     /// Recompiles tier-0 trace `no` (with `guards` guards) at the
     /// configured level and stores the new code's address into `f`.
     fn recompile(&self, no: u64, guards: usize, mt: &MT, f: &AtomicUsize) {
-        let (t0, c0) = (std::time::Instant::now(), crate::mt::thread_cpu_time());
+        let clock = crate::mt::CompileClock::start();
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let Some(Ok(st)) = guard.as_mut() else { return };
         self.free_dead(st);
@@ -379,11 +379,9 @@ impl Shared {
         let codegen_ms = phases.done("codegen at the hot level");
         phases.report(&p.name);
         // Counted against the compile budget like any compilation.
-        mt.stats().time(Timer::Compiling, t0.elapsed());
-        mt.stats().time(
-            Timer::CompilingCpu,
-            crate::mt::thread_cpu_time().saturating_sub(c0),
-        );
+        let (wall, cpu) = clock.elapsed();
+        mt.stats().time(Timer::Compiling, wall);
+        mt.stats().time(Timer::CompilingCpu, cpu);
         mt.stats().trace_built(TraceRecord {
             kind: "tier-up",
             blocks: p.blocks,
