@@ -5,12 +5,15 @@
 //   stderr:
 //     yk-jit-event: start-tracing
 //     yk-jit-event: trace-aborted: trace too long
-//     ...
+//     yk-jit-event: start-tracing
+//     yk-jit-event: trace-aborted: trace too long
 //   stdout:
 //     sum=4950
 
 // A loop whose one iteration runs more blocks than YKD_TRACE_MAX_LEN allows: the recording is
-// aborted cleanly with its reason, the location backs off, and the output is unchanged.
+// aborted cleanly with its reason, the location backs off, and the output is unchanged. A path
+// too long twice is not recorded again (100 iterations would allow more attempts with other
+// failures: thresholds 3, 6, 12, 24, 48).
 
 #include <stdio.h>
 #include <yk.h>

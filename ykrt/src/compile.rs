@@ -176,6 +176,13 @@ pub trait TraceCompiler: Send + Sync + 'static {
             "side traces are not supported by this compiler",
         )))
     }
+
+    /// Stop for good: wait for any compilation this compiler runs on a
+    /// thread of its own (recompilations) to finish, and start no more.
+    /// Called by `MT::shutdown` and when the process exits, before the
+    /// process's exit handlers tear down what a compilation in progress
+    /// would be using (LLVM's static data).
+    fn quiesce(&self) {}
 }
 
 /// Runs `compile`, turning a panic in it (an IR construct the trace builder
@@ -360,6 +367,21 @@ impl CompileQueue {
             st.jobs.push_back(job);
         }
         self.shared.work.notify_one();
+    }
+
+    /// Drop the compilations still queued (not run: the process is
+    /// exiting) and block until the one running, if any, has finished.
+    pub(crate) fn abandon(&self) {
+        let mut st = self.shared.lock();
+        let n = st.jobs.len();
+        let dropped: Vec<Job> = st.jobs.drain(..).collect();
+        st.pending -= n;
+        while st.pending > 0 {
+            st = self.shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(st);
+        // Jobs hold `Arc<MT>`s: dropped without the queue's lock.
+        drop(dropped);
     }
 
     /// Block until every queued compilation has finished.

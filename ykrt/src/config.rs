@@ -18,10 +18,16 @@ pub const DEFAULT_HOT_THRESHOLD: u32 = 131;
 /// worth a side trace soon.
 pub const DEFAULT_SIDETRACE_THRESHOLD: u32 = 5;
 
-/// Default limit on the number of blocks in one recording. Far beyond what a loop
-/// of an interpreter needs (a Lua loop iteration is a few hundred blocks), and it
-/// bounds the memory and the compile time of a runaway recording.
-pub const DEFAULT_TRACE_MAX_LEN: usize = 50_000;
+/// Default limit on the number of blocks in one recording (root or side),
+/// checked while recording, so that nothing too long is built. A block
+/// becomes about 7 trace IR instructions, so this is about 4,500 of them
+/// (LuaJIT's limit is 4,000 IR instructions). Longer paths (on yklua, a
+/// loop body that calls several methods, each inlined) compiled in tens of
+/// milliseconds and seldom ran to their end: on the project's Lua programs
+/// the limit halved compile time and made the object-oriented ones 1.3-2x
+/// faster, and the longest traces that win (an `nbody` step, 607 blocks)
+/// fit. See docs/trace-compiler.md, "Trace length".
+pub const DEFAULT_TRACE_MAX_LEN: usize = 650;
 
 /// The default `YKD_LOG` level: errors and warnings only.
 pub const DEFAULT_LOG_LEVEL: u8 = 1;
@@ -116,7 +122,7 @@ pub struct Config {
     /// `YKD_CODEGEN_OPT` (0 to 3, default 1): LLVM's code generation level
     /// for traces (for measuring).
     pub codegen_opt: u8,
-    /// `YK_COMPILE_BUDGET` (percent, default 50; 0 is no limit): no new
+    /// `YK_COMPILE_BUDGET` (percent, default 15; 0 is no limit): no new
     /// recording starts while the time spent compiling traces exceeds this
     /// share of the process's CPU time (after a first allowance of
     /// [`COMPILE_BUDGET_GRACE_MS`]), so that a program whose traces are
@@ -130,7 +136,7 @@ pub struct Config {
 pub const COMPILE_BUDGET_GRACE_MS: u64 = 100;
 
 /// Default [`Config::compile_budget`].
-pub const DEFAULT_COMPILE_BUDGET: u32 = 50;
+pub const DEFAULT_COMPILE_BUDGET: u32 = 15;
 
 impl Default for Config {
     fn default() -> Self {

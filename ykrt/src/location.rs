@@ -68,6 +68,43 @@ pub(crate) const MAX_PAYLOAD: u64 = (1 << (64 - PAYLOAD_SHIFT)) - 1;
 /// each time and wins nothing.
 pub const MAX_FAILURES: u8 = 5;
 
+/// How much one failed attempt counts towards [`MAX_FAILURES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// One failure: the location is retried at a doubled threshold.
+    Once,
+    /// The recording or its trace was too long ([`crate::abort::AbortKind::TooLong`]):
+    /// counts [`TOO_LONG_FAILURES`], so that a location is recorded at most
+    /// twice when its path is too long both times (it seldom gets shorter:
+    /// the same loop body, with the same calls inlined), instead of
+    /// [`MAX_FAILURES`] times, each a recording thrown away.
+    TooLong,
+    /// It would fail again: never traced again.
+    Permanent,
+}
+
+/// What a too-long recording counts towards [`MAX_FAILURES`] (see
+/// [`Failure::TooLong`]): two of them reach it.
+pub(crate) const TOO_LONG_FAILURES: u8 = MAX_FAILURES.div_ceil(2);
+
+impl Failure {
+    fn weight(self) -> u8 {
+        match self {
+            Failure::Once => 1,
+            Failure::TooLong => TOO_LONG_FAILURES,
+            Failure::Permanent => MAX_FAILURES,
+        }
+    }
+
+    /// The failure an abort of kind `kind` is, if another attempt may succeed.
+    pub(crate) fn of(kind: crate::abort::AbortKind) -> Failure {
+        match kind {
+            crate::abort::AbortKind::TooLong => Failure::TooLong,
+            _ => Failure::Once,
+        }
+    }
+}
+
 /// A decoded location word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
@@ -110,12 +147,12 @@ impl State {
         }
     }
 
-    /// The state of a location after one more failure on top of `failures`:
+    /// The state of a location after failure `f` on top of `failures`:
     /// counting again from zero (its threshold doubled for each failure),
-    /// or never traced after [`MAX_FAILURES`] (or at once when `permanent`).
-    pub(crate) fn after_failure(failures: u8, permanent: bool) -> State {
-        let failures = failures.saturating_add(1);
-        if permanent || failures >= MAX_FAILURES {
+    /// or never traced once the failures reach [`MAX_FAILURES`].
+    pub(crate) fn after_failure(failures: u8, f: Failure) -> State {
+        let failures = failures.saturating_add(f.weight());
+        if failures >= MAX_FAILURES {
             State::DontTrace
         } else {
             State::Counting { count: 0, failures }
@@ -247,11 +284,11 @@ impl Location {
     }
 
     /// After a failed attempt starting from word `old` (tracing or compiling): count
-    /// again with a longer threshold, or never trace again after [`MAX_FAILURES`]
-    /// (or at once when `permanent`). Returns the new state if the transition
-    /// happened.
-    pub(crate) fn back_off(&self, old: usize, permanent: bool) -> Option<State> {
-        let new = State::after_failure(State::decode(old).failures()?, permanent);
+    /// again with a longer threshold, or never trace again once the failures
+    /// reach [`MAX_FAILURES`] (see [`Failure`]). Returns the new state if the
+    /// transition happened.
+    pub(crate) fn back_off(&self, old: usize, f: Failure) -> Option<State> {
+        let new = State::after_failure(State::decode(old).failures()?, f);
         self.transition(old, new).then_some(new)
     }
 
@@ -526,7 +563,7 @@ mod tests {
             let tracing = State::Tracing { owner: 9, failures };
             assert!(l.transition(w, tracing));
             assert_eq!(
-                l.back_off(tracing.encode(), false),
+                l.back_off(tracing.encode(), Failure::Once),
                 Some(State::Counting {
                     count: 0,
                     failures: f
@@ -534,16 +571,36 @@ mod tests {
             );
         }
         let w = l.load();
-        assert_eq!(l.back_off(w, false), Some(State::DontTrace));
+        assert_eq!(l.back_off(w, Failure::Once), Some(State::DontTrace));
         assert!(l.is_dont_trace());
         // A second back-off from a stale word must not change anything.
-        assert_eq!(l.back_off(w, false), None);
+        assert_eq!(l.back_off(w, Failure::Once), None);
     }
 
     #[test]
     fn permanent_back_off() {
         let l = Location::new();
-        assert_eq!(l.back_off(l.load(), true), Some(State::DontTrace));
+        assert_eq!(
+            l.back_off(l.load(), Failure::Permanent),
+            Some(State::DontTrace)
+        );
+    }
+
+    #[test]
+    fn too_long_twice_is_never_traced_again() {
+        let l = Location::new();
+        let first = l.back_off(l.load(), Failure::TooLong);
+        assert_eq!(
+            first,
+            Some(State::Counting {
+                count: 0,
+                failures: TOO_LONG_FAILURES
+            })
+        );
+        assert_eq!(
+            l.back_off(l.load(), Failure::TooLong),
+            Some(State::DontTrace)
+        );
     }
 
     #[test]

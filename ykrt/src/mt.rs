@@ -7,7 +7,7 @@ use crate::{
     aot, aotir,
     compile::{CompileError, CompileQueue, CompiledTrace, RecordedTrace, TraceCompiler},
     config::{Config, ConfigError, TracerKind},
-    location::{Location, LocationPtr, State},
+    location::{Failure, Location, LocationPtr, State},
     log::{JitEvent, Log},
     stats::{Counter, Stats, Timer},
     trace::swt,
@@ -407,7 +407,7 @@ impl MT {
     pub(crate) fn recording_deferred(&self, a: &swt::Active, reason: &str) {
         self.stats.count(Counter::TracesDeferred);
         self.log.event(JitEvent::TraceDeferred(reason), Some(a.loc));
-        back_off_owned(a);
+        back_off_owned(a, Failure::Once);
     }
 
     /// Re-optimisation: a compiled location goes back to counting, at its
@@ -499,7 +499,12 @@ impl MT {
         let Some(failures) = (unsafe { Location::compiled_failures(word) }) else {
             return false;
         };
-        if !self.uninstall(loc, word, State::after_failure(failures, permanent)) {
+        let f = if permanent {
+            Failure::Permanent
+        } else {
+            Failure::Once
+        };
+        if !self.uninstall(loc, word, State::after_failure(failures, f)) {
             return false;
         }
         self.stats.count(Counter::TracesLosing);
@@ -519,6 +524,9 @@ impl MT {
     /// Must not be called from the compile thread (i.e. from a `TraceCompiler`).
     pub fn shutdown(&self) {
         self.queue.wait_idle();
+        if let Some(c) = self.compiler() {
+            c.quiesce();
+        }
         self.stats.write_once();
     }
 
@@ -765,7 +773,14 @@ impl MT {
             c.with(|loc| {
                 let word = loc.load();
                 if matches!(State::decode(word), State::Tracing { owner: 0, .. }) {
-                    loc.back_off(word, !e.retry());
+                    loc.back_off(
+                        word,
+                        if e.retry() {
+                            Failure::of(e.abort().kind)
+                        } else {
+                            Failure::Permanent
+                        },
+                    );
                 }
             });
         }
@@ -783,7 +798,7 @@ impl MT {
         self.stats.count_abort(reason.kind);
         self.log
             .event(JitEvent::TraceAborted(&reason.detail), Some(a.loc));
-        back_off_owned(a);
+        back_off_owned(a, Failure::of(reason.kind));
     }
 
     unsafe fn execute(&self, loc: &Location, t: &Arc<dyn CompiledTrace>, vars: *mut c_void) -> u64 {
@@ -832,12 +847,12 @@ impl Drop for MT {
 
 /// The root recording `a` was given up: its location, if it is still
 /// there and still recorded by `a`'s thread, backs off.
-fn back_off_owned(a: &swt::Active) {
+fn back_off_owned(a: &swt::Active, f: Failure) {
     if let Some(c) = &a.claim {
         c.with(|l| {
             let word = l.load();
             if swt::owned_by(word, a.owner) {
-                l.back_off(word, false);
+                l.back_off(word, f);
             }
         });
     }
@@ -908,6 +923,12 @@ extern "C" fn at_exit() {
     // `try_lock`: another thread may hold the lock while `exit` runs.
     if let Ok(v) = STATS_AT_EXIT.try_lock() {
         for mt in v.iter().filter_map(Weak::upgrade) {
+            // No compilation may run on after this: the handlers that run
+            // next include LLVM's static destructors.
+            mt.queue.abandon();
+            if let Some(c) = mt.compiler() {
+                c.quiesce();
+            }
             mt.stats.write_once();
         }
     }

@@ -171,12 +171,19 @@ struct Shared {
     /// Sends hot tier-0 traces to the thread that recompiles them (started
     /// on the first one).
     tier_up_tx: Mutex<Option<mpsc::Sender<TierUpJob>>>,
+    /// Set by `quiesce`: no compilation, recompilation or freeing of code
+    /// starts any more (each checks it with the state's lock held).
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
     /// Frees the code of dead traces (with the state's lock held), and the
     /// generations left without traces.
     fn free_dead(&self, st: &mut State) {
+        if self.stopped.load(Ordering::Acquire) {
+            // Quiesced (the process may be exiting): touch LLVM no more.
+            return;
+        }
         let dead = std::mem::take(&mut *self.dead.lock().unwrap_or_else(|e| e.into_inner()));
         if dead.is_empty() {
             return;
@@ -225,7 +232,7 @@ struct Code {
     cold: bool,
     /// A tier-0 side trace's slot: its entry function refers to it, so it
     /// lives as long as the code (only held here, never read).
-    _slot: Option<Box<SideSlot>>,
+    _slot: Option<Arc<SideSlot>>,
 }
 
 impl Drop for Code {
@@ -256,7 +263,14 @@ struct Trace {
 
 /// A trace to recompile and its MT, both held weakly while queued: a trace
 /// freed, or an MT dropped, meanwhile is skipped.
-type TierUpJob = (Weak<Trace>, Weak<MT>);
+type TierUpJob = (TierUpTarget, Weak<MT>);
+
+/// What a tier-up job recompiles: a root trace, or a side trace through its
+/// slot (whose `f` its entry function calls).
+enum TierUpTarget {
+    Root(Weak<Trace>),
+    Side(Weak<SideSlot>),
+}
 
 struct TierUp {
     shared: Arc<Shared>,
@@ -284,7 +298,11 @@ impl CompiledTrace for Trace {
                 // SAFETY: `counters[0]` is the loop's iteration count.
                 let iters = unsafe { &*self.info.counters }.load(Ordering::Relaxed);
                 if iters >= tier_up_iters() && !t.requested.swap(true, Ordering::Relaxed) {
-                    t.shared.request_tier_up(self, t.this.clone());
+                    // SAFETY: the MT outlives its traces, and the trace has
+                    // just run without ending the interpreter function.
+                    let mt = unsafe { &*self.info.mt };
+                    t.shared
+                        .request_tier_up(mt, TierUpTarget::Root(t.this.clone()));
                 }
             }
         }
@@ -293,15 +311,17 @@ impl CompiledTrace for Trace {
 }
 
 impl Shared {
-    /// Has trace `t` recompiled at the configured level: at once on this
-    /// thread with `YKD_SERIALISE_COMPILATION=1` (so that runs are
-    /// repeatable), else on the compiler's tier-up thread.
-    fn request_tier_up(self: &Arc<Self>, t: &Trace, weak: Weak<Trace>) {
-        // SAFETY: the MT outlives its traces, and the trace has just run
-        // without ending the interpreter function (see `execute`).
-        let mt = unsafe { &*t.info.mt };
+    /// Has a tier-0 trace (`target`) recompiled at the configured level:
+    /// at once on this thread with `YKD_SERIALISE_COMPILATION=1` (so that
+    /// runs are repeatable), else on the compiler's tier-up thread (started
+    /// on the first request), so that the program's thread never waits for
+    /// a recompilation (tens of milliseconds for a long trace).
+    fn request_tier_up(self: &Arc<Self>, mt: &MT, target: TierUpTarget) {
+        if self.stopped.load(Ordering::Acquire) {
+            return;
+        }
         if mt.config().serialise_compilation {
-            self.tier_up(t, mt);
+            self.run_tier_up(&target, mt);
             return;
         }
         let mut tx = self.tier_up_tx.lock().unwrap_or_else(|e| e.into_inner());
@@ -313,15 +333,11 @@ impl Shared {
             let spawned = std::thread::Builder::new()
                 .name("yk-tier-up".into())
                 .spawn(move || {
-                    while let Ok((w, m)) = r.recv() {
-                        let (Some(t), Some(sh), Some(mt)) =
-                            (w.upgrade(), shared.upgrade(), m.upgrade())
-                        else {
+                    while let Ok((target, m)) = r.recv() {
+                        let (Some(sh), Some(mt)) = (shared.upgrade(), m.upgrade()) else {
                             continue;
                         };
-                        sh.tier_up(&t, &mt);
-                        // The trace (its info refers to the MT) goes first.
-                        drop(t);
+                        sh.run_tier_up(&target, &mt);
                         drop(sh);
                         drop(mt);
                     }
@@ -333,7 +349,24 @@ impl Shared {
             *tx = Some(s);
         }
         if let Some(s) = tx.as_ref() {
-            let _ = s.send((weak, Arc::downgrade(&mt.arc())));
+            let _ = s.send((target, Arc::downgrade(&mt.arc())));
+        }
+    }
+
+    /// Recompiles `target` if it is still alive. The trace (whose info
+    /// refers to the MT) is dropped before the caller drops the MT.
+    fn run_tier_up(&self, target: &TierUpTarget, mt: &MT) {
+        match target {
+            TierUpTarget::Root(w) => {
+                if let Some(t) = w.upgrade() {
+                    self.tier_up(&t, mt);
+                }
+            }
+            TierUpTarget::Side(w) => {
+                if let Some(slot) = w.upgrade() {
+                    self.recompile(slot.trace_no, slot.guards, mt, &slot.f);
+                }
+            }
         }
     }
 
@@ -349,6 +382,9 @@ impl Shared {
     fn recompile(&self, no: u64, guards: usize, mt: &MT, f: &AtomicUsize) {
         let clock = crate::mt::CompileClock::start();
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if self.stopped.load(Ordering::Acquire) {
+            return;
+        }
         let Some(Ok(st)) = guard.as_mut() else { return };
         self.free_dead(st);
         let Some(p) = st.pending.remove(&no) else {
@@ -401,10 +437,11 @@ impl Shared {
 /// A side trace compiled at tier 0 is entered through a small function of
 /// its module (see [`add_side_entry`]) that calls the code in `f` and counts
 /// the runs in `runs`; at [`tier_up_iters`] runs it calls
-/// [`__yk_side_tier_up`] with this slot, which recompiles the side trace on
-/// the spot (side traces are compiled on the program's thread anyway) and
-/// switches `f`. `repr(C)`: the entry function reads `f` at offset 0 and
-/// `runs` at offset 8.
+/// [`__yk_side_tier_up`] with this slot, which queues the side trace's
+/// recompilation (like a root trace's, see `Shared::request_tier_up`); the
+/// recompilation then switches `f`. `repr(C)`: the entry function reads `f`
+/// at offset 0 and `runs` at offset 8. Owned (an `Arc`) by the side trace's
+/// code; a queued recompilation holds it weakly.
 #[repr(C)]
 struct SideSlot {
     f: AtomicUsize,
@@ -422,21 +459,27 @@ unsafe impl Sync for SideSlot {}
 
 /// What a tier-0 side trace's entry function calls after its
 /// `tier_up_iters()`-th run (one that did not end the interpreter
-/// function): recompiles it at the configured level.
+/// function): asks for its recompilation at the configured level.
 ///
 /// # Safety
-/// `slot` is the side trace's own slot; the side trace (and so its slot,
-/// owned by its code) and the MT are alive: the thread is running the side
-/// trace's parent, and the run did not end the interpreter function.
+/// `slot` is the side trace's own slot (an `Arc`'s pointer, see
+/// [`SideSlot`]); the side trace (and so its slot, owned by its code) and
+/// the MT are alive: the thread is running the side trace's parent, and
+/// the run did not end the interpreter function.
 unsafe extern "C" fn __yk_side_tier_up(slot: *const SideSlot) {
-    // SAFETY: as this function's contract.
-    let slot = unsafe { &*slot };
+    // SAFETY: `slot` comes from `Arc::as_ptr` of the slot its code owns,
+    // alive as this function's contract says: one more strong count, then
+    // an `Arc` that owns it.
+    let slot = unsafe {
+        Arc::increment_strong_count(slot);
+        Arc::from_raw(slot)
+    };
     let Some(sh) = slot.shared.upgrade() else {
         return;
     };
     // SAFETY: as this function's contract.
     let mt = unsafe { &*slot.mt };
-    sh.recompile(slot.trace_no, slot.guards, mt, &slot.f);
+    sh.request_tier_up(mt, TierUpTarget::Side(Arc::downgrade(&slot)));
 }
 
 /// The symbol of [`__yk_side_tier_up`] in trace modules.
@@ -652,6 +695,12 @@ impl LlvmCompiler {
         side: Option<(u64, u32)>,
     ) -> Result<(TraceFn, Box<TraceInfo>, bool), CompileError> {
         let mut guard = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        if self.shared.stopped.load(Ordering::Acquire) {
+            return Err(CompileError::from(Abort::new(
+                AbortKind::Disabled,
+                "the trace compiler was shut down",
+            )));
+        }
         let mut phases = Phases::new();
         let st = match guard.get_or_insert_with(|| init(mt)) {
             Ok(st) => st,
@@ -802,7 +851,7 @@ impl LlvmCompiler {
         let built_guards = built.guards.len();
         // A tier-0 side trace is entered through its slot (see `SideSlot`).
         let slot = (tier0 && side.is_some()).then(|| {
-            Box::new(SideSlot {
+            Arc::new(SideSlot {
                 f: AtomicUsize::new(0),
                 runs: std::sync::atomic::AtomicU64::new(0),
                 shared: Arc::downgrade(&self.shared),
@@ -816,7 +865,7 @@ impl LlvmCompiler {
             add_side_entry(
                 &built.module,
                 &entry_name,
-                &**s as *const SideSlot,
+                Arc::as_ptr(s),
                 crate::deopt::outcome::RETURN,
             );
         }
@@ -883,6 +932,13 @@ impl LlvmCompiler {
 }
 
 impl TraceCompiler for LlvmCompiler {
+    fn quiesce(&self) {
+        self.shared.stopped.store(true, Ordering::Release);
+        // Wait for a compilation or recompilation in progress: each holds
+        // the state's lock throughout, and checks `stopped` once it has it.
+        drop(self.shared.state.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
     fn compile(
         &self,
         mt: &MT,
