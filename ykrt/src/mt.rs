@@ -596,13 +596,18 @@ impl MT {
         // is wanted (`YKD_LOG_IR=aot`, for debugging) when the first
         // recording starts.
         let loaded = if self.log.ir_selection().aot {
-            aotir::load(info, &self.log).map(|_| ())
+            aotir::load(info, &self.log)
+                .map(|_| ())
+                .map_err(Clone::clone)
         } else {
             aotir::precheck(info)
         };
         if let Err(e) = loaded {
             static REPORTED: Once = Once::new();
-            REPORTED.call_once(|| self.log.event(JitEvent::TraceAborted(e), Some(loc.into())));
+            REPORTED.call_once(|| {
+                self.log
+                    .event(JitEvent::TraceAborted(&e.to_string()), Some(loc.into()))
+            });
             loc.transition(word, State::DontTrace);
             return;
         }

@@ -8,16 +8,96 @@
 
 mod check;
 
-pub use check::check_trace;
+pub use check::{check_trace, CheckError, StepError};
 
-use crate::{aot::YkAotInfo, log::Log};
+use crate::{
+    aot::{BadIr, YkAotInfo},
+    log::Log,
+};
 use llvm_sys::{
     core::*,
     prelude::{LLVMBasicBlockRef, LLVMModuleRef, LLVMValueRef},
     LLVMOpcode,
 };
-use std::{collections::HashMap, ffi::CStr, sync::OnceLock};
+use std::{collections::HashMap, ffi::CStr, fmt, sync::OnceLock};
 use yk_llvm::Module;
+
+/// Why the embedded IR can't be loaded and indexed. A module that can't
+/// be is never traced; the message is the log's reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// The binary's `yk_ir` section holds no IR.
+    NoIr,
+    /// The section's `YkAotInfo` version or its header or checksum is wrong.
+    Bad(BadIr),
+    /// `YkAotInfo` is of another version than this runtime's.
+    Version {
+        /// The binary's.
+        found: u64,
+        /// This runtime's.
+        expected: u64,
+    },
+    /// The `yk_ir` section is empty.
+    EmptySection,
+    /// The section's header or checksum is wrong (reported when the `MT`
+    /// was made).
+    Damaged,
+    /// The section holds a header but no bitcode.
+    NoBitcode,
+    /// The section's contents do not start like LLVM bitcode.
+    NotBitcode,
+    /// LLVM could not parse the bitcode (LLVM's message).
+    Parse(String),
+    /// The module and the binary's address tables disagree.
+    Tables {
+        /// Functions in the module.
+        funcs: usize,
+        /// Globals in the module.
+        globals: usize,
+        /// Entries of the function address table.
+        table_funcs: usize,
+        /// Entries of the global address table.
+        table_globals: usize,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::NoIr => f.write_str("no embedded IR"),
+            LoadError::Bad(e) => write!(f, "{e}"),
+            LoadError::Version { found, expected } => {
+                write!(
+                    f,
+                    "unsupported YkAotInfo version {found} (expected {expected})"
+                )
+            }
+            LoadError::Damaged => f.write_str("the embedded IR (section yk_ir) is damaged"),
+            LoadError::EmptySection => {
+                f.write_str("cannot parse the embedded IR: the yk_ir section is empty")
+            }
+            LoadError::NoBitcode => {
+                f.write_str("cannot parse the embedded IR: the yk_ir section holds no bitcode")
+            }
+            LoadError::NotBitcode => {
+                f.write_str("cannot parse the embedded IR: it is not LLVM bitcode")
+            }
+            LoadError::Parse(e) => write!(f, "cannot parse the embedded IR: {e}"),
+            LoadError::Tables {
+                funcs,
+                globals,
+                table_funcs,
+                table_globals,
+            } => write!(
+                f,
+                "the embedded IR has {funcs} functions and {globals} globals but the address \
+                 tables have {table_funcs} and {table_globals}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
 
 /// A call made by a block, in instruction order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,18 +192,18 @@ impl AotIndex {
     pub fn from_bitcode(
         bitcode: &[u8],
         want_text: bool,
-    ) -> Result<(AotIndex, Option<String>), String> {
+    ) -> Result<(AotIndex, Option<String>), LoadError> {
         if bitcode.is_empty() {
-            return Err("no embedded IR".into());
+            return Err(LoadError::NoIr);
         }
         let module = Module::parse_bytes(bitcode, yk_abi::ir_section::SECTION)
-            .map_err(|e| format!("cannot parse the embedded IR: {e}"))?;
+            .map_err(|e| LoadError::Parse(e.to_string()))?;
         let text = want_text.then(|| module.to_text());
         Ok((AotIndex::from_module(&module), text))
     }
 }
 
-static INDEX: OnceLock<Result<AotIndex, String>> = OnceLock::new();
+static INDEX: OnceLock<Result<AotIndex, LoadError>> = OnceLock::new();
 
 /// The index of the embedded module, if it has been loaded successfully.
 pub fn index() -> Option<&'static AotIndex> {
@@ -136,18 +216,18 @@ pub fn index() -> Option<&'static AotIndex> {
 /// traced. The trace compiler indexes the module it parsed itself (see
 /// [`install_from`]); this parses the bitcode on its own, for the debugging
 /// output of recordings when no trace was compiled yet.
-pub(crate) fn load(info: &YkAotInfo, log: &Log) -> Result<&'static AotIndex, &'static str> {
+pub(crate) fn load(info: &YkAotInfo, log: &Log) -> Result<&'static AotIndex, &'static LoadError> {
     let r = INDEX.get_or_init(|| {
         check_version(info)?;
         let want_text = log.ir_selection().aot;
-        let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
+        let bitcode = crate::aot::bitcode(info).map_err(LoadError::Bad)?;
         let (idx, text) = AotIndex::from_bitcode(bitcode, want_text)?;
         if let Some(t) = text {
             log.ir_section("aot", &t);
         }
         check_tables(info, idx)
     });
-    r.as_ref().map_err(|e| e.as_str())
+    r.as_ref()
 }
 
 /// Index module `m`, parsed from `info`'s bitcode by the caller, unless an
@@ -159,7 +239,7 @@ pub(crate) unsafe fn install_from(
     info: &YkAotInfo,
     m: LLVMModuleRef,
     log: &Log,
-) -> Result<&'static AotIndex, &'static str> {
+) -> Result<&'static AotIndex, &'static LoadError> {
     let r = INDEX.get_or_init(|| {
         check_version(info)?;
         if log.ir_selection().aot {
@@ -173,56 +253,52 @@ pub(crate) unsafe fn install_from(
         // SAFETY: the caller's promise.
         check_tables(info, unsafe { index_module(m) })
     });
-    r.as_ref().map_err(|e| e.as_str())
+    r.as_ref()
 }
 
 /// Cheap checks that don't need the module: is the ABI version ours, and
 /// did loading the module fail before?
-pub(crate) fn precheck(info: &YkAotInfo) -> Result<(), &'static str> {
-    if info.version != crate::aot::YK_AOT_INFO_VERSION {
-        return Err("unsupported YkAotInfo version");
-    }
+pub(crate) fn precheck(info: &YkAotInfo) -> Result<(), LoadError> {
+    check_version(info)?;
     if info.section().is_empty() {
-        return Err("cannot parse the embedded IR: the yk_ir section is empty");
+        return Err(LoadError::EmptySection);
     }
     // The section's header and checksum (checked once; `MT::with_config`
     // has reported a failure already).
     let Ok(ir) = crate::aot::bitcode(info) else {
-        return Err("the embedded IR (section yk_ir) is damaged");
+        return Err(LoadError::Damaged);
     };
     // LLVM bitcode starts with "BC" 0xC0DE, or the wrapper's 0x0B17C0DE.
     if ir.is_empty() {
-        return Err("cannot parse the embedded IR: the yk_ir section holds no bitcode");
+        return Err(LoadError::NoBitcode);
     }
     if !ir.starts_with(&[0x42, 0x43, 0xc0, 0xde]) && !ir.starts_with(&[0xde, 0xc0, 0x17, 0x0b]) {
-        return Err("cannot parse the embedded IR: it is not LLVM bitcode");
+        return Err(LoadError::NotBitcode);
     }
     match INDEX.get() {
-        Some(Err(e)) => Err(e.as_str()),
+        Some(Err(e)) => Err(e.clone()),
         _ => Ok(()),
     }
 }
 
-fn check_version(info: &YkAotInfo) -> Result<(), String> {
+fn check_version(info: &YkAotInfo) -> Result<(), LoadError> {
     if info.version != crate::aot::YK_AOT_INFO_VERSION {
-        return Err(format!(
-            "unsupported YkAotInfo version {} (expected {})",
-            info.version,
-            crate::aot::YK_AOT_INFO_VERSION
-        ));
+        return Err(LoadError::Version {
+            found: info.version,
+            expected: crate::aot::YK_AOT_INFO_VERSION,
+        });
     }
     Ok(())
 }
 
-fn check_tables(info: &YkAotInfo, idx: AotIndex) -> Result<AotIndex, String> {
+fn check_tables(info: &YkAotInfo, idx: AotIndex) -> Result<AotIndex, LoadError> {
     if idx.funcs.len() != info.funcs().len() || idx.nglobals != info.globals().len() {
-        return Err(format!(
-            "the embedded IR has {} functions and {} globals but the address tables have {} and {}",
-            idx.funcs.len(),
-            idx.nglobals,
-            info.funcs().len(),
-            info.globals().len()
-        ));
+        return Err(LoadError::Tables {
+            funcs: idx.funcs.len(),
+            globals: idx.nglobals,
+            table_funcs: info.funcs().len(),
+            table_globals: info.globals().len(),
+        });
     }
     Ok(idx)
 }

@@ -18,6 +18,7 @@ use crate::mt::MT;
 use crate::stats::{Timer, TraceRecord};
 use std::collections::HashMap;
 use std::ffi::c_void;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use yk_llvm::Module;
@@ -127,21 +128,61 @@ struct Gen {
 // SAFETY: the LLVM objects are only touched while holding the mutex.
 unsafe impl Send for State {}
 
+/// Why the compiler could not be set up, or a generation opened: the
+/// reason every trace then aborts with (`no_compiler`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SetupError {
+    /// The binary registered no embedded IR.
+    NoIr,
+    /// The `yk_ir` section or its `YkAotInfo` is unusable.
+    BadIr(crate::aot::BadIr),
+    /// LLVM could not open the embedded module.
+    Parse(lazy::LazyError),
+    /// A function body of the embedded module could not be read.
+    Malformed(lazy::LazyError),
+    /// The embedded module could not be indexed.
+    Index(crate::aotir::LoadError),
+    /// ORC could not be set up.
+    Orc(orc::OrcError),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::NoIr => f.write_str("the binary has no embedded IR (not linked by yk-ld)"),
+            SetupError::BadIr(e) => write!(f, "{e}"),
+            SetupError::Parse(e) => write!(f, "{e}"),
+            SetupError::Malformed(e) => write!(f, "the embedded IR is malformed: {e}"),
+            SetupError::Index(e) => write!(f, "{e}"),
+            SetupError::Orc(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+impl From<orc::OrcError> for SetupError {
+    fn from(e: orc::OrcError) -> Self {
+        SetupError::Orc(e)
+    }
+}
+
 /// Opens a generation `id`: a fresh context with the embedded module.
-fn open_gen(mt: &MT, id: u64, phases: &mut Phases) -> Result<Gen, String> {
-    let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
+fn open_gen(mt: &MT, id: u64, phases: &mut Phases) -> Result<Gen, SetupError> {
+    let info = crate::aot::info().ok_or(SetupError::NoIr)?;
     let ctx = orc::Context::new();
-    let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
-    let aot = lazy::parse_lazily(ctx.ctx, bitcode)?;
+    let bitcode = crate::aot::bitcode(info).map_err(SetupError::BadIr)?;
+    let aot = lazy::parse_lazily(ctx.ctx, bitcode).map_err(SetupError::Parse)?;
     let sel = mt.log().ir_selection();
     if sel.aot || sel.trace_blocks || mt.config().tracer == crate::config::TracerKind::Hwt {
         // These walk every function's body (the IR logs, the PT block map).
-        lazy::materialize_all(aot.m).map_err(|e| format!("the embedded IR is malformed: {e}"))?;
+        lazy::materialize_all(aot.m).map_err(SetupError::Malformed)?;
     }
     phases.done("parse");
     if id == 0 {
         // SAFETY: the module is ours, and we hold the compiler's lock.
-        unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
+        unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }
+            .map_err(|e| SetupError::Index(e.clone()))?;
         phases.done("index");
     }
     let analyses = builder::Analyses::new(&aot);
@@ -164,7 +205,7 @@ pub struct LlvmCompiler {
 /// What the compiler shares with its traces' code handles.
 #[derive(Default)]
 struct Shared {
-    state: Mutex<Option<Result<State, String>>>,
+    state: Mutex<Option<Result<State, SetupError>>>,
     /// Freed traces' code, waiting for the state's lock: (handle, trace
     /// number, whether the handle is tier 0's).
     dead: Mutex<Vec<(orc::CodeHandle, u64, bool)>>,
@@ -548,7 +589,7 @@ impl MT {
     }
 }
 
-fn init(mt: &MT) -> Result<State, String> {
+fn init(mt: &MT) -> Result<State, SetupError> {
     let mut phases = Phases::new();
     dbg::configure_llvm();
     let mut orc = orc::Orc::new(mt.config().codegen_opt)?;
@@ -658,7 +699,7 @@ impl LlvmCompiler {
             Err(e) => {
                 return Err(CompileError::from(Abort::new(
                     AbortKind::NoCompiler,
-                    e.clone(),
+                    e.to_string(),
                 )))
             }
         };
