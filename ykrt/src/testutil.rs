@@ -80,6 +80,19 @@ pub(crate) fn register() {
     });
 }
 
+/// The index of the module `ir` (LLVM assembly) as the runtime reads it:
+/// through bitcode, by the LLVM side's reader, which must agree with the
+/// index of the parsed module and give the module's text when asked.
+pub(crate) fn index_of(ir: &str) -> crate::aotir::AotIndex {
+    use crate::jit::aot_index;
+    let m = yk_llvm::Module::parse_ir(ir).unwrap();
+    let bc = m.to_bitcode();
+    let (idx, text) = aot_index::read(bc.as_slice(), true).unwrap();
+    assert!(text.unwrap().contains("define "));
+    assert_eq!(idx, aot_index::index_module(&m));
+    idx
+}
+
 /// A unique log file for one test.
 pub(crate) fn log_path(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -166,7 +166,6 @@ fn can_call(index: &AotIndex, calls: &[Callee], callee: u32) -> bool {
 mod tests {
     use super::*;
     use crate::aotir::{AotIndex, BlockInfo, Callee};
-    use yk_llvm::Module;
 
     /// Functions: 0 `ext` (declaration), 1 `leaf`, 2 `main`, 3 `other`, 4 `llvm.dbg`
     /// style intrinsic, 5 `outl` (yk_outline), 6 `idem` (yk_idempotent), 7 `wrap`
@@ -234,14 +233,9 @@ b1:
   { ptr, ptr, ptr, i32, ptr } { ptr @idem, ptr @.s2, ptr null, i32 0, ptr null }]
 "#;
 
+    /// The index of `IR`, read by the LLVM side (`crate::testutil`).
     fn index() -> AotIndex {
-        let m = Module::parse_ir(IR).unwrap();
-        // Round-trip through bitcode, as the runtime sees it.
-        let bc = m.to_bitcode();
-        let (idx, text) = AotIndex::from_bitcode(bc.as_slice(), true).unwrap();
-        assert!(text.unwrap().contains("define void @main"));
-        assert_eq!(idx, AotIndex::from_module(&m));
-        idx
+        crate::testutil::index_of(IR)
     }
 
     #[test]

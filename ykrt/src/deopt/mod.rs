@@ -12,7 +12,6 @@
 //! loop (the location is its own) or returns to the interpreter.
 
 pub mod blackhole;
-pub mod decode;
 pub mod error;
 pub mod ffi;
 pub mod prog;

@@ -5,8 +5,10 @@
 // LLVM's opaque handles are passed around as values, as in the C API.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod aot_index;
 pub mod builder;
 pub mod dbg;
+pub mod decode;
 pub mod lazy;
 pub mod orc;
 pub mod tirb;
@@ -180,9 +182,14 @@ fn open_gen(mt: &MT, id: u64, phases: &mut Phases) -> Result<Gen, SetupError> {
     }
     phases.done("parse");
     if id == 0 {
-        // SAFETY: the module is ours, and we hold the compiler's lock.
-        unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }
-            .map_err(|e| SetupError::Index(e.clone()))?;
+        // The module is ours, and we hold the compiler's lock.
+        crate::aotir::install_with(info, mt.log(), |want_text| {
+            (
+                aot_index::index_module(&aot),
+                want_text.then(|| aot.to_text()),
+            )
+        })
+        .map_err(|e| SetupError::Index(e.clone()))?;
         phases.done("index");
     }
     let analyses = builder::Analyses::new(&aot);
@@ -583,8 +590,10 @@ impl MT {
     }
 
     /// A meta-tracer with an explicit configuration (the environment is not
-    /// read), with the LLVM trace compiler.
+    /// read), with the LLVM trace compiler (and the LLVM reader of the
+    /// embedded IR's index, `aotir::set_reader`).
     pub fn with_config(config: crate::Config) -> Result<Arc<MT>, crate::MtError> {
+        crate::aotir::set_reader(aot_index::read);
         MT::with_compiler(config, Some(Arc::new(LlvmCompiler::new())))
     }
 }
