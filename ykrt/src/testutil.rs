@@ -2,7 +2,7 @@
 
 use crate::{
     aot::{self, YkAotInfo},
-    compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler},
+    compile::{CompileError, Compiled, CompiledTrace, RecordedTrace, TraceCompiler},
     config::{Config, LogDest},
     mt::MT,
 };
@@ -160,14 +160,13 @@ impl FakeCompiler {
 }
 
 impl TraceCompiler for FakeCompiler {
-    fn compile(
-        &self,
-        _mt: &MT,
-        trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+    fn compile(&self, _mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError> {
+        if trace.start.guard().is_some() {
+            return Err(crate::compile::unsupported_side_trace());
+        }
         self.seen.lock().unwrap().push(trace.blocks.clone());
         match &self.result {
-            Ok(t) => Ok(Arc::clone(t) as Arc<dyn CompiledTrace>),
+            Ok(t) => Ok(Compiled::Root(Arc::clone(t) as Arc<dyn CompiledTrace>)),
             Err(e) => Err(e.clone()),
         }
     }

@@ -14,7 +14,7 @@ pub mod orc;
 pub mod tirb;
 
 use crate::abort::{Abort, AbortKind};
-use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
+use crate::compile::{CompileError, Compiled, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
 use crate::stats::{Timer, TraceRecord};
@@ -933,13 +933,13 @@ impl LlvmCompiler {
 }
 
 impl TraceCompiler for LlvmCompiler {
-    fn compile(
-        &self,
-        mt: &MT,
-        trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
-        let (f, info, tier0) = self.compile_trace(mt, trace, None)?;
-        Ok(Arc::new_cyclic(|this| Trace {
+    fn compile(&self, mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError> {
+        let side = trace.start.guard();
+        let (f, info, tier0) = self.compile_trace(mt, trace, side)?;
+        if side.is_some() {
+            return Ok(Compiled::Side(SideTrace { f, info }));
+        }
+        Ok(Compiled::Root(Arc::new_cyclic(|this| Trace {
             f: AtomicUsize::new(f as usize),
             info,
             tier: tier0.then(|| TierUp {
@@ -947,17 +947,6 @@ impl TraceCompiler for LlvmCompiler {
                 this: this.clone(),
                 requested: AtomicBool::new(false),
             }),
-        }))
-    }
-
-    fn compile_side(
-        &self,
-        mt: &MT,
-        trace: &RecordedTrace,
-        parent: u64,
-        guard: u32,
-    ) -> Result<SideTrace, CompileError> {
-        let (f, info, _) = self.compile_trace(mt, trace, Some((parent, guard)))?;
-        Ok(SideTrace { f, info })
+        })))
     }
 }
