@@ -139,7 +139,7 @@ impl Bin {
         .unwrap();
         let section = obj.section_by_name("yk_ir").unwrap().data().unwrap();
         let ir = ykrt::aot::ir_section::unwrap(section).unwrap();
-        let (index, _) = AotIndex::from_bitcode(ir, false).unwrap();
+        let (index, _) = ykrt::jit::aot_index::read(ir, false).unwrap();
         let syms = obj
             .symbols()
             .filter(|s| s.is_definition() && s.kind() == object::SymbolKind::Text)

@@ -119,7 +119,7 @@ impl Abort {
     }
 
     /// [`AbortKind::Unsupported`] (`detail` may be a typed reason, e.g. the
-    /// blackhole's `deopt::decode::Unsupported`).
+    /// blackhole's `deopt::error::Unsupported`).
     pub fn unsupported(detail: impl fmt::Display) -> Abort {
         Abort::new(AbortKind::Unsupported, detail.to_string())
     }
@@ -129,9 +129,9 @@ impl Abort {
         Abort::new(AbortKind::Recording, detail)
     }
 
-    /// [`AbortKind::Backend`].
-    pub fn backend(detail: impl Into<String>) -> Abort {
-        Abort::new(AbortKind::Backend, detail)
+    /// [`AbortKind::Backend`] (`detail` may be a typed error, e.g. ORC's).
+    pub fn backend(detail: impl fmt::Display) -> Abort {
+        Abort::new(AbortKind::Backend, detail.to_string())
     }
 
     /// [`AbortKind::Internal`]: the message says it is an internal error.

@@ -20,6 +20,75 @@ use std::{
     time::Duration,
 };
 
+/// Where a trace starts: the one thing that makes a trace a root trace or a
+/// side trace, from the end of its recording to its installation. Both
+/// kinds are compiled by [`TraceCompiler::compile`] and go through the same
+/// queue and the same bookkeeping (`MT::compile_now`); only where the
+/// result is installed differs.
+#[derive(Debug)]
+pub enum TraceStart {
+    /// At the control point of its location ([`RecordedTrace::start_loc`]):
+    /// a root trace, a loop or (with [`RecordedTrace::end_loc`]) linear. It
+    /// is installed in the location.
+    Loop(LoopStart),
+    /// At a guard of a compiled trace: a side trace, from the guard's live
+    /// values up to the next control point. It is installed in the guard.
+    Guard(GuardStart),
+}
+
+/// The start of a root trace: its claim on its location, through which
+/// the result is installed (nothing is, if the location was dropped
+/// meanwhile).
+#[derive(Debug)]
+pub struct LoopStart {
+    pub(crate) claim: crate::location::Claim,
+}
+
+/// The start of a side trace: guard `guard` of the trace `parent`, which
+/// is kept alive (`_pin`) until the side trace is installed or given up.
+pub struct GuardStart {
+    pub(crate) parent: *const crate::deopt::TraceInfo,
+    pub(crate) guard: u32,
+    pub(crate) _pin: crate::reclaim::Pin,
+}
+
+// SAFETY: the pin keeps `parent` alive wherever the start goes (the compile
+// thread), and a `TraceInfo` is `Sync`.
+unsafe impl Send for GuardStart {}
+
+impl GuardStart {
+    /// The trace the guard belongs to.
+    pub fn parent(&self) -> &crate::deopt::TraceInfo {
+        // SAFETY: pinned (see the type).
+        unsafe { &*self.parent }
+    }
+
+    /// The guard's index in its trace.
+    pub fn guard(&self) -> u32 {
+        self.guard
+    }
+}
+
+impl fmt::Debug for GuardStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardStart")
+            .field("parent", &self.parent().trace_no)
+            .field("guard", &self.guard)
+            .finish()
+    }
+}
+
+impl TraceStart {
+    /// For a side trace: the number of the trace whose guard it starts at
+    /// ([`crate::deopt::TraceInfo::trace_no`]) and the guard.
+    pub fn guard(&self) -> Option<(u64, u32)> {
+        match self {
+            TraceStart::Loop(_) => None,
+            TraceStart::Guard(g) => Some((g.parent().trace_no, g.guard)),
+        }
+    }
+}
+
 /// A finished recording.
 #[derive(Debug)]
 pub struct RecordedTrace {
@@ -29,7 +98,11 @@ pub struct RecordedTrace {
     pub promotes: Vec<u64>,
     /// The results of `yk_idempotent` calls, in order.
     pub idempotents: Vec<u64>,
-    /// The location the recording started at.
+    /// Where the trace starts: a loop (its location's control point) or a
+    /// guard.
+    pub start: TraceStart,
+    /// The location of the trace: where a root trace starts, the root's for
+    /// a side trace (the location the log's lines name).
     pub start_loc: LocationPtr,
     /// Where the recording ended: `None` at `start_loc` (the trace is a
     /// loop), else at the control point of this other location, which had
@@ -44,10 +117,6 @@ pub struct RecordedTrace {
     /// `MT::flush`): the compiled trace is dropped unused if a flush has
     /// happened since.
     pub generation: u64,
-    /// A root trace's claim on `start_loc`, through which the result is
-    /// installed (nothing is, if the location was dropped meanwhile); `None`
-    /// for side traces, which are installed in their guard.
-    pub(crate) claim: Option<crate::location::Claim>,
 }
 
 /// A compiled trace, owned by its location.
@@ -59,6 +128,14 @@ pub trait CompiledTrace: Send + Sync + 'static {
     /// `vars` is the `YkCtrlPointVars` of the control point the trace was recorded
     /// at, as passed to `__ykrt_control_point`.
     unsafe fn execute(&self, vars: *mut c_void) -> u64;
+}
+
+/// A compiled trace, of the kind its [`TraceStart`] asked for.
+pub enum Compiled {
+    /// A root trace, owned by its location.
+    Root(Arc<dyn CompiledTrace>),
+    /// A side trace, owned by its guard.
+    Side(crate::deopt::SideTrace),
 }
 
 /// Why a trace could not be compiled: one of four kinds, each carrying the
@@ -153,29 +230,13 @@ impl std::error::Error for CompileError {}
 /// Compiles recordings into traces. Implemented by the trace compiler and
 /// installed with `MT::set_trace_compiler`.
 pub trait TraceCompiler: Send + Sync + 'static {
-    /// Compile `trace`. May be called from any thread, concurrently for different
-    /// traces. `mt` gives access to the log (`mt.log()`), e.g. for `YKD_LOG_IR`.
-    fn compile(
-        &self,
-        mt: &MT,
-        trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError>;
-
-    /// Compile a side trace: `trace` was recorded from guard `guard` of the
-    /// trace numbered `parent` (see [`crate::deopt::TraceInfo`]) up to the
-    /// next control point. Compilers without side traces refuse.
-    fn compile_side(
-        &self,
-        mt: &MT,
-        trace: &RecordedTrace,
-        parent: u64,
-        guard: u32,
-    ) -> Result<crate::deopt::SideTrace, CompileError> {
-        let _ = (mt, trace, parent, guard);
-        Err(CompileError::from(Abort::unsupported(
-            "side traces are not supported by this compiler",
-        )))
-    }
+    /// Compile `trace`: a root trace ([`Compiled::Root`]) if it starts at a
+    /// loop, a side trace ([`Compiled::Side`]) if it starts at a guard
+    /// ([`TraceStart`]); a compiler without side traces refuses those with
+    /// [`unsupported_side_trace`]. May be called from any thread,
+    /// concurrently for different traces. `mt` gives access to the log
+    /// (`mt.log()`), e.g. for `YKD_LOG_IR`.
+    fn compile(&self, mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError>;
 
     /// Stop for good: wait for any compilation this compiler runs on a
     /// thread of its own (recompilations) to finish, and start no more.
@@ -183,6 +244,14 @@ pub trait TraceCompiler: Send + Sync + 'static {
     /// process's exit handlers tear down what a compilation in progress
     /// would be using (LLVM's static data).
     fn quiesce(&self) {}
+}
+
+/// What a compiler without side traces answers for a trace that starts at
+/// a guard.
+pub fn unsupported_side_trace() -> CompileError {
+    CompileError::from(Abort::unsupported(
+        "side traces are not supported by this compiler",
+    ))
 }
 
 /// Runs `compile`, turning a panic in it (an IR construct the trace builder
@@ -211,24 +280,20 @@ pub(crate) fn guarded<T>(
     })
 }
 
-/// What the compile thread compiles.
-enum Work {
-    Root(RecordedTrace),
-    Side(crate::deopt::SideJob),
-}
-
+/// What the compile thread compiles: a trace, root or side.
 struct Job {
     mt: Arc<MT>,
     compiler: Arc<dyn TraceCompiler>,
-    work: Work,
+    trace: RecordedTrace,
 }
 
 impl Job {
     fn run(self) {
-        match self.work {
-            Work::Root(t) => self.mt.compile_now(&*self.compiler, t),
-            Work::Side(s) => s.compile(&self.mt, &*self.compiler),
-        }
+        self.mt.compile_now(&*self.compiler, self.trace);
+    }
+
+    fn is_side(&self) -> bool {
+        matches!(self.trace.start, TraceStart::Guard(_))
     }
 }
 
@@ -312,32 +377,14 @@ impl fmt::Debug for CompileQueue {
 }
 
 impl CompileQueue {
-    /// Queue root trace `trace` for compilation by `compiler` on the compile
-    /// thread.
+    /// Queue `trace` for compilation by `compiler` on the compile thread: a
+    /// side trace before the root traces waiting there.
     pub(crate) fn push(&self, mt: Arc<MT>, compiler: Arc<dyn TraceCompiler>, trace: RecordedTrace) {
-        self.push_job(Job {
+        let job = Job {
             mt,
             compiler,
-            work: Work::Root(trace),
-        });
-    }
-
-    /// Queue a side trace for compilation on the compile thread, before the
-    /// root traces waiting there.
-    pub(crate) fn push_side(
-        &self,
-        mt: Arc<MT>,
-        compiler: Arc<dyn TraceCompiler>,
-        side: crate::deopt::SideJob,
-    ) {
-        self.push_job(Job {
-            mt,
-            compiler,
-            work: Work::Side(side),
-        });
-    }
-
-    fn push_job(&self, job: Job) {
+            trace,
+        };
         let mut st = self.shared.lock();
         if !st.started {
             let shared = self.shared.clone();
@@ -355,12 +402,12 @@ impl CompileQueue {
             st.started = true;
         }
         st.pending += 1;
-        if matches!(job.work, Work::Side(_)) {
+        if job.is_side() {
             // After the side traces already waiting, before the roots.
             let at = st
                 .jobs
                 .iter()
-                .position(|j| matches!(j.work, Work::Root(_)))
+                .position(|j| !j.is_side())
                 .unwrap_or(st.jobs.len());
             st.jobs.insert(at, job);
         } else {

@@ -5,7 +5,10 @@
 use crate::{
     abort::{Abort, AbortKind},
     aot, aotir,
-    compile::{CompileError, CompileQueue, CompiledTrace, RecordedTrace, TraceCompiler},
+    compile::{
+        CompileError, CompileQueue, Compiled, CompiledTrace, LoopStart, RecordedTrace,
+        TraceCompiler, TraceStart,
+    },
     config::{Config, ConfigError, TracerKind},
     location::{Failure, Location, LocationPtr, State},
     log::{JitEvent, Log},
@@ -604,13 +607,18 @@ impl MT {
         // is wanted (`YKD_LOG_IR=aot`, for debugging) when the first
         // recording starts.
         let loaded = if self.log.ir_selection().aot {
-            aotir::load(info, &self.log).map(|_| ())
+            aotir::load(info, &self.log)
+                .map(|_| ())
+                .map_err(Clone::clone)
         } else {
             aotir::precheck(info)
         };
         if let Err(e) = loaded {
             static REPORTED: Once = Once::new();
-            REPORTED.call_once(|| self.log.event(JitEvent::TraceAborted(e), Some(loc.into())));
+            REPORTED.call_once(|| {
+                self.log
+                    .event(JitEvent::TraceAborted(&e.to_string()), Some(loc.into()))
+            });
             loc.transition(word, State::DontTrace);
             return;
         }
@@ -698,12 +706,12 @@ impl MT {
             blocks: fin.blocks,
             promotes: fin.promotes,
             idempotents: fin.idempotents,
+            start: TraceStart::Loop(LoopStart { claim }),
             start_loc: start,
             end_loc: end.map(LocationPtr::from),
             cp_func_idx: fin.active.cp_func_idx,
             recording_time,
             generation: self.generation(),
-            claim: Some(claim),
         };
         if self.log.ir_selection().trace_blocks {
             self.log_trace_blocks(&trace);
@@ -714,13 +722,20 @@ impl MT {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         match compiler {
-            None => self.compile_failed(
-                &trace,
-                CompileError::Temporary(Abort::new(
-                    AbortKind::NoCompiler,
-                    "trace compiler not available",
-                )),
-            ),
+            None => {
+                let claim = match &trace.start {
+                    TraceStart::Loop(s) => Some(&s.claim),
+                    TraceStart::Guard(_) => None,
+                };
+                self.compile_failed(
+                    trace.start_loc,
+                    claim,
+                    CompileError::Temporary(Abort::new(
+                        AbortKind::NoCompiler,
+                        "trace compiler not available",
+                    )),
+                )
+            }
             Some(c) if self.config.serialise_compilation => self.compile_now(&*c, trace),
             Some(c) => self.queue.push(self.arc(), c, trace),
         }
@@ -730,46 +745,58 @@ impl MT {
     pub(crate) fn compile_now(&self, compiler: &dyn TraceCompiler, trace: RecordedTrace) {
         // A root trace whose location was dropped while it waited in the
         // queue is not compiled: nobody could run it.
-        if trace
-            .claim
-            .as_ref()
-            .is_some_and(|c| c.with(|_| ()).is_none())
-        {
-            return;
+        if let TraceStart::Loop(s) = &trace.start {
+            if s.claim.with(|_| ()).is_none() {
+                return;
+            }
         }
         let clock = CompileClock::start();
         let r = crate::compile::guarded(|| compiler.compile(self, &trace));
         let (wall, cpu) = clock.elapsed();
         self.stats.compile_time(wall, cpu);
-        match r {
-            Ok(ct) => {
-                // Installed only if the location is still there, being
-                // compiled (a flush or a lost race drops the trace).
-                let installed = trace.claim.as_ref().and_then(|c| {
-                    c.with(|loc| {
+        let start_loc = trace.start_loc;
+        let generation = trace.generation;
+        match trace.start {
+            TraceStart::Loop(s) => match r {
+                Ok(Compiled::Root(ct)) => {
+                    // Installed only if the location is still there, being
+                    // compiled (a flush or a lost race drops the trace).
+                    let installed = s.claim.with(|loc| {
                         let word = loc.load();
                         matches!(State::decode(word), State::Tracing { owner: 0, .. })
-                            && loc.install(word, ct, trace.generation, self.weak_self.clone())
-                    })
-                });
-                if installed == Some(true) {
-                    self.stats.count(Counter::TracesCompiledOk);
-                    self.log
-                        .event(JitEvent::TraceCompiled, Some(trace.start_loc));
+                            && loc.install(word, ct, generation, self.weak_self.clone())
+                    });
+                    if installed == Some(true) {
+                        self.stats.count(Counter::TracesCompiledOk);
+                        self.log.event(JitEvent::TraceCompiled, Some(start_loc));
+                    }
                 }
-            }
-            Err(e) => self.compile_failed(&trace, e),
+                Ok(Compiled::Side(_)) => self.compile_failed(
+                    start_loc,
+                    Some(&s.claim),
+                    CompileError::from(Abort::internal(
+                        "the compiler made a side trace of a root recording",
+                    )),
+                ),
+                Err(e) => self.compile_failed(start_loc, Some(&s.claim), e),
+            },
+            TraceStart::Guard(g) => crate::deopt::install_side(self, g, r),
         }
     }
 
-    fn compile_failed(&self, trace: &RecordedTrace, e: CompileError) {
+    /// Root trace `start_loc` (with its claim, if it has one) could not be
+    /// compiled: log and count why, and back the location off.
+    fn compile_failed(
+        &self,
+        start_loc: LocationPtr,
+        claim: Option<&crate::location::Claim>,
+        e: CompileError,
+    ) {
         self.stats.count(Counter::TracesCompiledErr);
         self.stats.count_abort(e.abort().kind);
-        self.log.event(
-            JitEvent::TraceAborted(&e.abort().detail),
-            Some(trace.start_loc),
-        );
-        if let Some(c) = &trace.claim {
+        self.log
+            .event(JitEvent::TraceAborted(&e.abort().detail), Some(start_loc));
+        if let Some(c) = claim {
             c.with(|loc| {
                 let word = loc.load();
                 if matches!(State::decode(word), State::Tracing { owner: 0, .. }) {

@@ -243,11 +243,7 @@ fn compile_errors_back_off_or_stop_by_kind() {
 struct PanickingCompiler;
 
 impl TraceCompiler for PanickingCompiler {
-    fn compile(
-        &self,
-        _mt: &MT,
-        _trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+    fn compile(&self, _mt: &MT, _trace: &RecordedTrace) -> Result<Compiled, CompileError> {
         panic!("cannot build a {} instruction", "callbr");
     }
 }
@@ -839,3 +835,116 @@ fn stats_written_on_shutdown() {
 // Traces replaced, flushed or dropped with their locations, and freed.
 #[path = "mt_tests/freeing.rs"]
 mod freeing;
+
+/// A compiler of side traces only: a trace that starts at a guard becomes
+/// a side trace (whose code is never run here), a root trace is refused.
+struct SideCompiler;
+
+unsafe extern "C" fn never_run(_: *mut u8, _: *const crate::deopt::TraceInfo, _: *mut u64) -> u64 {
+    unreachable!("the test runs no trace")
+}
+
+impl TraceCompiler for SideCompiler {
+    fn compile(&self, mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError> {
+        let Some((parent, _)) = trace.start.guard() else {
+            return Err(CompileError::from(crate::abort::Abort::unsupported(
+                "root traces are not supported by this compiler",
+            )));
+        };
+        let info = crate::deopt::TraceInfo::new(
+            parent + 100,
+            Vec::new(),
+            trace.start_loc,
+            trace.cp_func_idx,
+            None,
+            0,
+            mt,
+        );
+        Ok(Compiled::Side(crate::deopt::SideTrace {
+            f: never_run,
+            info: Box::new(info),
+        }))
+    }
+}
+
+/// A side trace is a trace that starts at a guard: it takes the root
+/// traces' path (`MT::compile_now`, on this thread or through the compile
+/// queue) and only its installation differs. A compiled one is installed in
+/// its guard (and its slot), a refused one leaves the guard without one;
+/// either way the location of the tree is left alone, and the log names the
+/// outcome as for any trace.
+#[test]
+fn a_trace_that_starts_at_a_guard_is_compiled_on_the_common_path() {
+    use crate::compile::{GuardStart, TraceStart};
+    use crate::deopt::{GuardInfo, TraceInfo};
+    for (k, serialise) in [true, false].into_iter().enumerate() {
+        for accept in [true, false] {
+            let (mt, log) = testutil::mt(&format!("guard_start{k}{accept}"), 0);
+            let compiler: Arc<dyn TraceCompiler> = if accept {
+                Arc::new(SideCompiler)
+            } else {
+                FakeCompiler::new(Ok(Arc::default()))
+            };
+            let loc = Location::new();
+            let before = loc.state();
+            let info = TraceInfo::new(
+                7,
+                vec![GuardInfo::new(Vec::new()), GuardInfo::new(Vec::new())],
+                LocationPtr::from(&loc),
+                0,
+                None,
+                0,
+                &mt,
+            );
+            let trace = RecordedTrace {
+                blocks: vec![(0, 1), (0, 2)],
+                promotes: Vec::new(),
+                idempotents: Vec::new(),
+                start: TraceStart::Guard(GuardStart {
+                    parent: &info,
+                    guard: 1,
+                    _pin: crate::reclaim::Pin::new(),
+                }),
+                start_loc: LocationPtr::from(&loc),
+                end_loc: None,
+                cp_func_idx: 0,
+                recording_time: std::time::Duration::ZERO,
+                generation: mt.generation(),
+            };
+            assert_eq!(trace.start.guard(), Some((7, 1)));
+            if serialise {
+                mt.compile_now(&*compiler, trace);
+            } else {
+                mt.queue().push(mt.arc(), compiler, trace);
+                mt.queue().wait_idle();
+            }
+            assert!(info.guards[0].side.get().is_none());
+            // SAFETY: the info's slots, one per guard.
+            let slot = |g: usize| unsafe { &*info.side_slots.add(g) }.load(Ordering::Acquire);
+            assert!(slot(0).is_null());
+            let l = lines(&log);
+            if accept {
+                let side = info.guards[1].side.get().expect("installed in its guard");
+                assert_eq!(side.info.trace_no, 107);
+                assert_eq!(side.info.side_depth, 1);
+                assert_eq!(slot(1), side as *const _ as *mut _);
+                assert_eq!(mt.stats().get(Counter::SideTracesCompiled), 1);
+                assert_eq!(l, ["yk-jit-event: side-trace-compiled"]);
+            } else {
+                assert!(info.guards[1].side.get().is_none());
+                assert!(slot(1).is_null());
+                assert_eq!(mt.stats().get(Counter::SideTracesCompiled), 0);
+                assert_eq!(mt.stats().get_aborts(AbortKind::Unsupported), 1);
+                assert_eq!(
+                    l,
+                    ["yk-jit-event: trace-aborted: side traces are not supported by this compiler"]
+                );
+            }
+            // Neither kind of outcome touches the location or counts as a
+            // root trace's.
+            assert_eq!(loc.state(), before);
+            assert_eq!(mt.stats().get(Counter::TracesCompiledOk), 0);
+            assert_eq!(mt.stats().get(Counter::TracesCompiledErr), 0);
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use crate::{
     aot::{self, YkAotInfo},
-    compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler},
+    compile::{CompileError, Compiled, CompiledTrace, RecordedTrace, TraceCompiler},
     config::{Config, LogDest},
     mt::MT,
 };
@@ -80,6 +80,19 @@ pub(crate) fn register() {
     });
 }
 
+/// The index of the module `ir` (LLVM assembly) as the runtime reads it:
+/// through bitcode, by the LLVM side's reader, which must agree with the
+/// index of the parsed module and give the module's text when asked.
+pub(crate) fn index_of(ir: &str) -> crate::aotir::AotIndex {
+    use crate::jit::aot_index;
+    let m = yk_llvm::Module::parse_ir(ir).unwrap();
+    let bc = m.to_bitcode();
+    let (idx, text) = aot_index::read(bc.as_slice(), true).unwrap();
+    assert!(text.unwrap().contains("define "));
+    assert_eq!(idx, aot_index::index_module(&m));
+    idx
+}
+
 /// A unique log file for one test.
 pub(crate) fn log_path(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -147,14 +160,13 @@ impl FakeCompiler {
 }
 
 impl TraceCompiler for FakeCompiler {
-    fn compile(
-        &self,
-        _mt: &MT,
-        trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+    fn compile(&self, _mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError> {
+        if trace.start.guard().is_some() {
+            return Err(crate::compile::unsupported_side_trace());
+        }
         self.seen.lock().unwrap().push(trace.blocks.clone());
         match &self.result {
-            Ok(t) => Ok(Arc::clone(t) as Arc<dyn CompiledTrace>),
+            Ok(t) => Ok(Compiled::Root(Arc::clone(t) as Arc<dyn CompiledTrace>)),
             Err(e) => Err(e.clone()),
         }
     }

@@ -21,31 +21,90 @@
 //! recursion.
 
 use super::{AotIndex, Callee};
+use std::fmt;
+
+/// Why a recording is not a path through the AOT IR's control flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckError {
+    /// Recorded block `index` (named `block`, `function:block`) is not in
+    /// the module.
+    NoSuchBlock {
+        /// Its position in the recording.
+        index: usize,
+        /// `function:block`.
+        block: String,
+    },
+    /// The step from recorded block `index` to the next is not explained.
+    BadStep {
+        /// The position of the step's first block in the recording.
+        index: usize,
+        /// The first block, `function:block`.
+        from: String,
+        /// The second block, `function:block`.
+        to: String,
+        /// Why not.
+        why: StepError,
+    },
+}
+
+/// Why one step of a recording is not explained by the control flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// The second block is not a successor, the entry of a function the
+    /// first calls, or where a return from the first leads.
+    Unexplained,
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::Unexplained => {
+                f.write_str("neither a successor, a callee's entry, nor a return")
+            }
+        }
+    }
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckError::NoSuchBlock { index, block } => {
+                write!(f, "block {index} ({block}) does not exist in the AOT IR")
+            }
+            CheckError::BadStep {
+                index,
+                from,
+                to,
+                why,
+            } => write!(f, "step {index} -> {}: {from} -> {to}: {why}", index + 1),
+        }
+    }
+}
+
+impl std::error::Error for CheckError {}
 
 /// Check that `blocks` (a recording: `(function index, block index)` pairs) is a
 /// path through `index`'s control flow. The error names the first bad step.
-pub fn check_trace(index: &AotIndex, blocks: &[(u32, u32)]) -> Result<(), String> {
+pub fn check_trace(index: &AotIndex, blocks: &[(u32, u32)]) -> Result<(), CheckError> {
     let name = |(f, b): (u32, u32)| match index.func(f) {
         Some(func) => format!("{}:{b}", func.name),
         None => format!("<function {f}>:{b}"),
     };
     for (i, &(f, b)) in blocks.iter().enumerate() {
         if index.block(f, b).is_none() {
-            return Err(format!(
-                "block {i} ({}) does not exist in the AOT IR",
-                name((f, b))
-            ));
+            return Err(CheckError::NoSuchBlock {
+                index: i,
+                block: name((f, b)),
+            });
         }
     }
     let mut stack = Vec::new();
     for (i, w) in blocks.windows(2).enumerate() {
-        step(index, &mut stack, w[0], w[1]).map_err(|e| {
-            format!(
-                "step {i} -> {}: {} -> {}: {e}",
-                i + 1,
-                name(w[0]),
-                name(w[1])
-            )
+        step(index, &mut stack, w[0], w[1]).map_err(|why| CheckError::BadStep {
+            index: i,
+            from: name(w[0]),
+            to: name(w[1]),
+            why,
         })?;
     }
     Ok(())
@@ -56,14 +115,14 @@ fn step(
     stack: &mut Vec<(u32, u32)>,
     from: (u32, u32),
     to: (u32, u32),
-) -> Result<(), &'static str> {
+) -> Result<(), StepError> {
     if within(index, stack, from, to) {
         return Ok(());
     }
     let mut cur = from;
     loop {
         if !index.block(cur.0, cur.1).unwrap().returns {
-            return Err("neither a successor, a callee's entry, nor a return");
+            return Err(StepError::Unexplained);
         }
         match stack.pop() {
             None => return Ok(()),
@@ -107,7 +166,6 @@ fn can_call(index: &AotIndex, calls: &[Callee], callee: u32) -> bool {
 mod tests {
     use super::*;
     use crate::aotir::{AotIndex, BlockInfo, Callee};
-    use yk_llvm::Module;
 
     /// Functions: 0 `ext` (declaration), 1 `leaf`, 2 `main`, 3 `other`, 4 `llvm.dbg`
     /// style intrinsic, 5 `outl` (yk_outline), 6 `idem` (yk_idempotent), 7 `wrap`
@@ -175,14 +233,9 @@ b1:
   { ptr, ptr, ptr, i32, ptr } { ptr @idem, ptr @.s2, ptr null, i32 0, ptr null }]
 "#;
 
+    /// The index of `IR`, read by the LLVM side (`crate::testutil`).
     fn index() -> AotIndex {
-        let m = Module::parse_ir(IR).unwrap();
-        // Round-trip through bitcode, as the runtime sees it.
-        let bc = m.to_bitcode();
-        let (idx, text) = AotIndex::from_bitcode(bc.as_slice(), true).unwrap();
-        assert!(text.unwrap().contains("define void @main"));
-        assert_eq!(idx, AotIndex::from_module(&m));
-        idx
+        crate::testutil::index_of(IR)
     }
 
     #[test]
@@ -267,7 +320,7 @@ b1:
     fn bad_traces() {
         let idx = index();
         let bad = |t: &[(u32, u32)], msg: &str| {
-            let e = check_trace(&idx, t).unwrap_err();
+            let e = check_trace(&idx, t).unwrap_err().to_string();
             assert!(e.contains(msg), "{e}");
         };
         // Not a successor.

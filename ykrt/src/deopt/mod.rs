@@ -12,12 +12,11 @@
 //! loop (the location is its own) or returns to the interpreter.
 
 pub mod blackhole;
-pub mod decode;
 pub mod error;
 pub mod ffi;
 pub mod prog;
 
-use crate::compile::RecordedTrace;
+use crate::compile::{CompileError, Compiled, GuardStart, RecordedTrace, TraceStart};
 use crate::location::LocationPtr;
 use crate::log::JitEvent;
 use crate::mt::MT;
@@ -408,7 +407,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
             // `MT::control_point_raw`).
             if record && loc == info.start_loc.addr() as u64 {
                 if let Some(fin) = swt::stop() {
-                    compile_side(mt, info, guard as u32, fin);
+                    queue_side(mt, info, guard as u32, fin);
                 }
             }
             if loc == info.start_loc.addr() as u64 {
@@ -678,7 +677,7 @@ fn start_side_recording(mt: &MT, info: &TraceInfo, guard: u32, vars: usize) {
 pub(crate) fn finish_side(mt: &MT, side: swt::SideRec, fin: swt::Finished) {
     // SAFETY: the recording's pin keeps the trace alive.
     let info = unsafe { &*side.info };
-    compile_side(mt, info, side.guard, fin);
+    queue_side(mt, info, side.guard, fin);
 }
 
 /// A side-trace recording was abandoned: log why; the guard won't try again.
@@ -693,91 +692,76 @@ pub(crate) fn side_recording_aborted(mt: &MT, side: swt::SideRec, reason: &crate
         .store(SIDE_FAILED, Ordering::Release);
 }
 
-/// Hands the side trace of `guard` recorded in `fin` to the compiler: on the
-/// compile thread, as root traces are (the guard goes on failing into the
-/// blackhole until the side trace is installed), or here with
-/// `YKD_SERIALISE_COMPILATION`.
-fn compile_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
+/// Hands the side trace of `guard` recorded in `fin` to the compiler, as a
+/// trace that starts at the guard: on the compile thread, as root traces
+/// are (the guard goes on failing into the blackhole until the side trace
+/// is installed), or here with `YKD_SERIALISE_COMPILATION`.
+fn queue_side(mt: &MT, info: &TraceInfo, guard: u32, fin: swt::Finished) {
     let g = &info.guards[guard as usize];
     let trace = RecordedTrace {
         blocks: fin.blocks,
         promotes: fin.promotes,
         idempotents: fin.idempotents,
+        start: TraceStart::Guard(GuardStart {
+            parent: info,
+            guard,
+            _pin: crate::reclaim::Pin::new(),
+        }),
         start_loc: info.start_loc,
         end_loc: None,
         cp_func_idx: info.cp_func_idx,
         recording_time: fin.active.started.elapsed(),
         generation: mt.generation(),
-        claim: None,
     };
     mt.stats().time(Timer::Tracing, trace.recording_time);
     let Some(c) = mt.compiler() else {
         g.side_state.store(SIDE_FAILED, Ordering::Release);
         return;
     };
-    let job = SideJob {
-        info,
-        guard,
-        trace,
-        _pin: crate::reclaim::Pin::new(),
-    };
     if mt.config().serialise_compilation {
-        job.compile(mt, &*c);
+        mt.compile_now(&*c, trace);
     } else {
-        mt.queue().push_side(mt.arc(), c, job);
+        mt.queue().push(mt.arc(), c, trace);
     }
 }
 
-/// A recorded side trace waiting for its compilation.
-pub(crate) struct SideJob {
-    /// The trace whose guard it starts from, kept alive by `_pin`.
-    info: *const TraceInfo,
-    guard: u32,
-    trace: RecordedTrace,
-    _pin: crate::reclaim::Pin,
-}
-
-// SAFETY: the pin keeps `info` alive wherever the job goes, and a
-// `TraceInfo` is `Sync`.
-unsafe impl Send for SideJob {}
-
-impl SideJob {
-    /// Compiles the side trace and installs it on its guard (or marks the
-    /// guard as having none).
-    pub(crate) fn compile(self, mt: &MT, c: &dyn crate::compile::TraceCompiler) {
-        // SAFETY: the job's pin keeps the trace alive.
-        let info = unsafe { &*self.info };
-        let guard = self.guard;
-        let g = &info.guards[guard as usize];
-        let clock = crate::mt::CompileClock::start();
-        let r = crate::compile::guarded(|| c.compile_side(mt, &self.trace, info.trace_no, guard));
-        let (wall, cpu) = clock.elapsed();
-        mt.stats().compile_time(wall, cpu);
-        match r {
-            Ok(mut side) => {
-                side.info.side_depth = info.side_depth + 1;
-                side.info.iters = info.iters;
-                side.info.tree = info.tree;
-                info.tree().sides.fetch_add(1, Ordering::Relaxed);
-                let direct = side.info.nslots <= SMALL_BUF;
-                if g.side.set(side).is_ok() && direct {
-                    // From now on the guard calls it without coming here.
-                    let p = g.side.get().unwrap() as *const SideTrace as *mut SideTrace;
-                    // SAFETY: one slot per guard.
-                    unsafe { &*info.side_slots.add(guard as usize) }.store(p, Ordering::Release);
-                }
-                mt.stats().count(Counter::SideTracesCompiled);
-                mt.log()
-                    .event(JitEvent::SideTraceCompiled, Some(info.start_loc));
+/// Installs the side trace compiled (`r`) from the recording that started
+/// at `start` on its guard, or marks the guard as having none.
+pub(crate) fn install_side(mt: &MT, start: GuardStart, r: Result<Compiled, CompileError>) {
+    let info = start.parent();
+    let guard = start.guard;
+    let g = &info.guards[guard as usize];
+    let r = match r {
+        Ok(Compiled::Side(side)) => Ok(side),
+        Ok(Compiled::Root(_)) => Err(CompileError::from(crate::abort::Abort::internal(
+            "the compiler made a root trace of a side recording",
+        ))),
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(mut side) => {
+            side.info.side_depth = info.side_depth + 1;
+            side.info.iters = info.iters;
+            side.info.tree = info.tree;
+            info.tree().sides.fetch_add(1, Ordering::Relaxed);
+            let direct = side.info.nslots <= SMALL_BUF;
+            if g.side.set(side).is_ok() && direct {
+                // From now on the guard calls it without coming here.
+                let p = g.side.get().unwrap() as *const SideTrace as *mut SideTrace;
+                // SAFETY: one slot per guard.
+                unsafe { &*info.side_slots.add(guard as usize) }.store(p, Ordering::Release);
             }
-            Err(e) => {
-                mt.stats().count_abort(e.abort().kind);
-                mt.log().event(
-                    JitEvent::TraceAborted(&e.abort().detail),
-                    Some(info.start_loc),
-                );
-                g.side_state.store(SIDE_FAILED, Ordering::Release);
-            }
+            mt.stats().count(Counter::SideTracesCompiled);
+            mt.log()
+                .event(JitEvent::SideTraceCompiled, Some(info.start_loc));
+        }
+        Err(e) => {
+            mt.stats().count_abort(e.abort().kind);
+            mt.log().event(
+                JitEvent::TraceAborted(&e.abort().detail),
+                Some(info.start_loc),
+            );
+            g.side_state.store(SIDE_FAILED, Ordering::Release);
         }
     }
 }

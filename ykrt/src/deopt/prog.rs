@@ -1,6 +1,6 @@
 //! The blackhole's program: one embedded-IR function, decoded once (on the
-//! compile thread, where LLVM may be used) into plain Rust data that the
-//! blackhole runs on any thread without touching LLVM.
+//! compile thread, by the LLVM trace compiler's `jit::decode`) into plain
+//! Rust data that the blackhole runs on any thread without touching LLVM.
 //!
 //! Every SSA value gets a register (`u64`); an aggregate value (a struct
 //! returned by a call, an overflow intrinsic's `{iN, i1}`) gets one register
@@ -308,7 +308,7 @@ pub enum Inst {
     Nop,
     /// Something the blackhole can't run: reaching it is refused when the
     /// trace is compiled (see [`Prog::unsupported_from`]).
-    Unsupported(super::decode::Unsupported),
+    Unsupported(super::error::Unsupported),
     // Terminators:
     Br {
         to: u32,

@@ -11,9 +11,9 @@
 //! inlines: [`MAX_DEPTH`], [`MAX_RECURSION`]; how long a walk may be:
 //! [`MAX_WALKED`]) are here too, as constants, so that they are stated once.
 
-use crate::deopt::decode::{self, Decoded};
 use crate::deopt::prog::Ty;
 use crate::deopt::{GuardInfo, LiveSrc};
+use crate::jit::decode::{self, Decoded};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMOpcode, LLVMTypeKind};

@@ -12,8 +12,47 @@
 
 use llvm_sys::prelude::*;
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::fmt;
 use std::sync::Mutex;
 use yk_llvm::Module;
+
+/// Why the embedded module could not be opened or a function body read.
+/// The strings are LLVM's messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LazyError {
+    /// The bytes are not LLVM bitcode (with the errors LLVM's diagnostic
+    /// handler kept, if any).
+    NotBitcode(Option<String>),
+    /// A function body could not be read: LLVM's message, and the errors
+    /// the diagnostic handler kept, if any.
+    Read {
+        /// The failing call's message.
+        msg: String,
+        /// The diagnostics, joined.
+        diagnostics: Option<String>,
+    },
+}
+
+impl fmt::Display for LazyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LazyError::NotBitcode(None) => f.write_str("the embedded IR is not valid LLVM bitcode"),
+            LazyError::NotBitcode(Some(d)) => {
+                write!(f, "the embedded IR is not valid LLVM bitcode: {d}")
+            }
+            LazyError::Read {
+                msg,
+                diagnostics: None,
+            } => f.write_str(msg),
+            LazyError::Read {
+                msg,
+                diagnostics: Some(d),
+            } => write!(f, "{msg}: {d}"),
+        }
+    }
+}
+
+impl std::error::Error for LazyError {}
 
 /// Errors LLVM reported through the context's diagnostic handler since the
 /// last call of [`take_diagnostics`].
@@ -72,7 +111,7 @@ unsafe fn message(err: *mut c_char) -> String {
 ///
 /// Installs a diagnostic handler on `ctx` for the rest of its life, so that
 /// LLVM's errors become `Err`s of this module's functions.
-pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module, String> {
+pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module, LazyError> {
     // SAFETY: the buffer refers to static memory and is owned by the module
     // (LLVM takes it over, also on failure); the context outlives the module;
     // the handler uses no context data.
@@ -94,17 +133,14 @@ pub fn parse_lazily(ctx: LLVMContextRef, bytes: &'static [u8]) -> Result<Module,
         if llvm_sys::bit_reader::LLVMGetBitcodeModuleInContext2(ctx, buf, &mut m) != 0
             || m.is_null()
         {
-            return Err(match take_diagnostics() {
-                Some(d) => format!("the embedded IR is not valid LLVM bitcode: {d}"),
-                None => "the embedded IR is not valid LLVM bitcode".into(),
-            });
+            return Err(LazyError::NotBitcode(take_diagnostics()));
         }
         Ok(Module::from_raw_in(ctx, m))
     }
 }
 
 /// Reads function `f`'s body if it hasn't been yet.
-pub fn materialize(f: LLVMValueRef) -> Result<(), String> {
+pub fn materialize(f: LLVMValueRef) -> Result<(), LazyError> {
     let mut err = std::ptr::null_mut();
     // SAFETY: `f` is a function of a live module, used under the compiler's
     // lock; `err` is set by the call when it fails.
@@ -112,7 +148,7 @@ pub fn materialize(f: LLVMValueRef) -> Result<(), String> {
 }
 
 /// Reads every function body of `m`.
-pub fn materialize_all(m: LLVMModuleRef) -> Result<(), String> {
+pub fn materialize_all(m: LLVMModuleRef) -> Result<(), LazyError> {
     let mut err = std::ptr::null_mut();
     // SAFETY: `m` is a live module, used under the compiler's lock; `err` is
     // set by the call when it fails.
@@ -125,11 +161,14 @@ pub fn materialize_all(m: LLVMModuleRef) -> Result<(), String> {
 ///
 /// # Safety
 /// `err` is as the call left it.
-unsafe fn outcome(rc: c_int, err: *mut c_char) -> Result<(), String> {
+unsafe fn outcome(rc: c_int, err: *mut c_char) -> Result<(), LazyError> {
     if rc == 0 {
         return Ok(());
     }
     // SAFETY: the call set `err`.
-    let m = unsafe { message(err) };
-    Err(take_diagnostics().map_or(m.clone(), |d| format!("{m}: {d}")))
+    let msg = unsafe { message(err) };
+    Err(LazyError::Read {
+        msg,
+        diagnostics: take_diagnostics(),
+    })
 }

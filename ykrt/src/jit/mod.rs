@@ -5,19 +5,22 @@
 // LLVM's opaque handles are passed around as values, as in the C API.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod aot_index;
 pub mod builder;
 pub mod dbg;
+pub mod decode;
 pub mod lazy;
 pub mod orc;
 pub mod tirb;
 
 use crate::abort::{Abort, AbortKind};
-use crate::compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
+use crate::compile::{CompileError, Compiled, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
 use crate::stats::{Timer, TraceRecord};
 use std::collections::HashMap;
 use std::ffi::c_void;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use yk_llvm::Module;
@@ -127,21 +130,66 @@ struct Gen {
 // SAFETY: the LLVM objects are only touched while holding the mutex.
 unsafe impl Send for State {}
 
+/// Why the compiler could not be set up, or a generation opened: the
+/// reason every trace then aborts with (`no_compiler`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SetupError {
+    /// The binary registered no embedded IR.
+    NoIr,
+    /// The `yk_ir` section or its `YkAotInfo` is unusable.
+    BadIr(crate::aot::BadIr),
+    /// LLVM could not open the embedded module.
+    Parse(lazy::LazyError),
+    /// A function body of the embedded module could not be read.
+    Malformed(lazy::LazyError),
+    /// The embedded module could not be indexed.
+    Index(crate::aotir::LoadError),
+    /// ORC could not be set up.
+    Orc(orc::OrcError),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::NoIr => f.write_str("the binary has no embedded IR (not linked by yk-ld)"),
+            SetupError::BadIr(e) => write!(f, "{e}"),
+            SetupError::Parse(e) => write!(f, "{e}"),
+            SetupError::Malformed(e) => write!(f, "the embedded IR is malformed: {e}"),
+            SetupError::Index(e) => write!(f, "{e}"),
+            SetupError::Orc(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+impl From<orc::OrcError> for SetupError {
+    fn from(e: orc::OrcError) -> Self {
+        SetupError::Orc(e)
+    }
+}
+
 /// Opens a generation `id`: a fresh context with the embedded module.
-fn open_gen(mt: &MT, id: u64, phases: &mut Phases) -> Result<Gen, String> {
-    let info = crate::aot::info().ok_or("the binary has no embedded IR (not linked by yk-ld)")?;
+fn open_gen(mt: &MT, id: u64, phases: &mut Phases) -> Result<Gen, SetupError> {
+    let info = crate::aot::info().ok_or(SetupError::NoIr)?;
     let ctx = orc::Context::new();
-    let bitcode = crate::aot::bitcode(info).map_err(|e| e.to_string())?;
-    let aot = lazy::parse_lazily(ctx.ctx, bitcode)?;
+    let bitcode = crate::aot::bitcode(info).map_err(SetupError::BadIr)?;
+    let aot = lazy::parse_lazily(ctx.ctx, bitcode).map_err(SetupError::Parse)?;
     let sel = mt.log().ir_selection();
     if sel.aot || sel.trace_blocks || mt.config().tracer == crate::config::TracerKind::Hwt {
         // These walk every function's body (the IR logs, the PT block map).
-        lazy::materialize_all(aot.m).map_err(|e| format!("the embedded IR is malformed: {e}"))?;
+        lazy::materialize_all(aot.m).map_err(SetupError::Malformed)?;
     }
     phases.done("parse");
     if id == 0 {
-        // SAFETY: the module is ours, and we hold the compiler's lock.
-        unsafe { crate::aotir::install_from(info, aot.m, mt.log()) }?;
+        // The module is ours, and we hold the compiler's lock.
+        crate::aotir::install_with(info, mt.log(), |want_text| {
+            (
+                aot_index::index_module(&aot),
+                want_text.then(|| aot.to_text()),
+            )
+        })
+        .map_err(|e| SetupError::Index(e.clone()))?;
         phases.done("index");
     }
     let analyses = builder::Analyses::new(&aot);
@@ -164,7 +212,7 @@ pub struct LlvmCompiler {
 /// What the compiler shares with its traces' code handles.
 #[derive(Default)]
 struct Shared {
-    state: Mutex<Option<Result<State, String>>>,
+    state: Mutex<Option<Result<State, SetupError>>>,
     /// Freed traces' code, waiting for the state's lock: (handle, trace
     /// number, whether the handle is tier 0's).
     dead: Mutex<Vec<(orc::CodeHandle, u64, bool)>>,
@@ -585,13 +633,15 @@ impl MT {
     }
 
     /// A meta-tracer with an explicit configuration (the environment is not
-    /// read), with the LLVM trace compiler.
+    /// read), with the LLVM trace compiler (and the LLVM reader of the
+    /// embedded IR's index, `aotir::set_reader`).
     pub fn with_config(config: crate::Config) -> Result<Arc<MT>, crate::MtError> {
+        crate::aotir::set_reader(aot_index::read);
         MT::with_compiler(config, Some(Arc::new(LlvmCompiler::new())))
     }
 }
 
-fn init(mt: &MT) -> Result<State, String> {
+fn init(mt: &MT) -> Result<State, SetupError> {
     let mut phases = Phases::new();
     dbg::configure_llvm();
     let mut orc = orc::Orc::new(mt.config().codegen_opt)?;
@@ -707,7 +757,7 @@ impl LlvmCompiler {
             Err(e) => {
                 return Err(CompileError::from(Abort::new(
                     AbortKind::NoCompiler,
-                    e.clone(),
+                    e.to_string(),
                 )))
             }
         };
@@ -939,13 +989,13 @@ impl TraceCompiler for LlvmCompiler {
         drop(self.shared.state.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    fn compile(
-        &self,
-        mt: &MT,
-        trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
-        let (f, info, tier0) = self.compile_trace(mt, trace, None)?;
-        Ok(Arc::new_cyclic(|this| Trace {
+    fn compile(&self, mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError> {
+        let side = trace.start.guard();
+        let (f, info, tier0) = self.compile_trace(mt, trace, side)?;
+        if side.is_some() {
+            return Ok(Compiled::Side(SideTrace { f, info }));
+        }
+        Ok(Compiled::Root(Arc::new_cyclic(|this| Trace {
             f: AtomicUsize::new(f as usize),
             info,
             tier: tier0.then(|| TierUp {
@@ -953,17 +1003,6 @@ impl TraceCompiler for LlvmCompiler {
                 this: this.clone(),
                 requested: AtomicBool::new(false),
             }),
-        }))
-    }
-
-    fn compile_side(
-        &self,
-        mt: &MT,
-        trace: &RecordedTrace,
-        parent: u64,
-        guard: u32,
-    ) -> Result<SideTrace, CompileError> {
-        let (f, info, _) = self.compile_trace(mt, trace, Some((parent, guard)))?;
-        Ok(SideTrace { f, info })
+        })))
     }
 }

@@ -14,6 +14,62 @@ use llvm_sys::orc2::*;
 use llvm_sys::prelude::*;
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
+use std::fmt;
+
+/// What ORC or LLVM's target registry failed at. The strings are LLVM's
+/// messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrcError {
+    /// LLVM was built without this host's target.
+    NoNativeTarget,
+    /// The registry has no target for the host's triple.
+    NoTarget(String),
+    /// LLVM could not make a target machine for the host.
+    NoTargetMachine,
+    /// The LLJIT could not be created.
+    CreateJit(String),
+    /// The process's symbols could not be made visible to the JIT.
+    ProcessSymbols(String),
+    /// An absolute symbol could not be defined.
+    Define {
+        /// The symbol.
+        name: String,
+        /// LLVM's message.
+        msg: String,
+    },
+    /// A trace module could not be added.
+    AddTrace(String),
+    /// A trace module could not be compiled (looking its function up
+    /// failed).
+    CompileTrace(String),
+    /// A symbol could not be looked up.
+    Lookup {
+        /// The symbol.
+        name: String,
+        /// LLVM's message.
+        msg: String,
+    },
+}
+
+impl fmt::Display for OrcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrcError::NoNativeTarget => f.write_str("LLVM has no native target"),
+            OrcError::NoTarget(m) => write!(f, "no target for this host: {m}"),
+            OrcError::NoTargetMachine => {
+                f.write_str("cannot create a target machine for this host")
+            }
+            OrcError::CreateJit(m) => write!(f, "creating the JIT: {m}"),
+            OrcError::ProcessSymbols(m) => write!(f, "process symbols: {m}"),
+            OrcError::Define { name, msg } => write!(f, "defining {name}: {msg}"),
+            OrcError::AddTrace(m) => write!(f, "adding the trace: {m}"),
+            OrcError::CompileTrace(m) => write!(f, "compiling the trace: {m}"),
+            OrcError::Lookup { name, msg } => write!(f, "looking up {name}: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for OrcError {}
 
 /// An LLJIT instance.
 pub struct Orc {
@@ -58,6 +114,8 @@ impl Drop for Context {
 }
 
 fn take_error(e: LLVMErrorRef) -> String {
+    // SAFETY: `e` is a live error, consumed here; its message is ours to
+    // free, once.
     unsafe {
         let m = LLVMGetErrorMessage(e);
         let s = CStr::from_ptr(m).to_string_lossy().into_owned();
@@ -82,6 +140,8 @@ extern "C" fn object_layer_with_listeners(
         LLVMCreateGDBRegistrationListener, LLVMCreatePerfJITEventListener,
     };
     use llvm_sys::orc2::ee::*;
+    // SAFETY: ORC calls this with its live execution session; the
+    // listeners are LLVM's process-wide ones.
     unsafe {
         let layer = LLVMOrcCreateRTDyldObjectLinkingLayerWithSectionMemoryManager(es);
         let gdb = LLVMCreateGDBRegistrationListener();
@@ -102,8 +162,10 @@ extern "C" fn object_layer_with_listeners(
 /// A target machine for this host at optimisation level `opt`.
 fn host_machine(
     opt: llvm_sys::target_machine::LLVMCodeGenOptLevel,
-) -> Result<llvm_sys::target_machine::LLVMTargetMachineRef, String> {
+) -> Result<llvm_sys::target_machine::LLVMTargetMachineRef, OrcError> {
     use llvm_sys::target_machine::*;
+    // SAFETY: LLVM's target registry and target-machine calls; every
+    // message LLVM returns is freed once, after its last use.
     unsafe {
         let triple = LLVMGetDefaultTargetTriple();
         let mut target = std::ptr::null_mut();
@@ -112,7 +174,7 @@ fn host_machine(
             let m = CStr::from_ptr(err).to_string_lossy().into_owned();
             llvm_sys::core::LLVMDisposeMessage(err);
             llvm_sys::core::LLVMDisposeMessage(triple);
-            return Err(format!("no target for this host: {m}"));
+            return Err(OrcError::NoTarget(m));
         }
         let cpu = LLVMGetHostCPUName();
         let features = LLVMGetHostCPUFeatures();
@@ -129,7 +191,7 @@ fn host_machine(
         llvm_sys::core::LLVMDisposeMessage(cpu);
         llvm_sys::core::LLVMDisposeMessage(features);
         if tm.is_null() {
-            return Err("cannot create a target machine for this host".into());
+            return Err(OrcError::NoTargetMachine);
         }
         // Fast instruction selection at every level: a trace (after the
         // trace IR's optimiser) is plain loads, stores, arithmetic and
@@ -147,10 +209,13 @@ fn host_machine(
 impl Orc {
     /// Creates the JIT. `codegen_opt` is LLVM's code generation level, 0 to 3
     /// (see `Config::codegen_opt`).
-    pub fn new(codegen_opt: u8) -> Result<Orc, String> {
+    pub fn new(codegen_opt: u8) -> Result<Orc, OrcError> {
+        // SAFETY: building an LLJIT through the C API; the builder and the
+        // target machine builder are consumed by the calls they are passed
+        // to, and nothing else holds them.
         unsafe {
             if !yk_llvm::init_native_target() {
-                return Err("LLVM has no native target".into());
+                return Err(OrcError::NoNativeTarget);
             }
             let builder = LLVMOrcCreateLLJITBuilder();
             // Code generation at -O1: the trace is optimised already, and
@@ -174,7 +239,7 @@ impl Orc {
             let mut jit = std::ptr::null_mut();
             let e = LLVMOrcCreateLLJIT(&mut jit, builder);
             if !e.is_null() {
-                return Err(format!("creating the JIT: {}", take_error(e)));
+                return Err(OrcError::CreateJit(take_error(e)));
             }
             // Library calls that LLVM introduces (memcpy, ...) come from the process.
             let mut gen = std::ptr::null_mut();
@@ -186,7 +251,7 @@ impl Orc {
                 std::ptr::null_mut(),
             );
             if !e.is_null() {
-                return Err(format!("process symbols: {}", take_error(e)));
+                return Err(OrcError::ProcessSymbols(take_error(e)));
             }
             LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
             Ok(Orc {
@@ -197,10 +262,12 @@ impl Orc {
     }
 
     /// Defines `name` as the absolute address `addr`, once.
-    pub fn define_absolute(&mut self, name: &str, addr: usize) -> Result<(), String> {
+    pub fn define_absolute(&mut self, name: &str, addr: usize) -> Result<(), OrcError> {
         if !self.defined.insert(name.to_owned()) {
             return Ok(());
         }
+        // SAFETY: defining a symbol in our JIT's main dylib; the
+        // materialization unit is consumed by the definition.
         unsafe {
             let n = CString::new(name).unwrap();
             let interned = LLVMOrcLLJITMangleAndIntern(self.jit, n.as_ptr());
@@ -219,7 +286,10 @@ impl Orc {
             let mu = LLVMOrcAbsoluteSymbols(&mut pair, 1);
             let e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(self.jit), mu);
             if !e.is_null() {
-                return Err(format!("defining {name}: {}", take_error(e)));
+                return Err(OrcError::Define {
+                    name: name.to_owned(),
+                    msg: take_error(e),
+                });
             }
         }
         Ok(())
@@ -233,7 +303,9 @@ impl Orc {
         m: LLVMModuleRef,
         ctx: &Context,
         name: &str,
-    ) -> Result<(usize, CodeHandle), String> {
+    ) -> Result<(usize, CodeHandle), OrcError> {
+        // SAFETY: `m` is a module of `ctx` that the caller hands over; the
+        // thread-safe module takes it, and the JIT takes that.
         unsafe {
             let tsm = LLVMOrcCreateNewThreadSafeModule(m, ctx.tsctx);
             let jd = LLVMOrcLLJITGetMainJITDylib(self.jit);
@@ -241,7 +313,7 @@ impl Orc {
             let e = LLVMOrcLLJITAddLLVMIRModuleWithRT(self.jit, rt, tsm);
             if !e.is_null() {
                 LLVMOrcReleaseResourceTracker(rt);
-                return Err(format!("adding the trace: {}", take_error(e)));
+                return Err(OrcError::AddTrace(take_error(e)));
             }
             let rt = CodeHandle(rt);
             let n = CString::new(name).unwrap();
@@ -249,20 +321,23 @@ impl Orc {
             let e = LLVMOrcLLJITLookup(self.jit, &mut addr, n.as_ptr());
             if !e.is_null() {
                 self.remove(rt);
-                return Err(format!("compiling the trace: {}", take_error(e)));
+                return Err(OrcError::CompileTrace(take_error(e)));
             }
             Ok((addr as usize, rt))
         }
     }
 
     /// The address of `name`, compiling what defines it if need be.
-    pub fn lookup(&mut self, name: &str) -> Result<usize, String> {
+    pub fn lookup(&mut self, name: &str) -> Result<usize, OrcError> {
         let n = CString::new(name).unwrap();
         let mut addr = 0;
         // SAFETY: a lookup in our JIT.
         let e = unsafe { LLVMOrcLLJITLookup(self.jit, &mut addr, n.as_ptr()) };
         if !e.is_null() {
-            return Err(format!("looking up {name}: {}", take_error(e)));
+            return Err(OrcError::Lookup {
+                name: name.to_owned(),
+                msg: take_error(e),
+            });
         }
         Ok(addr as usize)
     }
@@ -270,6 +345,8 @@ impl Orc {
     /// Frees the code (and the debugger's and profiler's records of it) that
     /// `rt` was returned with. No thread may be running it.
     pub fn remove(&mut self, rt: CodeHandle) {
+        // SAFETY: `rt` is a tracker of this JIT, released once (the handle
+        // is consumed); the caller promises no thread runs its code.
         unsafe {
             let e = LLVMOrcResourceTrackerRemove(rt.0);
             if !e.is_null() {

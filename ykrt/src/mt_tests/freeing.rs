@@ -101,11 +101,10 @@ struct FreshCompiler {
 }
 
 impl TraceCompiler for FreshCompiler {
-    fn compile(
-        &self,
-        _mt: &MT,
-        _trace: &RecordedTrace,
-    ) -> Result<Arc<dyn CompiledTrace>, CompileError> {
+    fn compile(&self, _mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError> {
+        if trace.start.guard().is_some() {
+            return Err(crate::compile::unsupported_side_trace());
+        }
         let (t, dropped) = jump_trace(0);
         self.made
             .lock()
@@ -115,7 +114,7 @@ impl TraceCompiler for FreshCompiler {
             started.lock().unwrap().send(()).unwrap();
             gate.lock().unwrap().recv().unwrap();
         }
-        Ok(t)
+        Ok(Compiled::Root(t))
     }
 }
 

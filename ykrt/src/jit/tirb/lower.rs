@@ -26,9 +26,9 @@
 use super::walk::{Shape, Walked, END_RESUME, LOC_ID};
 use super::ParamSrc;
 use crate::abort::Abort;
-use crate::deopt::decode;
 use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
 use crate::jit::builder::{GuardSrc, SrcFrame};
+use crate::jit::decode;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMOpcode};

@@ -54,7 +54,7 @@ use super::super::builder::{block_index, find_cp, vars_fields, Analyses, GuardSr
 use super::super::dbg::TraceDbg;
 use crate::abort::Abort;
 use crate::aotir::AotIndex;
-use crate::deopt::decode::{self, Decoded};
+use crate::jit::decode::{self, Decoded};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;

@@ -23,7 +23,7 @@
 
 use super::{const_from_bits, decoded, ty_of, Resume, END_RESUME, LOC_ID, W};
 use crate::abort::Abort;
-use crate::deopt::decode::{self, Decoded};
+use crate::jit::decode::{self, Decoded};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;

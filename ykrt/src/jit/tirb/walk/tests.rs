@@ -82,7 +82,7 @@ struct Fx {
 impl Fx {
     fn new(ir: &str) -> Fx {
         let m = Module::parse_ir(ir).unwrap_or_else(|e| panic!("{e}\n{ir}"));
-        let idx = AotIndex::from_module(&m);
+        let idx = crate::jit::aot_index::index_module(&m);
         let an = Analyses::new(&m);
         let funcs = m.functions();
         let func_idx = funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();

@@ -1,11 +1,17 @@
 //! Decoding an embedded-IR function into a blackhole [`Prog`] (compile
 //! thread only: this is where LLVM is read).
+//!
+//! This is the LLVM side of the blackhole: the runtime core
+//! (`deopt::blackhole`, `deopt::prog`) knows only the decoded programs,
+//! which reach it inside the guards' frame descriptions
+//! (`deopt::FrameInfo::prog`), and the reasons ([`Unsupported`]) an
+//! instruction could not be decoded, with LLVM's kinds and opcodes named.
 
 // LLVM's opaque handles are passed around as values, as in the C API.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-pub use super::error::Unsupported;
-use super::prog::*;
+pub use crate::deopt::error::Unsupported;
+use crate::deopt::prog::*;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::target::*;
@@ -72,7 +78,7 @@ pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, Unsupported> {
                 }
                 (0..n).flat_map(|_| e.clone()).collect()
             }
-            k => return Err(Unsupported::TypeKind(k)),
+            k => return Err(Unsupported::TypeKind(format!("{k:?}"))),
         })
     }
 }
@@ -234,7 +240,7 @@ impl Dec<'_> {
                 return match LLVMGetTypeKind(ty) {
                     LLVMTypeKind::LLVMFloatTypeKind => Ok((x as f32).to_bits() as u64),
                     LLVMTypeKind::LLVMDoubleTypeKind => Ok(x.to_bits()),
-                    k => Err(Unsupported::FloatConstant(k)),
+                    k => Err(Unsupported::FloatConstant(format!("{k:?}"))),
                 };
             }
             if !LLVMIsAUndefValue(v).is_null()
@@ -299,13 +305,16 @@ impl Dec<'_> {
                     LLVMOpcode::LLVMAdd => k(0)?.wrapping_add(k(1)?) & width_mask(w),
                     LLVMOpcode::LLVMSub => k(0)?.wrapping_sub(k(1)?) & width_mask(w),
                     LLVMOpcode::LLVMXor => (k(0)? ^ k(1)?) & width_mask(w),
-                    op => return Err(Unsupported::ConstantExpr(op)),
+                    op => return Err(Unsupported::ConstantExpr(format!("{op:?}"))),
                 });
             }
             if !LLVMIsAGlobalAlias(v).is_null() {
                 return Err(Unsupported::GlobalAlias);
             }
-            Err(Unsupported::OperandKind(LLVMGetValueKind(v)))
+            Err(Unsupported::OperandKind(format!(
+                "{:?}",
+                LLVMGetValueKind(v)
+            )))
         }
     }
 
@@ -550,7 +559,7 @@ impl Dec<'_> {
                     }
                 }
                 LLVMUnreachable => Inst::Unreachable,
-                op => return Err(Unsupported::Instruction(op)),
+                op => return Err(Unsupported::Instruction(format!("{op:?}"))),
             })
         }
     }
@@ -844,7 +853,7 @@ entry:
                 "a load of an aggregate where a scalar is needed",
             ),
             (
-                Unsupported::Instruction(LLVMOpcode::LLVMExtractElement),
+                Unsupported::Instruction("LLVMExtractElement".into()),
                 "instruction LLVMExtractElement",
             ),
             (
