@@ -129,6 +129,10 @@ pub struct Config {
     /// expensive to compile is never much slower than the interpreter; the
     /// budget grows as the program runs.
     pub compile_budget: u32,
+    /// `YKD_COMPILE_GRACE_MS` (default [`COMPILE_BUDGET_GRACE_MS`]): the
+    /// compile time allowed before [`Config::compile_budget`] applies (for
+    /// measuring warm-up).
+    pub compile_grace_ms: u64,
 }
 
 /// Compile time every process may spend before [`Config::compile_budget`]
@@ -155,6 +159,7 @@ impl Default for Config {
             inner_loops_first: true,
             codegen_opt: 1,
             compile_budget: DEFAULT_COMPILE_BUDGET,
+            compile_grace_ms: COMPILE_BUDGET_GRACE_MS,
         }
     }
 }
@@ -225,6 +230,11 @@ impl Config {
             c.compile_budget = parse_num::<u32>(&v)
                 .filter(|p| *p <= 100)
                 .ok_or_else(|| err("YK_COMPILE_BUDGET", &v, PERCENT))?;
+        }
+        const MS: &str = "a number of milliseconds";
+        if let Some(v) = get("YKD_COMPILE_GRACE_MS", MS)? {
+            c.compile_grace_ms =
+                parse_num::<u64>(&v).ok_or_else(|| err("YKD_COMPILE_GRACE_MS", &v, MS))?;
         }
         const OPT: &str = "0, 1, 2 or 3";
         if let Some(v) = get("YKD_CODEGEN_OPT", OPT)? {

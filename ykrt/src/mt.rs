@@ -538,20 +538,28 @@ impl MT {
     /// share of the process's CPU time? Then no new recording starts (the caller counts the refusal). Cold:
     /// called when a location is hot or a guard would start a side trace.
     pub(crate) fn over_budget(&self, scale: u32) -> bool {
+        let over = self.budget_spent(scale);
+        if over {
+            self.stats.count(Counter::RecordingsThrottled);
+        }
+        over
+    }
+
+    /// [`MT::over_budget`] without counting a refused recording: for a
+    /// trace compiler asking whether it may recompile a hot trace now (a
+    /// recompilation waits while compiling is over its budget, as a new
+    /// recording does).
+    pub fn budget_spent(&self, scale: u32) -> bool {
         let pct = u128::from(self.config.compile_budget) * u128::from(scale);
         if pct == 0 {
             return false;
         }
         let compiling = self.stats.get_time(Timer::CompilingCpu).as_nanos();
-        let grace = u128::from(crate::config::COMPILE_BUDGET_GRACE_MS) * 1_000_000;
+        let grace = u128::from(self.config.compile_grace_ms) * 1_000_000;
         if compiling <= grace {
             return false;
         }
-        let over = compiling - grace > process_cpu_time().as_nanos() * pct / 100;
-        if over {
-            self.stats.count(Counter::RecordingsThrottled);
-        }
-        over
+        compiling - grace > process_cpu_time().as_nanos() * pct / 100
     }
 
     /// The count a location with `failures` earlier failures must reach: the hot

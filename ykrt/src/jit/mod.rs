@@ -63,7 +63,9 @@ fn traces_per_context() -> usize {
 /// at the configured level (`YKD_CODEGEN_OPT`, default 1) and its code
 /// replaced. `YKD_TIER_UP=N`
 /// overrides it (read once); 0 compiles every trace at the configured level
-/// at once. See docs/trace-compiler.md for the measurements.
+/// at once. A recompilation waits (asks again this many iterations later)
+/// while compiling is over its budget (`YK_COMPILE_BUDGET`), as a new
+/// recording does. See docs/trace-compiler.md for the measurements.
 pub const TIER_UP_ITERS: u64 = 2000;
 
 fn tier_up_iters() -> u64 {
@@ -325,6 +327,9 @@ struct TierUp {
     this: Weak<Trace>,
     /// Recompilation asked for (once).
     requested: AtomicBool,
+    /// The iteration count at which to ask: [`tier_up_iters`], then
+    /// [`tier_up_iters`] later each time compiling was over its budget.
+    next_check: std::sync::atomic::AtomicU64,
 }
 
 impl CompiledTrace for Trace {
@@ -345,12 +350,18 @@ impl CompiledTrace for Trace {
             if !t.requested.load(Ordering::Relaxed) {
                 // SAFETY: `counters[0]` is the loop's iteration count.
                 let iters = unsafe { &*self.info.counters }.load(Ordering::Relaxed);
-                if iters >= tier_up_iters() && !t.requested.swap(true, Ordering::Relaxed) {
+                if iters >= t.next_check.load(Ordering::Relaxed) {
                     // SAFETY: the MT outlives its traces, and the trace has
                     // just run without ending the interpreter function.
                     let mt = unsafe { &*self.info.mt };
-                    t.shared
-                        .request_tier_up(mt, TierUpTarget::Root(t.this.clone()));
+                    if mt.budget_spent(1) {
+                        // Compiling is over its budget: ask again later.
+                        t.next_check
+                            .store(iters.saturating_add(tier_up_iters()), Ordering::Relaxed);
+                    } else if !t.requested.swap(true, Ordering::Relaxed) {
+                        t.shared
+                            .request_tier_up(mt, TierUpTarget::Root(t.this.clone()));
+                    }
                 }
             }
         }
@@ -527,6 +538,12 @@ unsafe extern "C" fn __yk_side_tier_up(slot: *const SideSlot) {
     };
     // SAFETY: as this function's contract.
     let mt = unsafe { &*slot.mt };
+    if mt.budget_spent(1) {
+        // Compiling is over its budget: the entry function calls again
+        // after as many runs more.
+        slot.runs.store(0, Ordering::Relaxed);
+        return;
+    }
     sh.request_tier_up(mt, TierUpTarget::Side(Arc::downgrade(&slot)));
 }
 
@@ -1002,6 +1019,7 @@ impl TraceCompiler for LlvmCompiler {
                 shared: self.shared.clone(),
                 this: this.clone(),
                 requested: AtomicBool::new(false),
+                next_check: std::sync::atomic::AtomicU64::new(tier_up_iters()),
             }),
         })))
     }
