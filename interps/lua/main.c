@@ -550,7 +550,15 @@ int main(int argc, char **argv) {
     progname = argv[0];
   lua_State *L = luaL_newstate();
   if (L == NULL) {
+#if defined(USE_YK)
+    /* A JIT setting the runtime refused (a bad YK_*, YKD_* or
+       YKLUA_RECURSION value) was reported just above: say so rather than
+       blame memory. */
+    message(progname, "cannot create state: see the error above "
+                      "(or not enough memory)");
+#else
     message(progname, "cannot create state: not enough memory");
+#endif
     return EXIT_FAILURE;
   }
   /* Keep the collector stopped while the libraries are opened (pmain

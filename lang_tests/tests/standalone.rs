@@ -366,3 +366,28 @@ fn trace_log_switch() {
     let o = run(&i.yklua, &["loops.lua"], JIT_ENV, "", &dir);
     assert_eq!(stderr(&o), "");
 }
+
+#[test]
+fn refused_jit_setting() {
+    let dir = scratch("badenv");
+    fs::write(dir.join("p.lua"), "print(1)\n").unwrap();
+    let i = interps();
+    // A JIT setting the runtime refuses stops yklua before it runs anything, with the
+    // runtime's message naming the variable, and a last line that does not blame memory.
+    for (var, val) in [
+        ("YK_HOT_THRESHOLD", "12x"),
+        ("YKD_LOG_STATS", ""),
+        ("YKLUA_RECURSION", "2"),
+    ] {
+        let o = run(&i.yklua, &["p.lua"], &[(var, val)], "", &dir);
+        assert_eq!((code(&o), stdout(&o)), (Some(1), String::new()), "{var}");
+        let err = stderr(&o);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{var}: {err}");
+        assert!(lines[0].contains(var), "{var}: {err}");
+        assert!(
+            lines[1].ends_with("cannot create state: see the error above (or not enough memory)"),
+            "{var}: {err}"
+        );
+    }
+}
