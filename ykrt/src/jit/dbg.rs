@@ -19,7 +19,12 @@
 //! the AOT compile units in its `llvm.dbg.cu`, as the verifier requires of
 //! every compile unit its debug info reaches.
 //!
-//! `YKD_TRACE_DEBUGINFO=0` turns it off (see docs/trace-compiler.md).
+//! Line tables cost about a quarter of a trace's code generation, so by
+//! default a trace compiled at tier 0 (its first, cheap compilation) has
+//! none unless a debugger is attached to the process or perf's jitdump is
+//! on ([`at_tier0`]); its recompilation once hot has them (the module kept
+//! for it keeps its debug info). `YKD_TRACE_DEBUGINFO=1` gives every trace
+//! line tables, `0` none (see docs/trace-compiler.md).
 
 use llvm_sys::core::*;
 use llvm_sys::debuginfo::*;
@@ -33,10 +38,62 @@ use yk_llvm::Module;
 /// handles it and it needs no `.debug_addr`/`.debug_str_offsets` sections.
 const DWARF_VERSION: u64 = 4;
 
-/// Is trace debug info on? (On unless `YKD_TRACE_DEBUGINFO=0`; read once.)
+/// Which traces get line tables (`YKD_TRACE_DEBUGINFO`; read once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lines {
+    /// `1`: every trace.
+    All,
+    /// Unset (or anything but `0` and `1`): recompiled (hot) traces, and
+    /// tier-0 ones while a debugger or perf's jitdump watches.
+    Hot,
+    /// `0`: none.
+    Off,
+}
+
+fn lines() -> Lines {
+    static L: OnceLock<Lines> = OnceLock::new();
+    *L.get_or_init(|| match std::env::var("YKD_TRACE_DEBUGINFO").as_deref() {
+        Ok("0") => Lines::Off,
+        Ok("1") => Lines::All,
+        _ => Lines::Hot,
+    })
+}
+
+/// Are traces built with debug info? (Unless `YKD_TRACE_DEBUGINFO=0`.)
 pub fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("YKD_TRACE_DEBUGINFO").map_or(true, |v| v != "0"))
+    lines() != Lines::Off
+}
+
+/// Does a trace compiled at tier 0 keep its line tables? With the default
+/// setting, only while a debugger is attached (gdb stepping into a trace
+/// sees the interpreter's lines at once) or perf's jitdump is on
+/// (`YKD_PERF_JITDUMP`); else they are stripped before code generation and
+/// come with the trace's recompilation, which profiles of hot code see.
+pub fn at_tier0() -> bool {
+    match lines() {
+        Lines::All => true,
+        Lines::Off => false,
+        Lines::Hot => std::env::var_os("YKD_PERF_JITDUMP").is_some() || being_debugged(),
+    }
+}
+
+/// Is a tracer (a debugger) attached to this process? (Linux's
+/// `TracerPid` in `/proc/self/status`; checked at each tier-0 compile, as a
+/// debugger may attach at any time: about 20 us against milliseconds.)
+fn being_debugged() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("TracerPid:"))
+            .is_some_and(|v| v.trim() != "0")
+    })
+}
+
+/// Removes `m`'s debug info (a tier-0 trace's, see [`at_tier0`]).
+pub fn strip(m: &Module) {
+    // SAFETY: `m` is a module we own, not being compiled.
+    unsafe {
+        LLVMStripModuleDebugInfo(m.m);
+    }
 }
 
 /// Sets LLVM up for traces with debug info, once per process (before the

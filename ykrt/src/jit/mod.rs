@@ -936,6 +936,10 @@ impl LlvmCompiler {
                 crate::deopt::outcome::RETURN,
             );
         }
+        if tier0 && dbg::enabled() && !dbg::at_tier0() {
+            // Tier 0 without line tables (the kept copy has them).
+            dbg::strip(&built.module);
+        }
         let (addr, rt) = orc
             .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
             .map_err(|e| CompileError::from(Abort::backend(e)))?;
