@@ -411,6 +411,22 @@ define void @f() !dbg !5 {
             LLVMSetCurrentDebugLocation2(b.0, d.line0());
             LLVMBuildRetVoid(b.0);
             t.verify().unwrap();
+            // Tier 0 compiles a stripped module; the copy kept for the
+            // recompilation keeps the line tables.
+            let kept = t.copy();
+            strip(&t);
+            t.verify().unwrap();
+            assert!(LLVMGetSubprogram(tf).is_null());
+            assert!(!t.to_text().contains("!DILocation"));
+            let ktf = kept.function("__yk_trace_t").unwrap();
+            assert!(!LLVMGetSubprogram(ktf).is_null());
+            assert!(kept.to_text().contains("!DILocation(line: 21, column: 7"));
         }
+    }
+
+    #[test]
+    fn no_debugger_in_a_test_run() {
+        // (Run under gdb, this test fails: that is the point of the check.)
+        assert!(!being_debugged());
     }
 }
