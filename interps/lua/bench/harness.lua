@@ -49,6 +49,46 @@ local function positive_int(s, what)
   return n
 end
 
+-- With YKLUA_BENCH_JITSTATS set, under yklua (whose `jit.stats()` gives the JIT's counters),
+-- one line per iteration on stderr: `jitstats <i> <counter> <delta> ...` with what each
+-- counter grew by during that iteration, e.g. the guard failures and trace entries of the
+-- steady state. Other VMs ignore it.
+local jitlib
+if os.getenv("YKLUA_BENCH_JITSTATS") then
+  local ok, m = pcall(require, "jit")
+  if ok and type(m) == "table" and type(m.stats) == "function" then
+    jitlib = m
+  end
+end
+
+local function jit_counters()
+  if not jitlib then
+    return nil
+  end
+  local ok, s = pcall(jitlib.stats)
+  if ok and type(s) == "table" then
+    return s
+  end
+  return nil
+end
+
+local jit_counter_names = { "trace_executions", "guard_failures", "trace_jumps",
+  "traces_compiled_ok", "side_traces_compiled", "traces_recorded_err" }
+
+local function report_jit(i, before, after)
+  if not (before and after) then
+    return
+  end
+  local parts = { "jitstats", tostring(i) }
+  for _, k in ipairs(jit_counter_names) do
+    local a, b = after[k], before[k]
+    if type(a) == "number" and type(b) == "number" then
+      parts[#parts + 1] = k .. " " .. string.format("%d", a - b)
+    end
+  end
+  io.stderr:write(table.concat(parts, " "), "\n")
+end
+
 function harness.run(bench)
   local iterations = positive_int(arg[1], "ITERATIONS")
   local size = positive_int(arg[2], "SIZE")
@@ -56,10 +96,12 @@ function harness.run(bench)
   io.stdout:setvbuf("line")
   local first
   for i = 1, iterations do
+    local c0 = jit_counters()
     local t0 = os.clock()
     local r = bench(size)
     local t1 = os.clock()
     io.write(string.format("iteration %d %.9f\n", i, t1 - t0))
+    report_jit(i, c0, jit_counters())
     local shown = show(r)
     if i == 1 then
       first = shown
