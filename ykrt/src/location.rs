@@ -81,6 +81,13 @@ pub(crate) enum Failure {
     TooLong,
     /// It would fail again: never traced again.
     Permanent,
+    /// The recording was deferred to an inner loop whose trace is being
+    /// compiled: one failure, but never the last (the count stays below
+    /// [`MAX_FAILURES`]), as the wait ends once the inner trace is
+    /// installed, and the outer loop's next recording then ends at it. (An
+    /// outer loop that met its compiling inner loop five times was never
+    /// traced: `spectral_norm`'s and `fannkuch_redux`'s outer loops.)
+    Waiting,
 }
 
 /// What a too-long recording counts towards [`MAX_FAILURES`] (see
@@ -90,7 +97,7 @@ pub(crate) const TOO_LONG_FAILURES: u8 = MAX_FAILURES.div_ceil(2);
 impl Failure {
     fn weight(self) -> u8 {
         match self {
-            Failure::Once => 1,
+            Failure::Once | Failure::Waiting => 1,
             Failure::TooLong => TOO_LONG_FAILURES,
             Failure::Permanent => MAX_FAILURES,
         }
@@ -151,7 +158,10 @@ impl State {
     /// counting again from zero (its threshold doubled for each failure),
     /// or never traced once the failures reach [`MAX_FAILURES`].
     pub(crate) fn after_failure(failures: u8, f: Failure) -> State {
-        let failures = failures.saturating_add(f.weight());
+        let mut failures = failures.saturating_add(f.weight());
+        if f == Failure::Waiting {
+            failures = failures.min(MAX_FAILURES - 1);
+        }
         if failures >= MAX_FAILURES {
             State::DontTrace
         } else {
@@ -584,6 +594,26 @@ mod tests {
             l.back_off(l.load(), Failure::Permanent),
             Some(State::DontTrace)
         );
+    }
+
+    #[test]
+    fn waiting_never_stops_a_location() {
+        let l = Location::new();
+        for _ in 0..2 * MAX_FAILURES {
+            assert!(matches!(
+                l.back_off(l.load(), Failure::Waiting),
+                Some(State::Counting { .. })
+            ));
+        }
+        assert_eq!(
+            l.state(),
+            State::Counting {
+                count: 0,
+                failures: MAX_FAILURES - 1
+            }
+        );
+        // Another kind of failure then stops it.
+        assert_eq!(l.back_off(l.load(), Failure::Once), Some(State::DontTrace));
     }
 
     #[test]

@@ -380,12 +380,12 @@ impl MT {
         match State::decode(word) {
             State::Compiled(_) => self.stop_tracing(start, Some(loc)),
             State::Tracing { owner: 0, .. } => {
-                swt::defer_current("an inner loop is being compiled")
+                swt::defer_current("an inner loop is being compiled", Failure::Waiting)
             }
             State::Counting { count, failures } => {
                 let hot = self.threshold_for(failures);
                 if count >= hot {
-                    swt::defer_current("an inner loop is hot");
+                    swt::defer_current("an inner loop is hot", Failure::Once);
                 } else if swt::note_passed(loc as *const Location as usize) {
                     loc.transition(
                         word,
@@ -394,7 +394,7 @@ impl MT {
                             failures,
                         },
                     );
-                    swt::defer_current("an inner loop iterates");
+                    swt::defer_current("an inner loop iterates", Failure::Once);
                 }
             }
             _ => {}
@@ -402,15 +402,15 @@ impl MT {
     }
 
     /// A root recording by thread `owner` starting at `loc` was given up so
-    /// that an inner loop is traced first: `loc` backs off as after a
-    /// failure (its threshold doubles, and after `MAX_FAILURES` it is never
-    /// traced again), so that loops that keep deferring to each other, or
-    /// to an inner loop whose compilation takes long, are recorded a
-    /// bounded number of times.
-    pub(crate) fn recording_deferred(&self, a: &swt::Active, reason: &str) {
+    /// that an inner loop is traced first: `loc` backs off as after failure
+    /// `f` (its threshold doubles), so that loops that keep deferring to
+    /// each other are recorded a bounded number of times (after
+    /// `MAX_FAILURES` never again); one waiting for its inner loop's
+    /// compilation ([`Failure::Waiting`]) is retried until that is done.
+    pub(crate) fn recording_deferred(&self, a: &swt::Active, reason: &str, f: Failure) {
         self.stats.count(Counter::TracesDeferred);
         self.log.event(JitEvent::TraceDeferred(reason), Some(a.loc));
-        back_off_owned(a, Failure::Once);
+        back_off_owned(a, f);
     }
 
     /// Re-optimisation: a compiled location goes back to counting, at its
@@ -464,11 +464,19 @@ impl MT {
 
     /// A compiled location whose trace keeps failing a guard while the
     /// compile budget refuses the guard's side trace goes back to counting
-    /// from zero (to be recorded anew when the budget allows); its trace is
+    /// (to be recorded anew when the budget allows), backing off as after a
+    /// failure: a location is so suspended a bounded number of times (it
+    /// once went back to counting from zero with no failure counted, and
+    /// `spectral_norm`'s inner loop was compiled six times). Its trace is
     /// retired, freed once no thread can be running it. Returns whether it
     /// did.
     pub(crate) fn suspend(&self, loc: &Location) -> bool {
-        if !self.uninstall(loc, loc.load(), counting(0)) {
+        let word = loc.load();
+        // SAFETY: a trace is suspended by a failing guard of a running trace.
+        let Some(failures) = (unsafe { Location::compiled_failures(word) }) else {
+            return false;
+        };
+        if !self.uninstall(loc, word, State::after_failure(failures, Failure::Once)) {
             return false;
         }
         self.stats.count(Counter::TracesSuspended);

@@ -482,6 +482,41 @@ fn a_recording_ends_at_a_compiled_location() {
 }
 
 #[test]
+fn waiting_for_a_compiling_inner_loop_never_blacklists() {
+    // The outer loop `a` meets its inner loop `b` while `b`'s trace is
+    // being compiled, more times than `MAX_FAILURES`: each time `a`'s
+    // recording is deferred and `a` backs off, but it stays a loop to trace.
+    let (mt, log) = testutil::mt("defer_wait", 0);
+    let (a, b) = (Location::new(), Location::new());
+    assert!(b.transition(
+        b.load(),
+        State::Tracing {
+            owner: 0,
+            failures: 0
+        }
+    ));
+    for n in 1..=2 * u64::from(MAX_FAILURES) {
+        // Count `a` up to its (doubled) threshold, so that it records.
+        while !matches!(a.state(), State::Tracing { .. }) {
+            cp(&mt, &a);
+            assert!(!a.is_dont_trace(), "after {n} deferrals");
+        }
+        block(0, 1);
+        cp(&mt, &b);
+        assert!(!swt::is_recording());
+        assert!(
+            matches!(a.state(), State::Counting { .. }),
+            "{:?}",
+            a.state()
+        );
+        assert_eq!(mt.stats().get(Counter::TracesDeferred), n);
+    }
+    assert!(testutil::lines(&log)
+        .iter()
+        .any(|l| l == "yk-jit-event: trace-deferred: an inner loop is being compiled"));
+}
+
+#[test]
 fn deferrals_are_bounded() {
     // Two loops that keep deferring to each other (each iterates inside the
     // other's recording) end up not traced, after a bounded number of

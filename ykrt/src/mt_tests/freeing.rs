@@ -244,6 +244,35 @@ fn dropping_the_recorded_location_aborts_the_recording() {
 }
 
 #[test]
+fn suspension_is_bounded() {
+    let (mt, _log) = testutil::mt("suspend", 100);
+    let a = Location::new();
+    // Each suspension (a guard refused its side trace by the compile
+    // budget) counts as a failure: counting again from zero at a doubled
+    // threshold, and after `MAX_FAILURES` never traced again.
+    for f in 1..crate::location::MAX_FAILURES {
+        let (t, _) = jump_trace(0);
+        assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+        assert!(mt.suspend(&a), "suspension {f}");
+        assert_eq!(
+            a.state(),
+            State::Counting {
+                count: 0,
+                failures: f
+            }
+        );
+    }
+    let (t, _) = jump_trace(0);
+    assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+    assert!(mt.suspend(&a));
+    assert!(a.is_dont_trace());
+    assert_eq!(
+        mt.stats().get(Counter::TracesSuspended),
+        u64::from(crate::location::MAX_FAILURES)
+    );
+}
+
+#[test]
 fn re_recording_is_bounded() {
     let (mt, _log) = testutil::mt("rerecord", 100);
     let a = Location::new();

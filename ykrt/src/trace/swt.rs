@@ -266,13 +266,13 @@ pub(crate) fn note_passed(loc: usize) -> bool {
 /// Gives up this thread's root recording, if any, so that an inner loop is
 /// traced first: not an abort (it is logged and counted as a deferral, see
 /// [`crate::mt::MT::recording_deferred`]), though its location backs off.
-pub(crate) fn defer_current(reason: &str) {
+pub(crate) fn defer_current(reason: &str, f: crate::location::Failure) {
     if let Some(a) = take_active() {
         match a.side {
             Some(side) => {
                 crate::deopt::side_recording_aborted(&a.mt, side, &Abort::recording(reason))
             }
-            None => a.mt.recording_deferred(&a, reason),
+            None => a.mt.recording_deferred(&a, reason, f),
         }
     }
 }
