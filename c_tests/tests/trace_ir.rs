@@ -151,8 +151,10 @@ fn arith_loop_through_the_trace_ir() {
 /// Tiered code generation: the loop's trace is compiled at tier 0 (`-O0`) first and, once
 /// it has run `jit::TIER_UP_ITERS` (2,000) iterations, recompiled at the configured level
 /// (a `tier-up` record in the stats' `traces`); the program's output stays the
-/// interpreter's. With `YKD_TIER_UP=0` the trace is compiled once, at the configured
-/// level.
+/// interpreter's. The trace is entered once and loops to the end: it moves to its
+/// recompiled code from inside its loop (at its head, through the interpreter's control
+/// point: a second trace entry, and no guard failure but the loop's final exit). With
+/// `YKD_TIER_UP=0` the trace is compiled once, at the configured level, and entered once.
 #[test]
 fn hot_trace_is_recompiled_at_the_higher_tier() {
     let dir = program().parent().unwrap();
@@ -172,6 +174,9 @@ fn hot_trace_is_recompiled_at_the_higher_tier() {
             want,
             "YKD_TIER_UP={tier_up:?}: {stats}"
         );
+        let entries = if want { 2 } else { 1 };
+        assert_eq!(stat(&stats, "trace_executions"), entries, "{stats}");
+        assert_eq!(stat(&stats, "guard_failures"), 1, "{stats}");
     }
 }
 

@@ -182,6 +182,15 @@ pub struct TraceInfo {
     pub side_depth: u32,
     /// The MT (it outlives every running trace).
     pub mt: *const MT,
+    /// A root trace's compiler hook for code replaced while the trace runs
+    /// (tiered compilation): the trace's code calls it through
+    /// `__yk_tier_check` every `TIER_CHECK_ITERS` iterations of its loop
+    /// with its own address; it answers whether that code is no longer the
+    /// trace's, so that a trace entered once and looping ever since still
+    /// moves to its recompiled code (it leaves at its loop's head, and the
+    /// interpreter enters the new code at its next control point). Unset:
+    /// never replaced.
+    pub tier_hook: std::sync::OnceLock<Box<dyn Fn(usize) -> bool + Send + Sync>>,
     /// What owns the trace's machine code, if the compiler frees it: dropped
     /// with the info, i.e. with the root trace (side traces' infos are owned
     /// by their parents' guards), once no thread can be running it.
@@ -235,6 +244,7 @@ impl TraceInfo {
             nslots,
             side_depth: 0,
             mt,
+            tier_hook: std::sync::OnceLock::new(),
             code: None,
         }
     }

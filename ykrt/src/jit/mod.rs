@@ -332,6 +332,62 @@ struct TierUp {
     next_check: std::sync::atomic::AtomicU64,
 }
 
+impl Trace {
+    /// A tier-0 root trace whose loop has run [`tier_up_iters`] iterations
+    /// asks (once) for its recompilation, unless compiling is over its
+    /// budget (then it asks again as many iterations later). Called when
+    /// the trace returns and, for a trace that keeps looping, from the
+    /// trace's own code through `__yk_tier_check`.
+    fn tier_up_if_due(&self) {
+        let Some(t) = &self.tier else { return };
+        if t.requested.load(Ordering::Relaxed) {
+            return;
+        }
+        // SAFETY: `counters[0]` is the loop's iteration count.
+        let iters = unsafe { &*self.info.counters }.load(Ordering::Relaxed);
+        if iters < t.next_check.load(Ordering::Relaxed) {
+            return;
+        }
+        // SAFETY: the MT outlives its traces, and the trace is running or
+        // has just run without ending the interpreter function.
+        let mt = unsafe { &*self.info.mt };
+        if mt.budget_spent(1) {
+            // Compiling is over its budget: ask again later.
+            t.next_check
+                .store(iters.saturating_add(tier_up_iters()), Ordering::Relaxed);
+        } else if !t.requested.swap(true, Ordering::Relaxed) {
+            t.shared
+                .request_tier_up(mt, TierUpTarget::Root(t.this.clone()));
+        }
+    }
+}
+
+/// Every this many iterations a root trace's loop calls `__yk_tier_check`
+/// (see `TraceInfo::tier_hook`): rarely enough to cost nothing measurable,
+/// often enough that a trace switches to its recompiled code soon after
+/// that is ready.
+pub const TIER_CHECK_ITERS: u64 = 1024;
+
+/// What a root trace's code calls every [`TIER_CHECK_ITERS`] iterations
+/// with its own address `own`: lets a tier-0 trace that keeps looping ask
+/// for its recompilation, and returns 1 if `own` is no longer the trace's
+/// code (the trace then leaves at its loop's head, its state written back
+/// to the control point's variables), else 0.
+///
+/// # Safety
+/// `info` is the calling trace's own info (alive while it runs).
+unsafe extern "C" fn __yk_tier_check(info: *const TraceInfo, own: usize) -> u64 {
+    // SAFETY: as this function's contract.
+    let info = unsafe { &*info };
+    match info.tier_hook.get() {
+        Some(h) => u64::from(h(own)),
+        None => 0,
+    }
+}
+
+/// The symbol of [`__yk_tier_check`] in trace modules.
+pub(crate) const TIER_CHECK: &str = "__yk_tier_check";
+
 impl CompiledTrace for Trace {
     unsafe fn execute(&self, vars: *mut c_void) -> u64 {
         // SAFETY: `f` always holds a trace function compiled with `info`
@@ -346,25 +402,7 @@ impl CompiledTrace for Trace {
             // trace's info. Touch nothing.
             return r;
         }
-        if let Some(t) = &self.tier {
-            if !t.requested.load(Ordering::Relaxed) {
-                // SAFETY: `counters[0]` is the loop's iteration count.
-                let iters = unsafe { &*self.info.counters }.load(Ordering::Relaxed);
-                if iters >= t.next_check.load(Ordering::Relaxed) {
-                    // SAFETY: the MT outlives its traces, and the trace has
-                    // just run without ending the interpreter function.
-                    let mt = unsafe { &*self.info.mt };
-                    if mt.budget_spent(1) {
-                        // Compiling is over its budget: ask again later.
-                        t.next_check
-                            .store(iters.saturating_add(tier_up_iters()), Ordering::Relaxed);
-                    } else if !t.requested.swap(true, Ordering::Relaxed) {
-                        t.shared
-                            .request_tier_up(mt, TierUpTarget::Root(t.this.clone()));
-                    }
-                }
-            }
-        }
+        self.tier_up_if_due();
         r
     }
 }
@@ -680,6 +718,7 @@ fn init(mt: &MT) -> Result<State, SetupError> {
             crate::deopt::__yk_side_guard_exit as *const () as usize,
         )?;
         o.define_absolute(SIDE_TIER_UP, __yk_side_tier_up as *const () as usize)?;
+        o.define_absolute(TIER_CHECK, __yk_tier_check as *const () as usize)?;
     }
     Ok(State {
         orc,
@@ -1016,15 +1055,28 @@ impl TraceCompiler for LlvmCompiler {
         if side.is_some() {
             return Ok(Compiled::Side(SideTrace { f, info }));
         }
-        Ok(Compiled::Root(Arc::new_cyclic(|this| Trace {
-            f: AtomicUsize::new(f as usize),
-            info,
-            tier: tier0.then(|| TierUp {
-                shared: self.shared.clone(),
-                this: this.clone(),
-                requested: AtomicBool::new(false),
-                next_check: std::sync::atomic::AtomicU64::new(tier_up_iters()),
-            }),
+        Ok(Compiled::Root(Arc::new_cyclic(|this: &Weak<Trace>| {
+            if tier0 {
+                let w = this.clone();
+                // The trace's code asks from inside its loop (see
+                // `__yk_tier_check`); the trace is alive while it runs.
+                let _ = info.tier_hook.set(Box::new(move |own| {
+                    w.upgrade().is_some_and(|t| {
+                        t.tier_up_if_due();
+                        t.f.load(Ordering::Acquire) != own
+                    })
+                }));
+            }
+            Trace {
+                f: AtomicUsize::new(f as usize),
+                info,
+                tier: tier0.then(|| TierUp {
+                    shared: self.shared.clone(),
+                    this: this.clone(),
+                    requested: AtomicBool::new(false),
+                    next_check: std::sync::atomic::AtomicU64::new(tier_up_iters()),
+                }),
+            }
         })))
     }
 }
