@@ -16,7 +16,7 @@
 //     ...
 //       "traces_compiled_ok": 2,
 //       "traces_compiled_err": 0,
-//       "trace_executions": 80,
+//       "trace_executions": 81,
 //       "guard_failures": 5,
 //       "side_traces_compiled": 2,
 //       "traces_re_recorded": 0,
@@ -36,6 +36,8 @@
 // unrolling 600 of its iterations. The middle loop's exit then gets a side trace that jumps to
 // the outer loop's trace. From then on every iteration of every loop runs in a trace, with two
 // jumps per outer iteration (`trace_jumps`: 80 for 40) and no guard failing until the end.
+// The entries are those 80 jumps and one more: the innermost trace moving to its recompiled
+// code (tiered up after 2,000 iterations) leaves at its loop's head and is entered again.
 // With YKD_INNER_LOOPS_FIRST=0 the outer loop's recording unrolls the inner loops and is
 // aborted as too long after a long compilation.
 

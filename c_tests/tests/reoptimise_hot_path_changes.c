@@ -8,6 +8,7 @@
 //     yk-jit-event: stop-tracing
 //     yk-jit-event: trace-compiled
 //     yk-jit-event: enter-jit-code
+//     yk-jit-event: enter-jit-code
 //     yk-jit-event: deoptimise
 //     yk-jit-event: deoptimise
 //     yk-jit-event: side-trace-compiled
@@ -15,6 +16,7 @@
 //     yk-jit-event: start-tracing
 //     yk-jit-event: stop-tracing
 //     yk-jit-event: trace-compiled
+//     yk-jit-event: enter-jit-code
 //     yk-jit-event: enter-jit-code
 //     yk-jit-event: deoptimise
 //     {
@@ -31,7 +33,8 @@
 // then runs for (nearly) every iteration: the location is recorded again, along the new path
 // (`trace-re-recorded`, then a second `trace-compiled`), and the new root trace runs the rest of
 // the loop, leaving only at its end. The replaced trace is freed once the thread has left it
-// (`traces_freed`).
+// (`traces_freed`). Each root trace is entered twice: the second time after it left at its
+// loop's head to move to its recompiled code (tiered up after 2,000 iterations).
 
 #include <stdio.h>
 #include <yk.h>

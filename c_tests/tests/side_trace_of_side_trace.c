@@ -16,6 +16,7 @@
 //     yk-jit-event: deoptimise
 //     yk-jit-event: deoptimise
 //     yk-jit-event: side-trace-compiled
+//     yk-jit-event: enter-jit-code
 //     yk-jit-event: deoptimise
 //   stdout:
 //     1998000 3998000 6000000 8004000
@@ -23,7 +24,9 @@
 // Side traces of side traces: a four-way branch on i % 4. The root trace records one way; its
 // guard's side trace (after YK_SIDETRACE_THRESHOLD failures) records the second, whose own
 // guard gets a side trace for the third, whose guard gets one for the fourth. Then every path
-// is compiled: the only later `deoptimise` is the loop's exit.
+// is compiled: the only later `deoptimise` is the loop's exit. (The second `enter-jit-code` is
+// the root trace moving to its recompiled code, tiered up after 2,000 iterations: it leaves at
+// its loop's head and is entered again.)
 
 #include <stdio.h>
 #include <yk.h>

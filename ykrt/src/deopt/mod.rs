@@ -553,6 +553,18 @@ pub const EXCUSED_SIDES: u64 = 16;
 /// many runs.
 pub const REOPT_WINDOW: u64 = 1024;
 
+/// Re-optimisation re-records a root trace when one side trace took more
+/// than this share (numerator, denominator) of the loop's iterations in a
+/// window: the root trace then follows the minority path, and each of the
+/// other iterations pays the side trace's transfer. (Nine tenths let a loop
+/// recorded on its one-in-seven path keep it: Lua's `s + i % 7` recorded at
+/// an `i` divisible by 7 ran its side trace six iterations in seven, and
+/// the loop was slower than the interpreter.) A branch that merely splits
+/// the iterations (half and half) never triggers it, and each re-recording
+/// counts as a failure of the location, so it happens a bounded number of
+/// times.
+pub const REOPT_SHARE: (u64, u64) = (3, 4);
+
 /// What a failing guard of a root trace calls, with its live values stored
 /// in `buf`: runs the guard's side trace if it has one (counting its runs
 /// for re-optimisation), else [`__yk_guard_failed`]. Returns an
@@ -633,8 +645,8 @@ unsafe fn run_side(info: &TraceInfo, guard: u64, buf: *mut u64, vars: *mut u8) -
 impl TraceInfo {
     /// After guard `g`'s side trace returned `r`: count the run, and when a
     /// window of [`REOPT_WINDOW`] runs took most of the loop's iterations
-    /// (more than nine tenths: a branch that merely splits the iterations
-    /// must not make the location be recorded again and again), ask for
+    /// (more than [`REOPT_SHARE`]: a branch that merely splits the
+    /// iterations must not make the location be recorded again and again), ask for
     /// the location to be re-recorded and leave the loop (the trace
     /// returns `RESUME` where it would have re-entered).
     fn count_side_run(&self, g: usize, r: u64) -> u64 {
@@ -645,7 +657,8 @@ impl TraceInfo {
         let iters = c(0).load(Ordering::Relaxed);
         let start = start_c.load(Ordering::Relaxed);
         let full = runs >= REOPT_WINDOW;
-        let most = runs.wrapping_mul(10) > iters.wrapping_sub(start).wrapping_mul(9);
+        let (num, den) = REOPT_SHARE;
+        let most = runs.wrapping_mul(den) > iters.wrapping_sub(start).wrapping_mul(num);
         runs_c.store(if full { 0 } else { runs }, Ordering::Relaxed);
         start_c.store(if full { iters } else { start }, Ordering::Relaxed);
         if !(full && most) {
