@@ -25,6 +25,8 @@
 
 use super::walk::{Shape, Walked, END_RESUME, LOC_ID};
 use super::ParamSrc;
+
+mod tier;
 use crate::abort::Abort;
 use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
 use crate::jit::builder::{GuardSrc, SrcFrame};
@@ -231,30 +233,7 @@ pub fn lower(
             }
             let n = l.count_iteration();
             if w.shape == Shape::Loop {
-                // The tier check needs the loop's state at its head: every
-                // parameter that changes in the loop is a vars field with a
-                // phi (a trace where one has none, a value no exit needs,
-                // keeps looping in the code it was entered in).
-                let mut stores = Vec::new();
-                let mut complete = true;
-                for (k, src) in w.params.iter().enumerate().skip(1) {
-                    if invariant[k] {
-                        continue;
-                    }
-                    match src {
-                        ParamSrc::Field(fk) if !phis[k].is_null() => stores.push((*fk, phis[k])),
-                        _ => {
-                            complete = false;
-                            break;
-                        }
-                    }
-                }
-                if complete {
-                    let check = new_block("tier_check");
-                    let switch = new_block("tier_switch");
-                    let body = new_block("body");
-                    l.tier_check(n, &stores, (check, switch, body), (leave, leave_phi));
-                }
+                tier::emit(&l, w, &invariant, &phis, n, (leave, leave_phi), &new_block);
             }
         }
         // Values in many guards' snapshots get a slot of their own, stored
@@ -647,52 +626,6 @@ impl L<'_> {
                 c"".as_ptr(),
             );
             LLVMBuildCondBr(self.b.0, again, reload, other);
-        }
-    }
-
-    /// At a root trace's loop head, after counting iteration `n`: every
-    /// `TIER_CHECK_ITERS` iterations, ask the runtime (`__yk_tier_check`)
-    /// whether this code is still the trace's; if not (it was recompiled),
-    /// write the loop's state (`stores`: vars field, value) back to the
-    /// vars and leave with `RESUME`, so that the interpreter enters the new
-    /// code at its next control point. Leaves the builder in `body`.
-    fn tier_check(
-        &self,
-        n: LLVMValueRef,
-        stores: &[(u32, LLVMValueRef)],
-        (check, switch, body): (LLVMBasicBlockRef, LLVMBasicBlockRef, LLVMBasicBlockRef),
-        (leave, leave_phi): (LLVMBasicBlockRef, LLVMValueRef),
-    ) {
-        use llvm_sys::LLVMIntPredicate::{LLVMIntEQ, LLVMIntNE};
-        let t = self.cx.t;
-        unsafe {
-            let i64t = t.int_ty(64);
-            let low = LLVMBuildAnd(
-                self.b.0,
-                n,
-                t.const_int(64, crate::jit::TIER_CHECK_ITERS - 1),
-                c"".as_ptr(),
-            );
-            let due = LLVMBuildICmp(self.b.0, LLVMIntEQ, low, t.const_int(64, 0), c"".as_ptr());
-            LLVMBuildCondBr(self.b.0, due, check, body);
-            LLVMPositionBuilderAtEnd(self.b.0, check);
-            let mut ps = [t.ptr_ty(), i64t];
-            let fty = LLVMFunctionType(i64t, ps.as_mut_ptr(), 2, 0);
-            let callee = t.get_or_declare(crate::jit::TIER_CHECK, fty);
-            let own = LLVMBuildPtrToInt(self.b.0, self.cx.trace_fn, i64t, c"".as_ptr());
-            let mut args = [self.info, own];
-            let r = LLVMBuildCall2(self.b.0, fty, callee, args.as_mut_ptr(), 2, c"".as_ptr());
-            let moved = LLVMBuildICmp(self.b.0, LLVMIntNE, r, t.const_int(64, 0), c"".as_ptr());
-            LLVMBuildCondBr(self.b.0, moved, switch, body);
-            LLVMPositionBuilderAtEnd(self.b.0, switch);
-            for &(k, v) in stores {
-                LLVMBuildStore(self.b.0, v, self.field_ptr(k));
-            }
-            LLVMBuildBr(self.b.0, leave);
-            let mut v = [t.const_int(64, crate::deopt::outcome::RESUME)];
-            let mut b = [switch];
-            LLVMAddIncoming(leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
-            LLVMPositionBuilderAtEnd(self.b.0, body);
         }
     }
 
