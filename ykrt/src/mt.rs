@@ -471,17 +471,12 @@ impl MT {
     /// retired, freed once no thread can be running it. Returns whether it
     /// did.
     pub(crate) fn suspend(&self, loc: &Location) -> bool {
-        let word = loc.load();
-        // SAFETY: a trace is suspended by a failing guard of a running trace.
-        let Some(failures) = (unsafe { Location::compiled_failures(word) }) else {
-            return false;
-        };
-        if !self.uninstall(loc, word, State::after_failure(failures, Failure::Once)) {
-            return false;
-        }
-        self.stats.count(Counter::TracesSuspended);
-        self.log.event(JitEvent::TraceSuspended, Some(loc.into()));
-        true
+        self.retire(
+            loc,
+            Failure::Once,
+            Counter::TracesSuspended,
+            JitEvent::TraceSuspended,
+        )
     }
 
     /// A compiled location whose trace mostly ends in the blackhole (a
@@ -489,12 +484,12 @@ impl MT {
     /// see `deopt::GIVE_UP_RATIO`) is never traced again; its trace is
     /// retired. Returns whether it was.
     pub(crate) fn give_up(&self, loc: &Location) -> bool {
-        if !self.uninstall(loc, loc.load(), State::DontTrace) {
-            return false;
-        }
-        self.stats.count(Counter::TracesGivenUp);
-        self.log.event(JitEvent::TraceGivenUp, Some(loc.into()));
-        true
+        self.retire(
+            loc,
+            Failure::Permanent,
+            Counter::TracesGivenUp,
+            JitEvent::TraceGivenUp,
+        )
     }
 
     /// A compiled location whose trace tree keeps leaving through the
@@ -505,21 +500,31 @@ impl MT {
     /// of times. Returns whether it was retired.
     /// With `permanent`, it is never traced again.
     pub(crate) fn retire_losing(&self, loc: &Location, permanent: bool) -> bool {
-        let word = loc.load();
-        // SAFETY: a tree is judged by a failing guard of a running trace.
-        let Some(failures) = (unsafe { Location::compiled_failures(word) }) else {
-            return false;
-        };
         let f = if permanent {
             Failure::Permanent
         } else {
             Failure::Once
         };
+        self.retire(loc, f, Counter::TracesLosing, JitEvent::TraceLosing)
+    }
+
+    /// What [`MT::suspend`], [`MT::give_up`] and [`MT::retire_losing`]
+    /// share: takes the trace out of compiled location `loc`, which backs
+    /// off as after failure `f` on top of its earlier failures, and counts
+    /// (`counter`) and logs (`event`) why. Returns whether it did (false if
+    /// `loc` no longer holds a trace).
+    fn retire(&self, loc: &Location, f: Failure, counter: Counter, event: JitEvent) -> bool {
+        let word = loc.load();
+        // SAFETY: a trace is retired by a failing guard of a running trace
+        // (which keeps its box), or where nothing else can retire it.
+        let Some(failures) = (unsafe { Location::compiled_failures(word) }) else {
+            return false;
+        };
         if !self.uninstall(loc, word, State::after_failure(failures, f)) {
             return false;
         }
-        self.stats.count(Counter::TracesLosing);
-        self.log.event(JitEvent::TraceLosing, Some(loc.into()));
+        self.stats.count(counter);
+        self.log.event(event, Some(loc.into()));
         true
     }
 
