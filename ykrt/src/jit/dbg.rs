@@ -22,7 +22,7 @@
 //! Line tables cost about a quarter of a trace's code generation, so by
 //! default a trace compiled at tier 0 (its first, cheap compilation) has
 //! none unless a debugger is attached to the process or perf's jitdump is
-//! on ([`at_tier0`]); its recompilation once hot has them (the module kept
+//! on ([`strip_at_tier0`]); its recompilation once hot has them (the module kept
 //! for it keeps its debug info). `YKD_TRACE_DEBUGINFO=1` gives every trace
 //! line tables, `0` none (see docs/trace-compiler.md).
 
@@ -64,17 +64,21 @@ pub fn enabled() -> bool {
     lines() != Lines::Off
 }
 
-/// Does a trace compiled at tier 0 keep its line tables? With the default
-/// setting, only while a debugger is attached (gdb stepping into a trace
-/// sees the interpreter's lines at once) or perf's jitdump is on
-/// (`YKD_PERF_JITDUMP`); else they are stripped before code generation and
-/// come with the trace's recompilation, which profiles of hot code see.
-pub fn at_tier0() -> bool {
-    match lines() {
-        Lines::All => true,
-        Lines::Off => false,
-        Lines::Hot => std::env::var_os("YKD_PERF_JITDUMP").is_some() || being_debugged(),
-    }
+/// Is a trace compiled at tier 0 stripped of its line tables? With the
+/// default setting, yes unless a debugger is attached (gdb stepping into a
+/// trace sees the interpreter's lines at once) or perf's jitdump is on
+/// ([`perf_jitdump`]); the lines then come with the trace's recompilation,
+/// which profiles of hot code see. (With `YKD_TRACE_DEBUGINFO=0` there is
+/// nothing to strip.)
+pub fn strip_at_tier0() -> bool {
+    lines() == Lines::Hot && !perf_jitdump() && !being_debugged()
+}
+
+/// Does LLVM's perf listener write a jitdump file (`YKD_PERF_JITDUMP` set;
+/// read once)?
+pub fn perf_jitdump() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("YKD_PERF_JITDUMP").is_some())
 }
 
 /// Is a tracer (a debugger) attached to this process? (Linux's
@@ -88,7 +92,7 @@ fn being_debugged() -> bool {
     })
 }
 
-/// Removes `m`'s debug info (a tier-0 trace's, see [`at_tier0`]).
+/// Removes `m`'s debug info (a tier-0 trace's, see [`strip_at_tier0`]).
 pub fn strip(m: &Module) {
     // SAFETY: `m` is a module we own, not being compiled.
     unsafe {

@@ -643,7 +643,7 @@ impl LlvmCompiler {
                 crate::deopt::outcome::RETURN,
             );
         }
-        if tier0 && dbg::enabled() && !dbg::at_tier0() {
+        if tier0 && dbg::strip_at_tier0() {
             // Tier 0 without line tables (the kept copy has them).
             dbg::strip(&built.module);
         }

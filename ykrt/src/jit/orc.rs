@@ -149,7 +149,7 @@ extern "C" fn object_layer_with_listeners(
             LLVMOrcRTDyldObjectLinkingLayerRegisterJITEventListener(layer, gdb);
         }
         // LLVM's perf listener writes `jit-<pid>.dump` only when asked to.
-        if std::env::var_os("YKD_PERF_JITDUMP").is_some() {
+        if super::dbg::perf_jitdump() {
             let perf = LLVMCreatePerfJITEventListener();
             if !perf.is_null() {
                 LLVMOrcRTDyldObjectLinkingLayerRegisterJITEventListener(layer, perf);

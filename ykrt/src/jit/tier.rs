@@ -13,6 +13,7 @@
 //! recompiled once the compiler is quiesced.
 
 use super::*;
+
 /// Loop iterations (a root trace) or runs (a side trace) after which a
 /// trace compiled at tier 0 (LLVM's `-O0` code generation: FastISel and the
 /// fast register allocator, about a third of the `-O1` time) is recompiled
