@@ -419,16 +419,18 @@ impl CompileQueue {
     /// Drop the compilations still queued (not run: the process is
     /// exiting) and block until the one running, if any, has finished.
     pub(crate) fn abandon(&self) {
-        let mut st = self.shared.lock();
-        let n = st.jobs.len();
-        let dropped: Vec<Job> = st.jobs.drain(..).collect();
-        st.pending -= n;
-        while st.pending > 0 {
-            st = self.shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-        drop(st);
+        let dropped: Vec<Job> = {
+            let mut st = self.shared.lock();
+            let jobs: Vec<Job> = st.jobs.drain(..).collect();
+            st.pending -= jobs.len();
+            if st.pending == 0 {
+                self.shared.idle.notify_all();
+            }
+            jobs
+        };
         // Jobs hold `Arc<MT>`s: dropped without the queue's lock.
         drop(dropped);
+        self.wait_idle();
     }
 
     /// Block until every queued compilation has finished.
