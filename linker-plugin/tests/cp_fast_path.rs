@@ -119,6 +119,16 @@ fn embedded_ir_keeps_the_plain_control_point() {
     assert_eq!(succ, ["yk_cp_resume", "yk_cp_return"]);
 }
 
+/// `ir` with its control point transformed and its one fast path added,
+/// verified, as text.
+fn one_fast_path(ir: &str) -> String {
+    let m = Module::parse_ir(ir).unwrap();
+    ctrlpoint::transform(&m).unwrap();
+    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
+    m.verify().unwrap();
+    m.to_text()
+}
+
 #[test]
 fn a_known_non_null_location_is_read_directly() {
     // `&locs[pc]` of a stack array: no null test needed.
@@ -131,11 +141,7 @@ fn a_known_non_null_location_is_read_directly() {
             "  call void @yk_mt_control_point(ptr %mt, ptr %loc)",
             "  %l = getelementptr inbounds [4 x i64], ptr %locs, i64 0, i32 %pc\n  call void @yk_mt_control_point(ptr %mt, ptr %l)",
         );
-    let m = Module::parse_ir(&ir).unwrap();
-    ctrlpoint::transform(&m).unwrap();
-    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
-    m.verify().unwrap();
-    let text = m.to_text();
+    let text = one_fast_path(&ir);
     assert!(!text.contains("icmp eq ptr"), "{text}");
     assert!(!text.contains("yk_cp_check"), "{text}");
     assert!(text.contains("load atomic i64, ptr %l"), "{text}");
@@ -155,20 +161,13 @@ fn an_assumed_non_null_location_is_read_directly() {
              call void @yk_mt_control_point(ptr %mt, ptr %l)",
         )
         + "declare void @llvm.assume(i1)\n";
-    let m = Module::parse_ir(&ir).unwrap();
-    ctrlpoint::transform(&m).unwrap();
-    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
-    m.verify().unwrap();
-    let text = m.to_text();
+    let text = one_fast_path(&ir);
     assert!(!text.contains("icmp eq ptr"), "{text}");
     assert!(!text.contains("yk_cp_check"), "{text}");
     assert!(text.contains("load atomic i64, ptr %l"), "{text}");
 
     // Without the assumption the null test stays.
-    let m = Module::parse_ir(&ir.replace("  call void @llvm.assume(i1 %nn)\n", "")).unwrap();
-    ctrlpoint::transform(&m).unwrap();
-    assert_eq!(cp_fast_path::add(&m).unwrap(), 1);
-    let text = m.to_text();
+    let text = one_fast_path(&ir.replace("  call void @llvm.assume(i1 %nn)\n", ""));
     assert!(text.contains("icmp eq ptr %l, null"), "{text}");
     assert!(text.contains("yk_cp_check"), "{text}");
 }
