@@ -14,11 +14,13 @@
  *   YK_JITC=none|llvm         none: no tracing at all
  *   YKD_SERIALISE_COMPILATION=0|1  1: compile on the recording thread
  *   YKD_TRACER=swt|hwt        hwt (Intel PT) is not built yet: falls back to swt
- *   YKD_TRACE_MAX_LEN=n       blocks in one recording before it is aborted (50000)
+ *   YKD_TRACE_MAX_LEN=n       blocks in one recording before it is aborted (650)
+ *   YKD_CUT_CALLS=0|1         1: a recording over that length is cut at the call
+ *                             that took most of it, which gets its own trace
+ *                             (see yk_entry_hint); 0 (default): it is aborted
  *   YK_COMPILE_BUDGET=percent no new recording while compiling has taken more
  *                             than this share of the process's CPU time (after
- *                             a first 100 ms; side traces get twice that); 0: no
- *                             limit (50)
+ *                             a first 100 ms); 0: no limit (15)
  *   YKD_INNER_LOOPS_FIRST=0|1 1 (default): a recording that reaches another
  *                             loop's location traces that loop first and ends at
  *                             its trace; 0: records through it (unrolls it)
@@ -190,6 +192,34 @@ void yk_location_set_debug_str(YkLocation *loc, const char *s);
  * a trace.
  */
 bool yk_is_interpreting(void);
+
+/*
+ * Function entries for recordings that grow too long. An interpreter that
+ * runs calls of its guest functions in the loop that holds the control point
+ * (as Lua does) can let the JIT cut a too-long recording at a call, so that
+ * the callee gets its own trace instead of the loop being interpreted:
+ *
+ * - at each call, where yk_is_interpreting() is false (so only while
+ *   recording: traces and the fast code drop it), call
+ *   yk_entry_hint(&entry_loc, handle, depth): entry_loc is the location the
+ *   callee's first instruction passes to the control point (null while it
+ *   has none), handle any pointer naming the callee, depth a number that
+ *   grows with call nesting (e.g. the callee frame's offset in the
+ *   interpreter's stack);
+ * - install with yk_mt_set_entry_fn a callback f(handle) that makes that
+ *   entry location a real one (yk_location_new, and a debug string if
+ *   wanted), and does nothing else: it runs in the middle of the
+ *   interpreter's code;
+ * - drop the entry location (yk_location_drop_at), null or not, when the
+ *   function is freed.
+ *
+ * When a recording passes the length limit, the runtime picks the call that
+ * took most of it and calls f with its handle. Recordings then end at that
+ * location (the trace jumps to it), and the function is traced from there.
+ */
+void yk_entry_hint(YkLocation *entry_loc, void *handle, uintptr_t depth);
+typedef void (*YkEntryFn)(void *handle);
+void yk_mt_set_entry_fn(YkMT *mt, YkEntryFn f);
 
 /* The identity; see yk_promote. */
 uint64_t __yk_promote_u64(uint64_t value);

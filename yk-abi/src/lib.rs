@@ -28,6 +28,9 @@ pub mod names {
     pub const PROMOTE_U64: &str = "__yk_promote_u64";
     /// `bool ()`: true in the interpreter, false in traces and while recording.
     pub const IS_INTERPRETING: &str = "yk_is_interpreting";
+    /// `void (YkLocation *, void *handle, uintptr_t depth)`: the interpreter
+    /// enters a function (see `yk.h`); traces and the blackhole drop it.
+    pub const ENTRY_HINT: &str = "yk_entry_hint";
     /// `void (const YkAotInfo *)`: called once, before `main`, by a constructor
     /// yk-ld adds.
     pub const REGISTER_AOT: &str = "__yk_register_aot";

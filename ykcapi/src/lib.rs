@@ -20,7 +20,8 @@ use ykrt::{log::JitEvent, stats::StatValue};
 pub use ykrt::{
     abi::{
         __yk_promote_u64, __yk_register_aot, __yk_swt_rec_block, __yk_swt_rec_idempotent,
-        __yk_swt_rec_promote, __ykrt_control_point, yk_is_interpreting, yk_mt_control_point,
+        __yk_swt_rec_promote, __ykrt_control_point, yk_entry_hint, yk_is_interpreting,
+        yk_mt_control_point,
     },
     Location, MT,
 };
@@ -290,6 +291,28 @@ fn c_string(s: &str) -> CString {
     let bytes = s.as_bytes();
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     CString::new(&bytes[..end]).expect("no NUL byte is left")
+}
+
+/// The callback of `yk_mt_set_entry_fn`: make the entry of the function
+/// `handle` (as passed to `yk_entry_hint`) a location.
+pub type YkEntryFn = unsafe extern "C" fn(handle: *mut c_void);
+
+/// Install `f` (NULL: remove it) as the callback that makes a function's
+/// entry a location when a recording that grew too long is cut at that
+/// function's call (see `yk.h`, `yk_entry_hint`).
+///
+/// # Safety
+/// `mt` came from `yk_mt_new`; `f` stays callable as long as `mt`, and does
+/// what `yk.h` allows (make the location, name it).
+#[no_mangle]
+pub unsafe extern "C" fn yk_mt_set_entry_fn(mt: *const MT, f: Option<YkEntryFn>) {
+    // SAFETY: the caller's contract.
+    let mt = unsafe { &*mt };
+    mt.set_entry_maker(f.map(|f| -> ykrt::mt::EntryMaker {
+        // SAFETY: the caller's contract for `f`; `handle` came from the
+        // interpreter's own `yk_entry_hint`.
+        Arc::new(move |handle: usize| unsafe { f(handle as *mut c_void) })
+    }));
 }
 
 /// Call `f(data, ...)` for every trace compiled, side trace compiled, trace

@@ -123,6 +123,23 @@ pub extern "C" fn yk_is_interpreting() -> bool {
     !crate::trace::swt::is_recording()
 }
 
+/// The interpreter enters a function whose entry location is at `loc`
+/// (null while it has none), `handle` being the interpreter's name for the
+/// function and `depth` the call's nesting (larger is deeper): see
+/// `crate::entries`. Only used while this thread records; traces and the
+/// blackhole drop the call, and an interpreter calls it only where
+/// `yk_is_interpreting()` is false.
+///
+/// # Safety
+/// `loc` is a live location; `handle` stays usable until the location is
+/// dropped or this thread's recording ends.
+#[no_mangle]
+pub unsafe extern "C" fn yk_entry_hint(loc: *const Location, handle: *mut c_void, depth: usize) {
+    if !loc.is_null() {
+        crate::trace::swt::note_hint(loc as usize, handle as usize, depth);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +158,7 @@ mod tests {
         assert_eq!(exported(&__yk_register_aot), names::REGISTER_AOT);
         assert_eq!(exported(&__ykrt_control_point), names::RT_CONTROL_POINT);
         assert_eq!(exported(&yk_mt_control_point), names::USER_CONTROL_POINT);
+        assert_eq!(exported(&yk_entry_hint), names::ENTRY_HINT);
         assert_eq!(exported(&__yk_promote_u64), names::PROMOTE_U64);
         assert_eq!(exported(&__yk_swt_rec_block), names::SWT_REC_BLOCK);
         assert_eq!(exported(&__yk_swt_rec_promote), names::SWT_REC_PROMOTE);

@@ -119,6 +119,13 @@ pub struct Config {
     /// `MT::passing_location`); `0` records through other loops, unrolling
     /// them (for measuring what linking traces buys).
     pub inner_loops_first: bool,
+    /// `YKD_CUT_CALLS` (default `0`): `1` cuts a recording that grows too
+    /// long at the call that took most of it, if the interpreter gives
+    /// hints (see `crate::entries`); `0` aborts it as too long. Off by
+    /// default: on the Lua benchmarks the traces it makes don't yet run
+    /// faster than the interpreter (docs/trace-compiler.md, "Cutting
+    /// too-long recordings at calls").
+    pub cut_calls: bool,
     /// `YKD_CODEGEN_OPT` (0 to 3, default 1): LLVM's code generation level
     /// for traces (for measuring).
     pub codegen_opt: u8,
@@ -157,6 +164,7 @@ impl Default for Config {
             log_ir_dest: LogDest::Stderr,
             log_stats: None,
             inner_loops_first: true,
+            cut_calls: false,
             codegen_opt: 1,
             compile_budget: DEFAULT_COMPILE_BUDGET,
             compile_grace_ms: COMPILE_BUDGET_GRACE_MS,
@@ -223,6 +231,13 @@ impl Config {
                 "0" => false,
                 "1" => true,
                 _ => return Err(err("YKD_INNER_LOOPS_FIRST", &v, BOOL)),
+            };
+        }
+        if let Some(v) = get("YKD_CUT_CALLS", BOOL)? {
+            c.cut_calls = match v.as_str() {
+                "0" => false,
+                "1" => true,
+                _ => return Err(err("YKD_CUT_CALLS", &v, BOOL)),
             };
         }
         const PERCENT: &str = "a percentage from 0 (no limit) to 100";
@@ -351,12 +366,14 @@ mod tests {
             ("YKD_LOG_IR", "aot,trace-blocks,jit-post-opt"),
             ("YKD_LOG_STATS", "-"),
             ("YKD_INNER_LOOPS_FIRST", "0"),
+            ("YKD_CUT_CALLS", "1"),
             ("YKD_CODEGEN_OPT", "0"),
             ("YK_COMPILE_BUDGET", "0"),
         ])
         .unwrap();
         assert_eq!(c.compile_budget, 0);
         assert!(!c.inner_loops_first);
+        assert!(c.cut_calls);
         assert_eq!(c.codegen_opt, 0);
         assert_eq!(c.hot_threshold, 0);
         assert_eq!(c.sidetrace_threshold, 12);
@@ -403,6 +420,7 @@ mod tests {
             ("YKD_LOG_IR", ""),
             ("YKD_LOG_STATS", ""),
             ("YKD_INNER_LOOPS_FIRST", "yes"),
+            ("YKD_CUT_CALLS", "2"),
             ("YKD_CODEGEN_OPT", "4"),
             ("YKD_CODEGEN_OPT", "O2"),
             ("YK_COMPILE_BUDGET", "101"),

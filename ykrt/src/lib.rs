@@ -18,6 +18,7 @@ pub mod aotir;
 pub mod compile;
 pub mod config;
 pub mod deopt;
+mod entries;
 pub mod jit;
 pub mod location;
 pub mod log;

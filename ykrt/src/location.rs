@@ -391,6 +391,7 @@ impl Drop for Location {
             let mut m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
             m.remove(&self.addr());
         }
+        crate::entries::forget(self.addr());
     }
 }
 

@@ -71,7 +71,15 @@ pub struct MT {
     /// Root traces are recorded with Intel PT (`YKD_TRACER=hwt`, and PT is
     /// usable here).
     use_hwt: bool,
+    /// The interpreter's callback making a function's entry a location
+    /// (see [`MT::set_entry_maker`]).
+    entry_maker: Mutex<Option<EntryMaker>>,
 }
+
+/// An interpreter's callback that makes the entry of the function with the
+/// given handle (as passed to `yk_entry_hint`) a real location, if it can
+/// (see [`crate::entries`]).
+pub type EntryMaker = Arc<dyn Fn(usize) + Send + Sync>;
 
 impl fmt::Debug for MT {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -123,6 +131,7 @@ impl MT {
             generation: AtomicU64::new(0),
             compiler: RwLock::new(compiler),
             queue: CompileQueue::default(),
+            entry_maker: Mutex::new(None),
         });
         if mt.stats.enabled() {
             write_stats_at_exit(&mt);
@@ -199,6 +208,42 @@ impl MT {
     /// `trace-aborted: trace compiler not available`.
     pub fn set_trace_compiler(&self, c: Arc<dyn TraceCompiler>) {
         *self.compiler.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+    }
+
+    /// Install (or, with `None`, remove) the interpreter's callback that makes
+    /// a function's entry a location when a recording that grew too long is
+    /// cut there (see [`crate::entries`]). Without one, such recordings
+    /// abort as too long. The callback runs on the recording thread, in the
+    /// middle of the interpreter's code (a block hook): it must only make
+    /// the location (`yk_location_new`) and may name it.
+    pub fn set_entry_maker(&self, f: Option<EntryMaker>) {
+        *self.entry_maker.lock().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    /// Asks the interpreter to make the entry of `cut`'s function a
+    /// location, and registers it as a cut if it did. Returns the reason to
+    /// log for the recording given up, if it did.
+    pub(crate) fn cut_entry(&self, cut: &crate::entries::Hint) -> Option<String> {
+        if !self.config.cut_calls {
+            return None;
+        }
+        let maker = self
+            .entry_maker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        maker(cut.handle);
+        // SAFETY: the hint's location is alive (invariant 3 of `entries`).
+        let loc = unsafe { &*(cut.loc as *const Location) };
+        if loc.load() == 0 {
+            return None;
+        }
+        crate::entries::add(cut.loc);
+        self.stats.count(Counter::CallsCut);
+        let name = loc.debug_str().unwrap_or_else(|| format!("{:#x}", cut.loc));
+        Some(format!(
+            "trace too long: a call of {name} gets its own trace"
+        ))
     }
 
     /// Remove the trace compiler (recordings then end in `trace-aborted: trace
@@ -293,12 +338,14 @@ impl MT {
         }
         let word = loc.load();
         if let Some(side) = swt::side_recording() {
-            // A side trace is recorded until the root trace's location or a
-            // location with a compiled trace.
+            // A side trace is recorded until the root trace's location, a
+            // location with a compiled trace, or a cut (`crate::entries`).
             // SAFETY: the recording pins its trace (`swt::Active::_pin`).
             let root = unsafe { &*side.info }.start_loc.addr();
-            if root == loc as *const Location as usize
+            let here = loc as *const Location as usize;
+            if root == here
                 || matches!(State::decode(word), State::Compiled(_))
+                || crate::entries::is_cut(here)
             {
                 if let Some(fin) = swt::stop() {
                     crate::deopt::finish_side(self, side, fin);
@@ -366,6 +413,9 @@ impl MT {
     /// Inner loops first: this thread's root recording, started at `start`,
     /// passes the control point of another location `loc` (word `word`).
     ///
+    /// - `loc` is a cut (a function entry cut out of a too-long recording,
+    ///   see [`crate::entries`]): the recording ends here, whatever `loc`'s
+    ///   state, and its trace will end by jumping to `loc`.
     /// - `loc` has a trace: the recording ends here, and its trace will end
     ///   by jumping to `loc`'s (an outer loop's trace runs into its inner
     ///   loop's instead of unrolling it).
@@ -377,6 +427,12 @@ impl MT {
     /// - Otherwise (a loop run once, or one that can't be traced) the
     ///   recording goes on through it.
     fn passing_location(&self, start: LocationPtr, loc: &Location, word: usize) {
+        if crate::entries::is_cut(loc as *const Location as usize) {
+            // A function entry cut out of a too-long recording: the
+            // recording ends here, as at a compiled location, whatever the
+            // cut's state (see `crate::entries`).
+            return self.stop_tracing(start, Some(loc));
+        }
         match State::decode(word) {
             State::Compiled(_) => self.stop_tracing(start, Some(loc)),
             State::Tracing { owner: 0, .. } => {

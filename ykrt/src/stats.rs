@@ -56,6 +56,9 @@ pub enum Counter {
     /// Root traces retired because their trees left through the blackhole
     /// more often than once per `deopt::GIVE_UP_RATIO` iterations.
     TracesLosing,
+    /// Recordings grown too long that were cut at a call, the callee's
+    /// entry becoming a location (`crate::entries`).
+    CallsCut,
 }
 
 /// The time accumulators.
@@ -75,7 +78,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 16] = [
+const COUNTERS: [(Counter, &str); 17] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -92,6 +95,7 @@ const COUNTERS: [(Counter, &str); 16] = [
     (Counter::TracesSuspended, "traces_suspended"),
     (Counter::TracesGivenUp, "traces_given_up"),
     (Counter::TracesLosing, "traces_losing"),
+    (Counter::CallsCut, "calls_cut"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the

@@ -715,6 +715,22 @@ pub(crate) fn side_recording_aborted(mt: &MT, side: swt::SideRec, reason: &crate
         .store(SIDE_FAILED, Ordering::Release);
 }
 
+/// A side trace's recording grew too long and a call in it was cut out
+/// (`crate::entries`): the guard goes back to waiting for
+/// `YK_SIDETRACE_THRESHOLD` failures, and is recorded again then, ending at
+/// the cut. (Bounded: every cut makes a new location, from the recordings'
+/// null entries.)
+pub(crate) fn side_recording_cut(mt: &MT, side: swt::SideRec, reason: &str) {
+    // SAFETY: the recording's pin keeps the trace alive.
+    let info = unsafe { &*side.info };
+    mt.stats().count(crate::stats::Counter::TracesDeferred);
+    mt.log()
+        .event(JitEvent::TraceDeferred(reason), Some(info.start_loc));
+    let g = &info.guards[side.guard as usize];
+    g.fails.store(0, Ordering::Relaxed);
+    g.side_state.store(SIDE_IDLE, Ordering::Release);
+}
+
 /// Hands the side trace of `guard` recorded in `fin` to the compiler, as a
 /// trace that starts at the guard: on the compile thread, as root traces
 /// are (the guard goes on failing into the blackhole until the side trace

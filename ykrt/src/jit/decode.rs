@@ -616,6 +616,10 @@ impl Dec<'_> {
                 // trace's, which sees false), as when the interpreter runs
                 // it.
                 yk_abi::names::RT_CONTROL_POINT => return Ok(Inst::ControlPoint { loc: a(1)? }),
+                // Only for recordings (`crate::entries`); a side trace
+                // recorded through the blackhole misses the hints of its
+                // blackhole part.
+                yk_abi::names::ENTRY_HINT => return Ok(Inst::Nop),
                 "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
                     return Err(Unsupported::Call(name))
                 }

@@ -79,6 +79,9 @@ struct Recorder {
     /// Other locations whose control points a root recording passed (to
     /// see an inner loop iterate: see `MT::passing_location`).
     passed: Vec<usize>,
+    /// The function entries the recording made (`yk_entry_hint`), for a
+    /// cut if it grows too long (see [`crate::entries`]).
+    hints: Vec<crate::entries::Hint>,
 }
 
 impl Drop for Recorder {
@@ -109,6 +112,7 @@ thread_local! {
             promotes: Vec::new(),
             idempotents: Vec::new(),
             passed: Vec::new(),
+            hints: Vec::new(),
         })
     };
 }
@@ -169,6 +173,7 @@ pub(crate) fn start(active: Active) {
         r.promotes.clear();
         r.idempotents.clear();
         r.passed.clear();
+        r.hints.clear();
         set_flag(active.flag, flag_value(&active));
         SIDE.with(|c| c.set(active.side));
         r.active = Some(active);
@@ -183,6 +188,7 @@ pub(crate) fn stop() -> Option<Finished> {
         let active = r.active.take()?;
         set_flag(active.flag, 0);
         SIDE.with(|c| c.set(None));
+        r.hints.clear();
         Some(Finished {
             active,
             blocks: std::mem::take(&mut r.blocks),
@@ -202,6 +208,7 @@ fn take_active() -> Option<Active> {
         r.blocks.clear();
         r.promotes.clear();
         r.idempotents.clear();
+        r.hints.clear();
         Some(a)
     })
 }
@@ -283,27 +290,89 @@ pub(crate) fn side_recording() -> Option<SideRec> {
 }
 
 /// Append block `(func, block)` to this thread's recording (`__yk_swt_rec_block`).
-/// Aborts the recording, and turns the flag off, once it exceeds the length limit.
+/// Once it exceeds the length limit, the recording is given up (the flag
+/// goes off): a call that took most of it is cut out (see
+/// [`crate::entries`]), or else it aborts as too long.
 #[inline]
 pub fn rec_block(func: u32, block: u32) {
     let too_long = RECORDER
         .try_with(|r| {
             let Ok(mut r) = r.try_borrow_mut() else {
-                return false;
+                return None;
             };
             let Some(max_len) = r.active.as_ref().map(|a| a.max_len) else {
                 clear_stray_flag();
-                return false;
+                return None;
             };
             if r.blocks.len() >= max_len {
-                return true;
+                return Some(crate::entries::choose(&r.hints, r.blocks.len()));
             }
             r.blocks.push((func, block));
-            false
+            None
         })
-        .unwrap_or(false);
-    if too_long {
-        abort_current(&abort_too_long());
+        .ok()
+        .flatten();
+    match too_long {
+        Some(Some(cut)) => cut_current(cut),
+        Some(None) => abort_current(&abort_too_long()),
+        None => {}
+    }
+}
+
+/// `yk_entry_hint`: the interpreter enters a function whose entry location
+/// is `loc` (see [`crate::entries`]). Noted if this thread makes a
+/// software recording and the location is null.
+pub fn note_hint(loc: usize, handle: usize, depth: usize) {
+    let _ = RECORDER.try_with(|r| {
+        let Ok(mut r) = r.try_borrow_mut() else {
+            return;
+        };
+        if r.active.as_ref().is_none_or(|a| a.pt.is_some())
+            || r.hints.len() >= crate::entries::MAX_HINTS
+        {
+            return;
+        }
+        // SAFETY: the interpreter passes the address of a live location.
+        if unsafe { &*(loc as *const crate::location::Location) }.load() != 0 {
+            return;
+        }
+        let at = r.blocks.len();
+        r.hints.push(crate::entries::Hint {
+            loc,
+            handle,
+            depth,
+            at,
+        });
+    });
+}
+
+/// The location at `loc` is dropped: this thread's recording forgets its
+/// hints for it.
+pub(crate) fn forget_hints(loc: usize) {
+    let _ = RECORDER.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            r.hints.retain(|h| h.loc != loc);
+        }
+    });
+}
+
+/// This thread's recording is too long, and the call `cut` took most of
+/// it: the recording is given up, and if the interpreter makes the
+/// function's entry a location, that location becomes a cut and the
+/// recording counts as deferred rather than failed (see
+/// [`crate::entries`]).
+fn cut_current(cut: crate::entries::Hint) {
+    let Some(a) = take_active() else {
+        return;
+    };
+    match a.mt.cut_entry(&cut) {
+        Some(reason) => match a.side {
+            Some(side) => crate::deopt::side_recording_cut(&a.mt, side, &reason),
+            None => {
+                a.mt.recording_deferred(&a, &reason, crate::location::Failure::Once)
+            }
+        },
+        None => abort(a, &abort_too_long()),
     }
 }
 

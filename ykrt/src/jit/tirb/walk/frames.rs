@@ -170,6 +170,8 @@ impl W<'_, '_> {
                     self.map(i, k);
                     return Ok(false);
                 }
+                // Only for recordings (`crate::entries`): nothing in a trace.
+                yk_abi::names::ENTRY_HINT => return Ok(false),
                 yk_abi::names::IS_INTERPRETING => {
                     let z = const_from_bits(ty_of(LLVMTypeOf(i))?, 0)?;
                     self.map(i, z);
