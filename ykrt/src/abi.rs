@@ -120,7 +120,7 @@ pub extern "C" fn __yk_swt_rec_idempotent(value: u64) {
 #[no_mangle]
 #[inline(never)]
 pub extern "C" fn yk_is_interpreting() -> bool {
-    !crate::trace::swt::is_recording()
+    !(crate::trace::swt::any_recording() && crate::trace::swt::is_recording())
 }
 
 /// The interpreter enters a function whose entry location is at `loc`

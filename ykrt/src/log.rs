@@ -214,12 +214,19 @@ impl Log {
     /// Log `event` about the location `loc` (whose debug string, if any, follows
     /// after ` @ `).
     /// Outcome events also go to the [`TraceObserver`], if one is set.
+    #[inline]
     pub fn event(&self, event: JitEvent<'_>, loc: Option<LocationPtr>) {
+        // Inline up to here: events are logged once per trace run.
         let observe = event.is_outcome() && self.observed.load(Ordering::Acquire);
         let write = self.enabled(LEVEL_JIT_EVENT);
-        if !observe && !write {
-            return;
+        if observe || write {
+            self.event_out(event, loc, observe, write);
         }
+    }
+
+    /// The rest of [`Log::event`]: to the observer and the sink.
+    #[cold]
+    fn event_out(&self, event: JitEvent<'_>, loc: Option<LocationPtr>, observe: bool, write: bool) {
         let debug = loc.and_then(|l| l.debug_str());
         if observe {
             let observer = self

@@ -25,6 +25,10 @@ use std::{
     time::Instant,
 };
 
+/// A chain of jumps between traces renews its `reclaim` entry this often
+/// (see [`MT::control_point_raw`]).
+const JUMP_REPUBLISH: u32 = 256;
+
 /// The reason logged for a recording given up because the JIT was turned off.
 pub const ABORT_JIT_OFF: &str = "JIT turned off";
 /// Why a recording was given up when its interpreter activation was left
@@ -293,32 +297,132 @@ impl MT {
             return 0;
         }
         // SAFETY: as this function's contract.
-        let mut r = unsafe { self.control_point_once(loc, vars, cp_func_idx) };
+        let mut r = unsafe { self.control_point_once(loc, vars, cp_func_idx, false) };
+        if !crate::deopt::outcome::is_jump(r) {
+            return r;
+        }
         // A trace that left its loop at another location's control point
         // returns that location (see `deopt::outcome`): the interpreter's
         // state in `vars` is the one at that control point, so process it as
         // if the interpreter had called it, which runs its trace if it has
         // one. A loop here rather than a call from the trace keeps the stack
         // flat when two loops' traces hand over to each other.
+        //
+        // The whole chain is one entry into compiled code for `reclaim`
+        // (`chained`: the traces run in it don't enter again), so that a
+        // jump costs no fence, which costs more than a short trace; the
+        // entry is renewed every `JUMP_REPUBLISH` jumps, so that a chain
+        // that goes on for long doesn't keep retired traces from being
+        // freed.
+        let anchor = 0u8;
+        let sp = std::hint::black_box(std::ptr::addr_of!(anchor)) as usize;
+        crate::reclaim::enter(sp);
+        let mut jumps = 0u32;
         while crate::deopt::outcome::is_jump(r) {
-            self.stats.count(Counter::TraceJumps);
+            self.stats.count_racy(Counter::TraceJumps);
+            jumps = jumps.wrapping_add(1);
+            if jumps.is_multiple_of(JUMP_REPUBLISH) {
+                crate::reclaim::leave(sp);
+                crate::reclaim::enter(sp);
+            }
             // SAFETY: the trace returned the location its interpreter state
             // reached, which the interpreter keeps alive while it uses it.
             let next = unsafe { &*(r as usize as *const Location) };
             // SAFETY: `vars` is the same control point's.
-            r = unsafe { self.control_point_once(next, vars, cp_func_idx) };
+            r = unsafe { self.control_point_once(next, vars, cp_func_idx, true) };
         }
+        crate::reclaim::leave(sp);
         r
     }
 
     /// One pass through the control point at `loc` (see
     /// [`MT::control_point_raw`]); may return a jump to another location.
+    /// `chained`: the caller holds a `reclaim` entry for this thread (a
+    /// chain of jumps), so a trace run here needs none of its own: the
+    /// location is read after that entry was published, which is all the
+    /// protocol asks (see `crate::reclaim`).
     unsafe fn control_point_once(
         &self,
         loc: &Location,
         vars: *mut c_void,
         cp_func_idx: u64,
+        chained: bool,
     ) -> u64 {
+        // This thread's recording, if any, decides first. (Checked only
+        // while some thread records: each check is a thread-local access,
+        // which in a shared library is a call, and this runs once per trace
+        // run and per jump between traces.)
+        let mut word = loc.load();
+        if swt::any_recording() {
+            match self.recording_pass(loc, vars) {
+                Some(w) => word = w,
+                None => return 0,
+            }
+        }
+        match State::decode(word) {
+            State::Counting { count, failures } => {
+                if count < self.threshold_for(failures) {
+                    loc.try_count(word, count, failures);
+                } else {
+                    self.start_tracing(loc, word, failures, cp_func_idx, vars);
+                }
+                0
+            }
+            State::Tracing { owner, .. } => {
+                // Another thread's recording, or a location this thread passes on
+                // the way while recording elsewhere: nothing to do.
+                if owner != 0 && owner == swt::thread_id_if_assigned() {
+                    self.stop_tracing(loc.into(), None);
+                }
+                0
+            }
+            State::Compiled(t) => {
+                if vars.is_null() || (swt::any_recording() && swt::is_recording()) {
+                    return 0;
+                }
+                // The box may be retired by another thread at any moment: tell
+                // `reclaim` this thread is entering compiled code, then check
+                // the location still holds this trace.
+                let anchor = 0u8;
+                let sp = std::hint::black_box(std::ptr::addr_of!(anchor)) as usize;
+                let enter = |sp| {
+                    if !chained {
+                        crate::reclaim::enter(sp)
+                    }
+                };
+                let leave = |sp| {
+                    if !chained {
+                        crate::reclaim::leave(sp)
+                    }
+                };
+                enter(sp);
+                if loc.load() != word {
+                    leave(sp);
+                    return 0;
+                }
+                // SAFETY: the box is not freed before `leave` (ours, or the
+                // chain's).
+                let installed = unsafe { t.as_ref() };
+                if installed.generation != self.generation() {
+                    leave(sp);
+                    self.drop_flushed(loc, word);
+                    return 0;
+                }
+                // SAFETY: as above.
+                let r = unsafe { self.execute(loc, &installed.trace, vars) };
+                leave(sp);
+                r
+            }
+            State::Null | State::DontTrace => 0,
+        }
+    }
+
+    /// The part of [`MT::control_point_once`] for a thread that may be
+    /// recording: the recording's activation check, the end of a side
+    /// trace's recording, inner loops first. Returns the location's word to
+    /// go on with, or `None` if this control point does nothing (a nested
+    /// activation's).
+    fn recording_pass(&self, loc: &Location, vars: *mut c_void) -> Option<usize> {
         if let Some(rec) = swt::recording_vars() {
             let here = vars as usize;
             if here != 0 && here != rec {
@@ -332,7 +436,7 @@ impl MT {
                     // by an outlined call of the recorded path): its control
                     // points are not the recording's, which neither ends
                     // nor defers here; nothing is counted or run.
-                    return 0;
+                    return None;
                 }
             }
         }
@@ -352,7 +456,7 @@ impl MT {
                 }
             }
         }
-        let word = match swt::root_recording() {
+        Some(match swt::root_recording() {
             Some(start)
                 if self.config.inner_loops_first
                     && start.addr() != loc as *const Location as usize
@@ -362,52 +466,7 @@ impl MT {
                 loc.load()
             }
             _ => word,
-        };
-        match State::decode(word) {
-            State::Counting { count, failures } => {
-                if count < self.threshold_for(failures) {
-                    loc.try_count(word, count, failures);
-                } else {
-                    self.start_tracing(loc, word, failures, cp_func_idx, vars);
-                }
-                0
-            }
-            State::Tracing { owner, .. } => {
-                // Another thread's recording, or a location this thread passes on
-                // the way while recording elsewhere: nothing to do.
-                if owner != 0 && owner == swt::thread_id_if_assigned() {
-                    self.stop_tracing(loc.into(), None);
-                }
-                0
-            }
-            State::Compiled(t) => {
-                if vars.is_null() || swt::is_recording() {
-                    return 0;
-                }
-                // The box may be retired by another thread at any moment: tell
-                // `reclaim` this thread is entering compiled code, then check
-                // the location still holds this trace.
-                let anchor = 0u8;
-                let sp = std::hint::black_box(std::ptr::addr_of!(anchor)) as usize;
-                crate::reclaim::enter(sp);
-                if loc.load() != word {
-                    crate::reclaim::leave(sp);
-                    return 0;
-                }
-                // SAFETY: the box is not freed before `leave`.
-                let installed = unsafe { t.as_ref() };
-                if installed.generation != self.generation() {
-                    crate::reclaim::leave(sp);
-                    self.drop_flushed(loc, word);
-                    return 0;
-                }
-                // SAFETY: as above.
-                let r = unsafe { self.execute(loc, &installed.trace, vars) };
-                crate::reclaim::leave(sp);
-                r
-            }
-            State::Null | State::DontTrace => 0,
-        }
+        })
     }
 
     /// Inner loops first: this thread's root recording, started at `start`,
@@ -906,7 +965,7 @@ impl MT {
     }
 
     unsafe fn execute(&self, loc: &Location, t: &Arc<dyn CompiledTrace>, vars: *mut c_void) -> u64 {
-        self.stats.count(Counter::TraceExecutions);
+        self.stats.count_racy(Counter::TraceExecutions);
         self.log.event(JitEvent::EnterJitCode, Some(loc.into()));
         if self.stats.enabled() {
             let t0 = Instant::now();

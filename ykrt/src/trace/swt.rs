@@ -15,7 +15,7 @@ use crate::{
 use std::{
     cell::{Cell, RefCell},
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     time::Instant,
@@ -89,6 +89,7 @@ impl Drop for Recorder {
     /// the tracing state.
     fn drop(&mut self) {
         if let Some(a) = self.active.take() {
+            RECORDING_THREADS.fetch_sub(1, Ordering::Relaxed);
             set_flag(a.flag, 0);
             abort(
                 a,
@@ -99,6 +100,18 @@ impl Drop for Recorder {
 }
 
 static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How many threads are recording. A thread's own start and stop are
+/// ordered before its later reads, so zero means "this thread is not
+/// recording" without a thread-local access (see [`any_recording`]).
+static RECORDING_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Could this thread be recording? False means it certainly isn't; true
+/// means some thread is (check [`is_recording`] and the others).
+#[inline]
+pub(crate) fn any_recording() -> bool {
+    RECORDING_THREADS.load(Ordering::Relaxed) != 0
+}
 
 thread_local! {
     static THREAD_ID: Cell<u64> = const { Cell::new(0) };
@@ -177,6 +190,7 @@ pub(crate) fn start(active: Active) {
         set_flag(active.flag, flag_value(&active));
         SIDE.with(|c| c.set(active.side));
         r.active = Some(active);
+        RECORDING_THREADS.fetch_add(1, Ordering::Relaxed);
     });
 }
 
@@ -186,6 +200,7 @@ pub(crate) fn stop() -> Option<Finished> {
     RECORDER.with(|r| {
         let mut r = r.borrow_mut();
         let active = r.active.take()?;
+        RECORDING_THREADS.fetch_sub(1, Ordering::Relaxed);
         set_flag(active.flag, 0);
         SIDE.with(|c| c.set(None));
         r.hints.clear();
@@ -203,6 +218,7 @@ fn take_active() -> Option<Active> {
     RECORDER.with(|r| {
         let mut r = r.borrow_mut();
         let a = r.active.take()?;
+        RECORDING_THREADS.fetch_sub(1, Ordering::Relaxed);
         set_flag(a.flag, 0);
         SIDE.with(|c| c.set(None));
         r.blocks.clear();
