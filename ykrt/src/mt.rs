@@ -319,7 +319,7 @@ impl MT {
         crate::reclaim::enter(sp);
         let mut jumps = 0u32;
         while crate::deopt::outcome::is_jump(r) {
-            self.stats.count_racy(Counter::TraceJumps);
+            self.stats.count(Counter::TraceJumps);
             jumps = jumps.wrapping_add(1);
             if jumps.is_multiple_of(JUMP_REPUBLISH) {
                 crate::reclaim::leave(sp);
@@ -965,7 +965,7 @@ impl MT {
     }
 
     unsafe fn execute(&self, loc: &Location, t: &Arc<dyn CompiledTrace>, vars: *mut c_void) -> u64 {
-        self.stats.count_racy(Counter::TraceExecutions);
+        self.stats.count(Counter::TraceExecutions);
         self.log.event(JitEvent::EnterJitCode, Some(loc.into()));
         if self.stats.enabled() {
             let t0 = Instant::now();

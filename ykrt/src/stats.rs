@@ -185,15 +185,6 @@ impl Stats {
         self.counters[c as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Count one event of `c` without an atomic read-modify-write (a locked
-    /// instruction costs more than a short trace's run): for the counters
-    /// bumped once per trace run or jump. Exact while one thread counts `c`;
-    /// when several do at once, some of their events may go uncounted.
-    pub fn count_racy(&self, c: Counter) {
-        let a = &self.counters[c as usize];
-        a.store(a.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    }
-
     /// The current value of `c`.
     pub fn get(&self, c: Counter) -> u64 {
         self.counters[c as usize].load(Ordering::Relaxed)
