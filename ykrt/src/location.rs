@@ -38,13 +38,12 @@
 //! function is unreachable, whatever the JIT is doing with them.
 
 use crate::compile::CompiledTrace;
-use crate::mt::MT;
 use std::{
     collections::{BTreeMap, HashMap},
     ptr::NonNull,
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
-        Arc, Mutex, Weak,
+        Arc, Mutex,
     },
 };
 
@@ -136,9 +135,9 @@ pub(crate) enum State {
 pub(crate) struct Installed {
     pub(crate) trace: Arc<dyn CompiledTrace>,
     pub(crate) generation: u64,
-    /// The `MT` that compiled it, whose stats count it when it is freed
-    /// (`traces_freed`).
-    pub(crate) mt: Weak<MT>,
+    /// Called once the trace is freed (the `MT` that compiled it counts it
+    /// in `traces_freed`, if the `MT` still exists).
+    pub(crate) on_free: Option<OnFree>,
     /// The location's failures before the trace was installed (its
     /// recordings that aborted or failed to compile, and its earlier
     /// traces that lost to the interpreter: see `MT::retire_losing`).
@@ -320,20 +319,21 @@ impl Location {
     }
 
     /// Install `trace`, recorded in flush generation `generation`, on a location
-    /// that is being compiled (`old` is its word). False (and the trace is
-    /// dropped) if the location is no longer in that state.
+    /// that is being compiled (`old` is its word); `on_free` is called once the
+    /// trace is freed (see [`retire_box`]). False (and the trace is dropped,
+    /// `on_free` with it, uncalled) if the location is no longer in that state.
     pub(crate) fn install(
         &self,
         old: usize,
         trace: Arc<dyn CompiledTrace>,
         generation: u64,
-        mt: Weak<MT>,
+        on_free: OnFree,
     ) -> bool {
         let failures = State::decode(old).failures().unwrap_or(0);
         let boxed = NonNull::from(Box::leak(Box::new(Installed {
             trace,
             generation,
-            mt,
+            on_free: Some(on_free),
             failures,
         })));
         if self.transition(old, State::Compiled(boxed)) {
@@ -346,20 +346,23 @@ impl Location {
     }
 }
 
+/// What a trace's installer is told once the trace is freed (see
+/// [`Location::install`]).
+pub(crate) type OnFree = Box<dyn FnOnce() + Send>;
+
 /// Frees a compiled location's trace box (taken out of its location) once
-/// no thread can be running it; counted in its `MT`'s stats if that still
-/// exists.
+/// no thread can be running it, then calls its `on_free`.
 pub(crate) fn retire_box(t: NonNull<Installed>) {
     // The box travels as an address: `NonNull` isn't `Send`.
     let addr = t.as_ptr() as usize;
     crate::reclaim::retire(Box::new(move || {
         // SAFETY: the location owned this box and no longer points to it;
         // `reclaim` runs this once no thread can be using it.
-        let installed = unsafe { Box::from_raw(addr as *mut Installed) };
-        let mt = installed.mt.upgrade();
+        let mut installed = unsafe { Box::from_raw(addr as *mut Installed) };
+        let on_free = installed.on_free.take();
         drop(installed);
-        if let Some(mt) = mt {
-            mt.stats().count(crate::stats::Counter::TracesFreed);
+        if let Some(f) = on_free {
+            f();
         }
     }));
 }

@@ -702,6 +702,17 @@ impl MT {
         }
     }
 
+    /// What [`Location::install`] calls once a trace of this `MT` is freed:
+    /// it is counted (`traces_freed`) if the `MT` still exists.
+    pub(crate) fn on_trace_freed(&self) -> crate::location::OnFree {
+        let mt = self.weak_self.clone();
+        Box::new(move || {
+            if let Some(mt) = mt.upgrade() {
+                mt.stats().count(Counter::TracesFreed);
+            }
+        })
+    }
+
     pub(crate) fn arc(&self) -> Arc<MT> {
         self.weak_self
             .upgrade()
@@ -900,7 +911,7 @@ impl MT {
                     let installed = s.claim.with(|loc| {
                         let word = loc.load();
                         matches!(State::decode(word), State::Tracing { owner: 0, .. })
-                            && loc.install(word, ct, generation, self.weak_self.clone())
+                            && loc.install(word, ct, generation, self.on_trace_freed())
                     });
                     if installed == Some(true) {
                         self.stats.count(Counter::TracesCompiledOk);

@@ -41,8 +41,8 @@ fn jumps_run_the_reached_trace_and_replaced_traces_are_freed() {
     // A jumps to B, B back to A (once each), C has no trace.
     let (ta, a_dropped) = jump_trace(&b as *const Location as usize);
     let (tb, _) = jump_trace(&a as *const Location as usize);
-    assert!(a.install(a.load(), ta.clone(), 0, Arc::downgrade(&mt)));
-    assert!(b.install(b.load(), tb.clone(), 0, Arc::downgrade(&mt)));
+    assert!(a.install(a.load(), ta.clone(), 0, mt.on_trace_freed()));
+    assert!(b.install(b.load(), tb.clone(), 0, mt.on_trace_freed()));
     assert_eq!(cp(&mt, &a), 0);
     assert_eq!(ta.runs.load(Ordering::Relaxed), 2);
     assert_eq!(tb.runs.load(Ordering::Relaxed), 1);
@@ -252,7 +252,7 @@ fn suspension_is_bounded() {
     // threshold, and after `MAX_FAILURES` never traced again.
     for f in 1..crate::location::MAX_FAILURES {
         let (t, _) = jump_trace(0);
-        assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+        assert!(a.install(a.load(), t, 0, mt.on_trace_freed()));
         assert!(mt.suspend(&a), "suspension {f}");
         assert_eq!(
             a.state(),
@@ -263,7 +263,7 @@ fn suspension_is_bounded() {
         );
     }
     let (t, _) = jump_trace(0);
-    assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+    assert!(a.install(a.load(), t, 0, mt.on_trace_freed()));
     assert!(mt.suspend(&a));
     assert!(a.is_dont_trace());
     assert_eq!(
@@ -280,7 +280,7 @@ fn re_recording_is_bounded() {
     // counting at its doubled threshold, ready to be recorded at once.
     for f in 1..crate::location::MAX_FAILURES {
         let (t, _) = jump_trace(0);
-        assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+        assert!(a.install(a.load(), t, 0, mt.on_trace_freed()));
         assert!(mt.re_record(&a), "re-recording {f}");
         let State::Counting { count, failures } = a.state() else {
             panic!("not counting after re-recording {f}: {:?}", a.state());
@@ -290,7 +290,7 @@ fn re_recording_is_bounded() {
     }
     // The last trace stays: no more re-recording.
     let (t, _) = jump_trace(0);
-    assert!(a.install(a.load(), t, 0, Arc::downgrade(&mt)));
+    assert!(a.install(a.load(), t, 0, mt.on_trace_freed()));
     assert!(!mt.re_record(&a));
     assert!(matches!(a.state(), State::Compiled(_)));
 }
