@@ -9,7 +9,13 @@
 //!   time: with side traces (the default threshold) against without (a
 //!   threshold no guard reaches, so every failure runs the blackhole), and the
 //!   blackhole's cost per guard failure from the runtime's statistics
-//!   (`duration_deopting / guard_failures`).
+//!   (`duration_deopting / guard_failures`);
+//! * `c_tests/bench/transfer.c`, a stack machine whose loop calls a function
+//!   in its dispatch loop: with the function inlined into the loop's trace
+//!   against each call cut into two jumps between traces (`YKD_CUT_CALLS=1`
+//!   and a short length limit), which gives the cost of one transfer between
+//!   traces (the time difference over the jumps the runtime counted, in a
+//!   separate run: the stats' timers would slow the timed ones).
 //!
 //! Runs alternate between the variants; medians are printed.
 
@@ -33,6 +39,8 @@ struct Run {
     /// `duration_deopting / guard_failures` in ns, if there were failures.
     ns_per_failure: Option<f64>,
     side_traces: u64,
+    /// Jumps between traces (`trace_jumps`), if the run kept stats.
+    jumps: Option<u64>,
 }
 
 fn build(tc: &Toolchain, name: &str, out_dir: &Path) -> Result<PathBuf> {
@@ -43,11 +51,20 @@ fn build(tc: &Toolchain, name: &str, out_dir: &Path) -> Result<PathBuf> {
 }
 
 fn run_once(exe: &Path, v: &Variant, stats: &Path) -> Result<Run> {
-    let _ = std::fs::remove_file(stats);
+    run_with(exe, v, Some(stats))
+}
+
+/// Runs `exe` once as variant `v`, keeping the runtime's stats in `stats`
+/// if given.
+fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>) -> Result<Run> {
+    let mut cmd = Command::new(exe);
+    if let Some(stats) = stats {
+        let _ = std::fs::remove_file(stats);
+        cmd.env("YKD_LOG_STATS", stats);
+    }
     let t = Instant::now();
-    let out = Command::new(exe)
+    let out = cmd
         .envs(v.env.iter().copied())
-        .env("YKD_LOG_STATS", stats)
         // `cargo run` puts target/debug first in LD_LIBRARY_PATH, which beats the
         // binary's rpath.
         .env_remove("LD_LIBRARY_PATH")
@@ -58,8 +75,8 @@ fn run_once(exe: &Path, v: &Variant, stats: &Path) -> Result<Run> {
     if !out.status.success() {
         bail!("{} ({}) failed ({})", exe.display(), v.name, out.status);
     }
-    let (mut ns_per_failure, mut side_traces) = (None, 0);
-    if let Ok(text) = std::fs::read_to_string(stats) {
+    let (mut ns_per_failure, mut side_traces, mut jumps) = (None, 0, None);
+    if let Some((stats, Ok(text))) = stats.map(|s| (s, std::fs::read_to_string(s))) {
         let j: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", stats.display()))?;
         let failures = j["guard_failures"].as_u64().unwrap_or(0);
@@ -68,12 +85,14 @@ fn run_once(exe: &Path, v: &Variant, stats: &Path) -> Result<Run> {
             ns_per_failure = Some(deopting / failures as f64 * 1e9);
         }
         side_traces = j["side_traces_compiled"].as_u64().unwrap_or(0);
+        jumps = j["trace_jumps"].as_u64();
     }
     Ok(Run {
         secs,
         stdout: out.stdout,
         ns_per_failure,
         side_traces,
+        jumps,
     })
 }
 
@@ -85,6 +104,25 @@ fn measure(exe: &Path, variants: &[Variant], runs: usize, dir: &Path) -> Result<
         let mut line = format!("run {}/{runs}:", i + 1);
         for (k, v) in variants.iter().enumerate() {
             let r = run_once(exe, v, &dir.join("stats.json"))?;
+            line.push_str(&format!(" {} {:.3}s", v.name, r.secs));
+            if r.stdout != all[0].first().map_or(&r.stdout, |f| &f.stdout)[..] {
+                bail!("{}: {} printed something else", exe.display(), v.name);
+            }
+            all[k].push(r);
+        }
+        eprintln!("{line}");
+    }
+    Ok(all)
+}
+
+/// As [`measure`], without stats (their timers would be part of what is
+/// timed).
+fn measure_unstated(exe: &Path, variants: &[Variant; 2], runs: usize) -> Result<Vec<Vec<Run>>> {
+    let mut all: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
+    for i in 0..runs {
+        let mut line = format!("run {}/{runs}:", i + 1);
+        for (k, v) in variants.iter().enumerate() {
+            let r = run_with(exe, v, None)?;
             line.push_str(&format!(" {} {:.3}s", v.name, r.secs));
             if r.stdout != all[0].first().map_or(&r.stdout, |f| &f.stdout)[..] {
                 bail!("{}: {} printed something else", exe.display(), v.name);
@@ -109,6 +147,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let arith = build(&tc, "arith_interp", &out_dir)?;
     let branchy = build(&tc, "branchy", &out_dir)?;
+    let transfer = build(&tc, "transfer", &out_dir)?;
     // The same interpreter as plain C: `clang -O2` with the yk API as no-ops.
     let plain = out_dir.join("arith_interp.plain");
     crate::run_ok(
@@ -171,6 +210,26 @@ pub fn run(args: &[String]) -> Result<()> {
         &out_dir,
     )?;
 
+    eprintln!("transfer: a function inlined into the loop's trace against two jumps per call");
+    let inlined = Variant {
+        name: "inlined",
+        env: &[],
+    };
+    let cut = Variant {
+        name: "cut",
+        env: &[("YKD_CUT_CALLS", "1"), ("YKD_TRACE_MAX_LEN", "150")],
+    };
+    let tv = [inlined, cut];
+    let t = measure_unstated(&transfer, &tv, opts.runs)?;
+    // One run of each with stats, for the jumps.
+    let stats = out_dir.join("stats.json");
+    let t_jumps = run_with(&transfer, &tv[1], Some(&stats))?
+        .jumps
+        .unwrap_or(0);
+    let i_jumps = run_with(&transfer, &tv[0], Some(&stats))?
+        .jumps
+        .unwrap_or(0);
+
     let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
     let a_plain = med_secs(&p[0]);
     let (b_off, b_none, b_side) = (med_secs(&b[0]), med_secs(&b[1]), med_secs(&b[2]));
@@ -204,6 +263,20 @@ pub fn run(args: &[String]) -> Result<()> {
         println!(
             "                blackhole: median {:.0} ns per guard failure",
             median(&ns)
+        );
+    }
+    let (t_in, t_cut) = (med_secs(&t[0]), med_secs(&t[1]));
+    println!(
+        "  transfer      inlined {t_in:.3}s ({i_jumps} jumps), cut {t_cut:.3}s ({t_jumps} jumps)"
+    );
+    if t_jumps > i_jumps {
+        println!(
+            "                one transfer between traces: {:.1} ns",
+            (t_cut - t_in) / (t_jumps - i_jumps) as f64 * 1e9
+        );
+    } else {
+        println!(
+            "                WARNING: the cut variant made no more jumps than the inlined one"
         );
     }
     Ok(())
