@@ -1,0 +1,281 @@
+//! The recording side of [`MT`]: starting and stopping a recording at a
+//! location, handing the result to the compiler (on the compile thread or
+//! here), installing what it compiled, and what happens to a location when a
+//! recording or its compilation fails. The control point (`mt.rs`) calls in
+//! here; these functions own the transitions `Counting -> Tracing(owner)`,
+//! `Tracing(owner) -> Tracing(0)` (compiling) and `Tracing(0) -> Compiled` or
+//! back to `Counting`/`DontTrace`.
+
+use super::*;
+
+impl MT {
+    #[cold]
+    #[inline(never)]
+    pub(super) fn start_tracing(
+        &self,
+        loc: &Location,
+        word: usize,
+        failures: u8,
+        cp_func_idx: u64,
+        vars: *mut c_void,
+    ) {
+        if swt::is_recording() {
+            // One recording per thread: this location stays hot and starts
+            // recording the next time a free thread gets here.
+            return;
+        }
+        let Some(info) = aot::info() else {
+            // Not linked by yk-ld: nothing can be traced, so stop counting.
+            loc.transition(word, State::DontTrace);
+            return;
+        };
+        if self.over_budget(1) {
+            // Count again from zero: the loop is retried later, when the
+            // program has run long enough for the budget to allow it.
+            loc.transition(word, State::Counting { count: 0, failures });
+            return;
+        }
+        // The module itself is parsed (once) by the trace compiler, off this
+        // thread; here only what is cheap to check, unless the module's text
+        // is wanted (`YKD_LOG_IR=aot`, for debugging) when the first
+        // recording starts.
+        let loaded = if self.log.ir_selection().aot {
+            aotir::load(info, &self.log)
+                .map(|_| ())
+                .map_err(Clone::clone)
+        } else {
+            aotir::precheck(info)
+        };
+        if let Err(e) = loaded {
+            static REPORTED: Once = Once::new();
+            REPORTED.call_once(|| {
+                self.log
+                    .event(JitEvent::TraceAborted(&e.to_string()), Some(loc.into()))
+            });
+            loc.transition(word, State::DontTrace);
+            return;
+        }
+        let owner = swt::thread_id();
+        if !loc.transition(word, State::Tracing { owner, failures }) {
+            return;
+        }
+        // After the transition: a thread that lost the race must not
+        // replace the winner's claim.
+        let claim = crate::location::Claim::new(loc);
+        self.log.event(JitEvent::StartTracing, Some(loc.into()));
+        let pt = if self.use_hwt {
+            match crate::trace::hw::Pt::start() {
+                Ok(pt) => Some(pt),
+                Err(why) => {
+                    // This recording goes without PT (e.g. no perf event
+                    // left for this thread): say so, record with swt.
+                    self.log
+                        .warning(&format!("YKD_TRACER=hwt: {why}; recording with swt"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        swt::start(swt::Active {
+            mt: self.arc(),
+            loc: loc.into(),
+            claim: Some(claim),
+            owner,
+            cp_func_idx,
+            started: Instant::now(),
+            flag: info.swt_flag(),
+            max_len: self.config.trace_max_len,
+            side: None,
+            _pin: None,
+            vars: vars as usize,
+            pt,
+        });
+    }
+
+    /// Ends this thread's recording, started at `start`, at the control
+    /// point of `start` (`end` is `None`: the trace is a loop) or of another
+    /// location `end`, which has a trace.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn stop_tracing(&self, start: LocationPtr, end: Option<&Location>) {
+        let Some(mut fin) = swt::stop() else {
+            return;
+        };
+        debug_assert_eq!(fin.active.loc, start);
+        if let Some(pt) = fin.active.pt.take() {
+            match pt.finish() {
+                Ok(blocks) if blocks.len() <= fin.active.max_len => fin.blocks = blocks,
+                Ok(_) => return self.hwt_failed(fin, &swt::abort_too_long()),
+                Err(why) => {
+                    let why = Abort::new(AbortKind::Hardware, format!("hwt: {why}"));
+                    return self.hwt_failed(fin, &why);
+                }
+            }
+        }
+        let recording_time = fin.active.started.elapsed();
+        self.stats.time(Timer::Tracing, recording_time);
+        self.stats.count(Counter::TracesRecordedOk);
+        self.log.event(JitEvent::StopTracing, Some(start));
+        // The location may have been dropped while it was recorded: then
+        // the recording is dropped (with its claim).
+        let Some(claim) = fin.active.claim.take() else {
+            return;
+        };
+        let compiling = claim.with(|loc| {
+            let word = loc.load();
+            let State::Tracing { failures, .. } = State::decode(word) else {
+                return false;
+            };
+            loc.transition(word, State::Tracing { owner: 0, failures })
+        });
+        if compiling != Some(true) {
+            return;
+        }
+        if end.is_some() {
+            self.stats.count(Counter::TracesLinked);
+        }
+        let trace = RecordedTrace {
+            blocks: fin.blocks,
+            promotes: fin.promotes,
+            idempotents: fin.idempotents,
+            start: TraceStart::Loop(LoopStart { claim }),
+            start_loc: start,
+            end_loc: end.map(LocationPtr::from),
+            cp_func_idx: fin.active.cp_func_idx,
+            recording_time,
+            generation: self.generation(),
+        };
+        if self.log.ir_selection().trace_blocks {
+            self.log_trace_blocks(&trace);
+        }
+        let compiler = self
+            .compiler
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match compiler {
+            None => {
+                let claim = match &trace.start {
+                    TraceStart::Loop(s) => Some(&s.claim),
+                    TraceStart::Guard(_) => None,
+                };
+                self.compile_failed(
+                    trace.start_loc,
+                    claim,
+                    CompileError::Temporary(Abort::new(
+                        AbortKind::NoCompiler,
+                        "trace compiler not available",
+                    )),
+                )
+            }
+            Some(c) if self.config.serialise_compilation => self.compile_now(&*c, trace),
+            Some(c) => self.queue.push(self.arc(), c, trace),
+        }
+    }
+
+    /// Compile `trace` on this thread and install or reject the result.
+    pub(crate) fn compile_now(&self, compiler: &dyn TraceCompiler, trace: RecordedTrace) {
+        // A root trace whose location was dropped while it waited in the
+        // queue is not compiled: nobody could run it.
+        if let TraceStart::Loop(s) = &trace.start {
+            if s.claim.with(|_| ()).is_none() {
+                return;
+            }
+        }
+        let clock = CompileClock::start();
+        let r = crate::compile::guarded(|| compiler.compile(self, &trace));
+        let (wall, cpu) = clock.elapsed();
+        self.stats.compile_time(wall, cpu);
+        let start_loc = trace.start_loc;
+        let generation = trace.generation;
+        match trace.start {
+            TraceStart::Loop(s) => match r {
+                Ok(Compiled::Root(ct)) => {
+                    // Installed only if the location is still there, being
+                    // compiled (a flush or a lost race drops the trace).
+                    let installed = s.claim.with(|loc| {
+                        let word = loc.load();
+                        matches!(State::decode(word), State::Tracing { owner: 0, .. })
+                            && loc.install(word, ct, generation, self.on_trace_freed())
+                    });
+                    if installed == Some(true) {
+                        self.stats.count(Counter::TracesCompiledOk);
+                        self.log.event(JitEvent::TraceCompiled, Some(start_loc));
+                    }
+                }
+                Ok(Compiled::Side(_)) => self.compile_failed(
+                    start_loc,
+                    Some(&s.claim),
+                    CompileError::from(Abort::internal(
+                        "the compiler made a side trace of a root recording",
+                    )),
+                ),
+                Err(e) => self.compile_failed(start_loc, Some(&s.claim), e),
+            },
+            TraceStart::Guard(g) => crate::deopt::install_side(self, g, r),
+        }
+    }
+
+    /// Root trace `start_loc` (with its claim, if it has one) could not be
+    /// compiled: log and count why, and back the location off.
+    pub(super) fn compile_failed(
+        &self,
+        start_loc: LocationPtr,
+        claim: Option<&crate::location::Claim>,
+        e: CompileError,
+    ) {
+        self.stats.count(Counter::TracesCompiledErr);
+        self.stats.count_abort(e.abort().kind);
+        self.log
+            .event(JitEvent::TraceAborted(&e.abort().detail), Some(start_loc));
+        if let Some(c) = claim {
+            c.with(|loc| {
+                let word = loc.load();
+                if matches!(State::decode(word), State::Tracing { owner: 0, .. }) {
+                    loc.back_off(
+                        word,
+                        if e.retry() {
+                            Failure::of(e.abort().kind)
+                        } else {
+                            Failure::Permanent
+                        },
+                    );
+                }
+            });
+        }
+    }
+
+    /// A hardware recording could not be turned into blocks: it is aborted
+    /// as a software recording would be.
+    pub(super) fn hwt_failed(&self, fin: swt::Finished, why: &Abort) {
+        self.recording_aborted(&fin.active, why);
+    }
+
+    /// A recording by thread `owner` starting at `loc` was given up.
+    pub(crate) fn recording_aborted(&self, a: &swt::Active, reason: &Abort) {
+        self.stats.count(Counter::TracesRecordedErr);
+        self.stats.count_abort(reason.kind);
+        self.log
+            .event(JitEvent::TraceAborted(&reason.detail), Some(a.loc));
+        back_off_owned(a, Failure::of(reason.kind));
+    }
+
+    /// `YKD_LOG_IR=trace-blocks`: print the recording and whether it follows the
+    /// AOT IR's control flow.
+    pub(super) fn log_trace_blocks(&self, trace: &RecordedTrace) {
+        let Some(Ok(idx)) = aot::info().map(|i| aotir::load(i, &self.log)) else {
+            return;
+        };
+        let mut s = String::new();
+        for &(f, b) in &trace.blocks {
+            let name = idx.func(f).map_or("<unknown>", |f| f.name.as_str());
+            s.push_str(&format!("yk-trace-block: {name} {b}\n"));
+        }
+        match aotir::check_trace(idx, &trace.blocks) {
+            Ok(()) => s.push_str("yk-trace-check: ok\n"),
+            Err(e) => s.push_str(&format!("yk-trace-check: error: {e}\n")),
+        }
+        self.log.ir_section("trace-blocks", &s);
+    }
+}
