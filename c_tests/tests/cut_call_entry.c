@@ -41,17 +41,22 @@
 // exists, goes on round its caller's loop and back to `f`, and is too long; its second ends
 // at the loop's trace.) Then each iteration is two jumps, loop to `f` and back, with no
 // interpreter between.
+//
+// `cargo xtask bench-jit` also runs this program (`cut_call_entry N`, N calls) for the cost
+// of one transfer between traces: cut as here against `f` inlined into the loop's trace
+// (the default length limit).
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <yk.h>
 
-enum { PUSH_I, SUB_ONE, DUP, JNZ, POP, HALT, CALL, RET, ADD_ACC, COUNT, NOP };
-// main: push 500; loop (2): 20 nops; call f; sub 1; dup; jnz loop; pop; halt
+enum { PUSH_N, SUB_ONE, DUP, JNZ, POP, HALT, CALL, RET, ADD_ACC, COUNT, NOP };
+// main: push n; loop (2): 20 nops; call f; sub 1; dup; jnz loop; pop; halt
 // f (at F): 20 times ADD_ACC (+1 or +2 by the bytecode index's parity), COUNT, RET
 #define F 30
 static const int prog[] = {
-    PUSH_I, 500,
+    PUSH_N, 0,
     NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP,
     NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP, NOP,
     CALL, F, SUB_ONE, DUP, JNZ, 2, POP, HALT,
@@ -72,7 +77,8 @@ static void make_entry(void *handle) {
   }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 500;
   YkMT *mt = yk_mt_new(NULL);
   yk_mt_set_entry_fn(mt, make_entry);
   for (unsigned i = 0; i < N; i++)
@@ -84,7 +90,7 @@ int main(void) {
   for (;;) {
     yk_mt_control_point(mt, &locs[pc]);
     switch (prog[yk_promote(pc)]) {
-    case PUSH_I: stack[sp++] = prog[pc + 1]; pc += 2; break;
+    case PUSH_N: stack[sp++] = n; pc += 2; break;
     case SUB_ONE: stack[sp - 1] -= 1; pc++; break;
     case DUP: stack[sp] = stack[sp - 1]; sp++; pc++; break;
     case JNZ: sp--; pc = stack[sp] ? prog[pc + 1] : pc + 2; break;

@@ -10,8 +10,9 @@
 //!   threshold no guard reaches, so every failure runs the blackhole), and the
 //!   blackhole's cost per guard failure from the runtime's statistics
 //!   (`duration_deopting / guard_failures`);
-//! * `c_tests/bench/transfer.c`, a stack machine whose loop calls a function
-//!   in its dispatch loop: with the function inlined into the loop's trace
+//! * `c_tests/tests/cut_call_entry.c` (a c_test, run here with 3 million
+//!   calls), a stack machine whose loop calls a function in its dispatch
+//!   loop: with the function inlined into the loop's trace
 //!   against each call cut into two jumps between traces (`YKD_CUT_CALLS=1`
 //!   and a short length limit), which gives the cost of one transfer between
 //!   traces (the time difference over the jumps the runtime counted, in a
@@ -44,20 +45,22 @@ struct Run {
 }
 
 fn build(tc: &Toolchain, name: &str, out_dir: &Path) -> Result<PathBuf> {
-    let src = workspace_root().join(format!("c_tests/bench/{name}.c"));
+    build_from(tc, "c_tests/bench", name, out_dir)
+}
+
+/// Builds `dir/name.c` (relative to the workspace) into `out_dir/name`.
+fn build_from(tc: &Toolchain, dir: &str, name: &str, out_dir: &Path) -> Result<PathBuf> {
+    let src = workspace_root().join(format!("{dir}/{name}.c"));
     let exe = out_dir.join(name);
     build_with_toolchain(tc, &src, &exe)?;
     Ok(exe)
 }
 
-fn run_once(exe: &Path, v: &Variant, stats: &Path) -> Result<Run> {
-    run_with(exe, v, Some(stats))
-}
-
-/// Runs `exe` once as variant `v`, keeping the runtime's stats in `stats`
-/// if given.
-fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>) -> Result<Run> {
+/// Runs `exe args` once as variant `v`, keeping the runtime's stats in
+/// `stats` if given.
+fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>, args: &[&str]) -> Result<Run> {
     let mut cmd = Command::new(exe);
+    cmd.args(args);
     if let Some(stats) = stats {
         let _ = std::fs::remove_file(stats);
         cmd.env("YKD_LOG_STATS", stats);
@@ -99,30 +102,23 @@ fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>) -> Result<Run> {
 /// Runs each variant `runs` times, alternating; checks their outputs agree;
 /// returns each variant's runs.
 fn measure(exe: &Path, variants: &[Variant], runs: usize, dir: &Path) -> Result<Vec<Vec<Run>>> {
+    measure_with(exe, variants, runs, Some(&dir.join("stats.json")), &[])
+}
+
+/// As [`measure`], keeping stats in `stats` if given (their timers are part
+/// of what is timed), passing `args` to the program.
+fn measure_with(
+    exe: &Path,
+    variants: &[Variant],
+    runs: usize,
+    stats: Option<&Path>,
+    args: &[&str],
+) -> Result<Vec<Vec<Run>>> {
     let mut all: Vec<Vec<Run>> = variants.iter().map(|_| Vec::new()).collect();
     for i in 0..runs {
         let mut line = format!("run {}/{runs}:", i + 1);
         for (k, v) in variants.iter().enumerate() {
-            let r = run_once(exe, v, &dir.join("stats.json"))?;
-            line.push_str(&format!(" {} {:.3}s", v.name, r.secs));
-            if r.stdout != all[0].first().map_or(&r.stdout, |f| &f.stdout)[..] {
-                bail!("{}: {} printed something else", exe.display(), v.name);
-            }
-            all[k].push(r);
-        }
-        eprintln!("{line}");
-    }
-    Ok(all)
-}
-
-/// As [`measure`], without stats (their timers would be part of what is
-/// timed).
-fn measure_unstated(exe: &Path, variants: &[Variant; 2], runs: usize) -> Result<Vec<Vec<Run>>> {
-    let mut all: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
-    for i in 0..runs {
-        let mut line = format!("run {}/{runs}:", i + 1);
-        for (k, v) in variants.iter().enumerate() {
-            let r = run_with(exe, v, None)?;
+            let r = run_with(exe, v, stats, args)?;
             line.push_str(&format!(" {} {:.3}s", v.name, r.secs));
             if r.stdout != all[0].first().map_or(&r.stdout, |f| &f.stdout)[..] {
                 bail!("{}: {} printed something else", exe.display(), v.name);
@@ -147,7 +143,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let arith = build(&tc, "arith_interp", &out_dir)?;
     let branchy = build(&tc, "branchy", &out_dir)?;
-    let transfer = build(&tc, "transfer", &out_dir)?;
+    let transfer = build_from(&tc, "c_tests/tests", "cut_call_entry", &out_dir)?;
     // The same interpreter as plain C: `clang -O2` with the yk API as no-ops.
     let plain = out_dir.join("arith_interp.plain");
     crate::run_ok(
@@ -220,15 +216,16 @@ pub fn run(args: &[String]) -> Result<()> {
         env: &[("YKD_CUT_CALLS", "1"), ("YKD_TRACE_MAX_LEN", "150")],
     };
     let tv = [inlined, cut];
-    let t = measure_unstated(&transfer, &tv, opts.runs)?;
+    let calls = ["3000000"];
+    let t = measure_with(&transfer, &tv, opts.runs, None, &calls)?;
     // One run of each with stats, for the jumps.
     let stats = out_dir.join("stats.json");
-    let t_jumps = run_with(&transfer, &tv[1], Some(&stats))?
-        .jumps
-        .unwrap_or(0);
-    let i_jumps = run_with(&transfer, &tv[0], Some(&stats))?
-        .jumps
-        .unwrap_or(0);
+    let jumps = |v: &Variant| -> Result<u64> {
+        Ok(run_with(&transfer, v, Some(&stats), &calls)?
+            .jumps
+            .unwrap_or(0))
+    };
+    let (i_jumps, t_jumps) = (jumps(&tv[0])?, jumps(&tv[1])?);
 
     let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
     let a_plain = med_secs(&p[0]);
