@@ -88,14 +88,26 @@ impl Drop for Recorder {
     /// A thread that exits while recording must not leave its location stuck in
     /// the tracing state.
     fn drop(&mut self) {
-        if let Some(a) = self.active.take() {
-            RECORDING_THREADS.fetch_sub(1, Ordering::Relaxed);
-            set_flag(a.flag, 0);
+        if let Some(a) = self.end() {
             abort(
                 a,
                 &Abort::new(AbortKind::ThreadExit, "recording thread exited"),
             );
         }
+    }
+}
+
+impl Recorder {
+    /// Ends the recording, if one is going on: the one place a recording
+    /// stops, so that the flag goes off, the count of recording threads
+    /// ([`any_recording`]) goes down and the hints go, whichever way it ends.
+    /// The blocks and values stay for the caller.
+    fn end(&mut self) -> Option<Active> {
+        let a = self.active.take()?;
+        RECORDING_THREADS.fetch_sub(1, Ordering::Relaxed);
+        set_flag(a.flag, 0);
+        self.hints.clear();
+        Some(a)
     }
 }
 
@@ -199,11 +211,8 @@ pub(crate) fn start(active: Active) {
 pub(crate) fn stop() -> Option<Finished> {
     RECORDER.with(|r| {
         let mut r = r.borrow_mut();
-        let active = r.active.take()?;
-        RECORDING_THREADS.fetch_sub(1, Ordering::Relaxed);
-        set_flag(active.flag, 0);
+        let active = r.end()?;
         SIDE.with(|c| c.set(None));
-        r.hints.clear();
         Some(Finished {
             active,
             blocks: std::mem::take(&mut r.blocks),
@@ -217,14 +226,11 @@ pub(crate) fn stop() -> Option<Finished> {
 fn take_active() -> Option<Active> {
     RECORDER.with(|r| {
         let mut r = r.borrow_mut();
-        let a = r.active.take()?;
-        RECORDING_THREADS.fetch_sub(1, Ordering::Relaxed);
-        set_flag(a.flag, 0);
+        let a = r.end()?;
         SIDE.with(|c| c.set(None));
         r.blocks.clear();
         r.promotes.clear();
         r.idempotents.clear();
-        r.hints.clear();
         Some(a)
     })
 }
@@ -365,6 +371,11 @@ pub fn note_hint(loc: usize, handle: usize, depth: usize) {
 /// The location at `loc` is dropped: this thread's recording forgets its
 /// hints for it.
 pub(crate) fn forget_hints(loc: usize) {
+    // (Every location's drop comes here: no thread-local access unless
+    // some thread records.)
+    if !any_recording() {
+        return;
+    }
     let _ = RECORDER.try_with(|r| {
         if let Ok(mut r) = r.try_borrow_mut() {
             r.hints.retain(|h| h.loc != loc);
