@@ -10,13 +10,15 @@
 //!   threshold no guard reaches, so every failure runs the blackhole), and the
 //!   blackhole's cost per guard failure from the runtime's statistics
 //!   (`duration_deopting / guard_failures`);
-//! * `c_tests/tests/cut_call_entry.c` (a c_test, run here with 3 million
-//!   calls), a stack machine whose loop calls a function in its dispatch
-//!   loop: with the function inlined into the loop's trace
+//! * `c_tests/tests/cut_call_entry.c` (a c_test, run here with 3 and 12
+//!   million calls), a stack machine whose loop calls a function in its
+//!   dispatch loop: with the function inlined into the loop's trace
 //!   against each call cut into two jumps between traces (`YKD_CUT_CALLS=1`
 //!   and a short length limit), which gives the cost of one transfer between
-//!   traces (the time difference over the jumps the runtime counted, in a
-//!   separate run: the stats' timers would slow the timed ones).
+//!   traces: the difference between the two variants' extra time for the
+//!   extra 9 million calls (so without their warm-ups, which differ) over
+//!   their difference in jumps (counted in separate runs: the stats' timers
+//!   would slow the timed ones), and how many of those were direct.
 //!
 //! Runs alternate between the variants; medians are printed.
 
@@ -42,6 +44,8 @@ struct Run {
     side_traces: u64,
     /// Jumps between traces (`trace_jumps`), if the run kept stats.
     jumps: Option<u64>,
+    /// Of those, the direct ones (`trace_jumps_direct`).
+    direct: Option<u64>,
 }
 
 fn build(tc: &Toolchain, name: &str, out_dir: &Path) -> Result<PathBuf> {
@@ -78,7 +82,7 @@ fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>, args: &[&str]) -> Res
     if !out.status.success() {
         bail!("{} ({}) failed ({})", exe.display(), v.name, out.status);
     }
-    let (mut ns_per_failure, mut side_traces, mut jumps) = (None, 0, None);
+    let (mut ns_per_failure, mut side_traces, mut jumps, mut direct) = (None, 0, None, None);
     if let Some((stats, Ok(text))) = stats.map(|s| (s, std::fs::read_to_string(s))) {
         let j: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", stats.display()))?;
@@ -89,6 +93,7 @@ fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>, args: &[&str]) -> Res
         }
         side_traces = j["side_traces_compiled"].as_u64().unwrap_or(0);
         jumps = j["trace_jumps"].as_u64();
+        direct = j["trace_jumps_direct"].as_u64();
     }
     Ok(Run {
         secs,
@@ -96,6 +101,7 @@ fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>, args: &[&str]) -> Res
         ns_per_failure,
         side_traces,
         jumps,
+        direct,
     })
 }
 
@@ -216,16 +222,23 @@ pub fn run(args: &[String]) -> Result<()> {
         env: &[("YKD_CUT_CALLS", "1"), ("YKD_TRACE_MAX_LEN", "150")],
     };
     let tv = [inlined, cut];
-    let calls = ["3000000"];
-    let t = measure_with(&transfer, &tv, opts.runs, None, &calls)?;
+    // Each variant with N and 4N calls: the difference is the steady
+    // state's, without the warm-up (the cut variant compiles more).
+    let calls = [["3000000"], ["12000000"]];
+    let t_small = measure_with(&transfer, &tv, opts.runs, None, &calls[0])?;
+    let t_large = measure_with(&transfer, &tv, opts.runs, None, &calls[1])?;
     // One run of each with stats, for the jumps.
     let stats = out_dir.join("stats.json");
-    let jumps = |v: &Variant| -> Result<u64> {
-        Ok(run_with(&transfer, v, Some(&stats), &calls)?
-            .jumps
-            .unwrap_or(0))
+    let jumps = |v: &Variant, args: &[&str]| -> Result<(u64, u64)> {
+        let r = run_with(&transfer, v, Some(&stats), args)?;
+        Ok((r.jumps.unwrap_or(0), r.direct.unwrap_or(0)))
     };
-    let (i_jumps, t_jumps) = (jumps(&tv[0])?, jumps(&tv[1])?);
+    let mut tj = [[(0, 0); 2]; 2];
+    for (k, args) in calls.iter().enumerate() {
+        for (i, v) in tv.iter().enumerate() {
+            tj[k][i] = jumps(v, args)?;
+        }
+    }
 
     let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
     let a_plain = med_secs(&p[0]);
@@ -262,9 +275,14 @@ pub fn run(args: &[String]) -> Result<()> {
             median(&ns)
         );
     }
-    let (t_in, t_cut) = (med_secs(&t[0]), med_secs(&t[1]));
+    let t_in = med_secs(&t_large[0]) - med_secs(&t_small[0]);
+    let t_cut = med_secs(&t_large[1]) - med_secs(&t_small[1]);
+    let i_jumps = tj[1][0].0.saturating_sub(tj[0][0].0);
+    let t_jumps = tj[1][1].0.saturating_sub(tj[0][1].0);
+    let t_direct = tj[1][1].1.saturating_sub(tj[0][1].1);
     println!(
-        "  transfer      inlined {t_in:.3}s ({i_jumps} jumps), cut {t_cut:.3}s ({t_jumps} jumps)"
+        "  transfer      9 million calls more: inlined {t_in:.3}s ({i_jumps} jumps more), cut \
+         {t_cut:.3}s ({t_jumps} jumps more, {t_direct} of them direct)"
     );
     if t_jumps > i_jumps {
         println!(

@@ -128,7 +128,47 @@ pub trait CompiledTrace: Send + Sync + 'static {
     /// `vars` is the `YkCtrlPointVars` of the control point the trace was recorded
     /// at, as passed to `__ykrt_control_point`.
     unsafe fn execute(&self, vars: *mut c_void) -> u64;
+
+    /// How a root trace that ends at this trace's location may enter this
+    /// trace directly, without returning to the runtime (see
+    /// [`DirectEntry`]); `None` (the default): only through
+    /// [`CompiledTrace::execute`].
+    fn direct_entry(&self) -> Option<DirectEntry> {
+        None
+    }
 }
+
+/// A trace's entry for direct jumps: a root trace whose recording ended at
+/// another location's control point ends, when that location has a trace
+/// with a direct entry of the current flush generation, by a tail call of
+/// `*code` with the interpreter state in `vars`, the trace's own `info` and
+/// the jumping trace's buffer (so the entered trace needs no more than
+/// `deopt::SMALL_BUF` slots), instead of returning the jump to
+/// `MT::control_point_raw`. The compiler reads it from the location's
+/// installed box (`location::Installed::direct`) in the jumping trace's
+/// code. Null fields: no direct entry.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct DirectEntry {
+    /// Where the trace function's address is (it changes when the trace
+    /// is recompiled at a higher tier: read at each jump).
+    pub code: *const std::sync::atomic::AtomicUsize,
+    /// The trace's `deopt::TraceInfo`.
+    pub info: *const crate::deopt::TraceInfo,
+}
+
+impl DirectEntry {
+    /// No direct entry.
+    pub const NONE: DirectEntry = DirectEntry {
+        code: std::ptr::null(),
+        info: std::ptr::null(),
+    };
+}
+
+// SAFETY: plain addresses into a trace its location owns, read only by
+// trace code while that trace is installed (see `Installed`).
+unsafe impl Send for DirectEntry {}
+unsafe impl Sync for DirectEntry {}
 
 /// A compiled trace, of the kind its [`TraceStart`] asked for.
 pub enum Compiled {

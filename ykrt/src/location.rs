@@ -135,6 +135,11 @@ pub(crate) enum State {
 pub(crate) struct Installed {
     pub(crate) trace: Arc<dyn CompiledTrace>,
     pub(crate) generation: u64,
+    /// `trace`'s direct entry (`DirectEntry::NONE` if it has none), where
+    /// the code of a trace jumping to this location reads it (see
+    /// `crate::compile::DirectEntry`): the box lives while a thread may be
+    /// in compiled code that read this location's word.
+    pub(crate) direct: crate::compile::DirectEntry,
     /// Called once the trace is freed (the `MT` that compiled it counts it
     /// in `traces_freed`, if the `MT` still exists).
     pub(crate) on_free: Option<OnFree>,
@@ -330,9 +335,13 @@ impl Location {
         on_free: OnFree,
     ) -> bool {
         let failures = State::decode(old).failures().unwrap_or(0);
+        let direct = trace
+            .direct_entry()
+            .unwrap_or(crate::compile::DirectEntry::NONE);
         let boxed = NonNull::from(Box::leak(Box::new(Installed {
             trace,
             generation,
+            direct,
             on_free: Some(on_free),
             failures,
         })));

@@ -198,6 +198,18 @@ impl MT {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Where the flush generation is, for compiled code that checks it
+    /// before a direct jump (`compile::DirectEntry`).
+    pub(crate) fn generation_ptr(&self) -> *const AtomicU64 {
+        &self.generation
+    }
+
+    /// Where the enabled flag ([`MT::set_enabled`]) is, for compiled code
+    /// that checks it before a direct jump.
+    pub(crate) fn enabled_ptr(&self) -> *const AtomicBool {
+        &self.enabled
+    }
+
     /// The logger (for JIT events, errors, IR dumps).
     pub fn log(&self) -> &Log {
         &self.log
@@ -740,6 +752,25 @@ impl MT {
             // SAFETY: as above.
             unsafe { t.execute(vars) }
         }
+    }
+}
+
+/// What a trace's direct jump (`compile::DirectEntry`) calls, when JIT
+/// events are logged (`YKD_LOG=3`), just before entering the trace at
+/// `loc`: logs `enter-jit-code`, as [`MT::control_point_raw`] does for the
+/// traces it enters, so that the log shows every entry however it is made.
+///
+/// # Safety
+/// `info` is the jumping trace's info, `loc` the location it jumps to (both
+/// alive while the trace runs).
+pub(crate) unsafe extern "C" fn log_direct_entry(
+    info: *const crate::deopt::TraceInfo,
+    loc: *const Location,
+) {
+    // SAFETY: as this function's contract; the MT outlives its traces.
+    unsafe {
+        let mt = &*(*info).mt;
+        mt.log.event(JitEvent::EnterJitCode, Some((&*loc).into()));
     }
 }
 

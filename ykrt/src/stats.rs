@@ -59,6 +59,12 @@ pub enum Counter {
     /// Recordings grown too long that were cut at a call, the callee's
     /// entry becoming a location (`crate::entries`).
     CallsCut,
+    /// Of the jumps and entries counted in [`Counter::TraceJumps`] and
+    /// [`Counter::TraceExecutions`], those a trace made directly, by a
+    /// tail call of the next location's trace (`compile::DirectEntry`),
+    /// without the runtime. The trace's code adds to it in place
+    /// ([`Stats::counter_ptr`]); [`Stats::get`] adds it to both.
+    TraceJumpsDirect,
 }
 
 /// The time accumulators.
@@ -78,7 +84,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 17] = [
+const COUNTERS: [(Counter, &str); 18] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -96,6 +102,7 @@ const COUNTERS: [(Counter, &str); 17] = [
     (Counter::TracesGivenUp, "traces_given_up"),
     (Counter::TracesLosing, "traces_losing"),
     (Counter::CallsCut, "calls_cut"),
+    (Counter::TraceJumpsDirect, "trace_jumps_direct"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the
@@ -185,9 +192,22 @@ impl Stats {
         self.counters[c as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The current value of `c`.
+    /// The current value of `c` (jumps and entries include the direct
+    /// ones, [`Counter::TraceJumpsDirect`]).
     pub fn get(&self, c: Counter) -> u64 {
-        self.counters[c as usize].load(Ordering::Relaxed)
+        let n = self.counters[c as usize].load(Ordering::Relaxed);
+        match c {
+            Counter::TraceJumps | Counter::TraceExecutions => n.wrapping_add(
+                self.counters[Counter::TraceJumpsDirect as usize].load(Ordering::Relaxed),
+            ),
+            _ => n,
+        }
+    }
+
+    /// Where counter `c` is, for compiled code that adds to it itself
+    /// (relaxed atomic additions, as [`Stats::count`]'s).
+    pub fn counter_ptr(&self, c: Counter) -> *const AtomicU64 {
+        &self.counters[c as usize]
     }
 
     /// Count one recording or compilation given up for a reason of kind `k`.

@@ -54,6 +54,23 @@ pub struct TraceInput<'a> {
     pub name: &'a str,
     /// For a side trace: the frames of the guard it starts from.
     pub side: Option<&'a GuardSrc>,
+    /// For a linear root trace: what its direct jump checks (see
+    /// [`DirectJump`]); `None`: its jumps go through the runtime.
+    pub direct: Option<DirectJump>,
+}
+
+/// The runtime's words a linear root trace reads when it ends at another
+/// location, to enter that location's trace directly
+/// (`crate::compile::DirectEntry`): the `MT`'s flush generation and
+/// enabled flag, and the counter of direct jumps.
+#[derive(Clone, Copy, Debug)]
+pub struct DirectJump {
+    pub generation: usize,
+    pub enabled: usize,
+    pub counter: usize,
+    /// JIT events are logged: each direct jump logs its entry
+    /// (`crate::mt::log_direct_entry`).
+    pub log_entries: bool,
 }
 
 /// One frame of a guard, in terms of the AOT IR: what a side trace starts

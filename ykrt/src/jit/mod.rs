@@ -20,7 +20,7 @@ use crate::abort::{Abort, AbortKind};
 use crate::compile::{CompileError, Compiled, CompiledTrace, RecordedTrace, TraceCompiler};
 use crate::deopt::{SideTrace, TraceFn, TraceInfo};
 use crate::mt::MT;
-use crate::stats::{Timer, TraceRecord};
+use crate::stats::{Counter, Timer, TraceRecord};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt;
@@ -294,6 +294,15 @@ struct Trace {
 }
 
 impl CompiledTrace for Trace {
+    fn direct_entry(&self) -> Option<crate::compile::DirectEntry> {
+        // A jumping trace passes its own buffer, which has at least
+        // `SMALL_BUF` slots (`TraceInfo::run`).
+        (self.info.nslots <= crate::deopt::SMALL_BUF).then_some(crate::compile::DirectEntry {
+            code: &self.f,
+            info: &*self.info,
+        })
+    }
+
     unsafe fn execute(&self, vars: *mut c_void) -> u64 {
         // SAFETY: `f` always holds a trace function compiled with `info`
         // (tier 0's or its recompilation, published with `Release` once
@@ -557,6 +566,12 @@ impl LlvmCompiler {
             linear: trace.end_loc.is_some(),
             name: &name,
             side: src,
+            direct: Some(builder::DirectJump {
+                generation: mt.generation_ptr() as usize,
+                enabled: mt.enabled_ptr() as usize,
+                counter: mt.stats().counter_ptr(Counter::TraceJumpsDirect) as usize,
+                log_entries: mt.log().enabled(crate::log::LEVEL_JIT_EVENT),
+            }),
         };
         let idx = crate::aotir::index()
             .ok_or_else(|| CompileError::from(Abort::internal("the embedded IR is not indexed")))?;

@@ -16,6 +16,9 @@
 //!          function; re-enter or leave
 //! ```
 //!
+//! A linear root trace's end enters the next location's trace directly
+//! where it can ([`direct`]).
+//!
 //! Guards that share a snapshot share its exit block, so exit code grows
 //! with the number of snapshots, not guards x live values; and all exits
 //! share one call of the runtime (a call site costs code generation more
@@ -26,6 +29,7 @@
 use super::walk::{Shape, Walked, END_RESUME, LOC_ID};
 use super::ParamSrc;
 
+mod direct;
 mod tier;
 use crate::abort::Abort;
 use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
@@ -57,6 +61,8 @@ pub struct LowerCx<'a> {
     /// Each resume id's decoded position (see [`ResumeInfo`]).
     pub resume_info: &'a [ResumeInfo],
     pub line0: LLVMMetadataRef,
+    /// A linear root trace's direct jump (see [`direct`]).
+    pub direct: Option<crate::jit::builder::DirectJump>,
 }
 
 /// Where a snapshot's frame resumes, decoded: the function's program, block
@@ -221,6 +227,9 @@ pub fn lower(
         // The head: phis of a root trace's parameters (but vars).
         LLVMPositionBuilderAtEnd(l.b.0, head);
         let mut phis = vec![std::ptr::null_mut(); t.params.len()];
+        // A root trace's count of its loop's iterations (a linear trace's:
+        // of its entries), at the head.
+        let mut entries: Option<LLVMValueRef> = None;
         if root {
             for (k, ty) in t.params.iter().enumerate().skip(1) {
                 if !used[k] {
@@ -232,6 +241,7 @@ pub fn lower(
                 l.vals[k] = Some(p);
             }
             let n = l.count_iteration();
+            entries = Some(n);
             if w.shape == Shape::Loop {
                 tier::emit(&l, w, &invariant, &phis, n, (leave, leave_phi), &new_block);
             }
@@ -370,6 +380,9 @@ pub fn lower(
                     let rb = reload_block(&l);
                     l.reenter_or(r, rb, out);
                     LLVMPositionBuilderAtEnd(l.b.0, out);
+                    if let (Some(d), Some(n)) = (cx.direct, entries) {
+                        l.direct_jump(d, r, n, &new_block);
+                    }
                 }
                 LLVMBuildRet(l.b.0, r);
             }

@@ -364,3 +364,89 @@ fn counter_accesses_are_monotonic_and_aligned() {
         assert_eq!(LLVMGetAlignment(ld), 8);
     }
 }
+
+/// The direct jump (`lower/direct.rs`) on a trace function of the real
+/// signature: the module verifies (LLVM checks `musttail`'s rules: same
+/// prototype, call right before the `ret` of its value), and the code reads
+/// the location's word with acquire, checks the runtime's words at their
+/// addresses, counts the jump atomically and enters by a tail call, only
+/// when the outcome is a jump and the entry count is not a multiple of
+/// `RENEW_EVERY`.
+#[test]
+fn direct_jump_is_a_checked_tail_call() {
+    let m = Module::parse_ir(
+        "%vars = type { i64 }\n\
+         define i64 @trace(ptr %vars, ptr %info, ptr %buf) {\n  ret i64 0\n}\n\
+         declare i64 @exit(ptr, i64, ptr, ptr)\n\
+         @v = external global %vars\n",
+    )
+    .unwrap();
+    let f = m.function("trace").unwrap();
+    // SAFETY: building into the live module's function: its one block is
+    // emptied and rebuilt.
+    unsafe {
+        let old = LLVMGetFirstBasicBlock(f);
+        LLVMDeleteBasicBlock(old);
+        let vars_ty = LLVMGlobalGetValueType(LLVMGetNamedGlobal(m.m, c"v".as_ptr()));
+        let cx = LowerCx {
+            t: &m,
+            trace_fn: f,
+            vars_ty,
+            exit_fn: m.function("exit").unwrap(),
+            start_loc: 0x10000,
+            funcs: &[],
+            globals: &[],
+            resume_info: &[],
+            line0: std::ptr::null_mut(),
+            direct: None,
+        };
+        let l = L {
+            cx: &cx,
+            b: m.builder(),
+            vals: Vec::new(),
+            syms: HashMap::default(),
+            used_funcs: Vec::new(),
+            used_globals: Vec::new(),
+            vars: LLVMGetParam(f, 0),
+            info: LLVMGetParam(f, 1),
+            buf: LLVMGetParam(f, 2),
+        };
+        let new_block = |name: &str| {
+            let n = CString::new(name).unwrap();
+            LLVMAppendBasicBlockInContext(m.ctx, f, n.as_ptr())
+        };
+        let entry = new_block("entry");
+        LLVMPositionBuilderAtEnd(l.b.0, entry);
+        let i64t = m.int_ty(64);
+        // The outcome and the entry count: loaded, so nothing folds.
+        let r = LLVMBuildLoad2(l.b.0, i64t, l.buf, c"r".as_ptr());
+        let n = LLVMBuildLoad2(l.b.0, i64t, l.vars, c"n".as_ptr());
+        let d = crate::jit::builder::DirectJump {
+            generation: 0x1000,
+            enabled: 0x2000,
+            counter: 0x3000,
+            log_entries: true,
+        };
+        l.direct_jump(d, r, n, &new_block);
+        LLVMBuildRet(l.b.0, r);
+    }
+    m.verify().unwrap();
+    let t = m.to_text();
+    for want in [
+        "musttail call i64 %",
+        "icmp uge i64 %r, 4096",
+        &format!("and i64 %n, {}", direct::RENEW_EVERY - 1),
+        "load atomic i64, ptr %",
+        "acquire, align 8",
+        "inttoptr (i64 4096 to ptr) acquire",
+        "load atomic i8, ptr inttoptr (i64 8192 to ptr) monotonic",
+        "atomicrmw add ptr inttoptr (i64 12288 to ptr), i64 1 monotonic",
+    ] {
+        assert!(t.contains(want), "no {want:?} in:\n{t}");
+    }
+    // With entries logged, the log hook is called before the tail call.
+    let log = crate::mt::log_direct_entry as *const () as usize;
+    let hook = t.find(&format!("inttoptr (i64 {log} to ptr)(ptr %info"));
+    let tail = t.find("musttail");
+    assert!(matches!((hook, tail), (Some(h), Some(c)) if h < c), "{t}");
+}

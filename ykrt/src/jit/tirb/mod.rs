@@ -197,6 +197,9 @@ pub fn build(
         globals: &globals,
         resume_info: &resume_info,
         line0,
+        direct: input
+            .direct
+            .filter(|_| input.side.is_none() && input.linear),
     };
     let lowered = lower::lower(&cx, &w, &tr, &locs)?;
     drop(dbg);
