@@ -25,11 +25,13 @@
 //     yk-jit-event: deoptimise
 //     {
 //     ...
-//       "trace_executions": 400,
+//       "trace_executions": 402,
 //       "guard_failures": 5,
 //       "side_traces_compiled": 2,
 //       "traces_re_recorded": 0,
 //       "trace_jumps": 400,
+//     ...
+//       "trace_jumps_direct": 395,
 //     ...
 //   stdout:
 //     a=156000 b=180000 outer=200
@@ -38,10 +40,15 @@
 // loop is traced; leaving loop A's trace reaches loop B's control point, and leaving B's trace
 // reaches A's again (through the outer loop's bytecodes, which have no location). Once the exit
 // guards have side traces, each side trace ends by jumping into the other loop's trace: the
-// runtime passes the reached control point at once (stat `trace_jumps`) instead of returning to
-// the interpreter, and no guard deoptimises again until the program's last exit. The
-// interpreter enters a trace once: the other 399 entries are jumps (the 400th jump reaches a
-// location without a trace, before B's exit has its side trace).
+// trace that ran it enters the reached location's trace directly (a tail call after the side
+// trace returns: stat `trace_jumps_direct`) instead of returning to the interpreter, and no
+// guard deoptimises again until the program's last exit. 400 jumps: 395 direct, 5 through the
+// runtime (those made before both traces were compiled, among them the one that reaches a
+// location without a trace, and those made when the jumping trace's count was a multiple of
+// 256). The interpreter enters a trace three
+// times: at first, and once more for each loop's trace moving to its recompiled code (tiered
+// up after 2,000 iterations while running: it leaves at its loop's head, and the interpreter
+// enters the new code).
 
 #include <stdio.h>
 #include <yk.h>

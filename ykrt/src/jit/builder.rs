@@ -54,19 +54,21 @@ pub struct TraceInput<'a> {
     pub name: &'a str,
     /// For a side trace: the frames of the guard it starts from.
     pub side: Option<&'a GuardSrc>,
-    /// For a linear root trace: what its direct jump checks (see
+    /// For a root trace: what its direct jumps check (see
     /// [`DirectJump`]); `None`: its jumps go through the runtime.
     pub direct: Option<DirectJump>,
 }
 
-/// The runtime's words a linear root trace reads when it ends at another
-/// location, to enter that location's trace directly
-/// (`crate::compile::DirectEntry`): the `MT`'s flush generation and
-/// enabled flag, and the counter of direct jumps.
+/// The runtime's words a root trace reads when it leaves at another
+/// location (at its end, or after a guard's side trace or blackhole run), to
+/// enter that location's trace directly (`crate::compile::DirectEntry`):
+/// the `MT`'s flush generation and enabled flag, the count of recording
+/// threads, and the counter of direct jumps.
 #[derive(Clone, Copy, Debug)]
 pub struct DirectJump {
     pub generation: usize,
     pub enabled: usize,
+    pub recording: usize,
     pub counter: usize,
     /// JIT events are logged: each direct jump logs its entry
     /// (`crate::mt::log_direct_entry`).

@@ -569,6 +569,7 @@ impl LlvmCompiler {
             direct: Some(builder::DirectJump {
                 generation: mt.generation_ptr() as usize,
                 enabled: mt.enabled_ptr() as usize,
+                recording: crate::trace::swt::recording_threads_ptr() as usize,
                 counter: mt.stats().counter_ptr(Counter::TraceJumpsDirect) as usize,
                 log_entries: mt.log().enabled(crate::log::LEVEL_JIT_EVENT),
             }),

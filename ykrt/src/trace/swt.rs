@@ -125,6 +125,15 @@ pub(crate) fn any_recording() -> bool {
     RECORDING_THREADS.load(Ordering::Relaxed) != 0
 }
 
+/// Where the count [`any_recording`] reads is, for compiled code that
+/// checks it before a direct jump (`compile::DirectEntry`): a trace must
+/// not enter another while this thread records (a guard's blackhole run
+/// may have started a side trace's recording, which goes on in the
+/// interpreter).
+pub(crate) fn recording_threads_ptr() -> *const AtomicUsize {
+    &RECORDING_THREADS
+}
+
 thread_local! {
     static THREAD_ID: Cell<u64> = const { Cell::new(0) };
     /// The guard of this thread's side-trace recording, if one is going on

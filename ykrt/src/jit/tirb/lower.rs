@@ -61,7 +61,7 @@ pub struct LowerCx<'a> {
     /// Each resume id's decoded position (see [`ResumeInfo`]).
     pub resume_info: &'a [ResumeInfo],
     pub line0: LLVMMetadataRef,
-    /// A linear root trace's direct jump (see [`direct`]).
+    /// A root trace's direct jumps (see [`direct`]).
     pub direct: Option<crate::jit::builder::DirectJump>,
 }
 
@@ -493,14 +493,27 @@ pub fn lower(
                 4,
                 c"".as_ptr(),
             );
+            let mut out = tb;
             if root {
                 let rb = reload_block(&l);
-                l.reenter_or(r, rb, leave);
+                match (cx.direct, entries) {
+                    (Some(d), Some(n)) => {
+                        // A jump elsewhere (the side trace's or the
+                        // blackhole's end) is entered directly if it can be.
+                        let jb = new_block("exit_jump");
+                        l.reenter_or(r, rb, jb);
+                        LLVMPositionBuilderAtEnd(l.b.0, jb);
+                        l.direct_jump(d, r, n, &new_block);
+                        out = LLVMGetInsertBlock(l.b.0);
+                        LLVMBuildBr(l.b.0, leave);
+                    }
+                    _ => l.reenter_or(r, rb, leave),
+                }
             } else {
                 LLVMBuildBr(l.b.0, leave);
             }
             let mut v = [r];
-            let mut b = [tb];
+            let mut b = [out];
             LLVMAddIncoming(leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
         }
         for s in &guard_snaps {

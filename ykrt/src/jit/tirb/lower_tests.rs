@@ -424,6 +424,7 @@ fn direct_jump_is_a_checked_tail_call() {
         let d = crate::jit::builder::DirectJump {
             generation: 0x1000,
             enabled: 0x2000,
+            recording: 0x4000,
             counter: 0x3000,
             log_entries: true,
         };
@@ -440,6 +441,7 @@ fn direct_jump_is_a_checked_tail_call() {
         "acquire, align 8",
         "inttoptr (i64 4096 to ptr) acquire",
         "load atomic i8, ptr inttoptr (i64 8192 to ptr) monotonic",
+        "load atomic i64, ptr inttoptr (i64 16384 to ptr) acquire",
         "atomicrmw add ptr inttoptr (i64 12288 to ptr), i64 1 monotonic",
     ] {
         assert!(t.contains(want), "no {want:?} in:\n{t}");

@@ -1,10 +1,14 @@
-//! The direct jump at the end of a linear root trace (see
-//! `crate::compile::DirectEntry`): when the location the trace ends at has
-//! a trace of the current flush generation with a direct entry, and the JIT
-//! is on, the trace enters it by a tail call (`musttail`: every trace
-//! function has the same signature, so the stack does not grow however
-//! long traces keep jumping to each other) instead of returning the jump to
-//! `MT::control_point_raw`. Otherwise, and on every [`RENEW_EVERY`]th
+//! The direct jump of a root trace (see `crate::compile::DirectEntry`), at
+//! the end of a linear trace and after a guard exit whose side trace or
+//! blackhole run ended at another location: when that location has a trace
+//! of the current flush generation with a direct entry, the JIT is on and
+//! no thread records (so this one doesn't: a blackhole run may have started
+//! a side trace's recording, which goes on in the interpreter), the trace
+//! enters it by a tail call (`musttail`: every trace function has the same
+//! signature, so the stack does not grow however long traces keep jumping
+//! to each other) instead of returning the jump to
+//! `MT::control_point_raw`. Side traces don't: one is called from its
+//! parent's guard exit, whose frame a tail call would leave below. Otherwise, and on every [`RENEW_EVERY`]th
 //! entry of the jumping trace (so that a thread that keeps jumping between
 //! traces still passes the runtime now and then, which renews its
 //! `reclaim` entry), it returns the jump as before.
@@ -21,10 +25,11 @@ use llvm_sys::{LLVMAtomicOrdering, LLVMAtomicRMWBinOp, LLVMTailCallKind};
 pub const RENEW_EVERY: u64 = 256;
 
 impl L<'_> {
-    /// At the end of a linear root trace whose outcome is `r` (a jump, or
-    /// `RESUME` for a control point without a location) and whose count of
-    /// entries is `n`: emits the direct jump, leaving the builder in the
-    /// block that returns `r` (reached when the jump is not made).
+    /// Where a root trace leaves with outcome `r` (a jump, or another
+    /// outcome, which it returns as it is), its count of entries (a loop's:
+    /// of iterations) being `n`: emits the direct jump, leaving the builder
+    /// in a block that goes on to return `r` (reached when the jump is not
+    /// made).
     pub(super) fn direct_jump(
         &self,
         d: DirectJump,
@@ -90,13 +95,17 @@ impl L<'_> {
             acquire(cur);
             let en = LLVMBuildLoad2(b, i8t, self.addr(d.enabled), c"".as_ptr());
             monotonic(en);
+            let rec = LLVMBuildLoad2(b, i64t, self.addr(d.recording), c"".as_ptr());
+            acquire(rec);
             let code_at = offset_of!(Installed, direct) + offset_of!(DirectEntry, code);
             let codep = LLVMBuildLoad2(b, ptr, field(code_at), c"".as_ptr());
             let same = LLVMBuildICmp(b, LLVMIntEQ, gen, cur, c"".as_ptr());
             let on = LLVMBuildICmp(b, LLVMIntNE, en, LLVMConstInt(i8t, 0, 0), c"".as_ptr());
             let has = LLVMBuildIsNotNull(b, codep, c"".as_ptr());
+            let idle = LLVMBuildICmp(b, LLVMIntEQ, rec, t.const_int(64, 0), c"".as_ptr());
             let ok = LLVMBuildAnd(b, same, on, c"".as_ptr());
             let ok = LLVMBuildAnd(b, ok, has, c"".as_ptr());
+            let ok = LLVMBuildAnd(b, ok, idle, c"".as_ptr());
             LLVMBuildCondBr(b, ok, enter_b, ret_b);
 
             // Count it; enter: the code's current address, the trace's info.
