@@ -188,6 +188,24 @@ impl Module {
         }
     }
 
+    /// Links `other` (a module of the same context, which this consumes)
+    /// into this module; an error if LLVM's linker reports one.
+    pub fn link_in(&self, other: Module) -> Result<()> {
+        if other.ctx != self.ctx || other.owns_ctx {
+            return Err(anyhow::anyhow!(
+                "linking modules of different contexts, or one that owns its context"
+            ));
+        }
+        let o = other.into_raw();
+        // SAFETY: both modules are valid and in the same context; the linker
+        // takes `o` over (and frees it) whatever the result.
+        let failed = unsafe { llvm_sys::linker::LLVMLinkModules2(self.m, o) };
+        if failed != 0 {
+            return Err(anyhow::anyhow!("LLVM could not link the modules"));
+        }
+        Ok(())
+    }
+
     /// Gives up ownership of the module (e.g. to ORC).
     pub fn into_raw(self) -> LLVMModuleRef {
         let m = self.m;

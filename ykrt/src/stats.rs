@@ -65,6 +65,9 @@ pub enum Counter {
     /// without the runtime. The trace's code adds to it in place
     /// ([`Stats::counter_ptr`]); [`Stats::get`] adds it to both.
     TraceJumpsDirect,
+    /// Side traces compiled into their root trace's code when the root
+    /// trace was recompiled at the hot tier (`jit::stitch`).
+    SideTracesStitched,
 }
 
 /// The time accumulators.
@@ -84,7 +87,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 18] = [
+const COUNTERS: [(Counter, &str); 19] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -103,6 +106,7 @@ const COUNTERS: [(Counter, &str); 18] = [
     (Counter::TracesLosing, "traces_losing"),
     (Counter::CallsCut, "calls_cut"),
     (Counter::TraceJumpsDirect, "trace_jumps_direct"),
+    (Counter::SideTracesStitched, "side_traces_stitched"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the
@@ -190,6 +194,11 @@ impl Stats {
     /// Add one to `c`.
     pub fn count(&self, c: Counter) {
         self.counters[c as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Add `n` to `c`.
+    pub fn count_n(&self, c: Counter, n: u64) {
+        self.counters[c as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// The current value of `c` (jumps and entries include the direct

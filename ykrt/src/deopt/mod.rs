@@ -263,6 +263,19 @@ impl TraceInfo {
     /// [`GIVE_UP_RATIO`] of its loop's iterations per exit in that window.
     /// Pending exits are not counted while the tree has fewer than
     /// [`EXCUSED_SIDES`] side traces.
+    /// Is a side trace of one of this trace's guards being recorded or
+    /// compiled (started less than [`PENDING_GRACE_MS`] ago)? The
+    /// recompilation of a root trace waits for it, so as to compile it in
+    /// (see `jit::stitch`).
+    pub(crate) fn side_in_progress(&self) -> bool {
+        let now = now_ms();
+        self.guards.iter().any(|g| {
+            g.side_state.load(Ordering::Relaxed) == SIDE_RECORDING
+                && g.side.get().is_none()
+                && now.saturating_sub(g.side_since.load(Ordering::Relaxed)) < PENDING_GRACE_MS
+        })
+    }
+
     fn losing(&self, pending: bool) -> bool {
         let tree = self.tree();
         if pending && tree.sides.load(Ordering::Relaxed) < EXCUSED_SIDES {
@@ -640,6 +653,19 @@ unsafe fn run_side(info: &TraceInfo, guard: u64, buf: *mut u64, vars: *mut u8) -
         let side = &*side;
         Some((side.f)(vars, &*side.info, buf))
     }
+}
+
+/// What a root trace whose guard's side trace was compiled into it (see
+/// `jit::tier`, "stitching") calls after running the side trace's code,
+/// which returned `r`: counts the run for re-optimisation, as
+/// [`__yk_guard_exit`] does after calling a side trace, and returns the
+/// outcome to go on with.
+///
+/// # Safety
+/// `info` is the calling root trace's own info, `g` one of its guards.
+pub(crate) unsafe extern "C" fn __yk_side_ran(info: *const TraceInfo, g: u64, r: u64) -> u64 {
+    // SAFETY: as this function's contract.
+    unsafe { (*info).count_side_run(g as usize, r) }
 }
 
 impl TraceInfo {

@@ -11,6 +11,7 @@ pub mod dbg;
 pub mod decode;
 pub mod lazy;
 pub mod orc;
+mod stitch;
 mod tier;
 pub mod tirb;
 use tier::*;
@@ -81,6 +82,10 @@ struct State {
     cold: Option<orc::Orc>,
     /// Traces compiled at tier 0 and not yet recompiled, by number.
     pending: HashMap<u64, Pending>,
+    /// Side traces' modules for stitching into their parents at the
+    /// parents' recompilation, by (parent trace number, guard). (Declared
+    /// before `gens`, as `pending`: modules drop before their contexts.)
+    stitch_srcs: HashMap<(u64, u32), stitch::StitchSrc>,
     /// The recompiled code of traces (in `orc`), by trace number.
     hot_code: HashMap<u64, orc::CodeHandle>,
     /// The contexts with traces that are still alive, oldest first; the
@@ -231,6 +236,7 @@ impl Shared {
             // Before its generation (the module's context) can go.
             st.pending.remove(&no);
             st.guard_srcs.retain(|k, _| k.0 != no);
+            st.stitch_srcs.retain(|k, _| k.0 != no);
             if let Some(g) = st.trace_gen.remove(&no) {
                 if let Some(g) = st.gens.iter_mut().find(|x| x.id == g) {
                     g.live -= 1;
@@ -396,6 +402,10 @@ fn init(mt: &MT) -> Result<State, SetupError> {
         )?;
         o.define_absolute(SIDE_TIER_UP, __yk_side_tier_up as *const () as usize)?;
         o.define_absolute(TIER_CHECK, __yk_tier_check as *const () as usize)?;
+        o.define_absolute(
+            stitch::SIDE_RAN,
+            crate::deopt::__yk_side_ran as *const () as usize,
+        )?;
     }
     Ok(State {
         orc,
@@ -406,6 +416,7 @@ fn init(mt: &MT) -> Result<State, SetupError> {
         ntraces: 0,
         guard_srcs: HashMap::new(),
         trace_gen: HashMap::new(),
+        stitch_srcs: HashMap::new(),
         next_gen: 1,
     })
 }
@@ -526,6 +537,7 @@ impl LlvmCompiler {
             pending,
             gens,
             guard_srcs,
+            stitch_srcs,
             ..
         } = st;
         // A trace starts at tier 0 if there is one.
@@ -637,6 +649,19 @@ impl LlvmCompiler {
             ninstrs,
             blocks: trace.blocks.len(),
         });
+        // A side trace's module is kept for its parent's recompilation.
+        let stitch_src = match side {
+            Some((parent, g)) if tier0 && stitch::enabled() => Some((
+                (parent, g),
+                stitch::StitchSrc {
+                    module: built.module.copy(),
+                    name: name.clone(),
+                    funcs: built.funcs.clone(),
+                    globals: built.globals.clone(),
+                },
+            )),
+            _ => None,
+        };
         let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
         // A tier-0 side trace is entered through its slot (see `SideSlot`).
@@ -684,6 +709,9 @@ impl LlvmCompiler {
         }
         if let Some(k) = keep {
             pending.insert(trace_no, k);
+        }
+        if let Some((k, src)) = stitch_src {
+            stitch_srcs.insert(k, src);
         }
         gen.live += 1;
         st.trace_gen.insert(trace_no, gen_id);

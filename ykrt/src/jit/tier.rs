@@ -75,6 +75,13 @@ impl Trace {
         // SAFETY: the MT outlives its traces, and the trace is running or
         // has just run without ending the interpreter function.
         let mt = unsafe { &*self.info.mt };
+        if super::stitch::enabled() && self.info.side_in_progress() {
+            // A side trace is on its way: recompile once it can be
+            // stitched in (a few iterations later).
+            t.next_check
+                .store(iters.saturating_add(TIER_CHECK_ITERS), Ordering::Relaxed);
+            return;
+        }
         if mt.budget_spent(1) {
             // Compiling is over its budget: ask again later.
             t.next_check
@@ -166,7 +173,7 @@ impl Shared {
             }
             TierUpTarget::Side(w) => {
                 if let Some(slot) = w.upgrade() {
-                    self.recompile(slot.trace_no, slot.guards, mt, &slot.f);
+                    self.recompile(slot.trace_no, slot.guards, mt, &slot.f, None);
                 }
             }
         }
@@ -176,12 +183,27 @@ impl Shared {
     /// to the new code. (A thread already running the old code finishes
     /// its run in it: both stay until the trace is freed.)
     pub(super) fn tier_up(&self, t: &Trace, mt: &MT) {
-        self.recompile(t.info.trace_no, t.info.guards.len(), mt, &t.f);
+        self.recompile(
+            t.info.trace_no,
+            t.info.guards.len(),
+            mt,
+            &t.f,
+            Some(&t.info),
+        );
     }
 
     /// Recompiles tier-0 trace `no` (with `guards` guards) at the
-    /// configured level and stores the new code's address into `f`.
-    pub(super) fn recompile(&self, no: u64, guards: usize, mt: &MT, f: &AtomicUsize) {
+    /// configured level and stores the new code's address into `f`. For a
+    /// root trace (`root` its info), the side traces its guards have by
+    /// then are compiled into it (see [`super::stitch`]).
+    pub(super) fn recompile(
+        &self,
+        no: u64,
+        guards: usize,
+        mt: &MT,
+        f: &AtomicUsize,
+        root: Option<&TraceInfo>,
+    ) {
         let clock = crate::mt::CompileClock::start();
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if self.stopped.load(Ordering::Acquire) {
@@ -189,7 +211,7 @@ impl Shared {
         }
         let Some(Ok(st)) = guard.as_mut() else { return };
         self.free_dead(st);
-        let Some(p) = st.pending.remove(&no) else {
+        let Some(mut p) = st.pending.remove(&no) else {
             return;
         };
         let Some(gen) = st
@@ -205,6 +227,56 @@ impl Shared {
         };
         if define_refs(&mut st.orc, info, &p.funcs, &p.globals).is_err() {
             return;
+        }
+        // The root's side traces, into its code.
+        let mut stitched = 0;
+        if let Some(root) = root {
+            let sides: Vec<super::stitch::Stitch> = root
+                .guards
+                .iter()
+                .enumerate()
+                .filter_map(|(g, gi)| {
+                    let side = gi.side.get()?;
+                    let src = st.stitch_srcs.remove(&(no, g as u32))?;
+                    Some(super::stitch::Stitch {
+                        guard: g as u32,
+                        info: &*side.info,
+                        src,
+                    })
+                })
+                .collect();
+            if !sides.is_empty() && super::stitch::enabled() {
+                let refs: Vec<_> = sides
+                    .iter()
+                    .map(|s| (s.src.funcs.clone(), s.src.globals.clone()))
+                    .collect();
+                let m = p.module.copy();
+                let ok = super::stitch::stitch(&m, &p.name, sides)
+                    .and_then(|n| {
+                        m.run_passes(super::stitch::PIPELINE)
+                            .map_err(|e| e.to_string())?;
+                        m.verify().map_err(|e| e.to_string())?;
+                        Ok(n)
+                    })
+                    .and_then(|n| {
+                        for (fs, gs) in &refs {
+                            define_refs(&mut st.orc, info, fs, gs).map_err(|e| format!("{e:?}"))?;
+                        }
+                        Ok(n)
+                    });
+                match ok {
+                    Ok(n) => {
+                        stitched = n;
+                        p.module = m;
+                    }
+                    Err(e) => phases.note(&format!("(not stitched: {e})")),
+                }
+            }
+        }
+        if stitched > 0 {
+            phases.note(&format!("({stitched} side traces stitched)"));
+            mt.stats()
+                .count_n(crate::stats::Counter::SideTracesStitched, stitched as u64);
         }
         let Ok((addr, rt)) = st
             .orc
