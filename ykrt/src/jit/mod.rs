@@ -649,17 +649,24 @@ impl LlvmCompiler {
             ninstrs,
             blocks: trace.blocks.len(),
         });
-        // A side trace's module is kept for its parent's recompilation.
+        // A side trace's module is kept for its parent's recompilation,
+        // if the parent is a root trace not yet recompiled.
+        let of_root = matches!(&trace.start, crate::compile::TraceStart::Guard(gs)
+            if gs.parent().side_depth == 0);
         let stitch_src = match side {
-            Some((parent, g)) if tier0 && stitch::enabled() => Some((
-                (parent, g),
-                stitch::StitchSrc {
-                    module: built.module.copy(),
-                    name: name.clone(),
-                    funcs: built.funcs.clone(),
-                    globals: built.globals.clone(),
-                },
-            )),
+            Some((parent, g))
+                if tier0 && of_root && stitch::enabled() && pending.contains_key(&parent) =>
+            {
+                Some((
+                    (parent, g),
+                    stitch::StitchSrc {
+                        module: built.module.copy(),
+                        name: name.clone(),
+                        funcs: built.funcs.clone(),
+                        globals: built.globals.clone(),
+                    },
+                ))
+            }
             _ => None,
         };
         let new_srcs = std::mem::take(&mut built.guard_srcs);
