@@ -6,7 +6,8 @@
 //!   binary with `YK_JITC=none`, and over the same interpreter built as plain
 //!   C with `clang -O2` and the yk API as no-ops (`c_tests/bench/no_jit/yk.h`);
 //! * `c_tests/bench/branchy.c`, a loop whose branch goes each way half the
-//!   time: with side traces (the default threshold) against without (a
+//!   time: with side traces (the default threshold; stitched into the
+//!   trace at its recompilation, and not, `YKD_STITCH=0`) against without (a
 //!   threshold no guard reaches, so every failure runs the blackhole), and the
 //!   blackhole's cost per guard failure from the runtime's statistics
 //!   (`duration_deopting / guard_failures`);
@@ -204,6 +205,10 @@ pub fn run(args: &[String]) -> Result<()> {
                 env: &[("YK_SIDETRACE_THRESHOLD", "4000000000")],
             },
             Variant {
+                name: "side-traces-unstitched",
+                env: &[("YKD_STITCH", "0")],
+            },
+            Variant {
                 name: "side-traces",
                 env: &[],
             },
@@ -242,9 +247,14 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let (a_off, a_jit) = (med_secs(&a[0]), med_secs(&a[1]));
     let a_plain = med_secs(&p[0]);
-    let (b_off, b_none, b_side) = (med_secs(&b[0]), med_secs(&b[1]), med_secs(&b[2]));
+    let (b_off, b_none, b_apart, b_side) = (
+        med_secs(&b[0]),
+        med_secs(&b[1]),
+        med_secs(&b[2]),
+        med_secs(&b[3]),
+    );
     let ns: Vec<f64> = b[1].iter().filter_map(|r| r.ns_per_failure).collect();
-    let side_ok = b[2].iter().all(|r| r.side_traces > 0);
+    let side_ok = b[2..].iter().flatten().all(|r| r.side_traces > 0);
     println!(
         "bench-jit: {} runs ({} runtime)",
         opts.runs,
@@ -258,7 +268,7 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     println!(
         "  branchy       YK_JITC=none {b_off:.3}s, JIT without side traces {b_none:.3}s, \
-         with side traces {b_side:.3}s"
+         with side traces {b_side:.3}s ({b_apart:.3}s not stitched, YKD_STITCH=0)"
     );
     println!(
         "                side traces vs blackhole on every failure: {:.1}x faster{}",
