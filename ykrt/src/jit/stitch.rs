@@ -36,6 +36,14 @@ pub(super) const SIDE_RAN: &str = "__yk_side_ran";
 pub(super) const PIPELINE: &str =
     "always-inline,function(sroa,early-cse<memssa>,gvn,instcombine<no-verify-fixpoint>,simplifycfg)";
 
+/// [`PIPELINE`], or `YKD_STITCH_PIPELINE` if set (for experiments).
+pub(super) fn pipeline() -> String {
+    std::env::var("YKD_STITCH_PIPELINE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| PIPELINE.into())
+}
+
 /// Stitching is on unless `YKD_STITCH=0`.
 pub(super) fn enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();

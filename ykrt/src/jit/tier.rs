@@ -253,7 +253,7 @@ impl Shared {
                 let m = p.module.copy();
                 let ok = super::stitch::stitch(&m, &p.name, sides)
                     .and_then(|n| {
-                        m.run_passes(super::stitch::PIPELINE)
+                        m.run_passes(&super::stitch::pipeline())
                             .map_err(|e| e.to_string())?;
                         m.verify().map_err(|e| e.to_string())?;
                         Ok(n)
