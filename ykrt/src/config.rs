@@ -87,6 +87,9 @@ pub struct IrLogSelection {
     /// `trace-ir`: each trace's trace IR after the forward optimiser and
     /// after the backward pass.
     pub trace_ir: bool,
+    /// `jit-stitched`: a root trace's module recompiled with its side
+    /// traces stitched in, after the stitching pipeline (`jit::stitch`).
+    pub jit_stitched: bool,
 }
 
 /// Everything the environment can set.
@@ -280,7 +283,8 @@ impl Config {
             c.log_dest = dest.ok_or_else(|| err("YKD_LOG", &v, LOG))?;
         }
         const LOG_IR: &str =
-            "`[file:]item,...` with items from aot, jit-pre-opt, jit-post-opt, trace-blocks, trace-ir";
+            "`[file:]item,...` with items from aot, jit-pre-opt, jit-post-opt, jit-stitched, \
+             trace-blocks, trace-ir";
         if let Some(v) = get("YKD_LOG_IR", LOG_IR)? {
             let (dest, items) = split_dest(&v);
             c.log_ir_dest = dest.ok_or_else(|| err("YKD_LOG_IR", &v, LOG_IR))?;
@@ -291,6 +295,7 @@ impl Config {
                     "jit-post-opt" => c.log_ir.jit_post_opt = true,
                     "trace-blocks" => c.log_ir.trace_blocks = true,
                     "trace-ir" => c.log_ir.trace_ir = true,
+                    "jit-stitched" => c.log_ir.jit_stitched = true,
                     _ => return Err(err("YKD_LOG_IR", &v, LOG_IR)),
                 }
             }
@@ -391,6 +396,7 @@ mod tests {
                 jit_post_opt: true,
                 trace_blocks: true,
                 trace_ir: false,
+                jit_stitched: false,
             }
         );
         assert_eq!(c.log_ir_dest, LogDest::Stderr);

@@ -267,6 +267,9 @@ impl Shared {
                 match ok {
                     Ok(n) => {
                         stitched = n;
+                        if mt.log().ir_selection().jit_stitched {
+                            mt.log().ir_section("jit-stitched", &m.to_text());
+                        }
                         p.module = m;
                     }
                     Err(e) => phases.note(&format!("(not stitched: {e})")),
