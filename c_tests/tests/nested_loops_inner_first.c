@@ -41,10 +41,8 @@
 // With YKD_INNER_LOOPS_FIRST=0 the outer loop's recording unrolls the inner loops and is
 // aborted as too long after a long compilation.
 
-#include <stdio.h>
-#include <yk.h>
+#include "extra/reg_machine.h"
 
-enum { SET, ADD, ADDI, JLT, HALT };
 // Registers: 0 = i, 1 = j, 2 = outer, 3 = a, 4 = b.
 static const int prog[] = {
     SET,  2, 0,      // 0: outer = 0
@@ -64,24 +62,6 @@ static const int prog[] = {
 #define N (sizeof(prog) / sizeof(prog[0]))
 
 int main(void) {
-  YkMT *mt = yk_mt_new(NULL);
-  YkLocation locs[N];
-  for (unsigned i = 0; i < N; i++)
-    locs[i] = (i == 3 || i == 6 || i == 9) ? yk_location_new() : yk_location_null();
-  long reg[5] = {0};
-  int pc = 0;
-  for (;;) {
-    yk_mt_control_point(mt, &locs[pc]);
-    const int *ins = &prog[yk_promote(pc)];
-    switch (ins[0]) {
-    case SET: reg[ins[1]] = ins[2]; pc += 3; break;
-    case ADD: reg[ins[1]] += reg[ins[2]]; pc += 3; break;
-    case ADDI: reg[ins[1]] += ins[2]; pc += 3; break;
-    case JLT: pc = reg[ins[1]] < ins[2] ? ins[3] : pc + 4; break;
-    case HALT:
-      printf("a=%ld b=%ld outer=%ld\n", reg[3], reg[4], reg[2]);
-      yk_mt_shutdown(mt);
-      return 0;
-    }
-  }
+  static const unsigned heads[] = {3, 6, 9};
+  return run_reg_machine(prog, N, heads, 3);
 }
