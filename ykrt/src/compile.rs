@@ -138,9 +138,11 @@ pub trait CompiledTrace: Send + Sync + 'static {
     }
 }
 
-/// A trace's entry for direct jumps: a root trace whose recording ended at
-/// another location's control point ends, when that location has a trace
-/// with a direct entry of the current flush generation, by a tail call of
+/// A trace's entry for direct jumps: a root trace that leaves at another
+/// location's control point (at the end of a linear trace, or after a guard
+/// exit whose side trace or blackhole run ended there) leaves, when that
+/// location has a trace with a direct entry of the current flush
+/// generation, by a tail call of
 /// `*code` with the interpreter state in `vars`, the trace's own `info` and
 /// the jumping trace's buffer (so the entered trace needs no more than
 /// `deopt::SMALL_BUF` slots), instead of returning the jump to

@@ -117,6 +117,14 @@ pub struct GuardInfo {
 }
 
 impl GuardInfo {
+    /// Is this guard's side trace being recorded or compiled, started less
+    /// than [`PENDING_GRACE_MS`] before `now` ([`now_ms`])?
+    fn side_pending(&self, now: u64) -> bool {
+        self.side_state.load(Ordering::Relaxed) == SIDE_RECORDING
+            && self.side.get().is_none()
+            && now.saturating_sub(self.side_since.load(Ordering::Relaxed)) < PENDING_GRACE_MS
+    }
+
     /// A guard with these frames that never failed.
     pub fn new(frames: Vec<FrameInfo>) -> GuardInfo {
         let nin = frames
@@ -256,6 +264,14 @@ impl TraceInfo {
         unsafe { &*self.tree }
     }
 
+    /// Is a side trace of one of this trace's guards pending (see
+    /// [`GuardInfo::side_pending`])? The recompilation of a root trace
+    /// waits for it, so as to compile it in (see `jit::stitch`).
+    pub(crate) fn side_in_progress(&self) -> bool {
+        let now = now_ms();
+        self.guards.iter().any(|g| g.side_pending(now))
+    }
+
     /// Counts one blackhole exit of this trace's tree, at a guard whose
     /// side trace is `pending` (being recorded or compiled, for less than
     /// [`PENDING_GRACE_MS`]) or not: at the
@@ -263,19 +279,6 @@ impl TraceInfo {
     /// [`GIVE_UP_RATIO`] of its loop's iterations per exit in that window.
     /// Pending exits are not counted while the tree has fewer than
     /// [`EXCUSED_SIDES`] side traces.
-    /// Is a side trace of one of this trace's guards being recorded or
-    /// compiled (started less than [`PENDING_GRACE_MS`] ago)? The
-    /// recompilation of a root trace waits for it, so as to compile it in
-    /// (see `jit::stitch`).
-    pub(crate) fn side_in_progress(&self) -> bool {
-        let now = now_ms();
-        self.guards.iter().any(|g| {
-            g.side_state.load(Ordering::Relaxed) == SIDE_RECORDING
-                && g.side.get().is_none()
-                && now.saturating_sub(g.side_since.load(Ordering::Relaxed)) < PENDING_GRACE_MS
-        })
-    }
-
     fn losing(&self, pending: bool) -> bool {
         let tree = self.tree();
         if pending && tree.sides.load(Ordering::Relaxed) < EXCUSED_SIDES {
@@ -382,8 +385,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
         // SAFETY: the location outlives its traces.
         given_up = mt.give_up(unsafe { info.start_loc.get() });
     }
-    let pending = g.side_state.load(Ordering::Relaxed) == SIDE_RECORDING
-        && now_ms().saturating_sub(g.side_since.load(Ordering::Relaxed)) < PENDING_GRACE_MS;
+    let pending = g.side_pending(now_ms());
     if !given_up && info.losing(pending) {
         // A tree that grew many side traces and still loses is
         // megamorphic: recording it again would not help.

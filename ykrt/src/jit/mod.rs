@@ -578,7 +578,8 @@ impl LlvmCompiler {
             linear: trace.end_loc.is_some(),
             name: &name,
             side: src,
-            direct: Some(builder::DirectJump {
+            // Root traces jump directly; side traces return their jumps.
+            direct: side.is_none().then(|| builder::DirectJump {
                 generation: mt.generation_ptr() as usize,
                 enabled: mt.enabled_ptr() as usize,
                 recording: crate::trace::swt::recording_threads_ptr() as usize,

@@ -22,9 +22,10 @@
 //! code, and the runtime, still use.
 
 use crate::deopt::TraceInfo;
+use crate::jit::tirb::lower::atomic_word;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
-use llvm_sys::LLVMLinkage;
+use llvm_sys::{LLVMAtomicOrdering, LLVMLinkage};
 use yk_llvm::{self as llvm, Module};
 
 /// The symbol of `deopt::__yk_side_ran` in trace modules.
@@ -149,7 +150,7 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
             let mut ix = [m.const_int(64, 1 + 2 * u64::from(g))];
             let rp = LLVMBuildGEP2(b.0, i64t, counters, ix.as_mut_ptr(), 1, c"".as_ptr());
             let runs = LLVMBuildLoad2(b.0, i64t, rp, c"".as_ptr());
-            relaxed(runs);
+            atomic_word(runs, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
             let runs1 = LLVMBuildAdd(b.0, runs, m.const_int(64, 1), c"".as_ptr());
             let full = LLVMBuildICmp(
                 b.0,
@@ -162,7 +163,10 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
             let cold = LLVMAppendBasicBlockInContext(m.ctx, dispatch, c"window".as_ptr());
             LLVMBuildCondBr(b.0, full, cold, hot);
             LLVMPositionBuilderAtEnd(b.0, hot);
-            relaxed(LLVMBuildStore(b.0, runs1, rp));
+            atomic_word(
+                LLVMBuildStore(b.0, runs1, rp),
+                LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic,
+            );
             LLVMBuildRet(b.0, r);
             LLVMPositionBuilderAtEnd(b.0, cold);
             let mut rargs = [info, m.const_int(64, u64::from(g)), r];
@@ -184,16 +188,6 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
         LLVMInstructionEraseFromParent(exit_call);
     }
     Ok(n)
-}
-
-/// Makes load or store `i` a relaxed (monotonic) atomic access of 8 bytes,
-/// as the runtime's counters are.
-fn relaxed(i: LLVMValueRef) {
-    // SAFETY: `i` is a load or store we just built.
-    unsafe {
-        LLVMSetOrdering(i, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
-        LLVMSetAlignment(i, 8);
-    }
 }
 
 #[cfg(test)]

@@ -245,7 +245,8 @@ impl Shared {
                     })
                 })
                 .collect();
-            if !sides.is_empty() && super::stitch::enabled() {
+            // (`stitch_srcs` has none when stitching is off.)
+            if !sides.is_empty() {
                 let refs: Vec<_> = sides
                     .iter()
                     .map(|s| (s.src.funcs.clone(), s.src.globals.clone()))

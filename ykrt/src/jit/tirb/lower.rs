@@ -16,8 +16,9 @@
 //!          function; re-enter or leave
 //! ```
 //!
-//! A linear root trace's end enters the next location's trace directly
-//! where it can ([`direct`]).
+//! A root trace that leaves at another location (at a linear trace's end,
+//! or after a guard exit) enters that location's trace directly where it
+//! can ([`direct`]).
 //!
 //! Guards that share a snapshot share its exit block, so exit code grows
 //! with the number of snapshots, not guards x live values; and all exits
@@ -926,11 +927,20 @@ fn copy_attributes(from: LLVMValueRef, to: LLVMValueRef) {
     }
 }
 
-fn monotonic(i: LLVMValueRef) {
+/// Makes load or store `i` of an 8-byte runtime word (a counter, a
+/// location's word) an atomic access with ordering `o`, aligned as the word
+/// is.
+pub(crate) fn atomic_word(i: LLVMValueRef, o: llvm_sys::LLVMAtomicOrdering) {
+    // SAFETY: `i` is a load or store just built.
     unsafe {
-        LLVMSetOrdering(i, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
+        LLVMSetOrdering(i, o);
         LLVMSetAlignment(i, 8);
     }
+}
+
+/// [`atomic_word`], relaxed: the trace's counters.
+fn monotonic(i: LLVMValueRef) {
+    atomic_word(i, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
 }
 
 fn llvm_bin(op: BinOp) -> LLVMOpcode {

@@ -197,7 +197,7 @@ pub fn build(
         globals: &globals,
         resume_info: &resume_info,
         line0,
-        direct: input.direct.filter(|_| input.side.is_none()),
+        direct: input.direct,
     };
     let lowered = lower::lower(&cx, &w, &tr, &locs)?;
     drop(dbg);

@@ -8,8 +8,8 @@
 //! signature, so the stack does not grow however long traces keep jumping
 //! to each other) instead of returning the jump to
 //! `MT::control_point_raw`. Side traces don't: one is called from its
-//! parent's guard exit, whose frame a tail call would leave below. Otherwise, and on every [`RENEW_EVERY`]th
-//! entry of the jumping trace (so that a thread that keeps jumping between
+//! parent's guard exit, whose frame a tail call would leave below.
+//! Otherwise, and on every [`RENEW_EVERY`]th entry of the jumping trace (so that a thread that keeps jumping between
 //! traces still passes the runtime now and then, which renews its
 //! `reclaim` entry), it returns the jump as before.
 
@@ -94,7 +94,8 @@ impl L<'_> {
             let cur = LLVMBuildLoad2(b, i64t, self.addr(d.generation), c"".as_ptr());
             acquire(cur);
             let en = LLVMBuildLoad2(b, i8t, self.addr(d.enabled), c"".as_ptr());
-            monotonic(en);
+            // (A byte: its alignment stays 1.)
+            LLVMSetOrdering(en, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
             let rec = LLVMBuildLoad2(b, i64t, self.addr(d.recording), c"".as_ptr());
             acquire(rec);
             let code_at = offset_of!(Installed, direct) + offset_of!(DirectEntry, code);
@@ -148,17 +149,7 @@ impl L<'_> {
     }
 }
 
-/// Makes load `v` an acquire load (aligned: the words are).
+/// Makes load `v` of an 8-byte runtime word an acquire load.
 fn acquire(v: LLVMValueRef) {
-    // SAFETY: `v` is a load we just built.
-    unsafe {
-        LLVMSetOrdering(v, LLVMAtomicOrdering::LLVMAtomicOrderingAcquire);
-        LLVMSetAlignment(v, 8);
-    }
-}
-
-/// Makes load `v` a monotonic (relaxed) load.
-fn monotonic(v: LLVMValueRef) {
-    // SAFETY: `v` is a load we just built.
-    unsafe { LLVMSetOrdering(v, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic) }
+    super::atomic_word(v, LLVMAtomicOrdering::LLVMAtomicOrderingAcquire);
 }
