@@ -28,14 +28,31 @@ pub struct RunOutput {
     pub stderr: Vec<u8>,
 }
 
+/// How often [`run_with_timeout`] tries to start a binary that is "busy" (`ETXTBSY`).
+const BUSY_TRIES: u32 = 50;
+
 /// Run `cmd` with `stdin` as its input, collecting its output; kill it after `timeout`.
+///
+/// A binary a test has just written (e.g. `bad_ir_section`'s damaged copies) can fail to
+/// start with `ETXTBSY` although the test closed it: another test thread of the same process
+/// that forks meanwhile holds a copy of the write descriptor until its child execs (the
+/// descriptor is close-on-exec, not close-on-fork). That lasts microseconds, so the start is
+/// retried (`BUSY_TRIES` times, 10 ms apart); any other error, or a binary still busy
+/// after that, is returned.
 pub fn run_with_timeout(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Result<RunOutput> {
-    let mut child = cmd
-        .stdin(Stdio::piped())
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("running {cmd:?}"))?;
+        .stderr(Stdio::piped());
+    let mut tries = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries + 1 < BUSY_TRIES => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(10));
+            }
+            r => break r.with_context(|| format!("running {cmd:?}"))?,
+        }
+    };
     // Feed and drain the pipes on their own threads so that a child blocked on a full pipe
     // can't deadlock us while we wait for it.
     let mut child_stdin = child.stdin.take().context("no stdin pipe")?;
