@@ -112,8 +112,14 @@ fn installed_toolchain_builds_and_jits_an_interpreter_outside_the_repository() {
         "{ldflags:?}"
     );
     assert!(libs.contains(&format!("-L{prefix_s}/lib")), "{libs:?}");
+    // (A path inside the repository: the repository's path followed by `/`, or at the end.
+    // Not a bare substring: a clone at /tmp/x would match the prefix /tmp/xtask-install-....)
+    let in_repo = format!("{repo_s}/");
     for f in cppflags.iter().chain(&ldflags).chain(&libs) {
-        assert!(!f.contains(repo_s), "yk-config names the repository: {f}");
+        assert!(
+            !f.contains(&in_repo) && !f.ends_with(repo_s),
+            "yk-config names the repository: {f}"
+        );
     }
 
     // Build the interpreter elsewhere, with the installed yk-config only.
