@@ -85,6 +85,26 @@ pub unsafe extern "C" fn yk_mt_control_point(mt: *const MT, loc: *const Location
     std::hint::black_box((mt, loc));
 }
 
+// The control point for Rust interpreters is a method of `MT`, defined here
+// beside the C function it wraps (the `MT` itself knows nothing of the ABI).
+impl MT {
+    /// The control point, for Rust interpreters: call it at the top of the
+    /// dispatch loop, as C interpreters call `yk_mt_control_point`.
+    ///
+    /// This is a thin inline wrapper around the C ABI function
+    /// [`yk_mt_control_point`] (also exported by `ykcapi`), which does
+    /// nothing by itself: it is the call that yk-ld rewrites into
+    /// `__ykrt_control_point(mt, loc, &vars, func)` when the interpreter is
+    /// built with `-C linker-plugin-lto` and linked by yk-ld. Without yk-ld
+    /// there is no JIT. The `MT` and `Location` are the same objects as
+    /// `YkMT` and `YkLocation` in C.
+    #[inline(always)]
+    pub fn control_point(&self, loc: &Location) {
+        // SAFETY: both pointers come from references.
+        unsafe { yk_mt_control_point(self, loc) }
+    }
+}
+
 /// `yk_promote`'s implementation: the identity. yk-ld replaces the calls in the
 /// running binary; the embedded IR keeps them for the trace builder.
 #[no_mangle]
@@ -126,7 +146,7 @@ pub extern "C" fn yk_is_interpreting() -> bool {
 /// The interpreter enters a function whose entry location is at `loc`
 /// (null while it has none), `handle` being the interpreter's name for the
 /// function and `depth` the call's nesting (larger is deeper): see
-/// `crate::entries`. Only used while this thread records; traces and the
+/// `crate::trace::entries`. Only used while this thread records; traces and the
 /// blackhole drop the call, and an interpreter calls it only where
 /// `yk_is_interpreting()` is false.
 ///

@@ -1,28 +1,29 @@
-//! The interface between the recorder and the trace compiler (`crate::jit`), and
-//! the `MT`'s compile queue.
+//! What flows from the recorder to the trace compiler (`crate::jit`) and
+//! back: a recording ([`RecordedTrace`], with where it starts:
+//! [`TraceStart`]), a compiled trace ([`Compiled`]) or why there is none
+//! ([`CompileError`]).
 //!
-//! A finished recording becomes a [`RecordedTrace`] and is handed to the
-//! [`TraceCompiler`] installed with `MT::set_trace_compiler`: on the recording
-//! thread when `YKD_SERIALISE_COMPILATION=1`, on the `MT`'s compile thread
-//! otherwise. The runtime installs the result in the start location, logs
-//! `trace-compiled` or `trace-aborted: <reason>`, and keeps the stats; the
-//! compiler only compiles.
+//! A finished recording is handed to the `MT`'s trace compiler
+//! (`mt::TraceCompiler`, installed with `MT::set_trace_compiler`): on the
+//! recording thread when `YKD_SERIALISE_COMPILATION=1`, on the `MT`'s
+//! compile thread otherwise. The runtime installs the result in the start
+//! location, logs `trace-compiled` or `trace-aborted: <reason>`, and keeps
+//! the stats; the compiler only compiles.
+//!
+//! This module knows nothing above the locations and the guards
+//! (`crate::location`, `crate::guard`): the recorder holds a [`TraceStart`]
+//! while it records, and the `MT` is above both.
 
+pub use crate::location::{CompiledTrace, DirectEntry};
 use crate::{
     abort::{Abort, AbortKind},
     location::LocationPtr,
-    mt::MT,
 };
-use std::{
-    ffi::c_void,
-    fmt,
-    sync::{Arc, Condvar, Mutex},
-    time::Duration,
-};
+use std::{fmt, sync::Arc, time::Duration};
 
 /// Where a trace starts: the one thing that makes a trace a root trace or a
 /// side trace, from the end of its recording to its installation. Both
-/// kinds are compiled by [`TraceCompiler::compile`] and go through the same
+/// kinds are compiled by `mt::TraceCompiler::compile` and go through the same
 /// queue and the same bookkeeping (`MT::compile_now`); only where the
 /// result is installed differs.
 #[derive(Debug)]
@@ -47,7 +48,7 @@ pub struct LoopStart {
 /// The start of a side trace: guard `guard` of the trace `parent`, which
 /// is kept alive (`_pin`) until the side trace is installed or given up.
 pub struct GuardStart {
-    pub(crate) parent: *const crate::deopt::TraceInfo,
+    pub(crate) parent: *const crate::guard::TraceInfo,
     pub(crate) guard: u32,
     pub(crate) _pin: crate::reclaim::Pin,
 }
@@ -58,7 +59,7 @@ unsafe impl Send for GuardStart {}
 
 impl GuardStart {
     /// The trace the guard belongs to.
-    pub fn parent(&self) -> &crate::deopt::TraceInfo {
+    pub fn parent(&self) -> &crate::guard::TraceInfo {
         // SAFETY: pinned (see the type).
         unsafe { &*self.parent }
     }
@@ -80,7 +81,7 @@ impl fmt::Debug for GuardStart {
 
 impl TraceStart {
     /// For a side trace: the number of the trace whose guard it starts at
-    /// ([`crate::deopt::TraceInfo::trace_no`]) and the guard.
+    /// ([`crate::guard::TraceInfo::trace_no`]) and the guard.
     pub fn guard(&self) -> Option<(u64, u32)> {
         match self {
             TraceStart::Loop(_) => None,
@@ -119,65 +120,12 @@ pub struct RecordedTrace {
     pub generation: u64,
 }
 
-/// A compiled trace, owned by its location.
-pub trait CompiledTrace: Send + Sync + 'static {
-    /// Run the trace from its start location; the result is what the control
-    /// point returns (0, or non-zero for "the interpreter function must return").
-    ///
-    /// # Safety
-    /// `vars` is the `YkCtrlPointVars` of the control point the trace was recorded
-    /// at, as passed to `__ykrt_control_point`.
-    unsafe fn execute(&self, vars: *mut c_void) -> u64;
-
-    /// How a root trace that ends at this trace's location may enter this
-    /// trace directly, without returning to the runtime (see
-    /// [`DirectEntry`]); `None` (the default): only through
-    /// [`CompiledTrace::execute`].
-    fn direct_entry(&self) -> Option<DirectEntry> {
-        None
-    }
-}
-
-/// A trace's entry for direct jumps: a root trace that leaves at another
-/// location's control point (at the end of a linear trace, or after a guard
-/// exit whose side trace or blackhole run ended there) leaves, when that
-/// location has a trace with a direct entry of the current flush
-/// generation, by a tail call of
-/// `*code` with the interpreter state in `vars`, the trace's own `info` and
-/// the jumping trace's buffer (so the entered trace needs no more than
-/// `deopt::SMALL_BUF` slots), instead of returning the jump to
-/// `MT::control_point_raw`. The compiler reads it from the location's
-/// installed box (`location::Installed::direct`) in the jumping trace's
-/// code. Null fields: no direct entry.
-#[derive(Clone, Copy, Debug)]
-#[repr(C)]
-pub struct DirectEntry {
-    /// Where the trace function's address is (it changes when the trace
-    /// is recompiled at a higher tier: read at each jump).
-    pub code: *const std::sync::atomic::AtomicUsize,
-    /// The trace's `deopt::TraceInfo`.
-    pub info: *const crate::deopt::TraceInfo,
-}
-
-impl DirectEntry {
-    /// No direct entry.
-    pub const NONE: DirectEntry = DirectEntry {
-        code: std::ptr::null(),
-        info: std::ptr::null(),
-    };
-}
-
-// SAFETY: plain addresses into a trace its location owns, read only by
-// trace code while that trace is installed (see `Installed`).
-unsafe impl Send for DirectEntry {}
-unsafe impl Sync for DirectEntry {}
-
 /// A compiled trace, of the kind its [`TraceStart`] asked for.
 pub enum Compiled {
     /// A root trace, owned by its location.
     Root(Arc<dyn CompiledTrace>),
     /// A side trace, owned by its guard.
-    Side(crate::deopt::SideTrace),
+    Side(crate::guard::SideTrace),
 }
 
 /// Why a trace could not be compiled: one of four kinds, each carrying the
@@ -269,25 +217,6 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// Compiles recordings into traces. Implemented by the trace compiler and
-/// installed with `MT::set_trace_compiler`.
-pub trait TraceCompiler: Send + Sync + 'static {
-    /// Compile `trace`: a root trace ([`Compiled::Root`]) if it starts at a
-    /// loop, a side trace ([`Compiled::Side`]) if it starts at a guard
-    /// ([`TraceStart`]); a compiler without side traces refuses those with
-    /// [`unsupported_side_trace`]. May be called from any thread,
-    /// concurrently for different traces. `mt` gives access to the log
-    /// (`mt.log()`), e.g. for `YKD_LOG_IR`.
-    fn compile(&self, mt: &MT, trace: &RecordedTrace) -> Result<Compiled, CompileError>;
-
-    /// Stop for good: wait for any compilation this compiler runs on a
-    /// thread of its own (recompilations) to finish, and start no more.
-    /// Called by `MT::shutdown` and when the process exits, before the
-    /// process's exit handlers tear down what a compilation in progress
-    /// would be using (LLVM's static data).
-    fn quiesce(&self) {}
-}
-
 /// What a compiler without side traces answers for a trace that starts at
 /// a guard.
 pub fn unsupported_side_trace() -> CompileError {
@@ -320,168 +249,6 @@ pub(crate) fn guarded<T>(
             format!("the trace compiler failed: {msg}"),
         )))
     })
-}
-
-/// What the compile thread compiles: a trace, root or side.
-struct Job {
-    mt: Arc<MT>,
-    compiler: Arc<dyn TraceCompiler>,
-    trace: RecordedTrace,
-}
-
-impl Job {
-    fn run(self) {
-        self.mt.compile_now(&*self.compiler, self.trace);
-    }
-
-    fn is_side(&self) -> bool {
-        matches!(self.trace.start, TraceStart::Guard(_))
-    }
-}
-
-/// A background compile thread, started on first use, fed through a queue
-/// in which side traces go before root traces: a guard waiting for its side
-/// trace fails into the blackhole at each pass, a loop waiting for its root
-/// trace only runs in the interpreter. Jobs hold an `Arc<MT>`, the thread
-/// does not: when the `MT` (and with it this queue) is dropped, the thread
-/// ends.
-#[derive(Default)]
-pub(crate) struct CompileQueue {
-    shared: Arc<Shared>,
-}
-
-/// What the queue shares with its thread.
-#[derive(Default)]
-struct Shared {
-    state: Mutex<QueueState>,
-    /// Signalled when a job is queued or the queue is dropped.
-    work: Condvar,
-    /// Signalled when `pending` drops to 0.
-    idle: Condvar,
-}
-
-#[derive(Default)]
-struct QueueState {
-    jobs: std::collections::VecDeque<Job>,
-    /// Jobs queued or running.
-    pending: usize,
-    /// Whether the compile thread was started.
-    started: bool,
-    /// Whether the queue was dropped: the thread ends once it is empty.
-    closed: bool,
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The compile thread: runs jobs until the queue is dropped.
-    fn run(&self) {
-        loop {
-            let job = {
-                let mut st = self.lock();
-                loop {
-                    if let Some(j) = st.jobs.pop_front() {
-                        break j;
-                    }
-                    if st.closed {
-                        return;
-                    }
-                    st = self.work.wait(st).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            job.run();
-            self.job_done();
-        }
-    }
-
-    fn job_done(&self) {
-        let mut st = self.lock();
-        st.pending -= 1;
-        if st.pending == 0 {
-            self.idle.notify_all();
-        }
-    }
-}
-
-impl Drop for CompileQueue {
-    fn drop(&mut self) {
-        self.shared.lock().closed = true;
-        self.shared.work.notify_all();
-    }
-}
-
-impl fmt::Debug for CompileQueue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompileQueue").finish_non_exhaustive()
-    }
-}
-
-impl CompileQueue {
-    /// Queue `trace` for compilation by `compiler` on the compile thread: a
-    /// side trace before the root traces waiting there.
-    pub(crate) fn push(&self, mt: Arc<MT>, compiler: Arc<dyn TraceCompiler>, trace: RecordedTrace) {
-        let job = Job {
-            mt,
-            compiler,
-            trace,
-        };
-        let mut st = self.shared.lock();
-        if !st.started {
-            let shared = self.shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name("yk-compile".into())
-                .spawn(move || shared.run());
-            if let Err(e) = spawned {
-                drop(st);
-                job.mt
-                    .log()
-                    .error(&format!("cannot start the compile thread: {e}"));
-                job.run();
-                return;
-            }
-            st.started = true;
-        }
-        st.pending += 1;
-        if job.is_side() {
-            // After the side traces already waiting, before the roots.
-            let at = st
-                .jobs
-                .iter()
-                .position(|j| !j.is_side())
-                .unwrap_or(st.jobs.len());
-            st.jobs.insert(at, job);
-        } else {
-            st.jobs.push_back(job);
-        }
-        self.shared.work.notify_one();
-    }
-
-    /// Drop the compilations still queued (not run: the process is
-    /// exiting) and block until the one running, if any, has finished.
-    pub(crate) fn abandon(&self) {
-        let dropped: Vec<Job> = {
-            let mut st = self.shared.lock();
-            let jobs: Vec<Job> = st.jobs.drain(..).collect();
-            st.pending -= jobs.len();
-            if st.pending == 0 {
-                self.shared.idle.notify_all();
-            }
-            jobs
-        };
-        // Jobs hold `Arc<MT>`s: dropped without the queue's lock.
-        drop(dropped);
-        self.wait_idle();
-    }
-
-    /// Block until every queued compilation has finished.
-    pub(crate) fn wait_idle(&self) {
-        let mut st = self.shared.lock();
-        while st.pending > 0 {
-            st = self.shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ pub struct Config {
     pub inner_loops_first: bool,
     /// `YKD_CUT_CALLS` (default `0`): `1` cuts a recording that grows too
     /// long at the call that took most of it, if the interpreter gives
-    /// hints (see `crate::entries`); `0` aborts it as too long. Off by
+    /// hints (see `crate::trace::entries`); `0` aborts it as too long. Off by
     /// default: on the Lua benchmarks the traces it makes don't yet run
     /// faster than the interpreter (docs/trace-compiler.md, "Cutting
     /// too-long recordings at calls").

@@ -4,7 +4,7 @@
 //! [`Location`], and calls the control point at the top of its dispatch loop. The
 //! runtime counts executions per location; a hot location is recorded (by the
 //! software tracer, [`trace::swt`]) until the same thread comes back to it, and
-//! the recording goes to the trace compiler ([`compile::TraceCompiler`]). The
+//! the recording goes to the trace compiler ([`TraceCompiler`]). The
 //! embedded AOT IR the recordings refer to is loaded and indexed on the first
 //! trace ([`aotir`]).
 //!
@@ -18,7 +18,7 @@ pub mod aotir;
 pub mod compile;
 pub mod config;
 pub mod deopt;
-mod entries;
+pub mod guard;
 pub mod jit;
 pub mod location;
 pub mod log;
@@ -30,10 +30,10 @@ pub mod trace;
 #[cfg(test)]
 mod testutil;
 
-pub use compile::{CompileError, CompiledTrace, RecordedTrace, TraceCompiler};
+pub use compile::{CompileError, CompiledTrace, RecordedTrace};
 pub use config::{Config, ConfigError};
 pub use location::Location;
-pub use mt::{MtError, MT};
+pub use mt::{MtError, TraceCompiler, MT};
 
 /// Values that `yk_promote` can promote: integers and raw pointers (they travel
 /// through a `u64`).

@@ -37,9 +37,9 @@
 //! interpreter can therefore free a function's locations as soon as the
 //! function is unreachable, whatever the JIT is doing with them.
 
-use crate::compile::CompiledTrace;
 use std::{
     collections::{BTreeMap, HashMap},
+    ffi::c_void,
     ptr::NonNull,
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
@@ -49,6 +49,60 @@ use std::{
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("ykrt packs a location's state into a 64-bit word");
+
+/// A compiled trace, owned by its location.
+pub trait CompiledTrace: Send + Sync + 'static {
+    /// Run the trace from its start location; the result is what the control
+    /// point returns (0, or non-zero for "the interpreter function must return").
+    ///
+    /// # Safety
+    /// `vars` is the `YkCtrlPointVars` of the control point the trace was recorded
+    /// at, as passed to `__ykrt_control_point`.
+    unsafe fn execute(&self, vars: *mut c_void) -> u64;
+
+    /// How a root trace that ends at this trace's location may enter this
+    /// trace directly, without returning to the runtime (see
+    /// [`DirectEntry`]); `None` (the default): only through
+    /// [`CompiledTrace::execute`].
+    fn direct_entry(&self) -> Option<DirectEntry> {
+        None
+    }
+}
+
+/// A trace's entry for direct jumps: a root trace that leaves at another
+/// location's control point (at the end of a linear trace, or after a guard
+/// exit whose side trace or blackhole run ended there) leaves, when that
+/// location has a trace with a direct entry of the current flush
+/// generation, by a tail call of
+/// `*code` with the interpreter state in `vars`, the trace's own `info` and
+/// the jumping trace's buffer (so the entered trace needs no more than
+/// `guard::SMALL_BUF` slots), instead of returning the jump to
+/// `MT::control_point_raw`. The compiler reads it from the location's
+/// installed box (`location::Installed::direct`) in the jumping trace's
+/// code. Null fields: no direct entry.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct DirectEntry {
+    /// Where the trace function's address is (it changes when the trace
+    /// is recompiled at a higher tier: read at each jump).
+    pub code: *const std::sync::atomic::AtomicUsize,
+    /// The trace's `guard::TraceInfo` (untyped here: the guards are above
+    /// the locations).
+    pub info: *const c_void,
+}
+
+impl DirectEntry {
+    /// No direct entry.
+    pub const NONE: DirectEntry = DirectEntry {
+        code: std::ptr::null(),
+        info: std::ptr::null(),
+    };
+}
+
+// SAFETY: plain addresses into a trace its location owns, read only by
+// trace code while that trace is installed (see `Installed`).
+unsafe impl Send for DirectEntry {}
+unsafe impl Sync for DirectEntry {}
 
 const TAG_MASK: usize = 0b11;
 const TAG_COUNTING: usize = 0b01;
@@ -137,9 +191,9 @@ pub(crate) struct Installed {
     pub(crate) generation: u64,
     /// `trace`'s direct entry (`DirectEntry::NONE` if it has none), where
     /// the code of a trace jumping to this location reads it (see
-    /// `crate::compile::DirectEntry`): the box lives while a thread may be
+    /// `DirectEntry`): the box lives while a thread may be
     /// in compiled code that read this location's word.
-    pub(crate) direct: crate::compile::DirectEntry,
+    pub(crate) direct: DirectEntry,
     /// Called once the trace is freed (the `MT` that compiled it counts it
     /// in `traces_freed`, if the `MT` still exists).
     pub(crate) on_free: Option<OnFree>,
@@ -335,9 +389,7 @@ impl Location {
         on_free: OnFree,
     ) -> bool {
         let failures = State::decode(old).failures().unwrap_or(0);
-        let direct = trace
-            .direct_entry()
-            .unwrap_or(crate::compile::DirectEntry::NONE);
+        let direct = trace.direct_entry().unwrap_or(DirectEntry::NONE);
         let boxed = NonNull::from(Box::leak(Box::new(Installed {
             trace,
             generation,
@@ -393,34 +445,67 @@ impl Drop for Location {
         //
         // (A load, not `get_mut`: the compile thread may be installing a trace
         // here right now, see `Claim`.)
+        //
+        // This thread's recording of it, if any, is given up first (the
+        // recording backs the location off through its claim, and logs its
+        // name).
+        if let Some(hook) = DROP_HOOK.get() {
+            hook(self.addr());
+        }
         let word = self.0.load(Ordering::Acquire);
         match State::decode(word) {
             State::Compiled(t) => retire_box(t),
-            State::Tracing { owner, .. } => self.release_claims(owner),
+            State::Tracing { .. } => self.release_claims(),
             _ => {}
         }
         if HAVE_DEBUG_STRS.load(Ordering::Acquire) {
             let mut m = DEBUG_STRS.lock().unwrap_or_else(|e| e.into_inner());
             m.remove(&self.addr());
         }
-        crate::entries::forget(self.addr());
     }
 }
 
-impl Location {
-    /// Dropping a location in the tracing state: this thread's recording
-    /// of it is given up; any other recording's or compilation's claim is
-    /// removed, so that it never touches the location again.
-    #[cold]
-    fn release_claims(&self, owner: u64) {
-        if owner != 0
-            && owner == crate::trace::swt::thread_id_if_assigned()
-            && crate::trace::swt::root_recording().map(LocationPtr::addr) == Some(self.addr())
-        {
-            crate::trace::swt::abort_current(&crate::abort::Abort::recording(
-                "its location was dropped",
-            ));
+/// What dropping a location must also tell the recorder (`crate::trace`,
+/// which is above the locations): a function of the location's address that
+/// gives up this thread's recording of it, if any, and forgets what the
+/// recorder keeps about it. Set once, when the first recording starts
+/// ([`set_drop_hook`]); before that no recording can know a location.
+static DROP_HOOK: std::sync::OnceLock<fn(usize)> = std::sync::OnceLock::new();
+
+/// Sets the hook every location's drop calls (see [`DROP_HOOK`]).
+pub(crate) fn set_drop_hook(hook: fn(usize)) {
+    let _ = DROP_HOOK.set(hook);
+}
+
+static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static THREAD_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread's non-zero id, as a recording stores it in the location
+/// word ([`State::Tracing`]'s `owner`; assigned on first use).
+pub(crate) fn thread_id() -> u64 {
+    THREAD_ID.with(|id| {
+        if id.get() == 0 {
+            id.set(NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed));
         }
+        id.get()
+    })
+}
+
+/// This thread's id, or 0 if it never needed one (and so never recorded).
+pub(crate) fn thread_id_if_assigned() -> u64 {
+    THREAD_ID.with(|id| id.get())
+}
+
+impl Location {
+    /// Dropping a location in the tracing state: any recording's or
+    /// compilation's claim is removed, so that it never touches the
+    /// location again. (This thread's own recording of it is given up by
+    /// the drop hook, see [`DROP_HOOK`].)
+    #[cold]
+    fn release_claims(&self) {
         let mut claims = CLAIMS.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = claims.as_mut() {
             m.remove(&self.addr());

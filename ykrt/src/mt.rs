@@ -5,16 +5,15 @@
 use crate::{
     abort::{Abort, AbortKind},
     aot, aotir,
-    compile::{
-        CompileError, CompileQueue, Compiled, CompiledTrace, LoopStart, RecordedTrace,
-        TraceCompiler, TraceStart,
-    },
+    compile::{CompileError, Compiled, LoopStart, RecordedTrace, TraceStart},
     config::{Config, ConfigError, TracerKind},
-    location::{Failure, Location, LocationPtr, State},
+    location::{CompiledTrace, Failure, Location, LocationPtr, State},
     log::{JitEvent, Log},
     stats::{Counter, Stats, Timer},
-    trace::swt,
+    trace::{entries, swt},
 };
+use compiler::CompileQueue;
+pub use compiler::TraceCompiler;
 use std::{
     ffi::c_void,
     fmt,
@@ -24,6 +23,7 @@ use std::{
     },
     time::Instant,
 };
+use yk_abi::outcome;
 
 /// A chain of jumps between traces renews its `reclaim` entry this often
 /// (see [`MT::control_point_raw`]).
@@ -82,7 +82,7 @@ pub struct MT {
 
 /// An interpreter's callback that makes the entry of the function with the
 /// given handle (as passed to `yk_entry_hint`) a real location, if it can
-/// (see [`crate::entries`]).
+/// (see [`crate::trace::entries`]).
 pub type EntryMaker = Arc<dyn Fn(usize) + Send + Sync>;
 
 impl fmt::Debug for MT {
@@ -228,7 +228,7 @@ impl MT {
 
     /// Install (or, with `None`, remove) the interpreter's callback that makes
     /// a function's entry a location when a recording that grew too long is
-    /// cut there (see [`crate::entries`]). Without one, such recordings
+    /// cut there (see [`crate::trace::entries`]). Without one, such recordings
     /// abort as too long. The callback runs on the recording thread, in the
     /// middle of the interpreter's code (a block hook): it must only make
     /// the location (`yk_location_new`) and may name it.
@@ -239,7 +239,7 @@ impl MT {
     /// Asks the interpreter to make the entry of `cut`'s function a
     /// location, and registers it as a cut if it did. Returns the reason to
     /// log for the recording given up, if it did.
-    pub(crate) fn cut_entry(&self, cut: &crate::entries::Hint) -> Option<String> {
+    pub(crate) fn cut_entry(&self, cut: &entries::Hint) -> Option<String> {
         if !self.config.cut_calls {
             return None;
         }
@@ -254,7 +254,7 @@ impl MT {
         if loc.load() == 0 {
             return None;
         }
-        crate::entries::add(cut.loc);
+        entries::add(cut.loc);
         self.stats.count(Counter::CallsCut);
         let name = loc.debug_str().unwrap_or_else(|| format!("{:#x}", cut.loc));
         Some(format!(
@@ -266,22 +266,6 @@ impl MT {
     /// compiler not available`). For tests of the runtime without a compiler.
     pub fn clear_trace_compiler(&self) {
         *self.compiler.write().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    /// The control point, for Rust interpreters: call it at the top of the
-    /// dispatch loop, as C interpreters call `yk_mt_control_point`.
-    ///
-    /// This is a thin inline wrapper around the C ABI function
-    /// [`yk_mt_control_point`](crate::abi::yk_mt_control_point) (also exported by
-    /// `ykcapi`), which does nothing by itself: it is the call that yk-ld rewrites
-    /// into `__ykrt_control_point(mt, loc, &vars, func)` when the interpreter is
-    /// built with `-C linker-plugin-lto` and linked by yk-ld. Without yk-ld there is
-    /// no JIT. The `MT` and `Location` are the same objects as `YkMT` and
-    /// `YkLocation` in C.
-    #[inline(always)]
-    pub fn control_point(&self, loc: &Location) {
-        // SAFETY: both pointers come from references.
-        unsafe { crate::abi::yk_mt_control_point(self, loc) }
     }
 
     /// What a rewritten control point runs (`__ykrt_control_point`): count, start
@@ -310,11 +294,11 @@ impl MT {
         }
         // SAFETY: as this function's contract.
         let mut r = unsafe { self.control_point_once(loc, vars, cp_func_idx, false) };
-        if !crate::deopt::outcome::is_jump(r) {
+        if !outcome::is_jump(r) {
             return r;
         }
         // A trace that left its loop at another location's control point
-        // returns that location (see `deopt::outcome`): the interpreter's
+        // returns that location (see `guard::outcome`): the interpreter's
         // state in `vars` is the one at that control point, so process it as
         // if the interpreter had called it, which runs its trace if it has
         // one. A loop here rather than a call from the trace keeps the stack
@@ -330,7 +314,7 @@ impl MT {
         let sp = std::hint::black_box(std::ptr::addr_of!(anchor)) as usize;
         crate::reclaim::enter(sp);
         let mut jumps = 0u32;
-        while crate::deopt::outcome::is_jump(r) {
+        while outcome::is_jump(r) {
             self.stats.count(Counter::TraceJumps);
             jumps = jumps.wrapping_add(1);
             if jumps.is_multiple_of(JUMP_REPUBLISH) {
@@ -383,7 +367,7 @@ impl MT {
             State::Tracing { owner, .. } => {
                 // Another thread's recording, or a location this thread passes on
                 // the way while recording elsewhere: nothing to do.
-                if owner != 0 && owner == swt::thread_id_if_assigned() {
+                if owner != 0 && owner == crate::location::thread_id_if_assigned() {
                     self.stop_tracing(loc.into(), None);
                 }
                 0
@@ -455,17 +439,15 @@ impl MT {
         let word = loc.load();
         if let Some(side) = swt::side_recording() {
             // A side trace is recorded until the root trace's location, a
-            // location with a compiled trace, or a cut (`crate::entries`).
+            // location with a compiled trace, or a cut (`crate::trace::entries`).
             // SAFETY: the recording pins its trace (`swt::Active::_pin`).
             let root = unsafe { &*side.info }.start_loc.addr();
             let here = loc as *const Location as usize;
             if root == here
                 || matches!(State::decode(word), State::Compiled(_))
-                || crate::entries::is_cut(here)
+                || entries::is_cut(here)
             {
-                if let Some(fin) = swt::stop() {
-                    crate::deopt::finish_side(self, side, fin);
-                }
+                self.stop_side_tracing();
             }
         }
         Some(match swt::root_recording() {
@@ -485,7 +467,7 @@ impl MT {
     /// passes the control point of another location `loc` (word `word`).
     ///
     /// - `loc` is a cut (a function entry cut out of a too-long recording,
-    ///   see [`crate::entries`]): the recording ends here, whatever `loc`'s
+    ///   see [`crate::trace::entries`]): the recording ends here, whatever `loc`'s
     ///   state, and its trace will end by jumping to `loc`.
     /// - `loc` has a trace: the recording ends here, and its trace will end
     ///   by jumping to `loc`'s (an outer loop's trace runs into its inner
@@ -498,10 +480,10 @@ impl MT {
     /// - Otherwise (a loop run once, or one that can't be traced) the
     ///   recording goes on through it.
     fn passing_location(&self, start: LocationPtr, loc: &Location, word: usize) {
-        if crate::entries::is_cut(loc as *const Location as usize) {
+        if entries::is_cut(loc as *const Location as usize) {
             // A function entry cut out of a too-long recording: the
             // recording ends here, as at a compiled location, whatever the
-            // cut's state (see `crate::entries`).
+            // cut's state (see `crate::trace::entries`).
             return self.stop_tracing(start, Some(loc));
         }
         match State::decode(word) {
@@ -608,7 +590,7 @@ impl MT {
 
     /// A compiled location whose trace mostly ends in the blackhole (a
     /// guard that fails every few iterations and can't have a side trace:
-    /// see `deopt::GIVE_UP_RATIO`) is never traced again; its trace is
+    /// see `guard::GIVE_UP_RATIO`) is never traced again; its trace is
     /// retired. Returns whether it was.
     pub(crate) fn give_up(&self, loc: &Location) -> bool {
         self.retire(
@@ -620,7 +602,7 @@ impl MT {
     }
 
     /// A compiled location whose trace tree keeps leaving through the
-    /// blackhole (see `deopt::EXIT_WINDOW`) loses to the interpreter: its
+    /// blackhole (see `guard::EXIT_WINDOW`) loses to the interpreter: its
     /// trace is retired and the location backs off as after a failed
     /// recording (counting again at a doubled threshold, or never traced
     /// again after `MAX_FAILURES`), so that it is recorded a bounded number
@@ -731,6 +713,7 @@ impl MT {
             .expect("MT used while being dropped")
     }
 
+    #[cfg(test)]
     pub(crate) fn queue(&self) -> &CompileQueue {
         &self.queue
     }
@@ -744,7 +727,7 @@ impl MT {
             let r = unsafe { t.execute(vars) };
             // A trace that made the interpreter function return (1) ran it to
             // its end in the blackhole, which may have shut this MT down.
-            if r != crate::deopt::outcome::RETURN {
+            if r != outcome::RETURN {
                 self.stats.time(Timer::JitExecuting, t0.elapsed());
             }
             r
@@ -752,25 +735,6 @@ impl MT {
             // SAFETY: as above.
             unsafe { t.execute(vars) }
         }
-    }
-}
-
-/// What a trace's direct jump (`compile::DirectEntry`) calls, when JIT
-/// events are logged (`YKD_LOG=3`), just before entering the trace at
-/// `loc`: logs `enter-jit-code`, as [`MT::control_point_raw`] does for the
-/// traces it enters, so that the log shows every entry however it is made.
-///
-/// # Safety
-/// `info` is the jumping trace's info, `loc` the location it jumps to (both
-/// alive while the trace runs).
-pub(crate) unsafe extern "C" fn log_direct_entry(
-    info: *const crate::deopt::TraceInfo,
-    loc: *const Location,
-) {
-    // SAFETY: as this function's contract; the MT outlives its traces.
-    unsafe {
-        let mt = &*(*info).mt;
-        mt.log.event(JitEvent::EnterJitCode, Some((&*loc).into()));
     }
 }
 
@@ -783,7 +747,7 @@ impl Drop for MT {
 /// The root recording `a` was given up: its location, if it is still
 /// there and still recorded by `a`'s thread, backs off.
 fn back_off_owned(a: &swt::Active, f: Failure) {
-    if let Some(c) = &a.claim {
+    if let TraceStart::Loop(LoopStart { claim: c }) = &a.start {
         c.with(|l| {
             let word = l.load();
             if swt::owned_by(word, a.owner) {
@@ -869,7 +833,9 @@ extern "C" fn at_exit() {
     }
 }
 
+mod compiler;
 mod recording;
+mod side;
 
 #[cfg(test)]
 #[path = "mt_tests.rs"]

@@ -47,7 +47,9 @@ fn counting_tracing_and_no_compiler() {
     assert!(!flag_on());
     cp(&mt, &loc);
     assert!(flag_on() && swt::is_recording());
-    assert!(matches!(loc.state(), State::Tracing { owner, .. } if owner == swt::thread_id()));
+    assert!(
+        matches!(loc.state(), State::Tracing { owner, .. } if owner == crate::location::thread_id())
+    );
     block(0, 1);
     block(1, 0);
     block(0, 2);
@@ -875,7 +877,7 @@ mod freeing;
 /// a side trace (whose code is never run here), a root trace is refused.
 struct SideCompiler;
 
-unsafe extern "C" fn never_run(_: *mut u8, _: *const crate::deopt::TraceInfo, _: *mut u64) -> u64 {
+unsafe extern "C" fn never_run(_: *mut u8, _: *const crate::guard::TraceInfo, _: *mut u64) -> u64 {
     unreachable!("the test runs no trace")
 }
 
@@ -886,7 +888,7 @@ impl TraceCompiler for SideCompiler {
                 "root traces are not supported by this compiler",
             )));
         };
-        let info = crate::deopt::TraceInfo::new(
+        let info = crate::guard::TraceInfo::new(
             parent + 100,
             Vec::new(),
             trace.start_loc,
@@ -895,7 +897,7 @@ impl TraceCompiler for SideCompiler {
             0,
             mt,
         );
-        Ok(Compiled::Side(crate::deopt::SideTrace {
+        Ok(Compiled::Side(crate::guard::SideTrace {
             f: never_run,
             info: Box::new(info),
         }))
@@ -911,7 +913,7 @@ impl TraceCompiler for SideCompiler {
 #[test]
 fn a_trace_that_starts_at_a_guard_is_compiled_on_the_common_path() {
     use crate::compile::{GuardStart, TraceStart};
-    use crate::deopt::{GuardInfo, TraceInfo};
+    use crate::guard::{GuardInfo, TraceInfo};
     for (k, serialise) in [true, false].into_iter().enumerate() {
         for accept in [true, false] {
             let (mt, log) = testutil::mt(&format!("guard_start{k}{accept}"), 0);
@@ -929,7 +931,7 @@ fn a_trace_that_starts_at_a_guard_is_compiled_on_the_common_path() {
                 0,
                 None,
                 0,
-                &mt,
+                &*mt,
             );
             let trace = RecordedTrace {
                 blocks: vec![(0, 1), (0, 2)],

@@ -54,10 +54,10 @@ pub enum Counter {
     /// trace ended most of their runs in the blackhole.
     TracesGivenUp,
     /// Root traces retired because their trees left through the blackhole
-    /// more often than once per `deopt::GIVE_UP_RATIO` iterations.
+    /// more often than once per `guard::GIVE_UP_RATIO` iterations.
     TracesLosing,
     /// Recordings grown too long that were cut at a call, the callee's
-    /// entry becoming a location (`crate::entries`).
+    /// entry becoming a location (`crate::trace::entries`).
     CallsCut,
     /// Of the jumps and entries counted in [`Counter::TraceJumps`] and
     /// [`Counter::TraceExecutions`], those a trace made directly, by a

@@ -2,8 +2,9 @@
 
 use crate::{
     aot::{self, YkAotInfo},
-    compile::{CompileError, Compiled, CompiledTrace, RecordedTrace, TraceCompiler},
+    compile::{CompileError, Compiled, CompiledTrace, RecordedTrace},
     config::{Config, LogDest},
+    mt::TraceCompiler,
     mt::MT,
 };
 use std::{

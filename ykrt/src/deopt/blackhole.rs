@@ -11,7 +11,7 @@
 
 use super::error::BlackholeError;
 use super::ffi::Args;
-use super::prog::*;
+use crate::guard::prog::*;
 use std::cell::RefCell;
 use std::sync::Arc;
 

@@ -11,8 +11,8 @@
 //! inlines: [`MAX_DEPTH`], [`MAX_RECURSION`]; how long a walk may be:
 //! [`MAX_WALKED`]) are here too, as constants, so that they are stated once.
 
-use crate::deopt::prog::Ty;
-use crate::deopt::{GuardInfo, LiveSrc};
+use crate::guard::prog::Ty;
+use crate::guard::{GuardInfo, LiveSrc};
 use crate::jit::decode::{self, Decoded};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
@@ -71,7 +71,7 @@ pub struct DirectJump {
     pub recording: usize,
     pub counter: usize,
     /// JIT events are logged: each direct jump logs its entry
-    /// (`crate::mt::log_direct_entry`).
+    /// (`crate::deopt::log_direct_entry`).
     pub log_entries: bool,
 }
 

@@ -4,14 +4,14 @@
 //! This is the LLVM side of the blackhole: the runtime core
 //! (`deopt::blackhole`, `deopt::prog`) knows only the decoded programs,
 //! which reach it inside the guards' frame descriptions
-//! (`deopt::FrameInfo::prog`), and the reasons ([`Unsupported`]) an
+//! (`guard::FrameInfo::prog`), and the reasons ([`Unsupported`]) an
 //! instruction could not be decoded, with LLVM's kinds and opcodes named.
 
 // LLVM's opaque handles are passed around as values, as in the C API.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-pub use crate::deopt::error::Unsupported;
-use crate::deopt::prog::*;
+pub use crate::guard::prog::Unsupported;
+use crate::guard::prog::*;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::target::*;
@@ -616,7 +616,7 @@ impl Dec<'_> {
                 // trace's, which sees false), as when the interpreter runs
                 // it.
                 yk_abi::names::RT_CONTROL_POINT => return Ok(Inst::ControlPoint { loc: a(1)? }),
-                // Only for recordings (`crate::entries`); a side trace
+                // Only for recordings (`crate::trace::entries`); a side trace
                 // recorded through the blackhole misses the hints of its
                 // blackhole part.
                 yk_abi::names::ENTRY_HINT => return Ok(Inst::Nop),

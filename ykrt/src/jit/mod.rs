@@ -18,8 +18,9 @@ use tier::*;
 pub use tier::{TIER_CHECK_ITERS, TIER_UP_ITERS};
 
 use crate::abort::{Abort, AbortKind};
-use crate::compile::{CompileError, Compiled, CompiledTrace, RecordedTrace, TraceCompiler};
-use crate::deopt::{SideTrace, TraceFn, TraceInfo};
+use crate::compile::{CompileError, Compiled, CompiledTrace, RecordedTrace};
+use crate::guard::{SideTrace, TraceFn, TraceInfo};
+use crate::mt::TraceCompiler;
 use crate::mt::MT;
 use crate::stats::{Counter, Timer, TraceRecord};
 use std::collections::HashMap;
@@ -303,9 +304,9 @@ impl CompiledTrace for Trace {
     fn direct_entry(&self) -> Option<crate::compile::DirectEntry> {
         // A jumping trace passes its own buffer, which has at least
         // `SMALL_BUF` slots (`TraceInfo::run`).
-        (self.info.nslots <= crate::deopt::SMALL_BUF).then_some(crate::compile::DirectEntry {
+        (self.info.nslots <= crate::guard::SMALL_BUF).then_some(crate::compile::DirectEntry {
             code: &self.f,
-            info: &*self.info,
+            info: &*self.info as *const TraceInfo as *const c_void,
         })
     }
 
@@ -316,7 +317,7 @@ impl CompiledTrace for Trace {
         let f = unsafe { std::mem::transmute::<usize, TraceFn>(self.f.load(Ordering::Acquire)) };
         // SAFETY: the caller passes the vars of the trace's control point.
         let r = unsafe { self.info.run(f, vars.cast(), &[]) };
-        if r == crate::deopt::outcome::RETURN {
+        if r == crate::guard::outcome::RETURN {
             // The interpreter function returned: it ran to its end in the
             // blackhole, which may have shut the MT down and freed this
             // trace's info. Touch nothing.
@@ -689,7 +690,7 @@ impl LlvmCompiler {
                 &built.module,
                 &entry_name,
                 Arc::as_ptr(s),
-                crate::deopt::outcome::RETURN,
+                crate::guard::outcome::RETURN,
             );
         }
         if tier0 && dbg::strip_at_tier0() {
@@ -792,6 +793,7 @@ impl TraceCompiler for LlvmCompiler {
                 info,
                 tier: tier0.then(|| TierUp {
                     shared: self.shared.clone(),
+                    mt,
                     this: this.clone(),
                     requested: AtomicBool::new(false),
                     next_check: std::sync::atomic::AtomicU64::new(tier_up_iters()),

@@ -21,7 +21,7 @@
 //! trace keeps its own compiled code and slot, which the root's tier-0
 //! code, and the runtime, still use.
 
-use crate::deopt::TraceInfo;
+use crate::guard::TraceInfo;
 use crate::jit::tirb::lower::atomic_word;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
@@ -156,7 +156,7 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
                 b.0,
                 llvm_sys::LLVMIntPredicate::LLVMIntUGE,
                 runs1,
-                m.const_int(64, crate::deopt::REOPT_WINDOW),
+                m.const_int(64, crate::guard::REOPT_WINDOW),
                 c"".as_ptr(),
             );
             let hot = LLVMAppendBasicBlockInContext(m.ctx, dispatch, c"counted".as_ptr());

@@ -48,6 +48,8 @@ pub(super) enum TierUpTarget {
 
 pub(super) struct TierUp {
     pub(super) shared: Arc<Shared>,
+    /// The MT that compiled the trace (it outlives its traces).
+    pub(super) mt: *const MT,
     pub(super) this: Weak<Trace>,
     /// Recompilation asked for (once).
     pub(super) requested: AtomicBool,
@@ -55,6 +57,12 @@ pub(super) struct TierUp {
     /// [`tier_up_iters`] later each time compiling was over its budget.
     pub(super) next_check: std::sync::atomic::AtomicU64,
 }
+
+// SAFETY: `mt` is only read (for its thread-safe parts: budget, tier-up
+// queue) while the trace runs, and the MT outlives its traces; the rest is
+// `Send + Sync`.
+unsafe impl Send for TierUp {}
+unsafe impl Sync for TierUp {}
 
 impl Trace {
     /// A tier-0 root trace whose loop has run [`tier_up_iters`] iterations
@@ -74,7 +82,7 @@ impl Trace {
         }
         // SAFETY: the MT outlives its traces, and the trace is running or
         // has just run without ending the interpreter function.
-        let mt = unsafe { &*self.info.mt };
+        let mt = unsafe { &*t.mt };
         if super::stitch::enabled() && self.info.side_in_progress() {
             // A side trace is on its way: recompile once it can be
             // stitched in (a few iterations later).

@@ -55,7 +55,7 @@ impl MT {
             loc.transition(word, State::DontTrace);
             return;
         }
-        let owner = swt::thread_id();
+        let owner = crate::location::thread_id();
         if !loc.transition(word, State::Tracing { owner, failures }) {
             return;
         }
@@ -77,19 +77,40 @@ impl MT {
         } else {
             None
         };
+        self.record(
+            TraceStart::Loop(LoopStart { claim }),
+            loc.into(),
+            cp_func_idx,
+            info.swt_flag(),
+            pt,
+            vars as usize,
+        );
+    }
+
+    /// Starts this thread's recording of a trace that starts at `start`
+    /// (at location `loc`'s control point, or at a guard of a trace of
+    /// `loc`), hooks sending blocks to the software recorder, or PT to
+    /// `pt`, with the interpreter activation's `vars`.
+    pub(super) fn record(
+        &self,
+        start: TraceStart,
+        loc: LocationPtr,
+        cp_func_idx: u64,
+        flag: *mut u8,
+        pt: Option<crate::trace::hw::Pt>,
+        vars: usize,
+    ) {
         swt::start(swt::Active {
-            mt: self.arc(),
-            loc: loc.into(),
-            claim: Some(claim),
-            owner,
+            host: self.arc(),
+            start,
+            loc,
+            owner: crate::location::thread_id(),
             cp_func_idx,
             started: Instant::now(),
-            flag: info.swt_flag(),
+            flag,
             max_len: self.config.trace_max_len,
-            side: None,
-            _pin: None,
-            vars: vars as usize,
             pt,
+            vars,
         });
     }
 
@@ -117,9 +138,8 @@ impl MT {
         self.stats.time(Timer::Tracing, recording_time);
         self.stats.count(Counter::TracesRecordedOk);
         self.log.event(JitEvent::StopTracing, Some(start));
-        // The location may have been dropped while it was recorded: then
-        // the recording is dropped (with its claim).
-        let Some(claim) = fin.active.claim.take() else {
+        let TraceStart::Loop(LoopStart { claim }) = fin.active.start else {
+            debug_assert!(false, "a side recording ended as a root trace");
             return;
         };
         let compiling = claim.with(|loc| {
@@ -213,7 +233,7 @@ impl MT {
                 ),
                 Err(e) => self.compile_failed(start_loc, Some(&s.claim), e),
             },
-            TraceStart::Guard(g) => crate::deopt::install_side(self, g, r),
+            TraceStart::Guard(g) => self.install_side(g, r),
         }
     }
 
@@ -277,5 +297,25 @@ impl MT {
             Err(e) => s.push_str(&format!("yk-trace-check: error: {e}\n")),
         }
         self.log.ir_section("trace-blocks", &s);
+    }
+}
+
+impl swt::RecordingHost for MT {
+    fn ended(&self, a: swt::Active, how: swt::Ended<'_>) {
+        if let Some(side) = a.side() {
+            // SAFETY: the recording's start (kept to the end of this call)
+            // pins the trace.
+            let info = unsafe { &*side.info };
+            return self.side_recording_ended(info, side.guard, how);
+        }
+        match how {
+            swt::Ended::Aborted(reason) => self.recording_aborted(&a, reason),
+            swt::Ended::Deferred(reason, f) => self.recording_deferred(&a, reason, f),
+            swt::Ended::Cut(reason) => self.recording_deferred(&a, reason, Failure::Once),
+        }
+    }
+
+    fn cut_entry(&self, cut: &entries::Hint) -> Option<String> {
+        MT::cut_entry(self, cut)
     }
 }

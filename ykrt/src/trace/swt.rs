@@ -7,15 +7,16 @@
 //! memory. The thread-locals are const-initialised, so an access is a plain TLS
 //! load with no lazy-initialisation check.
 
+use super::entries::{self, Hint};
 use crate::{
     abort::{Abort, AbortKind},
-    location::{LocationPtr, State},
-    mt::MT,
+    compile::TraceStart,
+    location::{Failure, LocationPtr, State},
 };
 use std::{
     cell::{Cell, RefCell},
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
         Arc,
     },
     time::Instant,
@@ -28,11 +29,15 @@ pub fn abort_too_long() -> Abort {
 
 /// An ongoing recording.
 pub(crate) struct Active {
-    pub(crate) mt: Arc<MT>,
+    /// Who started it, and hears how it ended if the recorder ends it.
+    pub(crate) host: Arc<dyn RecordingHost>,
+    /// Where the trace starts: a root recording's claim on `loc` (see
+    /// [`crate::location::Claim`]: through it the recording ends, or hands
+    /// it to its compilation), or the guard a side trace starts at (its
+    /// trace pinned until the side trace is compiled or given up).
+    pub(crate) start: TraceStart,
+    /// The location of the trace (a side trace's: its root's).
     pub(crate) loc: LocationPtr,
-    /// A root recording's claim on `loc` (see [`crate::location::Claim`]):
-    /// through it the recording ends, or hands it to its compilation.
-    pub(crate) claim: Option<crate::location::Claim>,
     /// This thread's id, as stored in the location word.
     pub(crate) owner: u64,
     pub(crate) cp_func_idx: u64,
@@ -40,11 +45,6 @@ pub(crate) struct Active {
     /// This thread's swt flag (from `YkAotInfo::swt_flag`).
     pub(crate) flag: *mut u8,
     pub(crate) max_len: usize,
-    /// For a side trace's recording: the guard it starts from.
-    pub(crate) side: Option<SideRec>,
-    /// For a side trace's recording: keeps the guard's trace from being
-    /// freed until the recording is compiled or given up.
-    pub(crate) _pin: Option<crate::reclaim::Pin>,
     /// A hardware recording (`YKD_TRACER=hwt`): Intel PT records the blocks,
     /// the hooks only the values.
     pub(crate) pt: Option<super::hw::Pt>,
@@ -54,13 +54,52 @@ pub(crate) struct Active {
     pub(crate) vars: usize,
 }
 
+impl Active {
+    /// The guard a side-trace recording starts at (`None`: a root
+    /// recording).
+    pub(crate) fn side(&self) -> Option<SideRec> {
+        match &self.start {
+            TraceStart::Loop(_) => None,
+            TraceStart::Guard(g) => Some(SideRec {
+                info: g.parent,
+                guard: g.guard,
+            }),
+        }
+    }
+}
+
 /// The guard a side trace is being recorded from.
 #[derive(Clone, Copy)]
 pub(crate) struct SideRec {
-    /// The guard's trace (pinned by the recording's `Active::_pin`).
-    pub(crate) info: *const crate::deopt::TraceInfo,
+    /// The guard's trace (pinned by the recording's start).
+    pub(crate) info: *const crate::guard::TraceInfo,
     /// The guard's index.
     pub(crate) guard: u32,
+}
+
+/// How the recorder ended a recording itself (rather than its host, with
+/// [`stop`]).
+pub(crate) enum Ended<'a> {
+    /// Given up, for this reason.
+    Aborted(&'a Abort),
+    /// Given up so that an inner loop is traced first (not an abort): a
+    /// root recording's location backs off as after this failure.
+    Deferred(&'a str, Failure),
+    /// Too long, and the call that took most of it was cut out (see
+    /// [`crate::trace::entries`]): given up as a deferral, with this reason.
+    Cut(&'a str),
+}
+
+/// The host of a recording: the `MT` that started it (above the recorder),
+/// told how the recorder ended it.
+pub(crate) trait RecordingHost: Send + Sync {
+    /// The recorder ended recording `a` (see [`Ended`]).
+    fn ended(&self, a: Active, how: Ended<'_>);
+
+    /// The call `cut` took most of a recording that grew too long: make
+    /// its function's entry a location if the interpreter can, and return
+    /// the reason to log for the recording given up if it did.
+    fn cut_entry(&self, cut: &Hint) -> Option<String>;
 }
 
 /// What a finished recording hands back.
@@ -80,8 +119,8 @@ struct Recorder {
     /// see an inner loop iterate: see `MT::passing_location`).
     passed: Vec<usize>,
     /// The function entries the recording made (`yk_entry_hint`), for a
-    /// cut if it grows too long (see [`crate::entries`]).
-    hints: Vec<crate::entries::Hint>,
+    /// cut if it grows too long (see [`crate::trace::entries`]).
+    hints: Vec<Hint>,
 }
 
 impl Drop for Recorder {
@@ -111,8 +150,6 @@ impl Recorder {
     }
 }
 
-static NEXT_THREAD_ID: AtomicU64 = AtomicU64::new(1);
-
 /// How many threads are recording. A thread's own start and stop are
 /// ordered before its later reads, so zero means "this thread is not
 /// recording" without a thread-local access (see [`any_recording`]).
@@ -135,7 +172,6 @@ pub(crate) fn recording_threads_ptr() -> *const AtomicUsize {
 }
 
 thread_local! {
-    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
     /// The guard of this thread's side-trace recording, if one is going on
     /// (a cell, so that control points can check it cheaply).
     static SIDE: Cell<Option<SideRec>> = const { Cell::new(None) };
@@ -149,21 +185,6 @@ thread_local! {
             hints: Vec::new(),
         })
     };
-}
-
-/// This thread's non-zero id (assigned on first use).
-pub(crate) fn thread_id() -> u64 {
-    THREAD_ID.with(|id| {
-        if id.get() == 0 {
-            id.set(NEXT_THREAD_ID.fetch_add(1, Ordering::Relaxed));
-        }
-        id.get()
-    })
-}
-
-/// This thread's id, or 0 if it never needed one (and so never recorded).
-pub(crate) fn thread_id_if_assigned() -> u64 {
-    THREAD_ID.with(|id| id.get())
 }
 
 /// Is this thread recording?
@@ -200,6 +221,7 @@ fn flag_value(a: &Active) -> u8 {
 
 /// Start recording on this thread: clear the buffers and set the flag.
 pub(crate) fn start(active: Active) {
+    crate::location::set_drop_hook(location_dropped);
     RECORDER.with(|r| {
         let mut r = r.borrow_mut();
         debug_assert!(r.active.is_none());
@@ -209,7 +231,7 @@ pub(crate) fn start(active: Active) {
         r.passed.clear();
         r.hints.clear();
         set_flag(active.flag, flag_value(&active));
-        SIDE.with(|c| c.set(active.side));
+        SIDE.with(|c| c.set(active.side()));
         r.active = Some(active);
         RECORDING_THREADS.fetch_add(1, Ordering::Relaxed);
     });
@@ -252,10 +274,17 @@ pub(crate) fn abort_current(reason: &Abort) {
 }
 
 fn abort(a: Active, reason: &Abort) {
-    match a.side {
-        Some(side) => crate::deopt::side_recording_aborted(&a.mt, side, reason),
-        None => a.mt.recording_aborted(&a, reason),
+    a.host.clone().ended(a, Ended::Aborted(reason));
+}
+
+/// The location hook (see `location::set_drop_hook`): the location at `loc`
+/// is being dropped. This thread's root recording of it is given up, and
+/// the recorder forgets it ([`entries::forget`]).
+fn location_dropped(loc: usize) {
+    if any_recording() && root_recording().map(LocationPtr::addr) == Some(loc) {
+        abort_current(&Abort::recording("its location was dropped"));
     }
+    entries::forget(loc);
 }
 
 /// The `vars` address of the interpreter activation this thread's
@@ -278,7 +307,7 @@ pub(crate) fn root_recording() -> Option<LocationPtr> {
         .try_with(|r| {
             let r = r.try_borrow().ok()?;
             let a = r.active.as_ref()?;
-            a.side.is_none().then_some(a.loc)
+            matches!(a.start, TraceStart::Loop(_)).then_some(a.loc)
         })
         .ok()
         .flatten()
@@ -303,15 +332,10 @@ pub(crate) fn note_passed(loc: usize) -> bool {
 
 /// Gives up this thread's root recording, if any, so that an inner loop is
 /// traced first: not an abort (it is logged and counted as a deferral, see
-/// [`crate::mt::MT::recording_deferred`]), though its location backs off.
-pub(crate) fn defer_current(reason: &str, f: crate::location::Failure) {
+/// [`Ended::Deferred`]), though its location backs off.
+pub(crate) fn defer_current(reason: &str, f: Failure) {
     if let Some(a) = take_active() {
-        match a.side {
-            Some(side) => {
-                crate::deopt::side_recording_aborted(&a.mt, side, &Abort::recording(reason))
-            }
-            None => a.mt.recording_deferred(&a, reason, f),
-        }
+        a.host.clone().ended(a, Ended::Deferred(reason, f));
     }
 }
 
@@ -323,7 +347,7 @@ pub(crate) fn side_recording() -> Option<SideRec> {
 /// Append block `(func, block)` to this thread's recording (`__yk_swt_rec_block`).
 /// Once it exceeds the length limit, the recording is given up (the flag
 /// goes off): a call that took most of it is cut out (see
-/// [`crate::entries`]), or else it aborts as too long.
+/// [`crate::trace::entries`]), or else it aborts as too long.
 #[inline]
 pub fn rec_block(func: u32, block: u32) {
     let too_long = RECORDER
@@ -336,7 +360,7 @@ pub fn rec_block(func: u32, block: u32) {
                 return None;
             };
             if r.blocks.len() >= max_len {
-                return Some(crate::entries::choose(&r.hints, r.blocks.len()));
+                return Some(entries::choose(&r.hints, r.blocks.len()));
             }
             r.blocks.push((func, block));
             None
@@ -351,16 +375,14 @@ pub fn rec_block(func: u32, block: u32) {
 }
 
 /// `yk_entry_hint`: the interpreter enters a function whose entry location
-/// is `loc` (see [`crate::entries`]). Noted if this thread makes a
+/// is `loc` (see [`crate::trace::entries`]). Noted if this thread makes a
 /// software recording and the location is null.
 pub fn note_hint(loc: usize, handle: usize, depth: usize) {
     let _ = RECORDER.try_with(|r| {
         let Ok(mut r) = r.try_borrow_mut() else {
             return;
         };
-        if r.active.as_ref().is_none_or(|a| a.pt.is_some())
-            || r.hints.len() >= crate::entries::MAX_HINTS
-        {
+        if r.active.as_ref().is_none_or(|a| a.pt.is_some()) || r.hints.len() >= entries::MAX_HINTS {
             return;
         }
         // SAFETY: the interpreter passes the address of a live location.
@@ -368,7 +390,7 @@ pub fn note_hint(loc: usize, handle: usize, depth: usize) {
             return;
         }
         let at = r.blocks.len();
-        r.hints.push(crate::entries::Hint {
+        r.hints.push(Hint {
             loc,
             handle,
             depth,
@@ -396,18 +418,14 @@ pub(crate) fn forget_hints(loc: usize) {
 /// it: the recording is given up, and if the interpreter makes the
 /// function's entry a location, that location becomes a cut and the
 /// recording counts as deferred rather than failed (see
-/// [`crate::entries`]).
-fn cut_current(cut: crate::entries::Hint) {
+/// [`crate::trace::entries`]).
+fn cut_current(cut: Hint) {
     let Some(a) = take_active() else {
         return;
     };
-    match a.mt.cut_entry(&cut) {
-        Some(reason) => match a.side {
-            Some(side) => crate::deopt::side_recording_cut(&a.mt, side, &reason),
-            None => {
-                a.mt.recording_deferred(&a, &reason, crate::location::Failure::Once)
-            }
-        },
+    let host = a.host.clone();
+    match host.cut_entry(&cut) {
+        Some(reason) => host.ended(a, Ended::Cut(&reason)),
         None => abort(a, &abort_too_long()),
     }
 }

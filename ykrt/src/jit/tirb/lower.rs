@@ -31,17 +31,20 @@ use super::walk::{Shape, Walked, END_RESUME, LOC_ID};
 use super::ParamSrc;
 
 mod direct;
+mod ops;
 mod tier;
 use crate::abort::Abort;
-use crate::deopt::{FrameInfo, GuardInfo, LiveSrc};
+use crate::guard::{FrameInfo, GuardInfo, LiveSrc};
 use crate::jit::builder::{GuardSrc, SrcFrame};
 use crate::jit::decode;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
-use llvm_sys::{LLVMLinkage, LLVMOpcode};
+use llvm_sys::LLVMLinkage;
+pub(crate) use ops::atomic_word;
+use ops::{copy_attributes, llvm_bin, llvm_cast, llvm_fpred, llvm_ipred, monotonic};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ffi::CString;
-use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Ty};
+use tir::{Const, End, Inst, Operand, SnapId, Sym, Ty};
 use yk_llvm::{self as llvm, Module};
 
 /// A value in at least this many guards' snapshots is stored once, where
@@ -70,7 +73,7 @@ pub struct LowerCx<'a> {
 /// and instruction index, and the register that receives the inner frame's
 /// result (`u32::MAX` for the innermost frame).
 pub struct ResumeInfo {
-    pub prog: std::sync::Arc<crate::deopt::prog::Prog>,
+    pub prog: std::sync::Arc<crate::guard::prog::Prog>,
     pub block: u32,
     pub idx: u32,
     pub call_dst: u32,
@@ -649,7 +652,7 @@ impl L<'_> {
                 self.b.0,
                 llvm_sys::LLVMIntPredicate::LLVMIntEQ,
                 r,
-                self.cx.t.const_int(64, crate::deopt::outcome::REENTER),
+                self.cx.t.const_int(64, crate::guard::outcome::REENTER),
                 c"".as_ptr(),
             );
             LLVMBuildCondBr(self.b.0, again, reload, other);
@@ -664,7 +667,7 @@ impl L<'_> {
             let i64t = t.int_ty(64);
             let mut ix = [t.const_int(
                 64,
-                std::mem::offset_of!(crate::deopt::TraceInfo, counters) as u64,
+                std::mem::offset_of!(crate::guard::TraceInfo, counters) as u64,
             )];
             let pp = LLVMBuildGEP2(
                 self.b.0,
@@ -687,7 +690,7 @@ impl L<'_> {
     /// `REENTER` at the start location, the location's address (a jump)
     /// at another, `RESUME` without one.
     fn outcome(&self, loc: Option<LLVMValueRef>) -> LLVMValueRef {
-        use crate::deopt::outcome::{JUMP_MIN, REENTER, RESUME};
+        use crate::guard::outcome::{JUMP_MIN, REENTER, RESUME};
         let t = self.cx.t;
         unsafe {
             let Some(loc) = loc else {
@@ -902,122 +905,6 @@ impl L<'_> {
                 }
             }))
         }
-    }
-}
-
-/// Copies the attributes of AOT function `from` onto its declaration `to`
-/// (argument extensions and the like are part of the call's ABI).
-fn copy_attributes(from: LLVMValueRef, to: LLVMValueRef) {
-    unsafe {
-        let n = LLVMCountParams(from);
-        let idxs = std::iter::once(llvm_sys::LLVMAttributeReturnIndex)
-            .chain(1..=n)
-            .chain(std::iter::once(llvm_sys::LLVMAttributeFunctionIndex));
-        for k in idxs {
-            let c = LLVMGetAttributeCountAtIndex(from, k);
-            if c == 0 {
-                continue;
-            }
-            let mut attrs = vec![std::ptr::null_mut(); c as usize];
-            LLVMGetAttributesAtIndex(from, k, attrs.as_mut_ptr());
-            for a in attrs {
-                LLVMAddAttributeAtIndex(to, k, a);
-            }
-        }
-    }
-}
-
-/// Makes load or store `i` of an 8-byte runtime word (a counter, a
-/// location's word) an atomic access with ordering `o`, aligned as the word
-/// is.
-pub(crate) fn atomic_word(i: LLVMValueRef, o: llvm_sys::LLVMAtomicOrdering) {
-    // SAFETY: `i` is a load or store just built.
-    unsafe {
-        LLVMSetOrdering(i, o);
-        LLVMSetAlignment(i, 8);
-    }
-}
-
-/// [`atomic_word`], relaxed: the trace's counters.
-fn monotonic(i: LLVMValueRef) {
-    atomic_word(i, llvm_sys::LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
-}
-
-fn llvm_bin(op: BinOp) -> LLVMOpcode {
-    use LLVMOpcode::*;
-    match op {
-        BinOp::Add => LLVMAdd,
-        BinOp::Sub => LLVMSub,
-        BinOp::Mul => LLVMMul,
-        BinOp::SDiv => LLVMSDiv,
-        BinOp::UDiv => LLVMUDiv,
-        BinOp::SRem => LLVMSRem,
-        BinOp::URem => LLVMURem,
-        BinOp::And => LLVMAnd,
-        BinOp::Or => LLVMOr,
-        BinOp::Xor => LLVMXor,
-        BinOp::Shl => LLVMShl,
-        BinOp::LShr => LLVMLShr,
-        BinOp::AShr => LLVMAShr,
-        BinOp::FAdd => LLVMFAdd,
-        BinOp::FSub => LLVMFSub,
-        BinOp::FMul => LLVMFMul,
-        BinOp::FDiv => LLVMFDiv,
-        BinOp::FRem => LLVMFRem,
-    }
-}
-
-fn llvm_cast(op: CastOp) -> LLVMOpcode {
-    use LLVMOpcode::*;
-    match op {
-        CastOp::ZExt => LLVMZExt,
-        CastOp::SExt => LLVMSExt,
-        CastOp::Trunc => LLVMTrunc,
-        CastOp::BitCast => LLVMBitCast,
-        CastOp::PtrToInt => LLVMPtrToInt,
-        CastOp::IntToPtr => LLVMIntToPtr,
-        CastOp::FPToSI => LLVMFPToSI,
-        CastOp::FPToUI => LLVMFPToUI,
-        CastOp::SIToFP => LLVMSIToFP,
-        CastOp::UIToFP => LLVMUIToFP,
-        CastOp::FPExt => LLVMFPExt,
-        CastOp::FPTrunc => LLVMFPTrunc,
-    }
-}
-
-fn llvm_ipred(p: IPred) -> llvm_sys::LLVMIntPredicate {
-    use llvm_sys::LLVMIntPredicate::*;
-    match p {
-        IPred::Eq => LLVMIntEQ,
-        IPred::Ne => LLVMIntNE,
-        IPred::Ugt => LLVMIntUGT,
-        IPred::Uge => LLVMIntUGE,
-        IPred::Ult => LLVMIntULT,
-        IPred::Ule => LLVMIntULE,
-        IPred::Sgt => LLVMIntSGT,
-        IPred::Sge => LLVMIntSGE,
-        IPred::Slt => LLVMIntSLT,
-        IPred::Sle => LLVMIntSLE,
-    }
-}
-
-fn llvm_fpred(p: FPred) -> llvm_sys::LLVMRealPredicate {
-    use llvm_sys::LLVMRealPredicate::*;
-    match p {
-        FPred::Oeq => LLVMRealOEQ,
-        FPred::Ogt => LLVMRealOGT,
-        FPred::Oge => LLVMRealOGE,
-        FPred::Olt => LLVMRealOLT,
-        FPred::Ole => LLVMRealOLE,
-        FPred::One => LLVMRealONE,
-        FPred::Ord => LLVMRealORD,
-        FPred::Ueq => LLVMRealUEQ,
-        FPred::Ugt => LLVMRealUGT,
-        FPred::Uge => LLVMRealUGE,
-        FPred::Ult => LLVMRealULT,
-        FPred::Ule => LLVMRealULE,
-        FPred::Une => LLVMRealUNE,
-        FPred::Uno => LLVMRealUNO,
     }
 }
 

@@ -6,8 +6,9 @@
 //! `tir::sem`'s.
 
 use super::*;
-use llvm_sys::{LLVMAtomicOrdering, LLVMTypeKind};
+use llvm_sys::{LLVMAtomicOrdering, LLVMOpcode, LLVMTypeKind};
 use tir::sem;
+use tir::{BinOp, CastOp, FPred, IPred};
 
 /// A module with one function and a builder positioned in its only block, so
 /// that an operation the builder does not fold would still be well placed
@@ -447,7 +448,7 @@ fn direct_jump_is_a_checked_tail_call() {
         assert!(t.contains(want), "no {want:?} in:\n{t}");
     }
     // With entries logged, the log hook is called before the tail call.
-    let log = crate::mt::log_direct_entry as *const () as usize;
+    let log = crate::deopt::log_direct_entry as *const () as usize;
     let hook = t.find(&format!("inttoptr (i64 {log} to ptr)(ptr %info"));
     let tail = t.find("musttail");
     assert!(matches!((hook, tail), (Some(h), Some(c)) if h < c), "{t}");

@@ -59,7 +59,7 @@ impl L<'_> {
                 b,
                 LLVMIntUGE,
                 r,
-                t.const_int(64, crate::deopt::outcome::JUMP_MIN),
+                t.const_int(64, crate::guard::outcome::JUMP_MIN),
                 c"".as_ptr(),
             );
             let low = LLVMBuildAnd(b, n, t.const_int(64, RENEW_EVERY - 1), c"".as_ptr());
@@ -127,7 +127,7 @@ impl L<'_> {
             if d.log_entries {
                 let mut ps = [ptr, ptr];
                 let lty = LLVMFunctionType(t.void_ty(), ps.as_mut_ptr(), 2, 0);
-                let logf = self.addr(crate::mt::log_direct_entry as *const () as usize);
+                let logf = self.addr(crate::deopt::log_direct_entry as *const () as usize);
                 let mut largs = [self.info, locp];
                 LLVMBuildCall2(b, lty, logf, largs.as_mut_ptr(), 2, c"".as_ptr());
             }

@@ -82,7 +82,7 @@ impl L<'_> {
                 LLVMBuildStore(self.b.0, v, self.field_ptr(k));
             }
             LLVMBuildBr(self.b.0, leave);
-            let mut v = [t.const_int(64, crate::deopt::outcome::RESUME)];
+            let mut v = [t.const_int(64, crate::guard::outcome::RESUME)];
             let mut b = [switch];
             LLVMAddIncoming(leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
             LLVMPositionBuilderAtEnd(self.b.0, body);

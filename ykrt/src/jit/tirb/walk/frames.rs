@@ -27,7 +27,7 @@
 use super::super::super::builder::{callee_name, GuardSrc, MAX_DEPTH, MAX_RECURSION, PROMOTE};
 use super::{const_from_bits, no_form, ty_of, Frame, W};
 use crate::abort::Abort;
-use crate::deopt::LiveSrc;
+use crate::guard::LiveSrc;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMTypeKind;
@@ -170,7 +170,7 @@ impl W<'_, '_> {
                     self.map(i, k);
                     return Ok(false);
                 }
-                // Only for recordings (`crate::entries`): nothing in a trace.
+                // Only for recordings (`crate::trace::entries`): nothing in a trace.
                 yk_abi::names::ENTRY_HINT => return Ok(false),
                 yk_abi::names::IS_INTERPRETING => {
                     let z = const_from_bits(ty_of(LLVMTypeOf(i))?, 0)?;

@@ -22,7 +22,7 @@
 
 use super::{ty_of, GuardSrc, ParamSrc, Shape, W};
 use crate::abort::Abort;
-use crate::deopt::LiveSrc;
+use crate::guard::LiveSrc;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;

@@ -30,7 +30,7 @@
 //!    its callback, and a cut is only registered if the location is then
 //!    not null.
 //! 2. A cut's address leaves the set when its location is dropped
-//!    ([`forget`], from `Location`'s `Drop`), so memory reused for another
+//!    ([`forget`], from `Location`'s `Drop`, through the recorder's drop hook), so memory reused for another
 //!    location is never taken for a cut.
 //! 3. A hint's handle is only used while the recording that took it goes
 //!    on, and is forgotten when the hinted location is dropped: an
@@ -123,7 +123,7 @@ pub(crate) fn forget(loc: usize) {
             s.remove(&loc);
         }
     }
-    crate::trace::swt::forget_hints(loc);
+    super::swt::forget_hints(loc);
 }
 
 #[cfg(test)]

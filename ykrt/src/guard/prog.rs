@@ -7,6 +7,7 @@
 //! per scalar leaf, consecutively. Integers are kept zero-extended to their
 //! width, `float`s as their 32 bits, `double`s and pointers as 64 bits.
 
+use std::fmt;
 use std::sync::Arc;
 
 /// A scalar type as the blackhole sees it.
@@ -308,7 +309,7 @@ pub enum Inst {
     Nop,
     /// Something the blackhole can't run: reaching it is refused when the
     /// trace is compiled (see [`Prog::unsupported_from`]).
-    Unsupported(super::error::Unsupported),
+    Unsupported(Unsupported),
     // Terminators:
     Br {
         to: u32,
@@ -411,3 +412,106 @@ impl Prog {
         None
     }
 }
+
+/// What the decoder, and so the blackhole, has no form for. Its message
+/// completes "the blackhole can't run ...". The decoder is the LLVM trace
+/// compiler's (`jit::decode`); this type is the runtime core's and names
+/// LLVM's type kinds, opcodes and value kinds by their names, so that the
+/// core needs no LLVM binding.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Unsupported {
+    /// An integer type of this many bits, over 64.
+    WideInt(u32),
+    /// An array value of over 64 elements.
+    LargeArray,
+    /// A value of another type kind (vectors, `x86_fp80`, ...), by LLVM's
+    /// name for it.
+    TypeKind(String),
+    /// An aggregate where a scalar is needed.
+    AggregateForScalar,
+    /// A float where an integer is needed.
+    FloatForInt,
+    /// An aggregate operand that is not a constant.
+    NonConstAggregate,
+    /// An aggregate constant whose leaves do not match its type.
+    AggregateShape,
+    /// An integer constant of this many bits, over 64.
+    WideConstant(u32),
+    /// A float constant of another type (LLVM's name for its type kind).
+    FloatConstant(String),
+    /// A function or global (`what`) that the address tables lack.
+    NoAddress { what: &'static str, name: String },
+    /// A GEP constant expression with variable indices.
+    VariableGepConstant,
+    /// A constant expression of another opcode (LLVM's name for it).
+    ConstantExpr(String),
+    /// A global alias.
+    GlobalAlias,
+    /// An operand of another value kind (LLVM's name for it).
+    OperandKind(String),
+    /// A GEP stepping into a vector.
+    GepIntoVector,
+    /// A GEP over vectors.
+    VectorGep,
+    /// A select over vectors.
+    VectorSelect,
+    /// A load of a value that is not a scalar (why).
+    Load(Box<Unsupported>),
+    /// A store of a value that is not a scalar (why).
+    Store(Box<Unsupported>),
+    /// Another instruction (LLVM's name for its opcode).
+    Instruction(String),
+    /// `extractvalue`/`insertvalue` with a path into a non-aggregate.
+    AggregatePath,
+    /// Inline assembly.
+    InlineAsm,
+    /// A call of this function (`setjmp` and its kin).
+    Call(String),
+    /// An argument passed as the ABI attribute says (`byval`, ...).
+    ArgAttr(&'static str),
+    /// An aggregate argument.
+    AggregateArgument,
+    /// A call returning an aggregate of over two integer or two float
+    /// leaves.
+    LargeAggregateReturn,
+    /// An intrinsic (its name after `llvm.`).
+    Intrinsic(String),
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unsupported::WideInt(w) => write!(f, "i{w}"),
+            Unsupported::LargeArray => write!(f, "a large array value"),
+            Unsupported::TypeKind(k) => write!(f, "a value of type kind {k}"),
+            Unsupported::AggregateForScalar => write!(f, "an aggregate where a scalar is needed"),
+            Unsupported::FloatForInt => write!(f, "a float where an integer is needed"),
+            Unsupported::NonConstAggregate => write!(f, "a non-constant aggregate operand"),
+            Unsupported::AggregateShape => {
+                write!(f, "an aggregate constant of an unexpected shape")
+            }
+            Unsupported::WideConstant(w) => write!(f, "an i{w} constant"),
+            Unsupported::FloatConstant(k) => write!(f, "a float constant of kind {k}"),
+            Unsupported::NoAddress { what, name } => write!(f, "{what} {name} without an address"),
+            Unsupported::VariableGepConstant => write!(f, "a gep constant with variable indices"),
+            Unsupported::ConstantExpr(op) => write!(f, "a constant expression {op}"),
+            Unsupported::GlobalAlias => write!(f, "a global alias"),
+            Unsupported::OperandKind(k) => write!(f, "an operand of kind {k}"),
+            Unsupported::GepIntoVector => write!(f, "a gep into a vector"),
+            Unsupported::VectorGep => write!(f, "a vector gep"),
+            Unsupported::VectorSelect => write!(f, "a vector select"),
+            Unsupported::Load(e) => write!(f, "a load of {e}"),
+            Unsupported::Store(e) => write!(f, "a store of {e}"),
+            Unsupported::Instruction(op) => write!(f, "instruction {op}"),
+            Unsupported::AggregatePath => write!(f, "extract/insertvalue into a non-aggregate"),
+            Unsupported::InlineAsm => write!(f, "inline asm"),
+            Unsupported::Call(name) => write!(f, "a call to {name}"),
+            Unsupported::ArgAttr(why) => f.write_str(why),
+            Unsupported::AggregateArgument => write!(f, "an aggregate argument"),
+            Unsupported::LargeAggregateReturn => write!(f, "a call returning a large aggregate"),
+            Unsupported::Intrinsic(name) => write!(f, "intrinsic llvm.{name}"),
+        }
+    }
+}
+
+impl std::error::Error for Unsupported {}
