@@ -26,6 +26,10 @@ pub fn read(m: &Module) -> Annotations {
     let Some(g) = m.global("llvm.global.annotations") else {
         return out;
     };
+    // SAFETY: `g` is a live global of `m` (yk-llvm rule 2); its initializer is
+    // checked non-null, each entry is checked to have at least two operands
+    // before operands 0 and 1 are read, and a target is kept only if it is a
+    // function.
     unsafe {
         let init = LLVMGetInitializer(g);
         if init.is_null() {
@@ -57,6 +61,10 @@ pub fn read(m: &Module) -> Annotations {
 
 /// The string an annotation entry points to.
 fn annotation_text(v: LLVMValueRef) -> Option<String> {
+    // SAFETY: `v` is a live value of the module (yk-llvm rule 2); it is checked
+    // to be a global variable before its initializer is read, and that to be a
+    // constant string before `LLVMGetAsString`, whose `len` bytes (owned by the
+    // constant) are copied at once (rule 5).
     unsafe {
         if LLVMIsAGlobalVariable(v).is_null() {
             return None;
@@ -89,6 +97,11 @@ pub fn mark_outline(m: &Module, fns: &[LLVMValueRef]) {
     if fns.is_empty() {
         return;
     }
+    // SAFETY: `fns` are live functions of `m` and every type, constant and
+    // global is made in `m` and its context (yk-llvm rule 2). The old entries
+    // are constants, which stay valid after their global is deleted (constants
+    // belong to the context), and they are kept only if all have the entry type
+    // `ety`, the type of the new entries too.
     unsafe {
         let p = m.ptr_ty();
         let i32t = m.int_ty(32);

@@ -93,6 +93,12 @@ impl ControlPoint {
     /// Recognises the control point around `call`. `None` (no fast path, the
     /// control point stays as it is) for a shape this pass does not know.
     fn find(call: LLVMValueRef) -> Option<ControlPoint> {
+        // SAFETY: `call` is a live call of `__ykrt_control_point(mt, loc, vars,
+        // idx)` in a block of `m` (see `add` and `fast::clone`), so it has a
+        // parent block and operand 2; every other handle read here (its block's
+        // terminator, the compare, the successors, the stores and loads around
+        // it) is checked for its kind before a kind-specific call and belongs
+        // to the same live function (yk-llvm rules 2 and 3).
         unsafe {
             let head = LLVMGetInstructionParent(call);
             let vars = LLVMGetOperand(call, 2);
@@ -183,6 +189,12 @@ impl ControlPoint {
     }
 
     fn add_fast_path(&self, m: &Module) {
+        // SAFETY: `self` was recognised by `find` just before, so its handles
+        // are live instructions and blocks of one function of `m` of the kinds
+        // its fields say (yk-llvm rules 2 and 3); the builder and every new
+        // block, constant and instruction are made in `m.ctx`; a value is
+        // erased only once it has no uses left (the dead reloads, the replaced
+        // reloads and phis), and nothing erased is used afterwards.
         unsafe {
             let b = m.builder();
             let f = LLVMGetBasicBlockParent(self.head);
@@ -429,10 +441,15 @@ fn sink_into_slow(v: LLVMValueRef, head: LLVMBasicBlockRef, moving: &mut Vec<LLV
 /// Is every predecessor edge of `b` from `from` (and is there one)?
 fn preds_are_only(b: LLVMBasicBlockRef, from: LLVMBasicBlockRef) -> Option<()> {
     let mut any = false;
+    // SAFETY: `b` is a live block of `m` (yk-llvm rule 2).
     for (user, _) in llvm::uses(unsafe { LLVMBasicBlockAsValue(b) }) {
+        // SAFETY: `user` is a live user of `b`'s value; `LLVMIsATerminatorInst`
+        // takes a value of any kind.
         if unsafe { LLVMIsATerminatorInst(user).is_null() } {
             continue;
         }
+        // SAFETY: `user` is a terminator (checked just above), an instruction
+        // in a block.
         if unsafe { LLVMGetInstructionParent(user) } != from {
             return None;
         }
@@ -447,7 +464,9 @@ fn preds_are_only(b: LLVMBasicBlockRef, from: LLVMBasicBlockRef) -> Option<()> {
 /// first)? yklua computes its location pointer with integer arithmetic and
 /// assumes it non-null (`ykloc` in yk.patch).
 fn assumed_non_null(p: LLVMValueRef, head: LLVMBasicBlockRef) -> bool {
-    // SAFETY: `p` and `call` are values of the module being rewritten.
+    // SAFETY: `p` is a value and `head` a block of the module being
+    // rewritten (yk-llvm rule 2); `LLVMGetOperand(c, 0/1)` only on an icmp,
+    // `LLVMGetOperand(i, 0)` only on a call of `llvm.assume(i1)`.
     unsafe {
         let as_int = (!LLVMIsAIntToPtrInst(p).is_null()).then(|| LLVMGetOperand(p, 0));
         let excludes_null = |c: LLVMValueRef| {
@@ -472,6 +491,9 @@ fn assumed_non_null(p: LLVMValueRef, head: LLVMBasicBlockRef) -> bool {
 /// Can `p` be seen not to be null from the IR alone: a stack slot, a global,
 /// or an `inbounds` GEP of one (`&locs[pc]`)?
 fn known_non_null(p: LLVMValueRef) -> bool {
+    // SAFETY: `p` is a live value of `m` (yk-llvm rule 2); the `LLVMIsA*`
+    // checks establish its kind before the global-only and GEP-only calls, and
+    // a GEP has operand 0.
     unsafe {
         if !LLVMIsAAllocaInst(p).is_null() {
             return true;

@@ -45,6 +45,8 @@ pub fn transform(m: &Module) -> Result<Vec<String>> {
                 containing_function_name(user)
             );
         }
+        // SAFETY: `user` is a direct call of `yk_mt_control_point` (checked
+        // just above) in `m`, so it is an instruction in a block of a function.
         let f = unsafe { LLVMGetBasicBlockParent(LLVMGetInstructionParent(user)) };
         match by_func.iter_mut().find(|(g, _)| *g == f) {
             Some((_, calls)) => calls.push(user),
@@ -68,6 +70,8 @@ pub fn transform(m: &Module) -> Result<Vec<String>> {
                  {USER_CP} must be called at the head of the interpreter's dispatch loop"
             );
         }
+        // SAFETY: `call` is a live call instruction of `m` (yk-llvm rule 2);
+        // `LLVMIsAInvokeInst` takes a value of any kind.
         if unsafe { !LLVMIsAInvokeInst(call).is_null() } {
             bail!("yk-ld: error: the control point in `{fname}` is an invoke, not a call");
         }
@@ -86,6 +90,8 @@ pub fn transform(m: &Module) -> Result<Vec<String>> {
 }
 
 fn containing_function_name(i: LLVMValueRef) -> String {
+    // SAFETY: `i` is a live instruction (yk-llvm rules 2 and 3); its parent
+    // block is checked non-null before its function is asked for.
     unsafe {
         let b = LLVMGetInstructionParent(i);
         if b.is_null() {
@@ -97,6 +103,8 @@ fn containing_function_name(i: LLVMValueRef) -> String {
 
 /// Is the call's block on a cycle of its function's CFG?
 fn in_loop(call: LLVMValueRef) -> bool {
+    // SAFETY: `call` is the live control-point call of its function, an
+    // instruction in a block (yk-llvm rules 2 and 3).
     let home = unsafe { LLVMGetInstructionParent(call) };
     let mut seen = HashSet::new();
     let mut work = successors(home);
@@ -122,6 +130,8 @@ fn rewrite(m: &Module, f: LLVMValueRef, call: LLVMValueRef) -> Result<()> {
                  the control point in `{fname}`"
             );
         }
+        // SAFETY: `v` is a live value of `f` (yk-llvm rule 2); the `LLVMIsA*`
+        // casts take a value of any kind.
         if unsafe { !LLVMIsAInvokeInst(v).is_null() || !LLVMIsACallBrInst(v).is_null() } {
             bail!(
                 "yk-ld: error: the result of an invoke is live across the control point in \
@@ -132,7 +142,14 @@ fn rewrite(m: &Module, f: LLVMValueRef, call: LLVMValueRef) -> Result<()> {
     let b = m.builder();
     let entry = blocks(f)[0];
     let first = instrs(entry)[0];
+    // SAFETY: each `v` is a live value of `f` (yk-llvm rule 2).
     let tys: Vec<LLVMTypeRef> = live.iter().map(|&v| unsafe { LLVMTypeOf(v) }).collect();
+    // SAFETY: `f` is a live function of `m` with a body, `call` its
+    // control-point call and `live` the values live across it, all of `m`
+    // (yk-llvm rule 2). Types, constants and instructions are made in `m.ctx`;
+    // the builder is positioned only before live instructions of `f`; each load
+    // or store has the type of its slot (`tys[k]`); and `call` is erased last,
+    // once the new call has replaced it, and not used again.
     unsafe {
         let sname = CString::new(format!("YkCtrlPointVars.{fname}")).unwrap();
         let sty = LLVMStructCreateNamed(m.ctx, sname.as_ptr());
@@ -290,6 +307,9 @@ fn is_constant_offset(v: LLVMValueRef) -> bool {
 
 /// Is `v` an argument or an alloca of the entry block?
 fn is_frame_invariant(v: LLVMValueRef, entry: LLVMBasicBlockRef) -> bool {
+    // SAFETY: `v` is a live value of the function whose entry block is `entry`
+    // (yk-llvm rule 2); `opcode` and `LLVMGetInstructionParent` are only
+    // reached for an instruction (`LLVMIsAArgument` first, then an alloca).
     unsafe {
         !LLVMIsAArgument(v).is_null()
             || (llvm::opcode(v) == LLVMOpcode::LLVMAlloca && LLVMGetInstructionParent(v) == entry)
@@ -300,6 +320,10 @@ fn is_frame_invariant(v: LLVMValueRef, entry: LLVMBasicBlockRef) -> bool {
 /// calls the runtime's control point; shaped so that inlining splits the
 /// caller's block after it.
 fn trampoline(m: &Module, fname: &str) -> LLVMValueRef {
+    // SAFETY: everything is made in the live `m` and its context (yk-llvm rules
+    // 1 and 2); the builder only inserts into the new function's blocks, the
+    // call passes the four arguments `rt_ty` says, and `CString`s outlive the
+    // calls that take them.
     unsafe {
         let p = m.ptr_ty();
         let i64t = m.int_ty(64);
@@ -357,6 +381,12 @@ fn collapse_trampoline_exits(m: &Module) -> Result<()> {
         return Ok(());
     };
     for (call, _) in llvm::uses(rt) {
+        // SAFETY: `call` uses `__ykrt_control_point`, so after inlining it is a
+        // call in a block of an interpreter function of `m` (yk-llvm rule 2)
+        // whose shape is checked before it is changed; the deleted stub block
+        // and the erased terminator are not used again, and `vars` (operand 2)
+        // is the `YkCtrlPointVars` alloca whose last field holds the return
+        // value.
         unsafe {
             let bb = LLVMGetInstructionParent(call);
             let f = LLVMGetBasicBlockParent(bb);
@@ -413,11 +443,16 @@ fn patch_function_indices(m: &Module) -> Result<()> {
     };
     let funcs = m.functions();
     for (user, _) in llvm::uses(rt) {
+        // SAFETY: `user` is a call of `__ykrt_control_point`, an instruction in
+        // a block of a function of `m`.
         let f = unsafe { LLVMGetBasicBlockParent(LLVMGetInstructionParent(user)) };
         let idx = funcs.iter().position(|&g| g == f).unwrap();
         if llvm::name(f).starts_with("__yk_cp_tramp") {
             bail!("yk-ld: internal error: a control point trampoline was not inlined");
         }
+        // SAFETY: `user` is a call of `__ykrt_control_point(ptr, ptr, ptr,
+        // i64)`, so operand 3 exists and is the `i64` that the constant
+        // replaces (yk-llvm rules 2 and 3).
         unsafe { LLVMSetOperand(user, 3, m.const_int(64, idx as u64)) };
     }
     Ok(())

@@ -21,6 +21,10 @@ use yk_abi::{aot_info, ir_section, names};
 /// refer to it anyway).
 fn addressable(v: LLVMValueRef) -> bool {
     let n = llvm::name(v);
+    // SAFETY: `v` is a live global or function of `m` (yk-llvm rule 2;
+    // `embed`'s lists); the section name LLVM returns is checked non-null and
+    // read at once, before any other call (rule 5), and `LLVMIsThreadLocal` is
+    // called only on a global variable.
     unsafe {
         if n.starts_with("llvm.") {
             return false;
@@ -46,6 +50,9 @@ fn addressable(v: LLVMValueRef) -> bool {
 /// A private constant `[N x ptr]` with the address of each of `vals` (null
 /// where not addressable).
 fn address_table(m: &Module, name: &str, vals: &[LLVMValueRef]) -> LLVMValueRef {
+    // SAFETY: `vals` are live globals or functions of `m` (yk-llvm rule 2),
+    // pointers all, like the nulls of `m`'s pointer type that replace the
+    // others, so the array's elements are of its element type `p`.
     unsafe {
         let p = m.ptr_ty();
         let mut elems: Vec<LLVMValueRef> = vals
@@ -58,6 +65,9 @@ fn address_table(m: &Module, name: &str, vals: &[LLVMValueRef]) -> LLVMValueRef 
 }
 
 fn private_constant(m: &Module, name: &str, init: LLVMValueRef) -> LLVMValueRef {
+    // SAFETY: `init` is a constant of `m`'s context (yk-llvm rule 2) and the
+    // new global, added to the live `m.m`, gets its type; `cname` is
+    // NUL-terminated and outlives the call.
     unsafe {
         let cname = CString::new(name).unwrap();
         let g = LLVMAddGlobal(m.m, LLVMTypeOf(init), cname.as_ptr());
@@ -71,6 +81,9 @@ fn private_constant(m: &Module, name: &str, init: LLVMValueRef) -> LLVMValueRef 
 /// Adds the software-tracing flag (a local-exec thread-local byte) and
 /// `__yk_swt_flag_addr()`, which returns the calling thread's copy.
 pub fn add_swt_flag(m: &Module) -> (LLVMValueRef, LLVMValueRef) {
+    // SAFETY: every type, constant, global, function and block here is made in
+    // the live `m` and its context (yk-llvm rules 1 and 2), and the builder
+    // (made in the same context) inserts only into the new function's block.
     unsafe {
         let i8t = m.int_ty(8);
         let name = CString::new(names::SWT_FLAG).unwrap();
@@ -101,6 +114,11 @@ pub fn embed(
     globals: &[LLVMValueRef],
     swt_flag_addr: LLVMValueRef,
 ) {
+    // SAFETY: every handle here is made in, or (`funcs`, `globals`,
+    // `swt_flag_addr`) belongs to, the live `m` and its context (yk-llvm rule
+    // 2); `section` outlives the `LLVMConstStringInContext2` that copies its
+    // `section.len()` bytes; the struct's field values match `YkAotInfo`'s
+    // layout (aot_info), and the call passes `reg_ty`'s one pointer argument.
     unsafe {
         let i64t = m.int_ty(64);
         let p = m.ptr_ty();
@@ -154,6 +172,11 @@ pub fn embed(
 
 /// Appends `f` (priority 65535, i.e. ordinary) to `llvm.global_ctors`.
 fn append_global_ctor(m: &Module, f: LLVMValueRef) {
+    // SAFETY: `m` and `f` are live (yk-llvm rule 2). The old
+    // `llvm.global_ctors` entries are constants of the context, which stay
+    // valid once their global is deleted (rule 2: constants belong to the
+    // context), and the new array's entries are all of `{ i32, ptr, ptr }`, the
+    // literal struct type the old ones have too.
     unsafe {
         let i32t = m.int_ty(32);
         let p = m.ptr_ty();

@@ -96,6 +96,9 @@ fn crate_of_symbol(name: &str) -> Option<&str> {
 
 /// The source file of `f`'s `DISubprogram`, if it has one.
 fn source_file(f: LLVMValueRef) -> Option<PathBuf> {
+    // SAFETY: `f` is a live function of the module being linked (yk-llvm rules
+    // 2 and 3); its subprogram and the subprogram's file are checked non-null
+    // before use, and `di_file_name` gets a `DIFile`, as it requires.
     unsafe {
         let sp = LLVMGetSubprogram(f);
         if sp.is_null() {
@@ -117,6 +120,8 @@ pub fn foreign_functions(m: &Module, keep: &[String]) -> Vec<LLVMValueRef> {
     let yk_dirs = yk_crate_dirs();
     m.functions()
         .into_iter()
+        // SAFETY: `f` is one of `m.functions()`, a live function of `m`
+        // (yk-llvm rule 2).
         .filter(|&f| unsafe { LLVMIsDeclaration(f) } == 0)
         .filter(|&f| {
             let name = llvm::name(f);

@@ -38,6 +38,10 @@ fn make_hook(
     params: &[LLVMTypeRef],
     mask: u64,
 ) -> LLVMValueRef {
+    // SAFETY: everything is made in the live `m` and its context (yk-llvm rules
+    // 1 and 2): `flag` is `m`'s recording-flag global, the builder only inserts
+    // into the new function's blocks, and the call passes the function's own
+    // parameters, of the types `ty` says.
     unsafe {
         let mut ps = params.to_vec();
         let ty = LLVMFunctionType(m.void_ty(), ps.as_mut_ptr(), ps.len() as u32, 0);
@@ -89,6 +93,9 @@ fn make_hook(
 /// Gives the conditional branch `br` the static profile `taken : not_taken`
 /// (true successor : false successor), which block placement follows.
 pub(crate) fn set_branch_weights(m: &Module, br: LLVMValueRef, taken: u32, not_taken: u32) {
+    // SAFETY: `br` is a live instruction of `m` (a conditional branch, as
+    // `set_branch_weights` requires) and the metadata is made in `m.ctx`, its
+    // context (yk-llvm rules 2 and 3).
     unsafe {
         let mut w = [
             LLVMMDStringInContext2(m.ctx, c"branch_weights".as_ptr(), 14),
@@ -107,6 +114,9 @@ fn call_hook(
     args: &mut [LLVMValueRef],
     like: Option<LLVMValueRef>,
 ) {
+    // SAFETY: `hook` is a hook function `make_hook` added to `m`, `b` is
+    // positioned in a function of `m`, and `args` are values of `m` of the
+    // hook's parameter types (yk-llvm rules 2 and 3).
     unsafe {
         let ty = LLVMGlobalGetValueType(hook);
         let c = LLVMBuildCall2(
@@ -176,6 +186,7 @@ pub fn instrument(
     }
 
     for (fi, &f) in funcs.iter().enumerate() {
+        // SAFETY: `f` is a live function of `m` (yk-llvm rule 2).
         if unsafe { LLVMIsDeclaration(f) } != 0 || annotations::is_runtime_or_intrinsic(f) {
             continue;
         }
@@ -239,6 +250,10 @@ fn pause_recording(m: &Module, b: &llvm::Builder, f: LLVMValueRef, flag: LLVMVal
     else {
         return;
     };
+    // SAFETY: `f` is a live function of `m` with a body and `at` its entry
+    // block's first insertion point; `flag` is `m`'s `i8` recording flag; the
+    // builder is positioned only before live instructions of `f` (yk-llvm rules
+    // 2 and 3).
     unsafe {
         let i8t = m.int_ty(8);
         LLVMPositionBuilderBefore(b.0, at);
@@ -264,9 +279,15 @@ fn rewrite_promotes(
 ) {
     let Some(p) = m.function(PROMOTE) else { return };
     for (call, _) in llvm::uses(p) {
+        // SAFETY: `call` is a live user of `p` (yk-llvm rule 2);
+        // `LLVMIsAInvokeInst` takes a value of any kind.
         if llvm::called_function(call) != Some(p) || unsafe { !LLVMIsAInvokeInst(call).is_null() } {
             continue;
         }
+        // SAFETY: `call` is a direct, non-invoke call of
+        // `__yk_promote_u64(u64)` in `m` (checked just above), so operand 0 is
+        // its `i64` argument, the same type as its result; the call is erased
+        // once its uses are replaced, and not used again (yk-llvm rule 2).
         unsafe {
             let x = LLVMGetOperand(call, 0);
             if !hookless.contains(&parent_fn(call)) {
@@ -291,11 +312,17 @@ fn record_idempotent_results(
     let i64t = m.int_ty(64);
     for (call, _) in llvm::uses(f) {
         if llvm::called_function(call) != Some(f)
+            // SAFETY: `call` is a live user of `f` (yk-llvm rule 2);
+            // `LLVMIsAInvokeInst` takes a value of any kind.
             || unsafe { !LLVMIsAInvokeInst(call).is_null() }
             || hookless.contains(&parent_fn(call))
         {
             continue;
         }
+        // SAFETY: `call` is a direct call (not an invoke, so not a terminator)
+        // in a block of `m`, so it has a next instruction to insert before; the
+        // conversions are built only for the result types they accept (yk-llvm
+        // rules 2 and 3).
         unsafe {
             let ty = LLVMTypeOf(call);
             LLVMPositionBuilderBefore(b.0, LLVMGetNextInstruction(call));

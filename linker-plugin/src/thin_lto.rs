@@ -26,6 +26,9 @@ pub fn needs_rewrite(data: &[u8], name: &str) -> Result<bool> {
         return Ok(true);
     }
     let m = Module::parse_bytes(data, name)?;
+    // SAFETY: `m` was just parsed and lives to the end of the function (yk-llvm
+    // rule 1); the flag name is passed with its length; a null flag is handled,
+    // and the value is read as an integer only after `LLVMIsAConstantInt`.
     unsafe {
         let md = LLVMGetModuleFlag(m.m, c"ThinLTO".as_ptr(), 7);
         if md.is_null() {

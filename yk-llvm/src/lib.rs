@@ -78,6 +78,8 @@ impl Module {
 
     /// Parses bitcode from memory into a fresh context.
     pub fn parse_bytes(bytes: &[u8], name: &str) -> Result<Module> {
+        // SAFETY: creating a context has no preconditions; `ctx` is ours until
+        // the returned `Module` takes it over (rule 1) or it is disposed below.
         let ctx = unsafe { LLVMContextCreate() };
         match Self::parse_bytes_in(ctx, bytes, name) {
             Ok(mut m) => {
@@ -85,6 +87,9 @@ impl Module {
                 Ok(m)
             }
             Err(e) => {
+                // SAFETY: `ctx` was created above and the parse failed, so no
+                // module of it exists and nobody else owns it (rule 1): it is
+                // disposed once, here, and not used again.
                 unsafe { LLVMContextDispose(ctx) };
                 Err(e)
             }
@@ -95,6 +100,12 @@ impl Module {
     #[allow(deprecated)]
     pub fn parse_ir(text: &str) -> Result<Module> {
         use llvm_sys::ir_reader::LLVMParseIRInContext;
+        // SAFETY: the context is fresh and ours (rule 1); LLVM copies
+        // `text.len()` bytes of `text` into the buffer, which
+        // `LLVMParseIRInContext` takes over; `msg` is an LLVM-allocated message
+        // that `take_message` copies and frees (rule 5); on failure the
+        // context, holding no module, is disposed once, and on success the
+        // returned `Module` owns both module and context.
         unsafe {
             let ctx = LLVMContextCreate();
             let buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
@@ -121,6 +132,10 @@ impl Module {
     /// An empty module in an existing context (which stays the caller's).
     pub fn new_in(ctx: LLVMContextRef, name: &str) -> Module {
         let n = CString::new(name).unwrap();
+        // SAFETY: `ctx` is a live context that the caller owns and uses on this
+        // thread (rules 1 and 4); `n` is a NUL-terminated name that outlives
+        // the call (LLVM copies it); the new module is owned by the returned
+        // `Module`.
         let m = unsafe { LLVMModuleCreateWithNameInContext(n.as_ptr(), ctx) };
         Module {
             ctx,
@@ -144,6 +159,13 @@ impl Module {
 
     /// Parses bitcode into an existing context (which stays the caller's).
     pub fn parse_bytes_in(ctx: LLVMContextRef, bytes: &[u8], name: &str) -> Result<Module> {
+        // SAFETY: `ctx` is a live context that the caller owns and uses on this
+        // thread (rules 1 and 4). LLVM copies `bytes` into `buf`, which the
+        // parse only reads and which is disposed after it.
+        // `collect_diagnostic`'s data is `diags`, which lives until the end of
+        // this block, and the old handler is put back right after the parse,
+        // before any return. On success the returned `Module` owns the parsed
+        // module.
         unsafe {
             let cname = CString::new(name).unwrap();
             let buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
@@ -216,6 +238,8 @@ impl Module {
     /// Writes the module as bitcode to `path`.
     pub fn write_file(&self, path: &Path) -> Result<()> {
         let p = CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); `p`
+        // is a NUL-terminated path that outlives the call.
         if unsafe { LLVMWriteBitcodeToFile(self.m, p.as_ptr()) } != 0 {
             bail!("cannot write bitcode to {}", path.display());
         }
@@ -224,6 +248,9 @@ impl Module {
 
     /// Serialises the module as bitcode into memory.
     pub fn to_bitcode(&self) -> Vec<u8> {
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); the
+        // memory buffer is ours, and its `len` bytes at `start` are copied into
+        // `v` before it is disposed (once).
         unsafe {
             let buf = LLVMWriteBitcodeToMemoryBuffer(self.m);
             let start = LLVMGetBufferStart(buf) as *const u8;
@@ -243,6 +270,10 @@ impl Module {
     pub fn to_bitcode_line_tables(&self) -> Result<Vec<u8>> {
         let copy = Module {
             ctx: self.ctx,
+            // SAFETY: `self.m` is the live module this `Module` owns (rule 1);
+            // the clone is in `self.ctx`, which outlives `copy` as it outlives
+            // `self` (borrowed for the whole call), and only `copy` owns the
+            // clone.
             m: unsafe { LLVMCloneModule(self.m) },
             owns_ctx: false,
         };
@@ -270,6 +301,9 @@ impl Module {
     /// Runs the LLVM verifier, returning its message on failure.
     pub fn verify(&self) -> Result<()> {
         use llvm_sys::analysis::*;
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); the
+        // verifier's message is LLVM-allocated and `take_message` copies and
+        // frees it at once (rule 5).
         unsafe {
             let mut msg = std::ptr::null_mut();
             let bad = LLVMVerifyModule(
@@ -354,6 +388,9 @@ impl Module {
     /// All functions, declarations included, in module order.
     pub fn functions(&self) -> Vec<LLVMValueRef> {
         let mut v = Vec::new();
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); the
+        // loop only reads its function list, and each `f` is a live function of
+        // it.
         unsafe {
             let mut f = LLVMGetFirstFunction(self.m);
             while !f.is_null() {
@@ -367,6 +404,8 @@ impl Module {
     /// All global variables, in module order.
     pub fn globals(&self) -> Vec<LLVMValueRef> {
         let mut v = Vec::new();
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); the
+        // loop only reads its global list, and each `g` is a live global of it.
         unsafe {
             let mut g = LLVMGetFirstGlobal(self.m);
             while !g.is_null() {
@@ -380,6 +419,8 @@ impl Module {
     /// The function called `name`, if the module has one.
     pub fn function(&self, name: &str) -> Option<LLVMValueRef> {
         let n = CString::new(name).unwrap();
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); `n`
+        // is a NUL-terminated name that outlives the call.
         let f = unsafe { LLVMGetNamedFunction(self.m, n.as_ptr()) };
         (!f.is_null()).then_some(f)
     }
@@ -387,6 +428,8 @@ impl Module {
     /// The global variable called `name`, if the module has one.
     pub fn global(&self, name: &str) -> Option<LLVMValueRef> {
         let n = CString::new(name).unwrap();
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); `n`
+        // is a NUL-terminated name that outlives the call.
         let g = unsafe { LLVMGetNamedGlobal(self.m, n.as_ptr()) };
         (!g.is_null()).then_some(g)
     }
@@ -395,32 +438,47 @@ impl Module {
     pub fn get_or_declare(&self, name: &str, ty: LLVMTypeRef) -> LLVMValueRef {
         self.function(name).unwrap_or_else(|| {
             let n = CString::new(name).unwrap();
+            // SAFETY: `self.m` is the live module this `Module` owns (rule 1);
+            // `ty` is a function type of its context (rules 2 and 3: the
+            // caller's argument); `n` is a NUL-terminated name that outlives
+            // the call (LLVM copies it).
             unsafe { LLVMAddFunction(self.m, n.as_ptr(), ty) }
         })
     }
 
     /// `void`.
     pub fn void_ty(&self) -> LLVMTypeRef {
+        // SAFETY: `self.ctx` is alive as long as `self` (rule 1: it is disposed
+        // only with, or after, the module), and used on this thread (rule 4).
         unsafe { LLVMVoidTypeInContext(self.ctx) }
     }
 
     /// An integer type of `bits` bits.
     pub fn int_ty(&self, bits: u32) -> LLVMTypeRef {
+        // SAFETY: `self.ctx` is alive as long as `self` (rule 1: it is disposed
+        // only with, or after, the module), and used on this thread (rule 4).
         unsafe { LLVMIntTypeInContext(self.ctx, bits) }
     }
 
     /// The opaque pointer type of address space 0.
     pub fn ptr_ty(&self) -> LLVMTypeRef {
+        // SAFETY: `self.ctx` is alive as long as `self` (rule 1: it is disposed
+        // only with, or after, the module), and used on this thread (rule 4).
         unsafe { LLVMPointerTypeInContext(self.ctx, 0) }
     }
 
     /// A constant integer.
     pub fn const_int(&self, bits: u32, v: u64) -> LLVMValueRef {
+        // SAFETY: `self.int_ty(bits)` is an integer type of the live `self.ctx`
+        // (rules 1 and 2), as `LLVMConstInt` requires.
         unsafe { LLVMConstInt(self.int_ty(bits), v, 0) }
     }
 
     /// The metadata kind id for `name` (e.g. `"prof"`).
     pub fn md_kind(&self, name: &str) -> u32 {
+        // SAFETY: `self.ctx` is alive as long as `self` (rule 1); LLVM reads
+        // exactly `name.len()` bytes at `name.as_ptr()` (no NUL needed), which
+        // `name` keeps alive for the call.
         unsafe { LLVMGetMDKindIDInContext(self.ctx, name.as_ptr() as *const _, name.len() as u32) }
     }
 
@@ -437,6 +495,9 @@ impl Module {
 
     /// Adds the enum attribute `name` (e.g. `"alwaysinline"`) to function `f`.
     pub fn add_fn_attr(&self, f: LLVMValueRef, name: &str) {
+        // SAFETY: `f` is a live function of this module (rules 2 and 3: the
+        // documented argument), and the attribute is created in its context,
+        // `self.ctx`; the name is passed with its length, so it needs no NUL.
         unsafe {
             let kind = LLVMGetEnumAttributeKindForName(name.as_ptr() as *const _, name.len());
             assert!(kind != 0, "unknown attribute {name}");
@@ -456,17 +517,27 @@ impl Module {
 
     /// A fresh IR builder in this module's context.
     pub fn builder(&self) -> Builder {
+        // SAFETY: `self.ctx` is alive as long as `self` (rule 1); the new
+        // builder is owned by the returned `Builder`, which disposes of it once
+        // (and, like any handle of the context, is dropped before it: rule 2).
         Builder(unsafe { LLVMCreateBuilderInContext(self.ctx) })
     }
 
     /// The module's textual IR.
     pub fn to_text(&self) -> String {
+        // SAFETY: `self.m` is the live module this `Module` owns (rule 1); the
+        // string is LLVM-allocated for us and `take_message` copies and frees
+        // it (rule 5).
         unsafe { take_message(LLVMPrintModuleToString(self.m)) }
     }
 }
 
 impl Drop for Module {
     fn drop(&mut self) {
+        // SAFETY: this `Module` is the only owner of `self.m`, and of
+        // `self.ctx` when `owns_ctx` (rule 1; `into_raw` forgets `self`, so a
+        // given-away module never gets here); the module is disposed before its
+        // context, and neither is used again.
         unsafe {
             LLVMDisposeModule(self.m);
             if self.owns_ctx {
@@ -481,6 +552,9 @@ pub struct Builder(pub LLVMBuilderRef);
 
 impl Drop for Builder {
     fn drop(&mut self) {
+        // SAFETY: `self.0` is the builder `Module::builder` created (or one
+        // handed over to this owner); only this `Builder` disposes of it, once,
+        // and its context is still alive (rule 2).
         unsafe { LLVMDisposeBuilder(self.0) }
     }
 }
@@ -490,6 +564,9 @@ fn take_message(msg: *mut std::os::raw::c_char) -> String {
     if msg.is_null() {
         return String::new();
     }
+    // SAFETY: `msg` is non-null (checked above) and, as this helper's callers
+    // guarantee (rule 5), a NUL-terminated string that LLVM allocated for us
+    // and nobody else frees; it is copied before it is freed, once.
     unsafe {
         let s = CStr::from_ptr(msg).to_string_lossy().into_owned();
         LLVMDisposeMessage(msg);
@@ -499,6 +576,9 @@ fn take_message(msg: *mut std::os::raw::c_char) -> String {
 
 /// The name of a value (empty if it has none).
 pub fn name(v: LLVMValueRef) -> String {
+    // SAFETY: `v` is a live value (rule 2); LLVM returns `len` bytes at `p`,
+    // owned by the value, which are checked non-null and copied before any
+    // other LLVM call (rule 5).
     unsafe {
         let mut len = 0;
         let p = LLVMGetValueName2(v, &mut len);
@@ -512,6 +592,8 @@ pub fn name(v: LLVMValueRef) -> String {
 /// Blocks of a function, in order.
 pub fn blocks(f: LLVMValueRef) -> Vec<LLVMBasicBlockRef> {
     let mut v = Vec::new();
+    // SAFETY: `f` is a live function (rules 2 and 3); the loop only reads its
+    // block list.
     unsafe {
         let mut b = LLVMGetFirstBasicBlock(f);
         while !b.is_null() {
@@ -525,6 +607,8 @@ pub fn blocks(f: LLVMValueRef) -> Vec<LLVMBasicBlockRef> {
 /// Instructions of a block, in order.
 pub fn instrs(b: LLVMBasicBlockRef) -> Vec<LLVMValueRef> {
     let mut v = Vec::new();
+    // SAFETY: `b` is a live basic block (rules 2 and 3); the loop only reads
+    // its instruction list.
     unsafe {
         let mut i = LLVMGetFirstInstruction(b);
         while !i.is_null() {
@@ -537,6 +621,9 @@ pub fn instrs(b: LLVMBasicBlockRef) -> Vec<LLVMValueRef> {
 
 /// Successor blocks of a block's terminator.
 pub fn successors(b: LLVMBasicBlockRef) -> Vec<LLVMBasicBlockRef> {
+    // SAFETY: `b` is a live basic block (rules 2 and 3); its terminator is
+    // checked non-null before it is asked for successors, and `i` stays below
+    // `LLVMGetNumSuccessors(t)`.
     unsafe {
         let t = LLVMGetBasicBlockTerminator(b);
         if t.is_null() {
@@ -550,6 +637,8 @@ pub fn successors(b: LLVMBasicBlockRef) -> Vec<LLVMBasicBlockRef> {
 
 /// Operands of an instruction.
 pub fn operands(i: LLVMValueRef) -> Vec<LLVMValueRef> {
+    // SAFETY: `i` is a live instruction (rules 2 and 3); `k` stays below its
+    // operand count.
     unsafe {
         let n = LLVMGetNumOperands(i);
         (0..n as u32).map(|k| LLVMGetOperand(i, k)).collect()
@@ -558,17 +647,23 @@ pub fn operands(i: LLVMValueRef) -> Vec<LLVMValueRef> {
 
 /// The instruction's opcode.
 pub fn opcode(i: LLVMValueRef) -> LLVMOpcode {
+    // SAFETY: `i` is a live instruction (rules 2 and 3: `opcode`'s documented
+    // argument).
     unsafe { LLVMGetInstructionOpcode(i) }
 }
 
 /// Is `v` an instruction or a function argument, i.e. an SSA value that
 /// liveness has to track?
 pub fn is_ssa_value(v: LLVMValueRef) -> bool {
+    // SAFETY: `v` is a live value (rule 2); the `LLVMIsA*` casts accept a value
+    // of any kind and return null for other kinds.
     unsafe { !LLVMIsAInstruction(v).is_null() || !LLVMIsAArgument(v).is_null() }
 }
 
 /// Does the value have a type that can live in memory (not void/token/label/metadata)?
 pub fn is_storable(v: LLVMValueRef) -> bool {
+    // SAFETY: `v` is a live value (rule 2), so its type, a type of its live
+    // context, is valid too.
     let k = unsafe { LLVMGetTypeKind(LLVMTypeOf(v)) };
     !matches!(
         k,
@@ -581,6 +676,9 @@ pub fn is_storable(v: LLVMValueRef) -> bool {
 
 /// If `i` is a direct call (or invoke), the function it calls.
 pub fn called_function(i: LLVMValueRef) -> Option<LLVMValueRef> {
+    // SAFETY: `i` is a live value (rule 2); the `LLVMIsA*` casts accept any
+    // value, and the called operand is read only after they showed `i` is a
+    // call or an invoke.
     unsafe {
         if LLVMIsACallInst(i).is_null() && LLVMIsAInvokeInst(i).is_null() {
             return None;
@@ -593,6 +691,9 @@ pub fn called_function(i: LLVMValueRef) -> Option<LLVMValueRef> {
 /// All uses of `v` as `(user, operand index)`.
 pub fn uses(v: LLVMValueRef) -> Vec<(LLVMValueRef, u32)> {
     let mut out = Vec::new();
+    // SAFETY: `v` is a live value (rule 2); its uses and their users are live
+    // values of the same module that are only read here, and `k` stays below
+    // each user's operand count.
     unsafe {
         let mut u = LLVMGetFirstUse(v);
         while !u.is_null() {
@@ -648,6 +749,9 @@ pub fn di_file_name(file: LLVMMetadataRef) -> (String, String) {
         String::from_utf8_lossy(b).into_owned()
     };
     let (mut l1, mut l2) = (0, 0);
+    // SAFETY: `file` is a live `DIFile` (rules 2 and 3); the name and directory
+    // are owned by the metadata and `s` copies them at once, before any other
+    // LLVM call (rule 5).
     unsafe {
         let name = LLVMDIFileGetFilename(file, &mut l1);
         let dir = LLVMDIFileGetDirectory(file, &mut l2);
@@ -660,6 +764,11 @@ pub fn di_file_name(file: LLVMMetadataRef) -> (String, String) {
 /// location when it has one, else line 0 of the function's subprogram.
 pub fn set_debug_loc(m: &Module, inst: LLVMValueRef, like: Option<LLVMValueRef>) {
     use llvm_sys::debuginfo::*;
+    // SAFETY: `inst` is a live instruction already in a block of a function of
+    // `m` (rules 2 and 3), so it has a parent block and function; `like`, if
+    // given, is a live instruction of the same context, whose location (context
+    // metadata) may be attached to `inst`; the new location is made in `m.ctx`,
+    // `inst`'s context.
     unsafe {
         if let Some(l) = like {
             let loc = LLVMInstructionGetDebugLoc(l);

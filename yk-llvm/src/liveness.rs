@@ -88,6 +88,9 @@ impl Liveness {
             .map(|(k, &b)| (b, k as u32))
             .collect();
         let mut values = Vec::new();
+        // SAFETY: `f` is a live function with a body (rules 2 and 3:
+        // `analyse`'s documented argument); `k` stays below its parameter
+        // count.
         unsafe {
             for k in 0..LLVMCountParams(f) {
                 values.push(LLVMGetParam(f, k));
@@ -127,6 +130,10 @@ impl Liveness {
             for (j, &i) in is.iter().enumerate() {
                 let me = lo + j as u32;
                 if is_phi(i) {
+                    // SAFETY: `i` is a live phi of `f` (`is_phi` checked its
+                    // opcode just above); `p` stays below its incoming count,
+                    // and its incoming values and blocks are live values and
+                    // blocks of `f` (rule 2).
                     unsafe {
                         for p in 0..LLVMCountIncoming(i) {
                             let pred = LLVMGetIncomingBlock(i, p);
@@ -205,6 +212,9 @@ impl Liveness {
     /// The SSA values live immediately after instruction `inst`, in
     /// definition order (arguments first).
     pub fn live_after(&self, inst: LLVMValueRef) -> Vec<LLVMValueRef> {
+        // SAFETY: `inst` is a live instruction of the analysed function (rules
+        // 2 and 3: the function, and so its instructions, outlive the
+        // `Liveness`), so it has a parent block.
         let b = unsafe { LLVMGetInstructionParent(inst) };
         let mut live = self.live_out[self.block_num[&b] as usize].clone();
         for i in instrs(b).into_iter().rev() {
@@ -269,6 +279,9 @@ mod tests {
                 for s in successors(b) {
                     out.extend(live_in[&s].iter().copied());
                     for i in instrs(s).into_iter().take_while(|&i| is_phi(i)) {
+                        // SAFETY: test code: `i` is a phi of the test module's
+                        // live function (`take_while(is_phi)`), `k` below its
+                        // incoming count.
                         unsafe {
                             for k in 0..LLVMCountIncoming(i) {
                                 let v = LLVMGetIncomingValue(i, k);
@@ -288,6 +301,8 @@ mod tests {
                 }
             }
         }
+        // SAFETY: test code: `inst` is an instruction of the test module's live
+        // function.
         let b = unsafe { LLVMGetInstructionParent(inst) };
         let mut live = live_out[&b].clone();
         for i in instrs(b).into_iter().rev() {

@@ -361,8 +361,12 @@ mod tests {
     #[test]
     fn mt_lifecycle() {
         let mut err = std::ptr::null_mut();
+        // SAFETY: test code: `err` is a writable `*mut c_char` (`yk_mt_new`'s
+        // contract).
         let mt = unsafe { yk_mt_new(&mut err) };
         assert!(!mt.is_null() && err.is_null());
+        // SAFETY: test code: `mt` came from `yk_mt_new` (checked non-null) and
+        // is not shut down until the end of the test.
         unsafe {
             yk_mt_hot_threshold_set(mt, 7);
             yk_mt_sidetrace_threshold_set(mt, 9);
@@ -372,6 +376,9 @@ mod tests {
         let loc = yk_location_new();
         assert!(!yk_location_is_null(ManuallyDrop::new(Location::new())));
         assert!(yk_location_is_null(ManuallyDrop::new(yk_location_null())));
+        // SAFETY: test code: `loc` is a live location, `c"l1"` a NUL-terminated
+        // string, and `mt` a live `yk_mt_new` meta-tracer; a null `vars` is
+        // what a call before any trace passes.
         unsafe {
             yk_location_set_debug_str(&loc, c"l1".as_ptr());
             yk_mt_control_point(mt, &loc);
@@ -381,6 +388,8 @@ mod tests {
         yk_location_drop(loc);
         assert_eq!(__yk_promote_u64(5), 5);
         assert!(yk_is_interpreting());
+        // SAFETY: test code: `mt` came from `yk_mt_new` and is shut down once,
+        // here.
         unsafe { yk_mt_shutdown(mt) };
     }
 
@@ -390,6 +399,9 @@ mod tests {
     fn drop_at_forgets_the_debug_string() {
         let mut loc = Box::new(std::mem::MaybeUninit::new(yk_location_new()));
         let p = loc.as_mut_ptr();
+        // SAFETY: test code: `p` points to the boxed location, live until it is
+        // dropped in place; after that the memory is written with a new
+        // location before it is used again, and dropped once more at the end.
         unsafe {
             yk_location_set_debug_str(p, c"dropped".as_ptr());
             assert_eq!((*p).debug_str().as_deref(), Some("dropped"));
@@ -404,7 +416,12 @@ mod tests {
 
     #[test]
     fn enable_flush_stats() {
+        // SAFETY: test code: a null `err_msg` is allowed (the process aborts on
+        // failure).
         let mt = unsafe { yk_mt_new(std::ptr::null_mut()) };
+        // SAFETY: test code: `mt` came from `yk_mt_new` and is shut down once,
+        // at the end; `v` has room for the `n` stats passed, and their names
+        // are the runtime's static NUL-terminated strings.
         unsafe {
             assert!(yk_mt_enabled(mt));
             yk_mt_set_enabled(mt, false);
@@ -437,6 +454,8 @@ mod tests {
             assert_eq!((ok.kind, ok.count), (YkStatKind::Counter, 0));
             yk_mt_shutdown(mt);
         }
+        // SAFETY: test code: `yk_version` returns a static NUL-terminated
+        // string.
         let v = unsafe { CStr::from_ptr(yk_version()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
@@ -444,7 +463,11 @@ mod tests {
     #[test]
     fn malloced_message() {
         let p = malloc_str("YK_HOT_THRESHOLD: bad");
+        // SAFETY: test code: `p` is the NUL-terminated copy `malloc_str` just
+        // made (non-null: the allocation is tiny).
         let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned();
+        // SAFETY: test code: `p` came from `libc::malloc` (in `malloc_str`) and
+        // is freed once, after its last use.
         unsafe { libc::free(p.cast()) };
         assert_eq!(s, "YK_HOT_THRESHOLD: bad");
     }

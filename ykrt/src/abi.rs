@@ -53,6 +53,8 @@ pub unsafe extern "C" fn __ykrt_control_point(
             never_trace(loc);
             outcome::RESUME
         }
+        // SAFETY: the caller's contract: `vars` is the control point's,
+        // and the location stays alive while it is recorded or compiled.
         Some(mt) => unsafe { mt.control_point_raw(loc, vars, cp_func_idx) },
         None => outcome::RESUME,
     }

@@ -119,7 +119,7 @@ impl Abort {
     }
 
     /// [`AbortKind::Unsupported`] (`detail` may be a typed reason, e.g. the
-    /// blackhole's `deopt::error::Unsupported`).
+    /// blackhole's `guard::prog::Unsupported`).
     pub fn unsupported(detail: impl fmt::Display) -> Abort {
         Abort::new(AbortKind::Unsupported, detail.to_string())
     }

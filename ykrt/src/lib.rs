@@ -11,6 +11,8 @@
 //! The C API (`yk.h`, `libykcapi`) is the `ykcapi` crate; the hooks yk-ld-linked
 //! code calls are in [`abi`].
 
+#![warn(missing_docs)]
+
 pub mod abi;
 pub mod abort;
 pub mod aot;

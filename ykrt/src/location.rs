@@ -597,6 +597,7 @@ impl LocationPtr {
     /// # Safety
     /// The location must still be alive (see the type's documentation).
     pub unsafe fn get<'a>(self) -> &'a Location {
+        // SAFETY: the caller's contract: the location is alive.
         unsafe { self.0.as_ref() }
     }
 

@@ -17,6 +17,8 @@ fn cp(mt: &MT, loc: &Location) -> u64 {
         static VARS: std::cell::UnsafeCell<u64> = const { std::cell::UnsafeCell::new(0) };
     }
     let vars = VARS.with(|v| v.get());
+    // SAFETY: `vars` is this thread's stand-in for a control point's
+    // variables (the fake traces don't read it); `loc` outlives the call.
     unsafe { mt.control_point_raw(loc, vars.cast(), 0) }
 }
 
@@ -99,6 +101,7 @@ fn compiled_trace_runs() {
         iter(&mt, &loc);
     }
     // Without vars (the Rust-API path) the trace isn't entered.
+    // SAFETY: null vars; `loc` outlives the call.
     unsafe { mt.control_point_raw(&loc, ptr::null_mut(), 0) };
     assert_eq!(trace.0.load(Ordering::Relaxed), 3);
     assert_eq!(mt.stats().get(Counter::TraceExecutions), 3);
@@ -685,6 +688,7 @@ fn jit_disabled() {
 fn null_locations_via_the_abi() {
     let (mt, _) = testutil::mt("null", 0);
     let loc = Location::null();
+    // SAFETY: a live MT, a live (null) location, null vars.
     unsafe {
         assert_eq!(
             crate::abi::__ykrt_control_point(&*mt, &loc, ptr::null_mut(), 0),

@@ -120,8 +120,11 @@ pub struct TraceRecord {
     /// Trace-IR instructions appended by the walk, left after the forward
     /// optimiser and after the backward pass.
     pub tir_appended: usize,
+    /// See `tir_appended`.
     pub tir_forward: usize,
+    /// See `tir_appended`.
     pub tir_backward: usize,
+    /// Guards.
     pub guards: usize,
     /// Snapshots (exit blocks).
     pub snapshots: usize,
@@ -130,7 +133,9 @@ pub struct TraceRecord {
     /// Milliseconds building, optimising, generating code (the compiling
     /// thread's CPU time).
     pub build_ms: f64,
+    /// See `build_ms`.
     pub optimise_ms: f64,
+    /// See `build_ms`.
     pub codegen_ms: f64,
 }
 

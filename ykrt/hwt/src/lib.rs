@@ -36,6 +36,8 @@
 //! - Never run on PT hardware: the collector's system calls and real AUX data
 //!   are untested (this project's machines have no PT).
 
+#![warn(missing_docs)]
+
 pub mod bbaddrmap;
 pub mod collector;
 pub mod encode;

@@ -152,9 +152,15 @@ impl RingBuffers {
     /// Returns the number of bytes moved.
     pub fn drain_aux(&mut self, out: &mut Vec<u8>) -> Result<usize, RingError> {
         // Acquire pairs with the kernel's write of aux_head after the data.
+        // SAFETY: `h` is `self.header`, which points to a live, aligned
+        // `perf_event_mmap_page` (`from_raw`'s contract); `addr_of_mut!` only
+        // computes the field's address, without reading it or making a
+        // reference.
         let head = self
             .field(|h| unsafe { addr_of_mut!((*h).aux_head) })
             .load(Ordering::Acquire);
+        // SAFETY: as above: `h` is the live, aligned header of `from_raw`'s
+        // contract, and no reference is made.
         let tail_f = self.field(|h| unsafe { addr_of_mut!((*h).aux_tail) });
         let tail = tail_f.load(Ordering::Relaxed);
         if head < tail || head - tail > self.aux_size {
@@ -175,9 +181,15 @@ impl RingBuffers {
     /// Read the perf records written so far; fail if any reports lost data.
     /// Returns how many records were read.
     pub fn drain_records(&mut self) -> Result<usize, RingError> {
+        // SAFETY: `h` is `self.header`, which points to a live, aligned
+        // `perf_event_mmap_page` (`from_raw`'s contract); `addr_of_mut!` only
+        // computes the field's address, without reading it or making a
+        // reference.
         let head = self
             .field(|h| unsafe { addr_of_mut!((*h).data_head) })
             .load(Ordering::Acquire);
+        // SAFETY: as above: `h` is the live, aligned header of `from_raw`'s
+        // contract, and no reference is made.
         let tail_f = self.field(|h| unsafe { addr_of_mut!((*h).data_tail) });
         let mut tail = tail_f.load(Ordering::Relaxed);
         if head < tail || head - tail > self.data_size {
@@ -340,6 +352,11 @@ mod tests {
         aux: *mut u8,
         aux_size: u64,
     }
+    // SAFETY: test code: the pointers point into a `Sim` that outlives every
+    // thread given a `Kernel` (scoped threads, or a `Drainer` finished or
+    // dropped first), the header's shared fields are accessed atomically, and
+    // the kernel side writes only area bytes the reader does not read until
+    // they are published.
     unsafe impl Send for Kernel {}
 
     impl Kernel {
@@ -355,7 +372,13 @@ mod tests {
 
         /// Write as much of `bytes` as fits; return how many were written.
         fn write_aux(&self, bytes: &[u8]) -> usize {
+            // SAFETY: test code: `self.header` points to the `Sim`'s boxed
+            // header, alive for the whole test; only the field's address is
+            // taken.
             let head_f = atomic(unsafe { addr_of_mut!((*self.header).aux_head) });
+            // SAFETY: test code: `self.header` points to the `Sim`'s boxed
+            // header, alive for the whole test; only the field's address is
+            // taken.
             let tail =
                 atomic(unsafe { addr_of_mut!((*self.header).aux_tail) }).load(Ordering::Acquire);
             let head = head_f.load(Ordering::Relaxed);
@@ -363,6 +386,9 @@ mod tests {
             let n = (bytes.len() as u64).min(free);
             for i in 0..n {
                 let at = ((head + i) & (self.aux_size - 1)) as usize;
+                // SAFETY: test code: `at` is masked below `aux_size`, the
+                // length of the `Sim`'s AUX area, and the byte is free space
+                // that the reader does not read until `aux_head` publishes it.
                 unsafe { self.aux.add(at).write_volatile(bytes[i as usize]) };
             }
             head_f.store(head + n, Ordering::Release);
@@ -377,10 +403,16 @@ mod tests {
             for w in words {
                 rec.extend(w.to_ne_bytes());
             }
+            // SAFETY: test code: `self.header` points to the `Sim`'s boxed
+            // header, alive for the whole test; only the field's address is
+            // taken.
             let head_f = atomic(unsafe { addr_of_mut!((*self.header).data_head) });
             let head = head_f.load(Ordering::Relaxed);
             for (i, b) in rec.iter().enumerate() {
                 let at = ((head + i as u64) & (self.data_size - 1)) as usize;
+                // SAFETY: test code: `at` is masked below `data_size`, the
+                // length of the `Sim`'s data area, which the reader does not
+                // read past `data_head`, published after these writes.
                 unsafe { self.data.add(at).write_volatile(*b) };
             }
             head_f.store(head + rec.len() as u64, Ordering::Release);

@@ -424,6 +424,9 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Blac
                 }
                 r[*d as usize] = a;
             }
+            // SAFETY: the AOT code makes this very copy (or fill) at this
+            // point of the interpreter, with these operands: the blackhole
+            // only runs it in the interpreter's place.
             Inst::Memcpy { d, s, n } => unsafe {
                 std::ptr::copy(
                     get(r, s) as *const u8,
@@ -431,6 +434,7 @@ pub unsafe fn run(frames: &mut Vec<Frame>, record: bool) -> Result<Outcome, Blac
                     get(r, n) as usize,
                 )
             },
+            // SAFETY: as `Memcpy`.
             Inst::Memset { d, v, n } => unsafe {
                 std::ptr::write_bytes(get(r, d) as *mut u8, get(r, v) as u8, get(r, n) as usize)
             },

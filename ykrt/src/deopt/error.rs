@@ -25,15 +25,24 @@ pub enum BlackholeError {
     RanOffBlock,
     /// A phi of function `func` has no entry for the block the frame came
     /// from.
-    PhiWithoutEntry { func: String },
+    PhiWithoutEntry {
+        /// The function's name.
+        func: String,
+    },
     /// A call through a null function pointer.
     NullCall,
     /// A frame other than the outermost reached a control point.
     InlinedControlPoint,
     /// An instruction the decoder could not decode (`why` says which).
-    Unsupported { why: Unsupported },
+    Unsupported {
+        /// What it was.
+        why: Unsupported,
+    },
     /// `unreachable` in function `func`.
-    Unreachable { func: String },
+    Unreachable {
+        /// The function's name.
+        func: String,
+    },
 }
 
 impl fmt::Display for BlackholeError {

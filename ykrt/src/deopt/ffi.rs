@@ -162,6 +162,7 @@ mod tests {
         for x in [4, 5, 6, 7, 8] {
             a.int(x);
         }
+        // SAFETY: `mix` is a C function taking exactly these arguments.
         let r = unsafe { a.call(mix as *const () as usize) };
         let want = 1.0 + 5.0 + 9.0 + 6.0 + 22.0 + 800.0;
         assert_eq!(f64::from_bits(r[2]), want);
@@ -177,6 +178,7 @@ mod tests {
         }
         let mut a = Args::default();
         a.int(21);
+        // SAFETY: `p` is a C function taking one integer.
         let r = unsafe { a.call(p as *const () as usize) };
         assert_eq!((r[0], r[1]), (21, 42));
     }

@@ -163,7 +163,12 @@ pub enum Intr {
 pub enum ArgClass {
     /// In a general-purpose register or a stack slot; sign-extended to 32
     /// bits first if `signext`.
-    Int { w: u8, signext: bool },
+    Int {
+        /// Its width in bits.
+        w: u8,
+        /// Sign-extended (else zero-extended) to 32 bits.
+        signext: bool,
+    },
     /// In an SSE register or a stack slot.
     Sse,
 }
@@ -440,7 +445,12 @@ pub enum Unsupported {
     /// A float constant of another type (LLVM's name for its type kind).
     FloatConstant(String),
     /// A function or global (`what`) that the address tables lack.
-    NoAddress { what: &'static str, name: String },
+    NoAddress {
+        /// `function` or `global`.
+        what: &'static str,
+        /// Its name in the embedded IR.
+        name: String,
+    },
     /// A GEP constant expression with variable indices.
     VariableGepConstant,
     /// A constant expression of another opcode (LLVM's name for it).

@@ -49,6 +49,10 @@ fn value_name(v: LLVMValueRef) -> String {
 /// # Safety
 /// `m` is a live module, not used by another thread meanwhile.
 unsafe fn index_raw(m: LLVMModuleRef) -> AotIndex {
+    // SAFETY: `index_raw`'s contract: `m` is a live module that no other thread
+    // uses meanwhile (yk-llvm rules 2 and 4); the loops only read its function,
+    // block and global lists, and `index_block` and `annotations` get blocks of
+    // its functions and `m` itself.
     unsafe {
         let mut fvals = Vec::new();
         let mut f = LLVMGetFirstFunction(m);
@@ -106,6 +110,11 @@ unsafe fn index_block(
     bidx: &HashMap<LLVMBasicBlockRef, u32>,
     fidx: &HashMap<LLVMValueRef, u32>,
 ) -> BlockInfo {
+    // SAFETY: `bb` is a live block of the module `index_raw` walks, used by
+    // this thread only (yk-llvm rules 2 and 4); its name is a NUL-terminated
+    // string owned by the block, copied before the next call (rule 5); the
+    // called value is read only for call-like opcodes, and the terminator is
+    // checked non-null before its successors (`s` below their count) are read.
     unsafe {
         let name = CStr::from_ptr(LLVMGetBasicBlockName(bb)).to_string_lossy();
         let mut info = BlockInfo {
@@ -147,6 +156,12 @@ unsafe fn index_block(
 /// ptr args }`).
 unsafe fn annotations(m: LLVMModuleRef) -> (Vec<LLVMValueRef>, Vec<LLVMValueRef>) {
     let (mut outline, mut idempotent) = (Vec::new(), Vec::new());
+    // SAFETY: `m` is the live module `index_raw` walks (its contract, yk-llvm
+    // rules 2 and 4). The global and its initializer are checked non-null;
+    // operands are read below their counts (an entry is checked to have two);
+    // the string is read only from a `ConstantDataSequential` initializer of a
+    // global variable, and its `len` bytes, owned by that constant, are used
+    // before any other LLVM call (rule 5).
     unsafe {
         let g = LLVMGetNamedGlobal(m, c"llvm.global.annotations".as_ptr());
         if g.is_null() || LLVMGetInitializer(g).is_null() {
@@ -184,6 +199,9 @@ unsafe fn annotations(m: LLVMModuleRef) -> (Vec<LLVMValueRef>, Vec<LLVMValueRef>
 }
 
 unsafe fn strip_casts(mut v: LLVMValueRef) -> LLVMValueRef {
+    // SAFETY: `v` is a live constant of the module `index_raw` walks (yk-llvm
+    // rule 2); operand 0 is read only from a constant expression that has
+    // operands.
     unsafe {
         while !LLVMIsAConstantExpr(v).is_null() && LLVMGetNumOperands(v) > 0 {
             v = LLVMGetOperand(v, 0);

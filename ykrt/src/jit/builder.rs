@@ -66,9 +66,13 @@ pub struct TraceInput<'a> {
 /// threads, and the counter of direct jumps.
 #[derive(Clone, Copy, Debug)]
 pub struct DirectJump {
+    /// The address of the `MT`'s flush generation (an `AtomicU64`).
     pub generation: usize,
+    /// The address of the `MT`'s enabled flag (an `AtomicBool`).
     pub enabled: usize,
+    /// The address of the count of recording threads (an `AtomicUsize`).
     pub recording: usize,
+    /// The address of the `trace_jumps_direct` counter (an `AtomicU64`).
     pub counter: usize,
     /// JIT events are logged: each direct jump logs its entry
     /// (`crate::deopt::log_direct_entry`).
@@ -119,6 +123,9 @@ impl Analyses {
 
 impl Drop for Analyses {
     fn drop(&mut self) {
+        // SAFETY: `self.td` was made by `decode::target_data`
+        // (`LLVMCreateTargetData`) in `Analyses::new` and is owned only by this
+        // `Analyses`, so it is disposed once, here, and not used again.
         unsafe { llvm_sys::target::LLVMDisposeTargetData(self.td) }
     }
 }
@@ -178,6 +185,9 @@ pub(super) fn block_index(f: LLVMValueRef, b: LLVMBasicBlockRef) -> u32 {
 /// The name of the function call `i` calls directly ("" for a call through
 /// a pointer), or `None` for inline asm.
 pub(super) fn callee_name(i: LLVMValueRef) -> Option<String> {
+    // SAFETY: `i` is a live call (or invoke) of the embedded module, the
+    // helper's documented argument (yk-llvm rules 2 and 3), so it has a called
+    // value; `llvm::name` is asked only of a function.
     unsafe {
         let callee = LLVMGetCalledValue(i);
         if !LLVMIsAInlineAsm(callee).is_null() {
@@ -214,6 +224,9 @@ pub(super) fn vars_fields(
 
 /// Does constant `c` (transitively) mention a global value?
 pub(super) fn refers_to_globals(c: LLVMValueRef) -> bool {
+    // SAFETY: `c` is a live constant (its context, a generation's, is alive:
+    // yk-llvm rule 2); operands are read below their count, and every
+    // `LLVMIsA*` cast takes a value of any kind.
     unsafe {
         if !LLVMIsAGlobalValue(c).is_null() {
             return true;
@@ -235,6 +248,10 @@ pub(super) fn check_operands(f: LLVMValueRef) -> Result<(), Abort> {
     for bb in blocks(f) {
         for i in instrs(bb) {
             for (k, o) in operands(i).into_iter().enumerate() {
+                // SAFETY: `o` is an operand of `i`, a live instruction of the
+                // trace function `f` (yk-llvm rule 2); a parent block is asked
+                // only of an instruction (and null-checked before its function
+                // is read), a parent function only of an argument.
                 unsafe {
                     let bad = if !LLVMIsAInstruction(o).is_null() {
                         let p = LLVMGetInstructionParent(o);
@@ -263,6 +280,12 @@ pub(super) fn ret_field(
     td: llvm_sys::target::LLVMTargetDataRef,
     cp_call: LLVMValueRef,
 ) -> Result<Option<(u64, Ty)>, Abort> {
+    // SAFETY: `cp_call` is the embedded module's live control-point call,
+    // `__ykrt_control_point(mt, loc, vars, idx)` in an interpreter function as
+    // yk-ld leaves it (yk-llvm rules 2 and 3), so it has a parent block and
+    // function, and operand 2 is the `YkCtrlPointVars` alloca, whose last field
+    // holds a non-void return value (so `last` is a field); `td` is the
+    // embedded module's target data (`Analyses::td`).
     unsafe {
         let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(cp_call));
         let rty = LLVMGetReturnType(LLVMGlobalGetValueType(f));
@@ -285,6 +308,12 @@ pub(super) fn ret_field(
 /// info, ptr noalias buf)`, generating code for the CPU the interpreter
 /// function `f` was compiled for.
 pub(super) fn declare_trace_fn(t: &Module, f: LLVMValueRef, name: &str) -> LLVMValueRef {
+    // SAFETY: `t` is the live trace module and `f` a live function of the
+    // embedded module, in the same context (yk-llvm rule 2: both are the
+    // generation's, used under the compiler's mutex, rule 4); the attribute
+    // value is owned by `f`'s attribute and copied by
+    // `LLVMCreateStringAttribute` at once (rule 5); names are passed with their
+    // lengths; 1 and 3 are parameter indices of the three-parameter `fty`.
     unsafe {
         // i64 trace(ptr noalias vars, ptr info, ptr buf)
         let mut params = [t.ptr_ty(), t.ptr_ty(), t.ptr_ty()];

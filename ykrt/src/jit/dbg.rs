@@ -171,6 +171,15 @@ impl TraceDbg {
         if !enabled() {
             return None;
         }
+        // SAFETY: `t` and `aot` are live modules of one context (the
+        // generation's, yk-llvm rule 2), `f` a function of `t`, `cp_fn` a
+        // function of `aot` and `cp_call` its control-point call. `cus` has
+        // room for the `n` operands just counted; the compile units are context
+        // metadata, valid in `t` too; names and strings are passed with their
+        // lengths and outlive the calls; `aot_sp`'s file is read only for a
+        // subprogram (clang gives every subprogram a file); the DI builder is
+        // made on `t.m`, finalized and disposed once, and the locations are
+        // made in `t.ctx`.
         unsafe {
             let n = LLVMGetNamedMetadataNumOperands(aot.m, CUS.as_ptr());
             if n == 0 {
@@ -299,6 +308,10 @@ impl TraceDbg {
         if let Some(&l) = self.cache.get(&(loc, at)) {
             return l;
         }
+        // SAFETY: `loc` is a `DILocation` of the context `self.ctx` (an AOT
+        // location, or one of its `inlinedAt` chain), which outlives this
+        // `TraceDbg` (yk-llvm rule 2: the trace module's context); `at` and the
+        // rebuilt chain are locations of that context too.
         unsafe {
             let ia = LLVMDILocationGetInlinedAt(loc);
             let ia = if ia.is_null() {
@@ -322,6 +335,8 @@ impl TraceDbg {
     /// An instruction without a location (a function compiled without `-g`)
     /// gets `at` itself, as LLVM's inliner does: the call site's line.
     pub fn loc_of(&mut self, i: LLVMValueRef, at: LLVMMetadataRef) -> LLVMMetadataRef {
+        // SAFETY: `i` is a live instruction of the embedded module (yk-llvm
+        // rules 2 and 3).
         let loc = unsafe { LLVMInstructionGetDebugLoc(i) };
         if loc.is_null() {
             at
@@ -368,6 +383,8 @@ define void @f() !dbg !5 {
     fn chain(mut loc: LLVMMetadataRef) -> (Vec<(u32, u32)>, LLVMMetadataRef) {
         let mut v = Vec::new();
         loop {
+            // SAFETY: test code: `loc` is a `DILocation` of the live test
+            // modules' context, as is each `inlinedAt` location of its chain.
             unsafe {
                 v.push((LLVMDILocationGetLine(loc), LLVMDILocationGetColumn(loc)));
                 let ia = LLVMDILocationGetInlinedAt(loc);
@@ -385,6 +402,9 @@ define void @f() !dbg !5 {
         let t = Module::new_in(aot.ctx, "t");
         let f = aot.function("f").unwrap();
         let is = instrs(blocks(f)[0]);
+        // SAFETY: test code: `aot` and `t` are live modules of one context and
+        // every handle used is made in, or read from, them; the builder inserts
+        // into `tf`'s new block.
         unsafe {
             let fty = LLVMFunctionType(t.void_ty(), std::ptr::null_mut(), 0, 0);
             let tf = LLVMAddFunction(t.m, c"__yk_trace_t".as_ptr(), fty);

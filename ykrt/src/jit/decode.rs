@@ -2,7 +2,7 @@
 //! thread only: this is where LLVM is read).
 //!
 //! This is the LLVM side of the blackhole: the runtime core
-//! (`deopt::blackhole`, `deopt::prog`) knows only the decoded programs,
+//! (`deopt::blackhole`, `guard::prog`) knows only the decoded programs,
 //! which reach it inside the guards' frame descriptions
 //! (`guard::FrameInfo::prog`), and the reasons ([`Unsupported`]) an
 //! instruction could not be decoded, with LLVM's kinds and opcodes named.
@@ -49,6 +49,9 @@ type GepIndex = (Opnd, u8, i64);
 
 /// The leaves of a first-class type, or why the blackhole can't hold it.
 pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, Unsupported> {
+    // SAFETY: `ty` is a type of the live embedded module's context (yk-llvm
+    // rule 2); struct, array and integer accessors are called only for a type
+    // of that kind, and `k` stays below the struct's element count.
     unsafe {
         Ok(match LLVMGetTypeKind(ty) {
             LLVMTypeKind::LLVMIntegerTypeKind => {
@@ -85,6 +88,8 @@ pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, Unsupported> {
 
 fn scalar(ty: LLVMTypeRef) -> Result<Ty, Unsupported> {
     let l = leaves(ty)?;
+    // SAFETY: `ty` is a type of the live embedded module's context (yk-llvm
+    // rule 2).
     if l.len() == 1 && unsafe { LLVMGetTypeKind(ty) } != LLVMTypeKind::LLVMStructTypeKind {
         Ok(l[0])
     } else {
@@ -104,6 +109,8 @@ pub fn decode(env: &Env, f: LLVMValueRef, func_idx: u32) -> Decoded {
     let mut regs = HashMap::new();
     let mut next = 0u32;
     let mut alloc = |v: LLVMValueRef, regs: &mut HashMap<LLVMValueRef, u32>| {
+        // SAFETY: `v` is an argument or instruction of `f`, a live function of
+        // the embedded module (yk-llvm rule 2).
         let n = leaves(unsafe { LLVMTypeOf(v) })
             .map(|l| l.len())
             .unwrap_or(1)
@@ -111,6 +118,8 @@ pub fn decode(env: &Env, f: LLVMValueRef, func_idx: u32) -> Decoded {
         regs.insert(v, next);
         next += n;
     };
+    // SAFETY: `f` is a live function of the embedded module, with a body
+    // (yk-llvm rules 2 and 3); `k` stays below its parameter count.
     unsafe {
         for k in 0..LLVMCountParams(f) {
             alloc(LLVMGetParam(f, k), &mut regs);
@@ -171,8 +180,13 @@ impl Dec<'_> {
     }
 
     fn phi(&self, i: LLVMValueRef) -> Result<Phi, Unsupported> {
+        // SAFETY: `i` is a live phi of the function being decoded (yk-llvm rule
+        // 2).
         let n = leaves(unsafe { LLVMTypeOf(i) })?.len() as u32;
         let mut incoming = Vec::new();
+        // SAFETY: `i` is a live phi of the function being decoded (its opcode
+        // was checked by `decode`; yk-llvm rules 2 and 3), and `k` stays below
+        // its incoming count.
         unsafe {
             for k in 0..LLVMCountIncoming(i) {
                 let b = self.block(LLVMGetIncomingBlock(i, k));
@@ -191,6 +205,9 @@ impl Dec<'_> {
         if let Some(&r) = self.regs.get(&v) {
             return Ok(Opnd::R(r));
         }
+        // SAFETY: `v` is a live operand of an instruction of the function being
+        // decoded (yk-llvm rule 2); `LLVMIsA*` casts take any value, and
+        // operands are read below their count.
         unsafe {
             let ty = LLVMTypeOf(v);
             let kind = LLVMGetTypeKind(ty);
@@ -225,6 +242,11 @@ impl Dec<'_> {
 
     /// A scalar constant's bits.
     fn konst(&self, v: LLVMValueRef) -> Result<u64, Unsupported> {
+        // SAFETY: `v` is a live constant operand of the function being decoded
+        // (yk-llvm rule 2); every kind-specific call (integer width and value,
+        // real value, constant-expression opcode) comes after the `LLVMIsA*`
+        // check or type kind that makes it apply, and a `ConstantExpr`'s
+        // operands are read through `operands`.
         unsafe {
             let ty = LLVMTypeOf(v);
             if !LLVMIsAConstantInt(v).is_null() {
@@ -325,6 +347,11 @@ impl Dec<'_> {
         g: LLVMValueRef,
         ops: &[LLVMValueRef],
     ) -> Result<(i64, Vec<GepIndex>), Unsupported> {
+        // SAFETY: `g` is a live GEP (instruction or constant expression) of the
+        // embedded module with operands `ops` (yk-llvm rules 2 and 3), and `td`
+        // is that module's target data; struct indices are constant integers
+        // (the verifier requires it), and element types are asked only of array
+        // types (others are rejected).
         unsafe {
             let td = self.env.td;
             let mut ty = LLVMGetGEPSourceElementType(g);
@@ -362,6 +389,11 @@ impl Dec<'_> {
         use LLVMOpcode::*;
         let ops = operands(i);
         let o = |k: usize| self.opnd(ops[k]);
+        // SAFETY: `i` is a live, non-phi instruction of the function being
+        // decoded (yk-llvm rules 2 and 3); each opcode-specific call
+        // (predicates, successors, switch cases, from 1, the default being
+        // successor 0) is made only under the matching opcode, and `ops` are
+        // its operands.
         unsafe {
             let ty = LLVMTypeOf(i);
             let has_reg = self.regs.contains_key(&i);
@@ -567,6 +599,11 @@ impl Dec<'_> {
     /// The first leaf and leaf count that extractvalue/insertvalue `i`
     /// addresses in aggregate type `ty`.
     fn agg_path(&self, mut ty: LLVMTypeRef, i: LLVMValueRef) -> Result<(u32, u32), Unsupported> {
+        // SAFETY: `i` is a live `extractvalue` or `insertvalue` (its opcode was
+        // matched in `inst`; yk-llvm rule 3), so `LLVMGetIndices` points to its
+        // `n` indices, owned by the instruction and read at once; `ty` is a
+        // type of the embedded module's context, and struct and array accessors
+        // are called only for types of that kind.
         unsafe {
             let n = LLVMGetNumIndices(i) as usize;
             let idx = std::slice::from_raw_parts(LLVMGetIndices(i), n);
@@ -592,6 +629,10 @@ impl Dec<'_> {
     }
 
     fn call(&self, i: LLVMValueRef, d: u32, ty: LLVMTypeRef) -> Result<Inst, Unsupported> {
+        // SAFETY: `i` is a live call of the function being decoded (its opcode
+        // was matched in `inst`; yk-llvm rules 2 and 3), so it has a called
+        // value and `nargs` argument operands; `callee` is used as a function
+        // only when `LLVMIsAFunction` says so.
         unsafe {
             let callee = LLVMGetCalledValue(i);
             if !LLVMIsAInlineAsm(callee).is_null() {
@@ -721,6 +762,8 @@ impl Dec<'_> {
                 args: v,
             })
         };
+        // SAFETY: `args[0]` is a live argument of the intrinsic call being
+        // decoded (yk-llvm rule 2).
         let sty = || unsafe { scalar(LLVMTypeOf(args[0])) };
         Ok(match base {
             "lifetime" | "dbg" | "assume" | "experimental" | "invariant" | "sideeffect"
@@ -781,12 +824,17 @@ impl Dec<'_> {
 }
 
 fn kind_id(name: &str) -> u32 {
+    // SAFETY: LLVM reads `name.len()` bytes at `name.as_ptr()`, which `name`
+    // keeps alive for the call; no handle is involved.
     unsafe { LLVMGetEnumAttributeKindForName(name.as_ptr().cast(), name.len()) }
 }
 
 /// Does parameter `at` (1-based) carry enum attribute `kind` at the call
 /// site or on the called function?
 fn has_attr(call: LLVMValueRef, callee: LLVMValueRef, direct: bool, at: u32, kind: u32) -> bool {
+    // SAFETY: `call` is a live call of the embedded module and `callee` (used
+    // only when `direct`) the function it calls (yk-llvm rules 2 and 3); `at`
+    // is a parameter index and `kind` an attribute kind id.
     unsafe {
         !LLVMGetCallSiteEnumAttribute(call, at, kind).is_null()
             || (direct && !LLVMGetEnumAttributeAtIndex(callee, at, kind).is_null())
@@ -796,6 +844,9 @@ fn has_attr(call: LLVMValueRef, callee: LLVMValueRef, direct: bool, at: u32, kin
 /// The target data of module `m` (to lay out GEPs); dispose with
 /// `LLVMDisposeTargetData`.
 pub fn target_data(m: LLVMModuleRef) -> LLVMTargetDataRef {
+    // SAFETY: `m` is a live module (yk-llvm rule 2); its data layout string is
+    // owned by the module and parsed into the new target data at once (rule 5);
+    // the caller disposes of the result (see the documentation).
     unsafe { LLVMCreateTargetData(LLVMGetDataLayoutStr(m)) }
 }
 

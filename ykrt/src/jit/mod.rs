@@ -558,6 +558,11 @@ impl LlvmCompiler {
         let trace_no = st.ntraces as u64;
         let name = format!("__yk_trace_{trace_no}");
         let t = Module::new_in(gen.ctx.ctx, &name);
+        // SAFETY: `t` was just made in the generation's context and `gen.aot`
+        // is that generation's live module (yk-llvm rules 1 and 2), both used
+        // under the compiler's mutex (`st`, rule 4); the data layout and triple
+        // strings are owned by `gen.aot`, and `LLVMSetDataLayout` and
+        // `LLVMSetTarget` copy them before anything changes them (rule 5).
         unsafe {
             llvm_sys::core::LLVMSetDataLayout(t.m, llvm_sys::core::LLVMGetDataLayoutStr(gen.aot.m));
             llvm_sys::core::LLVMSetTarget(t.m, llvm_sys::core::LLVMGetTarget(gen.aot.m));

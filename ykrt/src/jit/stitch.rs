@@ -69,15 +69,55 @@ pub(super) struct Stitch {
     pub(super) src: StitchSrc,
 }
 
+/// Why side traces could not be stitched into their root (the root is then
+/// recompiled without them).
+#[derive(Debug)]
+pub(super) enum StitchError {
+    /// The root's module lacks what the lowering puts there (a bug): what.
+    Shape(&'static str),
+    /// LLVM failed at `step` (link, optimise, verify), with its message.
+    Llvm {
+        /// What was being done.
+        step: &'static str,
+        /// LLVM's message.
+        msg: String,
+    },
+    /// A side trace's references to the embedded module's functions and
+    /// globals could not be defined.
+    Refs(crate::compile::CompileError),
+}
+
+impl StitchError {
+    /// LLVM's error `e` at `step`.
+    pub(super) fn llvm(step: &'static str, e: impl std::fmt::Display) -> StitchError {
+        StitchError::Llvm {
+            step,
+            msg: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for StitchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StitchError::Shape(what) => write!(f, "{what}"),
+            StitchError::Llvm { step, msg } => write!(f, "LLVM failed to {step}: {msg}"),
+            StitchError::Refs(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 /// Links the side traces `sides` into `m`, the module of root trace
 /// function `root`, and makes the root's guard exits call them (inlined)
 /// for their guards. Returns how many were stitched; on an error `m` may
 /// have been changed, so the caller compiles a fresh copy instead.
-pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize, String> {
+pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize, StitchError> {
     if sides.is_empty() {
         return Ok(0);
     }
-    let f = m.function(root).ok_or("no root trace function")?;
+    let f = m
+        .function(root)
+        .ok_or(StitchError::Shape("no root trace function"))?;
     // The one call of the guard exit in the root (see `tirb::lower`).
     let exit_call = llvm::blocks(f)
         .into_iter()
@@ -85,15 +125,16 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
         .find(|&i| {
             llvm::called_function(i).is_some_and(|c| llvm::name(c) == super::builder::GUARD_EXIT)
         })
-        .ok_or("the root trace has no guard exit")?;
+        .ok_or(StitchError::Shape("the root trace has no guard exit"))?;
     let n = sides.len();
     let mut targets = Vec::with_capacity(n);
     for s in sides {
         let name = s.src.name.clone();
-        m.link_in(s.src.module).map_err(|e| e.to_string())?;
-        let sf = m
-            .function(&name)
-            .ok_or("the side trace's function is not in the linked module")?;
+        m.link_in(s.src.module)
+            .map_err(|e| StitchError::llvm("link", e))?;
+        let sf = m.function(&name).ok_or(StitchError::Shape(
+            "the side trace's function is not in the linked module",
+        ))?;
         // SAFETY: a function of the module we just linked.
         unsafe { LLVMSetLinkage(sf, LLVMLinkage::LLVMInternalLinkage) };
         m.add_fn_attr(sf, "alwaysinline");
@@ -104,7 +145,8 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
     // SAFETY: building a new function in `m` and replacing one call of the
     // root's by a call of it with the same arguments and result.
     unsafe {
-        let exit_fn = llvm::called_function(exit_call).ok_or("no guard exit")?;
+        let exit_fn =
+            llvm::called_function(exit_call).ok_or(StitchError::Shape("no guard exit"))?;
         let fty = LLVMGlobalGetValueType(exit_fn);
         let dispatch = LLVMAddFunction(m.m, c"__yk_stitched_exit".as_ptr(), fty);
         LLVMSetLinkage(dispatch, LLVMLinkage::LLVMInternalLinkage);

@@ -260,16 +260,17 @@ impl Shared {
                     .map(|s| (s.src.funcs.clone(), s.src.globals.clone()))
                     .collect();
                 let m = p.module.copy();
+                use super::stitch::StitchError;
                 let ok = super::stitch::stitch(&m, &p.name, sides)
                     .and_then(|n| {
                         m.run_passes(&super::stitch::pipeline())
-                            .map_err(|e| e.to_string())?;
-                        m.verify().map_err(|e| e.to_string())?;
+                            .map_err(|e| StitchError::llvm("optimise", e))?;
+                        m.verify().map_err(|e| StitchError::llvm("verify", e))?;
                         Ok(n)
                     })
                     .and_then(|n| {
                         for (fs, gs) in &refs {
-                            define_refs(&mut st.orc, info, fs, gs).map_err(|e| format!("{e:?}"))?;
+                            define_refs(&mut st.orc, info, fs, gs).map_err(StitchError::Refs)?;
                         }
                         Ok(n)
                     });

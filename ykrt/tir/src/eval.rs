@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub const FUNC_BASE: u64 = 0xf000_0000_0000;
 const ALLOCA_BASE: u64 = 0x7f00_0000_0000;
 
+/// What a [`Region`] of memory is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionKind {
     /// Ordinary memory, seen by the interpreter.
@@ -31,9 +32,12 @@ pub enum RegionKind {
     Alloca,
 }
 
+/// A contiguous block of simulated memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Region {
+    /// What the region is for.
     pub kind: RegionKind,
+    /// Its bytes, from its base address on.
     pub data: Vec<u8>,
 }
 
@@ -53,13 +57,23 @@ pub enum EvalError {
     /// LLVM leaves this undefined.
     Ub(Ub),
     /// An access outside every live region.
-    BadAccess { addr: u64, size: u64 },
+    BadAccess {
+        /// The first byte accessed.
+        addr: u64,
+        /// The number of bytes accessed.
+        size: u64,
+    },
     /// A call to an address that is no function of the [`Env`].
     UnknownCallee(u64),
     /// A symbol without an address.
     UnknownSymbol(Sym),
     /// The inputs don't match the parameters.
-    Inputs { expected: usize, found: usize },
+    Inputs {
+        /// The number of parameters.
+        expected: usize,
+        /// The number of inputs.
+        found: usize,
+    },
 }
 
 /// A native function: gets the memory and the arguments' bits, returns
@@ -69,14 +83,18 @@ pub type NativeFn<'a> = Box<dyn FnMut(&mut Memory, &[u64]) -> u64 + 'a>;
 /// The functions a trace may call, by function index.
 #[derive(Default)]
 pub struct Env<'a> {
+    /// The native function `@fN` is, keyed by `N`.
     pub funcs: HashMap<u32, NativeFn<'a>>,
 }
 
 /// One frame of a snapshot, evaluated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameVals {
+    /// Index of the AOT function.
     pub func: u32,
+    /// Where in it execution resumes.
     pub resume: u32,
+    /// `(AOT value id, its bits)`, sorted by id.
     pub live: Vec<(u32, u64)>,
 }
 
@@ -85,18 +103,31 @@ pub struct FrameVals {
 pub enum Ending {
     /// A guard failed, or the trace reached its `exit`, in iteration `iter`
     /// (from 0): the snapshot's frames with their values.
-    Exit { iter: usize, frames: Vec<FrameVals> },
+    Exit {
+        /// The iteration it ended in, from 0.
+        iter: usize,
+        /// The snapshot's frames, outermost first, with their values.
+        frames: Vec<FrameVals>,
+    },
     /// `max_iters` iterations ran; the parameters of the next one.
-    Exhausted { params: Vec<u64> },
+    Exhausted {
+        /// The bits of the next iteration's parameters.
+        params: Vec<u64>,
+    },
 }
 
+/// What a run that ended normally produced.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// How it ended.
     pub ending: Ending,
+    /// The memory at the end (allocas of the last iteration still live if it
+    /// ended at an exit).
     pub mem: Memory,
 }
 
 impl Memory {
+    /// An empty address space.
     pub fn new() -> Memory {
         Memory {
             next_alloca: ALLOCA_BASE,
@@ -135,6 +166,7 @@ impl Memory {
         &self.alloca_log
     }
 
+    /// The live regions with their base addresses, by address.
     pub fn regions(&self) -> impl Iterator<Item = (u64, &Region)> {
         self.regions.iter().map(|(b, r)| (*b, r))
     }

@@ -27,18 +27,29 @@ use std::fmt;
 /// A type. `Int(w)` has `1 <= w <= 64`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ty {
+    /// An integer of the given bit width, neither signed nor unsigned (the
+    /// operators say how to read it).
     Int(u8),
+    /// An IEEE binary32 float.
     F32,
+    /// An IEEE binary64 float.
     F64,
+    /// A 64-bit pointer.
     Ptr,
+    /// No value: the result type of a store, a guard or a void call.
     Void,
 }
 
 impl Ty {
+    /// `i1`, the type of booleans (conditions, comparison results).
     pub const I1: Ty = Ty::Int(1);
+    /// `i8`.
     pub const I8: Ty = Ty::Int(8);
+    /// `i16`.
     pub const I16: Ty = Ty::Int(16);
+    /// `i32`.
     pub const I32: Ty = Ty::Int(32);
+    /// `i64`.
     pub const I64: Ty = Ty::Int(64);
 
     /// Bytes a load or store of this type accesses (0 for void).
@@ -51,10 +62,12 @@ impl Ty {
         }
     }
 
+    /// Whether this is an int type (of any width).
     pub fn is_int(self) -> bool {
         matches!(self, Ty::Int(_))
     }
 
+    /// Whether this is `f32` or `f64`.
     pub fn is_float(self) -> bool {
         matches!(self, Ty::F32 | Ty::F64)
     }
@@ -92,18 +105,25 @@ pub fn sext(v: u64, w: u32) -> i64 {
 /// A symbol of the AOT module: an index into its function or global table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Sym {
+    /// Function `N` of the AOT function table (`@fN`).
     Func(u32),
+    /// Global `N` of the AOT global table (`@gN`).
     Global(u32),
 }
 
 /// A constant. Ints are stored masked to their width, floats as their bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Const {
+    /// An int constant; build it with [`Const::int`], which masks it.
     Int {
+        /// Bit width (1 to 64).
         width: u8,
+        /// The value, zero-extended from `width` bits.
         bits: u64,
     },
+    /// An `f32`, as its IEEE bits.
     F32(u32),
+    /// An `f64`, as its IEEE bits.
     F64(u64),
     /// An absolute address (0 is null).
     Ptr(u64),
@@ -120,14 +140,17 @@ impl Const {
         }
     }
 
+    /// The `i1` constant for `b` (`true` is 1).
     pub fn bool(b: bool) -> Const {
         Const::int(1, u64::from(b))
     }
 
+    /// The `f64` constant `v`.
     pub fn f64(v: f64) -> Const {
         Const::F64(v.to_bits())
     }
 
+    /// The `f32` constant `v`.
     pub fn f32(v: f32) -> Const {
         Const::F32(v.to_bits())
     }
@@ -143,6 +166,7 @@ impl Const {
         })
     }
 
+    /// The constant's type (`ptr` for addresses and symbols).
     pub fn ty(&self) -> Ty {
         match self {
             Const::Int { width, .. } => Ty::Int(*width),
@@ -168,6 +192,7 @@ impl Const {
 pub struct ValId(pub u32);
 
 impl ValId {
+    /// The value's number as an index: parameters first, then the body.
     pub fn idx(self) -> usize {
         self.0 as usize
     }
@@ -176,11 +201,14 @@ impl ValId {
 /// An instruction operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Operand {
+    /// A parameter or the result of an earlier instruction.
     Val(ValId),
+    /// A constant.
     Const(Const),
 }
 
 impl Operand {
+    /// The constant, if this is one.
     pub fn as_const(&self) -> Option<Const> {
         match self {
             Operand::Const(c) => Some(*c),
@@ -188,6 +216,7 @@ impl Operand {
         }
     }
 
+    /// The value, if this is one.
     pub fn as_val(&self) -> Option<ValId> {
         match self {
             Operand::Val(v) => Some(*v),
@@ -216,29 +245,56 @@ impl From<ValId> for Operand {
     }
 }
 
+/// A binary operator (LLVM's): both operands and the result have one type,
+/// an int type for the integer operators, a float type for the `F` ones.
+/// The cases LLVM leaves undefined are listed in [`crate::sem`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {
+    /// Integer addition (wrapping), LLVM's `add`.
     Add,
+    /// Integer subtraction (wrapping), LLVM's `sub`.
     Sub,
+    /// Integer multiplication (wrapping: the low bits), LLVM's `mul`.
     Mul,
+    /// Signed division rounding toward zero, LLVM's `sdiv` (undefined for a
+    /// zero divisor and for `MIN / -1`).
     SDiv,
+    /// Unsigned division, LLVM's `udiv` (undefined for a zero divisor).
     UDiv,
+    /// Signed remainder, with the sign of the dividend, LLVM's `srem`
+    /// (undefined for a zero divisor and for `MIN % -1`).
     SRem,
+    /// Unsigned remainder, LLVM's `urem` (undefined for a zero divisor).
     URem,
+    /// Bitwise and, LLVM's `and`.
     And,
+    /// Bitwise or, LLVM's `or`.
     Or,
+    /// Bitwise exclusive or, LLVM's `xor`.
     Xor,
+    /// Shift left, LLVM's `shl` (undefined for a shift by the width or
+    /// more).
     Shl,
+    /// Logical (zero-filling) shift right, LLVM's `lshr` (undefined for a
+    /// shift by the width or more).
     LShr,
+    /// Arithmetic (sign-filling) shift right, LLVM's `ashr` (undefined for a
+    /// shift by the width or more).
     AShr,
+    /// Float addition, LLVM's `fadd`.
     FAdd,
+    /// Float subtraction, LLVM's `fsub`.
     FSub,
+    /// Float multiplication, LLVM's `fmul`.
     FMul,
+    /// Float division, LLVM's `fdiv`.
     FDiv,
+    /// Float remainder (C's `fmod`: the sign of the dividend), LLVM's `frem`.
     FRem,
 }
 
 impl BinOp {
+    /// Every operator, in declaration order.
     pub const ALL: [BinOp; 18] = [
         BinOp::Add,
         BinOp::Sub,
@@ -260,6 +316,7 @@ impl BinOp {
         BinOp::FRem,
     ];
 
+    /// The operator's name in the textual form (LLVM's: `add`, `fadd`, ...).
     pub fn name(self) -> &'static str {
         match self {
             BinOp::Add => "add",
@@ -283,6 +340,7 @@ impl BinOp {
         }
     }
 
+    /// Whether the operator takes floats (`fadd` ... `frem`) rather than ints.
     pub fn is_float(self) -> bool {
         matches!(
             self,
@@ -290,6 +348,7 @@ impl BinOp {
         )
     }
 
+    /// Whether `a op b == b op a` for all operands.
     pub fn is_commutative(self) -> bool {
         matches!(
             self,
@@ -304,22 +363,33 @@ impl BinOp {
     }
 }
 
-/// `icmp` predicates (LLVM's).
+/// `icmp` predicates (LLVM's). Pointers compare as unsigned 64-bit ints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IPred {
+    /// Equal (`eq`).
     Eq,
+    /// Not equal (`ne`).
     Ne,
+    /// Unsigned greater than (`ugt`).
     Ugt,
+    /// Unsigned greater than or equal (`uge`).
     Uge,
+    /// Unsigned less than (`ult`).
     Ult,
+    /// Unsigned less than or equal (`ule`).
     Ule,
+    /// Signed greater than (`sgt`).
     Sgt,
+    /// Signed greater than or equal (`sge`).
     Sge,
+    /// Signed less than (`slt`).
     Slt,
+    /// Signed less than or equal (`sle`).
     Sle,
 }
 
 impl IPred {
+    /// Every predicate, in declaration order.
     pub const ALL: [IPred; 10] = [
         IPred::Eq,
         IPred::Ne,
@@ -333,6 +403,7 @@ impl IPred {
         IPred::Sle,
     ];
 
+    /// The predicate's name in the textual form (LLVM's: `eq`, `slt`, ...).
     pub fn name(self) -> &'static str {
         match self {
             IPred::Eq => "eq",
@@ -365,26 +436,43 @@ impl IPred {
     }
 }
 
-/// `fcmp` predicates (LLVM's, without `false`/`true`).
+/// `fcmp` predicates (LLVM's, without `false`/`true`). The ordered ones
+/// (`O...`, `ord`) are false if either operand is NaN, the unordered ones
+/// (`U...`, `uno`) true.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FPred {
+    /// Ordered and equal (`oeq`).
     Oeq,
+    /// Ordered and greater than (`ogt`).
     Ogt,
+    /// Ordered and greater than or equal (`oge`).
     Oge,
+    /// Ordered and less than (`olt`).
     Olt,
+    /// Ordered and less than or equal (`ole`).
     Ole,
+    /// Ordered and not equal (`one`).
     One,
+    /// Ordered: neither operand is NaN (`ord`).
     Ord,
+    /// Unordered or equal (`ueq`).
     Ueq,
+    /// Unordered or greater than (`ugt`).
     Ugt,
+    /// Unordered or greater than or equal (`uge`).
     Uge,
+    /// Unordered or less than (`ult`).
     Ult,
+    /// Unordered or less than or equal (`ule`).
     Ule,
+    /// Unordered or not equal (`une`).
     Une,
+    /// Unordered: either operand is NaN (`uno`).
     Uno,
 }
 
 impl FPred {
+    /// Every predicate, in declaration order.
     pub const ALL: [FPred; 14] = [
         FPred::Oeq,
         FPred::Ogt,
@@ -402,6 +490,7 @@ impl FPred {
         FPred::Uno,
     ];
 
+    /// The predicate's name in the textual form (LLVM's: `oeq`, `uno`, ...).
     pub fn name(self) -> &'static str {
         match self {
             FPred::Oeq => "oeq",
@@ -422,23 +511,41 @@ impl FPred {
     }
 }
 
+/// A cast operator (LLVM's). [`CastOp::valid`] says which types each takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CastOp {
+    /// Zero-extends an int to a wider int, LLVM's `zext`.
     ZExt,
+    /// Sign-extends an int to a wider int, LLVM's `sext`.
     SExt,
+    /// Keeps the low bits of an int as a narrower int, LLVM's `trunc`.
     Trunc,
+    /// Reinterprets the bits as another type of the same width (a pointer
+    /// only as a pointer), LLVM's `bitcast`.
     BitCast,
+    /// A pointer's address as an int (truncated to its width), LLVM's
+    /// `ptrtoint`.
     PtrToInt,
+    /// An int (zero-extended) as a pointer's address, LLVM's `inttoptr`.
     IntToPtr,
+    /// Float to signed int, rounding toward zero, LLVM's `fptosi` (undefined
+    /// if the result doesn't fit, or for NaN).
     FPToSI,
+    /// Float to unsigned int, rounding toward zero, LLVM's `fptoui`
+    /// (undefined if the result doesn't fit, or for NaN).
     FPToUI,
+    /// Signed int to float, rounding to nearest, LLVM's `sitofp`.
     SIToFP,
+    /// Unsigned int to float, rounding to nearest, LLVM's `uitofp`.
     UIToFP,
+    /// `f32` to `f64` (exact), LLVM's `fpext`.
     FPExt,
+    /// `f64` to `f32`, rounding to nearest, LLVM's `fptrunc`.
     FPTrunc,
 }
 
 impl CastOp {
+    /// Every cast, in declaration order.
     pub const ALL: [CastOp; 12] = [
         CastOp::ZExt,
         CastOp::SExt,
@@ -454,6 +561,7 @@ impl CastOp {
         CastOp::FPTrunc,
     ];
 
+    /// The cast's name in the textual form (LLVM's: `zext`, `bitcast`, ...).
     pub fn name(self) -> &'static str {
         match self {
             CastOp::ZExt => "zext",
@@ -507,6 +615,7 @@ pub enum Effects {
 /// Flags of a load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct LoadFlags {
+    /// LLVM's `volatile`: the load is never removed, cached or forwarded.
     pub volatile: bool,
     /// The interpreter declares this memory constant for the trace's
     /// lifetime: the optimiser may read it at optimisation time and treat
@@ -518,71 +627,121 @@ pub struct LoadFlags {
 /// [`Inst::result_ty`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Inst {
+    /// Reads a `ty` at `ptr` (`ty.size()` bytes, little-endian), LLVM's
+    /// `load`.
     Load {
+        /// The type read (not void).
         ty: Ty,
+        /// The address read, a `ptr`.
         ptr: Operand,
+        /// Whether the load is volatile or reads constant memory.
         flags: LoadFlags,
     },
+    /// Writes `val` at `ptr` (as many bytes as `val`'s type takes), LLVM's
+    /// `store`. No result.
     Store {
+        /// The value written; its type gives the access's size.
         val: Operand,
+        /// The address written, a `ptr`.
         ptr: Operand,
+        /// LLVM's `volatile`: the store is never removed.
         volatile: bool,
     },
     /// `ptr + off`.
     PtrAdd {
+        /// The base pointer.
         ptr: Operand,
+        /// The offset in bytes (wrapping).
         off: i64,
     },
     /// `ptr + sext(idx) * scale + off`.
     DynPtrAdd {
+        /// The base pointer.
         ptr: Operand,
+        /// The index, an int of any width, sign-extended to 64 bits.
         idx: Operand,
+        /// The bytes per index step (an element's size).
         scale: i64,
+        /// A constant offset in bytes added after scaling.
         off: i64,
     },
+    /// `lhs op rhs`, one of LLVM's binary operators.
     Bin {
+        /// The operator.
         op: BinOp,
+        /// The type of both operands and of the result.
         ty: Ty,
+        /// The left operand.
         lhs: Operand,
+        /// The right operand.
         rhs: Operand,
     },
+    /// `lhs pred rhs` on two ints or two pointers, an `i1`, LLVM's `icmp`.
     ICmp {
+        /// The comparison.
         pred: IPred,
+        /// The left operand.
         lhs: Operand,
+        /// The right operand, of `lhs`'s type.
         rhs: Operand,
     },
+    /// `lhs pred rhs` on two floats, an `i1`, LLVM's `fcmp`.
     FCmp {
+        /// The comparison.
         pred: FPred,
+        /// The left operand.
         lhs: Operand,
+        /// The right operand, of `lhs`'s type.
         rhs: Operand,
     },
+    /// `val` converted to type `to` by `op`, one of LLVM's casts.
     Cast {
+        /// The conversion.
         op: CastOp,
+        /// The value converted.
         val: Operand,
+        /// The result type.
         to: Ty,
     },
+    /// `cond ? t : f`, LLVM's `select`.
     Select {
+        /// The condition, an `i1`.
         cond: Operand,
+        /// The type of both arms and of the result.
         ty: Ty,
+        /// The result if `cond` is true.
         t: Operand,
+        /// The result if `cond` is false.
         f: Operand,
     },
     /// A stack slot of `size` bytes aligned to `align`.
     Alloca {
+        /// The slot's size in bytes (at least 1).
         size: u32,
+        /// The slot's alignment in bytes (a power of two).
         align: u32,
     },
+    /// Calls the function at `callee` with `args`, LLVM's `call`.
     Call {
+        /// The function's address, a `ptr` (usually a symbol `@fN`).
         callee: Operand,
+        /// The arguments, each passed at its own type.
         args: Vec<Operand>,
+        /// The return type (void for none).
         ret: Ty,
+        /// What the call may do to memory.
         effects: Effects,
+        /// The result depends only on the arguments, whatever `effects`
+        /// says: two calls with equal arguments may share one result.
         idempotent: bool,
     },
     /// Continue if `cond == expect`, else leave through snapshot `snap`.
     Guard {
+        /// The condition, an `i1`.
         cond: Operand,
+        /// The value `cond` must have for the trace to continue.
         expect: bool,
+        /// The snapshot to leave through when it hasn't.
         snap: SnapId,
     },
 }
@@ -687,8 +846,12 @@ pub struct Trace {
     /// Parameter types: loop-carried values for a loop (`End::Jump`),
     /// inputs otherwise.
     pub params: Vec<Ty>,
+    /// The instructions, in order: instruction `i` is value
+    /// `params.len() + i`.
     pub body: Vec<Inst>,
+    /// How the trace ends.
     pub end: End,
+    /// The snapshots guards and the exit leave through.
     pub snaps: Snapshots,
 }
 
@@ -696,28 +859,72 @@ pub struct Trace {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TypeError {
     /// An operand refers to a value not defined before its use.
-    Undefined { at: ValId, used: ValId },
+    Undefined {
+        /// The instruction with the operand ([`Trace::nvals`] for the end).
+        at: ValId,
+        /// The value it refers to.
+        used: ValId,
+    },
     /// An operand refers to a value without a result.
-    VoidUse { at: ValId, used: ValId },
+    VoidUse {
+        /// The instruction with the operand ([`Trace::nvals`] for the end).
+        at: ValId,
+        /// The value without a result it refers to.
+        used: ValId,
+    },
     /// An operand has the wrong type.
-    Mismatch { at: ValId, expected: Ty, found: Ty },
+    Mismatch {
+        /// The instruction with the operand ([`Trace::nvals`] for the end).
+        at: ValId,
+        /// The type the position needs.
+        expected: Ty,
+        /// The operand's type.
+        found: Ty,
+    },
     /// An operator applied to a type it doesn't take.
-    BadType { at: ValId, ty: Ty },
+    BadType {
+        /// The instruction.
+        at: ValId,
+        /// The type it doesn't take.
+        ty: Ty,
+    },
     /// An invalid cast.
     BadCast {
+        /// The cast instruction.
         at: ValId,
+        /// The cast.
         op: CastOp,
+        /// The operand's type.
         from: Ty,
+        /// The result type.
         to: Ty,
     },
     /// A guard or exit names a snapshot that doesn't exist.
-    NoSnapshot { at: ValId, snap: SnapId },
+    NoSnapshot {
+        /// The guard ([`Trace::nvals`] for the exit).
+        at: ValId,
+        /// The missing snapshot.
+        snap: SnapId,
+    },
     /// A snapshot live value is defined after a guard that uses it.
-    SnapshotAfterGuard { at: ValId, snap: SnapId },
+    SnapshotAfterGuard {
+        /// The guard ([`Trace::nvals`] for the exit).
+        at: ValId,
+        /// Its snapshot.
+        snap: SnapId,
+    },
     /// The jump's arguments don't match the parameters.
-    JumpArity { expected: usize, found: usize },
+    JumpArity {
+        /// The number of parameters.
+        expected: usize,
+        /// The number of arguments.
+        found: usize,
+    },
     /// An alloca of size 0 or with an alignment that is not a power of two.
-    BadAlloca { at: ValId },
+    BadAlloca {
+        /// The alloca.
+        at: ValId,
+    },
 }
 
 impl fmt::Display for TypeError {

@@ -7,6 +7,8 @@
 //! readable form used by tests and logs, [`eval`] an evaluator used to check
 //! that optimisation never changes what a trace computes. See README.md.
 
+#![warn(missing_docs)]
+
 pub mod eval;
 pub mod ir;
 pub mod opt;

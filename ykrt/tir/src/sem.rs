@@ -17,9 +17,14 @@ use crate::ir::{mask, sext, BinOp, CastOp, FPred, IPred, Ty};
 /// A case LLVM leaves undefined (immediate UB or poison).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ub {
+    /// Division or remainder by zero.
     DivByZero,
+    /// Signed `MIN / -1` or `MIN % -1`.
     DivOverflow,
+    /// A shift by at least the width.
     ShiftTooLarge,
+    /// A float-to-int conversion of NaN, or whose truncated value doesn't
+    /// fit the int type.
     FloatToIntRange,
 }
 

@@ -43,6 +43,7 @@ impl Frame {
 /// The state to rebuild: frames, outermost first.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Snapshot {
+    /// The frames, outermost first.
     pub frames: Vec<Frame>,
 }
 
@@ -100,18 +101,22 @@ impl Snapshots {
         id
     }
 
+    /// Snapshot `id`, if the table has it.
     pub fn get(&self, id: SnapId) -> Option<&Snapshot> {
         self.list.get(id.0 as usize)
     }
 
+    /// The number of snapshots.
     pub fn len(&self) -> usize {
         self.list.len()
     }
 
+    /// Whether the table holds no snapshot.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 
+    /// Every snapshot with its id, in id order.
     pub fn iter(&self) -> impl Iterator<Item = (SnapId, &Snapshot)> {
         self.list
             .iter()

@@ -55,15 +55,26 @@ const EAGER_SNAPSHOTS: usize = 4;
 
 /// What the lowering needs besides the trace.
 pub struct LowerCx<'a> {
+    /// The trace's module.
     pub t: &'a Module,
+    /// The trace function, declared in `t` with the trace ABI, to fill in.
     pub trace_fn: LLVMValueRef,
+    /// The type of the control point's `YkCtrlPointVars`.
     pub vars_ty: LLVMTypeRef,
+    /// The guard-exit function the trace calls (`__yk_guard_exit`, or
+    /// `__yk_side_guard_exit` for a side trace), declared in `t`.
     pub exit_fn: LLVMValueRef,
+    /// The address of the trace's location (where the trace ends, the
+    /// location reached is compared with it: its own means re-enter).
     pub start_loc: usize,
+    /// The embedded module's functions, by index (`Sym::Func`).
     pub funcs: &'a [LLVMValueRef],
+    /// The embedded module's globals, by index (`Sym::Global`).
     pub globals: &'a [LLVMValueRef],
     /// Each resume id's decoded position (see [`ResumeInfo`]).
     pub resume_info: &'a [ResumeInfo],
+    /// The debug location of the trace's own code (entry, exits; null
+    /// without debug info).
     pub line0: LLVMMetadataRef,
     /// A root trace's direct jumps (see [`direct`]).
     pub direct: Option<crate::jit::builder::DirectJump>,
@@ -73,18 +84,30 @@ pub struct LowerCx<'a> {
 /// and instruction index, and the register that receives the inner frame's
 /// result (`u32::MAX` for the innermost frame).
 pub struct ResumeInfo {
+    /// The frame's function, decoded for the blackhole.
     pub prog: std::sync::Arc<crate::guard::prog::Prog>,
+    /// The block it resumes in.
     pub block: u32,
+    /// The instruction it resumes at, in `block`.
     pub idx: u32,
+    /// The register receiving the inner frame's result.
     pub call_dst: u32,
 }
 
 /// The lowered trace's runtime data.
 pub struct Lowered {
+    /// The guards, by the number the trace passes to its exit.
     pub guards: Vec<GuardInfo>,
+    /// What each guard's side trace starts from (its snapshot, for the
+    /// walk of a side trace).
     pub guard_srcs: Vec<GuardSrc>,
+    /// Buffer slots the trace uses.
     pub nslots: usize,
+    /// The embedded module's functions the trace calls: the symbol
+    /// declared for each and its index (its address comes from the
+    /// address table).
     pub funcs: Vec<(String, usize)>,
+    /// The same for the globals the trace refers to.
     pub globals: Vec<(String, usize)>,
 }
 
@@ -117,18 +140,33 @@ pub fn lower(
         syms: HashMap::default(),
         used_funcs: Vec::new(),
         used_globals: Vec::new(),
+        // SAFETY: `f` is `cx.trace_fn`, the live trace function
+        // `declare_trace_fn` made with three parameters (yk-llvm rules 2 and
+        // 3).
         vars: unsafe { LLVMGetParam(f, 0) },
+        // SAFETY: as above: parameter 1 of the three-parameter trace function.
         info: unsafe { LLVMGetParam(f, 1) },
+        // SAFETY: as above: parameter 2 of the three-parameter trace function.
         buf: unsafe { LLVMGetParam(f, 2) },
     };
     let root = w.shape != Shape::Side;
     let new_block = |name: &str| {
         let n = CString::new(name).unwrap();
+        // SAFETY: `f` is the live trace function of `m`, and the block is made
+        // in `m.ctx`, its context (yk-llvm rule 2); `n` is NUL-terminated and
+        // outlives the call.
         unsafe { LLVMAppendBasicBlockInContext(m.ctx, f, n.as_ptr()) }
     };
     let entry = new_block("entry");
     let head = new_block("loop");
     let leave = new_block("leave");
+    // SAFETY: every handle here belongs to the live trace module `m` or its
+    // context (yk-llvm rules 1 and 2): the builder, made in `m.ctx`, is
+    // positioned only in blocks of `trace_fn`, the values it combines are the
+    // lowered trace IR's, whose types `tr.verify()` checked (and the module is
+    // verified before it is compiled), and phis get as many incoming values as
+    // blocks. `leave` is deleted only when its phi has no incoming value, so no
+    // branch goes there, and neither is used afterwards.
     unsafe {
         l.at_loc(cx.line0);
         LLVMPositionBuilderAtEnd(l.b.0, leave);
@@ -589,12 +627,16 @@ fn const_bits(c: Const) -> Option<u64> {
 impl L<'_> {
     fn at_loc(&self, loc: LLVMMetadataRef) {
         if !loc.is_null() {
+            // SAFETY: `self.b` is the live builder of the trace module and
+            // `loc` a non-null `DILocation` of its context (yk-llvm rule 2).
             unsafe { LLVMSetCurrentDebugLocation2(self.b.0, loc) };
         }
     }
 
     fn llty(&self, ty: Ty) -> LLVMTypeRef {
         let m = self.cx.t;
+        // SAFETY: `m.ctx` is the live context of the trace module (yk-llvm rule
+        // 1).
         unsafe {
             match ty {
                 Ty::Int(w) => m.int_ty(w as u32),
@@ -608,6 +650,9 @@ impl L<'_> {
 
     /// A parameter's value loaded at the builder's position.
     fn param_value(&self, src: ParamSrc, ty: Ty) -> LLVMValueRef {
+        // SAFETY: the builder is positioned in the trace function; `self.vars`
+        // and `self.buf` are its pointer parameters, and the loads are made in
+        // the trace module's context (yk-llvm rule 2).
         unsafe {
             match src {
                 ParamSrc::Vars => self.vars,
@@ -622,6 +667,10 @@ impl L<'_> {
     }
 
     fn field_ptr(&self, k: u32) -> LLVMValueRef {
+        // SAFETY: `self.vars` is the trace function's `vars` parameter,
+        // `self.cx.vars_ty` the control point's `YkCtrlPointVars` type (a
+        // struct, so field `k` is indexed with i32 constants), and the builder
+        // is positioned in the trace function (yk-llvm rule 2).
         unsafe {
             let i32t = self.cx.t.int_ty(32);
             let mut idx = [LLVMConstInt(i32t, 0, 0), LLVMConstInt(i32t, k as u64, 0)];
@@ -637,6 +686,8 @@ impl L<'_> {
     }
 
     fn buf_slot(&self, slot: u32) -> LLVMValueRef {
+        // SAFETY: `self.buf` is the trace function's pointer parameter `buf`,
+        // and the builder is positioned in the trace function (yk-llvm rule 2).
         unsafe {
             let i64t = self.cx.t.int_ty(64);
             let mut ix = [LLVMConstInt(i64t, slot as u64, 0)];
@@ -647,6 +698,9 @@ impl L<'_> {
     /// Ends the current block: to `reload` (the loop's re-entry) if outcome
     /// `r` is `REENTER`, else to `other`.
     fn reenter_or(&self, r: LLVMValueRef, reload: LLVMBasicBlockRef, other: LLVMBasicBlockRef) {
+        // SAFETY: `r` is an `i64` outcome built in the trace function, `reload`
+        // and `other` are its live blocks, and the builder is positioned in it
+        // (yk-llvm rule 2).
         unsafe {
             let again = LLVMBuildICmp(
                 self.b.0,
@@ -662,6 +716,9 @@ impl L<'_> {
     /// Adds one to the trace's iteration counter (`TraceInfo::counters[0]`)
     /// and returns the new count.
     fn count_iteration(&self) -> LLVMValueRef {
+        // SAFETY: `self.info` is the trace function's pointer parameter `info`
+        // (a `TraceInfo`, at whose `counters` offset is the counters' pointer),
+        // and the builder is positioned in the trace function (yk-llvm rule 2).
         unsafe {
             let t = self.cx.t;
             let i64t = t.int_ty(64);
@@ -692,6 +749,8 @@ impl L<'_> {
     fn outcome(&self, loc: Option<LLVMValueRef>) -> LLVMValueRef {
         use crate::guard::outcome::{JUMP_MIN, REENTER, RESUME};
         let t = self.cx.t;
+        // SAFETY: `loc` is a pointer value of the trace function, and the
+        // builder is positioned in it (yk-llvm rule 2).
         unsafe {
             let Some(loc) = loc else {
                 return t.const_int(64, RESUME);
@@ -721,6 +780,8 @@ impl L<'_> {
     /// The LLVM value of operand `o`.
     fn op(&mut self, o: Operand) -> Result<LLVMValueRef, Abort> {
         let m = self.cx.t;
+        // SAFETY: constants are made in `m`'s live context with the types the
+        // trace IR gives them (yk-llvm rule 2).
         unsafe {
             Ok(match o {
                 Operand::Val(v) => self.vals[v.idx()]
@@ -747,6 +808,12 @@ impl L<'_> {
             return Ok(d);
         }
         let t = self.cx.t;
+        // SAFETY: `v` is a live function or global of the embedded module,
+        // which shares the trace module's context (yk-llvm rule 2), so its
+        // value type can type a declaration in `t`; a global's initializer is
+        // copied only when it is a constant that refers to no global
+        // (`refers_to_globals`), so `t` gets no reference into the embedded
+        // module.
         let d = unsafe {
             match s {
                 Sym::Func(n) => {
@@ -806,6 +873,11 @@ impl L<'_> {
                 c.ty()
             }
         };
+        // SAFETY: the builder is positioned in the trace function, and every
+        // operand is a value of it or a constant of its context (yk-llvm rule
+        // 2), typed as the trace IR says (`tr.verify()` checked the types; the
+        // module is verified before it is compiled); a direct call's type is
+        // its declaration's.
         unsafe {
             Ok(Some(match inst {
                 Inst::Load { ty, ptr, flags } => {

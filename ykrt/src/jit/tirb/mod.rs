@@ -46,7 +46,9 @@ pub struct TirCounts {
     pub forward: usize,
     /// Left after the backward pass.
     pub backward: usize,
+    /// Guards in the trace.
     pub guards: usize,
+    /// Snapshots the guards refer to (one exit block each).
     pub snapshots: usize,
 }
 
@@ -165,6 +167,10 @@ pub fn build(
         let call_dst = if r.top {
             u32::MAX
         } else {
+            // SAFETY: `r.at` is a live instruction of the embedded module
+            // (yk-llvm rule 2: the generation's module outlives the build), so
+            // asking for the one before it is sound (for a frame that is not
+            // the top one, the call it returns from).
             let call = unsafe { LLVMGetPreviousInstruction(r.at) };
             *d.regs
                 .get(&call)
@@ -177,6 +183,8 @@ pub fn build(
             call_dst,
         });
     }
+    // SAFETY: `t` is the live trace module (yk-llvm rule 1: `build` owns it)
+    // and the function type is made in its context.
     let exit_fn = unsafe {
         let mut gparams = [t.ptr_ty(), t.int_ty(64), t.ptr_ty(), t.ptr_ty()];
         let gty = LLVMFunctionType(t.int_ty(64), gparams.as_mut_ptr(), 4, 0);
@@ -190,6 +198,10 @@ pub fn build(
     let cx = lower::LowerCx {
         t: &t,
         trace_fn,
+        // SAFETY: `cp_call` is the live control-point call `find_cp` found
+        // (yk-llvm rule 2), `__ykrt_control_point(mt, loc, vars, idx)` as yk-ld
+        // leaves it, so operand 2 is the `YkCtrlPointVars` alloca (rule 3:
+        // `LLVMGetAllocatedType` needs an alloca).
         vars_ty: unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) },
         exit_fn,
         start_loc: input.start_loc,

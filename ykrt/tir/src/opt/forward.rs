@@ -77,13 +77,23 @@ struct HeapEntry {
 /// Counts of what the optimiser did, for logs and statistics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Instructions appended (whatever became of them).
     pub appended: usize,
+    /// Instructions added to the trace.
     pub emitted: usize,
+    /// Instructions that simplification replaced by a constant or an
+    /// existing value, or removed (counting the const loads, forwarded
+    /// loads, removed stores and removed guards below too).
     pub folded: usize,
+    /// Instructions that repeated an earlier one and take its result.
     pub cse: usize,
+    /// Loads that take the value the heap cache knew for their place.
     pub loads_forwarded: usize,
+    /// Stores of the value their place already held, removed.
     pub stores_removed: usize,
+    /// `const` loads read at optimisation time.
     pub const_loads: usize,
+    /// Guards whose condition folded to what they expect, removed.
     pub guards_removed: usize,
 }
 
@@ -153,6 +163,7 @@ impl<'m> TraceBuilder<'m> {
         &self.t
     }
 
+    /// What the optimiser has done so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

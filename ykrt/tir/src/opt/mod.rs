@@ -35,7 +35,10 @@ pub use forward::{MemReader, NoMem, TraceBuilder};
 pub enum OptError {
     /// A guard's condition folds to the opposite of what it expects: the
     /// trace would always leave there, so the recording must end.
-    GuardAlwaysFails { snap: SnapId },
+    GuardAlwaysFails {
+        /// The guard's snapshot.
+        snap: SnapId,
+    },
     /// An appended instruction is ill-typed.
     Type(TypeError),
 }
@@ -62,8 +65,12 @@ pub fn optimise(t: &Trace, mem: &dyn MemReader) -> Result<Trace, OptError> {
 /// Where a pointer points: `base + off`, inside alloca `root` if known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loc {
+    /// What the pointer is an offset from: a value, a symbol, or `null` for
+    /// an absolute address.
     pub base: Operand,
+    /// The offset from `base`, in bytes.
     pub off: i64,
+    /// The alloca the pointer was derived from, if any.
     pub root: Option<ValId>,
 }
 

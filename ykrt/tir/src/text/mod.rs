@@ -43,29 +43,42 @@ use std::fmt;
 /// A parse error at a 1-based line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
+    /// The line, from 1.
     pub line: usize,
+    /// What is wrong there.
     pub kind: ParseErrorKind,
 }
 
+/// What is wrong with a text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseErrorKind {
     /// Something else was expected.
     Expected {
+        /// What was expected (`"a type"`, `"':'"`, ...).
         expected: &'static str,
+        /// What was there instead (a token, or `end of line`).
         found: String,
     },
     /// A character that starts no token.
     BadChar(char),
+    /// A name that is no instruction.
     UnknownOpcode(String),
+    /// A value (named without its `%`) used but not defined before.
     UnknownValue(String),
+    /// A guard or exit names a snapshot the text doesn't define.
     UnknownSnapshot(String),
+    /// A value name (without its `%`) defined twice.
     DuplicateValue(String),
+    /// A snapshot name defined twice.
     DuplicateSnapshot(String),
     /// A literal that doesn't fit or parse as its type.
     BadLiteral {
+        /// The literal as written.
         text: String,
+        /// The type it was read as.
         ty: Ty,
     },
+    /// A name that is no type, or `void` for a parameter.
     BadType(String),
     /// `loop` must end with `jump`, `trace` with `exit`.
     WrongEnd,

@@ -58,6 +58,11 @@ impl L<'_> {
     ) {
         use llvm_sys::LLVMIntPredicate::{LLVMIntEQ, LLVMIntNE};
         let t = self.cx.t;
+        // SAFETY: the builder is positioned in the root trace's loop head and
+        // every block, value and declaration here belongs to the live trace
+        // module `t` or its context (yk-llvm rule 2); `n` is the `i64`
+        // iteration count, the call passes `fty`'s two arguments, and
+        // `leave_phi` gets one incoming value for one block.
         unsafe {
             let i64t = t.int_ty(64);
             let low = LLVMBuildAnd(

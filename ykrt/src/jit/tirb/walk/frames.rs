@@ -56,6 +56,9 @@ impl W<'_, '_> {
                             .ok_or_else(|| Abort::internal("a side trace input without a slot"))?;
                         self.tb.param(p)
                     }
+                    // SAFETY: `v` is a live value of the parent trace's guard
+                    // frame, in the embedded module of this generation (side
+                    // traces are built in their parent's: yk-llvm rule 2).
                     LiveSrc::Const(k) => const_from_bits(ty_of(unsafe { LLVMTypeOf(v) })?, k)?,
                 };
                 map.insert(v, o);
@@ -68,6 +71,10 @@ impl W<'_, '_> {
                 fidx: sf.fidx,
                 map,
                 call: sf.call,
+                // SAFETY: `sf.resume` is a live instruction of the embedded
+                // module (the guard's frames refer to their generation's
+                // module, which is this one: yk-llvm rule 2), so it has a
+                // parent block.
                 block: unsafe { LLVMGetInstructionParent(sf.resume) },
                 prev: None,
                 resume: None,
@@ -78,6 +85,9 @@ impl W<'_, '_> {
         let n = self.frames.len();
         for (k, sf) in src.iter().enumerate() {
             self.frames[k].resume = Some(if k + 1 < n {
+                // SAFETY: frame `k + 1` is an inlined frame, whose `call` is a
+                // live call instruction of the embedded module (yk-llvm rule
+                // 2); a call is not a terminator, so an instruction follows it.
                 unsafe { LLVMGetNextInstruction(self.frames[k + 1].call.unwrap()) }
             } else {
                 sf.resume
@@ -148,6 +158,11 @@ impl W<'_, '_> {
     /// (whose frame is now on top).
     pub(super) fn call(&mut self, i: LLVMValueRef) -> Result<bool, Abort> {
         let top = self.frames.len() - 1;
+        // SAFETY: `i` is a live call instruction of the top frame's function
+        // (its opcode was matched in `walk`; yk-llvm rules 2 and 3), so it has
+        // a called value and a function type, and a `yk_promote` call has its
+        // argument as operand 0; `self.funcs[gi]` is a live function of the
+        // embedded module.
         unsafe {
             let name = callee_name(i).ok_or_else(|| Abort::unsupported("inline asm"))?;
             match name.as_str() {
@@ -234,6 +249,8 @@ impl W<'_, '_> {
             return Ok(());
         }
         if name.starts_with("llvm.expect.") {
+            // SAFETY: `i` is a live call of an `llvm.expect.*` intrinsic, whose
+            // operand 0 is the value (yk-llvm rules 2 and 3).
             let v = self.operand(unsafe { LLVMGetOperand(i, 0) })?;
             self.map(i, v);
             return Ok(());
@@ -251,6 +268,11 @@ impl W<'_, '_> {
         i: LLVMValueRef,
         idempotent: bool,
     ) -> Result<Option<Operand>, Abort> {
+        // SAFETY: `i` is a live call instruction of the embedded module
+        // (yk-llvm rules 2 and 3), so it has a called value and a function
+        // type; `ps` has room for the `n` parameter types just counted;
+        // argument operands are read below `nargs`, and `callee` is used as a
+        // function only when `LLVMIsAFunction` says so.
         unsafe {
             let fty = LLVMGetCalledFunctionType(i);
             let ret = ty_of(LLVMTypeOf(i))?;
@@ -336,6 +358,16 @@ impl W<'_, '_> {
             None => std::ptr::null_mut(),
         };
         let mut map = HashMap::default();
+        // SAFETY: `g` is a live function of the embedded module (yk-llvm rule
+        // 2), materialized just above, and `call` a live call of it.
+        if unsafe { LLVMGetNumArgOperands(call) < LLVMCountParams(g) } {
+            // (A C call through a prototype with fewer arguments.)
+            return Err(Abort::unsupported(
+                "a call passes fewer arguments than its callee takes",
+            ));
+        }
+        // SAFETY: as above; `call` has at least `g`'s parameter count of
+        // argument operands (checked just above).
         unsafe {
             for k in 0..LLVMCountParams(g) {
                 let a = self.operand(LLVMGetOperand(call, k))?;
@@ -347,6 +379,9 @@ impl W<'_, '_> {
             fidx: gi as u32,
             map,
             call: Some(call),
+            // SAFETY: `g` is a live function of the embedded module,
+            // materialized above and not a declaration (`inlinable`), so it has
+            // an entry block (yk-llvm rules 2 and 3).
             block: unsafe { LLVMGetEntryBasicBlock(g) },
             prev: None,
             resume: None,
@@ -360,6 +395,8 @@ impl W<'_, '_> {
     /// recorded result; otherwise a native call.
     pub(super) fn idempotent_call(&mut self, i: LLVMValueRef) -> Result<(), Abort> {
         let top = self.frames.len() - 1;
+        // SAFETY: `i` is a live call instruction of the embedded module
+        // (yk-llvm rules 2 and 3); argument operands are read below `nargs`.
         unsafe {
             let ty = ty_of(LLVMTypeOf(i))?;
             let rec = if ty != Ty::Void {
@@ -393,6 +430,9 @@ impl W<'_, '_> {
 
 /// What a call of function `f` may do to memory, from its attributes.
 pub(super) fn effects_of(f: LLVMValueRef) -> Effects {
+    // SAFETY: `f` is a live function of the embedded module (yk-llvm rule 2);
+    // the attribute name is passed with its length (6 bytes), and the
+    // attribute's value is read only once it is non-null.
     unsafe {
         let kind = LLVMGetEnumAttributeKindForName(c"memory".as_ptr(), 6);
         let a = LLVMGetEnumAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, kind);

@@ -100,7 +100,9 @@ pub enum Shape {
 /// Where one frame of a snapshot resumes.
 #[derive(Clone, Copy, Debug)]
 pub struct Resume {
+    /// The frame's AOT function.
     pub f: LLVMValueRef,
+    /// Its index in the embedded module.
     pub fidx: u32,
     /// The AOT instruction it resumes at.
     pub at: LLVMValueRef,
@@ -111,11 +113,14 @@ pub struct Resume {
 
 /// A walked trace, ready for the backward pass and lowering.
 pub struct Walked {
+    /// The trace, in the trace IR, after the forward optimiser.
     pub trace: tir::Trace,
     /// The debug location of each body instruction (null without debug
     /// info).
     pub locs: Vec<LLVMMetadataRef>,
+    /// A loop, or linear (where it ends).
     pub shape: Shape,
+    /// Where each of the trace's parameters comes from at its entry.
     pub params: Vec<ParamSrc>,
     /// Resume points by id.
     pub resumes: Vec<Resume>,
@@ -123,17 +128,25 @@ pub struct Walked {
     pub regs: HashMap<(u32, u32), LLVMValueRef>,
     /// AOT instructions walked.
     pub walked: usize,
+    /// What the forward optimiser did.
     pub stats: tir::opt::forward::Stats,
 }
 
 /// What the walk needs besides the recording.
 pub struct WalkInput<'a> {
+    /// The recorded blocks: `(function index, block index)`.
     pub blocks: &'a [(u32, u32)],
+    /// The values `yk_promote` returned, in order.
     pub promotes: &'a [u64],
+    /// The results of `yk_idempotent` calls, in order.
     pub idempotents: &'a [u64],
+    /// The function containing the control point.
     pub cp_func: LLVMValueRef,
+    /// Its index in the embedded module.
     pub cp_func_idx: u32,
+    /// The recording ended at another location (the trace is linear).
     pub linear: bool,
+    /// For a side trace: the guard it starts at.
     pub side: Option<&'a GuardSrc>,
 }
 
@@ -206,7 +219,12 @@ pub fn walk(
     let f = input.cp_func;
     let (cp_block, cp_call) =
         find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
+    // SAFETY: `cp_call` is the live control-point call `find_cp` found,
+    // `__ykrt_control_point(mt, loc, vars, idx)` as yk-ld leaves it, so operand
+    // 2 is `vars` (yk-llvm rules 2 and 3).
     let aot_vars = unsafe { LLVMGetOperand(cp_call, 2) };
+    // SAFETY: `aot_vars` is the control point's `YkCtrlPointVars` alloca
+    // (yk-llvm rule 3: `LLVMGetAllocatedType` needs an alloca).
     let vars_ty = unsafe { LLVMGetAllocatedType(aot_vars) };
     let fields = vars_fields(cp_block, aot_vars);
     let shape = match (input.side.is_some(), input.linear) {
@@ -351,6 +369,8 @@ impl W<'_, '_> {
             let bb = self.frames[top].block;
             let mut i = match self.frames[top].resume.take() {
                 Some(i) => i,
+                // SAFETY: `bb` is a live block of the top frame's function in
+                // the embedded module (yk-llvm rule 2).
                 None => unsafe { LLVMGetFirstInstruction(bb) },
             };
             if self.walked > MAX_WALKED {
@@ -360,6 +380,8 @@ impl W<'_, '_> {
                 )));
             }
             while !i.is_null() {
+                // SAFETY: `i` is a live instruction of the embedded module
+                // (yk-llvm rule 2); the next one is null at the block's end.
                 let next_i = unsafe { LLVMGetNextInstruction(i) };
                 self.walked += 1;
                 if let Some(d) = &mut self.dbg {
@@ -370,6 +392,9 @@ impl W<'_, '_> {
                         let p = self.frames[top]
                             .prev
                             .ok_or_else(|| Abort::internal("a phi in a function's entry block"))?;
+                        // SAFETY: `i` is a live phi (its opcode was matched;
+                        // yk-llvm rules 2 and 3) and `k` stays below its
+                        // incoming count.
                         let v = unsafe {
                             (0..LLVMCountIncoming(i))
                                 .find(|&k| LLVMGetIncomingBlock(i, k) == p)
@@ -387,6 +412,8 @@ impl W<'_, '_> {
                         if self.at_end() {
                             return Ok(());
                         }
+                        // SAFETY: `i` is a live call instruction of the
+                        // embedded module (yk-llvm rule 2).
                         let ty = ty_of(unsafe { LLVMTypeOf(i) })?;
                         if ty != Ty::Void {
                             let z = const_from_bits(ty, 0)?;
@@ -412,7 +439,11 @@ impl W<'_, '_> {
                                 "the interpreter function returned while recording",
                             ));
                         }
+                        // SAFETY: `i` is a live `ret` of the embedded module
+                        // (yk-llvm rules 2 and 3).
                         let v = if unsafe { LLVMGetNumOperands(i) } == 1 {
+                            // SAFETY: `i` is a `ret` with one operand (checked
+                            // just above), its return value.
                             Some(self.operand(unsafe { LLVMGetOperand(i, 0) })?)
                         } else {
                             None
@@ -423,6 +454,10 @@ impl W<'_, '_> {
                         if let Some(v) = v {
                             parent.map.insert(call, v);
                         }
+                        // SAFETY: `call` is the live call instruction of the
+                        // frame just popped (an inlined frame always has one:
+                        // yk-llvm rule 2); a call is not a terminator, so an
+                        // instruction follows it.
                         parent.resume = Some(unsafe { LLVMGetNextInstruction(call) });
                         continue 'blocks;
                     }
@@ -436,16 +471,28 @@ impl W<'_, '_> {
                         return Err(Abort::recording("the recording reached unreachable code"))
                     }
                     LLVMOpcode::LLVMStore
+                        // SAFETY: `i` is a live store (its opcode was matched;
+                        // yk-llvm rules 2 and 3): operand 1 is its address.
                         if self.vars_field(unsafe { LLVMGetOperand(i, 1) }).is_some() =>
                     {
+                        // SAFETY: `i` is a live store (yk-llvm rules 2 and 3):
+                        // operand 1 is its address.
                         let k = self.vars_field(unsafe { LLVMGetOperand(i, 1) }).unwrap();
+                        // SAFETY: `i` is a live store (yk-llvm rules 2 and 3):
+                        // operand 0 is the value stored.
                         let v = self.operand(unsafe { LLVMGetOperand(i, 0) })?;
                         self.vars.store(k, v);
                     }
                     LLVMOpcode::LLVMLoad
+                        // SAFETY: `i` is a live load (its opcode was matched;
+                        // yk-llvm rules 2 and 3): operand 0 is its address.
                         if self.vars_field(unsafe { LLVMGetOperand(i, 0) }).is_some() =>
                     {
+                        // SAFETY: `i` is a live load (yk-llvm rules 2 and 3):
+                        // operand 0 is its address.
                         let k = self.vars_field(unsafe { LLVMGetOperand(i, 0) }).unwrap();
+                        // SAFETY: `i` is a live load of the embedded module
+                        // (yk-llvm rule 2).
                         let v = self.load_field(k, unsafe { LLVMTypeOf(i) })?;
                         self.map(i, v);
                     }

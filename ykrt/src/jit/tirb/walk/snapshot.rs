@@ -64,6 +64,12 @@ impl W<'_, '_> {
         term: LLVMValueRef,
         next: LLVMBasicBlockRef,
     ) -> Result<(), Abort> {
+        // SAFETY: `bb` is a live block of the top frame's function and `term`
+        // its terminator, a `br` or a `switch` (`walk` calls this only for
+        // those: yk-llvm rules 2 and 3). A `br` with two different successors
+        // is conditional, so it has a condition; otherwise `term` is a switch,
+        // whose operand 0 is the value, and whose cases are read from 1, below
+        // its successor count (0 is the default).
         unsafe {
             let succs = successors(bb);
             if !succs.contains(&next) {
@@ -181,6 +187,9 @@ impl W<'_, '_> {
             } else {
                 let call = self.frames[k + 1].call.unwrap();
                 let live = self.liveness(f, fidx as usize).live_after(call);
+                // SAFETY: frame `k + 1` is an inlined frame, whose `call` is a
+                // live call instruction of the embedded module (yk-llvm rule
+                // 2); a call is not a terminator, so an instruction follows it.
                 (unsafe { LLVMGetNextInstruction(call) }, live)
             };
             let d = self.decoded(f, fidx as usize);
@@ -204,6 +213,8 @@ impl W<'_, '_> {
             }
             let mut lv = Vec::with_capacity(live.len());
             for (v, reg) in live.into_iter().zip(regs) {
+                // SAFETY: `v` is a live value of the frame's function in the
+                // embedded module (yk-llvm rule 2).
                 match decode::leaves(unsafe { LLVMTypeOf(v) })
                     .map_err(Abort::unsupported)?
                     .as_slice()
@@ -234,6 +245,9 @@ impl W<'_, '_> {
         let mut live = self.vars.changed();
         let loc = self.frames[0]
             .map
+            // SAFETY: `self.cp_call` is the live control-point call `find_cp`
+            // found, `__ykrt_control_point(mt, loc, vars, idx)`, so operand 1
+            // is its location (yk-llvm rules 2 and 3).
             .get(&unsafe { LLVMGetOperand(self.cp_call, 1) })
             .copied();
         if let Some(loc) = loc {

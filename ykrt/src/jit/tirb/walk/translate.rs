@@ -35,6 +35,9 @@ pub fn no_form(what: impl std::fmt::Display) -> Abort {
 
 /// The trace-IR type of LLVM type `t`.
 pub fn ty_of(t: LLVMTypeRef) -> Result<Ty, Abort> {
+    // SAFETY: `t` is a type of the live embedded module's context (yk-llvm rule
+    // 2); the integer width and address space are asked only of integer and
+    // pointer types.
     unsafe {
         match LLVMGetTypeKind(t) {
             LLVMTypeKind::LLVMIntegerTypeKind => {
@@ -74,12 +77,18 @@ impl W<'_, '_> {
     ) -> Result<Option<Operand>, Abort> {
         use LLVMOpcode::*;
         let op = llvm::opcode(i);
+        // SAFETY: `i` is a live instruction of the embedded module (yk-llvm
+        // rule 2), and `o` is only called for operand indices its opcode has.
         let o = |w: &mut Self, k: u32| w.operand(unsafe { LLVMGetOperand(i, k) });
         if matches!(op, LLVMSExt | LLVMZExt) {
             if let Some(v) = self.widened_add(i)? {
                 return Ok(Some(v));
             }
         }
+        // SAFETY: `i` is a live instruction of the embedded module (yk-llvm
+        // rules 2 and 3); every opcode-specific call (ordering and volatility
+        // of a load or store, a compare's predicate) is made under the matching
+        // opcode, and operands are read at indices that opcode has.
         unsafe {
             Ok(Some(match op {
                 LLVMLoad => {
@@ -224,6 +233,8 @@ impl W<'_, '_> {
         if w >= 64 {
             return;
         }
+        // SAFETY: `i` is a live `add` (`note_no_wrap` is called only for one:
+        // yk-llvm rule 3), an operator with no-wrap flags.
         let (nsw, nuw) = unsafe { (LLVMGetNSW(i) != 0, LLVMGetNUW(i) != 0) };
         let sx = |b: u64| tir::ir::sext(b, w as u32) as u64;
         // `r = lhs + c1` is `x + c` if `lhs` is `x`, or (a chain) if `lhs`
@@ -257,11 +268,15 @@ impl W<'_, '_> {
     /// `i` is not of that form.
     pub(super) fn widened_add(&mut self, i: LLVMValueRef) -> Result<Option<Operand>, Abort> {
         let signed = llvm::opcode(i) == LLVMOpcode::LLVMSExt;
+        // SAFETY: `i` is a live `sext` or `zext` (yk-llvm rules 2 and 3), whose
+        // operand 0 is the value extended.
         let v = self.operand(unsafe { LLVMGetOperand(i, 0) })?;
         let known = if signed { &self.nsw } else { &self.nuw };
         let Some(&(x, k)) = known.get(&v) else {
             return Ok(None);
         };
+        // SAFETY: `i` is a live instruction of the embedded module (yk-llvm
+        // rule 2).
         let to = ty_of(unsafe { LLVMTypeOf(i) })?;
         let wx = self.value(Inst::Cast {
             op: if signed { CastOp::SExt } else { CastOp::ZExt },
@@ -284,6 +299,11 @@ impl W<'_, '_> {
         bb: LLVMBasicBlockRef,
     ) -> Result<Operand, Abort> {
         let fr = self.frames.last().unwrap();
+        // SAFETY: `i` is a live alloca of the top frame's function, which is
+        // materialized and has a body, so an entry block (yk-llvm rules 2 and
+        // 3); operand 0 is its element count, read as an integer only once it
+        // is a `ConstantInt`; `self.an.td` is the embedded module's target
+        // data.
         unsafe {
             let n = LLVMGetOperand(i, 0);
             if bb != LLVMGetEntryBasicBlock(fr.f) || LLVMIsAConstantInt(n).is_null() {
@@ -303,6 +323,11 @@ impl W<'_, '_> {
     /// Pointer arithmetic of a `getelementptr` (instruction or constant
     /// expression).
     pub(super) fn gep(&mut self, g: LLVMValueRef) -> Result<Operand, Abort> {
+        // SAFETY: `g` is a live GEP, instruction or constant expression (`inst`
+        // and `constant_expr` call this only for one), of the embedded module
+        // (yk-llvm rules 2 and 3), and `td` its target data; operands are read
+        // below their count, struct indices are constant integers (the verifier
+        // requires it), and element types are asked only of array types.
         unsafe {
             if ty_of(LLVMTypeOf(g))? != Ty::Ptr {
                 return Err(no_form("a vector getelementptr"));
@@ -368,6 +393,10 @@ impl W<'_, '_> {
         if let Some(&m) = self.frames.last().unwrap().map.get(&v) {
             return Ok(m);
         }
+        // SAFETY: `v` is a live value of the embedded module (yk-llvm rule 2);
+        // each kind-specific call comes after the `LLVMIsA*` check that makes
+        // it apply, and an integer constant's value is read only after `ty_of`
+        // showed it is at most 64 bits wide.
         unsafe {
             if llvm::is_ssa_value(v) {
                 return Err(Abort::internal(format!(
@@ -421,6 +450,9 @@ impl W<'_, '_> {
 
     /// A constant expression over globals, as instructions.
     pub(super) fn constant_expr(&mut self, v: LLVMValueRef) -> Result<Operand, Abort> {
+        // SAFETY: `v` is a live constant expression (`operand` checked it:
+        // yk-llvm rules 2 and 3), and operands are read at the indices its
+        // opcode has.
         unsafe {
             let op = LLVMGetConstOpcode(v);
             match op {
@@ -457,6 +489,9 @@ impl W<'_, '_> {
 /// through pointer arithmetic)? Loads from it read memory that never
 /// changes.
 pub(super) fn const_global_base(mut p: LLVMValueRef) -> bool {
+    // SAFETY: `p` is a live value of the embedded module (yk-llvm rule 2);
+    // global-variable queries are made only of a global variable, and operand 0
+    // (the base) is read only of a GEP instruction or constant expression.
     unsafe {
         loop {
             if !LLVMIsAGlobalVariable(p).is_null() {
