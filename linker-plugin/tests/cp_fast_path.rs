@@ -14,6 +14,7 @@ fn block_named(
 ) -> llvm_sys::prelude::LLVMBasicBlockRef {
     llvm::blocks(f)
         .into_iter()
+        // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
         .find(|&b| llvm::name(unsafe { LLVMBasicBlockAsValue(b) }) == name)
         .unwrap_or_else(|| panic!("no block {name}"))
 }
@@ -48,8 +49,10 @@ fn fast_path_skips_the_call_and_merges_live_values() {
         .flat_map(llvm::instrs)
         .find(|&i| llvm::name(i) == "yk_loc_word")
         .unwrap();
+    // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
     let check = unsafe { LLVMGetInstructionParent(word) };
     assert_eq!(
+        // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
         llvm::name(unsafe { LLVMBasicBlockAsValue(check) }),
         "yk_cp_check"
     );
@@ -62,6 +65,7 @@ fn fast_path_skips_the_call_and_merges_live_values() {
     // `head` branches on the null test to yk_cp_resume or the word's check.
     let succs: Vec<_> = llvm::successors(head)
         .into_iter()
+        // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
         .map(|b| llvm::name(unsafe { LLVMBasicBlockAsValue(b) }))
         .collect();
     assert_eq!(succs, ["yk_cp_resume", "yk_cp_check"], "{ir}");
@@ -75,11 +79,14 @@ fn fast_path_skips_the_call_and_merges_live_values() {
         .collect();
     assert_eq!(phis.len(), 2, "{ir}");
     for phi in phis {
+        // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
         assert_eq!(unsafe { LLVMCountIncoming(phi) }, 3);
         let from: Vec<_> = (0..3)
+            // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
             .map(|k| llvm::name(unsafe { LLVMBasicBlockAsValue(LLVMGetIncomingBlock(phi, k)) }))
             .collect();
         assert_eq!(from, ["head", "yk_cp_check", "yk_cp_slow"], "{ir}");
+        // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
         let val = |k| unsafe { LLVMGetIncomingValue(phi, k) };
         assert_eq!(val(0), val(1), "{ir}");
         assert_ne!(val(0), val(2), "{ir}");
@@ -111,9 +118,11 @@ fn embedded_ir_keeps_the_plain_control_point() {
         .flat_map(llvm::instrs)
         .find(|&i| llvm::called_function(i).map(llvm::name).as_deref() == Some(ctrlpoint::RT_CP))
         .unwrap();
+    // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
     let bb = unsafe { LLVMGetInstructionParent(call) };
     let succ: Vec<String> = llvm::successors(bb)
         .into_iter()
+        // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
         .map(|b| llvm::name(unsafe { LLVMBasicBlockAsValue(b) }))
         .collect();
     assert_eq!(succ, ["yk_cp_resume", "yk_cp_return"]);
@@ -207,6 +216,7 @@ fn entry_block_values_need_no_phi() {
     let slow = block_named(f, "yk_cp_slow");
     let stores_lim = llvm::instrs(slow).into_iter().any(|i| {
         llvm::opcode(i) == llvm_sys::LLVMOpcode::LLVMStore
+            // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
             && llvm::name(unsafe { LLVMGetOperand(i, 0) }) == "lim"
     });
     assert!(stores_lim, "{text}");

@@ -38,6 +38,7 @@ fn control_point_is_rewritten_and_its_block_split() {
         "{ir}"
     );
     // The call is the last thing before a jump to a block of its own.
+    // SAFETY: handles of the live module under test (yk-llvm's rules: they live as long as it).
     unsafe {
         let bb = llvm_sys::core::LLVMGetInstructionParent(call);
         let succ = llvm::successors(bb);

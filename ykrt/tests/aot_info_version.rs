@@ -29,6 +29,7 @@ fn other_aot_info_version_turns_the_jit_off() {
         nfuncs: 1 << 40,
         swt_flag: flag,
     }));
+    // SAFETY: `info` is leaked: it, and what it points to, lives for the whole process.
     unsafe { ykrt::abi::__yk_register_aot(info) };
     let log = std::env::temp_dir().join(format!("ykrt-info-version-{}.log", std::process::id()));
     let config = Config {
@@ -46,6 +47,7 @@ fn other_aot_info_version_turns_the_jit_off() {
     for mt in &mts {
         assert!(!mt.config().jit_enabled);
         for _ in 0..3 {
+            // SAFETY: a live MT and location; `vars` is a word standing in for the control point's variables (nothing is compiled here, so no trace reads it).
             unsafe {
                 ykrt::abi::__ykrt_control_point(&**mt, &loc, (&raw mut vars).cast::<c_void>(), 0)
             };

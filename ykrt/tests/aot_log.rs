@@ -33,6 +33,7 @@ fn aot_ir_printed_once() {
         nfuncs: 1,
         swt_flag: flag,
     }));
+    // SAFETY: `info` is leaked: it, and what it points to, lives for the whole process.
     unsafe { ykrt::abi::__yk_register_aot(info) };
     let log = std::env::temp_dir().join(format!("ykrt-aot-log-{}.log", std::process::id()));
     let mt = MT::with_config(Config {
@@ -49,6 +50,7 @@ fn aot_ir_printed_once() {
     mt.clear_trace_compiler();
     let locs = [Location::new(), Location::new()];
     for l in [&locs[0], &locs[0], &locs[1], &locs[1]] {
+        // SAFETY: a live MT and location; null vars (no trace is entered).
         unsafe { mt.control_point_raw(l, std::ptr::null_mut(), 0) };
     }
     assert_eq!(FLAG.with(|f| f.get()), 0);

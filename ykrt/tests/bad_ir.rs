@@ -34,6 +34,7 @@ fn unparsable_ir_disables_tracing() {
         nfuncs: 0,
         swt_flag: flag,
     }));
+    // SAFETY: `info` is leaked: it, and what it points to, lives for the whole process.
     unsafe { ykrt::abi::__yk_register_aot(info) };
     let log = std::env::temp_dir().join(format!("ykrt-bad-ir-{}.log", std::process::id()));
     let mt = MT::with_config(Config {
@@ -46,6 +47,7 @@ fn unparsable_ir_disables_tracing() {
     let (a, b) = (Location::new(), Location::new());
     let mut vars = 0u64;
     for l in [&a, &b, &a, &b] {
+        // SAFETY: a live MT and location; `vars` is a word standing in for the control point's variables (nothing is compiled here, so no trace reads it).
         unsafe { ykrt::abi::__ykrt_control_point(&*mt, l, (&raw mut vars).cast::<c_void>(), 0) };
         assert_eq!(FLAG.with(|f| f.get()), 0);
     }

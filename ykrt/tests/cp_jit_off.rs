@@ -8,6 +8,7 @@ use ykrt::{abi::__ykrt_control_point, config::Config, Location, MT};
 
 fn cp(mt: &MT, loc: &Location) -> u64 {
     let mut vars = 0u64;
+    // SAFETY: a live MT and location; `vars` is a word standing in for the control point's variables (nothing is compiled here, so no trace reads it).
     unsafe { __ykrt_control_point(mt, loc, (&raw mut vars).cast::<c_void>(), 0) }
 }
 

@@ -14,6 +14,7 @@ fn never_traces_without_aot_info() {
     let loc = Location::new();
     let mut vars = 0u64;
     for _ in 0..10 {
+        // SAFETY: a live MT and location; `vars` is a word standing in for the control point's variables (nothing is compiled here, so no trace reads it).
         let r = unsafe { mt.control_point_raw(&loc, (&raw mut vars).cast::<c_void>(), 0) };
         assert_eq!(r, 0);
         assert!(!ykrt::trace::swt::is_recording());

@@ -31,6 +31,7 @@ exit:
 /// The module a rewritten module embeds in `__yk_ir`, parsed.
 pub fn embedded(m: &Module) -> Module {
     let g = m.global("__yk_ir").unwrap();
+    // SAFETY: `__yk_ir`'s initializer is a constant byte array of `m`: LLVM gives its bytes and length, copied here while `m` is alive.
     let bytes = unsafe {
         let init = LLVMGetInitializer(g);
         let mut len = 0;
