@@ -5,6 +5,7 @@
 //! and the liveness analysis are the `yk-llvm` crate's; the names and layouts
 //! shared with the runtime are the `yk-abi` crate's.
 
+#![warn(missing_docs)]
 // The passes pass LLVM's opaque handles (`LLVMValueRef` etc.) around as
 // values, as the C API does; they are not Rust pointers we dereference (see
 // the safety rules in `yk-llvm`).

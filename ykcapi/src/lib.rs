@@ -9,6 +9,7 @@
 //! Rust interpreters call [`yk_mt_control_point`] (or `MT::control_point`, a thin
 //! inline wrapper around it), which is the call yk-ld rewrites.
 
+#![warn(missing_docs)]
 use std::{
     ffi::{c_char, c_void, CStr, CString},
     mem::ManuallyDrop,
@@ -214,8 +215,11 @@ pub enum YkStatKind {
 pub struct YkStat {
     /// The statistic's name, as in the `YKD_LOG_STATS` JSON (static).
     pub name: *const c_char,
+    /// Which of `count` and `seconds` holds its value.
     pub kind: YkStatKind,
+    /// A counter's value (0 for a duration).
     pub count: u64,
+    /// A duration's value, in seconds (0 for a counter).
     pub seconds: f64,
 }
 
