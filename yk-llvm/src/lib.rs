@@ -736,10 +736,15 @@ pub fn is_funclet_pad(b: LLVMBasicBlockRef) -> bool {
     })
 }
 
-/// The file name and directory of `DIFile` `file`. (The C API returns an
-/// empty string as a null pointer.)
+/// The file name and directory of `DIFile` `file` (`<unknown file>` if
+/// `file` is null: a scope without a file). (The C API returns an empty
+/// string as a null pointer.)
 pub fn di_file_name(file: LLVMMetadataRef) -> (String, String) {
     use llvm_sys::debuginfo::*;
+    if file.is_null() {
+        // A scope without a file (LLVM allows it; clang always gives one).
+        return ("<unknown file>".to_owned(), String::new());
+    }
     let s = |p: *const std::ffi::c_char, len: u32| {
         if p.is_null() {
             return String::new();

@@ -177,7 +177,7 @@ impl TraceDbg {
         // room for the `n` operands just counted; the compile units are context
         // metadata, valid in `t` too; names and strings are passed with their
         // lengths and outlive the calls; `aot_sp`'s file is read only for a
-        // subprogram (clang gives every subprogram a file); the DI builder is
+        // subprogram (a null file is named `<unknown file>`); the DI builder is
         // made on `t.m`, finalized and disposed once, and the locations are
         // made in `t.ctx`.
         unsafe {
