@@ -52,9 +52,10 @@ pub(super) fn enabled() -> bool {
 }
 
 /// A side trace's module as built (before tier 0's code generation), kept
-/// for stitching it into its root.
+/// as bitcode for stitching it into its root (see `jit::Pending` for why
+/// bitcode).
 pub(super) struct StitchSrc {
-    pub(super) module: Module,
+    pub(super) bitcode: Vec<u8>,
     /// Its trace function.
     pub(super) name: String,
     pub(super) funcs: Vec<(String, usize)>,
@@ -130,8 +131,9 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
     let mut targets = Vec::with_capacity(n);
     for s in sides {
         let name = s.src.name.clone();
-        m.link_in(s.src.module)
-            .map_err(|e| StitchError::llvm("link", e))?;
+        let side = Module::parse_bytes_in(m.ctx, &s.src.bitcode, &name)
+            .map_err(|e| StitchError::llvm("read", e))?;
+        m.link_in(side).map_err(|e| StitchError::llvm("link", e))?;
         let sf = m.function(&name).ok_or(StitchError::Shape(
             "the side trace's function is not in the linked module",
         ))?;
@@ -257,7 +259,6 @@ mod tests {
         )
         .unwrap()
         .to_bitcode();
-        let side = Module::parse_bytes_in(root.ctx, &side_bc, "side").unwrap();
         let n = stitch(
             &root,
             "root",
@@ -265,7 +266,7 @@ mod tests {
                 guard: 3,
                 info: 0x5000 as *const TraceInfo,
                 src: StitchSrc {
-                    module: side,
+                    bitcode: side_bc,
                     name: "side".into(),
                     funcs: Vec::new(),
                     globals: Vec::new(),

@@ -219,7 +219,7 @@ impl Shared {
         }
         let Some(Ok(st)) = guard.as_mut() else { return };
         self.free_dead(st);
-        let Some(mut p) = st.pending.remove(&no) else {
+        let Some(p) = st.pending.remove(&no) else {
             return;
         };
         let Some(gen) = st
@@ -236,6 +236,11 @@ impl Shared {
         if define_refs(&mut st.orc, info, &p.funcs, &p.globals).is_err() {
             return;
         }
+        // The module tier 0 compiled, kept as bitcode (see `Pending`).
+        let parse = || Module::parse_bytes_in(gen.ctx.ctx, &p.bitcode, &p.name);
+        let Ok(mut module) = parse() else {
+            return;
+        };
         // The root's side traces, into its code.
         let mut stitched = 0;
         if let Some(root) = root {
@@ -259,8 +264,10 @@ impl Shared {
                     .iter()
                     .map(|s| (s.src.funcs.clone(), s.src.globals.clone()))
                     .collect();
-                let m = p.module.copy();
                 use super::stitch::StitchError;
+                // On a fresh copy: if stitching fails, `module` is compiled
+                // as it is.
+                let Ok(m) = parse() else { return };
                 let ok = super::stitch::stitch(&m, &p.name, sides)
                     .and_then(|n| {
                         m.run_passes(&super::stitch::pipeline())
@@ -280,7 +287,7 @@ impl Shared {
                         if mt.log().ir_selection().jit_stitched {
                             mt.log().ir_section("jit-stitched", &m.to_text());
                         }
-                        p.module = m;
+                        module = m;
                     }
                     Err(e) => phases.note(&format!("(not stitched: {e})")),
                 }
@@ -291,10 +298,7 @@ impl Shared {
             mt.stats()
                 .count_n(crate::stats::Counter::SideTracesStitched, stitched as u64);
         }
-        let Ok((addr, rt)) = st
-            .orc
-            .add_and_lookup(p.module.into_raw(), &gen.ctx, &p.name)
-        else {
+        let Ok((addr, rt)) = st.orc.add_and_lookup(module.into_raw(), &gen.ctx, &p.name) else {
             return;
         };
         st.hot_code.insert(no, rt);
