@@ -702,7 +702,7 @@ impl LlvmCompiler {
             );
         }
         if tier0 && dbg::strip_at_tier0() {
-            // Tier 0 without line tables (the kept copy has them).
+            // Tier 0 without line tables (the kept bitcode has them).
             dbg::strip(&built.module);
         }
         let (addr, rt) = orc
