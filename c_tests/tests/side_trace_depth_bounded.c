@@ -16,7 +16,7 @@
 // recorded at iteration n checks for n), so each iteration would add one more side trace to
 // the chain. Side traces more than ykrt's MAX_SIDE_DEPTH (8) levels below the root record
 // none: their guards go to the blackhole. After 256 such exits in fewer than 256 * 32
-// iterations the tree loses to the interpreter and is retired (`deopt::EXIT_WINDOW`); the
+// iterations the tree loses to the interpreter and is retired (`guard::EXIT_WINDOW`); the
 // location is recorded again at a doubled threshold and grows a second chain of 8, which the
 // loop ends before it is judged: 16 side traces, one tree retired.
 

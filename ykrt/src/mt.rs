@@ -440,7 +440,8 @@ impl MT {
         if let Some(side) = swt::side_recording() {
             // A side trace is recorded until the root trace's location, a
             // location with a compiled trace, or a cut (`crate::trace::entries`).
-            // SAFETY: the recording pins its trace (`swt::Active::_pin`).
+            // SAFETY: the recording pins its trace (its start,
+            // `GuardStart::_pin`).
             let root = unsafe { &*side.info }.start_loc.addr();
             let here = loc as *const Location as usize;
             if root == here

@@ -877,6 +877,10 @@ fn stats_written_on_shutdown() {
 #[path = "mt_tests/freeing.rs"]
 mod freeing;
 
+// Recordings that end where the other kind of recording ends.
+#[path = "mt_tests/kinds.rs"]
+mod kinds;
+
 /// A compiler of side traces only: a trace that starts at a guard becomes
 /// a side trace (whose code is never run here), a root trace is refused.
 struct SideCompiler;

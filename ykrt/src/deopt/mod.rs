@@ -59,6 +59,7 @@ pub unsafe extern "C" fn __yk_guard_failed(
         return unsafe { side.info.run(side.f, vars, live) };
     }
     // SAFETY: as this function's contract.
+    // (The runtime is alive: the trace is running.)
     unsafe { info.runtime().guard_failed(info, guard, buf, vars) }
 }
 
@@ -227,7 +228,7 @@ impl GuardRuntime for MT {
     /// loop again, along the path it takes now; the new trace replaces this
     /// one. (The trace then leaves its loop.) This trace is retired: freed
     /// once no thread can be running it (`crate::reclaim`).
-    fn reoptimise(&self, info: &TraceInfo) {
+    unsafe fn reoptimise(&self, info: &TraceInfo) {
         if info.re_recorded.swap(true, Ordering::AcqRel) {
             return;
         }

@@ -47,7 +47,10 @@ pub trait GuardRuntime: Send + Sync {
 
     /// Re-optimisation: the side trace of one of `info`'s guards ran most
     /// of its loop's recent iterations; record the loop again.
-    fn reoptimise(&self, info: &TraceInfo);
+    ///
+    /// # Safety
+    /// `info` is a running root trace's own (its location is alive).
+    unsafe fn reoptimise(&self, info: &TraceInfo);
 
     /// A trace is entering the trace at `loc` by a direct jump (for the log).
     fn entering(&self, loc: LocationPtr);
@@ -211,7 +214,7 @@ pub struct TraceInfo {
     pub side_depth: u32,
     /// The runtime the guards call (the `MT` that compiled the trace,
     /// which outlives every running trace).
-    pub runtime: *const dyn GuardRuntime,
+    runtime: *const dyn GuardRuntime,
     /// A root trace's compiler hook for code replaced while the trace runs
     /// (tiered compilation): the trace's code calls it through
     /// `__yk_tier_check` every `TIER_CHECK_ITERS` iterations of its loop
@@ -443,7 +446,10 @@ impl TraceInfo {
         if !(full && most) {
             return r;
         }
-        self.runtime().reoptimise(self);
+        // SAFETY: called by this running root trace's guard exit (see
+        // `__yk_guard_exit`, `__yk_side_ran`), so the runtime and the
+        // location are alive.
+        unsafe { self.runtime().reoptimise(self) };
         if r == outcome::REENTER {
             outcome::RESUME
         } else {
@@ -454,8 +460,12 @@ impl TraceInfo {
 
 impl TraceInfo {
     /// The runtime the guards call.
-    pub fn runtime(&self) -> &dyn GuardRuntime {
-        // SAFETY: the runtime outlives its traces (see the field).
+    ///
+    /// # Safety
+    /// The runtime is alive: true while the trace can run (an `MT` outlives
+    /// its traces), not necessarily for an info built by hand.
+    pub unsafe fn runtime(&self) -> &dyn GuardRuntime {
+        // SAFETY: the caller's contract.
         unsafe { &*self.runtime }
     }
 

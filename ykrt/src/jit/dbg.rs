@@ -435,8 +435,9 @@ define void @f() !dbg !5 {
             LLVMSetCurrentDebugLocation2(b.0, d.line0());
             LLVMBuildRetVoid(b.0);
             t.verify().unwrap();
-            // Tier 0 compiles a stripped module; the copy kept for the
-            // recompilation keeps the line tables.
+            // Tier 0 compiles a stripped module; what is kept for the
+            // recompilation (bitcode written before the strip, modelled
+            // here by a copy) keeps the line tables.
             let kept = t.copy();
             strip(&t);
             t.verify().unwrap();

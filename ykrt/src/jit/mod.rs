@@ -237,7 +237,8 @@ impl Shared {
             if let Some(rt) = st.hot_code.remove(&no) {
                 st.orc.remove(rt);
             }
-            // Before its generation (the module's context) can go.
+            // Before its generation (the context of its modules and the
+            // guards' sources) can go.
             st.pending.remove(&no);
             st.guard_srcs.retain(|k, _| k.0 != no);
             st.stitch_srcs.retain(|k, _| k.0 != no);

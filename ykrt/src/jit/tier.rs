@@ -238,8 +238,17 @@ impl Shared {
         }
         // The module tier 0 compiled, kept as bitcode (see `Pending`).
         let parse = || Module::parse_bytes_in(gen.ctx.ctx, &p.bitcode, &p.name);
-        let Ok(mut module) = parse() else {
-            return;
+        let mut module = match parse() {
+            Ok(m) => m,
+            Err(e) => {
+                // (LLVM wrote these bytes itself: a bug.) The trace keeps
+                // its tier-0 code.
+                mt.log().error(&format!(
+                    "{}: its kept module could not be read again, not recompiled: {e}",
+                    p.name
+                ));
+                return;
+            }
         };
         // The root's side traces, into its code.
         let mut stitched = 0;
@@ -267,22 +276,23 @@ impl Shared {
                 use super::stitch::StitchError;
                 // On a fresh copy: if stitching fails, `module` is compiled
                 // as it is.
-                let Ok(m) = parse() else { return };
-                let ok = super::stitch::stitch(&m, &p.name, sides)
-                    .and_then(|n| {
+                let ok = parse()
+                    .map_err(|e| StitchError::llvm("read", e))
+                    .and_then(|m| super::stitch::stitch(&m, &p.name, sides).map(|n| (m, n)))
+                    .and_then(|(m, n)| {
                         m.run_passes(&super::stitch::pipeline())
                             .map_err(|e| StitchError::llvm("optimise", e))?;
                         m.verify().map_err(|e| StitchError::llvm("verify", e))?;
-                        Ok(n)
+                        Ok((m, n))
                     })
-                    .and_then(|n| {
+                    .and_then(|(m, n)| {
                         for (fs, gs) in &refs {
                             define_refs(&mut st.orc, info, fs, gs).map_err(StitchError::Refs)?;
                         }
-                        Ok(n)
+                        Ok((m, n))
                     });
                 match ok {
-                    Ok(n) => {
+                    Ok((m, n)) => {
                         stitched = n;
                         if mt.log().ir_selection().jit_stitched {
                             mt.log().ir_section("jit-stitched", &m.to_text());

@@ -123,6 +123,13 @@ impl MT {
         let Some(mut fin) = swt::stop() else {
             return;
         };
+        if let TraceStart::Guard(_) = fin.active.start {
+            // This thread's recording is a side trace's, which cannot end
+            // here as a root trace: given up, as any failed side recording.
+            let reason =
+                Abort::recording("a side trace's recording reached a root recording's end");
+            return swt::RecordingHost::ended(self, fin.active, swt::Ended::Aborted(&reason));
+        }
         debug_assert_eq!(fin.active.loc, start);
         if let Some(pt) = fin.active.pt.take() {
             match pt.finish() {
@@ -139,8 +146,7 @@ impl MT {
         self.stats.count(Counter::TracesRecordedOk);
         self.log.event(JitEvent::StopTracing, Some(start));
         let TraceStart::Loop(LoopStart { claim }) = fin.active.start else {
-            debug_assert!(false, "a side recording ended as a root trace");
-            return;
+            return; // (A side recording: given up above.)
         };
         let compiling = claim.with(|loc| {
             let word = loc.load();

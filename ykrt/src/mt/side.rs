@@ -48,8 +48,12 @@ impl MT {
         };
         let recording_time = fin.active.started.elapsed();
         let TraceStart::Guard(start) = fin.active.start else {
-            debug_assert!(false, "a root recording ended as a side trace");
-            return;
+            // The side recording was given up during the blackhole run, and
+            // a root recording started meanwhile (in interpreter code the
+            // blackhole called): it cannot end here, and is given up as a
+            // failed root recording (its location backs off).
+            let reason = Abort::recording("a root recording reached the end of a side trace");
+            return swt::RecordingHost::ended(self, fin.active, swt::Ended::Aborted(&reason));
         };
         // SAFETY: the start pins the trace.
         let info = unsafe { &*start.parent };
