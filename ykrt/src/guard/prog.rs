@@ -71,90 +71,150 @@ pub enum Opnd {
     KA(Arc<[u64]>),
 }
 
-/// Integer binary operators.
+/// Integer binary operators: LLVM's opcodes of the same names, on `w`-bit
+/// values, the result wrapped to `w` bits.
 #[derive(Clone, Copy, Debug)]
-#[allow(missing_docs)]
 pub enum BinOp {
+    /// `add`.
     Add,
+    /// `sub`.
     Sub,
+    /// `mul`.
     Mul,
+    /// `udiv`: unsigned division (0 for a zero divisor, which is undefined
+    /// behaviour in the IR).
     UDiv,
+    /// `sdiv`: signed division, truncating (0 for a zero divisor; the
+    /// minimum divided by -1 wraps to the minimum).
     SDiv,
+    /// `urem`: unsigned remainder (0 for a zero divisor).
     URem,
+    /// `srem`: signed remainder, with the dividend's sign (0 for a zero
+    /// divisor).
     SRem,
+    /// `shl`: shift left.
     Shl,
+    /// `lshr`: logical (zero-filling) shift right.
     LShr,
+    /// `ashr`: arithmetic (sign-filling) shift right.
     AShr,
+    /// `and`.
     And,
+    /// `or`.
     Or,
+    /// `xor`.
     Xor,
 }
 
-/// Float binary operators.
+/// Float binary operators: LLVM's `fadd` to `frem`.
 #[derive(Clone, Copy, Debug)]
-#[allow(missing_docs)]
 pub enum FBinOp {
+    /// `fadd`.
     Add,
+    /// `fsub`.
     Sub,
+    /// `fmul`.
     Mul,
+    /// `fdiv`.
     Div,
+    /// `frem`: the remainder with the dividend's sign (as C's `fmod`).
     Rem,
 }
 
-/// Conversions.
+/// Conversions: LLVM's cast opcodes.
 #[derive(Clone, Copy, Debug)]
-#[allow(missing_docs)]
 pub enum CastOp {
+    /// `trunc`: the low bits of the integer.
     Trunc,
+    /// `zext`: zero-extension.
     ZExt,
+    /// `sext`: sign-extension.
     SExt,
+    /// `fptrunc`: `double` to `float`, rounded.
     FpTrunc,
+    /// `fpext`: `float` to `double`.
     FpExt,
+    /// `fptoui`: float to unsigned integer, rounded toward zero.
     FpToUi,
+    /// `fptosi`: float to signed integer, rounded toward zero.
     FpToSi,
+    /// `uitofp`: unsigned integer to float.
     UiToFp,
+    /// `sitofp`: signed integer to float.
     SiToFp,
-    /// Same bits (ptrtoint, inttoptr, bitcast, freeze, ...), masked to the
-    /// destination width.
+    /// Same bits (`ptrtoint`, `inttoptr`, `bitcast`, `addrspacecast`),
+    /// masked to the destination width.
     Bits,
 }
 
-/// Intrinsics the blackhole implements.
+/// Intrinsics the blackhole implements, each named in its doc without the
+/// `llvm.` prefix; `a`, `b`, `c` are its arguments. They compute in their
+/// first argument's type; the `*O` ones (`*.with.overflow`) give an
+/// `{iN, i1}`: the wrapped result and whether it overflowed.
 #[derive(Clone, Copy, Debug)]
-#[allow(missing_docs)]
 pub enum Intr {
+    /// `smax`: the signed maximum.
     SMax,
+    /// `smin`: the signed minimum.
     SMin,
+    /// `umax`: the unsigned maximum.
     UMax,
+    /// `umin`: the unsigned minimum.
     UMin,
+    /// `abs`: the absolute value (the minimum stays the minimum).
     Abs,
+    /// `ctpop`: the number of set bits.
     CtPop,
+    /// `ctlz`: the number of leading zero bits (the width for 0).
     Ctlz,
+    /// `cttz`: the number of trailing zero bits (the width for 0).
     Cttz,
+    /// `bswap`: the bytes in reverse order.
     BSwap,
+    /// `fshl`: funnel shift left: the high half of `a ++ b` shifted left by
+    /// `c` modulo the width.
     FShl,
+    /// `fshr`: funnel shift right: the low half of `a ++ b` shifted right by
+    /// `c` modulo the width.
     FShr,
-    /// `{iN, i1}` results.
+    /// `sadd.with.overflow`: signed addition.
     SAddO,
+    /// `uadd.with.overflow`: unsigned addition.
     UAddO,
+    /// `ssub.with.overflow`: signed subtraction.
     SSubO,
+    /// `usub.with.overflow`: unsigned subtraction.
     USubO,
+    /// `smul.with.overflow`: signed multiplication.
     SMulO,
+    /// `umul.with.overflow`: unsigned multiplication.
     UMulO,
+    /// `fabs`: the absolute value.
     FAbs,
+    /// `sqrt`: the square root.
     Sqrt,
+    /// `floor`: rounded toward negative infinity.
     Floor,
+    /// `ceil`: rounded toward positive infinity.
     Ceil,
+    /// `trunc`: rounded toward zero.
     FTrunc,
+    /// `round`: rounded to nearest, ties away from zero.
     Round,
+    /// `rint` and `nearbyint`: rounded to nearest, ties to even.
     Rint,
+    /// `copysign`: the first argument's magnitude with the second's sign.
     CopySign,
+    /// `minnum`: the minimum, ignoring a NaN argument.
     MinNum,
+    /// `maxnum`: the maximum, ignoring a NaN argument.
     MaxNum,
+    /// `pow`: the first argument raised to the second.
     Pow,
+    /// `fma`: `a * b + c`, fused (rounded once).
     Fma,
-    /// `llvm.fmuladd`: as the AOT code computes it for a target without FMA
-    /// (two roundings).
+    /// `fmuladd`: `a * b + c` as the AOT code computes it for a target
+    /// without FMA (two roundings).
     FMulAdd,
 }
 
@@ -183,95 +243,169 @@ pub enum RetClass {
 }
 
 /// One instruction (phis are handled on the edges, see [`Block::phis`]).
+///
+/// An aggregate's register is its first leaf's; blocks are indices into
+/// [`Prog::blocks`]; a condition is its operand's bit 0.
 #[derive(Clone, Debug)]
-#[allow(missing_docs)]
 pub enum Inst {
+    /// An integer binary operation (`add`, `shl`, ...): `d = a op b`.
     Bin {
+        /// The operator.
         op: BinOp,
+        /// The operands' (and result's) width in bits.
         w: u8,
+        /// The destination register.
         d: u32,
+        /// The left operand.
         a: Opnd,
+        /// The right operand.
         b: Opnd,
     },
+    /// A float binary operation (`fadd`, ...): `d = a op b`.
     FBin {
+        /// The operator.
         op: FBinOp,
+        /// The operands' (and result's) type.
         ty: Ty,
+        /// The destination register.
         d: u32,
+        /// The left operand.
         a: Opnd,
+        /// The right operand.
         b: Opnd,
     },
+    /// `fneg`: `d = -a`.
     FNeg {
+        /// The operand's (and result's) type.
         ty: Ty,
+        /// The destination register.
         d: u32,
+        /// The operand.
         a: Opnd,
     },
+    /// `icmp`: `d` = 1 if `a pred b` holds, else 0.
     ICmp {
+        /// The predicate, as LLVM's `LLVMIntPredicate` (32 `eq` to 41 `sle`).
         pred: u8,
+        /// The operands' width in bits.
         w: u8,
+        /// The destination register.
         d: u32,
+        /// The left operand.
         a: Opnd,
+        /// The right operand.
         b: Opnd,
     },
+    /// `fcmp`: `d` = 1 if `a pred b` holds, else 0.
     FCmp {
+        /// The predicate, as LLVM's `LLVMRealPredicate` (0 `false` to 15
+        /// `true`).
         pred: u8,
+        /// The operands' type.
         ty: Ty,
+        /// The destination register.
         d: u32,
+        /// The left operand.
         a: Opnd,
+        /// The right operand.
         b: Opnd,
     },
+    /// A cast (`trunc`, `sitofp`, `ptrtoint`, ...): `d = op(a)`.
     Cast {
+        /// The conversion.
         op: CastOp,
+        /// The operand's type.
         from: Ty,
+        /// The result's type.
         to: Ty,
+        /// The destination register.
         d: u32,
+        /// The operand.
         a: Opnd,
     },
-    /// `n` leaves.
+    /// `select`: `d = c ? a : b`, `n` leaves.
     Select {
+        /// The first destination register.
         d: u32,
+        /// The number of leaves selected.
         n: u32,
+        /// The condition.
         c: Opnd,
+        /// The value if `c` holds.
         a: Opnd,
+        /// The value otherwise.
         b: Opnd,
     },
+    /// `load`: `d = *p`.
     Load {
+        /// The loaded type.
         ty: Ty,
+        /// The destination register.
         d: u32,
+        /// The address.
         p: Opnd,
     },
+    /// `store`: `*p = v`.
     Store {
+        /// The stored value's type.
         ty: Ty,
+        /// The stored value.
         v: Opnd,
+        /// The address.
         p: Opnd,
     },
-    /// `d = base + off + sum(idx * scale)`; each index sign-extended from its width.
+    /// `getelementptr`: `d = base + off + sum(idx * scale)`; each index
+    /// sign-extended from its width.
     Gep {
+        /// The destination register.
         d: u32,
+        /// The base pointer.
         base: Opnd,
+        /// The constant part of the offset in bytes (constant indices and
+        /// struct fields).
         off: i64,
+        /// The variable indices: `(index, its width in bits, scale in bytes)`.
         idx: Vec<(Opnd, u8, i64)>,
     },
+    /// `llvm.memcpy` or `llvm.memmove` (copied as `memmove`, overlap allowed).
     Memcpy {
+        /// The destination pointer.
         d: Opnd,
+        /// The source pointer.
         s: Opnd,
+        /// The number of bytes.
         n: Opnd,
     },
+    /// `llvm.memset`.
     Memset {
+        /// The destination pointer.
         d: Opnd,
+        /// The byte value (its low 8 bits).
         v: Opnd,
+        /// The number of bytes.
         n: Opnd,
     },
+    /// A call of an intrinsic the blackhole computes itself.
     Intrinsic {
+        /// Which intrinsic.
         f: Intr,
+        /// Its first argument's type.
         ty: Ty,
+        /// The destination register (`d + 1` gets the overflow bit of the
+        /// `*O` intrinsics).
         d: u32,
+        /// The call's arguments, all of them (flags such as `ctlz`'s too).
         args: Vec<Opnd>,
     },
     /// A native call: through the function's AOT address or a pointer.
     Call {
+        /// The callee's address (a constant for a direct call).
         f: Opnd,
+        /// The arguments, each with how it is passed.
         args: Vec<(Opnd, ArgClass)>,
+        /// What the call returns, and where.
         ret: RetClass,
+        /// The first register receiving the result's leaves.
         d: u32,
         /// A direct call of a `yk_idempotent` function with a scalar result:
         /// the result is recorded when the blackhole records a side trace
@@ -281,33 +415,50 @@ pub enum Inst {
     },
     /// `yk_promote`: a copy, recorded when the blackhole records a side trace.
     Promote {
+        /// The destination register.
         d: u32,
+        /// The promoted value.
         a: Opnd,
     },
-    /// Copy `n` leaves (freeze, `llvm.expect`...).
+    /// Copy `n` leaves (`freeze`, `llvm.expect`...): `d = a`.
     Copy {
+        /// The first destination register.
         d: u32,
+        /// The number of leaves copied.
         n: u32,
+        /// The value copied.
         a: Opnd,
     },
-    /// `d = agg[leaf]`, `n` leaves.
+    /// `extractvalue`: `d = agg[leaf]`, `n` leaves.
     Extract {
+        /// The first destination register.
         d: u32,
+        /// The number of leaves extracted.
         n: u32,
+        /// The aggregate.
         agg: Opnd,
+        /// The index of the aggregate's first leaf extracted.
         leaf: u32,
     },
-    /// `d = agg` (`total` leaves) with leaves `leaf..leaf+n` set from `v`.
+    /// `insertvalue`: `d = agg` (`total` leaves) with leaves `leaf..leaf+n`
+    /// set from `v`.
     Insert {
+        /// The first destination register.
         d: u32,
+        /// The aggregate's number of leaves.
         total: u32,
+        /// The aggregate.
         agg: Opnd,
+        /// The index of the aggregate's first leaf replaced.
         leaf: u32,
+        /// The number of leaves replaced.
         n: u32,
+        /// The inserted value.
         v: Opnd,
     },
     /// The control point: the blackhole stops here in the outermost frame.
     ControlPoint {
+        /// The location (the `YkLocation *` argument of `__ykrt_control_point`).
         loc: Opnd,
     },
     /// An instruction with no effect for the blackhole.
@@ -316,24 +467,38 @@ pub enum Inst {
     /// trace is compiled (see [`Prog::unsupported_from`]).
     Unsupported(Unsupported),
     // Terminators:
+    /// `br` without a condition.
     Br {
+        /// The block to go to.
         to: u32,
     },
+    /// `br` with a condition.
     CondBr {
+        /// The condition.
         c: Opnd,
+        /// The block to go to if `c` holds.
         t: u32,
+        /// The block to go to otherwise.
         f: u32,
     },
+    /// `switch`.
     Switch {
+        /// The value switched on.
         v: Opnd,
+        /// The block to go to if no case matches.
         default: u32,
+        /// The cases: `(value, block)`, values zero-extended from `v`'s width.
         cases: Vec<(u64, u32)>,
     },
-    /// `n` leaves returned (0 for void).
+    /// `ret`: to the calling frame (its call's destination registers), or
+    /// out of the blackhole from the outermost frame.
     Ret {
+        /// The returned value (`None` for `ret void`).
         v: Option<Opnd>,
+        /// Its number of leaves (0 for void).
         n: u32,
     },
+    /// `unreachable`: reaching it is an error.
     Unreachable,
 }
 
