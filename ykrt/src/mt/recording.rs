@@ -175,12 +175,7 @@ impl MT {
         if self.log.ir_selection().trace_blocks {
             self.log_trace_blocks(&trace);
         }
-        let compiler = self
-            .compiler
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match compiler {
+        match self.compiler() {
             None => {
                 let claim = match &trace.start {
                     TraceStart::Loop(s) => Some(&s.claim),
@@ -195,8 +190,17 @@ impl MT {
                     )),
                 )
             }
-            Some(c) if self.config.serialise_compilation => self.compile_now(&*c, trace),
-            Some(c) => self.queue.push(self.arc(), c, trace),
+            Some(c) => self.hand_over(c, trace),
+        }
+    }
+
+    /// Hands `trace` (root or side) to `compiler`: on this thread with
+    /// `YKD_SERIALISE_COMPILATION=1`, else on the compile thread.
+    pub(super) fn hand_over(&self, compiler: Arc<dyn TraceCompiler>, trace: RecordedTrace) {
+        if self.config.serialise_compilation {
+            self.compile_now(&*compiler, trace);
+        } else {
+            self.queue.push(self.arc(), compiler, trace);
         }
     }
 

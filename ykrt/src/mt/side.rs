@@ -76,11 +76,7 @@ impl MT {
                 .store(SIDE_FAILED, Ordering::Release);
             return;
         };
-        if self.config.serialise_compilation {
-            self.compile_now(&*c, trace);
-        } else {
-            self.queue.push(self.arc(), c, trace);
-        }
+        self.hand_over(c, trace);
     }
 
     /// A side-trace recording of guard `guard` of `info` was given up (see
