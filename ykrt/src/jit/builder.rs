@@ -103,6 +103,14 @@ pub struct Analyses {
     pub(super) liveness: HashMap<usize, Liveness>,
     /// `Prog::unsupported_from` by (function, block, instruction, frame 0).
     pub(super) unsupported: HashMap<(usize, u32, u32, bool), Option<String>>,
+    /// The blocks of each function walked, in order (a recording names
+    /// blocks by index: `luaV_execute` has hundreds).
+    blocks: HashMap<usize, Vec<LLVMBasicBlockRef>>,
+    /// The control point's block and call in each function holding one.
+    cps: HashMap<usize, Option<(LLVMBasicBlockRef, LLVMValueRef)>>,
+    /// The module's functions and globals, and their indices. (An `Rc`:
+    /// its clones live only in one build, under the compiler's mutex.)
+    index: Option<std::rc::Rc<ModuleIndex>>,
     pub(super) td: llvm_sys::target::LLVMTargetDataRef,
 }
 
@@ -116,8 +124,51 @@ impl Analyses {
             decoded: HashMap::new(),
             liveness: HashMap::new(),
             unsupported: HashMap::new(),
+            blocks: HashMap::new(),
+            cps: HashMap::new(),
+            index: None,
             td: decode::target_data(aot.m),
         }
+    }
+
+    /// The functions and globals of `aot` (the module these analyses are
+    /// of), and their indices: the same for every trace of a generation.
+    pub(super) fn module_index(&mut self, aot: &Module) -> std::rc::Rc<ModuleIndex> {
+        self.index
+            .get_or_insert_with(|| {
+                let funcs = aot.functions();
+                let globals = aot.globals();
+                std::rc::Rc::new(ModuleIndex {
+                    func_idx: funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect(),
+                    global_idx: globals.iter().enumerate().map(|(i, &g)| (g, i)).collect(),
+                    funcs,
+                    globals,
+                })
+            })
+            .clone()
+    }
+
+    /// [`find_cp`] of function `f` (index `fidx`), found once.
+    pub(super) fn cp(
+        &mut self,
+        f: LLVMValueRef,
+        fidx: usize,
+    ) -> Option<(LLVMBasicBlockRef, LLVMValueRef)> {
+        *self.cps.entry(fidx).or_insert_with(|| find_cp(f))
+    }
+
+    /// Block `bx` of function `f` (index `fidx` in the embedded module).
+    pub(super) fn block(
+        &mut self,
+        f: LLVMValueRef,
+        fidx: usize,
+        bx: usize,
+    ) -> Option<LLVMBasicBlockRef> {
+        self.blocks
+            .entry(fidx)
+            .or_insert_with(|| blocks(f))
+            .get(bx)
+            .copied()
     }
 }
 
@@ -176,6 +227,18 @@ pub(super) fn find_cp(f: LLVMValueRef) -> Option<(LLVMBasicBlockRef, LLVMValueRe
         }
     }
     None
+}
+
+/// A module's functions and globals, in order, and the index of each.
+pub(super) struct ModuleIndex {
+    /// The functions.
+    pub(super) funcs: Vec<LLVMValueRef>,
+    /// The globals.
+    pub(super) globals: Vec<LLVMValueRef>,
+    /// Function -> index in `funcs`.
+    pub(super) func_idx: HashMap<LLVMValueRef, usize>,
+    /// Global -> index in `globals`.
+    pub(super) global_idx: HashMap<LLVMValueRef, usize>,
 }
 
 pub(super) fn block_index(f: LLVMValueRef, b: LLVMBasicBlockRef) -> u32 {

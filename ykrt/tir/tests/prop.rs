@@ -135,6 +135,11 @@ impl Gen {
     }
 
     fn snapshot(&mut self) -> SnapId {
+        self.snapshot_with(&[])
+    }
+
+    /// A random snapshot whose innermost frame also holds `extra`.
+    fn snapshot_with(&mut self, extra: &[Operand]) -> SnapId {
         let mut frames = Vec::new();
         for f in 0..self.rng.u32(1..3) {
             let mut live = Vec::new();
@@ -150,6 +155,14 @@ impl Gen {
             }
             frames.push(Frame::new(f, self.rng.u32(0..3), live));
         }
+        if let Some(top) = frames.last_mut() {
+            let live = extra.iter().enumerate().map(|(i, o)| (100 + i as u32, *o));
+            *top = Frame::new(
+                top.func,
+                top.resume,
+                top.live.iter().copied().chain(live).collect(),
+            );
+        }
         self.t.snaps.intern(Snapshot { frames })
     }
 
@@ -159,6 +172,7 @@ impl Gen {
         let ty = INT_TYS[self.rng.usize(0..4)];
         let vals = self.by_ty.get(&ty).cloned().unwrap_or_default();
         let bools = self.by_ty.get(&Ty::I1).cloned().unwrap_or_default();
+        let mut known = Vec::new();
         let cond = if vals.is_empty() || (self.rng.bool() && !bools.is_empty()) {
             if bools.is_empty() || self.rng.u8(0..10) == 0 {
                 self.small_const(Ty::I1)
@@ -169,13 +183,21 @@ impl Gen {
             let x = vals[self.rng.usize(0..vals.len())];
             let c = self.small_const(ty);
             let pred = IPred::ALL[self.rng.usize(0..IPred::ALL.len())];
+            known.push(x);
             self.push(Inst::ICmp {
                 pred,
                 lhs: x,
                 rhs: c,
             })
         };
-        let snap = self.snapshot();
+        // Often the snapshot holds the condition and the value it compares,
+        // as a guard's at its branch does (what a failure makes known).
+        if self.rng.bool() {
+            known.push(cond);
+        } else {
+            known.clear();
+        }
+        let snap = self.snapshot_with(&known);
         let expect = self.rng.bool();
         self.push(Inst::Guard { cond, expect, snap });
         // Most guards that would fold to "always fails" get the other

@@ -10,8 +10,9 @@
 //!          iteration; the body, each guard a conditional branch to its
 //!          snapshot's exit block; jump (br loop) or the end (write the
 //!          changed vars fields, return or re-enter)
-//! exit_sN: one per snapshot: phi of the failing guard's number, stores of
-//!          the snapshot's values into the buffer, on to the exit tail
+//! exit_sN: one per snapshot: phi of the failing guard's number (the
+//!          number itself if one guard leaves there), stores of the
+//!          snapshot's values into the buffer, on to the exit tail
 //! exit:    phi of the guard's number; the one call of the guard-exit
 //!          function; re-enter or leave
 //! ```
@@ -516,7 +517,16 @@ pub fn lower(
                 LLVMPositionBuilderAtEnd(l.b.0, here);
                 (tb, ph)
             });
-            let mut v = [ephi];
+            // The guard's number: a constant if only one guard leaves here
+            // (the phi, used nowhere else, goes).
+            let gno = if LLVMCountIncoming(ephi) == 1 {
+                let k = LLVMGetIncomingValue(ephi, 0);
+                LLVMInstructionEraseFromParent(ephi);
+                k
+            } else {
+                ephi
+            };
+            let mut v = [gno];
             let mut b = [LLVMGetInsertBlock(l.b.0)];
             LLVMAddIncoming(tail.1, v.as_mut_ptr(), b.as_mut_ptr(), 1);
             LLVMBuildBr(l.b.0, tail.0);

@@ -21,14 +21,13 @@ pub mod lower;
 pub mod walk;
 
 use super::builder::{
-    check_operands, declare_trace_fn, find_cp, ret_field, Analyses, BuiltTrace, TraceInput,
-    GUARD_EXIT, SIDE_GUARD_EXIT,
+    check_operands, declare_trace_fn, ret_field, Analyses, BuiltTrace, TraceInput, GUARD_EXIT,
+    SIDE_GUARD_EXIT,
 };
 use super::dbg::TraceDbg;
 use crate::abort::Abort;
 use crate::aotir::AotIndex;
 use llvm_sys::core::*;
-use llvm_sys::prelude::*;
 use tir::opt::forward::MemReader;
 use tir::Sym;
 pub use walk::ParamSrc;
@@ -92,18 +91,15 @@ pub fn build(
     input: &TraceInput,
     log_tir: Option<TirLog>,
 ) -> Result<(BuiltTrace, TirCounts), Abort> {
-    let funcs = aot.functions();
-    let globals = aot.globals();
+    let mi = an.module_index(aot);
+    let (funcs, func_idx, global_idx) = (&mi.funcs, &mi.func_idx, &mi.global_idx);
     let f = *funcs
         .get(input.cp_func_idx)
         .ok_or_else(|| Abort::internal("control point function index out of range"))?;
     super::lazy::materialize(f).map_err(Abort::internal)?;
-    let (_, cp_call) =
-        find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
-    let func_idx: std::collections::HashMap<LLVMValueRef, usize> =
-        funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
-    let global_idx: std::collections::HashMap<LLVMValueRef, usize> =
-        globals.iter().enumerate().map(|(i, &g)| (g, i)).collect();
+    let (_, cp_call) = an
+        .cp(f, input.cp_func_idx)
+        .ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
     let trace_fn = declare_trace_fn(&t, f, input.name);
     let mut dbg = TraceDbg::new(&t, aot, trace_fn, input.name, f, cp_call);
     let line0 = dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.line0());
@@ -114,9 +110,9 @@ pub fn build(
         an,
         dbg.as_mut(),
         &AotMem,
-        &funcs,
-        &func_idx,
-        &global_idx,
+        funcs,
+        func_idx,
+        global_idx,
         &walk::WalkInput {
             blocks: input.blocks,
             promotes: input.promotes,
@@ -159,7 +155,7 @@ pub fn build(
     // 3. Lowering.
     let mut resume_info = Vec::with_capacity(w.resumes.len());
     for r in &w.resumes {
-        let d = walk::decoded(an, &func_idx, &global_idx, r.f, r.fidx as usize);
+        let d = walk::decoded(an, func_idx, global_idx, r.f, r.fidx as usize);
         let &(block, ix) = d
             .pos
             .get(&r.at)
@@ -205,8 +201,8 @@ pub fn build(
         vars_ty: unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) },
         exit_fn,
         start_loc: input.start_loc,
-        funcs: &funcs,
-        globals: &globals,
+        funcs,
+        globals: &mi.globals,
         resume_info: &resume_info,
         line0,
         direct: input.direct,

@@ -38,7 +38,10 @@
 //! - guards: one whose condition folds to what it expects disappears (this
 //!   covers a guard implied by an earlier one on the same condition: after
 //!   a guard, its condition reads as the expected constant); one that folds
-//!   to the opposite is [`OptError::GuardAlwaysFails`].
+//!   to the opposite is [`OptError::GuardAlwaysFails`]; a guard's snapshot
+//!   that holds its condition holds what its failure makes known as
+//!   constants instead (the condition, and a value the condition finds
+//!   equal to a constant).
 
 use super::{may_alias, Loc, OptError, PtrMap};
 use crate::ir::*;
@@ -95,6 +98,9 @@ pub struct Stats {
     pub const_loads: usize,
     /// Guards whose condition folded to what they expect, removed.
     pub guards_removed: usize,
+    /// Guards whose snapshot holds what their failure makes known (their
+    /// condition, a value compared with a constant) as constants.
+    pub exit_consts: usize,
 }
 
 /// Builds a trace, optimising each appended instruction.
@@ -607,10 +613,50 @@ impl<'m> TraceBuilder<'m> {
                     Done(None)
                 }
                 Some(_) => return Err(OptError::GuardAlwaysFails { snap }),
-                None => Emit(Inst::Guard { cond, expect, snap }),
+                None => {
+                    let snap = self.at_failure(cond, expect, snap);
+                    Emit(Inst::Guard { cond, expect, snap })
+                }
             },
             i @ (Inst::Alloca { .. } | Inst::Call { .. }) => Emit(i),
         })
+    }
+
+    /// The snapshot of a guard on `cond` (expecting `expect`) with what its
+    /// failure tells, if it holds `cond`: `cond` is `!expect` there, and so,
+    /// when `cond` compares a value for equality with a constant and the
+    /// failure means they are equal, is that value the constant. The exit
+    /// then stores neither. (A guard's condition is live at its branch, so
+    /// most snapshots hold it, and such a snapshot is the guard's own; one
+    /// without it, such as the snapshot the guards of a `switch` share, is
+    /// left shared.) The original snapshot stays in the table, for other
+    /// guards; unused ones are dropped at the end.
+    fn at_failure(&mut self, cond: Operand, expect: bool, snap: SnapId) -> SnapId {
+        let Operand::Val(c) = cond else {
+            return snap;
+        };
+        let Some(s) = self.t.snaps.get(snap) else {
+            return snap;
+        };
+        if !s.operands().any(|o| o == cond) {
+            return snap;
+        }
+        let mut known = vec![(c, Operand::Const(Const::bool(!expect)))];
+        if let Some(Inst::ICmp {
+            pred: pred @ (IPred::Eq | IPred::Ne),
+            lhs: Operand::Val(x),
+            rhs: rhs @ Operand::Const(_),
+        }) = self.t.inst(c)
+        {
+            if (*pred == IPred::Eq) != expect {
+                known.push((*x, *rhs));
+            }
+        }
+        let hit = |o: Operand| known.iter().find(|(v, _)| o == Operand::Val(*v));
+        let mut s = self.t.snaps.get(snap).expect("looked up above").clone();
+        s.map_operands(|o| hit(o).map_or(o, |&(_, k)| k));
+        self.stats.exit_consts += 1;
+        self.t.snaps.intern(s)
     }
 
     fn bin(&mut self, op: BinOp, ty: Ty, lhs: Operand, rhs: Operand) -> Step {

@@ -33,7 +33,7 @@ use llvm_sys::prelude::*;
 use llvm_sys::LLVMTypeKind;
 use rustc_hash::FxHashMap as HashMap;
 use tir::{Const, Effects, IPred, Inst, Operand, Sym, Ty};
-use yk_llvm::{self as llvm, blocks};
+use yk_llvm as llvm;
 
 impl W<'_, '_> {
     /// Pushes the frames of the guard a side trace starts from.
@@ -123,9 +123,9 @@ impl W<'_, '_> {
                     )));
                 }
                 fr.native_pending = false;
-                return blocks(fr.f)
-                    .get(bx as usize)
-                    .copied()
+                return self
+                    .an
+                    .block(fr.f, fx as usize, bx as usize)
                     .ok_or_else(|| Abort::recording("block index out of range"));
             }
             if !fr.native_pending {

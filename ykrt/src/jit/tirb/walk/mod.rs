@@ -50,7 +50,7 @@ mod tests;
 mod translate;
 mod vars;
 
-use super::super::builder::{block_index, find_cp, vars_fields, Analyses, GuardSrc, MAX_WALKED};
+use super::super::builder::{block_index, vars_fields, Analyses, GuardSrc, MAX_WALKED};
 use super::super::dbg::TraceDbg;
 use crate::abort::Abort;
 use crate::aotir::AotIndex;
@@ -217,8 +217,9 @@ pub fn walk(
     input: &WalkInput,
 ) -> Result<Walked, Abort> {
     let f = input.cp_func;
-    let (cp_block, cp_call) =
-        find_cp(f).ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
+    let (cp_block, cp_call) = an
+        .cp(f, input.cp_func_idx as usize)
+        .ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
     // SAFETY: `cp_call` is the live control-point call `find_cp` found,
     // `__ykrt_control_point(mt, loc, vars, idx)` as yk-ld leaves it, so operand
     // 2 is `vars` (yk-llvm rules 2 and 3).
