@@ -223,3 +223,50 @@ fn hot_side_trace_is_recompiled_at_the_higher_tier() {
         "the side trace (trace 2) was not recompiled:\n{err}"
     );
 }
+
+/// A guard's exit stores what the interpreter needs to resume, but not what the guard's
+/// failure already tells: the guard's own condition (live at the interpreter's branch) is
+/// a constant of the guard's snapshot, so no exit block of the compiled trace stores the
+/// `i1` its guard branched on (`tir::opt::forward`, `at_failure`), and the output stays
+/// the interpreter's.
+#[test]
+fn exits_do_not_store_their_guards_condition() {
+    let dir = program().parent().unwrap();
+    let ir = dir.join("post_opt.log");
+    let log_ir = format!("{}:jit-post-opt", ir.display());
+    let jit = run("200000", &[("YKD_LOG_IR", &log_ir)]);
+    let off = run("200000", &[("YK_JITC", "none")]);
+    assert_eq!(jit, off, "the trace computes something else");
+    let log = fs::read_to_string(&ir).unwrap();
+    assert!(log.contains("define i64 @__yk_trace_"), "no trace:\n{log}");
+    // Each guard: `br i1 %c, label %a, label %b` with one of them an `exit_sN` block.
+    let mut guards = 0;
+    for line in log.lines() {
+        let l = line.trim();
+        let Some(rest) = l.strip_prefix("br i1 ") else {
+            continue;
+        };
+        let mut parts = rest.split(", ");
+        let (Some(cond), Some(a), Some(b)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let b = b.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+        let exit = [a, b.as_str()]
+            .into_iter()
+            .find_map(|t| t.strip_prefix("label %exit_s"))
+            .map(|n| format!("exit_s{n}:"));
+        let Some(exit) = exit else { continue };
+        guards += 1;
+        let at = log.find(&format!("\n{exit}")).expect("the exit block") + 1;
+        let block: String = log[at..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert!(
+            !block.contains(&format!("store i1 {cond},")),
+            "{exit} stores its guard's condition {cond}:\n{block}"
+        );
+    }
+    assert!(guards >= 1, "no guard found in:\n{log}");
+}
