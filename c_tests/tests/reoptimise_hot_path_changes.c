@@ -2,6 +2,7 @@
 //   env-var: YKD_LOG=3
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
+//   env-var: YKD_TIER_UP=2000
 //   env-var: YKD_LOG_STATS=-
 //   stderr:
 //     yk-jit-event: start-tracing
@@ -34,7 +35,8 @@
 // (`trace-re-recorded`, then a second `trace-compiled`), and the new root trace runs the rest of
 // the loop, leaving only at its end. The replaced trace is freed once the thread has left it
 // (`traces_freed`). Each root trace is entered twice: the second time after it left at its
-// loop's head to move to its recompiled code (tiered up after 2,000 iterations).
+// loop's head to move to its recompiled code (tiered up after 2,000 iterations: YKD_TIER_UP=2000,
+// as the loop is short for the default 20,000).
 
 #include <stdio.h>
 #include <yk.h>

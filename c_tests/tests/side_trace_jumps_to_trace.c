@@ -2,6 +2,7 @@
 //   env-var: YKD_LOG=3
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
+//   env-var: YKD_TIER_UP=2000
 //   env-var: YKD_LOG_STATS=-
 //   stderr:
 //     yk-jit-event: start-tracing
@@ -47,8 +48,8 @@
 // location without a trace, and those made when the jumping trace's count was a multiple of
 // 256). The interpreter enters a trace three
 // times: at first, and once more for each loop's trace moving to its recompiled code (tiered
-// up after 2,000 iterations while running: it leaves at its loop's head, and the interpreter
-// enters the new code).
+// up after 2,000 iterations, YKD_TIER_UP=2000 as the loops are short for the default 20,000,
+// while running: it leaves at its loop's head, and the interpreter enters the new code).
 
 #include "extra/reg_machine.h"
 

@@ -2,6 +2,7 @@
 //   env-var: YKD_LOG=3
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
+//   env-var: YKD_TIER_UP=2000
 //   stderr:
 //     yk-jit-event: start-tracing
 //     yk-jit-event: stop-tracing
@@ -25,7 +26,8 @@
 // guard's side trace (after YK_SIDETRACE_THRESHOLD failures) records the second, whose own
 // guard gets a side trace for the third, whose guard gets one for the fourth. Then every path
 // is compiled: the only later `deoptimise` is the loop's exit. (The second `enter-jit-code` is
-// the root trace moving to its recompiled code, tiered up after 2,000 iterations: it leaves at
+// the root trace moving to its recompiled code, tiered up after 2,000 iterations, pinned by
+// YKD_TIER_UP=2000 as the loop is short for the default 20,000: it leaves at
 // its loop's head and is entered again.)
 
 #include <stdio.h>

@@ -149,7 +149,7 @@ fn arith_loop_through_the_trace_ir() {
 }
 
 /// Tiered code generation: the loop's trace is compiled at tier 0 (`-O0`) first and, once
-/// it has run `jit::TIER_UP_ITERS` (2,000) iterations, recompiled at the configured level
+/// it has run `jit::TIER_UP_ITERS` (20,000) iterations, recompiled at the configured level
 /// (a `tier-up` record in the stats' `traces`); the program's output stays the
 /// interpreter's. The trace is entered once and loops to the end: it moves to its
 /// recompiled code from inside its loop (at its head, through the interpreter's control
@@ -182,9 +182,10 @@ fn hot_trace_is_recompiled_at_the_higher_tier() {
 
 /// Side traces are tiered too: `reoptimise_hot_path_changes.c`'s loop changes path half-way,
 /// its guard gets a side trace (the second trace compiled) that runs for every iteration
-/// from then on, and at its 2,000th run that side trace is recompiled at the configured
-/// level, on the spot (`YKD_DEBUG_COMPILE_TIMES` names each recompilation). The output stays
-/// the interpreter's.
+/// from then on, and at its 2,000th run (`YKD_TIER_UP=2000`: the program's loop is short
+/// for the default) that side trace is recompiled at the configured level, on the spot
+/// (`YKD_DEBUG_COMPILE_TIMES` names each recompilation). The output stays the
+/// interpreter's.
 #[test]
 fn hot_side_trace_is_recompiled_at_the_higher_tier() {
     static EXE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -200,6 +201,7 @@ fn hot_side_trace_is_recompiled_at_the_higher_tier() {
             .env("YK_COMPILE_BUDGET", "0")
             .env("YK_HOT_THRESHOLD", "3")
             .env("YK_SIDETRACE_THRESHOLD", "2")
+            .env("YKD_TIER_UP", "2000")
             .output()
             .expect("running reoptimise");
         assert!(

@@ -16,7 +16,7 @@ pub mod error;
 pub mod ffi;
 
 use crate::guard::{
-    now_ms, GuardRuntime, LiveSrc, TraceInfo, EXCUSED_SIDES, GIVE_UP_RATIO, MAX_SIDE_DEPTH,
+    now_ms, GuardRuntime, TraceInfo, EXCUSED_SIDES, GIVE_UP_RATIO, MAX_SIDE_DEPTH,
     SIDE_BUDGET_SCALE, SIDE_FAILED, SIDE_IDLE, SIDE_RECORDING, SUSPEND_AFTER,
 };
 use crate::location::{Location, LocationPtr};
@@ -148,10 +148,7 @@ unsafe fn guard_failed(
         .map(|fi| {
             let mut f = blackhole::Frame::new(fi.prog.clone(), fi.block, fi.idx, fi.call_dst);
             for &(reg, ty, src) in &fi.live {
-                f.regs[reg as usize] = ty.canon(match src {
-                    LiveSrc::Slot(s) => live[s as usize],
-                    LiveSrc::Const(k) => k,
-                });
+                f.regs[reg as usize] = ty.canon(src.value(live));
             }
             f
         })

@@ -110,6 +110,32 @@ pub enum LiveSrc {
     Slot(u32),
     /// A constant of the trace (its bits).
     Const(u64),
+    /// A pointer this many bytes (wrapping) from the one in this slot: a
+    /// constant offset from a base pointer (an interpreter's `base + 16`)
+    /// is recomputed from the base rather than stored at the exit.
+    SlotPlus(u32, i64),
+}
+
+impl LiveSrc {
+    /// The value, given the buffer's first slots `live`.
+    ///
+    /// # Panics
+    /// If a slot is not in `live` (the guard's `nin` covers them all).
+    pub fn value(self, live: &[u64]) -> u64 {
+        match self {
+            LiveSrc::Slot(s) => live[s as usize],
+            LiveSrc::Const(k) => k,
+            LiveSrc::SlotPlus(s, off) => live[s as usize].wrapping_add(off as u64),
+        }
+    }
+
+    /// The buffer slot it reads, if any.
+    pub fn slot(self) -> Option<u32> {
+        match self {
+            LiveSrc::Slot(s) | LiveSrc::SlotPlus(s, _) => Some(s),
+            LiveSrc::Const(_) => None,
+        }
+    }
 }
 
 /// A trace tree's health counters (see [`EXIT_WINDOW`]), kept by its root
@@ -154,10 +180,7 @@ impl GuardInfo {
         let nin = frames
             .iter()
             .flat_map(|f| &f.live)
-            .filter_map(|l| match l.2 {
-                LiveSrc::Slot(s) => Some(s as usize + 1),
-                LiveSrc::Const(_) => None,
-            })
+            .filter_map(|l| l.2.slot().map(|s| s as usize + 1))
             .max()
             .unwrap_or(0);
         GuardInfo {
@@ -478,5 +501,40 @@ impl TraceInfo {
         side.iters = self.iters;
         side.tree = self.tree;
         self.tree().sides.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_values_come_from_slots_constants_and_offsets() {
+        let live = [0x1000, 7, u64::MAX];
+        assert_eq!(LiveSrc::Slot(1).value(&live), 7);
+        assert_eq!(LiveSrc::Const(42).value(&live), 42);
+        assert_eq!(LiveSrc::SlotPlus(0, 24).value(&live), 0x1018);
+        assert_eq!(LiveSrc::SlotPlus(0, -8).value(&live), 0xff8);
+        assert_eq!(LiveSrc::SlotPlus(2, 1).value(&live), 0, "wrapping");
+        // A guard needs the buffer up to the last slot any value reads.
+        let frame = |live: Vec<(u32, Ty, LiveSrc)>| FrameInfo {
+            prog: Arc::new(prog::Prog {
+                name: "f".into(),
+                func_idx: 0,
+                nregs: 0,
+                blocks: Vec::new(),
+                ret_field: None,
+            }),
+            block: 0,
+            idx: 0,
+            live,
+            call_dst: 0,
+        };
+        let g = GuardInfo::new(vec![frame(vec![
+            (0, Ty::I(64), LiveSrc::SlotPlus(3, 16)),
+            (1, Ty::I(64), LiveSrc::Slot(1)),
+            (2, Ty::I(64), LiveSrc::Const(9)),
+        ])]);
+        assert_eq!(g.nin, 4);
     }
 }

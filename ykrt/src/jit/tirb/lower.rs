@@ -295,6 +295,17 @@ pub fn lower(
         // few long-lived values, e.g. an interpreter's frame pointers, make
         // most of the exit stores otherwise).
         let np = t.params.len();
+        // A constant offset from a base pointer is recomputed from the base
+        // (`LiveSrc::SlotPlus`) rather than stored: exits store the base.
+        let remat = |v: u32| -> Option<(u32, i64)> {
+            match t.body.get((v as usize).checked_sub(np)?) {
+                Some(Inst::PtrAdd {
+                    ptr: Operand::Val(b),
+                    off,
+                }) => Some((b.0, *off)),
+                _ => None,
+            }
+        };
         let mut in_snaps: HashMap<u32, usize> = HashMap::default();
         let mut seen_snaps: HashSet<SnapId> = HashSet::default();
         for inst in &t.body {
@@ -306,7 +317,7 @@ pub fn lower(
                     let mut vs: Vec<u32> = sn
                         .operands()
                         .filter_map(|o| o.as_val())
-                        .map(|v| v.0)
+                        .map(|v| remat(v.0).map_or(v.0, |(b, _)| b))
                         .filter(|&v| v as usize >= np || (root && !reserved.contains_key(&v)))
                         .collect();
                     vs.sort_unstable();
@@ -515,6 +526,24 @@ pub fn lower(
                         }
                         Operand::Val(v) if eager.contains_key(&v.0) => LiveSrc::Slot(eager[&v.0]),
                         _ if stored.contains_key(&o) => LiveSrc::Slot(stored[&o]),
+                        Operand::Val(v) if remat(v.0).is_some() => {
+                            let (b, off) = remat(v.0).unwrap();
+                            let bo = Operand::Val(tir::ValId(b));
+                            let slot = if let Some(&s) = reserved.get(&b) {
+                                s
+                            } else if let Some(&s) = eager.get(&b) {
+                                s
+                            } else if let Some(&s) = stored.get(&bo) {
+                                s
+                            } else {
+                                let x = l.op(bo)?;
+                                LLVMBuildStore(l.b.0, x, l.buf_slot(next));
+                                stored.insert(bo, next);
+                                next += 1;
+                                next - 1
+                            };
+                            LiveSrc::SlotPlus(slot, off)
+                        }
                         _ => {
                             let x = l.op(o)?;
                             LLVMBuildStore(l.b.0, x, l.buf_slot(next));

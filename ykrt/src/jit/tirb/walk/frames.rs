@@ -56,6 +56,13 @@ impl W<'_, '_> {
                             .ok_or_else(|| Abort::internal("a side trace input without a slot"))?;
                         self.tb.param(p)
                     }
+                    LiveSrc::SlotPlus(_, off) => {
+                        let p = slots
+                            .remove(&v)
+                            .ok_or_else(|| Abort::internal("a side trace input without a slot"))?;
+                        let base = self.tb.param(p);
+                        self.value(Inst::PtrAdd { ptr: base, off })?
+                    }
                     // SAFETY: `v` is a live value of the parent trace's guard
                     // frame, in the embedded module of this generation (side
                     // traces are built in their parent's: yk-llvm rule 2).

@@ -93,11 +93,20 @@ pub(super) fn plan_params(
     if let Some(src) = side {
         for sf in src {
             for &(v, s) in &sf.live {
-                if let LiveSrc::Slot(slot) = s {
-                    p.side_inputs.push((v, p.srcs.len()));
-                    p.srcs.push(ParamSrc::Slot(slot));
-                    // SAFETY: `v` is a live value of the AOT module.
-                    p.tys.push(ty_of(unsafe { LLVMTypeOf(v) })?);
+                match s {
+                    LiveSrc::Slot(slot) => {
+                        p.side_inputs.push((v, p.srcs.len()));
+                        p.srcs.push(ParamSrc::Slot(slot));
+                        // SAFETY: `v` is a live value of the AOT module.
+                        p.tys.push(ty_of(unsafe { LLVMTypeOf(v) })?);
+                    }
+                    // The base pointer (the side trace adds the offset).
+                    LiveSrc::SlotPlus(slot, _) => {
+                        p.side_inputs.push((v, p.srcs.len()));
+                        p.srcs.push(ParamSrc::Slot(slot));
+                        p.tys.push(Ty::Ptr);
+                    }
+                    LiveSrc::Const(_) => {}
                 }
             }
         }
