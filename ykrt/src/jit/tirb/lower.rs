@@ -521,35 +521,33 @@ pub fn lower(
                         Operand::Const(c) if const_bits(c).is_some() => {
                             LiveSrc::Const(const_bits(c).unwrap())
                         }
-                        Operand::Val(v) if reserved.contains_key(&v.0) => {
-                            LiveSrc::Slot(reserved[&v.0])
-                        }
-                        Operand::Val(v) if eager.contains_key(&v.0) => LiveSrc::Slot(eager[&v.0]),
-                        _ if stored.contains_key(&o) => LiveSrc::Slot(stored[&o]),
-                        Operand::Val(v) if remat(v.0).is_some() => {
-                            let (b, off) = remat(v.0).unwrap();
-                            let bo = Operand::Val(tir::ValId(b));
-                            let slot = if let Some(&s) = reserved.get(&b) {
-                                s
-                            } else if let Some(&s) = eager.get(&b) {
-                                s
-                            } else if let Some(&s) = stored.get(&bo) {
-                                s
-                            } else {
-                                let x = l.op(bo)?;
-                                LLVMBuildStore(l.b.0, x, l.buf_slot(next));
-                                stored.insert(bo, next);
-                                next += 1;
-                                next - 1
-                            };
-                            LiveSrc::SlotPlus(slot, off)
-                        }
                         _ => {
-                            let x = l.op(o)?;
-                            LLVMBuildStore(l.b.0, x, l.buf_slot(next));
-                            stored.insert(o, next);
-                            next += 1;
-                            LiveSrc::Slot(next - 1)
+                            // What the buffer holds: `o`, or the base pointer
+                            // `o` is a constant offset from; in a reserved or
+                            // eager slot, one this exit stored already, or a
+                            // new one.
+                            let (what, off) = match o {
+                                Operand::Val(v) => remat(v.0).map_or((o, None), |(b, off)| {
+                                    (Operand::Val(tir::ValId(b)), Some(off))
+                                }),
+                                _ => (o, None),
+                            };
+                            let slot = match what {
+                                Operand::Val(b) if reserved.contains_key(&b.0) => reserved[&b.0],
+                                Operand::Val(b) if eager.contains_key(&b.0) => eager[&b.0],
+                                _ if stored.contains_key(&what) => stored[&what],
+                                _ => {
+                                    let x = l.op(what)?;
+                                    LLVMBuildStore(l.b.0, x, l.buf_slot(next));
+                                    stored.insert(what, next);
+                                    next += 1;
+                                    next - 1
+                                }
+                            };
+                            match off {
+                                Some(off) => LiveSrc::SlotPlus(slot, off),
+                                None => LiveSrc::Slot(slot),
+                            }
                         }
                     };
                     live.push((reg, dty, src));
