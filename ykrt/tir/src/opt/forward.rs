@@ -375,17 +375,8 @@ impl<'m> TraceBuilder<'m> {
                 expect,
                 ..
             } => {
-                self.subst.insert(*c, Operand::Const(Const::bool(*expect)));
-                if let Some(Inst::ICmp {
-                    pred,
-                    lhs: Operand::Val(x),
-                    rhs: rhs @ Operand::Const(_),
-                }) = self.t.inst(*c)
-                {
-                    if (*pred == IPred::Eq) == *expect && matches!(pred, IPred::Eq | IPred::Ne) {
-                        let (x, rhs) = (*x, *rhs);
-                        self.subst.insert(x, rhs);
-                    }
+                for (v, k) in self.known_if(*c, *expect) {
+                    self.subst.insert(v, k);
                 }
             }
             _ => {}
@@ -641,22 +632,31 @@ impl<'m> TraceBuilder<'m> {
         if !s.operands().any(|o| o == cond) {
             return snap;
         }
-        let mut known = vec![(c, Operand::Const(Const::bool(!expect)))];
+        let known = self.known_if(c, !expect);
+        let hit = |o: Operand| known.iter().find(|(v, _)| o == Operand::Val(*v));
+        let mut s = s.clone();
+        s.map_operands(|o| hit(o).map_or(o, |&(_, k)| k));
+        self.stats.exit_consts += 1;
+        self.t.snaps.intern(s)
+    }
+
+    /// What condition `c` being `holds` makes known: `c` itself, and the
+    /// value `c` compares for equality with a constant when that makes them
+    /// equal (`x == C` true, `x != C` false). A guard's passing side learns
+    /// it with `holds` its expectation, its failing side the opposite.
+    fn known_if(&self, c: ValId, holds: bool) -> Vec<(ValId, Operand)> {
+        let mut known = vec![(c, Operand::Const(Const::bool(holds)))];
         if let Some(Inst::ICmp {
             pred: pred @ (IPred::Eq | IPred::Ne),
             lhs: Operand::Val(x),
             rhs: rhs @ Operand::Const(_),
         }) = self.t.inst(c)
         {
-            if (*pred == IPred::Eq) != expect {
+            if (*pred == IPred::Eq) == holds {
                 known.push((*x, *rhs));
             }
         }
-        let hit = |o: Operand| known.iter().find(|(v, _)| o == Operand::Val(*v));
-        let mut s = self.t.snaps.get(snap).expect("looked up above").clone();
-        s.map_operands(|o| hit(o).map_or(o, |&(_, k)| k));
-        self.stats.exit_consts += 1;
-        self.t.snaps.intern(s)
+        known
     }
 
     fn bin(&mut self, op: BinOp, ty: Ty, lhs: Operand, rhs: Operand) -> Step {

@@ -50,23 +50,23 @@ impl W<'_, '_> {
             let mut map = map0.take().unwrap_or_default();
             for &(v, s) in &sf.live {
                 let o = match s {
-                    LiveSrc::Slot(_) => {
-                        let p = slots
-                            .remove(&v)
-                            .ok_or_else(|| Abort::internal("a side trace input without a slot"))?;
-                        self.tb.param(p)
-                    }
-                    LiveSrc::SlotPlus(_, off) => {
-                        let p = slots
-                            .remove(&v)
-                            .ok_or_else(|| Abort::internal("a side trace input without a slot"))?;
-                        let base = self.tb.param(p);
-                        self.value(Inst::PtrAdd { ptr: base, off })?
-                    }
                     // SAFETY: `v` is a live value of the parent trace's guard
                     // frame, in the embedded module of this generation (side
                     // traces are built in their parent's: yk-llvm rule 2).
                     LiveSrc::Const(k) => const_from_bits(ty_of(unsafe { LLVMTypeOf(v) })?, k)?,
+                    LiveSrc::Slot(_) | LiveSrc::SlotPlus(..) => {
+                        let p = slots
+                            .remove(&v)
+                            .ok_or_else(|| Abort::internal("a side trace input without a slot"))?;
+                        let x = self.tb.param(p);
+                        match s {
+                            // The slot holds a base pointer: add the offset.
+                            LiveSrc::SlotPlus(_, off) => {
+                                self.value(Inst::PtrAdd { ptr: x, off })?
+                            }
+                            _ => x,
+                        }
+                    }
                 };
                 map.insert(v, o);
             }

@@ -93,21 +93,16 @@ pub(super) fn plan_params(
     if let Some(src) = side {
         for sf in src {
             for &(v, s) in &sf.live {
-                match s {
-                    LiveSrc::Slot(slot) => {
-                        p.side_inputs.push((v, p.srcs.len()));
-                        p.srcs.push(ParamSrc::Slot(slot));
-                        // SAFETY: `v` is a live value of the AOT module.
-                        p.tys.push(ty_of(unsafe { LLVMTypeOf(v) })?);
-                    }
+                let Some(slot) = s.slot() else { continue };
+                let ty = match s {
                     // The base pointer (the side trace adds the offset).
-                    LiveSrc::SlotPlus(slot, _) => {
-                        p.side_inputs.push((v, p.srcs.len()));
-                        p.srcs.push(ParamSrc::Slot(slot));
-                        p.tys.push(Ty::Ptr);
-                    }
-                    LiveSrc::Const(_) => {}
-                }
+                    LiveSrc::SlotPlus(..) => Ty::Ptr,
+                    // SAFETY: `v` is a live value of the AOT module.
+                    _ => ty_of(unsafe { LLVMTypeOf(v) })?,
+                };
+                p.side_inputs.push((v, p.srcs.len()));
+                p.srcs.push(ParamSrc::Slot(slot));
+                p.tys.push(ty);
             }
         }
     }
