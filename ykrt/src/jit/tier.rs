@@ -242,19 +242,9 @@ impl Shared {
         }
         // The module tier 0 compiled, kept as bitcode (see `Pending`).
         let parse = || Module::parse_bytes_in(gen.ctx.ctx, &p.bitcode, &p.name);
-        let mut module = match parse() {
-            Ok(m) => m,
-            Err(e) => {
-                // (LLVM wrote these bytes itself: a bug.) The trace keeps
-                // its tier-0 code.
-                mt.log().error(&format!(
-                    "{}: its kept module could not be read again, not recompiled: {e}",
-                    p.name
-                ));
-                return;
-            }
-        };
-        // The root's side traces, into its code.
+        // The root's side traces, into its code (read once, whether
+        // stitched or not).
+        let mut module = None;
         let mut stitched = 0;
         if let Some(root) = root {
             let sides: Vec<super::stitch::Stitch> = root
@@ -278,8 +268,8 @@ impl Shared {
                     .map(|s| (s.src.funcs.clone(), s.src.globals.clone()))
                     .collect();
                 use super::stitch::StitchError;
-                // On a fresh copy: if stitching fails, `module` is compiled
-                // as it is.
+                // If stitching fails, the module is read again and
+                // compiled as it is.
                 let ok = parse()
                     .map_err(|e| StitchError::llvm("read", e))
                     .and_then(|m| super::stitch::stitch(&m, &p.name, sides).map(|n| (m, n)))
@@ -301,12 +291,24 @@ impl Shared {
                         if mt.log().ir_selection().jit_stitched {
                             mt.log().ir_section("jit-stitched", &m.to_text());
                         }
-                        module = m;
+                        module = Some(m);
                     }
                     Err(e) => phases.note(&format!("(not stitched: {e})")),
                 }
             }
         }
+        let module = match module.map_or_else(parse, Ok) {
+            Ok(m) => m,
+            Err(e) => {
+                // (LLVM wrote these bytes itself: a bug.) The trace keeps
+                // its tier-0 code.
+                mt.log().error(&format!(
+                    "{}: its kept module could not be read again, not recompiled: {e}",
+                    p.name
+                ));
+                return;
+            }
+        };
         if stitched > 0 {
             phases.note(&format!("({stitched} side traces stitched)"));
             mt.stats()
