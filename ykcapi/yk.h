@@ -194,6 +194,22 @@ void yk_location_set_debug_str(YkLocation *loc, const char *s);
 bool yk_is_interpreting(void);
 
 /*
+ * True only in yk-ld's fast clones (the uninstrumented copies of the
+ * interpreter's functions, which run while the thread does not record);
+ * false in the recording versions, in traces, in the blackhole and in a
+ * build without clones (e.g. YKLD_NO_FAST_CLONES=1). An interpreter whose
+ * control point is at the top of its dispatch loop can use it to pass the
+ * control point less often in fast code: only where a location can be
+ * (e.g. after a jump back, when locations are on loop headers), since a
+ * location the fast code does not pass is simply not counted there. The
+ * recording version must keep passing it where it always did: traces close
+ * at it, and a guard's exit resumes the interpreter at the next control
+ * point, so a rarer control point there would make exits slow. Nothing
+ * else may depend on it.
+ */
+bool yk_is_fast_code(void);
+
+/*
  * Function entries for recordings that grow too long. An interpreter that
  * runs calls of its guest functions in the loop that holds the control point
  * (as Lua does) can let the JIT cut a too-long recording at a call, so that

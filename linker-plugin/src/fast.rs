@@ -742,8 +742,12 @@ pub const NO_OPT_ENV: &str = "YKLD_NO_FAST_OPT";
 /// What `yk_is_interpreting()` returns everywhere but in traces.
 const IS_INTERPRETING: &str = yk_abi::names::IS_INTERPRETING;
 
+/// `yk_is_fast_code()`: `true` in the fast clones, and the runtime's
+/// function (`false`) everywhere else.
+const IS_FAST_CODE: &str = yk_abi::names::IS_FAST_CODE;
+
 /// Replaces the `yk_promote` calls in the fast clones by their values and
-/// their `yk_is_interpreting()` calls by `true` (fast code is never a
+/// their `yk_is_interpreting()` and `yk_is_fast_code()` calls by `true` (fast code is never a
 /// trace: traces are built from the embedded IR, where the call stays and
 /// the trace builder makes it `false`), then re-optimises the fast clones
 /// with the cost models of the target
@@ -762,7 +766,11 @@ pub fn optimise(m: &Module, clones: &Clones, ann: &annotations::Annotations) -> 
         return Ok(());
     }
     let fast = clones.hookless();
-    for (name, by_value) in [(crate::swt::PROMOTE, true), (IS_INTERPRETING, false)] {
+    for (name, by_value) in [
+        (crate::swt::PROMOTE, true),
+        (IS_INTERPRETING, false),
+        (IS_FAST_CODE, false),
+    ] {
         let Some(p) = m.function(name) else { continue };
         for (call, _) in llvm::uses(p) {
             // SAFETY: `call` is an instruction of `m` using `p`.

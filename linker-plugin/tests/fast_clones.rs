@@ -206,36 +206,37 @@ fn address_table_holds_the_originals() {
     assert!(!table.contains("__yk_resume"), "{table}");
 }
 
-/// `yk_is_interpreting()` is `true` in the fast clones (they never run while
-/// recording, and traces are built from the originals, where the call stays
-/// for the trace builder to make `false`).
+/// `yk_is_interpreting()` and `yk_is_fast_code()` are `true` in the fast
+/// clones (they never run while recording, and traces and the blackhole are
+/// built from the originals, where the call stays for them to make `false`).
 #[test]
-fn fast_clones_are_interpreting() {
-    let prog = PROG
-        .replace(
-            "declare void @yk_mt_control_point(ptr, ptr)",
-            "declare void @yk_mt_control_point(ptr, ptr)\ndeclare zeroext i1 @yk_is_interpreting()",
-        )
-        .replace(
-            "entry:\n  %c = icmp sgt i32 %x, 10\n  br i1 %c, label %big, label %small",
-            "entry:\n  %i = call zeroext i1 @yk_is_interpreting()\n  br i1 %i, label %big, label %small",
+fn fast_clones_are_interpreting_and_fast() {
+    for f in ["yk_is_interpreting", "yk_is_fast_code"] {
+        let prog = PROG
+            .replace(
+                "declare void @yk_mt_control_point(ptr, ptr)",
+                &format!("declare void @yk_mt_control_point(ptr, ptr)\ndeclare zeroext i1 @{f}()"),
+            )
+            .replace(
+                "entry:\n  %c = icmp sgt i32 %x, 10\n  br i1 %c, label %big, label %small",
+                &format!(
+                    "entry:\n  %i = call zeroext i1 @{f}()\n  br i1 %i, label %big, label %small"
+                ),
+            );
+        assert!(prog.contains(&format!("@{f}()\n  br i1 %i")), "{prog}");
+        let m = Module::parse_ir(&prog).unwrap();
+        aot::rewrite(&m).unwrap();
+        let ir = m.to_text();
+        let fast = body(&ir, "leaf.__yk_fast");
+        assert!(!fast.contains(&format!("@{f}(")), "{fast}");
+        // Folded: the clone always takes the `true` branch.
+        assert!(
+            fast.contains("ret i32 1") && !fast.contains("ret i32 2"),
+            "{fast}"
         );
-    assert!(prog.contains("@yk_is_interpreting()\n  br i1 %i"), "{prog}");
-    let m = Module::parse_ir(&prog).unwrap();
-    aot::rewrite(&m).unwrap();
-    let ir = m.to_text();
-    let fast = body(&ir, "leaf.__yk_fast");
-    assert!(!fast.contains("@yk_is_interpreting("), "{fast}");
-    // Folded: the clone always takes the interpreting branch.
-    assert!(
-        fast.contains("ret i32 1") && !fast.contains("ret i32 2"),
-        "{fast}"
-    );
-    let orig = body(&ir, "leaf");
-    assert!(
-        orig.contains("call zeroext i1 @yk_is_interpreting()"),
-        "{orig}"
-    );
+        let orig = body(&ir, "leaf");
+        assert!(orig.contains(&format!("call zeroext i1 @{f}()")), "{orig}");
+    }
 }
 
 #[test]

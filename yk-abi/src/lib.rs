@@ -28,6 +28,9 @@ pub mod names {
     pub const PROMOTE_U64: &str = "__yk_promote_u64";
     /// `bool ()`: true in the interpreter, false in traces and while recording.
     pub const IS_INTERPRETING: &str = "yk_is_interpreting";
+    /// `bool ()`: true only in yk-ld's fast clones; false in the recording
+    /// versions, in traces, in the blackhole and in a build without clones.
+    pub const IS_FAST_CODE: &str = "yk_is_fast_code";
     /// `void (YkLocation *, void *handle, uintptr_t depth)`: the interpreter
     /// enters a function (see `yk.h`); traces and the blackhole drop it.
     pub const ENTRY_HINT: &str = "yk_entry_hint";

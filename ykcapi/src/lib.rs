@@ -21,8 +21,8 @@ use ykrt::{log::JitEvent, stats::StatValue};
 pub use ykrt::{
     abi::{
         __yk_promote_u64, __yk_register_aot, __yk_swt_rec_block, __yk_swt_rec_idempotent,
-        __yk_swt_rec_promote, __ykrt_control_point, yk_entry_hint, yk_is_interpreting,
-        yk_mt_control_point,
+        __yk_swt_rec_promote, __ykrt_control_point, yk_entry_hint, yk_is_fast_code,
+        yk_is_interpreting, yk_mt_control_point,
     },
     Location, MT,
 };
@@ -392,6 +392,7 @@ mod tests {
         yk_location_drop(loc);
         assert_eq!(__yk_promote_u64(5), 5);
         assert!(yk_is_interpreting());
+        assert!(!yk_is_fast_code());
         // SAFETY: test code: `mt` came from `yk_mt_new` and is shut down once,
         // here.
         unsafe { yk_mt_shutdown(mt) };

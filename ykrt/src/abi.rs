@@ -145,6 +145,20 @@ pub extern "C" fn yk_is_interpreting() -> bool {
     !(crate::trace::swt::any_recording() && crate::trace::swt::is_recording())
 }
 
+/// True only in the fast clones of a yk-ld-linked binary, where yk-ld
+/// replaces its calls by `true`; this function, which every other caller
+/// reaches (the recording versions, a build without clones), returns
+/// `false`, and so do traces and the blackhole (which do not call it). An
+/// interpreter uses it to pass the control point less often in fast code
+/// (only where locations can be) while the code traces and the blackhole
+/// see passes it where it always did: a guard's exit resumes the
+/// interpreter at the next control point.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn yk_is_fast_code() -> bool {
+    false
+}
+
 /// The interpreter enters a function whose entry location is at `loc`
 /// (null while it has none), `handle` being the interpreter's name for the
 /// function and `depth` the call's nesting (larger is deeper): see
@@ -189,6 +203,7 @@ mod tests {
             names::SWT_REC_IDEMPOTENT
         );
         assert_eq!(exported(&yk_is_interpreting), names::IS_INTERPRETING);
+        assert_eq!(exported(&yk_is_fast_code), names::IS_FAST_CODE);
         assert_eq!(exported(&crate::deopt::__yk_guard_exit), names::GUARD_EXIT);
         assert_eq!(
             exported(&crate::deopt::__yk_side_guard_exit),

@@ -661,6 +661,17 @@ impl Dec<'_> {
                 // recorded through the blackhole misses the hints of its
                 // blackhole part.
                 yk_abi::names::ENTRY_HINT => return Ok(Inst::Nop),
+                // The blackhole finishes the recording version's frames, so
+                // it runs on to that version's next control point.
+                yk_abi::names::IS_FAST_CODE => {
+                    return Ok(Inst::Bin {
+                        op: BinOp::Or,
+                        w: LLVMGetIntTypeWidth(ty) as u8,
+                        d,
+                        a: Opnd::K(0),
+                        b: Opnd::K(0),
+                    })
+                }
                 "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
                     return Err(Unsupported::Call(name))
                 }
@@ -928,6 +939,54 @@ entry:
         assert_eq!(
             d.prog.unsupported_from(0, 0, false).as_deref(),
             Some("a load of i128 in f")
+        );
+        // SAFETY: made by `target_data` above, used no more.
+        unsafe { LLVMDisposeTargetData(td) };
+    }
+
+    /// The blackhole runs the recording versions' code, where
+    /// `yk_is_fast_code()` is false: it is decoded as that constant (not as a
+    /// native call), so that the blackhole goes on to the next control point
+    /// as the recording version does.
+    #[test]
+    fn fast_code_test_is_false_in_the_blackhole() {
+        let m = Module::parse_ir(
+            r#"
+declare zeroext i1 @yk_is_fast_code()
+define i1 @f() {
+entry:
+  %a = call zeroext i1 @yk_is_fast_code()
+  ret i1 %a
+}
+"#,
+        )
+        .unwrap();
+        let funcs = m.functions();
+        let func_idx: HashMap<LLVMValueRef, usize> =
+            funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+        let td = target_data(m.m);
+        let env = Env {
+            td,
+            func_idx: &func_idx,
+            global_idx: &HashMap::new(),
+            func_addrs: &[],
+            global_addrs: &[],
+        };
+        let f = m.function("f").unwrap();
+        let d = decode(&env, f, func_idx[&f] as u32);
+        assert!(
+            matches!(
+                d.prog.blocks[0].insts[0],
+                Inst::Bin {
+                    op: BinOp::Or,
+                    w: 1,
+                    a: Opnd::K(0),
+                    b: Opnd::K(0),
+                    ..
+                }
+            ),
+            "{:?}",
+            d.prog.blocks[0].insts
         );
         // SAFETY: made by `target_data` above, used no more.
         unsafe { LLVMDisposeTargetData(td) };

@@ -194,7 +194,8 @@ impl W<'_, '_> {
                 }
                 // Only for recordings (`crate::trace::entries`): nothing in a trace.
                 yk_abi::names::ENTRY_HINT => return Ok(false),
-                yk_abi::names::IS_INTERPRETING => {
+                // Traces are never fast code.
+                yk_abi::names::IS_INTERPRETING | yk_abi::names::IS_FAST_CODE => {
                     let z = const_from_bits(ty_of(LLVMTypeOf(i))?, 0)?;
                     self.map(i, z);
                     return Ok(false);
