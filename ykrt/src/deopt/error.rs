@@ -113,6 +113,7 @@ mod tests {
             nregs: 1,
             blocks: Vec::new(),
             ret_field: None,
+            reaches_unsupported: Vec::new(),
         });
         let mut fr = Frame::new(prog, 7, 3, u32::MAX);
         fr.idx = 5;

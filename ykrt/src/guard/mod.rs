@@ -524,6 +524,7 @@ mod tests {
                 nregs: 0,
                 blocks: Vec::new(),
                 ret_field: None,
+                reaches_unsupported: Vec::new(),
             }),
             block: 0,
             idx: 0,

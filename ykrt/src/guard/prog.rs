@@ -536,6 +536,13 @@ pub struct Prog {
     /// For the control-point function: where a `ret` value goes in
     /// `YkCtrlPointVars` (byte offset and leaf types).
     pub ret_field: Option<(u64, Vec<Ty>)>,
+    /// Per block, whether an [`Inst::Unsupported`] is reachable from its
+    /// start ([`Prog::unsupported_reach`]): from the others,
+    /// [`Prog::unsupported_from`] needs no walk. (`luaV_execute`'s only
+    /// ones are its entry block's allocas, so walking the whole function
+    /// from each of a trace's guards found nothing, at a fifth of the
+    /// runtime's own part of a first compilation.)
+    pub reaches_unsupported: Vec<bool>,
 }
 
 impl Inst {
@@ -555,10 +562,49 @@ impl Inst {
 }
 
 impl Prog {
+    /// Per block of `blocks`, whether an [`Inst::Unsupported`] is reachable
+    /// from its start (for [`Prog::reaches_unsupported`]; ignoring control
+    /// points, so a superset of what [`Prog::unsupported_from`] can find).
+    pub fn unsupported_reach(blocks: &[Block]) -> Vec<bool> {
+        let mut preds = vec![Vec::new(); blocks.len()];
+        let mut reach = vec![false; blocks.len()];
+        let mut work = Vec::new();
+        for (b, blk) in blocks.iter().enumerate() {
+            for i in &blk.insts {
+                for s in i.successors() {
+                    if let Some(p) = preds.get_mut(s as usize) {
+                        p.push(b);
+                    }
+                }
+                if matches!(i, Inst::Unsupported(_)) && !reach[b] {
+                    reach[b] = true;
+                    work.push(b);
+                }
+            }
+        }
+        while let Some(b) = work.pop() {
+            for &p in &preds[b] {
+                if !reach[p] {
+                    reach[p] = true;
+                    work.push(p);
+                }
+            }
+        }
+        reach
+    }
+
     /// The first thing the blackhole can't run on some path from
     /// instruction `idx` of block `block` up to the function's exit (or, if
     /// `stop_at_cp`, the control point); `None` if it can run all of it.
     pub fn unsupported_from(&self, block: u32, idx: u32, stop_at_cp: bool) -> Option<String> {
+        if !self
+            .reaches_unsupported
+            .get(block as usize)
+            .copied()
+            .unwrap_or(true)
+        {
+            return None;
+        }
         let mut seen = vec![false; self.blocks.len()];
         let mut work = vec![(block, idx)];
         while let Some((b, start)) = work.pop() {

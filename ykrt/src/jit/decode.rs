@@ -160,6 +160,7 @@ pub fn decode(env: &Env, f: LLVMValueRef, func_idx: u32) -> Decoded {
         name: llvm::name(f),
         func_idx,
         nregs: next,
+        reaches_unsupported: Prog::unsupported_reach(&out),
         blocks: out,
         ret_field: None,
     };
@@ -940,6 +941,46 @@ entry:
             d.prog.unsupported_from(0, 0, false).as_deref(),
             Some("a load of i128 in f")
         );
+        // SAFETY: made by `target_data` above, used no more.
+        unsafe { LLVMDisposeTargetData(td) };
+    }
+
+    /// Only blocks from which an unsupported instruction is reachable are
+    /// walked: `luaV_execute`'s entry block has allocas the blackhole can't
+    /// run, but no guard inside its loop can reach them.
+    #[test]
+    fn unsupported_only_where_reachable() {
+        let m = Module::parse_ir(
+            r#"
+define void @f(i1 %c) {
+entry:
+  %a = alloca i64
+  br label %loop
+loop:
+  br i1 %c, label %loop, label %out
+out:
+  ret void
+}
+"#,
+        )
+        .unwrap();
+        let funcs = m.functions();
+        let func_idx: HashMap<LLVMValueRef, usize> =
+            funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+        let td = target_data(m.m);
+        let env = Env {
+            td,
+            func_idx: &func_idx,
+            global_idx: &HashMap::new(),
+            func_addrs: &[],
+            global_addrs: &[],
+        };
+        let f = m.function("f").unwrap();
+        let d = decode(&env, f, func_idx[&f] as u32);
+        assert_eq!(d.prog.reaches_unsupported, [true, false, false]);
+        assert!(d.prog.unsupported_from(0, 0, false).is_some());
+        assert_eq!(d.prog.unsupported_from(1, 0, false), None);
+        assert_eq!(d.prog.unsupported_from(2, 0, false), None);
         // SAFETY: made by `target_data` above, used no more.
         unsafe { LLVMDisposeTargetData(td) };
     }
