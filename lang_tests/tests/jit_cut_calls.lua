@@ -12,8 +12,9 @@
 -- location (yklua's ykhint and ykmakeentry, yk.patch), so the loop gets a short trace that
 -- ends at the call and the method a trace of its own, where the recording used to be
 -- aborted as too long and the loop interpreted. (The length limit is low here so that the
--- program stays small; 445 is the default's share of 400 since recordings of yklua gained an
--- empty block per bytecode, see docs/trace-compiler.md, "With the JIT off".) Under yklua the test checks its own statistics through the `jit`
+-- program stays small; 445 is 400 scaled as the default was when yklua's recordings gained a
+-- block per bytecode, see docs/trace-compiler.md, "With the JIT off".) Under yklua the test
+-- checks its own statistics through the `jit`
 -- module (plain lua has none): a yklua that aborted a recording as too long, cut nothing,
 -- or ran the loop outside traces prints an error instead of the expected lines.
 

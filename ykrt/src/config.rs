@@ -25,11 +25,11 @@ pub const DEFAULT_SIDETRACE_THRESHOLD: u32 = 5;
 /// loop body that calls several methods, each inlined) compiled in tens of
 /// milliseconds and seldom ran to their end: on the project's Lua programs
 /// the limit halved compile time and made the object-oriented ones 1.3-2x
-/// faster, and the longest traces that win (an `nbody` step, 655 blocks)
-/// fit. (It was 650 until yklua's recording version passed one more block
-/// per bytecode, an empty one, for its fast code: see
-/// docs/trace-compiler.md, "With the JIT off".) See also "Trace length"
-/// there.
+/// faster, and the longest traces that win (`nbody`'s) fit. (It was 650
+/// until yklua's recording version passed one more block per bytecode, for
+/// its fast code, 11% more on a simple loop; on the suite 720 then did
+/// better than 650: docs/trace-compiler.md, "With the JIT off", and "Trace
+/// length" there.)
 pub const DEFAULT_TRACE_MAX_LEN: usize = 720;
 
 /// The default `YKD_LOG` level: errors and warnings only.
