@@ -1,0 +1,84 @@
+//! yklua's locations are on the targets of jumps back (yk.patch, `luaF_initlocs`), because its
+//! fast code passes the control point only after a jump back: each kind of Lua loop (numeric
+//! `for`, generic `for`, `while`, `repeat`) must still get a trace, entered from the
+//! interpreter, and named after the loop's line: a `for` loop's location is its body's first
+//! instruction, named after the `for` line; a `while` loop's is its test's, on the `while`
+//! line; a `repeat` loop's is its body's first, on that line. The program's output is lua's.
+
+use std::{fs, path::Path};
+
+use lang_tests::{
+    interps::{profile_dir_of_current_exe, Interpreters},
+    run::lua_command,
+};
+
+/// One loop of each kind, each hot on its own (`YK_HOT_THRESHOLD=5`), at the lines
+/// [`LOOP_LINES`] name.
+const PROGRAM: &str = "\
+local acc = 0
+for i = 1, 100 do
+  acc = acc + i
+end
+local t = {}
+for i = 1, 100 do t['k' .. i] = i end
+for k, v in pairs(t) do
+  acc = acc + v
+end
+local i = 0
+while i < 100 do
+  i = i + 1; acc = acc + i
+end
+repeat
+  i = i - 1; acc = acc - i
+until i == 0
+print(acc)
+";
+
+/// The lines of the loops' locations: two numeric `for`s, the generic `for`, the `while`, and
+/// the first line of the `repeat` loop's body.
+const LOOP_LINES: [u32; 5] = [2, 6, 7, 11, 15];
+
+#[test]
+fn every_kind_of_loop_is_traced_at_its_line() {
+    let profile = profile_dir_of_current_exe().expect("no profile dir");
+    let interps = Interpreters::find(profile.parent().expect("no target dir"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("yk-loop-locations-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("loops.lua");
+    fs::write(&script, PROGRAM).unwrap();
+    let run = |exe: &Path, jit: bool| {
+        let mut cmd = lua_command(exe, &script, &[]).unwrap();
+        if jit {
+            cmd.env("YK_HOT_THRESHOLD", "5")
+                .env("YKD_SERIALISE_COMPILATION", "1")
+                .env("YK_COMPILE_BUDGET", "0")
+                .env("YKD_LOG", "3");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (plain, _) = run(&interps.lua, false);
+    let (jit, log) = run(&interps.yklua, true);
+    let _ = fs::remove_dir_all(&dir);
+    assert_eq!(jit, plain);
+    for line in LOOP_LINES {
+        for event in ["trace-compiled", "enter-jit-code"] {
+            let want = format!("yk-jit-event: {event} @ loops.lua:{line}\n");
+            assert!(log.contains(&want), "no `{}` in:\n{log}", want.trim());
+        }
+    }
+    // No location anywhere else.
+    for l in log.lines().filter(|l| l.contains("start-tracing @ ")) {
+        let line: u32 = l.rsplit(':').next().unwrap().parse().unwrap();
+        assert!(LOOP_LINES.contains(&line), "{l}");
+    }
+}
