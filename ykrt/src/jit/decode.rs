@@ -867,6 +867,26 @@ mod tests {
     use super::*;
     use yk_llvm::Module;
 
+    /// `@f` of `m`, decoded (without addresses).
+    fn decode_f(m: &Module) -> Decoded {
+        let funcs = m.functions();
+        let func_idx: HashMap<LLVMValueRef, usize> =
+            funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+        let td = target_data(m.m);
+        let env = Env {
+            td,
+            func_idx: &func_idx,
+            global_idx: &HashMap::new(),
+            func_addrs: &[],
+            global_addrs: &[],
+        };
+        let f = m.function("f").unwrap();
+        let d = decode(&env, f, func_idx[&f] as u32);
+        // SAFETY: made by `target_data` above, used no more.
+        unsafe { LLVMDisposeTargetData(td) };
+        d
+    }
+
     /// Each instruction of `@f` the blackhole can't run is decoded as
     /// `Inst::Unsupported` with the typed reason, and the reasons read as
     /// before they were typed.
@@ -889,19 +909,7 @@ entry:
 "#,
         )
         .unwrap();
-        let funcs = m.functions();
-        let func_idx: HashMap<LLVMValueRef, usize> =
-            funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
-        let td = target_data(m.m);
-        let env = Env {
-            td,
-            func_idx: &func_idx,
-            global_idx: &HashMap::new(),
-            func_addrs: &[],
-            global_addrs: &[],
-        };
-        let f = m.function("f").unwrap();
-        let d = decode(&env, f, func_idx[&f] as u32);
+        let d = decode_f(&m);
         let why: Vec<(Unsupported, String)> = d.prog.blocks[0]
             .insts
             .iter()
@@ -941,8 +949,6 @@ entry:
             d.prog.unsupported_from(0, 0, false).as_deref(),
             Some("a load of i128 in f")
         );
-        // SAFETY: made by `target_data` above, used no more.
-        unsafe { LLVMDisposeTargetData(td) };
     }
 
     /// Only blocks from which an unsupported instruction is reachable are
@@ -964,25 +970,11 @@ out:
 "#,
         )
         .unwrap();
-        let funcs = m.functions();
-        let func_idx: HashMap<LLVMValueRef, usize> =
-            funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
-        let td = target_data(m.m);
-        let env = Env {
-            td,
-            func_idx: &func_idx,
-            global_idx: &HashMap::new(),
-            func_addrs: &[],
-            global_addrs: &[],
-        };
-        let f = m.function("f").unwrap();
-        let d = decode(&env, f, func_idx[&f] as u32);
+        let d = decode_f(&m);
         assert_eq!(d.prog.reaches_unsupported, [true, false, false]);
         assert!(d.prog.unsupported_from(0, 0, false).is_some());
         assert_eq!(d.prog.unsupported_from(1, 0, false), None);
         assert_eq!(d.prog.unsupported_from(2, 0, false), None);
-        // SAFETY: made by `target_data` above, used no more.
-        unsafe { LLVMDisposeTargetData(td) };
     }
 
     /// The blackhole runs the recording versions' code, where
@@ -1002,19 +994,7 @@ entry:
 "#,
         )
         .unwrap();
-        let funcs = m.functions();
-        let func_idx: HashMap<LLVMValueRef, usize> =
-            funcs.iter().enumerate().map(|(i, &f)| (f, i)).collect();
-        let td = target_data(m.m);
-        let env = Env {
-            td,
-            func_idx: &func_idx,
-            global_idx: &HashMap::new(),
-            func_addrs: &[],
-            global_addrs: &[],
-        };
-        let f = m.function("f").unwrap();
-        let d = decode(&env, f, func_idx[&f] as u32);
+        let d = decode_f(&m);
         assert!(
             matches!(
                 d.prog.blocks[0].insts[0],
@@ -1029,7 +1009,5 @@ entry:
             "{:?}",
             d.prog.blocks[0].insts
         );
-        // SAFETY: made by `target_data` above, used no more.
-        unsafe { LLVMDisposeTargetData(td) };
     }
 }
