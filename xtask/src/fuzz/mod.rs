@@ -181,7 +181,7 @@ const COMMON_ENV: &[(&str, &str)] = &[
 ];
 
 const CONFIGS: &[Config] = &[
-    // Recordings up to 50,000 blocks (the default limit is 650): long traces, which
+    // Recordings up to 50,000 blocks (the default limit is 720): long traces, which
     // the default aborts, are compiled and checked too.
     Config {
         name: "serialised",
