@@ -147,8 +147,9 @@ pub extern "C" fn yk_is_interpreting() -> bool {
 
 /// True only in the fast clones of a yk-ld-linked binary, where yk-ld
 /// replaces its calls by `true`; this function, which every other caller
-/// reaches (the recording versions, a build without clones), returns
-/// `false`, and so do traces and the blackhole (which do not call it). An
+/// reaches (the recording versions, the blackhole, a build without
+/// clones), returns `false`, and traces (which do not call it) make it
+/// `false` too. An
 /// interpreter uses it to pass the control point less often in fast code
 /// (only where locations can be) while the code traces and the blackhole
 /// see passes it where it always did: a guard's exit resumes the

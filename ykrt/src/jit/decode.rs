@@ -662,17 +662,6 @@ impl Dec<'_> {
                 // recorded through the blackhole misses the hints of its
                 // blackhole part.
                 yk_abi::names::ENTRY_HINT => return Ok(Inst::Nop),
-                // The blackhole finishes the recording version's frames, so
-                // it runs on to that version's next control point.
-                yk_abi::names::IS_FAST_CODE => {
-                    return Ok(Inst::Bin {
-                        op: BinOp::Or,
-                        w: LLVMGetIntTypeWidth(ty) as u8,
-                        d,
-                        a: Opnd::K(0),
-                        b: Opnd::K(0),
-                    })
-                }
                 "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
                     return Err(Unsupported::Call(name))
                 }
@@ -975,39 +964,5 @@ out:
         assert!(d.prog.unsupported_from(0, 0, false).is_some());
         assert_eq!(d.prog.unsupported_from(1, 0, false), None);
         assert_eq!(d.prog.unsupported_from(2, 0, false), None);
-    }
-
-    /// The blackhole runs the recording versions' code, where
-    /// `yk_is_fast_code()` is false: it is decoded as that constant (not as a
-    /// native call), so that the blackhole goes on to the next control point
-    /// as the recording version does.
-    #[test]
-    fn fast_code_test_is_false_in_the_blackhole() {
-        let m = Module::parse_ir(
-            r#"
-declare zeroext i1 @yk_is_fast_code()
-define i1 @f() {
-entry:
-  %a = call zeroext i1 @yk_is_fast_code()
-  ret i1 %a
-}
-"#,
-        )
-        .unwrap();
-        let d = decode_f(&m);
-        assert!(
-            matches!(
-                d.prog.blocks[0].insts[0],
-                Inst::Bin {
-                    op: BinOp::Or,
-                    w: 1,
-                    a: Opnd::K(0),
-                    b: Opnd::K(0),
-                    ..
-                }
-            ),
-            "{:?}",
-            d.prog.blocks[0].insts
-        );
     }
 }
