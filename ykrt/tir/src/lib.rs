@@ -14,6 +14,8 @@ pub mod ir;
 pub mod opt;
 pub mod sem;
 pub mod snapshot;
+#[cfg(feature = "testgen")]
+pub mod testgen;
 pub mod text;
 
 pub use ir::{
