@@ -548,9 +548,9 @@ impl E<'_> {
             self.a.push(r)?;
         }
         self.a.sub(rsp, frame)?;
-        if maxalign > 16 {
-            self.a.and(rsp, -(maxalign as i32))?;
-        }
+        // Always: after rbp and five registers rsp is 8 off a multiple of
+        // 16 (the return address), so the frame alone can't realign it.
+        self.a.and(rsp, -(maxalign as i32))?;
         // Stack probes, from the top down (the frame may span pages the
         // stack hasn't grown into yet).
         let total = frame as u64 + maxalign;
