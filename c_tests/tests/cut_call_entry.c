@@ -1,5 +1,6 @@
 // Run-time:
 //   env-var: YKD_LOG=3
+//   env-var: YKD_NATIVE=0
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YKD_SERIALISE_COMPILATION=1
 //   env-var: YKD_CUT_CALLS=1
@@ -49,6 +50,9 @@
 // `cargo xtask bench-jit` also runs this program (`cut_call_entry N`, N calls) for the cost
 // of one transfer between traces: cut as here against `f` inlined into the loop's trace
 // (the default length limit).
+
+// YKD_NATIVE=0: the direct jumps between root traces this test counts are made by LLVM's
+// code; the native tier 0 (jit/native.rs) makes its jumps through the runtime.
 
 #include <stdint.h>
 #include <stdio.h>

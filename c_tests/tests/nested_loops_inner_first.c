@@ -1,5 +1,6 @@
 // Run-time:
 //   env-var: YKD_LOG=3
+//   env-var: YKD_NATIVE=0
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
 //   env-var: YKD_LOG_STATS=-
@@ -40,6 +41,9 @@
 // code (tiered up after 2,000 iterations) leaves at its loop's head and is entered again.
 // With YKD_INNER_LOOPS_FIRST=0 the outer loop's recording unrolls the inner loops and is
 // aborted as too long after a long compilation.
+
+// YKD_NATIVE=0: the direct jumps between root traces this test counts are made by LLVM's
+// code; the native tier 0 (jit/native.rs) makes its jumps through the runtime.
 
 #include "extra/reg_machine.h"
 

@@ -1,5 +1,6 @@
 // Run-time:
 //   env-var: YKD_LOG=3
+//   env-var: YKD_NATIVE=0
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
 //   env-var: YKD_LOG_STATS=-
@@ -42,6 +43,9 @@
 // only ones. Entered directly (as it was before the check of the recording threads), B's
 // trace ran unrecorded and the recording went on from wherever B's trace left, a path with a
 // hole in it: a third side trace, compiled later, and the log in another order.
+
+// YKD_NATIVE=0: the direct jumps between root traces this test counts are made by LLVM's
+// code; the native tier 0 (jit/native.rs) makes its jumps through the runtime.
 
 #include "extra/reg_machine.h"
 

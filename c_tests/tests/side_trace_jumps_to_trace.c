@@ -1,5 +1,6 @@
 // Run-time:
 //   env-var: YKD_LOG=3
+//   env-var: YKD_NATIVE=0
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
 //   env-var: YKD_TIER_UP=2000
@@ -50,6 +51,9 @@
 // times: at first, and once more for each loop's trace moving to its recompiled code (tiered
 // up after 2,000 iterations, YKD_TIER_UP=2000 as the loops are short for the default 20,000,
 // while running: it leaves at its loop's head, and the interpreter enters the new code).
+
+// YKD_NATIVE=0: the direct jumps between root traces this test counts are made by LLVM's
+// code; the native tier 0 (jit/native.rs) makes its jumps through the runtime.
 
 #include "extra/reg_machine.h"
 

@@ -68,6 +68,9 @@ pub enum Counter {
     /// Side traces compiled into their root trace's code when the root
     /// trace was recompiled at the hot tier (`jit::stitch`).
     SideTracesStitched,
+    /// Tier-0 traces the native code generator could not compile (`yk-x64`
+    /// said why: `YKD_LOG=3` prints it), compiled by LLVM instead.
+    NativeFallbacks,
 }
 
 /// The time accumulators.
@@ -87,7 +90,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 19] = [
+const COUNTERS: [(Counter, &str); 20] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -107,14 +110,18 @@ const COUNTERS: [(Counter, &str); 19] = [
     (Counter::CallsCut, "calls_cut"),
     (Counter::TraceJumpsDirect, "trace_jumps_direct"),
     (Counter::SideTracesStitched, "side_traces_stitched"),
+    (Counter::NativeFallbacks, "native_fallbacks"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the
 /// `traces` array of the JSON).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceRecord {
-    /// `root` or `side`.
+    /// `root`, `side` or `tier-up`.
     pub kind: &'static str,
+    /// The code generator: `x64` (the native tier 0, `jit::native`) or
+    /// `llvm`.
+    pub backend: &'static str,
     /// Recorded blocks.
     pub blocks: usize,
     /// Trace-IR instructions appended by the walk, left after the forward
@@ -313,11 +320,12 @@ impl Stats {
             .iter()
             .map(|r| {
                 format!(
-                    "    {{\"kind\": \"{}\", \"blocks\": {}, \
+                    "    {{\"kind\": \"{}\", \"backend\": \"{}\", \"blocks\": {}, \
                      \"tir_appended\": {}, \"tir_forward\": {}, \"tir_backward\": {}, \
                      \"guards\": {}, \"snapshots\": {}, \"llvm_instrs\": {}, \
                      \"build_ms\": {:?}, \"optimise_ms\": {:?}, \"codegen_ms\": {:?}}}",
                     r.kind,
+                    r.backend,
                     r.blocks,
                     r.tir_appended,
                     r.tir_forward,

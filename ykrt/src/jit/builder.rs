@@ -57,6 +57,8 @@ pub struct TraceInput<'a> {
     /// For a root trace: what its direct jumps check (see
     /// [`DirectJump`]); `None`: its jumps go through the runtime.
     pub direct: Option<DirectJump>,
+    /// Hand the trace over to the native tier 0 too (`BuiltTrace::native`).
+    pub native: bool,
 }
 
 /// The runtime's words a root trace reads when it leaves at another
@@ -199,6 +201,8 @@ pub struct BuiltTrace {
     pub ret_field: Option<(u64, Ty)>,
     /// AOT instructions the walk went through.
     pub walked: usize,
+    /// What the native tier 0 compiles, if `TraceInput::native`.
+    pub native: Option<super::native::NativeSrc>,
 }
 
 /// A recording whose walk goes through more AOT instructions than this is

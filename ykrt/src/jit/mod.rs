@@ -10,10 +10,12 @@ pub mod builder;
 pub mod dbg;
 pub mod decode;
 pub mod lazy;
+pub mod native;
 pub mod orc;
 mod stitch;
 mod tier;
 pub mod tirb;
+pub(crate) use tier::tier_check_fn;
 use tier::*;
 pub use tier::{TIER_CHECK_ITERS, TIER_UP_ITERS};
 
@@ -208,7 +210,8 @@ struct Shared {
     state: Mutex<Option<Result<State, SetupError>>>,
     /// Freed traces' code, waiting for the state's lock: (handle, trace
     /// number, whether the handle is tier 0's).
-    dead: Mutex<Vec<(orc::CodeHandle, u64, bool)>>,
+    /// (A native tier-0 trace has no handle: its code went with it.)
+    dead: Mutex<Vec<(Option<orc::CodeHandle>, u64, bool)>>,
     /// Sends hot tier-0 traces to the thread that recompiles them (started
     /// on the first one).
     tier_up_tx: Mutex<Option<mpsc::Sender<TierUpJob>>>,
@@ -230,9 +233,10 @@ impl Shared {
             return;
         }
         for (rt, no, cold) in dead {
-            match (cold, st.cold.as_mut()) {
-                (true, Some(c)) => c.remove(rt),
-                _ => st.orc.remove(rt),
+            match (rt, cold, st.cold.as_mut()) {
+                (None, _, _) => {}
+                (Some(rt), true, Some(c)) => c.remove(rt),
+                (Some(rt), _, _) => st.orc.remove(rt),
             }
             if let Some(rt) = st.hot_code.remove(&no) {
                 st.orc.remove(rt);
@@ -270,6 +274,11 @@ impl Shared {
 struct Code {
     shared: Arc<Shared>,
     rt: Option<orc::CodeHandle>,
+    /// A native tier-0 trace's code (and a side trace's entry stub), freed
+    /// with this.
+    _native: Vec<x64::Code>,
+    /// Dropped already (the handle, if any, handed over).
+    gone: bool,
     trace_no: u64,
     /// `rt` is tier 0's.
     cold: bool,
@@ -280,7 +289,10 @@ struct Code {
 
 impl Drop for Code {
     fn drop(&mut self) {
-        let Some(rt) = self.rt.take() else { return };
+        if std::mem::replace(&mut self.gone, true) {
+            return;
+        }
+        let rt = self.rt.take();
         self.shared
             .dead
             .lock()
@@ -589,6 +601,7 @@ impl LlvmCompiler {
             name: &name,
             side: src,
             // Root traces jump directly; side traces return their jumps.
+            native: tier0 && native::enabled(),
             direct: side.is_none().then(|| builder::DirectJump {
                 generation: mt.generation_ptr() as usize,
                 enabled: mt.enabled_ptr() as usize,
@@ -649,8 +662,6 @@ impl LlvmCompiler {
         if sel.jit_post_opt {
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
-        // Bind the trace's references to the AOT binary's addresses.
-        define_refs(orc, info, &built.funcs, &built.globals)?;
         // What tier 0 compiles is kept for the recompilation.
         let keep = tier0.then(|| Pending {
             bitcode: built.module.to_bitcode(),
@@ -693,8 +704,48 @@ impl LlvmCompiler {
                 mt: mt as *const MT,
             })
         });
+        // The native tier 0, if it can compile the trace (else LLVM's).
+        let mut native_code = Vec::new();
+        let mut native_addr = None;
+        if let Some(src) = built.native.take() {
+            match native::compile(&src) {
+                Ok(code) => {
+                    let a = code.entry();
+                    native_code.push(code);
+                    native_addr = match &slot {
+                        Some(s) => {
+                            s.f.store(a, Ordering::Release);
+                            match x64::side_entry(
+                                Arc::as_ptr(s) as u64,
+                                tier_up_iters(),
+                                crate::guard::outcome::RETURN,
+                                __yk_side_tier_up as *const () as u64,
+                            ) {
+                                Ok(e) => {
+                                    let ea = e.entry();
+                                    native_code.push(e);
+                                    Some(ea)
+                                }
+                                Err(_) => {
+                                    native_code.clear();
+                                    None
+                                }
+                            }
+                        }
+                        None => Some(a),
+                    };
+                }
+                Err(e) => {
+                    mt.stats().count(Counter::NativeFallbacks);
+                    mt.log().line(
+                        crate::log::LEVEL_EXECUTION,
+                        &format!("yk-native-fallback: {name}: {e}"),
+                    );
+                }
+            }
+        }
         let entry_name = format!("{name}_entry");
-        if let Some(s) = &slot {
+        if let Some(s) = slot.as_ref().filter(|_| native_addr.is_none()) {
             add_side_entry(
                 &built.module,
                 &entry_name,
@@ -702,25 +753,33 @@ impl LlvmCompiler {
                 crate::guard::outcome::RETURN,
             );
         }
-        if tier0 && dbg::strip_at_tier0() {
-            // Tier 0 without line tables (the kept bitcode has them).
-            dbg::strip(&built.module);
-        }
-        let (addr, rt) = orc
-            .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
-            .map_err(|e| CompileError::from(Abort::backend(e)))?;
-        let addr = match &slot {
-            Some(s) => {
-                s.f.store(addr, Ordering::Release);
-                match orc.lookup(&entry_name) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        orc.remove(rt);
-                        return Err(CompileError::from(Abort::backend(e)));
-                    }
+        let (addr, rt) = match native_addr {
+            Some(a) => (a, None),
+            None => {
+                // Bind the trace's references to the AOT binary's addresses.
+                define_refs(orc, info, &built.funcs, &built.globals)?;
+                if tier0 && dbg::strip_at_tier0() {
+                    // Tier 0 without line tables (the kept bitcode has them).
+                    dbg::strip(&built.module);
                 }
+                let (addr, rt) = orc
+                    .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
+                    .map_err(|e| CompileError::from(Abort::backend(e)))?;
+                let addr = match &slot {
+                    Some(s) => {
+                        s.f.store(addr, Ordering::Release);
+                        match orc.lookup(&entry_name) {
+                            Ok(a) => a,
+                            Err(e) => {
+                                orc.remove(rt);
+                                return Err(CompileError::from(Abort::backend(e)));
+                            }
+                        }
+                    }
+                    None => addr,
+                };
+                (addr, Some(rt))
             }
-            None => addr,
         };
         for (g, src) in new_srcs.into_iter().enumerate() {
             guard_srcs.insert((trace_no, g as u32), src);
@@ -738,6 +797,7 @@ impl LlvmCompiler {
         let c = tir_counts;
         mt.stats().trace_built(TraceRecord {
             kind: if side.is_some() { "side" } else { "root" },
+            backend: if native_addr.is_some() { "x64" } else { "llvm" },
             blocks: trace.blocks.len(),
             tir_appended: c.appended,
             tir_forward: c.forward,
@@ -762,7 +822,9 @@ impl LlvmCompiler {
         ));
         info.code = Some(Box::new(Code {
             shared: self.shared.clone(),
-            rt: Some(rt),
+            rt,
+            _native: native_code,
+            gone: false,
             trace_no,
             cold: tier0,
             _slot: slot,

@@ -128,6 +128,11 @@ pub(super) unsafe extern "C" fn __yk_tier_check(info: *const TraceInfo, own: usi
     }
 }
 
+/// The address of [`__yk_tier_check`] (for the native tier 0's plan).
+pub(crate) fn tier_check_fn() -> u64 {
+    __yk_tier_check as *const () as u64
+}
+
 /// The symbol of [`__yk_tier_check`] in trace modules.
 pub(crate) const TIER_CHECK: &str = "__yk_tier_check";
 
@@ -327,6 +332,7 @@ impl Shared {
         mt.stats().time(Timer::CompilingCpu, cpu);
         mt.stats().trace_built(TraceRecord {
             kind: "tier-up",
+            backend: "llvm",
             blocks: p.blocks,
             tir_appended: 0,
             tir_forward: 0,

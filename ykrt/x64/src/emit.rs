@@ -1332,6 +1332,22 @@ impl E<'_> {
                 }
                 self.st(v, RAX)
             }
+            "fmuladd" if ret.is_float() => {
+                // a * b + c, unfused: LLVM may fuse or not, and the AOT code
+                // (x86-64 without FMA) doesn't, so neither does the trace.
+                want(3)?;
+                self.ldx(xmm0, args[0], ret)?;
+                self.ldx(xmm1, args[1], ret)?;
+                self.ldx(xmm2, args[2], ret)?;
+                if ret == Ty::F32 {
+                    self.a.mulss(xmm0, xmm1)?;
+                    self.a.addss(xmm0, xmm2)?;
+                } else {
+                    self.a.mulsd(xmm0, xmm1)?;
+                    self.a.addsd(xmm0, xmm2)?;
+                }
+                self.stx(v, xmm0, ret)
+            }
             "sqrt" if ret.is_float() => {
                 want(1)?;
                 self.ldx(xmm0, args[0], ret)?;

@@ -162,6 +162,8 @@ impl Symbols for Syms {
             29 => return Ok(Callee::Intrinsic("llvm.ctlz.i64".into())),
             30 => return Ok(Callee::Intrinsic("llvm.cttz.i64".into())),
             31 => return Ok(Callee::Intrinsic("llvm.fshl.i32".into())),
+            32 => return Ok(Callee::Intrinsic("llvm.fmuladd.f64".into())),
+            33 => return Ok(Callee::Intrinsic("llvm.fmuladd.f32".into())),
             _ => return Err(Error::Symbol(format!("@f{n}"))),
         };
         Ok(Callee::Addr { addr, arg_ext })
@@ -676,6 +678,38 @@ s0: [f0 r0 a1=%1]
     let s = std::ffi::CStr::from_bytes_until_nul(&out).unwrap();
     assert_eq!(s.to_str().unwrap(), "-42|2.71|1234567890123|ok");
     assert_eq!(v[0], s.to_bytes().len() as u64);
+}
+
+/// `llvm.fmuladd` is a multiply and an add, not fused: the AOT code (x86-64
+/// without FMA) rounds the product, so the trace must too. (1 + 2^-30)(1 -
+/// 2^-30) - 1 is 0 rounded, -2^-60 fused.
+#[test]
+fn fmuladd_is_unfused() {
+    let e = 2f64.powi(-30);
+    let ef = 2f32.powi(-13);
+    let v = end_values(
+        "trace(%v: ptr, %a: f64, %b: f64, %x: f32, %y: f32)
+  %1 = call f64 @f32(f64 %a, f64 %b, f64 -1.0) pure
+  %2 = call f32 @f33(f32 %x, f32 %y, f32 -1.0) pure
+  %3 = call f64 @f32(f64 %a, f64 2.0, f64 0.5) pure
+  exit s0
+s0: [f0 r0 a1=%1 a2=%2 a3=%3]
+",
+        &[
+            (1.0 + e).to_bits(),
+            (1.0 - e).to_bits(),
+            u64::from((1.0 + ef).to_bits()),
+            u64::from((1.0 - ef).to_bits()),
+        ],
+    );
+    assert_eq!(
+        v,
+        vec![
+            0f64.to_bits(),
+            u64::from(0f32.to_bits()),
+            ((1.0 + e) * 2.0 + 0.5).to_bits()
+        ]
+    );
 }
 
 #[test]

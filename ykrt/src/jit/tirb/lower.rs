@@ -80,6 +80,9 @@ pub struct LowerCx<'a> {
     pub line0: LLVMMetadataRef,
     /// A root trace's direct jumps (see [`direct`]).
     pub direct: Option<crate::jit::builder::DirectJump>,
+    /// The target data, for the byte offsets of `vars_ty`'s fields (the
+    /// native plan's).
+    pub td: llvm_sys::target::LLVMTargetDataRef,
 }
 
 /// Where a snapshot's frame resumes, decoded: the function's program, block
@@ -111,6 +114,11 @@ pub struct Lowered {
     pub funcs: Vec<(String, usize)>,
     /// The same for the globals the trace refers to.
     pub globals: Vec<(String, usize)>,
+    /// The same function, as the native code generator's plan (what the
+    /// trace function does besides the trace IR's body): every decision
+    /// above (slots, stores, ends) recorded as it was made, so that both
+    /// back ends make the same function.
+    pub plan: x64::Plan,
 }
 
 struct L<'a> {
@@ -152,6 +160,46 @@ pub fn lower(
         buf: unsafe { LLVMGetParam(f, 2) },
     };
     let root = w.shape != Shape::Side;
+    let field_off = |k: u32| -> u32 {
+        // SAFETY: `cx.td` is the generation's live target data and `vars_ty`
+        // the control point's `YkCtrlPointVars` struct type, of which `k` is
+        // a field (the walk's parameters and end stores come from its
+        // fields).
+        unsafe { llvm_sys::target::LLVMOffsetOfElement(cx.td, cx.vars_ty, k) as u32 }
+    };
+    let mut plan = x64::Plan {
+        shape: match w.shape {
+            Shape::Loop => x64::Shape::Loop,
+            Shape::Linear => x64::Shape::Linear,
+            Shape::Side => x64::Shape::Side,
+        },
+        params: w
+            .params
+            .iter()
+            .map(|p| match *p {
+                ParamSrc::Vars => x64::ParamSrc::Vars,
+                ParamSrc::Field(k) => x64::ParamSrc::Field(field_off(k)),
+                ParamSrc::Slot(s) => x64::ParamSrc::Slot(s),
+            })
+            .collect(),
+        reserved: Vec::new(),
+        carried: Vec::new(),
+        eager: Vec::new(),
+        exits: Vec::new(),
+        counter: root.then_some(std::mem::offset_of!(crate::guard::TraceInfo, counters) as u32),
+        tier_check: None,
+        exit_fn: if root {
+            crate::deopt::__yk_guard_exit as *const () as u64
+        } else {
+            crate::deopt::__yk_side_guard_exit as *const () as u64
+        },
+        end_stores: Vec::new(),
+        end_loc: None,
+        start_loc: cx.start_loc as u64,
+        reenter: crate::guard::outcome::REENTER,
+        resume: crate::guard::outcome::RESUME,
+        jump_min: crate::guard::outcome::JUMP_MIN,
+    };
     let new_block = |name: &str| {
         let n = CString::new(name).unwrap();
         // SAFETY: `f` is the live trace function of `m`, and the block is made
@@ -287,7 +335,18 @@ pub fn lower(
             let n = l.count_iteration();
             entries = Some(n);
             if w.shape == Shape::Loop {
-                tier::emit(&l, w, &invariant, &phis, n, (leave, leave_phi), &new_block);
+                if let Some(stores) =
+                    tier::emit(&l, w, &invariant, &phis, n, (leave, leave_phi), &new_block)
+                {
+                    plan.tier_check = Some(x64::TierCheck {
+                        check_fn: crate::jit::tier_check_fn(),
+                        every: crate::jit::TIER_CHECK_ITERS,
+                        stores: stores
+                            .into_iter()
+                            .map(|(fk, k)| (field_off(fk), k))
+                            .collect(),
+                    });
+                }
             }
         }
         // Values in many guards' snapshots get a slot of their own, stored
@@ -341,6 +400,9 @@ pub fn lower(
         eager_order.sort_unstable();
         for v in eager_order {
             eager.insert(v, nres);
+            if v as usize >= np {
+                plan.eager.push((tir::ValId(v), nres));
+            }
             nres += 1;
         }
         // Loop-carried parameters among them are stored at the head, after
@@ -352,6 +414,7 @@ pub fn lower(
             .collect();
         if !carried.is_empty() {
             carried.sort_unstable();
+            plan.carried = carried.clone();
             let here = LLVMGetInsertBlock(l.b.0);
             let mut first = LLVMGetFirstInstruction(head);
             while !first.is_null() && !LLVMIsAPHINode(first).is_null() {
@@ -457,6 +520,10 @@ pub fn lower(
                     let v = l.op(o)?;
                     let p = l.field_ptr(id);
                     LLVMBuildStore(l.b.0, v, p);
+                    plan.end_stores.push((field_off(id), o));
+                }
+                if let Some(&(_, o)) = fr.live.iter().find(|(id, _)| *id == LOC_ID) {
+                    plan.end_loc = Some(o);
                 }
                 let r = l.outcome(loc);
                 if w.shape == Shape::Linear {
@@ -494,6 +561,7 @@ pub fn lower(
             // A value live twice in the snapshot (in two frames, or as two
             // AOT values) is stored once.
             let mut stored: HashMap<Operand, u32> = HashMap::default();
+            let mut plan_stores: Vec<(Operand, u32)> = Vec::new();
             for fr in &snap.frames {
                 let res = w
                     .resumes
@@ -539,6 +607,7 @@ pub fn lower(
                                 _ => {
                                     let x = l.op(what)?;
                                     LLVMBuildStore(l.b.0, x, l.buf_slot(next));
+                                    plan_stores.push((what, next));
                                     stored.insert(what, next);
                                     next += 1;
                                     next - 1
@@ -593,6 +662,7 @@ pub fn lower(
             LLVMAddIncoming(tail.1, v.as_mut_ptr(), b.as_mut_ptr(), 1);
             LLVMBuildBr(l.b.0, tail.0);
             snap_infos.insert(s, (frames, srcs));
+            plan.exits.push((s, plan_stores));
         }
         if let Some((tb, gphi)) = tail {
             // The one call of the runtime: run the side trace or the
@@ -641,6 +711,7 @@ pub fn lower(
 
         // Reserved slots and the re-entry's reloads.
         let res_order = written;
+        plan.reserved = res_order.clone();
         LLVMPositionBuilderAtEnd(l.b.0, entry);
         for &(v, s) in &res_order {
             LLVMBuildStore(l.b.0, entry_vals[v as usize], l.buf_slot(s));
@@ -681,6 +752,7 @@ pub fn lower(
             nslots,
             funcs: std::mem::take(&mut l.used_funcs),
             globals: std::mem::take(&mut l.used_globals),
+            plan,
         })
     }
 }

@@ -400,6 +400,8 @@ fn direct_jump_is_a_checked_tail_call() {
             resume_info: &[],
             line0: std::ptr::null_mut(),
             direct: None,
+            // Only `lower` reads it (for the native plan's field offsets).
+            td: std::ptr::null_mut(),
         };
         let l = L {
             cx: &cx,

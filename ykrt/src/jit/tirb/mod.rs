@@ -206,11 +206,20 @@ pub fn build(
         resume_info: &resume_info,
         line0,
         direct: input.direct,
+        td: an.td,
     };
     let lowered = lower::lower(&cx, &w, &tr, &locs)?;
     drop(dbg);
     check_operands(trace_fn)?;
     let ret_field = ret_field(an.td, cp_call)?;
+    let native = input.native.then(|| {
+        let syms = super::native::Syms::resolve(&tr, &lowered.plan, funcs);
+        super::native::NativeSrc {
+            trace: tr,
+            plan: lowered.plan,
+            syms,
+        }
+    });
     Ok((
         BuiltTrace {
             module: t,
@@ -221,6 +230,7 @@ pub fn build(
             nslots: lowered.nslots,
             ret_field,
             walked: w.walked,
+            native,
         },
         counts,
     ))

@@ -13,7 +13,8 @@ use llvm_sys::prelude::*;
 /// head is all known: every parameter that changes in the loop is a vars
 /// field with a phi (a trace where one has none, a value no exit needs,
 /// keeps looping in the code it was entered in). Leaves the builder where
-/// the loop body goes on.
+/// the loop body goes on. Returns the stores the check makes before it
+/// leaves, `(vars field, parameter)`, if it emitted one.
 pub(super) fn emit(
     l: &L,
     w: &Walked,
@@ -22,16 +23,20 @@ pub(super) fn emit(
     n: LLVMValueRef,
     leave: (LLVMBasicBlockRef, LLVMValueRef),
     new_block: &dyn Fn(&str) -> LLVMBasicBlockRef,
-) {
+) -> Option<Vec<(u32, u32)>> {
     debug_assert_eq!(w.shape, Shape::Loop);
     let mut stores = Vec::new();
+    let mut params = Vec::new();
     for (k, src) in w.params.iter().enumerate().skip(1) {
         if invariant[k] {
             continue;
         }
         match src {
-            ParamSrc::Field(fk) if !phis[k].is_null() => stores.push((*fk, phis[k])),
-            _ => return,
+            ParamSrc::Field(fk) if !phis[k].is_null() => {
+                stores.push((*fk, phis[k]));
+                params.push((*fk, k as u32));
+            }
+            _ => return None,
         }
     }
     let blocks = (
@@ -40,6 +45,7 @@ pub(super) fn emit(
         new_block("body"),
     );
     l.tier_check(n, &stores, blocks, leave);
+    Some(params)
 }
 
 impl L<'_> {
