@@ -72,7 +72,12 @@ fn traces_per_context() -> usize {
 /// of 1,750 LLVM instructions with its line tables, measured on
 /// `richards`), every tier-0 trace pays it, and few are recompiled.
 struct Pending {
-    bitcode: Vec<u8>,
+    /// (Shared with the side trace's `StitchSrc`, the same module.)
+    bitcode: Arc<[u8]>,
+    /// Whether the module went through [`PIPELINE`] (and was verified);
+    /// a trace compiled natively at tier 0 skips that until it is
+    /// recompiled.
+    optimised: bool,
     name: String,
     funcs: Vec<(String, usize)>,
     globals: Vec<(String, usize)>,
@@ -346,6 +351,19 @@ impl CompiledTrace for Trace {
 
 /// Binds a trace's references to AOT functions and globals (`(symbol,
 /// index)`) to the binary's addresses in `orc`.
+/// Verifies a trace module and runs [`PIPELINE`] (or `YKD_OPT_PIPELINE`)
+/// on it.
+fn optimise(m: &Module) -> Result<(), CompileError> {
+    m.verify()
+        .map_err(|e| CompileError::from(Abort::internal(e)))?;
+    let pipeline = std::env::var("YKD_OPT_PIPELINE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| PIPELINE.into());
+    m.run_passes(&pipeline)
+        .map_err(|e| CompileError::from(Abort::backend(e.to_string())))
+}
+
 fn define_refs(
     orc: &mut orc::Orc,
     info: &crate::aot::YkAotInfo,
@@ -646,25 +664,40 @@ impl LlvmCompiler {
         if let Some(p) = std::env::var_os("YKD_DEBUG_TRACE_BC") {
             let _ = built.module.write_file(std::path::Path::new(&p));
         }
-        built
-            .module
-            .verify()
-            .map_err(|e| CompileError::from(Abort::internal(e)))?;
-        let pipeline = std::env::var("YKD_OPT_PIPELINE")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| PIPELINE.into());
-        built
-            .module
-            .run_passes(&pipeline)
-            .map_err(|e| CompileError::from(Abort::backend(e.to_string())))?;
+        // A trace the native tier 0 compiles needs its LLVM module only if
+        // it is recompiled: that optimises and verifies it then.
+        let try_native = built.native.is_some();
+        if !try_native {
+            optimise(&built.module)?;
+        }
         let optimise_ms = phases.done("optimise");
+        // The native tier 0, if it can compile the trace (else LLVM's).
+        let mut native_code = Vec::new();
+        if let Some(src) = built.native.take() {
+            match native::compile(&src) {
+                Ok(code) => native_code.push(code),
+                Err(e) => {
+                    mt.stats().count(Counter::NativeFallbacks);
+                    mt.log().line(
+                        crate::log::LEVEL_EXECUTION,
+                        &format!("yk-native-fallback: {name}: {e}"),
+                    );
+                    optimise(&built.module)?;
+                }
+            }
+        }
+        let optimised = native_code.is_empty();
         if sel.jit_post_opt {
+            // (A natively compiled trace's module as built: it is optimised
+            // if it is recompiled.)
             mt.log().ir_section("jit-post-opt", &built.module.to_text());
         }
-        // What tier 0 compiles is kept for the recompilation.
-        let keep = tier0.then(|| Pending {
-            bitcode: built.module.to_bitcode(),
+        // What tier 0 compiles is kept for the recompilation (and a side
+        // trace's for stitching: the same bytes).
+        let bitcode: Option<Arc<[u8]>> = tier0.then(|| built.module.to_bitcode().into());
+        let keep = bitcode.clone().map(|bitcode| Pending {
+            bitcode,
+            optimised,
             name: name.clone(),
             funcs: built.funcs.clone(),
             globals: built.globals.clone(),
@@ -675,14 +708,14 @@ impl LlvmCompiler {
         // if the parent is a root trace not yet recompiled.
         let of_root = matches!(&trace.start, crate::compile::TraceStart::Guard(gs)
             if gs.parent().side_depth == 0);
-        let stitch_src = match side {
-            Some((parent, g))
-                if tier0 && of_root && stitch::enabled() && pending.contains_key(&parent) =>
+        let stitch_src = match (side, &bitcode) {
+            (Some((parent, g)), Some(bc))
+                if of_root && stitch::enabled() && pending.contains_key(&parent) =>
             {
                 Some((
                     (parent, g),
                     stitch::StitchSrc {
-                        bitcode: built.module.to_bitcode(),
+                        bitcode: bc.clone(),
                         name: name.clone(),
                         funcs: built.funcs.clone(),
                         globals: built.globals.clone(),
@@ -704,46 +737,34 @@ impl LlvmCompiler {
                 mt: mt as *const MT,
             })
         });
-        // The native tier 0, if it can compile the trace (else LLVM's).
-        let mut native_code = Vec::new();
-        let mut native_addr = None;
-        if let Some(src) = built.native.take() {
-            match native::compile(&src) {
-                Ok(code) => {
-                    let a = code.entry();
-                    native_code.push(code);
-                    native_addr = match &slot {
-                        Some(s) => {
-                            s.f.store(a, Ordering::Release);
-                            match x64::side_entry(
-                                Arc::as_ptr(s) as u64,
-                                tier_up_iters(),
-                                crate::guard::outcome::RETURN,
-                                __yk_side_tier_up as *const () as u64,
-                            ) {
-                                Ok(e) => {
-                                    let ea = e.entry();
-                                    native_code.push(e);
-                                    Some(ea)
-                                }
-                                Err(_) => {
-                                    native_code.clear();
-                                    None
-                                }
-                            }
-                        }
-                        None => Some(a),
-                    };
-                }
-                Err(e) => {
-                    mt.stats().count(Counter::NativeFallbacks);
-                    mt.log().line(
-                        crate::log::LEVEL_EXECUTION,
-                        &format!("yk-native-fallback: {name}: {e}"),
-                    );
+        // A native trace's address (a side trace's: its entry stub's).
+        let native_addr = match (native_code.first().map(|c| c.entry()), &slot) {
+            (None, _) => None,
+            (Some(a), None) => Some(a),
+            (Some(a), Some(s)) => {
+                s.f.store(a, Ordering::Release);
+                let stub = x64::side_entry(
+                    Arc::as_ptr(s) as u64,
+                    tier_up_iters(),
+                    crate::guard::outcome::RETURN,
+                    __yk_side_tier_up as *const () as u64,
+                );
+                match stub {
+                    Ok(e) => {
+                        let ea = e.entry();
+                        native_code.push(e);
+                        Some(ea)
+                    }
+                    Err(_) => {
+                        // (Can't happen but for a failed mapping: LLVM
+                        // compiles the trace then.)
+                        native_code.clear();
+                        optimise(&built.module)?;
+                        None
+                    }
                 }
             }
-        }
+        };
         let entry_name = format!("{name}_entry");
         if let Some(s) = slot.as_ref().filter(|_| native_addr.is_none()) {
             add_side_entry(

@@ -55,7 +55,7 @@ pub(super) fn enabled() -> bool {
 /// as bitcode for stitching it into its root (see `jit::Pending` for why
 /// bitcode).
 pub(super) struct StitchSrc {
-    pub(super) bitcode: Vec<u8>,
+    pub(super) bitcode: std::sync::Arc<[u8]>,
     /// Its trace function.
     pub(super) name: String,
     pub(super) funcs: Vec<(String, usize)>,
@@ -266,7 +266,7 @@ mod tests {
                 guard: 3,
                 info: 0x5000 as *const TraceInfo,
                 src: StitchSrc {
-                    bitcode: side_bc,
+                    bitcode: side_bc.into(),
                     name: "side".into(),
                     funcs: Vec::new(),
                     globals: Vec::new(),

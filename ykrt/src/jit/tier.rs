@@ -303,6 +303,15 @@ impl Shared {
             }
         }
         let module = match module.map_or_else(parse, Ok) {
+            // A natively compiled trace's module was neither optimised nor
+            // verified at tier 0 (see `Pending::optimised`).
+            Ok(m) if stitched == 0 && !p.optimised => match optimise(&m) {
+                Ok(()) => m,
+                Err(e) => {
+                    mt.log().error(&format!("{}: not recompiled: {e}", p.name));
+                    return;
+                }
+            },
             Ok(m) => m,
             Err(e) => {
                 // (LLVM wrote these bytes itself: a bug.) The trace keeps

@@ -681,8 +681,9 @@ s0: [f0 r0 a1=%1]
 }
 
 /// `llvm.fmuladd` is a multiply and an add, not fused: the AOT code (x86-64
-/// without FMA) rounds the product, so the trace must too. (1 + 2^-30)(1 -
-/// 2^-30) - 1 is 0 rounded, -2^-60 fused.
+/// without FMA) rounds the product, so the trace must too. In f64 (1 +
+/// 2^-30)(1 - 2^-30) - 1 is 0 rounded, -2^-60 fused; in f32 the same with
+/// 2^-13.
 #[test]
 fn fmuladd_is_unfused() {
     let e = 2f64.powi(-30);
