@@ -8,18 +8,42 @@
 //! - Every value (parameter or instruction) has a home, an 8-byte word in
 //!   the frame at `rsp + home_base + 8 * v`, holding its *canonical* bits:
 //!   an `iN` zero-extended to 64 bits (`i1` is 0/1), an `f32`'s bits
-//!   zero-extended, an `f64`'s or a pointer's 64 bits. An instruction loads
-//!   its operands into scratch registers, computes, re-canonicalises, and
-//!   stores its result to its home. No value lives in a register across
-//!   instructions, so exits, calls and re-entries need no spilling.
+//!   zero-extended, an `f64`'s or a pointer's 64 bits. A result is stored
+//!   to its home when it is computed, so the home is always valid from its
+//!   definition on: exits, re-entries and any operand not in a register
+//!   read homes, and no register is ever spilled. Two exceptions, decided
+//!   by one pass before emission (`analyse`): a `ptr_add` whose only uses
+//!   are as loads' and stores' addresses (and whose offset chain fits
+//!   32 bits) has no code and no home (its users address `[root + disp]`),
+//!   and a compare whose only use is the next instruction (a guard or a
+//!   select) leaves its result in the flags only.
+//! - The register cache: the *pool* registers `rsi rdi r8 r9 r10 r14 r15`
+//!   and `xmm8-xmm15` hold copies of values' canonical bits (a float in an
+//!   xmm register: its low 32 or 64 bits), made when a result whose value
+//!   the body uses later is stored (`st`, `stx`); `loc` maps a value to its
+//!   register, `gval`/`xval` a register to its value. Operands are read
+//!   from there when cached (`ld`, `ldx`, `src`, `fsrc`, `addr`), else from
+//!   homes. A pool register is written only by the cache, or after
+//!   `clobber` (a loaded argument register, `rep stos`'s rdi). The cache
+//!   is emptied where control merges or registers die: at the head (and
+//!   after the tier check), after each call (`rsi rdi r8-r10` and all of
+//!   `xmm8-15` are caller-saved; `r14`, `r15` survive), and before the
+//!   out-of-line exits and re-entry, which therefore read homes only. A
+//!   register whose value the body no longer uses is reused first, else
+//!   the least recently used one.
+//! - `flags` says which compare set the flags; only the instruction right
+//!   after it (a guard: `jcc`; a select: `cmov`) reads them, and nothing
+//!   between (a result's stores, eager slot stores, operand loads: all
+//!   `mov`/`lea`) changes them.
 //! - `rbx` = vars, `r12` = info, `r13` = buf for the whole function
-//!   (callee-saved; `r14`, `r15` are saved too, unused). `rbp` is the frame
+//!   (callee-saved, as are the cache's `r14`, `r15`). `rbp` is the frame
 //!   pointer. `rsp` is aligned to at least 16 bytes (the largest alloca
 //!   alignment) from the end of the prologue on, so every call site is
 //!   aligned; the outgoing stack arguments are at `[rsp, rsp + out)`.
-//! - Scratch: `rax rcx rdx rsi rdi r8-r11`, `xmm0-xmm7`; `r11` is reserved
-//!   for constants and callee addresses where other scratch registers hold
-//!   arguments, and for pieces of odd-sized memory accesses.
+//! - Scratch (per instruction): `rax rcx rdx r11`, `xmm0-xmm7`, and the
+//!   argument registers at calls; `r11` is reserved for constants and
+//!   callee addresses where other scratch registers hold arguments, and
+//!   for pieces of odd-sized memory accesses.
 //! - Allocas have one slot each in the frame (hoisted: the previous
 //!   iteration's slot is dead), zeroed each time the alloca runs (LLVM leaves
 //!   a fresh alloca undefined; zero is one of its meanings, the evaluator's).
@@ -100,6 +124,100 @@ const R11: G = G {
     b: r11b,
 };
 
+const R10: G = G {
+    q: r10,
+    d: r10d,
+    w: r10w,
+    b: r10b,
+};
+const R14: G = G {
+    q: r14,
+    d: r14d,
+    w: r14w,
+    b: r14b,
+};
+const R15: G = G {
+    q: r15,
+    d: r15d,
+    w: r15w,
+    b: r15b,
+};
+
+/// The general cache registers (see the module comment); the first
+/// [`NCALLER`] are caller-saved.
+const POOL: [G; 7] = [RSI, RDI, R8, R9, R10, R14, R15];
+const NCALLER: usize = 5;
+/// The float cache registers (all caller-saved).
+const XPOOL: [AsmRegisterXmm; 8] = [xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15];
+/// `loc` codes: 0 = in no register, `1 + i` = `POOL[i]`, `XLOC + j` =
+/// `XPOOL[j]`.
+const XLOC: u8 = 16;
+
+/// A condition code (what the flags say about a compare).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Cc {
+    E,
+    Ne,
+    A,
+    Ae,
+    B,
+    Be,
+    G,
+    Ge,
+    L,
+    Le,
+    P,
+    Np,
+}
+
+impl Cc {
+    fn not(self) -> Cc {
+        match self {
+            Cc::E => Cc::Ne,
+            Cc::Ne => Cc::E,
+            Cc::A => Cc::Be,
+            Cc::Be => Cc::A,
+            Cc::Ae => Cc::B,
+            Cc::B => Cc::Ae,
+            Cc::G => Cc::Le,
+            Cc::Le => Cc::G,
+            Cc::Ge => Cc::L,
+            Cc::L => Cc::Ge,
+            Cc::P => Cc::Np,
+            Cc::Np => Cc::P,
+        }
+    }
+}
+
+/// A second operand: a register, a home (`rsp + disp`) or an immediate.
+#[derive(Clone, Copy)]
+enum Src {
+    R(G),
+    M(i32),
+    I(i32),
+}
+
+/// `$self.a.$m(g, s)` at width `$w` (8, 16, 32 or 64 bits).
+macro_rules! alu {
+    ($self:ident, $m:ident, $g:expr, $s:expr, $w:expr) => {{
+        let g: G = $g;
+        match ($w, $s) {
+            (64, Src::R(r)) => $self.a.$m(g.q, r.q)?,
+            (64, Src::M(d)) => $self.a.$m(g.q, qword_ptr(rsp + d))?,
+            (64, Src::I(i)) => $self.a.$m(g.q, i)?,
+            (32, Src::R(r)) => $self.a.$m(g.d, r.d)?,
+            (32, Src::M(d)) => $self.a.$m(g.d, dword_ptr(rsp + d))?,
+            (32, Src::I(i)) => $self.a.$m(g.d, i)?,
+            (16, Src::R(r)) => $self.a.$m(g.w, r.w)?,
+            (16, Src::M(d)) => $self.a.$m(g.w, word_ptr(rsp + d))?,
+            (16, Src::I(i)) => $self.a.$m(g.w, i)?,
+            (_, Src::R(r)) => $self.a.$m(g.b, r.b)?,
+            (_, Src::M(d)) => $self.a.$m(g.b, byte_ptr(rsp + d))?,
+            (_, Src::I(i)) => $self.a.$m(g.b, i)?,
+        }
+    }};
+}
+
 /// SysV integer argument registers.
 const INT_ARGS: [G; 6] = [RDI, RSI, RDX, RCX, R8, R9];
 /// SysV float argument registers.
@@ -133,6 +251,29 @@ struct E<'a> {
     alloca_off: Vec<i32>,
     /// The temporary words for the jump's parallel move (one per parameter).
     tmp_base: i32,
+    /// The body instruction being emitted.
+    k: usize,
+    /// Whether results are cached (in the body; not in the ends, exits,
+    /// entry and re-entry).
+    in_body: bool,
+    /// Per pool register: the value it caches, and when it was last used.
+    gval: [Option<ValId>; 7],
+    gstamp: [u32; 7],
+    xval: [Option<ValId>; 8],
+    xstamp: [u32; 8],
+    stamp: u32,
+    /// Per value: its cache register (`XLOC` codes).
+    loc: Vec<u8>,
+    /// Per value: the index of its last use in the body (the body's length
+    /// for a use by the end); values only an exit reads don't count.
+    last: Vec<u32>,
+    /// Per value: a `ptr_add` folded into its users' addressing: (root, disp).
+    fold: Vec<Option<(ValId, i32)>>,
+    /// Per body instruction: a compare feeding only the next instruction (a
+    /// guard or select, which reads the flags): no result is materialised.
+    fused: Vec<bool>,
+    /// The value whose compare set the flags (valid only right after it).
+    flags: Option<(ValId, Cc)>,
     epilogue: CodeLabel,
     tail: CodeLabel,
     reentry: CodeLabel,
@@ -230,12 +371,25 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         home_base: home_base as i32,
         alloca_off,
         tmp_base: tmp_base as i32,
+        k: 0,
+        in_body: false,
+        gval: [None; 7],
+        gstamp: [0; 7],
+        xval: [None; 8],
+        xstamp: [0; 8],
+        stamp: 0,
+        loc: vec![0; t.nvals()],
+        last: Vec::new(),
+        fold: Vec::new(),
+        fused: Vec::new(),
+        flags: None,
         epilogue: labels.0,
         tail: labels.1,
         reentry: labels.2,
         head: labels.3,
         entry: labels.4,
     };
+    e.analyse();
     let offsets_idx = e.function(frame as i32, maxalign)?;
     let res =
         e.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
@@ -303,7 +457,138 @@ fn ty_of(t: &Trace, o: Operand) -> Ty {
     }
 }
 
+/// Calls `f(operand, is_address)` for each operand of `inst` (an address:
+/// a load's or store's pointer).
+fn each_operand(inst: &Inst, mut f: impl FnMut(Operand, bool)) {
+    match inst {
+        Inst::Load { ptr, .. } => f(*ptr, true),
+        Inst::Store { val, ptr, .. } => {
+            f(*val, false);
+            f(*ptr, true);
+        }
+        Inst::PtrAdd { ptr, .. } => f(*ptr, false),
+        Inst::DynPtrAdd { ptr, idx, .. } => {
+            f(*ptr, false);
+            f(*idx, false);
+        }
+        Inst::Bin { lhs, rhs, .. } | Inst::ICmp { lhs, rhs, .. } | Inst::FCmp { lhs, rhs, .. } => {
+            f(*lhs, false);
+            f(*rhs, false);
+        }
+        Inst::Cast { val, .. } => f(*val, false),
+        Inst::Select { cond, t, f: e, .. } => {
+            f(*cond, false);
+            f(*t, false);
+            f(*e, false);
+        }
+        Inst::Alloca { .. } => {}
+        Inst::Call { callee, args, .. } => {
+            f(*callee, false);
+            for a in args {
+                f(*a, false);
+            }
+        }
+        Inst::Guard { cond, .. } => f(*cond, false),
+    }
+}
+
 impl E<'_> {
+    /// One linear pass before emission: use counts, `ptr_add`s folded into
+    /// addressing, compares fused with the next instruction, last uses.
+    fn analyse(&mut self) {
+        let t = self.t;
+        let nv = t.nvals();
+        let nb = t.body.len();
+        let mut uses = vec![0u32; nv];
+        let mut addr_uses = vec![0u32; nv];
+        for inst in &t.body {
+            each_operand(inst, |o, a| {
+                if let Operand::Val(u) = o {
+                    uses[u.idx()] += 1;
+                    if a {
+                        addr_uses[u.idx()] += 1;
+                    }
+                }
+            });
+        }
+        let mut outside = |o: Operand| {
+            if let Operand::Val(u) = o {
+                uses[u.idx()] += 1;
+            }
+        };
+        match &t.end {
+            End::Jump(args) => args.iter().for_each(|&o| outside(o)),
+            End::Exit(_) => {}
+        }
+        for &(_, o) in &self.plan.end_stores {
+            outside(o);
+        }
+        if let Some(o) = self.plan.end_loc {
+            outside(o);
+        }
+        for (_, st) in &self.plan.exits {
+            for &(o, _) in st {
+                outside(o);
+            }
+        }
+        for &(v, _) in &self.plan.eager {
+            outside(Operand::Val(v));
+        }
+        let mut fold: Vec<Option<(ValId, i32)>> = vec![None; nv];
+        let mut fused = vec![false; nb];
+        for (k, inst) in t.body.iter().enumerate() {
+            let v = self.np + k;
+            match inst {
+                Inst::PtrAdd {
+                    ptr: Operand::Val(b),
+                    off,
+                } if uses[v] == addr_uses[v] => {
+                    let (r, d) = fold[b.idx()].unwrap_or((*b, 0));
+                    if let Ok(d) = i32::try_from(i64::from(d).wrapping_add(*off)) {
+                        fold[v] = Some((r, d));
+                    }
+                }
+                Inst::ICmp { .. } | Inst::FCmp { .. } if uses[v] == 1 => {
+                    fused[k] = matches!(t.body.get(k + 1),
+                        Some(Inst::Guard { cond: Operand::Val(c), .. }
+                            | Inst::Select { cond: Operand::Val(c), .. }) if c.idx() == v);
+                }
+                _ => {}
+            }
+        }
+        let mut last = vec![0u32; nv];
+        for (k, inst) in t.body.iter().enumerate() {
+            if fold[self.np + k].is_some() {
+                continue;
+            }
+            each_operand(inst, |o, _| {
+                if let Operand::Val(u) = o {
+                    let r = fold[u.idx()].map_or(u, |(r, _)| r);
+                    last[r.idx()] = k as u32;
+                }
+            });
+        }
+        let mut at_end = |o: Operand| {
+            if let Operand::Val(u) = o {
+                let r = fold[u.idx()].map_or(u, |(r, _)| r);
+                last[r.idx()] = nb as u32;
+            }
+        };
+        match &t.end {
+            End::Jump(args) => args.iter().for_each(|&o| at_end(o)),
+            End::Exit(_) => {}
+        }
+        for &(_, o) in &self.plan.end_stores {
+            at_end(o);
+        }
+        if let Some(o) = self.plan.end_loc {
+            at_end(o);
+        }
+        self.fold = fold;
+        self.fused = fused;
+        self.last = last;
+    }
+
     fn ho(&self, v: ValId) -> i32 {
         self.home_base + 8 * v.0 as i32
     }
@@ -344,12 +629,38 @@ impl E<'_> {
         Ok(())
     }
 
-    /// `g = o` (canonical bits).
+    /// `g = o` (canonical bits). Never changes the flags. A pool register
+    /// `g` loses what it cached.
     fn ld(&mut self, g: G, o: Operand) -> R<()> {
+        self.clobber(g.q);
         match o {
             Operand::Val(v) => {
-                let m = self.home(v);
-                self.a.mov(g.q, m)?;
+                if let Some((root, d)) = self.fold[v.idx()] {
+                    // (Only reached if a folded value is read as a value:
+                    // lea keeps the flags.)
+                    self.ld(g, Operand::Val(root))?;
+                    self.a.lea(g.q, qword_ptr(g.q + d))?;
+                    return Ok(());
+                }
+                let l = self.loc[v.idx()];
+                if l == 0 {
+                    let m = self.home(v);
+                    self.a.mov(g.q, m)?;
+                } else if l < XLOC {
+                    let c = POOL[usize::from(l - 1)];
+                    self.touch(l);
+                    if c.q != g.q {
+                        self.a.mov(g.q, c.q)?;
+                    }
+                } else {
+                    let x = XPOOL[usize::from(l - XLOC)];
+                    self.touch(l);
+                    if self.t.val_ty(v) == Ty::F32 {
+                        self.a.movd(g.d, x)?;
+                    } else {
+                        self.a.movq(g.q, x)?;
+                    }
+                }
             }
             Operand::Const(c) => {
                 let b = self.cbits(c)?;
@@ -362,38 +673,240 @@ impl E<'_> {
     /// `x = o`, a float of type `ty` (clobbers r11 for a constant).
     fn ldx(&mut self, x: AsmRegisterXmm, o: Operand, ty: Ty) -> R<()> {
         match o {
-            Operand::Val(v) => {
-                let d = self.ho(v);
-                if ty == Ty::F32 {
-                    self.a.movss(x, dword_ptr(rsp + d))?;
+            Operand::Val(v) if self.fold[v.idx()].is_none() => {
+                let l = self.loc[v.idx()];
+                if l == 0 {
+                    let d = self.ho(v);
+                    if ty == Ty::F32 {
+                        self.a.movss(x, dword_ptr(rsp + d))?;
+                    } else {
+                        self.a.movsd_2(x, qword_ptr(rsp + d))?;
+                    }
+                } else if l < XLOC {
+                    let c = POOL[usize::from(l - 1)];
+                    self.touch(l);
+                    if ty == Ty::F32 {
+                        self.a.movd(x, c.d)?;
+                    } else {
+                        self.a.movq(x, c.q)?;
+                    }
                 } else {
-                    self.a.movsd_2(x, qword_ptr(rsp + d))?;
+                    let c = XPOOL[usize::from(l - XLOC)];
+                    self.touch(l);
+                    if c != x {
+                        self.a.movaps(x, c)?;
+                    }
                 }
             }
-            Operand::Const(c) => {
-                let b = self.cbits(c)?;
-                self.imm(R11, b)?;
+            o => {
+                self.ld(R11, o)?;
                 self.a.movq(x, r11)?;
             }
         }
         Ok(())
     }
 
-    /// Stores `g` to `v`'s home.
+    /// A float operand in some xmm register: its cache register, else
+    /// loaded into `x`.
+    fn fsrc(&mut self, o: Operand, ty: Ty, x: AsmRegisterXmm) -> R<AsmRegisterXmm> {
+        if let Operand::Val(v) = o {
+            let l = self.loc[v.idx()];
+            if l >= XLOC {
+                self.touch(l);
+                return Ok(XPOOL[usize::from(l - XLOC)]);
+            }
+        }
+        self.ldx(x, o, ty)?;
+        Ok(x)
+    }
+
+    /// A second operand for an operation of width `w` (32-bit operations
+    /// for `w == 32`, 8 and 16 for compares, else 64) on `o`'s canonical
+    /// bits: its cache register, its home or an immediate; else loaded
+    /// into rcx.
+    fn src(&mut self, o: Operand, w: u32) -> R<Src> {
+        match o {
+            Operand::Val(v) if self.fold[v.idx()].is_none() => {
+                let l = self.loc[v.idx()];
+                if l == 0 {
+                    Ok(Src::M(self.ho(v)))
+                } else if l < XLOC {
+                    self.touch(l);
+                    Ok(Src::R(POOL[usize::from(l - 1)]))
+                } else {
+                    self.ld(RCX, o)?;
+                    Ok(Src::R(RCX))
+                }
+            }
+            Operand::Const(c) => {
+                let b = self.cbits(c)?;
+                if w == 32 {
+                    Ok(Src::I(b as u32 as i32))
+                } else if fits_i32(b as i64) {
+                    Ok(Src::I(b as i32))
+                } else {
+                    self.imm(RCX, b)?;
+                    Ok(Src::R(RCX))
+                }
+            }
+            o => {
+                self.ld(RCX, o)?;
+                Ok(Src::R(RCX))
+            }
+        }
+    }
+
+    /// Stores `g` to `v`'s home (`v`'s result: in the body, also caches it
+    /// in a pool register if the body uses it later). Keeps the flags.
     fn st(&mut self, v: ValId, g: G) -> R<()> {
+        self.forget(v);
         let m = self.home(v);
         self.a.mov(m, g.q)?;
+        if self.in_body && self.last[v.idx()] as usize > self.k {
+            let i = self.pick(false);
+            self.a.mov(POOL[i].q, g.q)?;
+            self.set_loc(v, 1 + i as u8);
+        }
         Ok(())
     }
 
-    /// Stores float `x` of type `ty` to `v`'s home (an f32 zero-extended).
+    /// Stores float `x` of type `ty` to `v`'s home (an f32 zero-extended;
+    /// clobbers rax), caching it as [`Self::st`] does.
     fn stx(&mut self, v: ValId, x: AsmRegisterXmm, ty: Ty) -> R<()> {
+        self.forget(v);
         if ty == Ty::F32 {
             self.a.movd(eax, x)?;
+            let m = self.home(v);
+            self.a.mov(m, rax)?;
         } else {
-            self.a.movq(rax, x)?;
+            let m = self.home(v);
+            self.a.movsd_2(m, x)?;
         }
-        self.st(v, RAX)
+        if self.in_body && self.last[v.idx()] as usize > self.k {
+            let j = self.pick(true);
+            self.a.movaps(XPOOL[j], x)?;
+            self.set_loc(v, XLOC + j as u8);
+        }
+        Ok(())
+    }
+
+    /// Marks cache register `l` (a `loc` code) used now.
+    fn touch(&mut self, l: u8) {
+        self.stamp += 1;
+        if l < XLOC {
+            self.gstamp[usize::from(l - 1)] = self.stamp;
+        } else {
+            self.xstamp[usize::from(l - XLOC)] = self.stamp;
+        }
+    }
+
+    /// A register of the general (or float) pool to cache a new value in,
+    /// emptied: a free one, else one whose value the body no longer uses,
+    /// else the least recently used.
+    fn pick(&mut self, float: bool) -> usize {
+        let k = self.k;
+        let (vals, stamps): (&[Option<ValId>], &[u32]) = if float {
+            (&self.xval, &self.xstamp)
+        } else {
+            (&self.gval, &self.gstamp)
+        };
+        let mut best = 0;
+        let mut best_key = (3u8, u32::MAX);
+        for (i, (val, &st)) in vals.iter().zip(stamps).enumerate() {
+            let key = match val {
+                None => (0, 0),
+                Some(u) if self.last[u.idx()] as usize <= k => (1, st),
+                Some(_) => (2, st),
+            };
+            if key < best_key {
+                best_key = key;
+                best = i;
+            }
+        }
+        let old = if float {
+            self.xval[best].take()
+        } else {
+            self.gval[best].take()
+        };
+        if let Some(u) = old {
+            self.loc[u.idx()] = 0;
+        }
+        best
+    }
+
+    fn set_loc(&mut self, v: ValId, l: u8) {
+        self.stamp += 1;
+        if l < XLOC {
+            self.gval[usize::from(l - 1)] = Some(v);
+            self.gstamp[usize::from(l - 1)] = self.stamp;
+        } else {
+            self.xval[usize::from(l - XLOC)] = Some(v);
+            self.xstamp[usize::from(l - XLOC)] = self.stamp;
+        }
+        self.loc[v.idx()] = l;
+    }
+
+    /// `v` is in no register any more.
+    fn forget(&mut self, v: ValId) {
+        let l = std::mem::take(&mut self.loc[v.idx()]);
+        if l == 0 {
+        } else if l < XLOC {
+            self.gval[usize::from(l - 1)] = None;
+        } else {
+            self.xval[usize::from(l - XLOC)] = None;
+        }
+    }
+
+    /// General register `r` is about to be written: if a pool register, it
+    /// caches nothing any more.
+    fn clobber(&mut self, r: AsmRegister64) {
+        if let Some(i) = POOL.iter().position(|g| g.q == r) {
+            if let Some(u) = self.gval[i].take() {
+                self.loc[u.idx()] = 0;
+            }
+        }
+    }
+
+    /// After a call: the caller-saved pool registers cache nothing.
+    fn drop_caller_saved(&mut self) {
+        for i in 0..NCALLER {
+            if let Some(u) = self.gval[i].take() {
+                self.loc[u.idx()] = 0;
+            }
+        }
+        for j in 0..XPOOL.len() {
+            if let Some(u) = self.xval[j].take() {
+                self.loc[u.idx()] = 0;
+            }
+        }
+    }
+
+    /// At a label or a place reached by several paths: nothing is cached.
+    fn clear_cache(&mut self) {
+        for i in 0..POOL.len() {
+            if let Some(u) = self.gval[i].take() {
+                self.loc[u.idx()] = 0;
+            }
+        }
+        self.drop_caller_saved();
+        self.flags = None;
+    }
+
+    /// The base register and displacement addressing pointer `o` (a
+    /// folded `ptr_add` addresses its root; rcx holds a base not cached).
+    fn addr(&mut self, o: Operand) -> R<(AsmRegister64, i32)> {
+        if let Operand::Val(v) = o {
+            let (r, d) = self.fold[v.idx()].unwrap_or((v, 0));
+            let l = self.loc[r.idx()];
+            if l != 0 && l < XLOC {
+                self.touch(l);
+                return Ok((POOL[usize::from(l - 1)].q, d));
+            }
+            self.ld(RCX, Operand::Val(r))?;
+            return Ok((rcx, d));
+        }
+        self.ld(RCX, o)?;
+        Ok((rcx, 0))
     }
 
     /// Zero-extends the low `w` bits of `g` to 64.
@@ -527,9 +1040,71 @@ impl E<'_> {
 
     /// buf[slot] = value `v` (its home's 8 bytes).
     fn store_slot(&mut self, v: ValId, slot: u32) -> R<()> {
-        let m = self.home(v);
-        self.a.mov(rax, m)?;
-        self.a.mov(qword_ptr(r13 + 8 * slot as i32), rax)?;
+        let l = self.loc[v.idx()];
+        let g = if l != 0 && l < XLOC {
+            POOL[usize::from(l - 1)]
+        } else {
+            self.ld(RAX, Operand::Val(v))?;
+            RAX
+        };
+        self.a.mov(qword_ptr(r13 + 8 * slot as i32), g.q)?;
+        Ok(())
+    }
+
+    /// A conditional jump.
+    fn jcc(&mut self, cc: Cc, l: CodeLabel) -> R<()> {
+        match cc {
+            Cc::E => self.a.je(l)?,
+            Cc::Ne => self.a.jne(l)?,
+            Cc::A => self.a.ja(l)?,
+            Cc::Ae => self.a.jae(l)?,
+            Cc::B => self.a.jb(l)?,
+            Cc::Be => self.a.jbe(l)?,
+            Cc::G => self.a.jg(l)?,
+            Cc::Ge => self.a.jge(l)?,
+            Cc::L => self.a.jl(l)?,
+            Cc::Le => self.a.jle(l)?,
+            Cc::P => self.a.jp(l)?,
+            Cc::Np => self.a.jnp(l)?,
+        }
+        Ok(())
+    }
+
+    /// `r8 = cc`.
+    fn setcc(&mut self, cc: Cc, r: AsmRegister8) -> R<()> {
+        match cc {
+            Cc::E => self.a.sete(r)?,
+            Cc::Ne => self.a.setne(r)?,
+            Cc::A => self.a.seta(r)?,
+            Cc::Ae => self.a.setae(r)?,
+            Cc::B => self.a.setb(r)?,
+            Cc::Be => self.a.setbe(r)?,
+            Cc::G => self.a.setg(r)?,
+            Cc::Ge => self.a.setge(r)?,
+            Cc::L => self.a.setl(r)?,
+            Cc::Le => self.a.setle(r)?,
+            Cc::P => self.a.setp(r)?,
+            Cc::Np => self.a.setnp(r)?,
+        }
+        Ok(())
+    }
+
+    /// `if cc { d = s }`.
+    fn cmov(&mut self, cc: Cc, d: AsmRegister64, s: AsmRegister64) -> R<()> {
+        match cc {
+            Cc::E => self.a.cmove(d, s)?,
+            Cc::Ne => self.a.cmovne(d, s)?,
+            Cc::A => self.a.cmova(d, s)?,
+            Cc::Ae => self.a.cmovae(d, s)?,
+            Cc::B => self.a.cmovb(d, s)?,
+            Cc::Be => self.a.cmovbe(d, s)?,
+            Cc::G => self.a.cmovg(d, s)?,
+            Cc::Ge => self.a.cmovge(d, s)?,
+            Cc::L => self.a.cmovl(d, s)?,
+            Cc::Le => self.a.cmovle(d, s)?,
+            Cc::P => self.a.cmovp(d, s)?,
+            Cc::Np => self.a.cmovnp(d, s)?,
+        }
         Ok(())
     }
 
@@ -578,6 +1153,7 @@ impl E<'_> {
         if root {
             let mut head = self.head;
             self.a.set_label(&mut head)?;
+            self.clear_cache();
             for &(p, s) in plan.carried.iter() {
                 self.store_slot(ValId(p), s)?;
             }
@@ -605,6 +1181,7 @@ impl E<'_> {
                     self.a.lea(rsi, ptr(self.entry))?;
                     self.a.mov(r11, tc.check_fn as i64)?;
                     self.a.call(r11)?;
+                    self.clear_cache();
                     self.a.test(rax, rax)?;
                     self.a.je(body)?;
                     for &(field, p) in &tc.stores {
@@ -656,10 +1233,16 @@ impl E<'_> {
         // Per snapshot of a single guard: that guard's number.
         let mut single_gno: Vec<u32> = vec![0; nsnaps];
         let mut offsets = Vec::with_capacity(t.body.len());
+        self.clear_cache();
+        self.in_body = true;
         for (k, inst) in t.body.iter().enumerate() {
             offsets.push(self.a.instructions().len());
             let v = ValId((self.np + k) as u32);
-            if let Inst::Guard { cond, expect, snap } = inst {
+            self.k = k;
+            let flags = self.flags.take();
+            if self.fold[v.idx()].is_some() {
+                // Folded into its users' addressing: no code.
+            } else if let Inst::Guard { cond, expect, snap } = inst {
                 let sx = snap.0 as usize;
                 let sl = match snap_label[sx] {
                     Some(l) => l,
@@ -685,18 +1268,28 @@ impl E<'_> {
                         }
                     }
                     Operand::Val(c) => {
-                        let d = self.ho(*c);
-                        self.a.cmp(byte_ptr(rsp + d), 0)?;
-                        if *expect {
-                            self.a.je(target)?;
-                        } else {
-                            self.a.jne(target)?;
-                        }
+                        let l = self.loc[c.idx()];
+                        let cc = match flags {
+                            Some((f, cc)) if f == *c => cc,
+                            _ if l != 0 && l < XLOC => {
+                                let g = POOL[usize::from(l - 1)];
+                                self.touch(l);
+                                self.a.test(g.d, g.d)?;
+                                Cc::Ne
+                            }
+                            _ => {
+                                self.ld(RAX, *cond)?;
+                                self.a.test(eax, eax)?;
+                                Cc::Ne
+                            }
+                        };
+                        // Leave when cond != expect.
+                        self.jcc(if *expect { cc.not() } else { cc }, target)?;
                     }
                 }
                 gno += 1;
             } else {
-                self.inst(v, k, inst)?;
+                self.inst(v, k, inst, flags)?;
             }
             while eager_i < eager.len() && eager[eager_i].0 <= v {
                 if eager[eager_i].0 == v {
@@ -705,7 +1298,9 @@ impl E<'_> {
                 eager_i += 1;
             }
         }
-        // The end.
+        // The end (the cache still holds the body's values; nothing more is
+        // cached).
+        self.in_body = false;
         match &t.end {
             End::Jump(args) => {
                 let moved: Vec<usize> = (0..self.np)
@@ -747,14 +1342,14 @@ impl E<'_> {
                     None => self.imm(RAX, plan.resume)?,
                     Some(o) => {
                         self.ld(RAX, o)?;
-                        self.a.mov(rsi, rax)?;
+                        self.a.mov(r11, rax)?;
                         self.imm(RDX, plan.resume)?;
                         self.imm(RCX, plan.jump_min)?;
                         self.a.cmp(rax, rcx)?;
                         self.a.cmovb(rax, rdx)?;
                         self.imm(RCX, plan.start_loc)?;
                         self.imm(RDX, plan.reenter)?;
-                        self.a.cmp(rsi, rcx)?;
+                        self.a.cmp(r11, rcx)?;
                         self.a.cmove(rax, rdx)?;
                     }
                 }
@@ -766,7 +1361,8 @@ impl E<'_> {
                 self.a.jmp(self.epilogue)?;
             }
         }
-        // The exits.
+        // The exits: they read homes only.
+        self.clear_cache();
         for s in snap_order {
             let sx = s.0 as usize;
             let mut sl = snap_label[sx].expect("labelled above");
@@ -831,22 +1427,85 @@ impl E<'_> {
 
 impl E<'_> {
     /// One body instruction (not a guard): computes value `v` into its home.
-    fn inst(&mut self, v: ValId, k: usize, inst: &Inst) -> R<()> {
+    fn inst(&mut self, v: ValId, k: usize, inst: &Inst, flags: Option<(ValId, Cc)>) -> R<()> {
         match inst {
             Inst::Load { ty, ptr, .. } => {
-                self.ld(RCX, *ptr)?;
-                self.load_mem(RAX, rcx, 0, *ty)?;
-                self.st(v, RAX)
+                let (b, d) = self.addr(*ptr)?;
+                match ty {
+                    Ty::F32 => {
+                        self.a.movss(xmm0, dword_ptr(b + d))?;
+                        self.stx(v, xmm0, *ty)
+                    }
+                    Ty::F64 => {
+                        self.a.movsd_2(xmm0, qword_ptr(b + d))?;
+                        self.stx(v, xmm0, *ty)
+                    }
+                    _ => {
+                        self.load_mem(RAX, b, d, *ty)?;
+                        self.st(v, RAX)
+                    }
+                }
             }
             Inst::Store { val, ptr, .. } => {
-                let size = self.ty(*val).size();
-                self.ld(RCX, *ptr)?;
+                let ty = self.ty(*val);
+                let size = ty.size();
+                let (b, d) = self.addr(*ptr)?;
+                let l = match val {
+                    Operand::Val(u) if self.fold[u.idx()].is_none() => self.loc[u.idx()],
+                    _ => 0,
+                };
+                if l >= XLOC && ty.is_float() {
+                    let x = XPOOL[usize::from(l - XLOC)];
+                    self.touch(l);
+                    if ty == Ty::F32 {
+                        self.a.movss(dword_ptr(b + d), x)?;
+                    } else {
+                        self.a.movsd_2(qword_ptr(b + d), x)?;
+                    }
+                    return Ok(());
+                }
+                if l != 0 && l < XLOC && matches!(size, 1 | 2 | 4 | 8) {
+                    let g = POOL[usize::from(l - 1)];
+                    self.touch(l);
+                    return self.store_mem(g, b, d, size);
+                }
+                if let Operand::Const(c) = val {
+                    let bits = self.cbits(*c)?;
+                    let done = match size {
+                        1 => {
+                            self.a.mov(byte_ptr(b + d), bits as u8 as i32)?;
+                            true
+                        }
+                        2 => {
+                            self.a.mov(word_ptr(b + d), bits as u16 as i32)?;
+                            true
+                        }
+                        4 => {
+                            self.a.mov(dword_ptr(b + d), bits as u32 as i32)?;
+                            true
+                        }
+                        8 if fits_i32(bits as i64) => {
+                            self.a.mov(qword_ptr(b + d), bits as i32)?;
+                            true
+                        }
+                        _ => false,
+                    };
+                    if done {
+                        return Ok(());
+                    }
+                }
                 self.ld(RAX, *val)?;
-                self.store_mem(RAX, rcx, 0, size)
+                self.store_mem(RAX, b, d, size)
             }
             Inst::PtrAdd { ptr, off } => {
-                self.ld(RAX, *ptr)?;
-                self.add_imm(RAX, *off)?;
+                let (b, d) = self.addr(*ptr)?;
+                match i32::try_from(i64::from(d) + *off) {
+                    Ok(d) => self.a.lea(rax, qword_ptr(b + d))?,
+                    Err(_) => {
+                        self.a.lea(rax, qword_ptr(b + d))?;
+                        self.add_imm(RAX, *off)?;
+                    }
+                }
                 self.st(v, RAX)
             }
             Inst::DynPtrAdd {
@@ -880,72 +1539,102 @@ impl E<'_> {
             }
             Inst::ICmp { pred, lhs, rhs } => {
                 let w = self.ty(*lhs).bits();
-                self.ld(RAX, *lhs)?;
-                self.ld(RCX, *rhs)?;
                 let signed = matches!(pred, IPred::Sgt | IPred::Sge | IPred::Slt | IPred::Sle);
-                if signed {
-                    self.sext(RAX, w)?;
-                    self.sext(RCX, w)?;
+                self.ld(RAX, *lhs)?;
+                if matches!(w, 8 | 16 | 32 | 64) {
+                    // Compared at their width: no extension needed.
+                    let s = self.src(*rhs, w)?;
+                    alu!(self, cmp, RAX, s, w);
+                } else {
+                    if signed {
+                        self.sext(RAX, w)?;
+                        self.ld(RCX, *rhs)?;
+                        self.sext(RCX, w)?;
+                        self.a.cmp(rax, rcx)?;
+                    } else {
+                        let s = self.src(*rhs, 64)?;
+                        alu!(self, cmp, RAX, s, 64);
+                    }
                 }
-                self.a.cmp(rax, rcx)?;
-                match pred {
-                    IPred::Eq => self.a.sete(al)?,
-                    IPred::Ne => self.a.setne(al)?,
-                    IPred::Ugt => self.a.seta(al)?,
-                    IPred::Uge => self.a.setae(al)?,
-                    IPred::Ult => self.a.setb(al)?,
-                    IPred::Ule => self.a.setbe(al)?,
-                    IPred::Sgt => self.a.setg(al)?,
-                    IPred::Sge => self.a.setge(al)?,
-                    IPred::Slt => self.a.setl(al)?,
-                    IPred::Sle => self.a.setle(al)?,
+                let cc = match pred {
+                    IPred::Eq => Cc::E,
+                    IPred::Ne => Cc::Ne,
+                    IPred::Ugt => Cc::A,
+                    IPred::Uge => Cc::Ae,
+                    IPred::Ult => Cc::B,
+                    IPred::Ule => Cc::Be,
+                    IPred::Sgt => Cc::G,
+                    IPred::Sge => Cc::Ge,
+                    IPred::Slt => Cc::L,
+                    IPred::Sle => Cc::Le,
+                };
+                if !self.fused[k] {
+                    self.setcc(cc, al)?;
+                    self.a.movzx(eax, al)?;
+                    self.st(v, RAX)?;
                 }
-                self.a.movzx(eax, al)?;
-                self.st(v, RAX)
+                self.flags = Some((v, cc));
+                Ok(())
             }
             Inst::FCmp { pred, lhs, rhs } => {
                 let ty = self.ty(*lhs);
-                self.ldx(xmm0, *lhs, ty)?;
-                self.ldx(xmm1, *rhs, ty)?;
+                let a = self.fsrc(*lhs, ty, xmm0)?;
+                let b = self.fsrc(*rhs, ty, xmm1)?;
                 // a OP b; "swap" compares b with a (for < and <=).
                 let swap = matches!(pred, FPred::Olt | FPred::Ole | FPred::Ugt | FPred::Uge);
-                let (x, y) = if swap { (xmm1, xmm0) } else { (xmm0, xmm1) };
+                let (x, y) = if swap { (b, a) } else { (a, b) };
                 if ty == Ty::F32 {
                     self.a.ucomiss(x, y)?;
                 } else {
                     self.a.ucomisd(x, y)?;
                 }
                 // Unordered sets ZF, PF and CF.
-                match pred {
+                let cc = match pred {
                     FPred::Oeq => {
                         self.a.sete(al)?;
                         self.a.setnp(cl)?;
                         self.a.and(al, cl)?;
+                        Cc::Ne
                     }
                     FPred::Une => {
                         self.a.setne(al)?;
                         self.a.setp(cl)?;
                         self.a.or(al, cl)?;
+                        Cc::Ne
                     }
-                    FPred::Ogt | FPred::Olt => self.a.seta(al)?,
-                    FPred::Oge | FPred::Ole => self.a.setae(al)?,
-                    FPred::One => self.a.setne(al)?,
-                    FPred::Ord => self.a.setnp(al)?,
-                    FPred::Uno => self.a.setp(al)?,
-                    FPred::Ueq => self.a.sete(al)?,
-                    FPred::Ugt | FPred::Ult => self.a.setb(al)?,
-                    FPred::Uge | FPred::Ule => self.a.setbe(al)?,
+                    FPred::Ogt | FPred::Olt => Cc::A,
+                    FPred::Oge | FPred::Ole => Cc::Ae,
+                    FPred::One => Cc::Ne,
+                    FPred::Ord => Cc::Np,
+                    FPred::Uno => Cc::P,
+                    FPred::Ueq => Cc::E,
+                    FPred::Ugt | FPred::Ult => Cc::B,
+                    FPred::Uge | FPred::Ule => Cc::Be,
+                };
+                if !self.fused[k] {
+                    if !matches!(pred, FPred::Oeq | FPred::Une) {
+                        self.setcc(cc, al)?;
+                    }
+                    self.a.movzx(eax, al)?;
+                    self.st(v, RAX)?;
                 }
-                self.a.movzx(eax, al)?;
-                self.st(v, RAX)
+                self.flags = Some((v, cc));
+                Ok(())
             }
             Inst::Cast { op, val, to } => self.cast(v, *op, *val, *to),
             Inst::Select { cond, t, f, .. } => {
-                self.ld(RAX, *cond)?;
+                let cc = match (flags, cond) {
+                    (Some((fv, cc)), Operand::Val(c)) if fv == *c => cc,
+                    _ => {
+                        self.ld(RAX, *cond)?;
+                        self.a.test(eax, eax)?;
+                        Cc::Ne
+                    }
+                };
+                // (Loads keep the flags.)
                 self.ld(RCX, *t)?;
                 self.ld(RDX, *f)?;
-                self.a.test(eax, eax)?;
-                self.a.cmove(rcx, rdx)?;
+                self.cmov(cc.not(), rcx, rdx)?;
                 self.st(v, RCX)
             }
             Inst::Alloca { size, .. } => {
@@ -957,6 +1646,7 @@ impl E<'_> {
                         self.a.mov(qword_ptr(rsp + (off + 8 * i)), rax)?;
                     }
                 } else {
+                    self.clobber(rdi);
                     self.a.lea(rdi, qword_ptr(rsp + off))?;
                     self.a.mov(ecx, words as i32)?;
                     self.a.xor(eax, eax)?;
@@ -973,6 +1663,56 @@ impl E<'_> {
     }
 
     fn ibin(&mut self, v: ValId, op: BinOp, w: u32, lhs: Operand, rhs: Operand) -> R<()> {
+        match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor => {
+                // 32-bit operations zero-extend; others are re-canonicalised.
+                let ow = if w == 32 { 32 } else { 64 };
+                self.ld(RAX, lhs)?;
+                let s = self.src(rhs, ow)?;
+                match op {
+                    BinOp::Add => alu!(self, add, RAX, s, ow),
+                    BinOp::Sub => alu!(self, sub, RAX, s, ow),
+                    BinOp::And => alu!(self, and, RAX, s, ow),
+                    BinOp::Or => alu!(self, or, RAX, s, ow),
+                    BinOp::Xor => alu!(self, xor, RAX, s, ow),
+                    _ => match (ow, s) {
+                        (32, Src::R(r)) => self.a.imul_2(eax, r.d)?,
+                        (32, Src::M(d)) => self.a.imul_2(eax, dword_ptr(rsp + d))?,
+                        (32, Src::I(i)) => self.a.imul_3(eax, eax, i)?,
+                        (_, Src::R(r)) => self.a.imul_2(rax, r.q)?,
+                        (_, Src::M(d)) => self.a.imul_2(rax, qword_ptr(rsp + d))?,
+                        (_, Src::I(i)) => self.a.imul_3(rax, rax, i)?,
+                    },
+                }
+                if ow == 64 && matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul) {
+                    self.canon(RAX, w)?;
+                }
+                return self.st(v, RAX);
+            }
+            BinOp::Shl | BinOp::LShr | BinOp::AShr => {
+                if let Operand::Const(c) = rhs {
+                    let n = c.bits().unwrap_or(u64::MAX);
+                    if n < u64::from(w) {
+                        let n = n as i32;
+                        self.ld(RAX, lhs)?;
+                        match op {
+                            BinOp::Shl => {
+                                self.a.shl(rax, n)?;
+                                self.canon(RAX, w)?;
+                            }
+                            BinOp::LShr => self.a.shr(rax, n)?,
+                            _ => {
+                                self.sext(RAX, w)?;
+                                self.a.sar(rax, n)?;
+                                self.canon(RAX, w)?;
+                            }
+                        }
+                        return self.st(v, RAX);
+                    }
+                }
+            }
+            _ => {}
+        }
         self.ld(RAX, lhs)?;
         self.ld(RCX, rhs)?;
         let mut res = RAX;
@@ -1027,16 +1767,21 @@ impl E<'_> {
     fn fbin(&mut self, v: ValId, op: BinOp, ty: Ty, lhs: Operand, rhs: Operand) -> R<()> {
         let f32 = ty == Ty::F32;
         self.ldx(xmm0, lhs, ty)?;
-        self.ldx(xmm1, rhs, ty)?;
+        let y = if op == BinOp::FRem {
+            self.ldx(xmm1, rhs, ty)?;
+            xmm1
+        } else {
+            self.fsrc(rhs, ty, xmm1)?
+        };
         match (op, f32) {
-            (BinOp::FAdd, false) => self.a.addsd(xmm0, xmm1)?,
-            (BinOp::FSub, false) => self.a.subsd(xmm0, xmm1)?,
-            (BinOp::FMul, false) => self.a.mulsd(xmm0, xmm1)?,
-            (BinOp::FDiv, false) => self.a.divsd(xmm0, xmm1)?,
-            (BinOp::FAdd, true) => self.a.addss(xmm0, xmm1)?,
-            (BinOp::FSub, true) => self.a.subss(xmm0, xmm1)?,
-            (BinOp::FMul, true) => self.a.mulss(xmm0, xmm1)?,
-            (BinOp::FDiv, true) => self.a.divss(xmm0, xmm1)?,
+            (BinOp::FAdd, false) => self.a.addsd(xmm0, y)?,
+            (BinOp::FSub, false) => self.a.subsd(xmm0, y)?,
+            (BinOp::FMul, false) => self.a.mulsd(xmm0, y)?,
+            (BinOp::FDiv, false) => self.a.divsd(xmm0, y)?,
+            (BinOp::FAdd, true) => self.a.addss(xmm0, y)?,
+            (BinOp::FSub, true) => self.a.subss(xmm0, y)?,
+            (BinOp::FMul, true) => self.a.mulss(xmm0, y)?,
+            (BinOp::FDiv, true) => self.a.divss(xmm0, y)?,
             (BinOp::FRem, _) => {
                 let f = if f32 {
                     fmodf as *const () as u64
@@ -1046,6 +1791,7 @@ impl E<'_> {
                 self.a.mov(r11, f as i64)?;
                 self.a.mov(eax, 2)?;
                 self.a.call(r11)?;
+                self.drop_caller_saved();
             }
             _ => unreachable!("int operators go to ibin"),
         }
@@ -1239,6 +1985,7 @@ impl E<'_> {
         self.ld(R11, target)?;
         self.a.mov(eax, nf.min(8) as i32)?;
         self.a.call(r11)?;
+        self.drop_caller_saved();
         match ret {
             Ty::Void => Ok(()),
             Ty::Int(w) => {
@@ -1296,10 +2043,10 @@ impl E<'_> {
                 self.ld(RCX, args[1])?;
                 if base.starts_with('s') {
                     self.a.mov(rdx, rax)?;
-                    self.a.mov(rsi, rcx)?;
+                    self.a.mov(r11, rcx)?;
                     self.sext(RDX, w)?;
-                    self.sext(RSI, w)?;
-                    self.a.cmp(rdx, rsi)?;
+                    self.sext(R11, w)?;
+                    self.a.cmp(rdx, r11)?;
                 } else {
                     self.a.cmp(rax, rcx)?;
                 }
