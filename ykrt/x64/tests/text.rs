@@ -1072,3 +1072,184 @@ s0: [f0 r0 a1=%1]
         Err(Error::Unsupported(_))
     ));
 }
+
+/// Writes garbage to every caller-saved register (the generator's cache
+/// registers among them), as any callee may.
+extern "C" fn clobber() -> i64 {
+    // SAFETY: only caller-saved registers are written, each declared
+    // clobbered.
+    unsafe {
+        std::arch::asm!(
+            "mov rsi, -1", "mov rdi, -1", "mov r8, -1", "mov r9, -1", "mov r10, -1",
+            "mov r11, -1", "mov rcx, -1", "mov rdx, -1",
+            "pcmpeqd xmm0, xmm0", "pcmpeqd xmm1, xmm1", "pcmpeqd xmm2, xmm2",
+            "pcmpeqd xmm3, xmm3", "pcmpeqd xmm4, xmm4", "pcmpeqd xmm5, xmm5",
+            "pcmpeqd xmm6, xmm6", "pcmpeqd xmm7, xmm7", "pcmpeqd xmm8, xmm8",
+            "pcmpeqd xmm9, xmm9", "pcmpeqd xmm10, xmm10", "pcmpeqd xmm11, xmm11",
+            "pcmpeqd xmm12, xmm12", "pcmpeqd xmm13, xmm13", "pcmpeqd xmm14, xmm14",
+            "pcmpeqd xmm15, xmm15",
+            out("rsi") _, out("rdi") _, out("r8") _, out("r9") _, out("r10") _,
+            out("r11") _, out("rcx") _, out("rdx") _,
+            out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+            out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+            out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+            out("xmm12") _, out("xmm13") _, out("xmm14") _, out("xmm15") _,
+        );
+    }
+    5
+}
+
+/// Values the register cache holds before a call are read after it from
+/// their homes (caller-saved registers) or from r14/r15 (callee-saved),
+/// more values than the cache has registers; the same after the tier
+/// check's call and across the loop's head.
+#[test]
+fn cached_values_survive_calls_and_the_head() {
+    let t = "trace(%v: ptr, %a: i64, %x: f64, %b: i32)
+  %1 = add i64 %a, 1
+  %2 = add i64 %a, 2
+  %3 = add i64 %a, 3
+  %4 = add i64 %a, 4
+  %5 = add i64 %a, 5
+  %6 = add i64 %a, 6
+  %7 = add i64 %a, 7
+  %8 = add i64 %a, 8
+  %9 = fadd f64 %x, 1.0
+  %10 = fadd f64 %x, 2.0
+  %11 = add i32 %b, 1
+  %12 = call i64 %f() any
+  %13 = add i64 %1, %2
+  %14 = add i64 %13, %3
+  %15 = add i64 %14, %4
+  %16 = add i64 %15, %5
+  %17 = add i64 %16, %6
+  %18 = add i64 %17, %7
+  %19 = add i64 %18, %8
+  %20 = add i64 %19, %12
+  %21 = fmul f64 %9, %10
+  %22 = add i32 %11, %11
+  %23 = call i64 %f() any
+  %24 = add i64 %20, %1
+  exit s0
+s0: [f0 r0 a1=%20 a2=%21 a3=%22 a4=%24 a5=%8 a6=%9]
+"
+    .replace("%f", &format!("{:#x}", clobber as *const () as u64));
+    let v = end_values(&t, &[10, 0.5f64.to_bits(), 0xffff_fff0]);
+    assert_eq!(v[0], 8 * 10 + 36 + 5);
+    assert_eq!(f64::from_bits(v[1]), 1.5 * 2.5);
+    assert_eq!(v[2], 0xffff_ffe2);
+    assert_eq!(v[3], 8 * 10 + 36 + 5 + 11);
+    assert_eq!(v[4], 18);
+    assert_eq!(f64::from_bits(v[5]), 1.5);
+    // A loop: values cached in one pass are not trusted in the next, and a
+    // parameter's register is stale after the jump's move.
+    let t = parse(
+        "loop(%v: ptr, %n: i64, %m: i64)
+  %1 = add i64 %n, 1
+  %2 = add i64 %m, %1
+  %3 = mul i64 %2, 3
+  jump %v, %m, %3
+",
+    )
+    .unwrap();
+    let mut buf = vec![0u64; 64];
+    let run = run_plan(&t, &plan(&t), &[1, 2], 4, &mut buf);
+    let (mut n, mut m) = (1u64, 2u64);
+    for _ in 0..4 {
+        (n, m) = (m, (m + n + 1) * 3);
+    }
+    assert_eq!(run.r, RESUME as i64);
+    assert_eq!((run.vars[1], run.vars[2]), (n, m));
+}
+
+/// A compare right before the guard or select using it only (its result
+/// only in the flags: `jcc`, `cmov`), at every width, with registers,
+/// homes and immediates, for every predicate; floats with NaN.
+#[test]
+fn compares_fused_with_guards_and_selects() {
+    let code = |src: &str| -> Code {
+        let t = parse(src).unwrap_or_else(|e| panic!("{e:?}\n{src}"));
+        t.verify().unwrap();
+        compile(&t, &plan(&t), &Syms).unwrap()
+    };
+    let run_code = |code: &Code, a: u64, b: u64| -> (bool, u64) {
+        let mut vars = vec![0u64; 64];
+        vars[1] = a;
+        vars[2] = b;
+        let mut counter = 0;
+        let mut info = Info {
+            counter: &mut counter,
+            limit: 100,
+        };
+        let mut buf = vec![0u64; 64];
+        let r = run_trace(code, vars.as_mut_ptr() as *mut u8, &mut info, &mut buf);
+        if r == RESUME as i64 {
+            (true, vars[32])
+        } else {
+            assert_eq!(r, EXIT_RETURN as i64);
+            (false, exit_bufs()[0][0])
+        }
+    };
+    for w in [1u32, 7, 8, 16, 32, 33, 64] {
+        let vals = edge_values(w);
+        for pred in IPred::ALL {
+            let p = pred.name();
+            for (rhs, consts) in [("%b", false), ("CONST", true)] {
+                for expect in [true, false] {
+                    let src = format!(
+                        "trace(%v: ptr, %a: i{w}, %b: i{w})
+  %1 = icmp {p} i{w} %a, {rhs}
+  %2 = select %1, i64 1, 2
+  %3 = icmp {p} i{w} %a, {rhs}
+  guard {expect} %3, s0
+  exit s0
+s0: [f0 r0 a1=%2]
+"
+                    );
+                    let shared = (!consts).then(|| code(&src));
+                    for &b in vals.iter().step_by(if consts { 3 } else { 1 }) {
+                        let own = consts.then(|| code(&src.replace("CONST", &b.to_string())));
+                        let c0 = shared.as_ref().or(own.as_ref()).unwrap();
+                        for &a in &vals {
+                            let c = tir::sem::icmp(pred, w, a, b);
+                            let want = (c == expect, if c { 1 } else { 2 });
+                            assert_eq!(run_code(c0, a, b), want, "{src} {a:#x} {b:#x}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for ty in [Ty::F64, Ty::F32] {
+        let bits = |x: f64| match ty {
+            Ty::F32 => u64::from((x as f32).to_bits()),
+            _ => x.to_bits(),
+        };
+        let vals: Vec<u64> = [0.0, -1.5, 2.0, f64::NAN, f64::INFINITY]
+            .into_iter()
+            .map(bits)
+            .collect();
+        for pred in FPred::ALL {
+            let p = pred.name();
+            let src = format!(
+                "trace(%v: ptr, %a: {ty}, %b: {ty})
+  %4 = fadd {ty} %a, %b
+  %1 = fcmp {p} {ty} %a, %b
+  %2 = select %1, i64 1, 2
+  %3 = fcmp {p} {ty} %a, %b
+  guard true %3, s0
+  exit s0
+s0: [f0 r0 a1=%2 a2=%4]
+"
+            );
+            let c0 = code(&src);
+            for &a in &vals {
+                for &b in &vals {
+                    let c = tir::sem::fcmp(pred, ty, a, b);
+                    let want = (c, if c { 1 } else { 2 });
+                    assert_eq!(run_code(&c0, a, b), want, "{src} {a:#x} {b:#x}");
+                }
+            }
+        }
+    }
+}
