@@ -17,7 +17,7 @@ use crate::jit::decode::{self, Decoded};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMOpcode, LLVMTypeKind};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CString;
 use yk_llvm::liveness::Liveness;
 use yk_llvm::{self as llvm, blocks, instrs, operands, Module};
@@ -123,11 +123,11 @@ impl Analyses {
     /// Analyses of functions of module `aot`.
     pub fn new(aot: &Module) -> Analyses {
         Analyses {
-            decoded: HashMap::new(),
-            liveness: HashMap::new(),
-            unsupported: HashMap::new(),
-            blocks: HashMap::new(),
-            cps: HashMap::new(),
+            decoded: HashMap::default(),
+            liveness: HashMap::default(),
+            unsupported: HashMap::default(),
+            blocks: HashMap::default(),
+            cps: HashMap::default(),
             index: None,
             td: decode::target_data(aot.m),
         }
@@ -185,8 +185,9 @@ impl Drop for Analyses {
 
 /// A built trace module and the AOT symbols it refers to.
 pub struct BuiltTrace {
-    /// The trace module (same context as the AOT module).
-    pub module: Module,
+    /// The trace module (same context as the AOT module), unless its
+    /// lowering is `deferred`.
+    pub module: Option<Module>,
     /// `(symbol name in the trace module, AOT function index)`.
     pub funcs: Vec<(String, usize)>,
     /// `(symbol name in the trace module, AOT global index)`.
@@ -201,8 +202,11 @@ pub struct BuiltTrace {
     pub ret_field: Option<(u64, Ty)>,
     /// AOT instructions the walk went through.
     pub walked: usize,
-    /// What the native tier 0 compiles, if `TraceInput::native`.
-    pub native: Option<super::native::NativeSrc>,
+    /// What the native tier 0 compiles `deferred.trace` with, if
+    /// `TraceInput::native`.
+    pub native: Option<(x64::Plan, super::native::Syms)>,
+    /// The lowering into LLVM, not done yet (with `native`).
+    pub deferred: Option<super::tirb::Deferred>,
 }
 
 /// A recording whose walk goes through more AOT instructions than this is

@@ -29,7 +29,7 @@
 use llvm_sys::core::*;
 use llvm_sys::debuginfo::*;
 use llvm_sys::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
 use yk_llvm::Module;
 
@@ -287,7 +287,7 @@ impl TraceDbg {
                 ctx: t.ctx,
                 root,
                 line0,
-                cache: HashMap::new(),
+                cache: HashMap::default(),
             })
         }
     }

@@ -16,7 +16,7 @@ use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::target::*;
 use llvm_sys::{LLVMOpcode, LLVMTypeKind};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 use yk_llvm::{self as llvm, blocks, instrs, operands};
 
@@ -106,7 +106,7 @@ struct Dec<'a> {
 /// Decodes function `f` (with index `func_idx`).
 pub fn decode(env: &Env, f: LLVMValueRef, func_idx: u32) -> Decoded {
     let bbs = blocks(f);
-    let mut regs = HashMap::new();
+    let mut regs = HashMap::default();
     let mut next = 0u32;
     let mut alloc = |v: LLVMValueRef, regs: &mut HashMap<LLVMValueRef, u32>| {
         // SAFETY: `v` is an argument or instruction of `f`, a live function of
@@ -139,7 +139,7 @@ pub fn decode(env: &Env, f: LLVMValueRef, func_idx: u32) -> Decoded {
             .map(|(k, &b)| (b, k as u32))
             .collect(),
     };
-    let mut pos = HashMap::new();
+    let mut pos = HashMap::default();
     let mut out = Vec::new();
     for (bk, &b) in bbs.iter().enumerate() {
         let mut blk = Block::default();
@@ -865,7 +865,7 @@ mod tests {
         let env = Env {
             td,
             func_idx: &func_idx,
-            global_idx: &HashMap::new(),
+            global_idx: &HashMap::default(),
             func_addrs: &[],
             global_addrs: &[],
         };

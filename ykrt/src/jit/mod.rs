@@ -9,6 +9,7 @@ pub mod aot_index;
 pub mod builder;
 pub mod dbg;
 pub mod decode;
+mod kept;
 pub mod lazy;
 pub mod native;
 pub mod orc;
@@ -64,24 +65,17 @@ fn traces_per_context() -> usize {
     })
 }
 
-/// A trace compiled at tier 0, waiting to be recompiled: its module as
-/// optimised (what tier 0 compiled, as bitcode, parsed again in its
-/// generation's context if it is recompiled) and the AOT symbols it refers
-/// to. Bitcode rather than a copy of the module: writing it costs a
+/// A trace compiled at tier 0, waiting to be recompiled: its module (see
+/// `kept`: as optimised bitcode, parsed again in its generation's context
+/// if it is recompiled, or, for a natively compiled trace, not lowered
+/// yet). Bitcode rather than a copy of the module: writing it costs a
 /// quarter of copying the module (about 1 ms against 4.6 ms for a trace
 /// of 1,750 LLVM instructions with its line tables, measured on
-/// `richards`), every tier-0 trace pays it, and few are recompiled.
+/// `richards`), and few traces are recompiled.
 struct Pending {
-    /// (Shared with the side trace's `StitchSrc`, the same module.)
-    bitcode: Arc<[u8]>,
-    /// Whether the module went through [`PIPELINE`] (and was verified);
-    /// a trace compiled natively at tier 0 skips that until it is
-    /// recompiled.
-    optimised: bool,
+    /// Its module (shared with the side trace's `StitchSrc`, the same one).
+    kept: Arc<kept::Kept>,
     name: String,
-    funcs: Vec<(String, usize)>,
-    globals: Vec<(String, usize)>,
-    ninstrs: usize,
     blocks: usize,
 }
 
@@ -647,83 +641,6 @@ impl LlvmCompiler {
             tir_counts.snapshots
         ));
         let build_ms = phases.done("build");
-        let ninstrs = built.module.instruction_count();
-        phases.note(&format!(
-            "({ninstrs} instructions from {} walked, {} guards)",
-            built.walked,
-            built.guards.len()
-        ));
-        if ninstrs > MAX_TRACE_INSTRS {
-            return Err(CompileError::from(Abort::too_long(format!(
-                "trace too long: {ninstrs} instructions (the limit is {MAX_TRACE_INSTRS})"
-            ))));
-        }
-        if sel.jit_pre_opt {
-            mt.log().ir_section("jit-pre-opt", &built.module.to_text());
-        }
-        if let Some(p) = std::env::var_os("YKD_DEBUG_TRACE_BC") {
-            let _ = built.module.write_file(std::path::Path::new(&p));
-        }
-        // A trace the native tier 0 compiles needs its LLVM module only if
-        // it is recompiled: that optimises and verifies it then.
-        let try_native = built.native.is_some();
-        if !try_native {
-            optimise(&built.module)?;
-        }
-        let optimise_ms = phases.done("optimise");
-        // The native tier 0, if it can compile the trace (else LLVM's).
-        let mut native_code = Vec::new();
-        if let Some(src) = built.native.take() {
-            match native::compile(&src) {
-                Ok(code) => native_code.push(code),
-                Err(e) => {
-                    mt.stats().count(Counter::NativeFallbacks);
-                    mt.log().line(
-                        crate::log::LEVEL_EXECUTION,
-                        &format!("yk-native-fallback: {name}: {e}"),
-                    );
-                    optimise(&built.module)?;
-                }
-            }
-        }
-        let optimised = native_code.is_empty();
-        if sel.jit_post_opt {
-            // (A natively compiled trace's module as built: it is optimised
-            // if it is recompiled.)
-            mt.log().ir_section("jit-post-opt", &built.module.to_text());
-        }
-        // What tier 0 compiles is kept for the recompilation (and a side
-        // trace's for stitching: the same bytes).
-        let bitcode: Option<Arc<[u8]>> = tier0.then(|| built.module.to_bitcode().into());
-        let keep = bitcode.clone().map(|bitcode| Pending {
-            bitcode,
-            optimised,
-            name: name.clone(),
-            funcs: built.funcs.clone(),
-            globals: built.globals.clone(),
-            ninstrs,
-            blocks: trace.blocks.len(),
-        });
-        // A side trace's module is kept for its parent's recompilation,
-        // if the parent is a root trace not yet recompiled.
-        let of_root = matches!(&trace.start, crate::compile::TraceStart::Guard(gs)
-            if gs.parent().side_depth == 0);
-        let stitch_src = match (side, &bitcode) {
-            (Some((parent, g)), Some(bc))
-                if of_root && stitch::enabled() && pending.contains_key(&parent) =>
-            {
-                Some((
-                    (parent, g),
-                    stitch::StitchSrc {
-                        bitcode: bc.clone(),
-                        name: name.clone(),
-                        funcs: built.funcs.clone(),
-                        globals: built.globals.clone(),
-                    },
-                ))
-            }
-            _ => None,
-        };
         let new_srcs = std::mem::take(&mut built.guard_srcs);
         let built_guards = built.guards.len();
         // A tier-0 side trace is entered through its slot (see `SideSlot`).
@@ -737,54 +654,153 @@ impl LlvmCompiler {
                 mt: mt as *const MT,
             })
         });
-        // A native trace's address (a side trace's: its entry stub's).
-        let native_addr = match (native_code.first().map(|c| c.entry()), &slot) {
-            (None, _) => None,
-            (Some(a), None) => Some(a),
-            (Some(a), Some(s)) => {
-                s.f.store(a, Ordering::Release);
-                let stub = x64::side_entry(
-                    Arc::as_ptr(s) as u64,
-                    tier_up_iters(),
-                    crate::guard::outcome::RETURN,
-                    __yk_side_tier_up as *const () as u64,
-                );
-                match stub {
-                    Ok(e) => {
-                        let ea = e.entry();
-                        native_code.push(e);
-                        Some(ea)
-                    }
-                    Err(_) => {
-                        // (Can't happen but for a failed mapping: LLVM
-                        // compiles the trace then.)
-                        native_code.clear();
-                        optimise(&built.module)?;
-                        None
+        // The LLVM module, if LLVM compiles the trace: checked and
+        // optimised.
+        let prepare = |m: &Module, phases: &mut Phases| -> Result<usize, CompileError> {
+            let ninstrs = m.instruction_count();
+            phases.note(&format!(
+                "({ninstrs} instructions from {} walked, {} guards)",
+                built.walked, built_guards
+            ));
+            if ninstrs > MAX_TRACE_INSTRS {
+                return Err(CompileError::from(Abort::too_long(format!(
+                    "trace too long: {ninstrs} instructions (the limit is {MAX_TRACE_INSTRS})"
+                ))));
+            }
+            if sel.jit_pre_opt {
+                mt.log().ir_section("jit-pre-opt", &m.to_text());
+            }
+            if let Some(p) = std::env::var_os("YKD_DEBUG_TRACE_BC") {
+                let _ = m.write_file(std::path::Path::new(&p));
+            }
+            optimise(m)?;
+            if sel.jit_post_opt {
+                mt.log().ir_section("jit-post-opt", &m.to_text());
+            }
+            Ok(ninstrs)
+        };
+        let mut ninstrs = 0;
+        if let Some(m) = &built.module {
+            ninstrs = prepare(m, &mut phases)?;
+        }
+        let optimise_ms = phases.done("optimise");
+        // The native tier 0, if it can compile the trace: its code (and a
+        // side trace's entry stub) and its address. Else LLVM lowers the
+        // trace now.
+        let mut native_code = Vec::new();
+        let mut native_addr = None;
+        if let (Some((plan, syms)), Some(d)) = (built.native.take(), &built.deferred) {
+            let made = native::compile(&d.trace, &plan, &syms).and_then(|code| {
+                let a = code.entry();
+                native_code.push(code);
+                match &slot {
+                    None => Ok(a),
+                    Some(s) => {
+                        s.f.store(a, Ordering::Release);
+                        let stub = x64::side_entry(
+                            Arc::as_ptr(s) as u64,
+                            tier_up_iters(),
+                            crate::guard::outcome::RETURN,
+                            __yk_side_tier_up as *const () as u64,
+                        )?;
+                        let ea = stub.entry();
+                        native_code.push(stub);
+                        Ok(ea)
                     }
                 }
+            });
+            match made {
+                Ok(a) => {
+                    native_addr = Some(a);
+                    if sel.jit_pre_opt || sel.jit_post_opt {
+                        // The LLVM IR asked for: lowered now rather than
+                        // if the trace is recompiled.
+                        let d = built.deferred.take().expect("checked above");
+                        let (m, lowered) = d.lower().map_err(CompileError::from)?;
+                        ninstrs = prepare(&m, &mut phases)?;
+                        built.module = Some(m);
+                        built.funcs = lowered.funcs;
+                        built.globals = lowered.globals;
+                    }
+                }
+                Err(e) => {
+                    native_code.clear();
+                    mt.stats().count(Counter::NativeFallbacks);
+                    mt.log().line(
+                        crate::log::LEVEL_EXECUTION,
+                        &format!("yk-native-fallback: {name}: {e}"),
+                    );
+                    let d = built.deferred.take().expect("checked above");
+                    let (m, lowered) = d.lower().map_err(CompileError::from)?;
+                    ninstrs = prepare(&m, &mut phases)?;
+                    built.module = Some(m);
+                    built.funcs = lowered.funcs;
+                    built.globals = lowered.globals;
+                }
             }
+        }
+        // What tier 0 compiles is kept for the recompilation (and a side
+        // trace's for stitching: the same one), natively compiled traces'
+        // not yet lowered (see `kept`).
+        let kept: Option<Arc<kept::Kept>> = match (&built.module, built.deferred.take()) {
+            _ if !tier0 => None,
+            (_, Some(d)) => Some(Arc::new(kept::Kept::deferred(d))),
+            (Some(m), None) => Some(Arc::new(kept::Kept::bitcode(kept::KeptBc {
+                bitcode: m.to_bitcode().into(),
+                funcs: built.funcs.clone(),
+                globals: built.globals.clone(),
+                ninstrs,
+            }))),
+            (None, None) => None,
+        };
+        let keep = kept.clone().map(|kept| Pending {
+            kept,
+            name: name.clone(),
+            blocks: trace.blocks.len(),
+        });
+        // A side trace's module is kept for its parent's recompilation,
+        // if the parent is a root trace not yet recompiled.
+        let of_root = matches!(&trace.start, crate::compile::TraceStart::Guard(gs)
+            if gs.parent().side_depth == 0);
+        let stitch_src = match (side, &kept) {
+            (Some((parent, g)), Some(k))
+                if of_root && stitch::enabled() && pending.contains_key(&parent) =>
+            {
+                Some((
+                    (parent, g),
+                    stitch::StitchSrc {
+                        kept: k.clone(),
+                        name: name.clone(),
+                    },
+                ))
+            }
+            _ => None,
         };
         let entry_name = format!("{name}_entry");
-        if let Some(s) = slot.as_ref().filter(|_| native_addr.is_none()) {
-            add_side_entry(
-                &built.module,
-                &entry_name,
-                Arc::as_ptr(s),
-                crate::guard::outcome::RETURN,
-            );
-        }
-        let (addr, rt) = match native_addr {
-            Some(a) => (a, None),
-            None => {
+        let (addr, rt) = match (native_addr, built.module) {
+            (Some(a), _) => (a, None),
+            (None, None) => {
+                return Err(CompileError::from(Abort::internal(
+                    "a trace with neither native code nor a module",
+                )))
+            }
+            (None, Some(module)) => {
+                if let Some(s) = &slot {
+                    add_side_entry(
+                        &module,
+                        &entry_name,
+                        Arc::as_ptr(s),
+                        crate::guard::outcome::RETURN,
+                    );
+                }
                 // Bind the trace's references to the AOT binary's addresses.
                 define_refs(orc, info, &built.funcs, &built.globals)?;
                 if tier0 && dbg::strip_at_tier0() {
                     // Tier 0 without line tables (the kept bitcode has them).
-                    dbg::strip(&built.module);
+                    dbg::strip(&module);
                 }
                 let (addr, rt) = orc
-                    .add_and_lookup(built.module.into_raw(), &gen.ctx, &name)
+                    .add_and_lookup(module.into_raw(), &gen.ctx, &name)
                     .map_err(|e| CompileError::from(Abort::backend(e)))?;
                 let addr = match &slot {
                     Some(s) => {

@@ -1,28 +1,17 @@
 //! The native tier 0: a trace's first compilation by the project's own
 //! x86-64 code generator (`yk-x64`) instead of LLVM's `-O0`.
 //!
-//! Owns [`NativeSrc`] (what the builder hands over: the optimised trace IR,
-//! the lowering's plan, and the AOT symbols the trace refers to, resolved),
-//! [`enabled`] (the policy) and [`compile`]. Invariants: the plan is the one
-//! the LLVM lowering recorded while it built the same function (same slots,
-//! same stores, same ends), so the guards' infos (`GuardInfo`, `GuardSrc`)
-//! and the kept LLVM module (for the recompilation and for stitching) describe
-//! the native code too; a trace the code generator can't compile
-//! (`x64::Error`) is compiled by LLVM at `-O0` as before, never aborted for
-//! it.
+//! Owns [`Syms`] (the AOT symbols a trace refers to, resolved while the
+//! AOT module is at hand), [`enabled`] (the policy) and [`compile`].
+//! Invariants: the plan is the trace's layout (`tirb::lower::layout`), the
+//! one the LLVM lowering also follows (same slots, same stores, same ends),
+//! so the guards' infos (`GuardInfo`, `GuardSrc`) describe the native code,
+//! and the trace's recompilation by LLVM keeps its guards' numbers and
+//! slots; a trace the code generator can't compile (`x64::Error`) is
+//! compiled by LLVM at `-O0` as before, never aborted for it.
 
 use rustc_hash::FxHashMap as HashMap;
 use tir::{Operand, Sym};
-
-/// What a trace needs to be compiled natively.
-pub struct NativeSrc {
-    /// The trace after the backward pass (what the lowering lowered).
-    pub trace: tir::Trace,
-    /// The lowering's plan.
-    pub plan: x64::Plan,
-    /// The AOT symbols the trace and its plan refer to.
-    pub syms: Syms,
-}
 
 /// An AOT function as a native callee.
 #[derive(Clone, Debug)]
@@ -160,7 +149,7 @@ pub fn enabled() -> bool {
     mode.unwrap_or_else(super::dbg::strip_at_tier0)
 }
 
-/// Compiles `src` natively.
-pub fn compile(src: &NativeSrc) -> Result<x64::Code, x64::Error> {
-    x64::compile(&src.trace, &src.plan, &src.syms)
+/// Compiles `trace` natively with `plan`.
+pub fn compile(trace: &tir::Trace, plan: &x64::Plan, syms: &Syms) -> Result<x64::Code, x64::Error> {
+    x64::compile(trace, plan, syms)
 }

@@ -51,23 +51,21 @@ pub(super) fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var("YKD_STITCH").map_or(true, |v| v != "0"))
 }
 
-/// A side trace's module as built (before tier 0's code generation), kept
-/// as bitcode for stitching it into its root (see `jit::Pending` for why
-/// bitcode).
+/// A side trace's module as built, kept for stitching it into its root
+/// (shared with its own `jit::Pending`, see `jit::kept`).
 pub(super) struct StitchSrc {
-    pub(super) bitcode: std::sync::Arc<[u8]>,
+    pub(super) kept: std::sync::Arc<super::kept::Kept>,
     /// Its trace function.
     pub(super) name: String,
-    pub(super) funcs: Vec<(String, usize)>,
-    pub(super) globals: Vec<(String, usize)>,
 }
 
 /// One side trace to stitch: its guard in the root, its `TraceInfo` (alive
-/// as long as the root's), and its module.
+/// as long as the root's), its trace function's name and its module.
 pub(super) struct Stitch {
     pub(super) guard: u32,
     pub(super) info: *const TraceInfo,
-    pub(super) src: StitchSrc,
+    pub(super) name: String,
+    pub(super) bitcode: std::sync::Arc<[u8]>,
 }
 
 /// Why side traces could not be stitched into their root (the root is then
@@ -130,8 +128,8 @@ pub(super) fn stitch(m: &Module, root: &str, sides: Vec<Stitch>) -> Result<usize
     let n = sides.len();
     let mut targets = Vec::with_capacity(n);
     for s in sides {
-        let name = s.src.name.clone();
-        let side = Module::parse_bytes_in(m.ctx, &s.src.bitcode, &name)
+        let name = s.name.clone();
+        let side = Module::parse_bytes_in(m.ctx, &s.bitcode, &name)
             .map_err(|e| StitchError::llvm("read", e))?;
         m.link_in(side).map_err(|e| StitchError::llvm("link", e))?;
         let sf = m.function(&name).ok_or(StitchError::Shape(
@@ -265,12 +263,8 @@ mod tests {
             vec![Stitch {
                 guard: 3,
                 info: 0x5000 as *const TraceInfo,
-                src: StitchSrc {
-                    bitcode: side_bc.into(),
-                    name: "side".into(),
-                    funcs: Vec::new(),
-                    globals: Vec::new(),
-                },
+                name: "side".into(),
+                bitcode: side_bc.into(),
             }],
         )
         .unwrap();

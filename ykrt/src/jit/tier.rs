@@ -242,16 +242,26 @@ impl Shared {
         let Ok(info) = crate::aot::info().ok_or(()) else {
             return;
         };
-        if define_refs(&mut st.orc, info, &p.funcs, &p.globals).is_err() {
+        // The module tier 0 kept, as bitcode (lowered now if the native
+        // tier 0 compiled the trace: see `kept`).
+        let bc = match p.kept.get() {
+            Ok(bc) => bc,
+            Err(e) => {
+                mt.log().error(&format!("{}: not recompiled: {e}", p.name));
+                return;
+            }
+        };
+        if define_refs(&mut st.orc, info, &bc.funcs, &bc.globals).is_err() {
             return;
         }
-        // The module tier 0 compiled, kept as bitcode (see `Pending`).
-        let parse = || Module::parse_bytes_in(gen.ctx.ctx, &p.bitcode, &p.name);
+        let parse = || Module::parse_bytes_in(gen.ctx.ctx, &bc.bitcode, &p.name);
         // The root's side traces, into its code (read once, whether
         // stitched or not).
         let mut module = None;
         let mut stitched = 0;
         if let Some(root) = root {
+            // (A side trace whose module can't be had is left out.)
+            let mut refs = Vec::new();
             let sides: Vec<super::stitch::Stitch> = root
                 .guards
                 .iter()
@@ -259,19 +269,18 @@ impl Shared {
                 .filter_map(|(g, gi)| {
                     let side = gi.side.get()?;
                     let src = st.stitch_srcs.remove(&(no, g as u32))?;
+                    let sbc = src.kept.get().ok()?;
+                    refs.push((sbc.funcs.clone(), sbc.globals.clone()));
                     Some(super::stitch::Stitch {
                         guard: g as u32,
                         info: &*side.info,
-                        src,
+                        name: src.name,
+                        bitcode: sbc.bitcode.clone(),
                     })
                 })
                 .collect();
             // (`stitch_srcs` has none when stitching is off.)
             if !sides.is_empty() {
-                let refs: Vec<_> = sides
-                    .iter()
-                    .map(|s| (s.src.funcs.clone(), s.src.globals.clone()))
-                    .collect();
                 use super::stitch::StitchError;
                 // If stitching fails, the module is read again and
                 // compiled as it is.
@@ -303,15 +312,6 @@ impl Shared {
             }
         }
         let module = match module.map_or_else(parse, Ok) {
-            // A natively compiled trace's module was neither optimised nor
-            // verified at tier 0 (see `Pending::optimised`).
-            Ok(m) if stitched == 0 && !p.optimised => match optimise(&m) {
-                Ok(()) => m,
-                Err(e) => {
-                    mt.log().error(&format!("{}: not recompiled: {e}", p.name));
-                    return;
-                }
-            },
             Ok(m) => m,
             Err(e) => {
                 // (LLVM wrote these bytes itself: a bug.) The trace keeps
@@ -348,7 +348,7 @@ impl Shared {
             tir_backward: 0,
             guards,
             snapshots: 0,
-            llvm_instrs: p.ninstrs,
+            llvm_instrs: bc.ninstrs,
             build_ms: 0.0,
             optimise_ms: 0.0,
             codegen_ms,

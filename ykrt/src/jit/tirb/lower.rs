@@ -28,22 +28,22 @@
 //! the loop never changes get one reserved buffer slot each, written at the
 //! entry and the re-entry rather than at every exit.
 
-use super::walk::{Shape, Walked, END_RESUME, LOC_ID};
+use super::walk::{Shape, Walked, LOC_ID};
 use super::ParamSrc;
 
 mod direct;
+pub mod layout;
 mod ops;
 mod tier;
 use crate::abort::Abort;
-use crate::guard::{FrameInfo, GuardInfo, LiveSrc};
-use crate::jit::builder::{GuardSrc, SrcFrame};
-use crate::jit::decode;
+use crate::guard::GuardInfo;
+use crate::jit::builder::GuardSrc;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMLinkage;
 pub(crate) use ops::atomic_word;
 use ops::{copy_attributes, llvm_bin, llvm_cast, llvm_fpred, llvm_ipred, monotonic};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CString;
 use tir::{Const, End, Inst, Operand, SnapId, Sym, Ty};
 use yk_llvm::{self as llvm, Module};
@@ -160,46 +160,18 @@ pub fn lower(
         buf: unsafe { LLVMGetParam(f, 2) },
     };
     let root = w.shape != Shape::Side;
-    let field_off = |k: u32| -> u32 {
-        // SAFETY: `cx.td` is the generation's live target data and `vars_ty`
-        // the control point's `YkCtrlPointVars` struct type, of which `k` is
-        // a field (the walk's parameters and end stores come from its
-        // fields).
-        unsafe { llvm_sys::target::LLVMOffsetOfElement(cx.td, cx.vars_ty, k) as u32 }
-    };
-    let mut plan = x64::Plan {
-        shape: match w.shape {
-            Shape::Loop => x64::Shape::Loop,
-            Shape::Linear => x64::Shape::Linear,
-            Shape::Side => x64::Shape::Side,
+    let lay = layout::layout(
+        &layout::LayoutCx {
+            start_loc: cx.start_loc,
+            resume_info: cx.resume_info,
+            td: cx.td,
+            vars_ty: cx.vars_ty,
         },
-        params: w
-            .params
-            .iter()
-            .map(|p| match *p {
-                ParamSrc::Vars => x64::ParamSrc::Vars,
-                ParamSrc::Field(k) => x64::ParamSrc::Field(field_off(k)),
-                ParamSrc::Slot(s) => x64::ParamSrc::Slot(s),
-            })
-            .collect(),
-        reserved: Vec::new(),
-        carried: Vec::new(),
-        eager: Vec::new(),
-        exits: Vec::new(),
-        counter: root.then_some(std::mem::offset_of!(crate::guard::TraceInfo, counters) as u32),
-        tier_check: None,
-        exit_fn: if root {
-            crate::deopt::__yk_guard_exit as *const () as u64
-        } else {
-            crate::deopt::__yk_side_guard_exit as *const () as u64
-        },
-        end_stores: Vec::new(),
-        end_loc: None,
-        start_loc: cx.start_loc as u64,
-        reenter: crate::guard::outcome::REENTER,
-        resume: crate::guard::outcome::RESUME,
-        jump_min: crate::guard::outcome::JUMP_MIN,
-    };
+        w,
+        t,
+    )?;
+    let used = &lay.used;
+    let eager: HashMap<u32, u32> = lay.plan.eager.iter().map(|&(v, s)| (v.0, s)).collect();
     let new_block = |name: &str| {
         let n = CString::new(name).unwrap();
         // SAFETY: `f` is the live trace function of `m`, and the block is made
@@ -239,83 +211,7 @@ pub fn lower(
                 l.vals[t.params.len() + k] = Some(a);
             }
         }
-        // Invariant parameters get reserved slots.
-        let invariant: Vec<bool> = match (&t.end, w.shape) {
-            (End::Jump(args), _) => (0..t.params.len())
-                .map(|k| args.get(k) == Some(&Operand::Val(tir::ValId(k as u32))))
-                .collect(),
-            // No back edge: a parameter keeps its value to every exit.
-            _ => vec![true; t.params.len()],
-        };
-        // A side trace's inputs stay where its parent left them: nothing in
-        // the side trace writes those slots (its exits use the slots above).
-        let mut reserved: HashMap<u32, u32> = HashMap::default();
-        let mut nres = 0;
-        if w.shape == Shape::Side {
-            for (k, src) in w.params.iter().enumerate() {
-                if let ParamSrc::Slot(s) = src {
-                    reserved.insert(k as u32, *s);
-                    nres = nres.max(s + 1);
-                }
-            }
-        }
-        // Parameters written at the entry (and re-entry).
-        let mut written: Vec<(u32, u32)> = Vec::new();
-        for (_, s) in t.snaps.iter() {
-            for o in s.operands() {
-                if let Operand::Val(v) = o {
-                    if v.idx() < t.params.len()
-                        && invariant[v.idx()]
-                        && !reserved.contains_key(&v.0)
-                    {
-                        reserved.insert(v.0, nres);
-                        written.push((v.0, nres));
-                        nres += 1;
-                    }
-                }
-            }
-        }
 
-        // Parameters the loop itself uses (in the body, the end, or a
-        // snapshot value stored at an exit): only these need a phi.
-        let mut used = vec![false; t.params.len()];
-        let use_op = |o: &Operand, used: &mut Vec<bool>| {
-            if let Operand::Val(v) = o {
-                if v.idx() < used.len() {
-                    used[v.idx()] = true;
-                }
-            }
-        };
-        for inst in &t.body {
-            for o in inst.operands() {
-                use_op(&o, &mut used);
-            }
-            if let Inst::Guard { snap, .. } = inst {
-                if let Some(sn) = t.snaps.get(*snap) {
-                    for o in sn.operands() {
-                        if !matches!(o, Operand::Val(v) if reserved.contains_key(&v.0)) {
-                            use_op(&o, &mut used);
-                        }
-                    }
-                }
-            }
-        }
-        match &t.end {
-            End::Jump(args) => {
-                for (k, a) in args.iter().enumerate() {
-                    if *a != Operand::Val(tir::ValId(k as u32)) {
-                        use_op(a, &mut used);
-                    }
-                }
-            }
-            End::Exit(sn) => {
-                if let Some(sn) = t.snaps.get(*sn) {
-                    for o in sn.operands() {
-                        use_op(&o, &mut used);
-                    }
-                }
-            }
-        }
         // The head: phis of a root trace's parameters (but vars).
         LLVMPositionBuilderAtEnd(l.b.0, head);
         let mut phis = vec![std::ptr::null_mut(); t.params.len()];
@@ -334,93 +230,20 @@ pub fn lower(
             }
             let n = l.count_iteration();
             entries = Some(n);
-            if w.shape == Shape::Loop {
-                if let Some(stores) =
-                    tier::emit(&l, w, &invariant, &phis, n, (leave, leave_phi), &new_block)
-                {
-                    plan.tier_check = Some(x64::TierCheck {
-                        check_fn: crate::jit::tier_check_fn(),
-                        every: crate::jit::TIER_CHECK_ITERS,
-                        stores: stores
-                            .into_iter()
-                            .map(|(fk, k)| (field_off(fk), k))
-                            .collect(),
-                    });
-                }
+            if let Some(stores) = &lay.tier_stores {
+                tier::emit(&l, stores, &phis, n, (leave, leave_phi), &new_block);
             }
         }
-        // Values in many guards' snapshots get a slot of their own, stored
-        // once where they are defined rather than at each of those exits (a
-        // few long-lived values, e.g. an interpreter's frame pointers, make
-        // most of the exit stores otherwise).
         let np = t.params.len();
-        // A constant offset from a base pointer is recomputed from the base
-        // (`LiveSrc::SlotPlus`) rather than stored: exits store the base.
-        let remat = |v: u32| -> Option<(u32, i64)> {
-            match t.body.get((v as usize).checked_sub(np)?) {
-                Some(Inst::PtrAdd {
-                    ptr: Operand::Val(b),
-                    off,
-                }) => Some((b.0, *off)),
-                _ => None,
-            }
-        };
-        let mut in_snaps: HashMap<u32, usize> = HashMap::default();
-        let mut seen_snaps: HashSet<SnapId> = HashSet::default();
-        for inst in &t.body {
-            if let Inst::Guard { snap, .. } = inst {
-                if !seen_snaps.insert(*snap) {
-                    continue;
-                }
-                if let Some(sn) = t.snaps.get(*snap) {
-                    let mut vs: Vec<u32> = sn
-                        .operands()
-                        .filter_map(|o| o.as_val())
-                        .map(|v| remat(v.0).map_or(v.0, |(b, _)| b))
-                        .filter(|&v| v as usize >= np || (root && !reserved.contains_key(&v)))
-                        .collect();
-                    vs.sort_unstable();
-                    vs.dedup();
-                    for v in vs {
-                        *in_snaps.entry(v).or_default() += 1;
-                    }
-                }
-            }
-        }
-        let mut eager: HashMap<u32, u32> = HashMap::default();
-        let mut eager_order: Vec<u32> = in_snaps
-            .iter()
-            .filter(|&(&v, &n)| {
-                n >= EAGER_SNAPSHOTS
-                    && !(v as usize >= np
-                        && matches!(t.body.get(v as usize - np), Some(Inst::Alloca { .. })))
-            })
-            .map(|(&v, _)| v)
-            .collect();
-        eager_order.sort_unstable();
-        for v in eager_order {
-            eager.insert(v, nres);
-            if v as usize >= np {
-                plan.eager.push((tir::ValId(v), nres));
-            }
-            nres += 1;
-        }
-        // Loop-carried parameters among them are stored at the head, after
-        // the phis: once per iteration.
-        let mut carried: Vec<(u32, u32)> = eager
-            .iter()
-            .filter(|&(&v, _)| (v as usize) < np)
-            .map(|(&v, &s)| (v, s))
-            .collect();
-        if !carried.is_empty() {
-            carried.sort_unstable();
-            plan.carried = carried.clone();
+        // Loop-carried parameters stored once per iteration: at the head,
+        // after the phis.
+        if !lay.plan.carried.is_empty() {
             let here = LLVMGetInsertBlock(l.b.0);
             let mut first = LLVMGetFirstInstruction(head);
             while !first.is_null() && !LLVMIsAPHINode(first).is_null() {
                 first = LLVMGetNextInstruction(first);
             }
-            for (v, slot) in carried {
+            for &(v, slot) in &lay.plan.carried {
                 let p = phis[v as usize];
                 if p.is_null() {
                     return Err(Abort::internal("a loop-carried parameter without a phi"));
@@ -437,13 +260,11 @@ pub fn lower(
 
         // The body.
         let mut exits: HashMap<SnapId, (LLVMBasicBlockRef, LLVMValueRef)> = HashMap::default();
-        let mut guard_snaps: Vec<SnapId> = Vec::new();
+        let mut gidx = 0;
         for (k, inst) in t.body.iter().enumerate() {
             l.at_loc(locs.get(k).copied().unwrap_or(std::ptr::null_mut()));
             if let Inst::Guard { cond, expect, snap } = inst {
                 let c = l.op(*cond)?;
-                let gidx = guard_snaps.len();
-                guard_snaps.push(*snap);
                 let (eb, ephi) = *exits.entry(*snap).or_insert_with(|| {
                     let eb = new_block(&format!("exit_s{}", snap.0));
                     let here = LLVMGetInsertBlock(l.b.0);
@@ -459,6 +280,7 @@ pub fn lower(
                     LLVMBuildCondBr(l.b.0, c, eb, cont);
                 }
                 let mut v = [m.const_int(64, gidx as u64)];
+                gidx += 1;
                 let mut bb = [LLVMGetInsertBlock(l.b.0)];
                 LLVMAddIncoming(ephi, v.as_mut_ptr(), bb.as_mut_ptr(), 1);
                 LLVMPositionBuilderAtEnd(l.b.0, cont);
@@ -502,15 +324,8 @@ pub fn lower(
                 LLVMBuildBr(l.b.0, head);
             }
             End::Exit(s) => {
-                let snap = t
-                    .snaps
-                    .get(*s)
-                    .ok_or_else(|| Abort::internal("no end snapshot"))?;
-                let fr = snap
-                    .frames
-                    .first()
-                    .filter(|fr| fr.resume == END_RESUME)
-                    .ok_or_else(|| Abort::internal("the end is not an end snapshot"))?;
+                // (`layout` checked that this is an end snapshot.)
+                let fr = &t.snaps.get(*s).expect("the end snapshot").frames[0];
                 let mut loc = None;
                 for &(id, o) in &fr.live {
                     if id == LOC_ID {
@@ -520,10 +335,6 @@ pub fn lower(
                     let v = l.op(o)?;
                     let p = l.field_ptr(id);
                     LLVMBuildStore(l.b.0, v, p);
-                    plan.end_stores.push((field_off(id), o));
-                }
-                if let Some(&(_, o)) = fr.live.iter().find(|(id, _)| *id == LOC_ID) {
-                    plan.end_loc = Some(o);
                 }
                 let r = l.outcome(loc);
                 if w.shape == Shape::Linear {
@@ -539,107 +350,16 @@ pub fn lower(
             }
         }
 
-        // The exits, one per snapshot.
-        let mut guards = Vec::with_capacity(guard_snaps.len());
-        let mut guard_srcs = Vec::with_capacity(guard_snaps.len());
-        let mut nslots = nres as usize;
-        let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::default();
+        // The exits, one per snapshot: its stores, on to the shared tail
+        // with the guard's number.
         let mut tail: Option<(LLVMBasicBlockRef, LLVMValueRef)> = None;
-        let mut order: Vec<SnapId> = exits.keys().copied().collect();
-        order.sort();
-        for s in order {
-            let (eb, ephi) = exits[&s];
-            let snap = t
-                .snaps
-                .get(s)
-                .ok_or_else(|| Abort::internal("no snapshot"))?;
+        for (s, stores) in &lay.plan.exits {
+            let (eb, ephi) = exits[s];
             LLVMPositionBuilderAtEnd(l.b.0, eb);
-            let mut next = nres;
-            let mut frames = Vec::with_capacity(snap.frames.len());
-            let mut srcs: GuardSrc = Vec::with_capacity(snap.frames.len());
-            let mut prev_resume: Option<LLVMValueRef> = None;
-            // A value live twice in the snapshot (in two frames, or as two
-            // AOT values) is stored once.
-            let mut stored: HashMap<Operand, u32> = HashMap::default();
-            let mut plan_stores: Vec<(Operand, u32)> = Vec::new();
-            for fr in &snap.frames {
-                let res = w
-                    .resumes
-                    .get(fr.resume as usize)
-                    .ok_or_else(|| Abort::internal("a snapshot's resume id"))?;
-                let ri = cx
-                    .resume_info
-                    .get(fr.resume as usize)
-                    .ok_or_else(|| Abort::internal("a snapshot's resume id"))?;
-                let mut live = Vec::with_capacity(fr.live.len());
-                let mut src_live = Vec::with_capacity(fr.live.len());
-                for &(reg, o) in &fr.live {
-                    let v = *w
-                        .regs
-                        .get(&(fr.func, reg))
-                        .ok_or_else(|| Abort::internal("a snapshot value without an AOT value"))?;
-                    let dty = match decode::leaves(LLVMTypeOf(v))
-                        .map_err(Abort::unsupported)?
-                        .as_slice()
-                    {
-                        [t] => *t,
-                        _ => return Err(Abort::unsupported("an aggregate value live at a guard")),
-                    };
-                    let src = match o {
-                        Operand::Const(c) if const_bits(c).is_some() => {
-                            LiveSrc::Const(const_bits(c).unwrap())
-                        }
-                        _ => {
-                            // What the buffer holds: `o`, or the base pointer
-                            // `o` is a constant offset from; in a reserved or
-                            // eager slot, one this exit stored already, or a
-                            // new one.
-                            let (what, off) = match o {
-                                Operand::Val(v) => remat(v.0).map_or((o, None), |(b, off)| {
-                                    (Operand::Val(tir::ValId(b)), Some(off))
-                                }),
-                                _ => (o, None),
-                            };
-                            let slot = match what {
-                                Operand::Val(b) if reserved.contains_key(&b.0) => reserved[&b.0],
-                                Operand::Val(b) if eager.contains_key(&b.0) => eager[&b.0],
-                                _ if stored.contains_key(&what) => stored[&what],
-                                _ => {
-                                    let x = l.op(what)?;
-                                    LLVMBuildStore(l.b.0, x, l.buf_slot(next));
-                                    plan_stores.push((what, next));
-                                    stored.insert(what, next);
-                                    next += 1;
-                                    next - 1
-                                }
-                            };
-                            match off {
-                                Some(off) => LiveSrc::SlotPlus(slot, off),
-                                None => LiveSrc::Slot(slot),
-                            }
-                        }
-                    };
-                    live.push((reg, dty, src));
-                    src_live.push((v, src));
-                }
-                frames.push(FrameInfo {
-                    prog: ri.prog.clone(),
-                    block: ri.block,
-                    idx: ri.idx,
-                    live,
-                    call_dst: ri.call_dst,
-                });
-                srcs.push(SrcFrame {
-                    f: res.f,
-                    fidx: res.fidx,
-                    resume: res.at,
-                    live: src_live,
-                    call: prev_resume.map(|r| LLVMGetPreviousInstruction(r)),
-                });
-                prev_resume = Some(res.at);
+            for &(what, slot) in stores {
+                let x = l.op(what)?;
+                LLVMBuildStore(l.b.0, x, l.buf_slot(slot));
             }
-            nslots = nslots.max(next as usize);
-            // On to the shared tail, with the guard's number.
             let tail = *tail.get_or_insert_with(|| {
                 let tb = new_block("exit");
                 let here = LLVMGetInsertBlock(l.b.0);
@@ -661,8 +381,6 @@ pub fn lower(
             let mut b = [LLVMGetInsertBlock(l.b.0)];
             LLVMAddIncoming(tail.1, v.as_mut_ptr(), b.as_mut_ptr(), 1);
             LLVMBuildBr(l.b.0, tail.0);
-            snap_infos.insert(s, (frames, srcs));
-            plan.exits.push((s, plan_stores));
         }
         if let Some((tb, gphi)) = tail {
             // The one call of the runtime: run the side trace or the
@@ -700,20 +418,13 @@ pub fn lower(
             let mut b = [out];
             LLVMAddIncoming(leave_phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
         }
-        for s in &guard_snaps {
-            let (frames, srcs) = &snap_infos[s];
-            guards.push(GuardInfo::new(frames.clone()));
-            guard_srcs.push(srcs.clone());
-        }
         if LLVMCountIncoming(leave_phi) == 0 {
             LLVMDeleteBasicBlock(leave);
         }
 
         // Reserved slots and the re-entry's reloads.
-        let res_order = written;
-        plan.reserved = res_order.clone();
         LLVMPositionBuilderAtEnd(l.b.0, entry);
-        for &(v, s) in &res_order {
+        for &(v, s) in &lay.plan.reserved {
             LLVMBuildStore(l.b.0, entry_vals[v as usize], l.buf_slot(s));
         }
         LLVMBuildBr(l.b.0, head);
@@ -723,7 +434,7 @@ pub fn lower(
             for (k, (src, ty)) in w.params.iter().zip(&t.params).enumerate().skip(1) {
                 reload_vals[k] = l.param_value(*src, *ty);
             }
-            for &(v, s) in &res_order {
+            for &(v, s) in &lay.plan.reserved {
                 LLVMBuildStore(l.b.0, reload_vals[v as usize], l.buf_slot(s));
             }
         }
@@ -747,24 +458,13 @@ pub fn lower(
             }
         }
         Ok(Lowered {
-            guards,
-            guard_srcs,
-            nslots,
+            guards: lay.guards,
+            guard_srcs: lay.guard_srcs,
+            nslots: lay.nslots,
             funcs: std::mem::take(&mut l.used_funcs),
             globals: std::mem::take(&mut l.used_globals),
-            plan,
+            plan: lay.plan,
         })
-    }
-}
-
-/// The bits of a plain constant (what a guard's info can hold).
-fn const_bits(c: Const) -> Option<u64> {
-    match c {
-        Const::Int { bits, .. } => Some(bits),
-        Const::F32(b) => Some(b as u64),
-        Const::F64(b) => Some(b),
-        Const::Ptr(a) => Some(a),
-        Const::Sym(_) => None,
     }
 }
 

@@ -5,8 +5,10 @@
 //! checked by folding it on sample values and comparing the bits with
 //! `tir::sem`'s.
 
+use super::layout::const_bits;
 use super::*;
 use llvm_sys::{LLVMAtomicOrdering, LLVMOpcode, LLVMTypeKind};
+use rustc_hash::FxHashSet as HashSet;
 use tir::sem;
 use tir::{BinOp, CastOp, FPred, IPred};
 

@@ -191,47 +191,128 @@ pub fn build(
         };
         t.get_or_declare(name, gty)
     };
-    let cx = lower::LowerCx {
-        t: &t,
+    // SAFETY: `cp_call` is the live control-point call `find_cp` found
+    // (yk-llvm rule 2), `__ykrt_control_point(mt, loc, vars, idx)` as yk-ld
+    // leaves it, so operand 2 is the `YkCtrlPointVars` alloca (rule 3:
+    // `LLVMGetAllocatedType` needs an alloca).
+    let vars_ty = unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) };
+    let ret_field = ret_field(an.td, cp_call)?;
+    drop(dbg);
+    let d = Deferred {
+        module: t,
         trace_fn,
-        // SAFETY: `cp_call` is the live control-point call `find_cp` found
-        // (yk-llvm rule 2), `__ykrt_control_point(mt, loc, vars, idx)` as yk-ld
-        // leaves it, so operand 2 is the `YkCtrlPointVars` alloca (rule 3:
-        // `LLVMGetAllocatedType` needs an alloca).
-        vars_ty: unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) },
+        vars_ty,
         exit_fn,
         start_loc: input.start_loc,
-        funcs,
-        globals: &mi.globals,
-        resume_info: &resume_info,
+        funcs: funcs.to_vec(),
+        globals: mi.globals.clone(),
+        resume_info,
         line0,
         direct: input.direct,
         td: an.td,
+        walked: w,
+        trace: tr,
+        locs,
     };
-    let lowered = lower::lower(&cx, &w, &tr, &locs)?;
-    drop(dbg);
-    check_operands(trace_fn)?;
-    let ret_field = ret_field(an.td, cp_call)?;
-    let native = input.native.then(|| {
-        let syms = super::native::Syms::resolve(&tr, &lowered.plan, funcs);
-        super::native::NativeSrc {
-            trace: tr,
-            plan: lowered.plan,
-            syms,
-        }
-    });
+    let walked = d.walked.walked;
+    if input.native {
+        // 3. The layout only: the native tier 0 compiles the trace, and the
+        // LLVM function is lowered if the trace is recompiled.
+        let lay = lower::layout::layout(
+            &lower::layout::LayoutCx {
+                start_loc: d.start_loc,
+                resume_info: &d.resume_info,
+                td: d.td,
+                vars_ty: d.vars_ty,
+            },
+            &d.walked,
+            &d.trace,
+        )?;
+        let syms = super::native::Syms::resolve(&d.trace, &lay.plan, funcs);
+        return Ok((
+            BuiltTrace {
+                module: None,
+                funcs: Vec::new(),
+                globals: Vec::new(),
+                guards: lay.guards,
+                guard_srcs: lay.guard_srcs,
+                nslots: lay.nslots,
+                ret_field,
+                walked,
+                native: Some((lay.plan, syms)),
+                deferred: Some(d),
+            },
+            counts,
+        ));
+    }
+    // 3. Lowering.
+    let (module, lowered) = d.lower()?;
     Ok((
         BuiltTrace {
-            module: t,
+            module: Some(module),
             funcs: lowered.funcs,
             globals: lowered.globals,
             guards: lowered.guards,
             guard_srcs: lowered.guard_srcs,
             nslots: lowered.nslots,
             ret_field,
-            walked: w.walked,
-            native,
+            walked,
+            native: None,
+            deferred: None,
         },
         counts,
     ))
+}
+
+/// A built trace whose LLVM function is not lowered yet (the native tier 0
+/// compiled it): everything the lowering needs, kept until the trace is
+/// recompiled or stitched (or the native code generator gives up). Its
+/// LLVM handles (the trace module with the declared function and its debug
+/// info, the AOT functions, globals and values the walk refers to, the
+/// generation's target data) belong to the trace's generation, which
+/// outlives it (see `jit::Pending`).
+pub struct Deferred {
+    module: Module,
+    trace_fn: llvm_sys::prelude::LLVMValueRef,
+    vars_ty: llvm_sys::prelude::LLVMTypeRef,
+    exit_fn: llvm_sys::prelude::LLVMValueRef,
+    start_loc: usize,
+    funcs: Vec<llvm_sys::prelude::LLVMValueRef>,
+    globals: Vec<llvm_sys::prelude::LLVMValueRef>,
+    resume_info: Vec<lower::ResumeInfo>,
+    line0: llvm_sys::prelude::LLVMMetadataRef,
+    direct: Option<super::builder::DirectJump>,
+    td: llvm_sys::target::LLVMTargetDataRef,
+    walked: walk::Walked,
+    /// The trace after the backward pass, and its instructions' debug
+    /// locations.
+    pub trace: tir::Trace,
+    locs: Vec<llvm_sys::prelude::LLVMMetadataRef>,
+}
+
+// SAFETY: a `Deferred` is only used (lowered, dropped) with the compiler's
+// lock held, like every other LLVM handle of the compiler's state; its
+// generation outlives it.
+unsafe impl Send for Deferred {}
+
+impl Deferred {
+    /// Lowers the trace into its LLVM function (checked, not optimised).
+    pub fn lower(self) -> Result<(Module, lower::Lowered), Abort> {
+        let cx = lower::LowerCx {
+            t: &self.module,
+            trace_fn: self.trace_fn,
+            vars_ty: self.vars_ty,
+            exit_fn: self.exit_fn,
+            start_loc: self.start_loc,
+            funcs: &self.funcs,
+            globals: &self.globals,
+            resume_info: &self.resume_info,
+            line0: self.line0,
+            direct: self.direct,
+            td: self.td,
+        };
+        let lowered = lower::lower(&cx, &self.walked, &self.trace, &self.locs)?;
+        check_operands(self.trace_fn)?;
+        Ok((self.module, lowered))
+    }
 }

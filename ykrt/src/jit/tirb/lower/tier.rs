@@ -3,49 +3,32 @@
 //! its code was replaced and, if so, writes its loop state back to the vars
 //! and leaves with `RESUME`.
 
-use super::{ParamSrc, Shape, Walked, L};
+use super::L;
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 
-/// Emits the tier check at the loop head of root trace `w` (the builder is
-/// after the iteration count `n`; `phis` are the head's phis, `invariant`
-/// which parameters the loop never changes), if the loop's state at its
-/// head is all known: every parameter that changes in the loop is a vars
-/// field with a phi (a trace where one has none, a value no exit needs,
-/// keeps looping in the code it was entered in). Leaves the builder where
-/// the loop body goes on. Returns the stores the check makes before it
-/// leaves, `(vars field, parameter)`, if it emitted one.
+/// Emits the tier check at the loop head of a root trace (the builder is
+/// after the iteration count `n`; `phis` are the head's phis; `stores` the
+/// layout's, `(vars field, parameter)`, what the check writes back before it
+/// leaves). Leaves the builder where the loop body goes on.
 pub(super) fn emit(
     l: &L,
-    w: &Walked,
-    invariant: &[bool],
+    stores: &[(u32, u32)],
     phis: &[LLVMValueRef],
     n: LLVMValueRef,
     leave: (LLVMBasicBlockRef, LLVMValueRef),
     new_block: &dyn Fn(&str) -> LLVMBasicBlockRef,
-) -> Option<Vec<(u32, u32)>> {
-    debug_assert_eq!(w.shape, Shape::Loop);
-    let mut stores = Vec::new();
-    let mut params = Vec::new();
-    for (k, src) in w.params.iter().enumerate().skip(1) {
-        if invariant[k] {
-            continue;
-        }
-        match src {
-            ParamSrc::Field(fk) if !phis[k].is_null() => {
-                stores.push((*fk, phis[k]));
-                params.push((*fk, k as u32));
-            }
-            _ => return None,
-        }
-    }
+) {
+    let stores: Vec<(u32, LLVMValueRef)> = stores
+        .iter()
+        .map(|&(fk, k)| (fk, phis[k as usize]))
+        .collect();
     let blocks = (
         new_block("tier_check"),
         new_block("tier_switch"),
         new_block("body"),
     );
     l.tier_check(n, &stores, blocks, leave);
-    Some(params)
 }
 
 impl L<'_> {

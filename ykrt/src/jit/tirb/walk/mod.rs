@@ -172,8 +172,8 @@ struct W<'a, 'm> {
     locs: Vec<LLVMMetadataRef>,
     frames: Vec<Frame>,
     funcs: &'a [LLVMValueRef],
-    func_idx: &'a std::collections::HashMap<LLVMValueRef, usize>,
-    global_idx: &'a std::collections::HashMap<LLVMValueRef, usize>,
+    func_idx: &'a rustc_hash::FxHashMap<LLVMValueRef, usize>,
+    global_idx: &'a rustc_hash::FxHashMap<LLVMValueRef, usize>,
     rec: &'a [(u32, u32)],
     pos: usize,
     promotes: &'a [u64],
@@ -212,8 +212,8 @@ pub fn walk(
     dbg: Option<&mut TraceDbg>,
     mem: &dyn MemReader,
     funcs: &[LLVMValueRef],
-    func_idx: &std::collections::HashMap<LLVMValueRef, usize>,
-    global_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    func_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
+    global_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
     input: &WalkInput,
 ) -> Result<Walked, Abort> {
     let f = input.cp_func;
@@ -513,8 +513,8 @@ impl W<'_, '_> {
 /// The decoded form of function `f` (cached in `an`).
 pub fn decoded<'a>(
     an: &'a mut Analyses,
-    func_idx: &std::collections::HashMap<LLVMValueRef, usize>,
-    global_idx: &std::collections::HashMap<LLVMValueRef, usize>,
+    func_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
+    global_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
     f: LLVMValueRef,
     fidx: usize,
 ) -> &'a Decoded {

@@ -75,8 +75,8 @@ struct Fx {
     idx: AotIndex,
     an: Analyses,
     funcs: Vec<LLVMValueRef>,
-    func_idx: std::collections::HashMap<LLVMValueRef, usize>,
-    global_idx: std::collections::HashMap<LLVMValueRef, usize>,
+    func_idx: rustc_hash::FxHashMap<LLVMValueRef, usize>,
+    global_idx: rustc_hash::FxHashMap<LLVMValueRef, usize>,
 }
 
 impl Fx {

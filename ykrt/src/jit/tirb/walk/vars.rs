@@ -28,7 +28,7 @@ use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;
 use rustc_hash::FxHashMap as HashMap;
 use tir::{Inst, LoadFlags, Operand, Ty};
-use yk_llvm::{self as llvm, blocks};
+use yk_llvm as llvm;
 
 /// The trace's parameters, planned from the control point's fields.
 pub(super) struct Params {
@@ -55,7 +55,7 @@ fn frame_invariant(f: LLVMValueRef, v: LLVMValueRef) -> bool {
     unsafe {
         !LLVMIsAArgument(v).is_null()
             || (llvm::opcode(v) == LLVMOpcode::LLVMAlloca
-                && LLVMGetInstructionParent(v) == blocks(f)[0])
+                && LLVMGetInstructionParent(v) == LLVMGetEntryBasicBlock(f))
     }
 }
 

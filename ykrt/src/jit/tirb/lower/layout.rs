@@ -1,0 +1,420 @@
+//! The layout of a trace function, decided before any code is emitted:
+//! which buffer slots hold what, what each exit stores, what the ends
+//! store, and the guards' descriptions that follow from that.
+//!
+//! Owns [`Layout`] and [`layout`]. It emits nothing: both back ends (the
+//! LLVM lowering in `lower.rs` and the native tier 0, `yk-x64`, through
+//! [`Layout::plan`]) make their code from it, so that a trace's
+//! `GuardInfo`s and `GuardSrc`s describe whichever code runs, and a trace
+//! compiled natively at tier 0 and recompiled by LLVM later keeps its
+//! guards' numbers and slots. Invariants: slots `0..nres` are reserved (a
+//! side trace's inputs where its parent left them, the parameters an exit
+//! needs, written at the entry and re-entry, and the values many snapshots
+//! need, stored where they are defined); each exit's own stores use slots
+//! from `nres` up, numbered per exit; guards are numbered in body order.
+
+use super::super::walk::{Shape, Walked, END_RESUME, LOC_ID};
+use super::super::ParamSrc;
+use super::{ResumeInfo, EAGER_SNAPSHOTS};
+use crate::abort::Abort;
+use crate::guard::{FrameInfo, GuardInfo, LiveSrc};
+use crate::jit::builder::{GuardSrc, SrcFrame};
+use crate::jit::decode;
+use llvm_sys::core::*;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use tir::{Const, End, Inst, Operand, SnapId};
+
+/// What the layout needs besides the trace.
+pub struct LayoutCx<'a> {
+    /// The address of the trace's location.
+    pub start_loc: usize,
+    /// Each resume id's decoded position.
+    pub resume_info: &'a [ResumeInfo],
+    /// The target data and the type of `YkCtrlPointVars`, for its fields'
+    /// byte offsets.
+    pub td: llvm_sys::target::LLVMTargetDataRef,
+    /// See `td`.
+    pub vars_ty: llvm_sys::prelude::LLVMTypeRef,
+}
+
+/// A trace function's layout (see the module comment).
+pub struct Layout {
+    /// The same, as the native code generator's plan (parameters' byte
+    /// offsets, slots, stores, ends, the tier check).
+    pub plan: x64::Plan,
+    /// The guards, by the number the trace passes to its exit.
+    pub guards: Vec<GuardInfo>,
+    /// What each guard's side trace starts from.
+    pub guard_srcs: Vec<GuardSrc>,
+    /// Buffer slots the trace uses.
+    pub nslots: usize,
+    /// Parameters the trace uses (only these get a phi or a load).
+    pub used: Vec<bool>,
+    /// Parameters a loop never changes.
+    pub invariant: Vec<bool>,
+    /// Parameter -> its reserved slot.
+    pub reserved: HashMap<u32, u32>,
+    /// The loop's tier check's stores, `(vars field index, parameter)`, if
+    /// it has one.
+    pub tier_stores: Option<Vec<(u32, u32)>>,
+    /// The snapshots guards use, sorted, with their index in `plan.exits`.
+    pub exit_index: HashMap<SnapId, usize>,
+}
+
+/// The bits of a plain constant (what a guard's info can hold).
+pub(super) fn const_bits(c: Const) -> Option<u64> {
+    match c {
+        Const::Int { bits, .. } => Some(bits),
+        Const::F32(b) => Some(b as u64),
+        Const::F64(b) => Some(b),
+        Const::Ptr(a) => Some(a),
+        Const::Sym(_) => None,
+    }
+}
+
+/// Lays out `t`, the walk `w`'s trace after the backward pass.
+pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort> {
+    let root = w.shape != Shape::Side;
+    let np = t.params.len();
+    let field_off = |k: u32| -> u32 {
+        // SAFETY: `cx.td` is the generation's live target data and `vars_ty`
+        // the control point's `YkCtrlPointVars` struct type, of which `k` is
+        // a field (the walk's parameters and end stores come from its
+        // fields).
+        unsafe { llvm_sys::target::LLVMOffsetOfElement(cx.td, cx.vars_ty, k) as u32 }
+    };
+    let mut plan = x64::Plan {
+        shape: match w.shape {
+            Shape::Loop => x64::Shape::Loop,
+            Shape::Linear => x64::Shape::Linear,
+            Shape::Side => x64::Shape::Side,
+        },
+        params: w
+            .params
+            .iter()
+            .map(|p| match *p {
+                ParamSrc::Vars => x64::ParamSrc::Vars,
+                ParamSrc::Field(k) => x64::ParamSrc::Field(field_off(k)),
+                ParamSrc::Slot(s) => x64::ParamSrc::Slot(s),
+            })
+            .collect(),
+        reserved: Vec::new(),
+        carried: Vec::new(),
+        eager: Vec::new(),
+        exits: Vec::new(),
+        counter: root.then_some(std::mem::offset_of!(crate::guard::TraceInfo, counters) as u32),
+        tier_check: None,
+        exit_fn: if root {
+            crate::deopt::__yk_guard_exit as *const () as u64
+        } else {
+            crate::deopt::__yk_side_guard_exit as *const () as u64
+        },
+        end_stores: Vec::new(),
+        end_loc: None,
+        start_loc: cx.start_loc as u64,
+        reenter: crate::guard::outcome::REENTER,
+        resume: crate::guard::outcome::RESUME,
+        jump_min: crate::guard::outcome::JUMP_MIN,
+    };
+
+    // Invariant parameters get reserved slots.
+    let invariant: Vec<bool> = match &t.end {
+        End::Jump(args) => (0..np)
+            .map(|k| args.get(k) == Some(&Operand::Val(tir::ValId(k as u32))))
+            .collect(),
+        // No back edge: a parameter keeps its value to every exit.
+        End::Exit(_) => vec![true; np],
+    };
+    // A side trace's inputs stay where its parent left them: nothing in
+    // the side trace writes those slots (its exits use the slots above).
+    let mut reserved: HashMap<u32, u32> = HashMap::default();
+    let mut nres = 0;
+    if w.shape == Shape::Side {
+        for (k, src) in w.params.iter().enumerate() {
+            if let ParamSrc::Slot(s) = src {
+                reserved.insert(k as u32, *s);
+                nres = nres.max(s + 1);
+            }
+        }
+    }
+    // Parameters written at the entry (and re-entry).
+    for (_, s) in t.snaps.iter() {
+        for o in s.operands() {
+            if let Operand::Val(v) = o {
+                if v.idx() < np && invariant[v.idx()] && !reserved.contains_key(&v.0) {
+                    reserved.insert(v.0, nres);
+                    plan.reserved.push((v.0, nres));
+                    nres += 1;
+                }
+            }
+        }
+    }
+
+    // Parameters the loop itself uses (in the body, the end, or a snapshot
+    // value stored at an exit): only these need a phi.
+    let mut used = vec![false; np];
+    let use_op = |o: &Operand, used: &mut Vec<bool>| {
+        if let Operand::Val(v) = o {
+            if v.idx() < used.len() {
+                used[v.idx()] = true;
+            }
+        }
+    };
+    for inst in &t.body {
+        for o in inst.operands() {
+            use_op(&o, &mut used);
+        }
+        if let Inst::Guard { snap, .. } = inst {
+            if let Some(sn) = t.snaps.get(*snap) {
+                for o in sn.operands() {
+                    if !matches!(o, Operand::Val(v) if reserved.contains_key(&v.0)) {
+                        use_op(&o, &mut used);
+                    }
+                }
+            }
+        }
+    }
+    match &t.end {
+        End::Jump(args) => {
+            for (k, a) in args.iter().enumerate() {
+                if *a != Operand::Val(tir::ValId(k as u32)) {
+                    use_op(a, &mut used);
+                }
+            }
+        }
+        End::Exit(sn) => {
+            if let Some(sn) = t.snaps.get(*sn) {
+                for o in sn.operands() {
+                    use_op(&o, &mut used);
+                }
+            }
+        }
+    }
+
+    // A loop's tier check, if its state at its head is all known: every
+    // parameter that changes in the loop is a vars field it uses (a trace
+    // where one is not, a value no exit needs, keeps looping in the code it
+    // was entered in).
+    let tier_stores = (w.shape == Shape::Loop)
+        .then(|| {
+            let mut stores = Vec::new();
+            for (k, src) in w.params.iter().enumerate().skip(1) {
+                if invariant[k] {
+                    continue;
+                }
+                match src {
+                    ParamSrc::Field(fk) if used[k] => stores.push((*fk, k as u32)),
+                    _ => return None,
+                }
+            }
+            Some(stores)
+        })
+        .flatten();
+    if let Some(stores) = &tier_stores {
+        plan.tier_check = Some(x64::TierCheck {
+            check_fn: crate::jit::tier_check_fn(),
+            every: crate::jit::TIER_CHECK_ITERS,
+            stores: stores.iter().map(|&(fk, k)| (field_off(fk), k)).collect(),
+        });
+    }
+
+    // Values in many guards' snapshots get a slot of their own, stored
+    // once where they are defined rather than at each of those exits (a
+    // few long-lived values, e.g. an interpreter's frame pointers, make
+    // most of the exit stores otherwise). A constant offset from a base
+    // pointer is recomputed from the base (`LiveSrc::SlotPlus`) rather than
+    // stored: exits store the base.
+    let remat = |v: u32| -> Option<(u32, i64)> {
+        match t.body.get((v as usize).checked_sub(np)?) {
+            Some(Inst::PtrAdd {
+                ptr: Operand::Val(b),
+                off,
+            }) => Some((b.0, *off)),
+            _ => None,
+        }
+    };
+    let mut in_snaps: HashMap<u32, usize> = HashMap::default();
+    let mut seen_snaps: HashSet<SnapId> = HashSet::default();
+    let mut guard_snaps: Vec<SnapId> = Vec::new();
+    for inst in &t.body {
+        if let Inst::Guard { snap, .. } = inst {
+            guard_snaps.push(*snap);
+            if !seen_snaps.insert(*snap) {
+                continue;
+            }
+            if let Some(sn) = t.snaps.get(*snap) {
+                let mut vs: Vec<u32> = sn
+                    .operands()
+                    .filter_map(|o| o.as_val())
+                    .map(|v| remat(v.0).map_or(v.0, |(b, _)| b))
+                    .filter(|&v| v as usize >= np || (root && !reserved.contains_key(&v)))
+                    .collect();
+                vs.sort_unstable();
+                vs.dedup();
+                for v in vs {
+                    *in_snaps.entry(v).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut eager: HashMap<u32, u32> = HashMap::default();
+    let mut eager_order: Vec<u32> = in_snaps
+        .iter()
+        .filter(|&(&v, &n)| {
+            n >= EAGER_SNAPSHOTS
+                && !(v as usize >= np
+                    && matches!(t.body.get(v as usize - np), Some(Inst::Alloca { .. })))
+        })
+        .map(|(&v, _)| v)
+        .collect();
+    eager_order.sort_unstable();
+    for v in eager_order {
+        eager.insert(v, nres);
+        if v as usize >= np {
+            plan.eager.push((tir::ValId(v), nres));
+        } else {
+            // A loop-carried parameter: stored at the head, once per
+            // iteration.
+            plan.carried.push((v, nres));
+        }
+        nres += 1;
+    }
+
+    // The end.
+    if let End::Exit(s) = &t.end {
+        let snap = t
+            .snaps
+            .get(*s)
+            .ok_or_else(|| Abort::internal("no end snapshot"))?;
+        let fr = snap
+            .frames
+            .first()
+            .filter(|fr| fr.resume == END_RESUME)
+            .ok_or_else(|| Abort::internal("the end is not an end snapshot"))?;
+        for &(id, o) in &fr.live {
+            if id == LOC_ID {
+                plan.end_loc = Some(o);
+            } else {
+                plan.end_stores.push((field_off(id), o));
+            }
+        }
+    }
+
+    // The exits, one per snapshot a guard uses.
+    let mut order: Vec<SnapId> = seen_snaps.into_iter().collect();
+    order.sort();
+    let mut nslots = nres as usize;
+    let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::default();
+    let mut exit_index: HashMap<SnapId, usize> = HashMap::default();
+    for s in order {
+        let snap = t
+            .snaps
+            .get(s)
+            .ok_or_else(|| Abort::internal("no snapshot"))?;
+        let mut next = nres;
+        let mut frames = Vec::with_capacity(snap.frames.len());
+        let mut srcs: GuardSrc = Vec::with_capacity(snap.frames.len());
+        let mut prev_resume: Option<llvm_sys::prelude::LLVMValueRef> = None;
+        // A value live twice in the snapshot (in two frames, or as two AOT
+        // values) is stored once.
+        let mut stored: HashMap<Operand, u32> = HashMap::default();
+        let mut stores: Vec<(Operand, u32)> = Vec::new();
+        for fr in &snap.frames {
+            let res = w
+                .resumes
+                .get(fr.resume as usize)
+                .ok_or_else(|| Abort::internal("a snapshot's resume id"))?;
+            let ri = cx
+                .resume_info
+                .get(fr.resume as usize)
+                .ok_or_else(|| Abort::internal("a snapshot's resume id"))?;
+            let mut live = Vec::with_capacity(fr.live.len());
+            let mut src_live = Vec::with_capacity(fr.live.len());
+            for &(reg, o) in &fr.live {
+                let v = *w
+                    .regs
+                    .get(&(fr.func, reg))
+                    .ok_or_else(|| Abort::internal("a snapshot value without an AOT value"))?;
+                // SAFETY: `v` is a live value of the generation's AOT module
+                // (yk-llvm rule 2: the module outlives the build).
+                let vty = unsafe { LLVMTypeOf(v) };
+                let dty = match decode::leaves(vty).map_err(Abort::unsupported)?.as_slice() {
+                    [t] => *t,
+                    _ => return Err(Abort::unsupported("an aggregate value live at a guard")),
+                };
+                let src = match o {
+                    Operand::Const(c) if const_bits(c).is_some() => {
+                        LiveSrc::Const(const_bits(c).unwrap())
+                    }
+                    _ => {
+                        // What the buffer holds: `o`, or the base pointer `o`
+                        // is a constant offset from; in a reserved or eager
+                        // slot, one this exit stored already, or a new one.
+                        let (what, off) = match o {
+                            Operand::Val(v) => remat(v.0).map_or((o, None), |(b, off)| {
+                                (Operand::Val(tir::ValId(b)), Some(off))
+                            }),
+                            _ => (o, None),
+                        };
+                        let slot = match what {
+                            Operand::Val(b) if reserved.contains_key(&b.0) => reserved[&b.0],
+                            Operand::Val(b) if eager.contains_key(&b.0) => eager[&b.0],
+                            _ if stored.contains_key(&what) => stored[&what],
+                            _ => {
+                                stored.insert(what, next);
+                                stores.push((what, next));
+                                next += 1;
+                                next - 1
+                            }
+                        };
+                        match off {
+                            Some(off) => LiveSrc::SlotPlus(slot, off),
+                            None => LiveSrc::Slot(slot),
+                        }
+                    }
+                };
+                live.push((reg, dty, src));
+                src_live.push((v, src));
+            }
+            frames.push(FrameInfo {
+                prog: ri.prog.clone(),
+                block: ri.block,
+                idx: ri.idx,
+                live,
+                call_dst: ri.call_dst,
+            });
+            srcs.push(SrcFrame {
+                f: res.f,
+                fidx: res.fidx,
+                resume: res.at,
+                live: src_live,
+                // SAFETY: `r` is a live instruction of the AOT module (as
+                // above): the one a frame resumes at after its call.
+                call: prev_resume.map(|r| unsafe { LLVMGetPreviousInstruction(r) }),
+            });
+            prev_resume = Some(res.at);
+        }
+        nslots = nslots.max(next as usize);
+        snap_infos.insert(s, (frames, srcs));
+        exit_index.insert(s, plan.exits.len());
+        plan.exits.push((s, stores));
+    }
+    let mut guards = Vec::with_capacity(guard_snaps.len());
+    let mut guard_srcs = Vec::with_capacity(guard_snaps.len());
+    for s in &guard_snaps {
+        let (frames, srcs) = &snap_infos[s];
+        guards.push(GuardInfo::new(frames.clone()));
+        guard_srcs.push(srcs.clone());
+    }
+    Ok(Layout {
+        plan,
+        guards,
+        guard_srcs,
+        nslots,
+        used,
+        invariant,
+        reserved,
+        tier_stores,
+        exit_index,
+    })
+}
