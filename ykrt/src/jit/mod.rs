@@ -83,9 +83,9 @@ struct Pending {
 struct State {
     /// The JIT at the configured code generation level: traces when there is
     /// no tier 0, or once they are hot.
-    orc: orc::Orc,
+    orc: orc::LazyOrc,
     /// The JIT at tier 0 (`-O0`), if tiering is on.
-    cold: Option<orc::Orc>,
+    cold: Option<orc::LazyOrc>,
     /// Traces compiled at tier 0 and not yet recompiled, by number.
     pending: HashMap<u64, Pending>,
     /// Side traces' modules (as bitcode) for stitching into their parents
@@ -411,31 +411,33 @@ impl MT {
 fn init(mt: &MT) -> Result<State, SetupError> {
     let mut phases = Phases::new();
     dbg::configure_llvm();
-    let mut orc = orc::Orc::new(mt.config().codegen_opt)?;
-    let mut cold = if tier_up_iters() > 0 && mt.config().codegen_opt > 0 {
-        Some(orc::Orc::new(0)?)
-    } else {
-        None
-    };
+    // The runtime's functions traces call, defined in each LLJIT when it
+    // is made (see `orc::LazyOrc`).
+    let defs = vec![
+        (
+            builder::GUARD_EXIT,
+            crate::deopt::__yk_guard_exit as *const () as usize,
+        ),
+        (
+            builder::SIDE_GUARD_EXIT,
+            crate::deopt::__yk_side_guard_exit as *const () as usize,
+        ),
+        (SIDE_TIER_UP, __yk_side_tier_up as *const () as usize),
+        (TIER_CHECK, __yk_tier_check as *const () as usize),
+        (
+            stitch::SIDE_RAN,
+            crate::deopt::__yk_side_ran as *const () as usize,
+        ),
+    ];
+    if !yk_llvm::init_native_target() {
+        return Err(SetupError::Orc(orc::OrcError::NoNativeTarget));
+    }
+    let orc = orc::LazyOrc::new(mt.config().codegen_opt, defs.clone());
+    let cold =
+        (tier_up_iters() > 0 && mt.config().codegen_opt > 0).then(|| orc::LazyOrc::new(0, defs));
     phases.done("llvm");
     let first = open_gen(mt, 0, &mut phases)?;
     phases.report("setup");
-    for o in std::iter::once(&mut orc).chain(cold.as_mut()) {
-        o.define_absolute(
-            builder::GUARD_EXIT,
-            crate::deopt::__yk_guard_exit as *const () as usize,
-        )?;
-        o.define_absolute(
-            builder::SIDE_GUARD_EXIT,
-            crate::deopt::__yk_side_guard_exit as *const () as usize,
-        )?;
-        o.define_absolute(SIDE_TIER_UP, __yk_side_tier_up as *const () as usize)?;
-        o.define_absolute(TIER_CHECK, __yk_tier_check as *const () as usize)?;
-        o.define_absolute(
-            stitch::SIDE_RAN,
-            crate::deopt::__yk_side_ran as *const () as usize,
-        )?;
-    }
     Ok(State {
         orc,
         cold,
@@ -785,6 +787,9 @@ impl LlvmCompiler {
                 )))
             }
             (None, Some(module)) => {
+                let orc = orc
+                    .get()
+                    .map_err(|e| CompileError::from(Abort::backend(e.to_string())))?;
                 if let Some(s) = &slot {
                     add_side_entry(
                         &module,

@@ -365,3 +365,45 @@ pub struct CodeHandle(LLVMOrcResourceTrackerRef);
 // SAFETY: a handle is only used by [`Orc::remove`], under the compiler's lock.
 unsafe impl Send for CodeHandle {}
 unsafe impl Sync for CodeHandle {}
+
+/// An LLJIT made the first time it is needed, with the runtime's symbols
+/// `defs` defined in it: with the native tier 0 a process makes its tier-0
+/// LLJIT only if the native code generator gives up on a trace, and its
+/// hot one at its first recompilation (making both cost about 2-4 ms of the
+/// first trace's compile time).
+pub struct LazyOrc {
+    level: u8,
+    defs: Vec<(&'static str, usize)>,
+    orc: Option<Orc>,
+}
+
+impl LazyOrc {
+    /// An LLJIT at code generation level `level`, not made yet.
+    pub fn new(level: u8, defs: Vec<(&'static str, usize)>) -> LazyOrc {
+        LazyOrc {
+            level,
+            defs,
+            orc: None,
+        }
+    }
+
+    /// The LLJIT, made now if it was not.
+    pub fn get(&mut self) -> Result<&mut Orc, OrcError> {
+        if self.orc.is_none() {
+            let mut o = Orc::new(self.level)?;
+            for &(name, addr) in &self.defs {
+                o.define_absolute(name, addr)?;
+            }
+            self.orc = Some(o);
+        }
+        Ok(self.orc.as_mut().expect("made above"))
+    }
+
+    /// Frees a trace's code (see [`Orc::remove`]); a handle can only come
+    /// from an LLJIT that was made.
+    pub fn remove(&mut self, rt: CodeHandle) {
+        if let Some(o) = &mut self.orc {
+            o.remove(rt);
+        }
+    }
+}

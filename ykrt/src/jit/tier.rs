@@ -251,7 +251,8 @@ impl Shared {
                 return;
             }
         };
-        if define_refs(&mut st.orc, info, &bc.funcs, &bc.globals).is_err() {
+        let Ok(orc) = st.orc.get() else { return };
+        if define_refs(orc, info, &bc.funcs, &bc.globals).is_err() {
             return;
         }
         let parse = || Module::parse_bytes_in(gen.ctx.ctx, &bc.bitcode, &p.name);
@@ -295,7 +296,10 @@ impl Shared {
                     })
                     .and_then(|(m, n)| {
                         for (fs, gs) in &refs {
-                            define_refs(&mut st.orc, info, fs, gs).map_err(StitchError::Refs)?;
+                            let orc = st.orc.get().map_err(|e| {
+                                StitchError::Refs(CompileError::from(Abort::backend(e.to_string())))
+                            })?;
+                            define_refs(orc, info, fs, gs).map_err(StitchError::Refs)?;
                         }
                         Ok((m, n))
                     });
@@ -328,7 +332,8 @@ impl Shared {
             mt.stats()
                 .count_n(crate::stats::Counter::SideTracesStitched, stitched as u64);
         }
-        let Ok((addr, rt)) = st.orc.add_and_lookup(module.into_raw(), &gen.ctx, &p.name) else {
+        let Ok(orc) = st.orc.get() else { return };
+        let Ok((addr, rt)) = orc.add_and_lookup(module.into_raw(), &gen.ctx, &p.name) else {
             return;
         };
         st.hot_code.insert(no, rt);
