@@ -3,7 +3,7 @@
 
 use std::{
     io::{Read, Write},
-    os::unix::process::ExitStatusExt,
+    os::unix::process::{CommandExt, ExitStatusExt},
     path::Path,
     process::{Command, ExitStatus, Stdio},
     thread,
@@ -39,10 +39,17 @@ const BUSY_TRIES: u32 = 50;
 /// descriptor is close-on-exec, not close-on-fork). That lasts microseconds, so the start is
 /// retried (`BUSY_TRIES` times, 10 ms apart); any other error, or a binary still busy
 /// after that, is returned.
+///
+/// The binary runs in a process group of its own, killed whole once it has exited or timed
+/// out: a process it left running in the background (the official Lua suite's `main.lua`
+/// starts interpreters in an endless loop with `&` and signals them, and leaves one running
+/// when it fails) would otherwise hold the output pipes open, and reading them would never
+/// end.
 pub fn run_with_timeout(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Result<RunOutput> {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     let mut tries = 0;
     let mut child = loop {
         match cmd.spawn() {
@@ -69,6 +76,9 @@ pub fn run_with_timeout(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> R
             None
         }
     };
+    // SAFETY: kill(2) of the child's process group (its id is the child's pid, the group
+    // still exists while any process in it is left, so the id names no other group).
+    unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
     feeder.join().ok();
     Ok(RunOutput {
         status,
@@ -223,6 +233,20 @@ mod tests {
         assert!(d.contains("line 2:\n    plain: \"b\"\n    JIT:   \"x\""));
         assert!(d.contains("line 3:\n    plain: \"c\"\n    JIT:   <no line>"));
         assert!(!d.contains("line 1:"));
+    }
+
+    /// A process the binary leaves running in the background (holding its stdout) does not
+    /// keep the run from ending: it is killed with the binary's process group. (Without that,
+    /// reading the output waits for the sleeper.)
+    #[test]
+    fn background_processes_left_behind_are_killed() {
+        let mut sh = Command::new("/bin/sh");
+        sh.args(["-c", "sleep 60 & echo started"]);
+        let t = std::time::Instant::now();
+        let r = run_with_timeout(&mut sh, b"", Duration::from_secs(30)).unwrap();
+        assert!(r.status.unwrap().success());
+        assert_eq!(r.stdout, b"started\n");
+        assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // Run-time:
 //   env-var: YKD_LOG=3
 //   env-var: YKD_NATIVE=0
+//   env-var: YKD_TIER_UP=20000
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YK_SIDETRACE_THRESHOLD=2
 //   env-var: YKD_LOG_STATS=-
@@ -38,7 +39,8 @@
 // the outer loop's trace. From then on every iteration of every loop runs in a trace, with two
 // jumps per outer iteration (`trace_jumps`: 80 for 40) and no guard failing until the end.
 // The entries are those 80 jumps and one more: the innermost trace moving to its recompiled
-// code (tiered up after 2,000 iterations) leaves at its loop's head and is entered again.
+// code (tiered up after 20,000 iterations: YKD_TIER_UP=20000, as the innermost loop runs
+// 24,000 in all, short for the default 100,000) leaves at its loop's head and is entered again.
 // With YKD_INNER_LOOPS_FIRST=0 the outer loop's recording unrolls the inner loops and is
 // aborted as too long after a long compilation.
 

@@ -148,8 +148,8 @@ fn arith_loop_through_the_trace_ir() {
     );
 }
 
-/// Tiered code generation: the loop's trace is compiled at tier 0 (`-O0`) first and, once
-/// it has run `jit::TIER_UP_ITERS` (20,000) iterations, recompiled at the configured level
+/// Tiered code generation: the loop's trace is compiled at tier 0 (natively) first and, once
+/// it has run `jit::TIER_UP_ITERS` (100,000) iterations, recompiled at the configured level
 /// (a `tier-up` record in the stats' `traces`); the program's output stays the
 /// interpreter's. The trace is entered once and loops to the end: it moves to its
 /// recompiled code from inside its loop (at its head, through the interpreter's control

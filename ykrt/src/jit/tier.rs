@@ -15,19 +15,19 @@
 use super::*;
 
 /// Loop iterations (a root trace) or runs (a side trace) after which a
-/// trace compiled at tier 0 (LLVM's `-O0` code generation: FastISel and the
-/// fast register allocator, about a third of the `-O1` time) is recompiled
-/// at the configured level (`YKD_CODEGEN_OPT`, default 1) and its code
-/// replaced. `YKD_TIER_UP=N`
+/// trace compiled at tier 0 (natively, `jit::native`, or by LLVM's `-O0`
+/// code generation) is recompiled at the configured level
+/// (`YKD_CODEGEN_OPT`, default 1) and its code replaced. `YKD_TIER_UP=N`
 /// overrides it (read once); 0 compiles every trace at the configured level
 /// at once. A recompilation waits (asks again this many iterations later)
 /// while compiling is over its budget (`YK_COMPILE_BUDGET`), as a new
-/// recording does. 20,000: a recompilation costs about 20 us per LLVM
-/// instruction and saves under a nanosecond per instruction per iteration,
-/// so it pays for itself after tens of thousands of iterations, whatever
-/// the trace's size (was 2,000; see docs/trace-compiler.md for the
-/// measurements).
-pub const TIER_UP_ITERS: u64 = 20_000;
+/// recording does. 100,000: a recompilation costs about 20 us per LLVM
+/// instruction (more with side traces stitched in) and saves under a
+/// nanosecond per instruction per iteration against the native tier 0,
+/// whose code is as fast as LLVM's `-O0`; on the Lua benchmarks 100,000 and
+/// 200,000 did better than 20,000 once tier 0 was native (was 2,000, then
+/// 20,000; see docs/trace-compiler.md for the measurements).
+pub const TIER_UP_ITERS: u64 = 100_000;
 
 pub(super) fn tier_up_iters() -> u64 {
     static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();

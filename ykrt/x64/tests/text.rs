@@ -263,7 +263,7 @@ fn edge_values(w: u32) -> Vec<u64> {
         m - 1,
         m >> 1,
         (m >> 1) + 1,
-        (m >> 1) - 1,
+        (m >> 1).wrapping_sub(1),
         5,
         0x55,
     ];
