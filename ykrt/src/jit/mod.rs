@@ -658,11 +658,11 @@ impl LlvmCompiler {
         });
         // The LLVM module, if LLVM compiles the trace: checked and
         // optimised.
+        let walked = built.walked;
         let prepare = |m: &Module, phases: &mut Phases| -> Result<usize, CompileError> {
             let ninstrs = m.instruction_count();
             phases.note(&format!(
-                "({ninstrs} instructions from {} walked, {} guards)",
-                built.walked, built_guards
+                "({ninstrs} instructions from {walked} walked, {built_guards} guards)"
             ));
             if ninstrs > MAX_TRACE_INSTRS {
                 return Err(CompileError::from(Abort::too_long(format!(
@@ -681,6 +681,18 @@ impl LlvmCompiler {
             }
             Ok(ninstrs)
         };
+        // A deferred lowering done now (for the IR logs, or LLVM compiles
+        // the trace after all): the module, checked and optimised.
+        let lower_now =
+            |built: &mut builder::BuiltTrace, phases: &mut Phases| -> Result<usize, CompileError> {
+                let d = built.deferred.take().expect("a deferred lowering");
+                let (m, lowered) = d.lower().map_err(CompileError::from)?;
+                let n = prepare(&m, phases)?;
+                built.module = Some(m);
+                built.funcs = lowered.funcs;
+                built.globals = lowered.globals;
+                Ok(n)
+            };
         let mut ninstrs = 0;
         if let Some(m) = &built.module {
             ninstrs = prepare(m, &mut phases)?;
@@ -717,12 +729,7 @@ impl LlvmCompiler {
                     if sel.jit_pre_opt || sel.jit_post_opt {
                         // The LLVM IR asked for: lowered now rather than
                         // if the trace is recompiled.
-                        let d = built.deferred.take().expect("checked above");
-                        let (m, lowered) = d.lower().map_err(CompileError::from)?;
-                        ninstrs = prepare(&m, &mut phases)?;
-                        built.module = Some(m);
-                        built.funcs = lowered.funcs;
-                        built.globals = lowered.globals;
+                        ninstrs = lower_now(&mut built, &mut phases)?;
                     }
                 }
                 Err(e) => {
@@ -732,12 +739,7 @@ impl LlvmCompiler {
                         crate::log::LEVEL_EXECUTION,
                         &format!("yk-native-fallback: {name}: {e}"),
                     );
-                    let d = built.deferred.take().expect("checked above");
-                    let (m, lowered) = d.lower().map_err(CompileError::from)?;
-                    ninstrs = prepare(&m, &mut phases)?;
-                    built.module = Some(m);
-                    built.funcs = lowered.funcs;
-                    built.globals = lowered.globals;
+                    ninstrs = lower_now(&mut built, &mut phases)?;
                 }
             }
         }

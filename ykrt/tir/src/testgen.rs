@@ -2,7 +2,7 @@
 //! generator behind `tests/prop.rs` (optimisation preserves behaviour) and
 //! yk-x64's differential tests (native code against the evaluator).
 //!
-//! Owns [`gen_trace`], [`memory`] and [`env`]. Invariants: a trace from
+//! Owns [`gen_trace`], [`memory`], [`env`], [`inputs`] and [`env_u64`]. Invariants: a trace from
 //! [`gen_trace`] verifies; it is a loop with parameters `(shared: ptr, k:
 //! ptr, x: i64, y: i64, b: i1)` (or, one time in eight, ends at a snapshot)
 //! that accesses memory only through the shared region ([`SHARED`], its first
@@ -608,4 +608,29 @@ pub fn env_flagged<'a>(fallback: Option<&'a Cell<bool>>) -> Env<'a> {
         }),
     );
     e
+}
+
+/// The number in environment variable `name` (a test's case count or first
+/// seed), or `default` if it is unset or not a number.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Random inputs for a trace from [`gen_trace`]: the shared and constant
+/// regions, `x` and `y` (small half the time, so that guards on equalities
+/// pass and fail), and `b`.
+pub fn inputs(rng: &mut fastrand::Rng) -> [u64; 5] {
+    let mut small_or_any = || {
+        if rng.bool() {
+            rng.u64(0..4)
+        } else {
+            rng.u64(..)
+        }
+    };
+    let x = small_or_any();
+    let y = small_or_any();
+    [SHARED, CONST, x, y, rng.u64(0..2)]
 }

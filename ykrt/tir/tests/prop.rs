@@ -14,7 +14,7 @@
 
 use tir::eval::{self, Ending, RegionKind};
 use tir::opt::{optimise, OptError};
-use tir::testgen::{env, gen_trace, memory, CONST, SHARED, SHARED_DATA, SHARED_LEN};
+use tir::testgen::{env, gen_trace, memory, SHARED, SHARED_DATA, SHARED_LEN};
 use tir::text::{parse, print};
 use tir::*;
 
@@ -145,17 +145,7 @@ fn check_seed(seed: u64, f: &mut Figures) {
         f.always_fail += 1;
     }
     for _ in 0..4 {
-        let x = if rng.bool() {
-            rng.u64(0..4)
-        } else {
-            rng.u64(..)
-        };
-        let y = if rng.bool() {
-            rng.u64(0..4)
-        } else {
-            rng.u64(..)
-        };
-        let inputs = [SHARED, CONST, x, y, rng.u64(0..2)];
+        let inputs = tir::testgen::inputs(&mut rng);
         let before = eval::run(&t, &inputs, mem0.clone(), &mut env(), 4);
         let Ok(before) = before else {
             // UB (or an access the generator didn't foresee) before
@@ -195,14 +185,8 @@ fn check_seed(seed: u64, f: &mut Figures) {
 
 #[test]
 fn optimisation_preserves_behaviour() {
-    let n: u64 = std::env::var("TIR_PROP_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
-    let base: u64 = std::env::var("TIR_PROP_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let n = tir::testgen::env_u64("TIR_PROP_CASES", 3000);
+    let base = tir::testgen::env_u64("TIR_PROP_SEED", 0);
     let mut f = Figures::default();
     for seed in base..base + n {
         check_seed(seed, &mut f);

@@ -294,17 +294,7 @@ fn check_seed(seed: u64, f: &mut Figures) {
         .all(|w| w[0] <= w[1] && (w[1] as usize) <= code.len()));
     let mt = marked(&t);
     for _ in 0..4 {
-        let x = if rng.bool() {
-            rng.u64(0..4)
-        } else {
-            rng.u64(..)
-        };
-        let y = if rng.bool() {
-            rng.u64(0..4)
-        } else {
-            rng.u64(..)
-        };
-        let inputs = [SHARED, CONST, x, y, rng.u64(0..2)];
+        let inputs = testgen::inputs(&mut rng);
         let fallback = Cell::new(false);
         let mut env = testgen::env_flagged(Some(&fallback));
         let Ok(out) = eval::run(&mt, &inputs, mem0.clone(), &mut env, ITERS) else {
@@ -511,14 +501,8 @@ fn native_matches_evaluator() {
         eprintln!("skipped: can't map the fixed regions at 0x10000 and 0x20000");
         return;
     };
-    let n: u64 = std::env::var("X64_DIFF_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
-    let base: u64 = std::env::var("X64_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let n = tir::testgen::env_u64("X64_DIFF_CASES", 3000);
+    let base = tir::testgen::env_u64("X64_DIFF_SEED", 0);
     let mut f = Figures::default();
     for seed in base..base + n {
         check_seed(seed, &mut f);
