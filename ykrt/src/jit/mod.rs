@@ -276,8 +276,6 @@ struct Code {
     /// A native tier-0 trace's code (and a side trace's entry stub), freed
     /// with this.
     _native: Vec<x64::Code>,
-    /// Dropped already (the handle, if any, handed over).
-    gone: bool,
     trace_no: u64,
     /// `rt` is tier 0's.
     cold: bool,
@@ -288,9 +286,6 @@ struct Code {
 
 impl Drop for Code {
     fn drop(&mut self) {
-        if std::mem::replace(&mut self.gone, true) {
-            return;
-        }
         let rt = self.rt.take();
         self.shared
             .dead
@@ -343,8 +338,6 @@ impl CompiledTrace for Trace {
     }
 }
 
-/// Binds a trace's references to AOT functions and globals (`(symbol,
-/// index)`) to the binary's addresses in `orc`.
 /// Verifies a trace module and runs [`PIPELINE`] (or `YKD_OPT_PIPELINE`)
 /// on it.
 fn optimise(m: &Module) -> Result<(), CompileError> {
@@ -358,6 +351,8 @@ fn optimise(m: &Module) -> Result<(), CompileError> {
         .map_err(|e| CompileError::from(Abort::backend(e.to_string())))
 }
 
+/// Binds a trace's references to AOT functions and globals (`(symbol,
+/// index)`) to the binary's addresses in `orc`.
 fn define_refs(
     orc: &mut orc::Orc,
     info: &crate::aot::YkAotInfo,
@@ -704,7 +699,7 @@ impl LlvmCompiler {
         let mut native_code = Vec::new();
         let mut native_addr = None;
         if let (Some((plan, syms)), Some(d)) = (built.native.take(), &built.deferred) {
-            let made = native::compile(&d.trace, &plan, &syms).and_then(|code| {
+            let made = x64::compile(&d.trace, &plan, &syms).and_then(|code| {
                 let a = code.entry();
                 native_code.push(code);
                 match &slot {
@@ -868,7 +863,6 @@ impl LlvmCompiler {
             shared: self.shared.clone(),
             rt,
             _native: native_code,
-            gone: false,
             trace_no,
             cold: tier0,
             _slot: slot,

@@ -2,7 +2,7 @@
 //! x86-64 code generator (`yk-x64`) instead of LLVM's `-O0`.
 //!
 //! Owns [`Syms`] (the AOT symbols a trace refers to, resolved while the
-//! AOT module is at hand), [`enabled`] (the policy) and [`compile`].
+//! AOT module is at hand, for `x64::compile`) and [`enabled`] (the policy).
 //! Invariants: the plan is the trace's layout (`tirb::lower::layout`), the
 //! one the LLVM lowering also follows (same slots, same stores, same ends),
 //! so the guards' infos (`GuardInfo`, `GuardSrc`) describe the native code,
@@ -147,9 +147,4 @@ pub fn enabled() -> bool {
         _ => None,
     });
     mode.unwrap_or_else(super::dbg::strip_at_tier0)
-}
-
-/// Compiles `trace` natively with `plan`.
-pub fn compile(trace: &tir::Trace, plan: &x64::Plan, syms: &Syms) -> Result<x64::Code, x64::Error> {
-    x64::compile(trace, plan, syms)
 }

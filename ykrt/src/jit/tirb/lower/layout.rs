@@ -50,15 +50,9 @@ pub struct Layout {
     pub nslots: usize,
     /// Parameters the trace uses (only these get a phi or a load).
     pub used: Vec<bool>,
-    /// Parameters a loop never changes.
-    pub invariant: Vec<bool>,
-    /// Parameter -> its reserved slot.
-    pub reserved: HashMap<u32, u32>,
     /// The loop's tier check's stores, `(vars field index, parameter)`, if
     /// it has one.
     pub tier_stores: Option<Vec<(u32, u32)>>,
-    /// The snapshots guards use, sorted, with their index in `plan.exits`.
-    pub exit_index: HashMap<SnapId, usize>,
 }
 
 /// The bits of a plain constant (what a guard's info can hold).
@@ -305,7 +299,6 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     order.sort();
     let mut nslots = nres as usize;
     let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::default();
-    let mut exit_index: HashMap<SnapId, usize> = HashMap::default();
     for s in order {
         let snap = t
             .snaps
@@ -396,7 +389,6 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
         }
         nslots = nslots.max(next as usize);
         snap_infos.insert(s, (frames, srcs));
-        exit_index.insert(s, plan.exits.len());
         plan.exits.push((s, stores));
     }
     let mut guards = Vec::with_capacity(guard_snaps.len());
@@ -412,9 +404,6 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
         guard_srcs,
         nslots,
         used,
-        invariant,
-        reserved,
         tier_stores,
-        exit_index,
     })
 }
