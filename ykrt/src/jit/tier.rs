@@ -251,6 +251,7 @@ impl Shared {
                 return;
             }
         };
+        let mut ms = phases.done("its module");
         let Ok(orc) = st.orc.get() else { return };
         if define_refs(orc, info, &bc.funcs, &bc.globals).is_err() {
             return;
@@ -313,6 +314,7 @@ impl Shared {
                     }
                     Err(e) => phases.note(&format!("(not stitched: {e})")),
                 }
+                ms += phases.done("stitch");
             }
         }
         let module = match module.map_or_else(parse, Ok) {
@@ -338,7 +340,7 @@ impl Shared {
         };
         st.hot_code.insert(no, rt);
         f.store(addr, Ordering::Release);
-        let codegen_ms = phases.done("codegen at the hot level");
+        let codegen_ms = ms + phases.done("codegen at the hot level");
         phases.report(&p.name);
         // Counted against the compile budget like any compilation.
         let (wall, cpu) = clock.elapsed();

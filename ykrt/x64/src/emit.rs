@@ -8,23 +8,34 @@
 //! - Every value (parameter or instruction) has a home, an 8-byte word in
 //!   the frame at `rsp + home_base + 8 * v`, holding its *canonical* bits:
 //!   an `iN` zero-extended to 64 bits (`i1` is 0/1), an `f32`'s bits
-//!   zero-extended, an `f64`'s or a pointer's 64 bits. A result is stored
-//!   to its home when it is computed, so the home is always valid from its
-//!   definition on: exits, re-entries and any operand not in a register
-//!   read homes, and no register is ever spilled. Two exceptions, decided
-//!   by one pass before emission (`analyse`): a `ptr_add` whose only uses
+//!   zero-extended, an `f64`'s or a pointer's 64 bits. Parameters are
+//!   stored to their homes at entry, re-entry and the loop's jump, so their
+//!   homes are always valid. A result the body uses again is kept in a
+//!   cache register only (*dirty*, `dirty`) and written to its home only
+//!   when it must be: evicted from its register while still needed
+//!   (`need`: its last use in the body, or the last guard whose exit reads
+//!   it), before a call that clobbers its register while it is needed after
+//!   the call (`spill_caller_saved`), and on the way out of a guard whose
+//!   exit reads it (a write-back stub per such guard, out of line: the
+//!   exits read homes). Other results are stored to their homes at once.
+//!   Two exceptions, decided by one pass before emission (`analyse`): a
+//!   `ptr_add` whose only uses
 //!   are as loads' and stores' addresses (and whose offset chain fits
 //!   32 bits) has no code and no home (its users address `[root + disp]`),
 //!   and a compare whose only use is the next instruction (a guard or a
 //!   select) leaves its result in the flags only.
 //! - The register cache: the *pool* registers `rsi rdi r8 r9 r10 r14 r15`
-//!   and `xmm8-xmm15` hold copies of values' canonical bits (a float in an
-//!   xmm register: its low 32 or 64 bits), made when a result whose value
-//!   the body uses later is stored (`st`, `stx`); `loc` maps a value to its
-//!   register, `gval`/`xval` a register to its value. Operands are read
+//!   and `xmm8-xmm15` hold values' canonical bits (a float in an xmm
+//!   register: its low 32 or 64 bits): results the body uses later
+//!   (`st`, `stx`), and operands read from their homes that the body uses
+//!   again (`cache_operand`: a value loaded once per iteration, such as the
+//!   interpreter's frame base, stays in a register). `loc` maps a value to
+//!   its register, `gval`/`xval` a register to its value. Operands are read
 //!   from there when cached (`ld`, `ldx`, `src`, `fsrc`, `addr`), else from
 //!   homes. A pool register is written only by the cache, or after
-//!   `clobber` (a loaded argument register, `rep stos`'s rdi). The cache
+//!   `clobber` (a loaded argument register, `rep stos`'s rdi), which writes
+//!   a dirty value back first. An operand's register is never taken for
+//!   another operand of the same instruction (`inst_stamp`). The cache
 //!   is emptied where control merges or registers die: at the head (and
 //!   after the tier check), after each call (`rsi rdi r8-r10` and all of
 //!   `xmm8-15` are caller-saved; `r14`, `r15` survive), and before the
@@ -33,8 +44,8 @@
 //!   the least recently used one.
 //! - `flags` says which compare set the flags; only the instruction right
 //!   after it (a guard: `jcc`; a select: `cmov`) reads them, and nothing
-//!   between (a result's stores, eager slot stores, operand loads: all
-//!   `mov`/`lea`) changes them.
+//!   between (a result's stores, eager slot stores, operand loads,
+//!   write-backs: all `mov`/`lea`) changes them.
 //! - `rbx` = vars, `r12` = info, `r13` = buf for the whole function
 //!   (callee-saved, as are the cache's `r14`, `r15`). `rbp` is the frame
 //!   pointer. `rsp` is aligned to at least 16 bytes (the largest alloca
@@ -50,7 +61,8 @@
 //! - Guards: a conditional jump to an out-of-line block per snapshot (or a
 //!   two-instruction stub per guard where several guards share one) that puts
 //!   the guard's number in `esi`, makes the exit's stores (through `rax`
-//!   only) and jumps to one shared tail calling `exit_fn`.
+//!   only) and jumps to one shared tail calling `exit_fn`; a guard whose
+//!   exit reads dirty values goes through its write-back stub first.
 //! - Emission is linear in the trace's size: per-value tables are vectors
 //!   indexed by value, per-snapshot ones by snapshot.
 
@@ -58,6 +70,8 @@ use crate::{Callee, Error, Ext, Plan, Shape, Symbols};
 use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
 use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Trace, Ty, ValId};
+
+use std::collections::HashMap;
 
 type R<T> = Result<T, Error>;
 
@@ -262,11 +276,23 @@ struct E<'a> {
     xval: [Option<ValId>; 8],
     xstamp: [u32; 8],
     stamp: u32,
+    /// `stamp` when the current body instruction began: a register used
+    /// since holds one of its operands and is not taken for another.
+    inst_stamp: u32,
     /// Per value: its cache register (`XLOC` codes).
     loc: Vec<u8>,
     /// Per value: the index of its last use in the body (the body's length
     /// for a use by the end); values only an exit reads don't count.
     last: Vec<u32>,
+    /// Per value: the index of the last body instruction that needs it in
+    /// a register or its home: `last`, and the guards whose exits read it
+    /// (the body's length for the end).
+    need: Vec<u32>,
+    /// Per value: cached in a register whose bits its home doesn't hold
+    /// yet (written back when evicted while still needed, before a call
+    /// that clobbers the register, and on the way out of a guard whose
+    /// exit reads it).
+    dirty: Vec<bool>,
     /// Per value: a `ptr_add` folded into its users' addressing: (root, disp).
     fold: Vec<Option<(ValId, i32)>>,
     /// Per body instruction: a compare feeding only the next instruction (a
@@ -280,6 +306,11 @@ struct E<'a> {
     head: CodeLabel,
     entry: CodeLabel,
 }
+
+/// A guard's way out through the write-back of the dirty values its exit
+/// reads: (its label, each value with its `loc` at the guard, the label it
+/// goes on to).
+type Flush = (CodeLabel, Vec<(ValId, u8)>, CodeLabel);
 
 /// What [`compile`] makes before mapping: the bytes and the offsets.
 pub(crate) struct Assembled {
@@ -378,8 +409,11 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         xval: [None; 8],
         xstamp: [0; 8],
         stamp: 0,
+        inst_stamp: 0,
         loc: vec![0; t.nvals()],
         last: Vec::new(),
+        need: Vec::new(),
+        dirty: vec![false; t.nvals()],
         fold: Vec::new(),
         fused: Vec::new(),
         flags: None,
@@ -584,9 +618,80 @@ impl E<'_> {
         if let Some(o) = self.plan.end_loc {
             at_end(o);
         }
+        let mut need = last.clone();
+        let mut exit_of: HashMap<SnapId, usize> = HashMap::new();
+        for (i, (s, _)) in self.plan.exits.iter().enumerate() {
+            exit_of.insert(*s, i);
+        }
+        for (k, inst) in t.body.iter().enumerate() {
+            if let Inst::Guard { snap, .. } = inst {
+                if let Some(&i) = exit_of.get(snap) {
+                    for &(o, _) in &self.plan.exits[i].1 {
+                        if let Operand::Val(u) = o {
+                            let r = fold[u.idx()].map_or(u, |(r, _)| r);
+                            need[r.idx()] = need[r.idx()].max(k as u32);
+                        }
+                    }
+                }
+            }
+        }
         self.fold = fold;
         self.fused = fused;
         self.last = last;
+        self.need = need;
+    }
+
+    /// Writes `v`, dirty in cache register `l`, to its home.
+    fn spill(&mut self, v: ValId, l: u8) -> R<()> {
+        self.dirty[v.idx()] = false;
+        let d = self.ho(v);
+        if l < XLOC {
+            self.a.mov(qword_ptr(rsp + d), POOL[usize::from(l - 1)].q)?;
+        } else {
+            let x = XPOOL[usize::from(l - XLOC)];
+            if self.t.val_ty(v) == Ty::F32 {
+                // (Canonical: zero-extended; no general register is free.)
+                self.a.movss(dword_ptr(rsp + d), x)?;
+                self.a.mov(dword_ptr(rsp + (d + 4)), 0)?;
+            } else {
+                self.a.movsd_2(qword_ptr(rsp + d), x)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `v` leaves cache register `l`: written back first if it is dirty
+    /// and needed at or after body instruction `from`.
+    fn evict(&mut self, v: ValId, l: u8, from: usize) -> R<()> {
+        self.loc[v.idx()] = 0;
+        if self.dirty[v.idx()] {
+            if self.need[v.idx()] as usize >= from {
+                self.spill(v, l)?;
+            }
+            self.dirty[v.idx()] = false;
+        }
+        Ok(())
+    }
+
+    /// Before a call: dirty values in caller-saved cache registers that
+    /// are needed after it are written back.
+    fn spill_caller_saved(&mut self) -> R<()> {
+        let k = self.k;
+        for i in 0..NCALLER {
+            if let Some(u) = self.gval[i] {
+                if self.dirty[u.idx()] && self.need[u.idx()] as usize > k {
+                    self.spill(u, 1 + i as u8)?;
+                }
+            }
+        }
+        for j in 0..XPOOL.len() {
+            if let Some(u) = self.xval[j] {
+                if self.dirty[u.idx()] && self.need[u.idx()] as usize > k {
+                    self.spill(u, XLOC + j as u8)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn ho(&self, v: ValId) -> i32 {
@@ -632,7 +737,7 @@ impl E<'_> {
     /// `g = o` (canonical bits). Never changes the flags. A pool register
     /// `g` loses what it cached.
     fn ld(&mut self, g: G, o: Operand) -> R<()> {
-        self.clobber(g.q);
+        self.clobber(g.q)?;
         match o {
             Operand::Val(v) => {
                 if let Some((root, d)) = self.fold[v.idx()] {
@@ -710,7 +815,8 @@ impl E<'_> {
     /// loaded into `x`.
     fn fsrc(&mut self, o: Operand, ty: Ty, x: AsmRegisterXmm) -> R<AsmRegisterXmm> {
         if let Operand::Val(v) = o {
-            let l = self.loc[v.idx()];
+            let l = self.cache_operand(o)?;
+            let _ = v;
             if l >= XLOC {
                 self.touch(l);
                 return Ok(XPOOL[usize::from(l - XLOC)]);
@@ -727,7 +833,7 @@ impl E<'_> {
     fn src(&mut self, o: Operand, w: u32) -> R<Src> {
         match o {
             Operand::Val(v) if self.fold[v.idx()].is_none() => {
-                let l = self.loc[v.idx()];
+                let l = self.cache_operand(o)?;
                 if l == 0 {
                     Ok(Src::M(self.ho(v)))
                 } else if l < XLOC {
@@ -760,12 +866,16 @@ impl E<'_> {
     /// in a pool register if the body uses it later). Keeps the flags.
     fn st(&mut self, v: ValId, g: G) -> R<()> {
         self.forget(v);
-        let m = self.home(v);
-        self.a.mov(m, g.q)?;
         if self.in_body && self.last[v.idx()] as usize > self.k {
-            let i = self.pick(false);
+            // Cached, and written to its home only if it must be (see
+            // `dirty`).
+            let i = self.pick(false)?;
             self.a.mov(POOL[i].q, g.q)?;
             self.set_loc(v, 1 + i as u8);
+            self.dirty[v.idx()] = true;
+        } else {
+            let m = self.home(v);
+            self.a.mov(m, g.q)?;
         }
         Ok(())
     }
@@ -774,6 +884,13 @@ impl E<'_> {
     /// clobbers rax), caching it as [`Self::st`] does.
     fn stx(&mut self, v: ValId, x: AsmRegisterXmm, ty: Ty) -> R<()> {
         self.forget(v);
+        if self.in_body && self.last[v.idx()] as usize > self.k {
+            let j = self.pick(true)?;
+            self.a.movaps(XPOOL[j], x)?;
+            self.set_loc(v, XLOC + j as u8);
+            self.dirty[v.idx()] = true;
+            return Ok(());
+        }
         if ty == Ty::F32 {
             self.a.movd(eax, x)?;
             let m = self.home(v);
@@ -781,11 +898,6 @@ impl E<'_> {
         } else {
             let m = self.home(v);
             self.a.movsd_2(m, x)?;
-        }
-        if self.in_body && self.last[v.idx()] as usize > self.k {
-            let j = self.pick(true);
-            self.a.movaps(XPOOL[j], x)?;
-            self.set_loc(v, XLOC + j as u8);
         }
         Ok(())
     }
@@ -803,8 +915,18 @@ impl E<'_> {
     /// A register of the general (or float) pool to cache a new value in,
     /// emptied: a free one, else one whose value the body no longer uses,
     /// else the least recently used.
-    fn pick(&mut self, float: bool) -> usize {
+    fn pick(&mut self, float: bool) -> R<usize> {
+        Ok(self
+            .pick_for(float, false)?
+            .expect("an unprotected pick always finds a register"))
+    }
+
+    /// [`Self::pick`]; with `operand`, for an operand of the current
+    /// instruction: never a register holding another of its operands
+    /// (`None` if all do).
+    fn pick_for(&mut self, float: bool, operand: bool) -> R<Option<usize>> {
         let k = self.k;
+        let since = self.inst_stamp;
         let (vals, stamps): (&[Option<ValId>], &[u32]) = if float {
             (&self.xval, &self.xstamp)
         } else {
@@ -813,6 +935,9 @@ impl E<'_> {
         let mut best = 0;
         let mut best_key = (3u8, u32::MAX);
         for (i, (val, &st)) in vals.iter().zip(stamps).enumerate() {
+            if operand && val.is_some() && st > since {
+                continue;
+            }
             let key = match val {
                 None => (0, 0),
                 Some(u) if self.last[u.idx()] as usize <= k => (1, st),
@@ -823,15 +948,64 @@ impl E<'_> {
                 best = i;
             }
         }
-        let old = if float {
-            self.xval[best].take()
+        if best_key.0 == 3 {
+            return Ok(None);
+        }
+        let (old, l) = if float {
+            (self.xval[best].take(), XLOC + best as u8)
         } else {
-            self.gval[best].take()
+            (self.gval[best].take(), 1 + best as u8)
         };
         if let Some(u) = old {
-            self.loc[u.idx()] = 0;
+            // An operand pick may evict an operand not read yet (needed
+            // at `k`); a result's pick comes after them.
+            let from = if operand { k } else { k + 1 };
+            self.evict(u, l, from)?;
         }
-        best
+        Ok(Some(best))
+    }
+
+    /// An operand `o` of the current body instruction that is in no
+    /// register but is used again later: loaded from its home into a cache
+    /// register, so its later uses don't reload it. Returns its `loc` code
+    /// (0 if not cached). Never changes the flags.
+    fn cache_operand(&mut self, o: Operand) -> R<u8> {
+        let Operand::Val(v) = o else { return Ok(0) };
+        let l = self.loc[v.idx()];
+        if l != 0 || !self.in_body || self.fold[v.idx()].is_some() {
+            return Ok(l);
+        }
+        if self.last[v.idx()] as usize <= self.k {
+            return Ok(0);
+        }
+        let ty = self.t.val_ty(v);
+        if ty.is_float() {
+            let Some(j) = self.pick_for(true, true)? else {
+                return Ok(0);
+            };
+            let d = self.ho(v);
+            if ty == Ty::F32 {
+                self.a.movss(XPOOL[j], dword_ptr(rsp + d))?;
+            } else {
+                self.a.movsd_2(XPOOL[j], qword_ptr(rsp + d))?;
+            }
+            self.set_loc(v, XLOC + j as u8);
+        } else {
+            let Some(i) = self.pick_for(false, true)? else {
+                return Ok(0);
+            };
+            let m = self.home(v);
+            self.a.mov(POOL[i].q, m)?;
+            self.set_loc(v, 1 + i as u8);
+        }
+        Ok(self.loc[v.idx()])
+    }
+
+    /// [`Self::ld`] of an operand of the current instruction, cached first
+    /// (see [`Self::cache_operand`]). `g` is not a pool register.
+    fn ldc(&mut self, g: G, o: Operand) -> R<()> {
+        self.cache_operand(o)?;
+        self.ld(g, o)
     }
 
     fn set_loc(&mut self, v: ValId, l: u8) {
@@ -848,6 +1022,7 @@ impl E<'_> {
 
     /// `v` is in no register any more.
     fn forget(&mut self, v: ValId) {
+        self.dirty[v.idx()] = false;
         let l = std::mem::take(&mut self.loc[v.idx()]);
         if l == 0 {
         } else if l < XLOC {
@@ -859,33 +1034,39 @@ impl E<'_> {
 
     /// General register `r` is about to be written: if a pool register, it
     /// caches nothing any more.
-    fn clobber(&mut self, r: AsmRegister64) {
+    fn clobber(&mut self, r: AsmRegister64) -> R<()> {
         if let Some(i) = POOL.iter().position(|g| g.q == r) {
             if let Some(u) = self.gval[i].take() {
-                self.loc[u.idx()] = 0;
+                self.evict(u, 1 + i as u8, self.k)?;
             }
         }
+        Ok(())
     }
 
-    /// After a call: the caller-saved pool registers cache nothing.
+    /// After a call: the caller-saved pool registers cache nothing (what
+    /// was needed was written back by [`Self::spill_caller_saved`]).
     fn drop_caller_saved(&mut self) {
         for i in 0..NCALLER {
             if let Some(u) = self.gval[i].take() {
                 self.loc[u.idx()] = 0;
+                self.dirty[u.idx()] = false;
             }
         }
         for j in 0..XPOOL.len() {
             if let Some(u) = self.xval[j].take() {
                 self.loc[u.idx()] = 0;
+                self.dirty[u.idx()] = false;
             }
         }
     }
 
-    /// At a label or a place reached by several paths: nothing is cached.
+    /// At a label or a place reached by several paths: nothing is cached
+    /// (and nothing is dirty: the body's head, after the end).
     fn clear_cache(&mut self) {
         for i in 0..POOL.len() {
             if let Some(u) = self.gval[i].take() {
                 self.loc[u.idx()] = 0;
+                self.dirty[u.idx()] = false;
             }
         }
         self.drop_caller_saved();
@@ -897,7 +1078,7 @@ impl E<'_> {
     fn addr(&mut self, o: Operand) -> R<(AsmRegister64, i32)> {
         if let Operand::Val(v) = o {
             let (r, d) = self.fold[v.idx()].unwrap_or((v, 0));
-            let l = self.loc[r.idx()];
+            let l = self.cache_operand(Operand::Val(r))?;
             if l != 0 && l < XLOC {
                 self.touch(l);
                 return Ok((POOL[usize::from(l - 1)].q, d));
@@ -1232,6 +1413,9 @@ impl E<'_> {
         let mut gno: u32 = 0;
         // Per snapshot of a single guard: that guard's number.
         let mut single_gno: Vec<u32> = vec![0; nsnaps];
+        // Per guard whose exit reads dirty values: (its label, the values
+        // and their cache registers at the guard, where it goes next).
+        let mut flushes: Vec<Flush> = Vec::new();
         let mut offsets = Vec::with_capacity(t.body.len());
         self.clear_cache();
         self.in_body = true;
@@ -1239,6 +1423,7 @@ impl E<'_> {
             offsets.push(self.a.instructions().len());
             let v = ValId((self.np + k) as u32);
             self.k = k;
+            self.inst_stamp = self.stamp;
             let flags = self.flags.take();
             if self.fold[v.idx()].is_some() {
                 // Folded into its users' addressing: no code.
@@ -1259,6 +1444,27 @@ impl E<'_> {
                 } else {
                     let l = self.a.create_label();
                     stubs[sx].push((l, gno));
+                    l
+                };
+                // The exit reads homes: dirty values it reads are written
+                // back on the way out.
+                let mut flush = Vec::new();
+                if let Some(i) = exit_of[sx] {
+                    for &(o, _) in &plan.exits[i].1 {
+                        if let Operand::Val(u) = o {
+                            let r = self.fold[u.idx()].map_or(u, |(r, _)| r);
+                            let l = self.loc[r.idx()];
+                            if self.dirty[r.idx()] && l != 0 && !flush.contains(&(r, l)) {
+                                flush.push((r, l));
+                            }
+                        }
+                    }
+                }
+                let target = if flush.is_empty() {
+                    target
+                } else {
+                    let l = self.a.create_label();
+                    flushes.push((l, flush, target));
                     l
                 };
                 match cond {
@@ -1360,6 +1566,14 @@ impl E<'_> {
                 }
                 self.a.jmp(self.epilogue)?;
             }
+        }
+        // The write-backs on the way to exits.
+        for (mut l, vals, next) in flushes {
+            self.a.set_label(&mut l)?;
+            for (v, r) in vals {
+                self.spill(v, r)?;
+            }
+            self.a.jmp(next)?;
         }
         // The exits: they read homes only.
         self.clear_cache();
@@ -1540,7 +1754,7 @@ impl E<'_> {
             Inst::ICmp { pred, lhs, rhs } => {
                 let w = self.ty(*lhs).bits();
                 let signed = matches!(pred, IPred::Sgt | IPred::Sge | IPred::Slt | IPred::Sle);
-                self.ld(RAX, *lhs)?;
+                self.ldc(RAX, *lhs)?;
                 if matches!(w, 8 | 16 | 32 | 64) {
                     // Compared at their width: no extension needed.
                     let s = self.src(*rhs, w)?;
@@ -1646,7 +1860,7 @@ impl E<'_> {
                         self.a.mov(qword_ptr(rsp + (off + 8 * i)), rax)?;
                     }
                 } else {
-                    self.clobber(rdi);
+                    self.clobber(rdi)?;
                     self.a.lea(rdi, qword_ptr(rsp + off))?;
                     self.a.mov(ecx, words as i32)?;
                     self.a.xor(eax, eax)?;
@@ -1667,7 +1881,7 @@ impl E<'_> {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor => {
                 // 32-bit operations zero-extend; others are re-canonicalised.
                 let ow = if w == 32 { 32 } else { 64 };
-                self.ld(RAX, lhs)?;
+                self.ldc(RAX, lhs)?;
                 let s = self.src(rhs, ow)?;
                 match op {
                     BinOp::Add => alu!(self, add, RAX, s, ow),
@@ -1694,7 +1908,7 @@ impl E<'_> {
                     let n = c.bits().unwrap_or(u64::MAX);
                     if n < u64::from(w) {
                         let n = n as i32;
-                        self.ld(RAX, lhs)?;
+                        self.ldc(RAX, lhs)?;
                         match op {
                             BinOp::Shl => {
                                 self.a.shl(rax, n)?;
@@ -1713,8 +1927,8 @@ impl E<'_> {
             }
             _ => {}
         }
-        self.ld(RAX, lhs)?;
-        self.ld(RCX, rhs)?;
+        self.ldc(RAX, lhs)?;
+        self.ldc(RCX, rhs)?;
         let mut res = RAX;
         match op {
             BinOp::Add => {
@@ -1766,6 +1980,7 @@ impl E<'_> {
 
     fn fbin(&mut self, v: ValId, op: BinOp, ty: Ty, lhs: Operand, rhs: Operand) -> R<()> {
         let f32 = ty == Ty::F32;
+        self.cache_operand(lhs)?;
         self.ldx(xmm0, lhs, ty)?;
         let y = if op == BinOp::FRem {
             self.ldx(xmm1, rhs, ty)?;
@@ -1788,6 +2003,7 @@ impl E<'_> {
                 } else {
                     fmod as *const () as u64
                 };
+                self.spill_caller_saved()?;
                 self.a.mov(r11, f as i64)?;
                 self.a.mov(eax, 2)?;
                 self.a.call(r11)?;
@@ -1983,6 +2199,7 @@ impl E<'_> {
             }
         }
         self.ld(R11, target)?;
+        self.spill_caller_saved()?;
         self.a.mov(eax, nf.min(8) as i32)?;
         self.a.call(r11)?;
         self.drop_caller_saved();
