@@ -40,7 +40,7 @@
 // jumps per outer iteration (`trace_jumps`: 80 for 40) and no guard failing until the end.
 // The entries are those 80 jumps and one more: the innermost trace moving to its recompiled
 // code (tiered up after 20,000 iterations: YKD_TIER_UP=20000, as the innermost loop runs
-// 24,000 in all, short for the default 100,000) leaves at its loop's head and is entered again.
+// 24,000 in all, short for the default 300,000) leaves at its loop's head and is entered again.
 // With YKD_INNER_LOOPS_FIRST=0 the outer loop's recording unrolls the inner loops and is
 // aborted as too long after a long compilation.
 

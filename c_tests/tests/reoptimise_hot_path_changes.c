@@ -36,7 +36,7 @@
 // the loop, leaving only at its end. The replaced trace is freed once the thread has left it
 // (`traces_freed`). Each root trace is entered twice: the second time after it left at its
 // loop's head to move to its recompiled code (tiered up after 2,000 iterations: YKD_TIER_UP=2000,
-// as the loop is short for the default 100,000).
+// as the loop is short for the default 300,000).
 
 #include <stdio.h>
 #include <yk.h>

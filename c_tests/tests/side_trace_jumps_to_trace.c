@@ -49,7 +49,7 @@
 // location without a trace, and those made when the jumping trace's count was a multiple of
 // 256). The interpreter enters a trace three
 // times: at first, and once more for each loop's trace moving to its recompiled code (tiered
-// up after 2,000 iterations, YKD_TIER_UP=2000 as the loops are short for the default 100,000,
+// up after 2,000 iterations, YKD_TIER_UP=2000 as the loops are short for the default 300,000,
 // while running: it leaves at its loop's head, and the interpreter enters the new code).
 
 // YKD_NATIVE=0: the direct jumps between root traces this test counts are made by LLVM's

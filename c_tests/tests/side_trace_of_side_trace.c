@@ -27,7 +27,7 @@
 // guard gets a side trace for the third, whose guard gets one for the fourth. Then every path
 // is compiled: the only later `deoptimise` is the loop's exit. (The second `enter-jit-code` is
 // the root trace moving to its recompiled code, tiered up after 2,000 iterations, pinned by
-// YKD_TIER_UP=2000 as the loop is short for the default 100,000: it leaves at
+// YKD_TIER_UP=2000 as the loop is short for the default 300,000: it leaves at
 // its loop's head and is entered again.)
 
 #include <stdio.h>

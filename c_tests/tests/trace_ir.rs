@@ -149,7 +149,7 @@ fn arith_loop_through_the_trace_ir() {
 }
 
 /// Tiered code generation: the loop's trace is compiled at tier 0 (natively) first and, once
-/// it has run `jit::TIER_UP_ITERS` (100,000) iterations, recompiled at the configured level
+/// it has run `jit::TIER_UP_ITERS` (300,000) iterations, recompiled at the configured level
 /// (a `tier-up` record in the stats' `traces`); the program's output stays the
 /// interpreter's. The trace is entered once and loops to the end: it moves to its
 /// recompiled code from inside its loop (at its head, through the interpreter's control
@@ -158,14 +158,14 @@ fn arith_loop_through_the_trace_ir() {
 #[test]
 fn hot_trace_is_recompiled_at_the_higher_tier() {
     let dir = program().parent().unwrap();
-    let off = run("200000", &[("YK_JITC", "none")]);
+    let off = run("400000", &[("YK_JITC", "none")]);
     for (tier_up, want) in [(None, true), (Some("0"), false)] {
         let stats = dir.join(format!("stats-tier-{}.json", tier_up.unwrap_or("default")));
         let mut env = vec![("YKD_LOG_STATS", stats.to_str().unwrap())];
         if let Some(t) = tier_up {
             env.push(("YKD_TIER_UP", t));
         }
-        let out = run("200000", &env);
+        let out = run("400000", &env);
         assert_eq!(out, off, "the trace computes something else");
         let stats = fs::read_to_string(&stats).unwrap();
         assert!(stat(&stats, "traces_compiled_ok") >= 1, "{stats}");

@@ -1,13 +1,14 @@
 -- jit: compiled
 -- Run-time:
+--   env-var: YKD_TIER_UP=2000
 --   stdout:
 --     ints 63750 floats 2483.1627 strs 37 last abc tbl 5000 evens 25000
 
 -- One loop entered once and run 50,000 times: its trace is recompiled (tiered up) after
--- 2,000 iterations and moves to the new code from inside the loop, at its head, with every
--- kind of loop-carried value (integers, floats, strings, a table being filled) written back
--- to the interpreter and picked up by the recompiled trace. The results must be the
--- interpreter's.
+-- 2,000 iterations (YKD_TIER_UP=2000: the loop is short for the default) and moves to the
+-- new code from inside the loop, at its head, with every kind of loop-carried value
+-- (integers, floats, strings, a table being filled) written back to the interpreter and
+-- picked up by the recompiled trace. The results must be the interpreter's.
 
 local ints, floats, strs, last = 0, 0.5, 0, ""
 local tbl, evens = {}, 0

@@ -1,5 +1,6 @@
 -- jit: compiled
 -- Run-time:
+--   env-var: YKD_TIER_UP=50000
 --   stdout:
 --     odd	150000	even	150000	acc	1044000	ticks	3000
 
@@ -8,7 +9,8 @@
 -- side trace is compiled into it (stitched), and the inner loop's exit, whose side trace ends at
 -- the outer loop's bytecodes and back into the inner loop, keeps it running in traces. The
 -- results must be the interpreter's. Under yklua the test checks its own statistics through
--- the `jit` module (plain lua has none): the side trace must have been stitched.
+-- the `jit` module (plain lua has none): the side trace must have been stitched. (The
+-- recompilation after 50,000 iterations: the loop runs 300,000, short for the default.)
 
 local odd, even, acc, ticks = 0, 0, 0, 0
 for _ = 1, 3000 do

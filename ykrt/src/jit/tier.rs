@@ -21,13 +21,15 @@ use super::*;
 /// overrides it (read once); 0 compiles every trace at the configured level
 /// at once. A recompilation waits (asks again this many iterations later)
 /// while compiling is over its budget (`YK_COMPILE_BUDGET`), as a new
-/// recording does. 100,000: a recompilation costs about 20 us per LLVM
+/// recording does. 300,000: a recompilation costs about 20 us per LLVM
 /// instruction (more with side traces stitched in) and saves under a
 /// nanosecond per instruction per iteration against the native tier 0,
-/// whose code is as fast as LLVM's `-O0`; on the Lua benchmarks 100,000 and
-/// 200,000 did better than 20,000 once tier 0 was native (was 2,000, then
-/// 20,000; see docs/trace-compiler.md for the measurements).
-pub const TIER_UP_ITERS: u64 = 100_000;
+/// whose code is within about 25% of LLVM's since it keeps results in
+/// registers; on the Lua benchmarks 300,000 and 1,000,000 made the first
+/// iteration cheaper than 100,000 with the same steady state (was 2,000,
+/// then 20,000, then 100,000; see docs/trace-compiler.md for the
+/// measurements).
+pub const TIER_UP_ITERS: u64 = 300_000;
 
 pub(super) fn tier_up_iters() -> u64 {
     static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();

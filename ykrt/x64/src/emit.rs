@@ -10,7 +10,11 @@
 //!   an `iN` zero-extended to 64 bits (`i1` is 0/1), an `f32`'s bits
 //!   zero-extended, an `f64`'s or a pointer's 64 bits. Parameters are
 //!   stored to their homes at entry, re-entry and the loop's jump, so their
-//!   homes are always valid. A result the body uses again is kept in a
+//!   homes are always valid; except a side trace's *direct* inputs
+//!   (`direct`: a whole word in a buffer slot that no store of the plan
+//!   writes), which are read where they arrived, `[r13 + 8 * slot]`, and
+//!   have no home (a side trace runs once per entry and may use few of its
+//!   dozens of inputs). A result the body uses again is kept in a
 //!   cache register only (*dirty*, `dirty`) and written to its home only
 //!   when it must be: evicted from its register while still needed
 //!   (`need`: its last use in the body, or the last guard whose exit reads
@@ -293,6 +297,10 @@ struct E<'a> {
     /// that clobbers the register, and on the way out of a guard whose
     /// exit reads it).
     dirty: Vec<bool>,
+    /// Per parameter: read where it arrives rather than from a home (a side
+    /// trace's input in a buffer slot nothing in the trace writes): the
+    /// slot's offset from `r13`.
+    direct: Vec<Option<i32>>,
     /// Per value: a `ptr_add` folded into its users' addressing: (root, disp).
     fold: Vec<Option<(ValId, i32)>>,
     /// Per body instruction: a compare feeding only the next instruction (a
@@ -414,6 +422,7 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         last: Vec::new(),
         need: Vec::new(),
         dirty: vec![false; t.nvals()],
+        direct: Vec::new(),
         fold: Vec::new(),
         fused: Vec::new(),
         flags: None,
@@ -424,6 +433,7 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         entry: labels.4,
     };
     e.analyse();
+    e.find_direct();
     let offsets_idx = e.function(frame as i32, maxalign)?;
     let res =
         e.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
@@ -698,8 +708,52 @@ impl E<'_> {
         self.home_base + 8 * v.0 as i32
     }
 
+    /// Where `v`'s canonical bits are in memory: its home, or a direct
+    /// parameter's slot.
+    fn hbase(&self, v: ValId) -> (AsmRegister64, i32) {
+        match self.direct.get(v.idx()).copied().flatten() {
+            Some(d) => (r13, d),
+            None => (rsp, self.ho(v)),
+        }
+    }
+
     fn home(&self, v: ValId) -> AsmMemoryOperand {
-        qword_ptr(rsp + self.ho(v))
+        let (b, d) = self.hbase(v);
+        qword_ptr(b + d)
+    }
+
+    /// Which parameters are direct (see `direct`): a side trace's inputs
+    /// in slots that no store of the plan (eager, exit, reserved) writes,
+    /// except a reserved store of the parameter to its own slot.
+    fn find_direct(&mut self) {
+        let plan = self.plan;
+        self.direct = vec![None; self.np];
+        if plan.shape != Shape::Side {
+            return;
+        }
+        let mut written: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        written.extend(plan.eager.iter().map(|&(_, s)| s));
+        written.extend(plan.carried.iter().map(|&(_, s)| s));
+        for (_, st) in &plan.exits {
+            written.extend(st.iter().map(|&(_, s)| s));
+        }
+        for &(p, s) in &plan.reserved {
+            if plan.params.get(p as usize) != Some(&crate::ParamSrc::Slot(s)) {
+                written.insert(s);
+            }
+        }
+        for (k, src) in plan.params.iter().enumerate() {
+            // (Only whole words: a narrower input's slot may hold more
+            // than its canonical bits.)
+            let whole = matches!(self.t.params[k], Ty::Ptr | Ty::F64 | Ty::Int(64));
+            if let crate::ParamSrc::Slot(s) = *src {
+                if whole && !written.contains(&s) {
+                    if let Ok(d) = i32::try_from(8 * u64::from(s)) {
+                        self.direct[k] = Some(d);
+                    }
+                }
+            }
+        }
     }
 
     fn ty(&self, o: Operand) -> Ty {
@@ -781,11 +835,11 @@ impl E<'_> {
             Operand::Val(v) if self.fold[v.idx()].is_none() => {
                 let l = self.loc[v.idx()];
                 if l == 0 {
-                    let d = self.ho(v);
+                    let (b, d) = self.hbase(v);
                     if ty == Ty::F32 {
-                        self.a.movss(x, dword_ptr(rsp + d))?;
+                        self.a.movss(x, dword_ptr(b + d))?;
                     } else {
-                        self.a.movsd_2(x, qword_ptr(rsp + d))?;
+                        self.a.movsd_2(x, qword_ptr(b + d))?;
                     }
                 } else if l < XLOC {
                     let c = POOL[usize::from(l - 1)];
@@ -834,8 +888,11 @@ impl E<'_> {
         match o {
             Operand::Val(v) if self.fold[v.idx()].is_none() => {
                 let l = self.cache_operand(o)?;
-                if l == 0 {
+                if l == 0 && self.hbase(v).0 == rsp {
                     Ok(Src::M(self.ho(v)))
+                } else if l == 0 {
+                    self.ld(RCX, o)?;
+                    Ok(Src::R(RCX))
                 } else if l < XLOC {
                     self.touch(l);
                     Ok(Src::R(POOL[usize::from(l - 1)]))
@@ -983,11 +1040,11 @@ impl E<'_> {
             let Some(j) = self.pick_for(true, true)? else {
                 return Ok(0);
             };
-            let d = self.ho(v);
+            let (b, d) = self.hbase(v);
             if ty == Ty::F32 {
-                self.a.movss(XPOOL[j], dword_ptr(rsp + d))?;
+                self.a.movss(XPOOL[j], dword_ptr(b + d))?;
             } else {
-                self.a.movsd_2(XPOOL[j], qword_ptr(rsp + d))?;
+                self.a.movsd_2(XPOOL[j], qword_ptr(b + d))?;
             }
             self.set_loc(v, XLOC + j as u8);
         } else {
@@ -1319,10 +1376,14 @@ impl E<'_> {
         self.a.mov(r12, rsi)?;
         self.a.mov(r13, rdx)?;
         for k in 0..self.np {
-            self.load_param(k)?;
+            if self.direct[k].is_none() {
+                self.load_param(k)?;
+            }
         }
         for &(p, s) in &plan.reserved {
-            self.store_slot(ValId(p), s)?;
+            if self.direct[p as usize] != Some(8 * s as i32) {
+                self.store_slot(ValId(p), s)?;
+            }
         }
         // The head.
         let eager_params: Vec<(ValId, u32)> = plan
@@ -1754,12 +1815,21 @@ impl E<'_> {
             Inst::ICmp { pred, lhs, rhs } => {
                 let w = self.ty(*lhs).bits();
                 let signed = matches!(pred, IPred::Sgt | IPred::Sge | IPred::Slt | IPred::Sle);
-                self.ldc(RAX, *lhs)?;
                 if matches!(w, 8 | 16 | 32 | 64) {
-                    // Compared at their width: no extension needed.
+                    // Compared at their width: no extension needed; the
+                    // left operand's cache register compared in place.
+                    let l = self.cache_operand(*lhs)?;
+                    let g = if l != 0 && l < XLOC && matches!(lhs, Operand::Val(_)) {
+                        self.touch(l);
+                        POOL[usize::from(l - 1)]
+                    } else {
+                        self.ld(RAX, *lhs)?;
+                        RAX
+                    };
                     let s = self.src(*rhs, w)?;
-                    alu!(self, cmp, RAX, s, w);
+                    alu!(self, cmp, g, s, w);
                 } else {
+                    self.ldc(RAX, *lhs)?;
                     if signed {
                         self.sext(RAX, w)?;
                         self.ld(RCX, *rhs)?;

@@ -79,7 +79,12 @@ fn make_case(t: &Trace, rng: &mut fastrand::Rng) -> Case {
             End::Jump(args) => args[k] == Operand::Val(ValId(k as u32)),
             End::Exit(_) => true,
         };
-        let slot = 200 + k as u32;
+        // A side trace's input may stay in the slot it arrives in (as the
+        // layout does it), which the code then reads in place.
+        let slot = match params[k] {
+            ParamSrc::Slot(s) if !root && rng.bool() => s,
+            _ => 200 + k as u32,
+        };
         if invariant && rng.bool() {
             reserved.push((k as u32, slot));
             param_slot[k] = Some(slot);
