@@ -10,11 +10,14 @@
 //!   an `iN` zero-extended to 64 bits (`i1` is 0/1), an `f32`'s bits
 //!   zero-extended, an `f64`'s or a pointer's 64 bits. Parameters are
 //!   stored to their homes at entry, re-entry and the loop's jump, so their
-//!   homes are always valid; except a side trace's *direct* inputs
-//!   (`direct`: a whole word in a buffer slot that no store of the plan
-//!   writes), which are read where they arrived, `[r13 + 8 * slot]`, and
-//!   have no home (a side trace runs once per entry and may use few of its
-//!   dozens of inputs). A result the body uses again is kept in a
+//!   homes are always valid; except *direct* parameters (`find_direct`: a
+//!   side trace's whole-word inputs in buffer slots that no store of the
+//!   plan writes, a loop's invariant whole-word parameters in fields of
+//!   vars when the body never uses vars), which are read where they
+//!   arrive, `[r13 + 8 * slot]` or `[rbx + field]`, and have no home: a
+//!   side trace runs once per entry and may use few of its dozens of
+//!   inputs, and a root trace entered often (from the interpreter, after a
+//!   side trace) needn't copy all of vars first. A result the body uses again is kept in a
 //!   cache register only (*dirty*, `dirty`) and written to its home only
 //!   when it must be: evicted from its register while still needed
 //!   (`need`: its last use in the body, or the last guard whose exit reads
@@ -297,10 +300,10 @@ struct E<'a> {
     /// that clobbers the register, and on the way out of a guard whose
     /// exit reads it).
     dirty: Vec<bool>,
-    /// Per parameter: read where it arrives rather than from a home (a side
-    /// trace's input in a buffer slot nothing in the trace writes): the
-    /// slot's offset from `r13`.
-    direct: Vec<Option<i32>>,
+    /// Per parameter: read where it arrives rather than from a home (see
+    /// [`Self::find_direct`]): the base register (`r13`, the buffer, or
+    /// `rbx`, vars) and the offset.
+    direct: Vec<Option<(AsmRegister64, i32)>>,
     /// Per value: a `ptr_add` folded into its users' addressing: (root, disp).
     fold: Vec<Option<(ValId, i32)>>,
     /// Per body instruction: a compare feeding only the next instruction (a
@@ -712,7 +715,7 @@ impl E<'_> {
     /// parameter's slot.
     fn hbase(&self, v: ValId) -> (AsmRegister64, i32) {
         match self.direct.get(v.idx()).copied().flatten() {
-            Some(d) => (r13, d),
+            Some(bd) => bd,
             None => (rsp, self.ho(v)),
         }
     }
@@ -722,37 +725,87 @@ impl E<'_> {
         qword_ptr(b + d)
     }
 
-    /// Which parameters are direct (see `direct`): a side trace's inputs
-    /// in slots that no store of the plan (eager, exit, reserved) writes,
-    /// except a reserved store of the parameter to its own slot.
+    /// Which parameters are *direct*, read where they arrive and never
+    /// copied to a home (whole words only: a narrower input's word may hold
+    /// more than its canonical bits):
+    /// - a side trace's inputs in buffer slots that no store of the plan
+    ///   (eager, exit, reserved) writes, except a reserved store of the
+    ///   input to its own slot;
+    /// - a loop's invariant parameters in fields of vars (the jump passes
+    ///   them on unchanged), when the body never uses vars (so nothing in it
+    ///   writes vars: only the tier check does, on the way out, and only
+    ///   parameters to their own fields). A guard's exit may have the
+    ///   runtime write vars before it re-enters the trace: direct
+    ///   parameters then read the new values, as the re-entry would load.
     fn find_direct(&mut self) {
         let plan = self.plan;
+        let t = self.t;
         self.direct = vec![None; self.np];
-        if plan.shape != Shape::Side {
-            return;
-        }
-        let mut written: std::collections::HashSet<u32> = std::collections::HashSet::new();
-        written.extend(plan.eager.iter().map(|&(_, s)| s));
-        written.extend(plan.carried.iter().map(|&(_, s)| s));
-        for (_, st) in &plan.exits {
-            written.extend(st.iter().map(|&(_, s)| s));
-        }
-        for &(p, s) in &plan.reserved {
-            if plan.params.get(p as usize) != Some(&crate::ParamSrc::Slot(s)) {
-                written.insert(s);
-            }
-        }
-        for (k, src) in plan.params.iter().enumerate() {
-            // (Only whole words: a narrower input's slot may hold more
-            // than its canonical bits.)
-            let whole = matches!(self.t.params[k], Ty::Ptr | Ty::F64 | Ty::Int(64));
-            if let crate::ParamSrc::Slot(s) = *src {
-                if whole && !written.contains(&s) {
-                    if let Ok(d) = i32::try_from(8 * u64::from(s)) {
-                        self.direct[k] = Some(d);
+        let whole = |k: usize| matches!(t.params[k], Ty::Ptr | Ty::F64 | Ty::Int(64));
+        match plan.shape {
+            Shape::Side => {
+                let mut written: std::collections::HashSet<u32> = std::collections::HashSet::new();
+                written.extend(plan.eager.iter().map(|&(_, s)| s));
+                written.extend(plan.carried.iter().map(|&(_, s)| s));
+                for (_, st) in &plan.exits {
+                    written.extend(st.iter().map(|&(_, s)| s));
+                }
+                for &(p, s) in &plan.reserved {
+                    if plan.params.get(p as usize) != Some(&crate::ParamSrc::Slot(s)) {
+                        written.insert(s);
+                    }
+                }
+                for (k, src) in plan.params.iter().enumerate() {
+                    if let crate::ParamSrc::Slot(s) = *src {
+                        if whole(k) && !written.contains(&s) {
+                            if let Ok(d) = i32::try_from(8 * u64::from(s)) {
+                                self.direct[k] = Some((r13, d));
+                            }
+                        }
                     }
                 }
             }
+            Shape::Loop => {
+                let End::Jump(args) = &t.end else { return };
+                let mut vars_used = false;
+                for inst in &t.body {
+                    each_operand(inst, |o, _| {
+                        if let Operand::Val(u) = o {
+                            let r = self.fold[u.idx()].map_or(u, |(r, _)| r);
+                            vars_used |= r.idx() == 0;
+                        }
+                    });
+                }
+                if vars_used {
+                    return;
+                }
+                let field_of = |p: usize| match plan.params.get(p) {
+                    Some(crate::ParamSrc::Field(f)) => Some(*f),
+                    _ => None,
+                };
+                // Fields the tier check writes with another parameter.
+                let mut clobbered: std::collections::HashSet<u32> =
+                    std::collections::HashSet::new();
+                if let Some(tc) = &plan.tier_check {
+                    for &(field, p) in &tc.stores {
+                        if field_of(p as usize) != Some(field) {
+                            clobbered.insert(field);
+                        }
+                    }
+                }
+                for k in 1..self.np {
+                    let Some(f) = field_of(k) else { continue };
+                    if whole(k)
+                        && args[k] == Operand::Val(ValId(k as u32))
+                        && !clobbered.contains(&f)
+                    {
+                        if let Ok(d) = i32::try_from(f) {
+                            self.direct[k] = Some((rbx, d));
+                        }
+                    }
+                }
+            }
+            Shape::Linear => {}
         }
     }
 
@@ -1381,7 +1434,7 @@ impl E<'_> {
             }
         }
         for &(p, s) in &plan.reserved {
-            if self.direct[p as usize] != Some(8 * s as i32) {
+            if self.direct[p as usize] != Some((r13, 8 * s as i32)) {
                 self.store_slot(ValId(p), s)?;
             }
         }
@@ -1680,7 +1733,9 @@ impl E<'_> {
             let mut re = self.reentry;
             self.a.set_label(&mut re)?;
             for k in 0..self.np {
-                self.load_param(k)?;
+                if self.direct[k].is_none() {
+                    self.load_param(k)?;
+                }
             }
             for &(p, s) in &plan.reserved {
                 self.store_slot(ValId(p), s)?;
