@@ -793,11 +793,9 @@ impl E<'_> {
                         }
                     }
                 }
-                for k in 1..self.np {
+                for (k, arg) in args.iter().enumerate().take(self.np).skip(1) {
                     let Some(f) = field_of(k) else { continue };
-                    if whole(k)
-                        && args[k] == Operand::Val(ValId(k as u32))
-                        && !clobbered.contains(&f)
+                    if whole(k) && *arg == Operand::Val(ValId(k as u32)) && !clobbered.contains(&f)
                     {
                         if let Ok(d) = i32::try_from(f) {
                             self.direct[k] = Some((rbx, d));
