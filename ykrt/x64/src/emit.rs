@@ -17,20 +17,20 @@
 //!   arrive, `[r13 + 8 * slot]` or `[rbx + field]`, and have no home: a
 //!   side trace runs once per entry and may use few of its dozens of
 //!   inputs, and a root trace entered often (from the interpreter, after a
-//!   side trace) needn't copy all of vars first. A result the body uses again is kept in a
-//!   cache register only (*dirty*, `dirty`) and written to its home only
-//!   when it must be: evicted from its register while still needed
-//!   (`need`: its last use in the body, or the last guard whose exit reads
-//!   it), before a call that clobbers its register while it is needed after
-//!   the call (`spill_caller_saved`), and on the way out of a guard whose
-//!   exit reads it (a write-back stub per such guard, out of line: the
-//!   exits read homes). Other results are stored to their homes at once.
-//!   Two exceptions, decided by one pass before emission (`analyse`): a
-//!   `ptr_add` whose only uses
-//!   are as loads' and stores' addresses (and whose offset chain fits
-//!   32 bits) has no code and no home (its users address `[root + disp]`),
-//!   and a compare whose only use is the next instruction (a guard or a
-//!   select) leaves its result in the flags only.
+//!   side trace) needn't copy all of vars first. A result the body uses
+//!   again is kept in a cache register only (*dirty*, `dirty`) and written
+//!   to its home only when it must be: evicted from its register while
+//!   still needed (`need`: its last use in the body, or the last guard
+//!   whose exit reads it), before a call that clobbers its register while
+//!   it is needed after the call (`spill_caller_saved`), and on the way out
+//!   of a guard whose exit reads it (a write-back stub per such guard, out
+//!   of line: the exits read homes). Other results are stored to their
+//!   homes at once. Two exceptions, decided by one pass before emission
+//!   (`analyse`): a `ptr_add` whose only uses are as loads' and stores'
+//!   addresses (and whose offset chain fits 32 bits) has no code and no
+//!   home (its users address `[root + disp]`), and a compare whose only use
+//!   is the next instruction (a guard or a select) leaves its result in the
+//!   flags only.
 //! - The register cache: the *pool* registers `rsi rdi r8 r9 r10 r14 r15`
 //!   and `xmm8-xmm15` hold values' canonical bits (a float in an xmm
 //!   register: its low 32 or 64 bits): results the body uses later
@@ -1759,7 +1759,20 @@ impl E<'_> {
         match inst {
             Inst::Load { ty, ptr, .. } => {
                 let (b, d) = self.addr(*ptr)?;
+                // A result the body uses again is loaded straight into its
+                // cache register (which may be the base's: x86 reads the
+                // address first). Odd sizes are loaded in pieces, through
+                // `rax`.
+                let cached = self.in_body && self.last[v.idx()] as usize > self.k;
                 match ty {
+                    Ty::F64 if cached => {
+                        self.forget(v);
+                        let j = self.pick(true)?;
+                        self.a.movsd_2(XPOOL[j], qword_ptr(b + d))?;
+                        self.set_loc(v, XLOC + j as u8);
+                        self.dirty[v.idx()] = true;
+                        Ok(())
+                    }
                     Ty::F32 => {
                         self.a.movss(xmm0, dword_ptr(b + d))?;
                         self.stx(v, xmm0, *ty)
@@ -1767,6 +1780,14 @@ impl E<'_> {
                     Ty::F64 => {
                         self.a.movsd_2(xmm0, qword_ptr(b + d))?;
                         self.stx(v, xmm0, *ty)
+                    }
+                    _ if cached && matches!(ty.size(), 1 | 2 | 4 | 8) => {
+                        self.forget(v);
+                        let i = self.pick(false)?;
+                        self.load_mem(POOL[i], b, d, *ty)?;
+                        self.set_loc(v, 1 + i as u8);
+                        self.dirty[v.idx()] = true;
+                        Ok(())
                     }
                     _ => {
                         self.load_mem(RAX, b, d, *ty)?;
