@@ -2020,29 +2020,70 @@ impl E<'_> {
         }
     }
 
+    /// `g = g op s` at width `ow` (32 or 64) for `add sub and or xor mul`.
+    fn int_op(&mut self, op: BinOp, g: G, s: Src, ow: u32) -> R<()> {
+        match op {
+            BinOp::Add => alu!(self, add, g, s, ow),
+            BinOp::Sub => alu!(self, sub, g, s, ow),
+            BinOp::And => alu!(self, and, g, s, ow),
+            BinOp::Or => alu!(self, or, g, s, ow),
+            BinOp::Xor => alu!(self, xor, g, s, ow),
+            _ => match (ow, s) {
+                (32, Src::R(r)) => self.a.imul_2(g.d, r.d)?,
+                (32, Src::M(d)) => self.a.imul_2(g.d, dword_ptr(rsp + d))?,
+                (32, Src::I(i)) => self.a.imul_3(g.d, g.d, i)?,
+                (_, Src::R(r)) => self.a.imul_2(g.q, r.q)?,
+                (_, Src::M(d)) => self.a.imul_2(g.q, qword_ptr(rsp + d))?,
+                (_, Src::I(i)) => self.a.imul_3(g.q, g.q, i)?,
+            },
+        }
+        Ok(())
+    }
+
     fn ibin(&mut self, v: ValId, op: BinOp, w: u32, lhs: Operand, rhs: Operand) -> R<()> {
         match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor => {
                 // 32-bit operations zero-extend; others are re-canonicalised.
                 let ow = if w == 32 { 32 } else { 64 };
+                let recanon = ow == 64 && matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul);
+                if self.in_body && self.last[v.idx()] as usize > self.k {
+                    // A result the body uses again is computed in its
+                    // cache register: in place if that is the left
+                    // operand's (dead after this), else from a copy of it.
+                    let l = self.cache_operand(lhs)?;
+                    let lreg = match lhs {
+                        Operand::Val(u) if l != 0 && l < XLOC && self.fold[u.idx()].is_none() => {
+                            self.touch(l);
+                            Some(POOL[usize::from(l - 1)].q)
+                        }
+                        _ => None,
+                    };
+                    let s = self.src(rhs, ow)?;
+                    self.forget(v);
+                    let i = self.pick(false)?;
+                    let g = POOL[i];
+                    // (The right operand in the register picked, the left
+                    // not: copying the left there would lose it.)
+                    let clash = matches!(s, Src::R(r) if r.q == g.q) && lreg != Some(g.q);
+                    let work = if clash { RAX } else { g };
+                    if lreg != Some(work.q) {
+                        self.ld(work, lhs)?;
+                    }
+                    self.int_op(op, work, s, ow)?;
+                    if recanon {
+                        self.canon(work, w)?;
+                    }
+                    if clash {
+                        self.a.mov(g.q, rax)?;
+                    }
+                    self.set_loc(v, 1 + i as u8);
+                    self.dirty[v.idx()] = true;
+                    return Ok(());
+                }
                 self.ldc(RAX, lhs)?;
                 let s = self.src(rhs, ow)?;
-                match op {
-                    BinOp::Add => alu!(self, add, RAX, s, ow),
-                    BinOp::Sub => alu!(self, sub, RAX, s, ow),
-                    BinOp::And => alu!(self, and, RAX, s, ow),
-                    BinOp::Or => alu!(self, or, RAX, s, ow),
-                    BinOp::Xor => alu!(self, xor, RAX, s, ow),
-                    _ => match (ow, s) {
-                        (32, Src::R(r)) => self.a.imul_2(eax, r.d)?,
-                        (32, Src::M(d)) => self.a.imul_2(eax, dword_ptr(rsp + d))?,
-                        (32, Src::I(i)) => self.a.imul_3(eax, eax, i)?,
-                        (_, Src::R(r)) => self.a.imul_2(rax, r.q)?,
-                        (_, Src::M(d)) => self.a.imul_2(rax, qword_ptr(rsp + d))?,
-                        (_, Src::I(i)) => self.a.imul_3(rax, rax, i)?,
-                    },
-                }
-                if ow == 64 && matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul) {
+                self.int_op(op, RAX, s, ow)?;
+                if recanon {
                     self.canon(RAX, w)?;
                 }
                 return self.st(v, RAX);
