@@ -34,9 +34,12 @@
 //! - The register cache: the *pool* registers `rsi rdi r8 r9 r10 r14 r15`
 //!   and `xmm8-xmm15` hold values' canonical bits (a float in an xmm
 //!   register: its low 32 or 64 bits): results the body uses later
-//!   (`st`, `stx`), and operands read from their homes that the body uses
-//!   again (`cache_operand`: a value loaded once per iteration, such as the
-//!   interpreter's frame base, stays in a register). `loc` maps a value to
+//!   (`st`, `stx`; a load, an integer `add sub and or xor mul` and a float
+//!   operation compute straight into the result's register, in place when
+//!   that is the left operand's), and operands read from their homes that
+//!   the body uses again (`cache_operand`: a value loaded once per
+//!   iteration, such as the interpreter's frame base, stays in a
+//!   register). `loc` maps a value to
 //!   its register, `gval`/`xval` a register to its value. Operands are read
 //!   from there when cached (`ld`, `ldx`, `src`, `fsrc`, `addr`), else from
 //!   homes. A pool register is written only by the cache, or after
@@ -2165,6 +2168,43 @@ impl E<'_> {
 
     fn fbin(&mut self, v: ValId, op: BinOp, ty: Ty, lhs: Operand, rhs: Operand) -> R<()> {
         let f32 = ty == Ty::F32;
+        if op != BinOp::FRem && self.in_body && self.last[v.idx()] as usize > self.k {
+            // As `ibin`: computed in the result's cache register.
+            let l = self.cache_operand(lhs)?;
+            let lreg = match lhs {
+                Operand::Val(u) if l >= XLOC && self.fold[u.idx()].is_none() => {
+                    self.touch(l);
+                    Some(XPOOL[usize::from(l - XLOC)])
+                }
+                _ => None,
+            };
+            let y = self.fsrc(rhs, ty, xmm1)?;
+            self.forget(v);
+            let j = self.pick(true)?;
+            let x = XPOOL[j];
+            let clash = y == x && lreg != Some(x);
+            let work = if clash { xmm0 } else { x };
+            if lreg != Some(work) {
+                self.ldx(work, lhs, ty)?;
+            }
+            match (op, f32) {
+                (BinOp::FAdd, false) => self.a.addsd(work, y)?,
+                (BinOp::FSub, false) => self.a.subsd(work, y)?,
+                (BinOp::FMul, false) => self.a.mulsd(work, y)?,
+                (BinOp::FDiv, false) => self.a.divsd(work, y)?,
+                (BinOp::FAdd, true) => self.a.addss(work, y)?,
+                (BinOp::FSub, true) => self.a.subss(work, y)?,
+                (BinOp::FMul, true) => self.a.mulss(work, y)?,
+                (BinOp::FDiv, true) => self.a.divss(work, y)?,
+                _ => unreachable!("int operators go to ibin; frem below"),
+            }
+            if clash {
+                self.a.movaps(x, xmm0)?;
+            }
+            self.set_loc(v, XLOC + j as u8);
+            self.dirty[v.idx()] = true;
+            return Ok(());
+        }
         self.cache_operand(lhs)?;
         self.ldx(xmm0, lhs, ty)?;
         let y = if op == BinOp::FRem {

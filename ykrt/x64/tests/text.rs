@@ -1162,6 +1162,51 @@ s0: [f0 r0 a1=%20 a2=%21 a3=%22 a4=%24 a5=%8 a6=%9]
     assert_eq!((run.vars[1], run.vars[2]), (n, m));
 }
 
+/// Results are computed in their cache registers: with every register
+/// taken, an operation whose right operand dies there gets that operand's
+/// register while its left operand lives on in another (so it can't be
+/// copied there first), for floats and integers.
+#[test]
+fn result_in_the_right_operands_register() {
+    let t = "trace(%v: ptr, %x: f64, %n: i64)
+  %1 = fadd f64 %x, 1.0
+  %2 = fadd f64 %x, 2.0
+  %3 = fadd f64 %x, 3.0
+  %4 = fadd f64 %x, 4.0
+  %5 = fadd f64 %x, 5.0
+  %6 = fadd f64 %x, 6.0
+  %7 = fadd f64 %x, 7.0
+  %8 = fadd f64 %x, 8.0
+  %9 = fsub f64 %1, %8
+  %10 = fadd f64 %2, %3
+  %11 = fadd f64 %4, %5
+  %12 = fadd f64 %6, %7
+  %13 = fadd f64 %10, %11
+  %14 = fadd f64 %12, %1
+  %15 = add i64 %n, 1
+  %16 = add i64 %n, 2
+  %17 = add i64 %n, 3
+  %18 = add i64 %n, 4
+  %19 = add i64 %n, 5
+  %20 = add i64 %n, 6
+  %21 = add i64 %n, 7
+  %22 = sub i64 %15, %21
+  %23 = add i64 %16, %17
+  %24 = add i64 %18, %19
+  %25 = add i64 %20, %15
+  exit s0
+s0: [f0 r0 a1=%9 a2=%13 a3=%14 a4=%22 a5=%23 a6=%24 a7=%25]
+";
+    let v = end_values(t, &[0.5f64.to_bits(), 10]);
+    assert_eq!(f64::from_bits(v[0]), 1.5 - 8.5);
+    assert_eq!(f64::from_bits(v[1]), 2.5 + 3.5 + 4.5 + 5.5);
+    assert_eq!(f64::from_bits(v[2]), 6.5 + 7.5 + 1.5);
+    assert_eq!(v[3], (11i64 - 17) as u64);
+    assert_eq!(v[4], 12 + 13);
+    assert_eq!(v[5], 14 + 15);
+    assert_eq!(v[6], 16 + 11);
+}
+
 /// A compare right before the guard or select using it only (its result
 /// only in the flags: `jcc`, `cmov`), at every width, with registers,
 /// homes and immediates, for every predicate; floats with NaN.
