@@ -24,8 +24,9 @@ use super::*;
 /// recording does. 300,000: a recompilation costs about 20 us per LLVM
 /// instruction (more with side traces stitched in) and saves under a
 /// nanosecond per instruction per iteration against the native tier 0,
-/// whose code is within about 25% of LLVM's since it keeps results in
-/// registers; on the Lua benchmarks 300,000 and 1,000,000 made the first
+/// whose code is about as fast as LLVM's since it keeps results in
+/// registers (LLVM's gain is mostly stitching side traces in); on the Lua
+/// benchmarks 300,000 and 1,000,000 made the first
 /// iteration cheaper than 100,000 with the same steady state (was 2,000,
 /// then 20,000, then 100,000; see docs/trace-compiler.md for the
 /// measurements).
