@@ -81,8 +81,6 @@ use iced_x86::code_asm::*;
 use iced_x86::BlockEncoderOptions;
 use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Trace, Ty, ValId};
 
-use std::collections::HashMap;
-
 type R<T> = Result<T, Error>;
 
 extern "C" {
@@ -303,6 +301,8 @@ struct E<'a> {
     /// that clobbers the register, and on the way out of a guard whose
     /// exit reads it).
     dirty: Vec<bool>,
+    /// Per snapshot: the index of its exit in `plan.exits`, if it has one.
+    exit_of: Vec<Option<usize>>,
     /// Per parameter: read where it arrives rather than from a home (see
     /// [`Self::find_direct`]): the base register (`r13`, the buffer, or
     /// `rbx`, vars) and the offset.
@@ -429,6 +429,7 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         need: Vec::new(),
         dirty: vec![false; t.nvals()],
         direct: Vec::new(),
+        exit_of: exits_by_snapshot(t, plan)?,
         fold: Vec::new(),
         fused: Vec::new(),
         flags: None,
@@ -450,6 +451,18 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         .map(|&i| offs.get(i).copied().unwrap_or(bytes.len() as u32))
         .collect();
     Ok(Assembled { bytes, offsets })
+}
+
+/// Per snapshot: the index of its exit in `plan.exits`, if it has one.
+fn exits_by_snapshot(t: &Trace, plan: &Plan) -> R<Vec<Option<usize>>> {
+    let mut exit_of: Vec<Option<usize>> = vec![None; t.snaps.iter().count()];
+    for (i, (s, _)) in plan.exits.iter().enumerate() {
+        match exit_of.get_mut(s.0 as usize) {
+            Some(e) => *e = Some(i),
+            None => return plan_err(format!("exit for a missing snapshot s{}", s.0)),
+        }
+    }
+    Ok(exit_of)
 }
 
 fn check_plan(t: &Trace, plan: &Plan) -> R<()> {
@@ -635,13 +648,9 @@ impl E<'_> {
             at_end(o);
         }
         let mut need = last.clone();
-        let mut exit_of: HashMap<SnapId, usize> = HashMap::new();
-        for (i, (s, _)) in self.plan.exits.iter().enumerate() {
-            exit_of.insert(*s, i);
-        }
         for (k, inst) in t.body.iter().enumerate() {
             if let Inst::Guard { snap, .. } = inst {
-                if let Some(&i) = exit_of.get(snap) {
+                if let Some(i) = self.exit_of.get(snap.0 as usize).copied().flatten() {
                     for &(o, _) in &self.plan.exits[i].1 {
                         if let Operand::Val(u) = o {
                             let r = fold[u.idx()].map_or(u, |(r, _)| r);
@@ -922,13 +931,10 @@ impl E<'_> {
     /// A float operand in some xmm register: its cache register, else
     /// loaded into `x`.
     fn fsrc(&mut self, o: Operand, ty: Ty, x: AsmRegisterXmm) -> R<AsmRegisterXmm> {
-        if let Operand::Val(v) = o {
-            let l = self.cache_operand(o)?;
-            let _ = v;
-            if l >= XLOC {
-                self.touch(l);
-                return Ok(XPOOL[usize::from(l - XLOC)]);
-            }
+        let l = self.cache_operand(o)?;
+        if l >= XLOC {
+            self.touch(l);
+            return Ok(XPOOL[usize::from(l - XLOC)]);
         }
         self.ldx(x, o, ty)?;
         Ok(x)
@@ -977,13 +983,12 @@ impl E<'_> {
     /// in a pool register if the body uses it later). Keeps the flags.
     fn st(&mut self, v: ValId, g: G) -> R<()> {
         self.forget(v);
-        if self.in_body && self.last[v.idx()] as usize > self.k {
+        if self.kept(v) {
             // Cached, and written to its home only if it must be (see
             // `dirty`).
             let i = self.pick(false)?;
             self.a.mov(POOL[i].q, g.q)?;
-            self.set_loc(v, 1 + i as u8);
-            self.dirty[v.idx()] = true;
+            self.hold(v, 1 + i as u8);
         } else {
             let m = self.home(v);
             self.a.mov(m, g.q)?;
@@ -995,11 +1000,10 @@ impl E<'_> {
     /// clobbers rax), caching it as [`Self::st`] does.
     fn stx(&mut self, v: ValId, x: AsmRegisterXmm, ty: Ty) -> R<()> {
         self.forget(v);
-        if self.in_body && self.last[v.idx()] as usize > self.k {
+        if self.kept(v) {
             let j = self.pick(true)?;
             self.a.movaps(XPOOL[j], x)?;
-            self.set_loc(v, XLOC + j as u8);
-            self.dirty[v.idx()] = true;
+            self.hold(v, XLOC + j as u8);
             return Ok(());
         }
         if ty == Ty::F32 {
@@ -1011,6 +1015,19 @@ impl E<'_> {
             self.a.movsd_2(m, x)?;
         }
         Ok(())
+    }
+
+    /// Is `v` (a result being made) used again by the body, so kept in a
+    /// cache register (see [`Self::hold`])?
+    fn kept(&self, v: ValId) -> bool {
+        self.in_body && self.last[v.idx()] as usize > self.k
+    }
+
+    /// Result `v` is in cache register `l` only (dirty: its home is
+    /// written when it must be).
+    fn hold(&mut self, v: ValId, l: u8) {
+        self.set_loc(v, l);
+        self.dirty[v.idx()] = true;
     }
 
     /// Marks cache register `l` (a `loc` code) used now.
@@ -1505,13 +1522,6 @@ impl E<'_> {
         eager.sort_by_key(|(v, _)| *v);
         let mut eager_i = 0;
         let nsnaps = t.snaps.iter().count();
-        let mut exit_of: Vec<Option<usize>> = vec![None; nsnaps];
-        for (i, (s, _)) in plan.exits.iter().enumerate() {
-            match exit_of.get_mut(s.0 as usize) {
-                Some(e) => *e = Some(i),
-                None => return plan_err(format!("exit for a missing snapshot s{}", s.0)),
-            }
-        }
         let mut guards_of: Vec<u32> = vec![0; nsnaps];
         for inst in &t.body {
             if let Inst::Guard { snap, .. } = inst {
@@ -1564,7 +1574,7 @@ impl E<'_> {
                 // The exit reads homes: dirty values it reads are written
                 // back on the way out.
                 let mut flush = Vec::new();
-                if let Some(i) = exit_of[sx] {
+                if let Some(i) = self.exit_of[sx] {
                     for &(o, _) in &plan.exits[i].1 {
                         if let Operand::Val(u) = o {
                             let r = self.fold[u.idx()].map_or(u, |(r, _)| r);
@@ -1706,7 +1716,7 @@ impl E<'_> {
                 // The one guard's number (its index in body order).
                 self.a.mov(esi, single_gno[sx] as i32)?;
             }
-            if let Some(i) = exit_of[sx] {
+            if let Some(i) = self.exit_of[sx] {
                 for &(o, slot) in &plan.exits[i].1 {
                     self.ld(RAX, o)?;
                     self.a.mov(qword_ptr(r13 + 8 * slot as i32), rax)?;
@@ -1766,14 +1776,13 @@ impl E<'_> {
                 // cache register (which may be the base's: x86 reads the
                 // address first). Odd sizes are loaded in pieces, through
                 // `rax`.
-                let cached = self.in_body && self.last[v.idx()] as usize > self.k;
+                let cached = self.kept(v);
                 match ty {
                     Ty::F64 if cached => {
                         self.forget(v);
                         let j = self.pick(true)?;
                         self.a.movsd_2(XPOOL[j], qword_ptr(b + d))?;
-                        self.set_loc(v, XLOC + j as u8);
-                        self.dirty[v.idx()] = true;
+                        self.hold(v, XLOC + j as u8);
                         Ok(())
                     }
                     Ty::F32 => {
@@ -1788,8 +1797,7 @@ impl E<'_> {
                         self.forget(v);
                         let i = self.pick(false)?;
                         self.load_mem(POOL[i], b, d, *ty)?;
-                        self.set_loc(v, 1 + i as u8);
-                        self.dirty[v.idx()] = true;
+                        self.hold(v, 1 + i as u8);
                         Ok(())
                     }
                     _ => {
@@ -1896,7 +1904,7 @@ impl E<'_> {
                     // Compared at their width: no extension needed; the
                     // left operand's cache register compared in place.
                     let l = self.cache_operand(*lhs)?;
-                    let g = if l != 0 && l < XLOC && matches!(lhs, Operand::Val(_)) {
+                    let g = if l != 0 && l < XLOC {
                         self.touch(l);
                         POOL[usize::from(l - 1)]
                     } else {
@@ -2049,7 +2057,7 @@ impl E<'_> {
                 // 32-bit operations zero-extend; others are re-canonicalised.
                 let ow = if w == 32 { 32 } else { 64 };
                 let recanon = ow == 64 && matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul);
-                if self.in_body && self.last[v.idx()] as usize > self.k {
+                if self.kept(v) {
                     // A result the body uses again is computed in its
                     // cache register: in place if that is the left
                     // operand's (dead after this), else from a copy of it.
@@ -2079,8 +2087,7 @@ impl E<'_> {
                     if clash {
                         self.a.mov(g.q, rax)?;
                     }
-                    self.set_loc(v, 1 + i as u8);
-                    self.dirty[v.idx()] = true;
+                    self.hold(v, 1 + i as u8);
                     return Ok(());
                 }
                 self.ldc(RAX, lhs)?;
@@ -2168,7 +2175,7 @@ impl E<'_> {
 
     fn fbin(&mut self, v: ValId, op: BinOp, ty: Ty, lhs: Operand, rhs: Operand) -> R<()> {
         let f32 = ty == Ty::F32;
-        if op != BinOp::FRem && self.in_body && self.last[v.idx()] as usize > self.k {
+        if op != BinOp::FRem && self.kept(v) {
             // As `ibin`: computed in the result's cache register.
             let l = self.cache_operand(lhs)?;
             let lreg = match lhs {
@@ -2201,8 +2208,7 @@ impl E<'_> {
             if clash {
                 self.a.movaps(x, xmm0)?;
             }
-            self.set_loc(v, XLOC + j as u8);
-            self.dirty[v.idx()] = true;
+            self.hold(v, XLOC + j as u8);
             return Ok(());
         }
         self.cache_operand(lhs)?;
