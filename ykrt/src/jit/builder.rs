@@ -11,6 +11,7 @@
 //! inlines: [`MAX_DEPTH`], [`MAX_RECURSION`]; how long a walk may be:
 //! [`MAX_WALKED`]) are here too, as constants, so that they are stated once.
 
+use super::tirb::walk::GepStep;
 use crate::guard::prog::Ty;
 use crate::guard::{GuardInfo, LiveSrc};
 use crate::jit::decode::{self, Decoded};
@@ -19,6 +20,7 @@ use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMOpcode, LLVMTypeKind};
 use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CString;
+use std::rc::Rc;
 use yk_llvm::liveness::Liveness;
 use yk_llvm::{self as llvm, blocks, instrs, operands, Module};
 
@@ -98,13 +100,30 @@ pub struct SrcFrame {
 /// A guard's frames, outermost first.
 pub type GuardSrc = Vec<SrcFrame>;
 
+/// What every snapshot frame resuming at one AOT point has in common,
+/// whatever the trace: where it resumes and the AOT values live there with
+/// their registers in the decoded function (in liveness order, the resumed
+/// instruction's own operands last), each checked to be a single value
+/// the blackhole can hold, and the blackhole checked to run everything the
+/// frame may reach from there.
+pub struct FrameShape {
+    /// The instruction the frame resumes at.
+    pub(super) resume: LLVMValueRef,
+    /// The live values and their registers.
+    pub(super) live: Vec<(LLVMValueRef, u32)>,
+}
+
 /// Per-function analyses the builder keeps between traces (they are
 /// expensive for a big interpreter function and never change).
 pub struct Analyses {
     pub(super) decoded: HashMap<usize, Decoded>,
     pub(super) liveness: HashMap<usize, Liveness>,
-    /// `Prog::unsupported_from` by (function, block, instruction, frame 0).
-    pub(super) unsupported: HashMap<(usize, u32, u32, bool), Option<String>>,
+    /// The shape of every snapshot frame resuming at one AOT point, by
+    /// (the guarded instruction or the call returned to, innermost frame,
+    /// outermost frame): see `walk::snapshot`.
+    pub(super) shapes: HashMap<(LLVMValueRef, bool, bool), Result<Rc<FrameShape>, Abort>>,
+    /// Each getelementptr's steps (`walk::translate::gep_steps`).
+    pub(super) geps: HashMap<LLVMValueRef, Result<Rc<Vec<GepStep>>, Abort>>,
     /// The blocks of each function walked, in order (a recording names
     /// blocks by index: `luaV_execute` has hundreds).
     blocks: HashMap<usize, Vec<LLVMBasicBlockRef>>,
@@ -125,7 +144,8 @@ impl Analyses {
         Analyses {
             decoded: HashMap::default(),
             liveness: HashMap::default(),
-            unsupported: HashMap::default(),
+            shapes: HashMap::default(),
+            geps: HashMap::default(),
             blocks: HashMap::default(),
             cps: HashMap::default(),
             index: None,

@@ -331,6 +331,16 @@ impl TraceDbg {
         }
     }
 
+    /// The trace location of an instruction whose AOT location is `loc`
+    /// (null if none) in a frame inlined at `at` (see `walk::DbgLoc`).
+    pub fn resolve(&mut self, (loc, at): (LLVMMetadataRef, LLVMMetadataRef)) -> LLVMMetadataRef {
+        if loc.is_null() {
+            at
+        } else {
+            self.rebuild(loc, at)
+        }
+    }
+
     /// The trace location of AOT instruction `i` of a frame inlined at `at`.
     /// An instruction without a location (a function compiled without `-g`)
     /// gets `at` itself, as LLVM's inliner does: the call site's line.

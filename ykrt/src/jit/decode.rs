@@ -86,6 +86,28 @@ pub fn leaves(ty: LLVMTypeRef) -> Result<Vec<Ty>, Unsupported> {
     }
 }
 
+/// The one leaf of a first-class type that has exactly one (an integer,
+/// a pointer, a float, or an aggregate of one of them), else `None`; as
+/// [`leaves`], but without allocating for the common case.
+pub fn single_leaf(ty: LLVMTypeRef) -> Result<Option<Ty>, Unsupported> {
+    // SAFETY: as `leaves`.
+    unsafe {
+        Ok(match LLVMGetTypeKind(ty) {
+            LLVMTypeKind::LLVMIntegerTypeKind => match LLVMGetIntTypeWidth(ty) {
+                w if w > 64 => return Err(Unsupported::WideInt(w)),
+                w => Some(Ty::I(w as u8)),
+            },
+            LLVMTypeKind::LLVMPointerTypeKind => Some(Ty::I(64)),
+            LLVMTypeKind::LLVMFloatTypeKind => Some(Ty::F32),
+            LLVMTypeKind::LLVMDoubleTypeKind => Some(Ty::F64),
+            _ => match leaves(ty)?.as_slice() {
+                [t] => Some(*t),
+                _ => None,
+            },
+        })
+    }
+}
+
 fn scalar(ty: LLVMTypeRef) -> Result<Ty, Unsupported> {
     let l = leaves(ty)?;
     // SAFETY: `ty` is a type of the live embedded module's context (yk-llvm

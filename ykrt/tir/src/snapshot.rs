@@ -77,7 +77,12 @@ impl Snapshot {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshots {
     list: Vec<Snapshot>,
-    index: HashMap<Snapshot, SnapId>,
+    /// A snapshot's hash -> its id (snapshots are not stored twice: a
+    /// guard's snapshot is hashed and compared, never cloned, when it is
+    /// interned); ids of snapshots whose hash an earlier one has are in
+    /// `clashes`.
+    index: HashMap<u64, SnapId>,
+    clashes: Vec<(u64, SnapId)>,
 }
 
 impl PartialEq for Snapshots {
@@ -88,15 +93,36 @@ impl PartialEq for Snapshots {
 
 impl Eq for Snapshots {}
 
+fn hash_of(s: &Snapshot) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(s)
+}
+
 impl Snapshots {
     /// The id of `s`, adding it if no equal snapshot is in the table.
     pub fn intern(&mut self, mut s: Snapshot) -> SnapId {
         s.normalise();
-        if let Some(id) = self.index.get(&s) {
-            return *id;
-        }
+        let h = hash_of(&s);
         let id = SnapId(self.list.len() as u32);
-        self.index.insert(s.clone(), id);
+        match self.index.get(&h) {
+            None => {
+                self.index.insert(h, id);
+            }
+            Some(&old) => {
+                if self.list[old.0 as usize] == s {
+                    return old;
+                }
+                let list = &self.list;
+                if let Some(&(_, old)) = self
+                    .clashes
+                    .iter()
+                    .find(|&&(ch, c)| ch == h && list[c.0 as usize] == s)
+                {
+                    return old;
+                }
+                self.clashes.push((h, id));
+            }
+        }
         self.list.push(s);
         id
     }
@@ -129,7 +155,17 @@ impl Snapshots {
     pub(crate) fn push_raw(&mut self, mut s: Snapshot) -> SnapId {
         s.normalise();
         let id = SnapId(self.list.len() as u32);
-        self.index.entry(s.clone()).or_insert(id);
+        match self.index.entry(hash_of(&s)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                // Interning finds the first of equal snapshots.
+                if self.list[e.get().0 as usize] != s {
+                    self.clashes.push((*e.key(), id));
+                }
+            }
+        }
         self.list.push(s);
         id
     }

@@ -78,7 +78,7 @@
 
 use crate::{Callee, Error, Ext, Plan, Shape, Symbols};
 use iced_x86::code_asm::*;
-use iced_x86::BlockEncoderOptions;
+use iced_x86::{Encoder, OpKind};
 use tir::{BinOp, CastOp, Const, End, FPred, IPred, Inst, Operand, SnapId, Sym, Trace, Ty, ValId};
 
 type R<T> = Result<T, Error>;
@@ -400,6 +400,8 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         return unsupported("a frame over 4 MiB");
     }
     let mut a = CodeAssembler::new(64)?;
+    // Every branch in its 32-bit form: see `encode`.
+    a.set_prefer_short_branch(false);
     let labels = (
         a.create_label(),
         a.create_label(),
@@ -442,15 +444,78 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
     e.analyse();
     e.find_direct();
     let offsets_idx = e.function(frame as i32, maxalign)?;
-    let res =
-        e.a.assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
-    let bytes = res.inner.code_buffer;
-    let offs = &res.inner.new_instruction_offsets;
+    let (bytes, offs) = encode(&mut e.a)?;
     let offsets = offsets_idx
         .iter()
         .map(|&i| offs.get(i).copied().unwrap_or(bytes.len() as u32))
         .collect();
     Ok(Assembled { bytes, offsets })
+}
+
+/// Encodes the assembler's instructions at offset 0 in one pass, and
+/// returns the bytes and each instruction's offset. Every branch to a
+/// label is in its 32-bit form (`set_prefer_short_branch(false)`), so
+/// lengths never change and each displacement (a branch's, or a label's
+/// address taken rip-relative) is patched once the labels' offsets are
+/// known. (iced's block encoder, which shortens branches that
+/// fit, took three quarters of code generation's instructions.)
+fn encode(a: &mut CodeAssembler) -> R<(Vec<u8>, Vec<u32>)> {
+    let instrs = a.take_instructions();
+    let mut enc = Encoder::new(64);
+    let mut offsets = Vec::with_capacity(instrs.len());
+    // Label id -> offset (ids count from 1; the assembler marks a
+    // label's instruction with its id as `ip`).
+    let mut labels: Vec<Option<u32>> = Vec::new();
+    // (end of a displacement to a label, the label's id)
+    let mut fixups: Vec<(usize, u64)> = Vec::new();
+    let mut pos = 0u64;
+    for ins in &instrs {
+        offsets.push(pos as u32);
+        if ins.ip() != 0 {
+            let id = ins.ip() as usize;
+            if labels.len() <= id {
+                labels.resize(id + 1, None);
+            }
+            labels[id] = Some(pos as u32);
+        }
+        let n = if ins.op0_kind() == OpKind::NearBranch64 {
+            // Encoded to itself for now.
+            let mut b = *ins;
+            b.set_near_branch64(pos);
+            let n = enc.encode(&b, pos)?;
+            if n < 5 {
+                return Err(Error::Asm("a short branch".into()));
+            }
+            fixups.push((pos as usize + n, ins.near_branch64()));
+            n
+        } else if ins.is_ip_rel_memory_operand() {
+            // A label's address (`lea r, [rip + label]`): encoded to
+            // itself for now.
+            let mut b = *ins;
+            b.set_memory_displacement64(pos);
+            let n = enc.encode(&b, pos)?;
+            let c = enc.get_constant_offsets();
+            if c.displacement_size() != 4 || c.immediate_size() != 0 {
+                return Err(Error::Asm("a rip-relative operand not last".into()));
+            }
+            fixups.push((pos as usize + n, ins.memory_displacement64()));
+            n
+        } else {
+            enc.encode(ins, pos)?
+        };
+        pos += n as u64;
+    }
+    let mut bytes = enc.take_buffer();
+    for (end, l) in fixups {
+        let to = labels
+            .get(l as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::Asm(format!("a branch to unset label {l}")))?;
+        let rel = i64::from(to) - end as i64;
+        bytes[end - 4..end].copy_from_slice(&(rel as i32).to_le_bytes());
+    }
+    Ok((bytes, offsets))
 }
 
 /// Per snapshot: the index of its exit in `plan.exits`, if it has one.

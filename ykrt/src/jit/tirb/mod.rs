@@ -131,7 +131,7 @@ pub fn build(
     tr.verify()
         .map_err(|e| Abort::internal(format!("trace IR after the backward pass: {e}")))?;
     let np = tr.params.len();
-    let mut locs = vec![std::ptr::null_mut(); tr.body.len()];
+    let mut locs = vec![(std::ptr::null_mut(), std::ptr::null_mut()); tr.body.len()];
     for (k, loc) in w.locs.iter().enumerate() {
         if let Some(Some(v)) = map.get(np + k) {
             locs[v.idx() - np] = *loc;
@@ -197,7 +197,6 @@ pub fn build(
     // `LLVMGetAllocatedType` needs an alloca).
     let vars_ty = unsafe { LLVMGetAllocatedType(LLVMGetOperand(cp_call, 2)) };
     let ret_field = ret_field(an.td, cp_call)?;
-    drop(dbg);
     let d = Deferred {
         module: t,
         trace_fn,
@@ -213,6 +212,7 @@ pub fn build(
         walked: w,
         trace: tr,
         locs,
+        dbg,
     };
     let walked = d.walked.walked;
     if input.native {
@@ -287,7 +287,9 @@ pub struct Deferred {
     /// The trace after the backward pass, and its instructions' debug
     /// locations.
     pub trace: tir::Trace,
-    locs: Vec<llvm_sys::prelude::LLVMMetadataRef>,
+    locs: Vec<walk::DbgLoc>,
+    /// The trace's debug info, which rebuilds `locs` when it is lowered.
+    dbg: Option<TraceDbg>,
 }
 
 // SAFETY: a `Deferred` is only used (lowered, dropped) with the compiler's
@@ -311,7 +313,13 @@ impl Deferred {
             direct: self.direct,
             td: self.td,
         };
-        let lowered = lower::lower(&cx, &self.walked, &self.trace, &self.locs)?;
+        let mut dbg = self.dbg;
+        let locs: Vec<_> = self
+            .locs
+            .iter()
+            .map(|&l| dbg.as_mut().map_or(std::ptr::null_mut(), |d| d.resolve(l)))
+            .collect();
+        let lowered = lower::lower(&cx, &self.walked, &self.trace, &locs)?;
         check_operands(self.trace_fn)?;
         Ok((self.module, lowered))
     }

@@ -331,10 +331,9 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                 // SAFETY: `v` is a live value of the generation's AOT module
                 // (yk-llvm rule 2: the module outlives the build).
                 let vty = unsafe { LLVMTypeOf(v) };
-                let dty = match decode::leaves(vty).map_err(Abort::unsupported)?.as_slice() {
-                    [t] => *t,
-                    _ => return Err(Abort::unsupported("an aggregate value live at a guard")),
-                };
+                let dty = decode::single_leaf(vty)
+                    .map_err(Abort::unsupported)?
+                    .ok_or_else(|| Abort::unsupported("an aggregate value live at a guard"))?;
                 let src = match o {
                     Operand::Const(c) if const_bits(c).is_some() => {
                         LiveSrc::Const(const_bits(c).unwrap())

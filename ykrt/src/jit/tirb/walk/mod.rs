@@ -63,7 +63,7 @@ use snapshot::Resumes;
 use tir::opt::forward::{MemReader, TraceBuilder};
 use tir::opt::OptError;
 use tir::{Inst, Operand, Ty};
-pub use translate::{const_from_bits, no_form, ty_of};
+pub use translate::{const_from_bits, no_form, ty_of, GepStep};
 use vars::{Params, Vars};
 use yk_llvm::{self as llvm, successors};
 
@@ -74,6 +74,11 @@ pub const LOC_ID: u32 = u32::MAX;
 /// A walk that appends more trace-IR instructions than this (after
 /// optimisation) is aborted as too long there and then.
 pub const MAX_TIR: usize = 20_000;
+
+/// An instruction's debug location before it is rebuilt for the trace
+/// (`TraceDbg::resolve`, done only if LLVM lowers the trace): its AOT
+/// location (null if none) and where its frame is inlined.
+pub type DbgLoc = (LLVMMetadataRef, LLVMMetadataRef);
 
 /// What a trace parameter holds on entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +122,7 @@ pub struct Walked {
     pub trace: tir::Trace,
     /// The debug location of each body instruction (null without debug
     /// info).
-    pub locs: Vec<LLVMMetadataRef>,
+    pub locs: Vec<DbgLoc>,
     /// A loop, or linear (where it ends).
     pub shape: Shape,
     /// Where each of the trace's parameters comes from at its entry.
@@ -168,8 +173,8 @@ struct W<'a, 'm> {
     idx: &'a AotIndex,
     an: &'a mut Analyses,
     dbg: Option<&'a mut TraceDbg>,
-    cur_loc: LLVMMetadataRef,
-    locs: Vec<LLVMMetadataRef>,
+    cur_loc: DbgLoc,
+    locs: Vec<DbgLoc>,
     frames: Vec<Frame>,
     funcs: &'a [LLVMValueRef],
     func_idx: &'a rustc_hash::FxHashMap<LLVMValueRef, usize>,
@@ -188,6 +193,8 @@ struct W<'a, 'm> {
     /// The snapshots' resume points, interned.
     resumes: Resumes,
     regs: HashMap<(u32, u32), LLVMValueRef>,
+    /// The frame shapes whose values `regs` has.
+    shapes_seen: rustc_hash::FxHashSet<(LLVMValueRef, bool, bool)>,
     walked: usize,
     /// Values known to be `x + C` without signed (`nsw`) or unsigned
     /// (`nuw`) wrapping, from the AOT code's flags: see `widened_add`.
@@ -246,7 +253,7 @@ pub fn walk(
         idx,
         an,
         dbg,
-        cur_loc: std::ptr::null_mut(),
+        cur_loc: (std::ptr::null_mut(), std::ptr::null_mut()),
         locs: Vec::new(),
         frames: Vec::new(),
         funcs,
@@ -264,6 +271,7 @@ pub fn walk(
         vars: Vars::new(field_param, shape == Shape::Side),
         resumes: Resumes::default(),
         regs: HashMap::default(),
+        shapes_seen: Default::default(),
         walked: 0,
         nsw: HashMap::default(),
         nuw: HashMap::default(),
@@ -385,8 +393,10 @@ impl W<'_, '_> {
                 // (yk-llvm rule 2); the next one is null at the block's end.
                 let next_i = unsafe { LLVMGetNextInstruction(i) };
                 self.walked += 1;
-                if let Some(d) = &mut self.dbg {
-                    self.cur_loc = d.loc_of(i, self.frames[top].dbg_at);
+                if self.dbg.is_some() {
+                    // SAFETY: as above.
+                    let loc = unsafe { llvm_sys::debuginfo::LLVMInstructionGetDebugLoc(i) };
+                    self.cur_loc = (loc, self.frames[top].dbg_at);
                 }
                 match llvm::opcode(i) {
                     LLVMOpcode::LLVMPHI => {

@@ -19,15 +19,17 @@
 //!   innermost-or-not, in order of first use);
 //! - a guard is only emitted if the blackhole can run every instruction
 //!   its frames may reach from their resume points
-//!   (`Prog::unsupported_from`, cached in `Analyses`).
+//!   (`Prog::unsupported_from`, checked once per frame shape, `Analyses::shapes`).
 
 use super::{const_from_bits, decoded, ty_of, Resume, END_RESUME, LOC_ID, W};
 use crate::abort::Abort;
+use crate::jit::builder::FrameShape;
 use crate::jit::decode::{self, Decoded};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;
 use rustc_hash::FxHashMap as HashMap;
+use std::rc::Rc;
 use tir::{BinOp, IPred, Inst, Operand, SnapId, Snapshot, Ty};
 use yk_llvm::liveness::Liveness;
 use yk_llvm::{self as llvm, operands, successors};
@@ -176,68 +178,99 @@ impl W<'_, '_> {
         let mut frames = Vec::with_capacity(top + 1);
         for k in 0..=top {
             let (f, fidx) = (self.frames[k].f, self.frames[k].fidx);
-            let (resume, live) = if k == top {
-                let mut live = self.liveness(f, fidx as usize).live_after(at);
-                for o in operands(at) {
-                    if llvm::is_ssa_value(o) && !live.contains(&o) {
-                        live.push(o);
-                    }
-                }
-                (at, live)
-            } else {
-                let call = self.frames[k + 1].call.unwrap();
-                let live = self.liveness(f, fidx as usize).live_after(call);
-                // SAFETY: frame `k + 1` is an inlined frame, whose `call` is a
-                // live call instruction of the embedded module (yk-llvm rule
-                // 2); a call is not a terminator, so an instruction follows it.
-                (unsafe { LLVMGetNextInstruction(call) }, live)
+            let key = match k == top {
+                true => (at, true, k == 0),
+                false => (self.frames[k + 1].call.unwrap(), false, k == 0),
             };
-            let d = self.decoded(f, fidx as usize);
-            let &(block, ix) = d
-                .pos
-                .get(&resume)
-                .ok_or_else(|| Abort::internal("resume point not decoded"))?;
-            let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
-            let key = (fidx as usize, block, ix, k == 0);
-            let why = match self.an.unsupported.get(&key) {
-                Some(w) => w.clone(),
-                None => {
-                    let d = self.decoded(f, fidx as usize);
-                    let w = d.prog.unsupported_from(block, ix, k == 0);
-                    self.an.unsupported.insert(key, w.clone());
-                    w
+            let shape = self.frame_shape(f, fidx, key)?;
+            if self.shapes_seen.insert(key) {
+                for &(v, reg) in &shape.live {
+                    self.regs.insert((fidx, reg), v);
                 }
-            };
-            if let Some(why) = why {
-                return Err(Abort::unsupported(format!("the blackhole can't run {why}")));
             }
-            let mut lv = Vec::with_capacity(live.len());
-            for (v, reg) in live.into_iter().zip(regs) {
-                // SAFETY: `v` is a live value of the frame's function in the
-                // embedded module (yk-llvm rule 2).
-                match decode::leaves(unsafe { LLVMTypeOf(v) })
-                    .map_err(Abort::unsupported)?
-                    .as_slice()
-                {
-                    [_] => {}
-                    _ => return Err(Abort::unsupported("an aggregate value live at a guard")),
-                }
-                let m = *self.frames[k].map.get(&v).ok_or_else(|| {
+            let map = &self.frames[k].map;
+            let mut lv = Vec::with_capacity(shape.live.len());
+            for &(v, reg) in &shape.live {
+                let m = *map.get(&v).ok_or_else(|| {
                     Abort::internal(format!("live value {} unmapped", llvm::name(v)))
                 })?;
-                self.regs.insert((fidx, reg), v);
                 lv.push((reg, m));
             }
-            let top_frame = k == top;
             let id = self.resumes.intern(Resume {
                 f,
                 fidx,
-                at: resume,
-                top: top_frame,
+                at: shape.resume,
+                top: k == top,
             });
             frames.push(tir::Frame::new(fidx, id, lv));
         }
         Ok(self.tb.snapshot(Snapshot { frames }))
+    }
+
+    /// The shape of the snapshot frames of function `f` resuming at `key`:
+    /// `(at, true, outermost)` at the guarded instruction `at` itself (whose
+    /// operands count as live), `(call, false, outermost)` right after an
+    /// inlined call. Computed once per key for all traces
+    /// (`Analyses::shapes`).
+    fn frame_shape(
+        &mut self,
+        f: LLVMValueRef,
+        fidx: u32,
+        key: (LLVMValueRef, bool, bool),
+    ) -> Result<Rc<FrameShape>, Abort> {
+        if let Some(s) = self.an.shapes.get(&key) {
+            return s.clone();
+        }
+        let s = self.new_frame_shape(f, fidx, key).map(Rc::new);
+        self.an.shapes.insert(key, s.clone());
+        s
+    }
+
+    fn new_frame_shape(
+        &mut self,
+        f: LLVMValueRef,
+        fidx: u32,
+        (at, top, outermost): (LLVMValueRef, bool, bool),
+    ) -> Result<FrameShape, Abort> {
+        let (resume, live) = if top {
+            let mut live = self.liveness(f, fidx as usize).live_after(at);
+            for o in operands(at) {
+                if llvm::is_ssa_value(o) && !live.contains(&o) {
+                    live.push(o);
+                }
+            }
+            (at, live)
+        } else {
+            let live = self.liveness(f, fidx as usize).live_after(at);
+            // SAFETY: `at` is the call of an inlined frame, a live call
+            // instruction of the embedded module (yk-llvm rule 2); a call is
+            // not a terminator, so an instruction follows it.
+            (unsafe { LLVMGetNextInstruction(at) }, live)
+        };
+        let d = self.decoded(f, fidx as usize);
+        let &(block, ix) = d
+            .pos
+            .get(&resume)
+            .ok_or_else(|| Abort::internal("resume point not decoded"))?;
+        let regs: Vec<u32> = live.iter().map(|v| d.regs[v]).collect();
+        let why = d.prog.unsupported_from(block, ix, outermost);
+        if let Some(why) = why {
+            return Err(Abort::unsupported(format!("the blackhole can't run {why}")));
+        }
+        for &v in &live {
+            // SAFETY: `v` is a live value of the frame's function in the
+            // embedded module (yk-llvm rule 2).
+            if decode::single_leaf(unsafe { LLVMTypeOf(v) })
+                .map_err(Abort::unsupported)?
+                .is_none()
+            {
+                return Err(Abort::unsupported("an aggregate value live at a guard"));
+            }
+        }
+        Ok(FrameShape {
+            resume,
+            live: live.into_iter().zip(regs).collect(),
+        })
     }
 
     /// The end snapshot: the fields the trace changed and the location.

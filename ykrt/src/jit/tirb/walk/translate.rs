@@ -25,6 +25,7 @@ use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMOpcode, LLVMTypeKind};
 use rustc_hash::FxHashMap as HashMap;
+use std::rc::Rc;
 use tir::{BinOp, CastOp, Const, FPred, IPred, Inst, LoadFlags, Operand, Sym, Ty};
 use yk_llvm as llvm;
 
@@ -323,69 +324,53 @@ impl W<'_, '_> {
     /// Pointer arithmetic of a `getelementptr` (instruction or constant
     /// expression).
     pub(super) fn gep(&mut self, g: LLVMValueRef) -> Result<Operand, Abort> {
-        // SAFETY: `g` is a live GEP, instruction or constant expression (`inst`
-        // and `constant_expr` call this only for one), of the embedded module
-        // (yk-llvm rules 2 and 3), and `td` its target data; operands are read
-        // below their count, struct indices are constant integers (the verifier
-        // requires it), and element types are asked only of array types.
-        unsafe {
-            if ty_of(LLVMTypeOf(g))? != Ty::Ptr {
-                return Err(no_form("a vector getelementptr"));
+        let steps = match self.an.geps.get(&g) {
+            Some(s) => s.clone(),
+            None => {
+                let s = gep_steps(self.an.td, g).map(Rc::new);
+                self.an.geps.insert(g, s.clone());
+                s
             }
-            let mut cur = self.operand(LLVMGetOperand(g, 0))?;
-            let mut ty = LLVMGetGEPSourceElementType(g);
-            let td = self.an.td;
-            let mut off: i64 = 0;
-            let n = LLVMGetNumOperands(g) as u32;
-            for k in 1..n {
-                let ix = LLVMGetOperand(g, k);
-                let step = if k == 1 {
-                    llvm_sys::target::LLVMABISizeOfType(td, ty) as i64
-                } else {
-                    match LLVMGetTypeKind(ty) {
-                        LLVMTypeKind::LLVMStructTypeKind => {
-                            let field = LLVMConstIntGetZExtValue(ix) as u32;
-                            off = off.wrapping_add(llvm_sys::target::LLVMOffsetOfElement(
-                                td, ty, field,
-                            ) as i64);
-                            ty = LLVMStructGetTypeAtIndex(ty, field);
-                            continue;
-                        }
-                        LLVMTypeKind::LLVMArrayTypeKind => {
-                            ty = LLVMGetElementType(ty);
-                            llvm_sys::target::LLVMABISizeOfType(td, ty) as i64
-                        }
-                        _ => return Err(no_form("a vector getelementptr")),
+        }?;
+        // SAFETY: `g` is a live GEP (see `gep_steps`), whose operands
+        // `steps` indexes.
+        let mut cur = self.operand(unsafe { LLVMGetOperand(g, 0) })?;
+        let mut off: i64 = 0;
+        for &step in steps.iter() {
+            let (k, scale) = match step {
+                GepStep::Field(o) => {
+                    off = off.wrapping_add(o);
+                    continue;
+                }
+                GepStep::Index(k, scale) => (k, scale),
+            };
+            // SAFETY: as above.
+            let x = self.operand(unsafe { LLVMGetOperand(g, k) })?;
+            match x {
+                Operand::Const(Const::Int { width, bits }) => {
+                    off = off.wrapping_add(tir::ir::sext(bits, width as u32).wrapping_mul(scale));
+                }
+                Operand::Const(_) => {
+                    return Err(Abort::internal("a getelementptr index that is not an int"))
+                }
+                Operand::Val(_) => {
+                    if off != 0 {
+                        cur = self.value(Inst::PtrAdd { ptr: cur, off })?;
+                        off = 0;
                     }
-                };
-                let x = self.operand(ix)?;
-                match x {
-                    Operand::Const(Const::Int { width, bits }) => {
-                        off =
-                            off.wrapping_add(tir::ir::sext(bits, width as u32).wrapping_mul(step));
-                    }
-                    Operand::Const(_) => {
-                        return Err(Abort::internal("a getelementptr index that is not an int"))
-                    }
-                    Operand::Val(_) => {
-                        if off != 0 {
-                            cur = self.value(Inst::PtrAdd { ptr: cur, off })?;
-                            off = 0;
-                        }
-                        cur = self.value(Inst::DynPtrAdd {
-                            ptr: cur,
-                            idx: x,
-                            scale: step,
-                            off: 0,
-                        })?;
-                    }
+                    cur = self.value(Inst::DynPtrAdd {
+                        ptr: cur,
+                        idx: x,
+                        scale,
+                        off: 0,
+                    })?;
                 }
             }
-            if off != 0 {
-                cur = self.value(Inst::PtrAdd { ptr: cur, off })?;
-            }
-            Ok(cur)
         }
+        if off != 0 {
+            cur = self.value(Inst::PtrAdd { ptr: cur, off })?;
+        }
+        Ok(cur)
     }
 
     /// Maps an operand of an AOT instruction into the trace.
@@ -585,5 +570,58 @@ pub(super) fn fpred(p: llvm_sys::LLVMRealPredicate) -> FPred {
         LLVMRealULE => FPred::Ule,
         LLVMRealUNE => FPred::Une,
         _ => FPred::Uno,
+    }
+}
+
+/// One index of a getelementptr, as [`gep_steps`] reads it.
+#[derive(Clone, Copy, Debug)]
+pub enum GepStep {
+    /// A struct field: a constant offset.
+    Field(i64),
+    /// Operand `k` times a scale (an element's size).
+    Index(u32, i64),
+}
+
+/// What getelementptr `g` adds to its base, index by index (the types'
+/// sizes and field offsets read once: `Analyses::geps`).
+pub(super) fn gep_steps(
+    td: llvm_sys::target::LLVMTargetDataRef,
+    g: LLVMValueRef,
+) -> Result<Vec<GepStep>, Abort> {
+    // SAFETY: `g` is a live GEP, instruction or constant expression (`inst`
+    // and `constant_expr` call `gep` only for one), of the embedded module
+    // (yk-llvm rules 2 and 3), and `td` its target data; operands are read
+    // below their count, struct indices are constant integers (the verifier
+    // requires it), and element types are asked only of array types.
+    unsafe {
+        if ty_of(LLVMTypeOf(g))? != Ty::Ptr {
+            return Err(no_form("a vector getelementptr"));
+        }
+        let mut ty = LLVMGetGEPSourceElementType(g);
+        let n = LLVMGetNumOperands(g) as u32;
+        let mut steps = Vec::with_capacity(n as usize);
+        for k in 1..n {
+            let step = if k == 1 {
+                llvm_sys::target::LLVMABISizeOfType(td, ty) as i64
+            } else {
+                match LLVMGetTypeKind(ty) {
+                    LLVMTypeKind::LLVMStructTypeKind => {
+                        let field = LLVMConstIntGetZExtValue(LLVMGetOperand(g, k)) as u32;
+                        steps.push(GepStep::Field(llvm_sys::target::LLVMOffsetOfElement(
+                            td, ty, field,
+                        ) as i64));
+                        ty = LLVMStructGetTypeAtIndex(ty, field);
+                        continue;
+                    }
+                    LLVMTypeKind::LLVMArrayTypeKind => {
+                        ty = LLVMGetElementType(ty);
+                        llvm_sys::target::LLVMABISizeOfType(td, ty) as i64
+                    }
+                    _ => return Err(no_form("a vector getelementptr")),
+                }
+            };
+            steps.push(GepStep::Index(k, step));
+        }
+        Ok(steps)
     }
 }
