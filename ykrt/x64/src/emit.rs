@@ -1,7 +1,8 @@
 //! The code generator: one pass over the trace, emitting through iced-x86's
-//! `CodeAssembler`, then one assembly at offset 0 (the code is
-//! position-independent: branches are relative, the function's own address
-//! is a RIP-relative `lea`, everything else is an absolute immediate).
+//! `CodeAssembler`, then one encoding pass at offset 0 ([`encode`]; the code
+//! is position-independent: branches are relative and 32-bit, the
+//! function's own address is a RIP-relative `lea`, everything else is an
+//! absolute immediate).
 //!
 //! Owns the frame layout and the register conventions. Invariants:
 //!
