@@ -19,11 +19,11 @@
 //! the AOT compile units in its `llvm.dbg.cu`, as the verifier requires of
 //! every compile unit its debug info reaches.
 //!
-//! Line tables cost about a quarter of a trace's code generation, so by
-//! default a trace compiled at tier 0 (its first, cheap compilation) has
-//! none unless a debugger is attached to the process or perf's jitdump is
-//! on ([`strip_at_tier0`]); its recompilation once hot has them (the module kept
-//! for it keeps its debug info). `YKD_TRACE_DEBUGINFO=1` gives every trace
+//! Line tables cost about a quarter of a trace's code generation (and half
+//! of stitching side traces into a recompiled root), so by default a trace
+//! is compiled without them, at tier 0 and when recompiled once hot, unless
+//! a debugger is attached to the process or perf's jitdump is on when it is
+//! compiled ([`strip_lines`]). `YKD_TRACE_DEBUGINFO=1` gives every trace
 //! line tables, `0` none (see docs/trace-compiler.md).
 
 use llvm_sys::core::*;
@@ -43,8 +43,8 @@ const DWARF_VERSION: u64 = 4;
 enum Lines {
     /// `1`: every trace.
     All,
-    /// Unset (or anything but `0` and `1`): recompiled (hot) traces, and
-    /// tier-0 ones while a debugger or perf's jitdump watches.
+    /// Unset (or anything but `0` and `1`): traces compiled while a
+    /// debugger or perf's jitdump watches.
     Hot,
     /// `0`: none.
     Off,
@@ -64,13 +64,12 @@ pub fn enabled() -> bool {
     lines() != Lines::Off
 }
 
-/// Is a trace compiled at tier 0 stripped of its line tables? With the
-/// default setting, yes unless a debugger is attached (gdb stepping into a
-/// trace sees the interpreter's lines at once) or perf's jitdump is on
-/// ([`perf_jitdump`]); the lines then come with the trace's recompilation,
-/// which profiles of hot code see. (With `YKD_TRACE_DEBUGINFO=0` there is
-/// nothing to strip.)
-pub fn strip_at_tier0() -> bool {
+/// Is a trace compiled (at tier 0, or recompiled once hot) stripped of its
+/// line tables? With the default setting, yes unless a debugger is
+/// attached (gdb stepping into a trace sees the interpreter's lines) or
+/// perf's jitdump is on ([`perf_jitdump`]), checked at each compilation.
+/// (With `YKD_TRACE_DEBUGINFO=0` there is nothing to strip.)
+pub fn strip_lines() -> bool {
     lines() == Lines::Hot && !perf_jitdump() && !being_debugged()
 }
 
@@ -92,7 +91,7 @@ fn being_debugged() -> bool {
     })
 }
 
-/// Removes `m`'s debug info (a tier-0 trace's, see [`strip_at_tier0`]).
+/// Removes `m`'s debug info (see [`strip_lines`]).
 pub fn strip(m: &Module) {
     // SAFETY: `m` is a module we own, not being compiled.
     unsafe {

@@ -68,6 +68,11 @@ impl Kept {
             .and_then(|(m, lowered)| {
                 let ninstrs = m.instruction_count();
                 super::optimise(&m).map_err(|e| e.to_string())?;
+                if super::dbg::strip_lines() {
+                    // Recompiled without line tables too, unless someone
+                    // watches (see `dbg::strip_lines`).
+                    super::dbg::strip(&m);
+                }
                 Ok(Arc::new(KeptBc {
                     bitcode: m.to_bitcode().into(),
                     funcs: lowered.funcs,

@@ -745,7 +745,13 @@ impl LlvmCompiler {
             _ if !tier0 => None,
             (_, Some(d)) => Some(Arc::new(kept::Kept::deferred(d))),
             (Some(m), None) => Some(Arc::new(kept::Kept::bitcode(kept::KeptBc {
-                bitcode: m.to_bitcode().into(),
+                bitcode: {
+                    if dbg::strip_lines() {
+                        // (As a deferred one's, see `kept`.)
+                        dbg::strip(m);
+                    }
+                    m.to_bitcode().into()
+                },
                 funcs: built.funcs.clone(),
                 globals: built.globals.clone(),
                 ninstrs,
@@ -797,8 +803,8 @@ impl LlvmCompiler {
                 }
                 // Bind the trace's references to the AOT binary's addresses.
                 define_refs(orc, info, &built.funcs, &built.globals)?;
-                if tier0 && dbg::strip_at_tier0() {
-                    // Tier 0 without line tables (the kept bitcode has them).
+                if tier0 && dbg::strip_lines() {
+                    // Tier 0 without line tables.
                     dbg::strip(&module);
                 }
                 let (addr, rt) = orc

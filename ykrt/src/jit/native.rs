@@ -137,7 +137,7 @@ fn arg_ext(f: llvm_sys::prelude::LLVMValueRef) -> Vec<x64::Ext> {
 
 /// Whether tier 0 is native: by default for traces that would have no
 /// line tables at tier 0 anyway (no debugger attached, no perf jitdump: see
-/// `dbg::strip_at_tier0`), since the native code has none yet;
+/// `dbg::strip_lines`), since the native code has none yet;
 /// `YKD_NATIVE=0` never, `YKD_NATIVE=1` always (read once).
 pub fn enabled() -> bool {
     static MODE: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
@@ -146,5 +146,5 @@ pub fn enabled() -> bool {
         Ok("1") => Some(true),
         _ => None,
     });
-    mode.unwrap_or_else(super::dbg::strip_at_tier0)
+    mode.unwrap_or_else(super::dbg::strip_lines)
 }
