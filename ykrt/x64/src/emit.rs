@@ -2619,6 +2619,28 @@ impl E<'_> {
                 }
                 self.stx(v, xmm0, ret)
             }
+            "floor" | "ceil" | "trunc"
+                if ret.is_float() && std::is_x86_feature_detected!("sse4.1") =>
+            {
+                // ROUNDSD/ROUNDSS with the rounding mode in the immediate
+                // (bits 0-1: down, up, toward zero) and bit 3 set (no
+                // precision exception): as libm's floor, ceil and trunc,
+                // which the AOT code calls, compute them (exact; -0.0 and
+                // NaNs as they are).
+                want(1)?;
+                let mode = match base {
+                    "floor" => 0x9,
+                    "ceil" => 0xa,
+                    _ => 0xb,
+                };
+                self.ldx(xmm0, args[0], ret)?;
+                if ret == Ty::F32 {
+                    self.a.roundss(xmm0, xmm0, mode)?;
+                } else {
+                    self.a.roundsd(xmm0, xmm0, mode)?;
+                }
+                self.stx(v, xmm0, ret)
+            }
             "ctpop" if ret.is_int() && std::is_x86_feature_detected!("popcnt") => {
                 want(1)?;
                 self.ld(RAX, args[0])?;

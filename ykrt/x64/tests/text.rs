@@ -164,6 +164,12 @@ impl Symbols for Syms {
             31 => return Ok(Callee::Intrinsic("llvm.fshl.i32".into())),
             32 => return Ok(Callee::Intrinsic("llvm.fmuladd.f64".into())),
             33 => return Ok(Callee::Intrinsic("llvm.fmuladd.f32".into())),
+            34 => return Ok(Callee::Intrinsic("llvm.floor.f64".into())),
+            35 => return Ok(Callee::Intrinsic("llvm.ceil.f64".into())),
+            36 => return Ok(Callee::Intrinsic("llvm.trunc.f64".into())),
+            37 => return Ok(Callee::Intrinsic("llvm.floor.f32".into())),
+            38 => return Ok(Callee::Intrinsic("llvm.ceil.f32".into())),
+            39 => return Ok(Callee::Intrinsic("llvm.trunc.f32".into())),
             _ => return Err(Error::Symbol(format!("@f{n}"))),
         };
         Ok(Callee::Addr { addr, arg_ext })
@@ -711,6 +717,56 @@ s0: [f0 r0 a1=%1 a2=%2 a3=%3]
             ((1.0 + e) * 2.0 + 0.5).to_bits()
         ]
     );
+}
+
+/// `llvm.floor`, `ceil` and `trunc` give what libm's functions (which the
+/// AOT code calls) give: halves, negatives, -0.0, infinities and NaN, f64
+/// and f32.
+#[test]
+fn floor_ceil_trunc() {
+    if !std::is_x86_feature_detected!("sse4.1") {
+        return;
+    }
+    let xs = [
+        -2.5f64,
+        2.5,
+        -0.0,
+        -0.25,
+        1e300,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        4503599627370497.0,
+        -7.0,
+    ];
+    for &x in &xs {
+        let v = end_values(
+            "trace(%v: ptr, %x: f64, %y: f32)
+  %1 = call f64 @f34(f64 %x) pure
+  %2 = call f64 @f35(f64 %x) pure
+  %3 = call f64 @f36(f64 %x) pure
+  %4 = call f32 @f37(f32 %y) pure
+  %5 = call f32 @f38(f32 %y) pure
+  %6 = call f32 @f39(f32 %y) pure
+  exit s0
+s0: [f0 r0 a1=%1 a2=%2 a3=%3 a4=%4 a5=%5 a6=%6]
+",
+            &[x.to_bits(), u64::from((x as f32).to_bits())],
+        );
+        let y = x as f32;
+        assert_eq!(
+            v,
+            vec![
+                x.floor().to_bits(),
+                x.ceil().to_bits(),
+                x.trunc().to_bits(),
+                u64::from(y.floor().to_bits()),
+                u64::from(y.ceil().to_bits()),
+                u64::from(y.trunc().to_bits()),
+            ],
+            "x = {x}"
+        );
+    }
 }
 
 #[test]
