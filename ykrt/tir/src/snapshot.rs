@@ -103,6 +103,11 @@ impl Snapshots {
     pub fn intern(&mut self, mut s: Snapshot) -> SnapId {
         s.normalise();
         let h = hash_of(&s);
+        self.intern_hashed(s, h)
+    }
+
+    /// [`Snapshots::intern`] of normalised `s` whose hash is `h`.
+    fn intern_hashed(&mut self, s: Snapshot, h: u64) -> SnapId {
         let id = SnapId(self.list.len() as u32);
         match self.index.get(&h) {
             None => {
@@ -200,5 +205,30 @@ mod tests {
         assert_eq!(t.intern(b), SnapId(0));
         assert_eq!(t.intern(c), SnapId(1));
         assert_eq!(t.len(), 2);
+    }
+
+    /// Different snapshots whose hashes are equal stay different, and each
+    /// is found again (the index holds the first, `clashes` the others).
+    #[test]
+    fn intern_tells_clashing_snapshots_apart() {
+        let mut t = Snapshots::default();
+        let s = |resume: u32| Snapshot {
+            frames: vec![Frame::new(1, resume, vec![(3, Const::int(64, 7).into())])],
+        };
+        assert_eq!(t.intern_hashed(s(1), 42), SnapId(0));
+        assert_eq!(t.intern_hashed(s(2), 42), SnapId(1));
+        assert_eq!(t.intern_hashed(s(3), 42), SnapId(2));
+        assert_eq!(t.intern_hashed(s(2), 42), SnapId(1));
+        assert_eq!(t.intern_hashed(s(3), 42), SnapId(2));
+        assert_eq!(t.intern_hashed(s(1), 42), SnapId(0));
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.get(SnapId(2)), Some(&s(3)));
+        // A parsed text keeps equal snapshots apart, and interning finds the
+        // first of them.
+        let mut p = Snapshots::default();
+        assert_eq!(p.push_raw(s(1)), SnapId(0));
+        assert_eq!(p.push_raw(s(1)), SnapId(1));
+        assert_eq!(p.intern(s(1)), SnapId(0));
+        assert_eq!(p.intern(s(4)), SnapId(2));
     }
 }
