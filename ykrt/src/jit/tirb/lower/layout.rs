@@ -298,7 +298,13 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     let mut order: Vec<SnapId> = seen_snaps.into_iter().collect();
     order.sort();
     let mut nslots = nres as usize;
-    let mut snap_infos: HashMap<SnapId, (Vec<FrameInfo>, GuardSrc)> = HashMap::default();
+    // Per snapshot id: its frames' infos and sources, moved into the last
+    // guard that uses it (cloned for the others).
+    let mut snap_infos: Vec<Option<(Vec<FrameInfo>, GuardSrc)>> = vec![None; t.snaps.len()];
+    let mut uses = vec![0u32; t.snaps.len()];
+    for s in &guard_snaps {
+        uses[s.0 as usize] += 1;
+    }
     for s in order {
         let snap = t
             .snaps
@@ -387,15 +393,21 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             prev_resume = Some(res.at);
         }
         nslots = nslots.max(next as usize);
-        snap_infos.insert(s, (frames, srcs));
+        snap_infos[s.0 as usize] = Some((frames, srcs));
         plan.exits.push((s, stores));
     }
     let mut guards = Vec::with_capacity(guard_snaps.len());
     let mut guard_srcs = Vec::with_capacity(guard_snaps.len());
     for s in &guard_snaps {
-        let (frames, srcs) = &snap_infos[s];
-        guards.push(GuardInfo::new(frames.clone()));
-        guard_srcs.push(srcs.clone());
+        let k = s.0 as usize;
+        uses[k] -= 1;
+        let (frames, srcs) = match uses[k] {
+            0 => snap_infos[k].take(),
+            _ => snap_infos[k].clone(),
+        }
+        .ok_or_else(|| Abort::internal("a guard's snapshot without an exit"))?;
+        guards.push(GuardInfo::new(frames));
+        guard_srcs.push(srcs);
     }
     Ok(Layout {
         plan,
