@@ -347,11 +347,7 @@ impl TraceDbg {
         // SAFETY: `i` is a live instruction of the embedded module (yk-llvm
         // rules 2 and 3).
         let loc = unsafe { LLVMInstructionGetDebugLoc(i) };
-        if loc.is_null() {
-            at
-        } else {
-            self.rebuild(loc, at)
-        }
+        self.resolve((loc, at))
     }
 }
 

@@ -741,17 +741,19 @@ impl LlvmCompiler {
         // What tier 0 compiles is kept for the recompilation (and a side
         // trace's for stitching: the same one), natively compiled traces'
         // not yet lowered (see `kept`).
+        // A tier-0 module LLVM compiles has no line tables unless someone
+        // watches (`dbg::strip_lines`), nor has the bitcode kept of it for
+        // the recompilation (as a deferred one's, see `kept`).
+        if let (true, Some(m)) = (tier0, &built.module) {
+            if dbg::strip_lines() {
+                dbg::strip(m);
+            }
+        }
         let kept: Option<Arc<kept::Kept>> = match (&built.module, built.deferred.take()) {
             _ if !tier0 => None,
             (_, Some(d)) => Some(Arc::new(kept::Kept::deferred(d))),
             (Some(m), None) => Some(Arc::new(kept::Kept::bitcode(kept::KeptBc {
-                bitcode: {
-                    if dbg::strip_lines() {
-                        // (As a deferred one's, see `kept`.)
-                        dbg::strip(m);
-                    }
-                    m.to_bitcode().into()
-                },
+                bitcode: m.to_bitcode().into(),
                 funcs: built.funcs.clone(),
                 globals: built.globals.clone(),
                 ninstrs,
@@ -803,10 +805,6 @@ impl LlvmCompiler {
                 }
                 // Bind the trace's references to the AOT binary's addresses.
                 define_refs(orc, info, &built.funcs, &built.globals)?;
-                if tier0 && dbg::strip_lines() {
-                    // Tier 0 without line tables.
-                    dbg::strip(&module);
-                }
                 let (addr, rt) = orc
                     .add_and_lookup(module.into_raw(), &gen.ctx, &name)
                     .map_err(|e| CompileError::from(Abort::backend(e)))?;

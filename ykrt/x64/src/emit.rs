@@ -2260,17 +2260,7 @@ impl E<'_> {
             if lreg != Some(work) {
                 self.ldx(work, lhs, ty)?;
             }
-            match (op, f32) {
-                (BinOp::FAdd, false) => self.a.addsd(work, y)?,
-                (BinOp::FSub, false) => self.a.subsd(work, y)?,
-                (BinOp::FMul, false) => self.a.mulsd(work, y)?,
-                (BinOp::FDiv, false) => self.a.divsd(work, y)?,
-                (BinOp::FAdd, true) => self.a.addss(work, y)?,
-                (BinOp::FSub, true) => self.a.subss(work, y)?,
-                (BinOp::FMul, true) => self.a.mulss(work, y)?,
-                (BinOp::FDiv, true) => self.a.divss(work, y)?,
-                _ => unreachable!("int operators go to ibin; frem below"),
-            }
+            self.farith(op, f32, work, y)?;
             if clash {
                 self.a.movaps(x, xmm0)?;
             }
@@ -2285,16 +2275,8 @@ impl E<'_> {
         } else {
             self.fsrc(rhs, ty, xmm1)?
         };
-        match (op, f32) {
-            (BinOp::FAdd, false) => self.a.addsd(xmm0, y)?,
-            (BinOp::FSub, false) => self.a.subsd(xmm0, y)?,
-            (BinOp::FMul, false) => self.a.mulsd(xmm0, y)?,
-            (BinOp::FDiv, false) => self.a.divsd(xmm0, y)?,
-            (BinOp::FAdd, true) => self.a.addss(xmm0, y)?,
-            (BinOp::FSub, true) => self.a.subss(xmm0, y)?,
-            (BinOp::FMul, true) => self.a.mulss(xmm0, y)?,
-            (BinOp::FDiv, true) => self.a.divss(xmm0, y)?,
-            (BinOp::FRem, _) => {
+        match op {
+            BinOp::FRem => {
                 let f = if f32 {
                     fmodf as *const () as u64
                 } else {
@@ -2306,9 +2288,25 @@ impl E<'_> {
                 self.a.call(r11)?;
                 self.drop_caller_saved();
             }
-            _ => unreachable!("int operators go to ibin"),
+            _ => self.farith(op, f32, xmm0, y)?,
         }
         self.stx(v, xmm0, ty)
+    }
+
+    /// `d = d op s` for a float `add sub mul div` (`f32` or `f64`).
+    fn farith(&mut self, op: BinOp, f32: bool, d: AsmRegisterXmm, s: AsmRegisterXmm) -> R<()> {
+        match (op, f32) {
+            (BinOp::FAdd, false) => self.a.addsd(d, s)?,
+            (BinOp::FSub, false) => self.a.subsd(d, s)?,
+            (BinOp::FMul, false) => self.a.mulsd(d, s)?,
+            (BinOp::FDiv, false) => self.a.divsd(d, s)?,
+            (BinOp::FAdd, true) => self.a.addss(d, s)?,
+            (BinOp::FSub, true) => self.a.subss(d, s)?,
+            (BinOp::FMul, true) => self.a.mulss(d, s)?,
+            (BinOp::FDiv, true) => self.a.divss(d, s)?,
+            _ => unreachable!("int operators go to ibin; frem to a call"),
+        }
+        Ok(())
     }
 
     fn cast(&mut self, v: ValId, op: CastOp, val: Operand, to: Ty) -> R<()> {
