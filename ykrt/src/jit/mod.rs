@@ -13,6 +13,7 @@ mod kept;
 pub mod lazy;
 pub mod native;
 pub mod orc;
+mod perfmap;
 mod stitch;
 mod tier;
 pub mod tirb;
@@ -701,6 +702,9 @@ impl LlvmCompiler {
         if let (Some((plan, syms)), Some(d)) = (built.native.take(), &built.deferred) {
             let made = x64::compile(&d.trace, &plan, &syms).and_then(|code| {
                 let a = code.entry();
+                if perfmap::enabled() {
+                    perfmap::record(a, code.len(), &perf_name(&name, side, trace.start_loc));
+                }
                 native_code.push(code);
                 match &slot {
                     None => Ok(a),
@@ -713,6 +717,10 @@ impl LlvmCompiler {
                             __yk_side_tier_up as *const () as u64,
                         )?;
                         let ea = stub.entry();
+                        if perfmap::enabled() {
+                            let n = format!("{name}_entry");
+                            perfmap::record(ea, stub.len(), &perf_name(&n, side, trace.start_loc));
+                        }
                         native_code.push(stub);
                         Ok(ea)
                     }
@@ -914,4 +922,19 @@ impl TraceCompiler for LlvmCompiler {
             }
         })))
     }
+}
+
+/// A trace's name in perf's map (see [`perfmap`]): its function's name, for
+/// a side trace its parent and guard, and its start location's debug
+/// string if the interpreter gave one.
+fn perf_name(name: &str, side: Option<(u64, u32)>, loc: crate::location::LocationPtr) -> String {
+    let mut s = name.to_owned();
+    if let Some((parent, g)) = side {
+        s.push_str(&format!(" (side of __yk_trace_{parent}, guard {g})"));
+    }
+    if let Some(d) = loc.debug_str() {
+        s.push_str(" @ ");
+        s.push_str(&d);
+    }
+    s
 }
