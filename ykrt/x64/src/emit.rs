@@ -13,8 +13,9 @@
 //!   stored to their homes at entry, re-entry and the loop's jump, so their
 //!   homes are always valid; except *direct* parameters (`find_direct`: a
 //!   side trace's whole-word inputs in buffer slots that no store of the
-//!   plan writes, a loop's invariant whole-word parameters in fields of
-//!   vars when the body never uses vars), which are read where they
+//!   plan writes and in fields of vars that only its end may write, a
+//!   loop's invariant whole-word parameters in fields of vars when the
+//!   body never uses vars), which are read where they
 //!   arrive, `[r13 + 8 * slot]` or `[rbx + field]`, and have no home: a
 //!   side trace runs once per entry and may use few of its dozens of
 //!   inputs, and a root trace entered often (from the interpreter, after a
@@ -37,7 +38,9 @@
 //!   register: its low 32 or 64 bits): results the body uses later
 //!   (`st`, `stx`; a load, an integer `add sub and or xor mul` and a float
 //!   operation compute straight into the result's register, in place when
-//!   that is the left operand's), and operands read from their homes that
+//!   that is the left operand's; an integer or pointer cast whose operand
+//!   dies in a register takes that register over, `take_over`, changing
+//!   the bits in place if it changes them), and operands read from their homes that
 //!   the body uses again (`cache_operand`: a value loaded once per
 //!   iteration, such as the interpreter's frame base, stays in a
 //!   register). `loc` maps a value to
@@ -308,6 +311,8 @@ struct E<'a> {
     /// [`Self::find_direct`]): the base register (`r13`, the buffer, or
     /// `rbx`, vars) and the offset.
     direct: Vec<Option<(AsmRegister64, i32)>>,
+    /// Per parameter: read by nothing (see [`Self::analyse`]): not loaded.
+    unread: Vec<bool>,
     /// Per value: a `ptr_add` folded into its users' addressing: (root, disp).
     fold: Vec<Option<(ValId, i32)>>,
     /// Per body instruction: a compare feeding only the next instruction (a
@@ -432,6 +437,7 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         need: Vec::new(),
         dirty: vec![false; t.nvals()],
         direct: Vec::new(),
+        unread: Vec::new(),
         exit_of: exits_by_snapshot(t, plan)?,
         fold: Vec::new(),
         fused: Vec::new(),
@@ -663,6 +669,24 @@ impl E<'_> {
         for &(v, _) in &self.plan.eager {
             outside(Operand::Val(v));
         }
+        // A parameter nothing reads (no instruction, exit, end, or store of
+        // the plan) is not loaded at all: a side trace gets both the
+        // fields of vars and its parent's values of them, and its end
+        // writes the fields from the latter.
+        let mut read = (0..self.np).map(|k| uses[k] > 0).collect::<Vec<_>>();
+        for &(p, _) in self.plan.reserved.iter().chain(&self.plan.carried) {
+            if let Some(r) = read.get_mut(p as usize) {
+                *r = true;
+            }
+        }
+        if let Some(tc) = &self.plan.tier_check {
+            for &(_, p) in &tc.stores {
+                if let Some(r) = read.get_mut(p as usize) {
+                    *r = true;
+                }
+            }
+        }
+        self.unread = read.iter().map(|r| !r).collect();
         let mut fold: Vec<Option<(ValId, i32)>> = vec![None; nv];
         let mut fused = vec![false; nb];
         for (k, inst) in t.body.iter().enumerate() {
@@ -808,7 +832,10 @@ impl E<'_> {
     /// more than its canonical bits):
     /// - a side trace's inputs in buffer slots that no store of the plan
     ///   (eager, exit, reserved) writes, except a reserved store of the
-    ///   input to its own slot;
+    ///   input to its own slot; and its inputs in fields of vars, when the
+    ///   body never uses vars and no end store writes their field with
+    ///   another value (a side trace is never re-entered, and its guards'
+    ///   exits leave it: vars changes only at its end);
     /// - a loop's invariant parameters in fields of vars (the jump passes
     ///   them on unchanged), when the body never uses vars (so nothing in it
     ///   writes vars: only the tier check does, on the way out, and only
@@ -833,28 +860,46 @@ impl E<'_> {
                         written.insert(s);
                     }
                 }
+                // Inputs in fields of vars too, when the body never uses
+                // vars (nothing but the end writes it), and no end store
+                // writes their field with something else (the end's
+                // stores and its location read them after earlier stores).
+                let vars_used = self.body_uses_vars();
+                let mut end_written: std::collections::HashSet<u32> =
+                    std::collections::HashSet::new();
+                for &(f, o) in &plan.end_stores {
+                    let own = plan
+                        .params
+                        .iter()
+                        .position(|p| *p == crate::ParamSrc::Field(f))
+                        .is_some_and(|k| o == Operand::Val(ValId(k as u32)));
+                    if !own {
+                        end_written.insert(f);
+                    }
+                }
                 for (k, src) in plan.params.iter().enumerate() {
-                    if let crate::ParamSrc::Slot(s) = *src {
-                        if whole(k) && !written.contains(&s) {
-                            if let Ok(d) = i32::try_from(8 * u64::from(s)) {
-                                self.direct[k] = Some((r13, d));
+                    match *src {
+                        crate::ParamSrc::Slot(s) => {
+                            if whole(k) && !written.contains(&s) {
+                                if let Ok(d) = i32::try_from(8 * u64::from(s)) {
+                                    self.direct[k] = Some((r13, d));
+                                }
                             }
                         }
+                        crate::ParamSrc::Field(f) => {
+                            if whole(k) && !vars_used && !end_written.contains(&f) {
+                                if let Ok(d) = i32::try_from(f) {
+                                    self.direct[k] = Some((rbx, d));
+                                }
+                            }
+                        }
+                        crate::ParamSrc::Vars => {}
                     }
                 }
             }
             Shape::Loop => {
                 let End::Jump(args) = &t.end else { return };
-                let mut vars_used = false;
-                for inst in &t.body {
-                    each_operand(inst, |o, _| {
-                        if let Operand::Val(u) = o {
-                            let r = self.fold[u.idx()].map_or(u, |(r, _)| r);
-                            vars_used |= r.idx() == 0;
-                        }
-                    });
-                }
-                if vars_used {
+                if self.body_uses_vars() {
                     return;
                 }
                 let field_of = |p: usize| match plan.params.get(p) {
@@ -883,6 +928,21 @@ impl E<'_> {
             }
             Shape::Linear => {}
         }
+    }
+
+    /// Does an instruction of the body use vars (parameter 0, directly or
+    /// through a folded `ptr_add`)?
+    fn body_uses_vars(&self) -> bool {
+        let mut used = false;
+        for inst in &self.t.body {
+            each_operand(inst, |o, _| {
+                if let Operand::Val(u) = o {
+                    let r = self.fold[u.idx()].map_or(u, |(r, _)| r);
+                    used |= r.idx() == 0;
+                }
+            });
+        }
+        used
     }
 
     fn ty(&self, o: Operand) -> Ty {
@@ -1513,7 +1573,7 @@ impl E<'_> {
         self.a.mov(r12, rsi)?;
         self.a.mov(r13, rdx)?;
         for k in 0..self.np {
-            if self.direct[k].is_none() {
+            if self.direct[k].is_none() && !self.unread[k] {
                 self.load_param(k)?;
             }
         }
@@ -1810,7 +1870,7 @@ impl E<'_> {
             let mut re = self.reentry;
             self.a.set_label(&mut re)?;
             for k in 0..self.np {
-                if self.direct[k].is_none() {
+                if self.direct[k].is_none() && !self.unread[k] {
                     self.load_param(k)?;
                 }
             }
@@ -2313,16 +2373,27 @@ impl E<'_> {
         let from = self.ty(val);
         match op {
             CastOp::ZExt | CastOp::BitCast | CastOp::IntToPtr => {
+                // (Canonical bits are zero-extended: the same bits.)
+                if self.take_over(v, val, from, to).is_some() {
+                    return Ok(());
+                }
                 self.ld(RAX, val)?;
                 self.st(v, RAX)
             }
             CastOp::SExt => {
+                if let Some(g) = self.take_over(v, val, from, to) {
+                    self.sext(g, from.bits())?;
+                    return self.canon(g, to.bits());
+                }
                 self.ld(RAX, val)?;
                 self.sext(RAX, from.bits())?;
                 self.canon(RAX, to.bits())?;
                 self.st(v, RAX)
             }
             CastOp::Trunc | CastOp::PtrToInt => {
+                if let Some(g) = self.take_over(v, val, from, to) {
+                    return self.canon(g, to.bits());
+                }
                 self.ld(RAX, val)?;
                 self.canon(RAX, to.bits())?;
                 self.st(v, RAX)
@@ -2414,6 +2485,31 @@ impl E<'_> {
     }
 
     /// rax = truncation of xmm0 (an f32 or f64) to i64.
+    /// An integer or pointer cast `v` of `val` computed in place: if `v`
+    /// is kept in a register (used again by the body) and `val` is in a
+    /// pool register where it dies (no later use by the body, and none by
+    /// an exit unless its home already holds it), `v` takes over that
+    /// register (dirty) and the register is returned, for the caller to
+    /// change the bits in place (or not, for a cast that keeps them); no
+    /// move is made. Else `None`, and nothing changed.
+    fn take_over(&mut self, v: ValId, val: Operand, from: Ty, to: Ty) -> Option<G> {
+        let Operand::Val(u) = val else { return None };
+        if from.is_float() || to.is_float() || !self.kept(v) || self.fold[u.idx()].is_some() {
+            return None;
+        }
+        let l = self.loc[u.idx()];
+        if l == 0 || l >= XLOC || self.last[u.idx()] as usize > self.k {
+            return None;
+        }
+        if self.dirty[u.idx()] && self.need[u.idx()] as usize > self.k {
+            return None;
+        }
+        self.forget(u);
+        self.forget(v);
+        self.hold(v, l);
+        Some(POOL[usize::from(l - 1)])
+    }
+
     fn cvtt(&mut self, f32: bool) -> R<()> {
         if f32 {
             self.a.cvttss2si(rax, xmm0)?;

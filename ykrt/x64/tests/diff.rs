@@ -142,8 +142,21 @@ fn make_case(t: &Trace, rng: &mut fastrand::Rng) -> Case {
     let mut end_stores = Vec::new();
     let mut end_fields = Vec::new();
     if let End::Exit(s) = &t.end {
+        // Some end stores write a field a parameter came from (as the end
+        // of a real trace writes back the fields it changed), each field
+        // once: a later store (or the code) must not read that parameter
+        // from its field once it is overwritten.
+        let mut taken = vec![false; np];
         for o in t.snaps.get(*s).unwrap().operands() {
-            let f = END_FIELDS + 8 * end_fields.len() as u32;
+            let reuse = (1..np).filter(|&k| !taken[k] && matches!(params[k], ParamSrc::Field(_)));
+            let reuse: Vec<usize> = reuse.collect();
+            let f = if !reuse.is_empty() && rng.bool() {
+                let k = reuse[rng.usize(0..reuse.len())];
+                taken[k] = true;
+                PARAM_FIELDS + 8 * k as u32
+            } else {
+                END_FIELDS + 8 * end_fields.len() as u32
+            };
             end_stores.push((f, o));
             end_fields.push((f, ty_of(t, o)));
         }
