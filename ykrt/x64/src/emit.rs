@@ -72,6 +72,10 @@
 //! - Allocas have one slot each in the frame (hoisted: the previous
 //!   iteration's slot is dead), zeroed each time the alloca runs (LLVM leaves
 //!   a fresh alloca undefined; zero is one of its meanings, the evaluator's).
+//! - Guards at the top of a loop's body that compare a parameter with the
+//!   constant the loop's jump passes for it (`hoistable`) are emitted above
+//!   the head, after the entry's loads and the head's slot stores: they
+//!   run at each entry and re-entry, and the back edge skips them.
 //! - Guards: a conditional jump to an out-of-line block per snapshot (or a
 //!   two-instruction stub per guard where several guards share one) that puts
 //!   the guard's number in `esi`, makes the exit's stores (through `rax`
@@ -313,6 +317,9 @@ struct E<'a> {
     direct: Vec<Option<(AsmRegister64, i32)>>,
     /// Per parameter: read by nothing (see [`Self::analyse`]): not loaded.
     unread: Vec<bool>,
+    /// Where the entry and re-entry go when guards are hoisted above the
+    /// loop's head (see [`Self::hoistable`]); else they go to the head.
+    pre_head: Option<CodeLabel>,
     /// Per value: a `ptr_add` folded into its users' addressing: (root, disp).
     fold: Vec<Option<(ValId, i32)>>,
     /// Per body instruction: a compare feeding only the next instruction (a
@@ -438,6 +445,7 @@ pub(crate) fn assemble(t: &Trace, plan: &Plan, syms: &dyn Symbols) -> R<Assemble
         dirty: vec![false; t.nvals()],
         direct: Vec::new(),
         unread: Vec::new(),
+        pre_head: None,
         exit_of: exits_by_snapshot(t, plan)?,
         fold: Vec::new(),
         fused: Vec::new(),
@@ -1589,9 +1597,16 @@ impl E<'_> {
             .copied()
             .filter(|(v, _)| v.idx() < self.np)
             .collect();
-        if root {
-            let mut head = self.head;
-            self.a.set_label(&mut head)?;
+        // Guards at the top of a loop on parameters that its jump passes
+        // as the very constants they check (yklua's code and constants
+        // pointers) run once per entry, before the head (see
+        // `Self::hoistable`); the loop's back edge skips them.
+        let hoisted = self.hoistable();
+        if hoisted > 0 {
+            let mut pre = self.a.create_label();
+            self.a.set_label(&mut pre)?;
+            self.pre_head = Some(pre);
+            // The hoisted guards' exits read what the head stores.
             self.clear_cache();
             for &(p, s) in plan.carried.iter() {
                 self.store_slot(ValId(p), s)?;
@@ -1599,40 +1614,8 @@ impl E<'_> {
             for &(v, s) in &eager_params {
                 self.store_slot(v, s)?;
             }
-            if let Some(off) = plan.counter {
-                self.a.mov(rax, qword_ptr(r12 + off as i32))?;
-                self.a.mov(rcx, qword_ptr(rax))?;
-                self.a.add(rcx, 1)?;
-                self.a.mov(qword_ptr(rax), rcx)?;
-                if let Some(tc) = &plan.tier_check {
-                    let mut body = self.a.create_label();
-                    let m = tc.every - 1;
-                    if m != 0 {
-                        if m <= i32::MAX as u64 {
-                            self.a.test(rcx, m as i32)?;
-                        } else {
-                            self.a.mov(rdx, m as i64)?;
-                            self.a.test(rcx, rdx)?;
-                        }
-                        self.a.jne(body)?;
-                    }
-                    self.a.mov(rdi, r12)?;
-                    self.a.lea(rsi, ptr(self.entry))?;
-                    self.a.mov(r11, tc.check_fn as i64)?;
-                    self.a.call(r11)?;
-                    self.clear_cache();
-                    self.a.test(rax, rax)?;
-                    self.a.je(body)?;
-                    for &(field, p) in &tc.stores {
-                        let ty = t.params[p as usize];
-                        self.ld(RAX, Operand::Val(ValId(p)))?;
-                        self.store_mem(RAX, rbx, field as i32, ty.size())?;
-                    }
-                    self.imm(RAX, plan.resume)?;
-                    self.a.jmp(self.epilogue)?;
-                    self.a.set_label(&mut body)?;
-                }
-            }
+        } else if root {
+            self.emit_head(&eager_params)?;
         } else if !eager_params.is_empty() {
             for &(v, s) in &eager_params {
                 self.store_slot(v, s)?;
@@ -1671,6 +1654,13 @@ impl E<'_> {
         self.clear_cache();
         self.in_body = true;
         for (k, inst) in t.body.iter().enumerate() {
+            if hoisted > 0 && k == hoisted {
+                // The head, after the guards hoisted above it.
+                self.in_body = false;
+                self.emit_head(&eager_params)?;
+                self.clear_cache();
+                self.in_body = true;
+            }
             offsets.push(self.a.instructions().len());
             let v = ValId((self.np + k) as u32);
             self.k = k;
@@ -1877,7 +1867,7 @@ impl E<'_> {
             for &(p, s) in &plan.reserved {
                 self.store_slot(ValId(p), s)?;
             }
-            self.a.jmp(self.head)?;
+            self.a.jmp(self.pre_head.unwrap_or(self.head))?;
         }
         // The epilogue.
         let mut ep = self.epilogue;
@@ -2508,6 +2498,111 @@ impl E<'_> {
         self.forget(v);
         self.hold(v, l);
         Some(POOL[usize::from(l - 1)])
+    }
+
+    /// The loop's head (root traces): its label, the carried and eager
+    /// parameters' slots, the iteration counter and the tier check. Nothing
+    /// is cached after it (a merge point).
+    fn emit_head(&mut self, eager_params: &[(ValId, u32)]) -> R<()> {
+        let t = self.t;
+        let plan = self.plan;
+        let mut head = self.head;
+        self.a.set_label(&mut head)?;
+        self.clear_cache();
+        for &(p, s) in plan.carried.iter() {
+            self.store_slot(ValId(p), s)?;
+        }
+        for &(v, s) in eager_params {
+            self.store_slot(v, s)?;
+        }
+        if let Some(off) = plan.counter {
+            self.a.mov(rax, qword_ptr(r12 + off as i32))?;
+            self.a.mov(rcx, qword_ptr(rax))?;
+            self.a.add(rcx, 1)?;
+            self.a.mov(qword_ptr(rax), rcx)?;
+            if let Some(tc) = &plan.tier_check {
+                let mut body = self.a.create_label();
+                let m = tc.every - 1;
+                if m != 0 {
+                    if m <= i32::MAX as u64 {
+                        self.a.test(rcx, m as i32)?;
+                    } else {
+                        self.a.mov(rdx, m as i64)?;
+                        self.a.test(rcx, rdx)?;
+                    }
+                    self.a.jne(body)?;
+                }
+                self.a.mov(rdi, r12)?;
+                self.a.lea(rsi, ptr(self.entry))?;
+                self.a.mov(r11, tc.check_fn as i64)?;
+                self.a.call(r11)?;
+                self.clear_cache();
+                self.a.test(rax, rax)?;
+                self.a.je(body)?;
+                for &(field, p) in &tc.stores {
+                    let ty = t.params[p as usize];
+                    self.ld(RAX, Operand::Val(ValId(p)))?;
+                    self.store_mem(RAX, rbx, field as i32, ty.size())?;
+                }
+                self.imm(RAX, plan.resume)?;
+                self.a.jmp(self.epilogue)?;
+                self.a.set_label(&mut body)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How many instructions at the top of a loop's body are pairs of a
+    /// compare of a parameter with a constant, used by nothing but the
+    /// guard right after it, that the loop's jump passes that very
+    /// constant for: on the back edge those guards can't fail, so they
+    /// run once per entry (and re-entry), before the head. yklua's loops
+    /// check their code and constants pointers this way at every
+    /// iteration otherwise.
+    fn hoistable(&self) -> usize {
+        let End::Jump(args) = &self.t.end else {
+            return 0;
+        };
+        if self.plan.shape != Shape::Loop {
+            return 0;
+        }
+        let body = &self.t.body;
+        let mut k = 0;
+        // (At least one instruction stays below the head.)
+        while k + 2 < body.len() {
+            let Inst::ICmp {
+                pred: IPred::Eq,
+                lhs,
+                rhs,
+            } = &body[k]
+            else {
+                break;
+            };
+            let (p, c) = match (lhs, rhs) {
+                (Operand::Val(p), Operand::Const(c)) | (Operand::Const(c), Operand::Val(p)) => {
+                    (*p, *c)
+                }
+                _ => break,
+            };
+            if p.idx() == 0 || p.idx() >= self.np || !self.fused[k] {
+                break;
+            }
+            let v = self.np + k;
+            match &body[k + 1] {
+                Inst::Guard {
+                    cond: Operand::Val(g),
+                    expect: true,
+                    ..
+                } if g.idx() == v => {}
+                _ => break,
+            }
+            match args.get(p.idx()) {
+                Some(Operand::Const(a)) if a.bits().is_some() && a.bits() == c.bits() => {}
+                _ => break,
+            }
+            k += 2;
+        }
+        k
     }
 
     fn cvtt(&mut self, f32: bool) -> R<()> {

@@ -913,6 +913,52 @@ fn guards_sharing_a_snapshot() {
     assert_eq!(run.counter, 1);
 }
 
+/// A loop whose jump passes a constant that its first guard checks the
+/// parameter against (yklua's code and constants pointers).
+const INVARIANT_GUARD: &str = "loop(%v: ptr, %c: i64, %n: i64)
+  %1 = icmp eq i64 %c, 77
+  guard true %1, s0
+  %2 = add i64 %n, 1
+  %3 = icmp ne i64 %2, 10
+  guard true %3, s1
+  jump %v, 77, %2
+s0: [f0 r0 a1=%c a2=%n]
+s1: [f0 r1 a1=%2]
+";
+
+#[test]
+fn guards_on_constants_the_jump_passes_run_once_per_entry() {
+    let t = parse(INVARIANT_GUARD).unwrap();
+    let mut p = plan(&t);
+    p.tier_check = None;
+    let mut buf = vec![0u64; 64];
+    // Entered with the constant: the loop runs until %2 == 10.
+    let run = run_plan(&t, &p, &[77, 0], 100, &mut buf);
+    assert_eq!(run.r, EXIT_RETURN as i64);
+    assert_eq!(exits(), vec![1]);
+    assert_eq!(exit_bufs()[0][0], 10);
+    assert_eq!(run.counter, 10);
+    // Entered with another value: the guard fails before the head, which
+    // has not counted a pass (it would have, were the guard in the loop).
+    let run = run_plan(&t, &p, &[78, 3], 100, &mut buf);
+    assert_eq!(run.r, EXIT_RETURN as i64);
+    assert_eq!(exits(), vec![0]);
+    assert_eq!(exit_bufs()[0][..2], [78, 3]);
+    assert_eq!(run.counter, 0);
+    // A re-entry (after a side trace, say) checks again: the first exit
+    // re-enters with vars unchanged, so the loop goes on from %n = 3.
+    exit_results(&[REENTER as i64]);
+    let run = run_plan(&t, &p, &[77, 3], 100, &mut buf);
+    assert_eq!(run.r, EXIT_RETURN as i64);
+    assert_eq!(exits(), vec![1, 1]);
+    // The same trace with the jump passing another constant keeps the
+    // guard in the loop: it fails in the second pass.
+    let t2 = parse(&INVARIANT_GUARD.replace("jump %v, 77, %2", "jump %v, 78, %2")).unwrap();
+    let run = run_plan(&t2, &plan(&t2), &[77, 0], 100, &mut buf);
+    assert_eq!(exits(), vec![0]);
+    assert_eq!(run.counter, 2);
+}
+
 #[test]
 fn reentry_reloads_parameters_and_reserved_slots() {
     let t = parse(GUARDS).unwrap();
