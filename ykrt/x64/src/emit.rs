@@ -1607,13 +1607,7 @@ impl E<'_> {
             self.a.set_label(&mut pre)?;
             self.pre_head = Some(pre);
             // The hoisted guards' exits read what the head stores.
-            self.clear_cache();
-            for &(p, s) in plan.carried.iter() {
-                self.store_slot(ValId(p), s)?;
-            }
-            for &(v, s) in &eager_params {
-                self.store_slot(v, s)?;
-            }
+            self.head_slots(&eager_params)?;
         } else if root {
             self.emit_head(&eager_params)?;
         } else if !eager_params.is_empty() {
@@ -2474,7 +2468,6 @@ impl E<'_> {
         }
     }
 
-    /// rax = truncation of xmm0 (an f32 or f64) to i64.
     /// An integer or pointer cast `v` of `val` computed in place: if `v`
     /// is kept in a register (used again by the body) and `val` is in a
     /// pool register where it dies (no later use by the body, and none by
@@ -2508,13 +2501,7 @@ impl E<'_> {
         let plan = self.plan;
         let mut head = self.head;
         self.a.set_label(&mut head)?;
-        self.clear_cache();
-        for &(p, s) in plan.carried.iter() {
-            self.store_slot(ValId(p), s)?;
-        }
-        for &(v, s) in eager_params {
-            self.store_slot(v, s)?;
-        }
+        self.head_slots(eager_params)?;
         if let Some(off) = plan.counter {
             self.a.mov(rax, qword_ptr(r12 + off as i32))?;
             self.a.mov(rcx, qword_ptr(rax))?;
@@ -2548,6 +2535,19 @@ impl E<'_> {
                 self.a.jmp(self.epilogue)?;
                 self.a.set_label(&mut body)?;
             }
+        }
+        Ok(())
+    }
+
+    /// What each pass through the head stores (nothing cached before it):
+    /// the carried parameters' and the eager parameters' slots.
+    fn head_slots(&mut self, eager_params: &[(ValId, u32)]) -> R<()> {
+        self.clear_cache();
+        for &(p, s) in &self.plan.carried {
+            self.store_slot(ValId(p), s)?;
+        }
+        for &(v, s) in eager_params {
+            self.store_slot(v, s)?;
         }
         Ok(())
     }
@@ -2605,6 +2605,7 @@ impl E<'_> {
         k
     }
 
+    /// rax = truncation of xmm0 (an f32 or f64) to i64.
     fn cvtt(&mut self, f32: bool) -> R<()> {
         if f32 {
             self.a.cvttss2si(rax, xmm0)?;
