@@ -434,6 +434,22 @@ impl IPred {
             IPred::Sle => IPred::Sge,
         }
     }
+
+    /// The predicate that holds exactly when this one doesn't.
+    pub fn inverse(self) -> IPred {
+        match self {
+            IPred::Eq => IPred::Ne,
+            IPred::Ne => IPred::Eq,
+            IPred::Ugt => IPred::Ule,
+            IPred::Uge => IPred::Ult,
+            IPred::Ult => IPred::Uge,
+            IPred::Ule => IPred::Ugt,
+            IPred::Sgt => IPred::Sle,
+            IPred::Sge => IPred::Slt,
+            IPred::Slt => IPred::Sge,
+            IPred::Sle => IPred::Sgt,
+        }
+    }
 }
 
 /// `fcmp` predicates (LLVM's, without `false`/`true`). The ordered ones
@@ -507,6 +523,27 @@ impl FPred {
             FPred::Ule => "ule",
             FPred::Une => "une",
             FPred::Uno => "uno",
+        }
+    }
+
+    /// The predicate that holds exactly when this one doesn't (NaNs
+    /// included: an ordered predicate's inverse is unordered).
+    pub fn inverse(self) -> FPred {
+        match self {
+            FPred::Oeq => FPred::Une,
+            FPred::Ogt => FPred::Ule,
+            FPred::Oge => FPred::Ult,
+            FPred::Olt => FPred::Uge,
+            FPred::Ole => FPred::Ugt,
+            FPred::One => FPred::Ueq,
+            FPred::Ord => FPred::Uno,
+            FPred::Ueq => FPred::One,
+            FPred::Ugt => FPred::Ole,
+            FPred::Uge => FPred::Olt,
+            FPred::Ult => FPred::Oge,
+            FPred::Ule => FPred::Ogt,
+            FPred::Une => FPred::Oeq,
+            FPred::Uno => FPred::Ord,
         }
     }
 }

@@ -191,6 +191,30 @@ pub fn cast(op: CastOp, from: Ty, to: Ty, v: u64) -> Result<u64, Ub> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn inverse_predicates_negate() {
+        let ints = [0u64, 1, 2, 0x7f, 0x80, 0xff, u64::MAX, 1 << 63];
+        for p in IPred::ALL {
+            for &a in &ints {
+                for &b in &ints {
+                    for w in [8, 64] {
+                        let (a, b) = (a & crate::ir::mask(w), b & crate::ir::mask(w));
+                        assert_eq!(icmp(p.inverse(), w, a, b), !icmp(p, w, a, b));
+                    }
+                }
+            }
+        }
+        let fs = [0.0f64, -0.0, 1.0, -2.5, f64::NAN, f64::INFINITY];
+        for p in FPred::ALL {
+            for &x in &fs {
+                for &y in &fs {
+                    let (a, b) = (x.to_bits(), y.to_bits());
+                    assert_eq!(fcmp(p.inverse(), Ty::F64, a, b), !fcmp(p, Ty::F64, a, b));
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

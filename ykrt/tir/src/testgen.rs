@@ -368,6 +368,29 @@ impl Gen {
                 ];
                 let op = ops[self.rng.usize(0..ops.len())];
                 let lhs = self.operand(ty);
+                let divides = matches!(op, BinOp::SDiv | BinOp::UDiv | BinOp::SRem | BinOp::URem);
+                if divides && self.rng.u8(0..3) == 0 {
+                    // By a constant (code generators multiply instead).
+                    const DS: [i64; 12] = [
+                        2,
+                        3,
+                        7,
+                        10,
+                        64,
+                        -1,
+                        -3,
+                        -8,
+                        1_000_000_007,
+                        2_147_483_647,
+                        -2_147_483_648,
+                        i64::MIN,
+                    ];
+                    let d = DS[self.rng.usize(0..DS.len())];
+                    let rhs =
+                        Const::int(ty.bits() as u8, d as u64 & crate::ir::mask(ty.bits())).into();
+                    self.push(Inst::Bin { op, ty, lhs, rhs });
+                    return;
+                }
                 let rhs = if self.rng.u8(0..5) == 0 {
                     lhs
                 } else {

@@ -266,6 +266,49 @@ fn plan_err<T>(s: impl Into<String>) -> R<T> {
     Err(Error::Plan(s.into()))
 }
 
+/// The multiplier and shift that divide a 64-bit signed integer by `d`
+/// (`2 <= |d|`, `d != i64::MIN`) with a multiplication: for every `n`,
+/// `n / d` (rounding toward zero) is `(hi(n * m) [+ n if d > 0 and m < 0]
+/// [- n if d < 0 and m > 0]) >> s`, plus one if that is negative
+/// (Granlund and Montgomery's method, as in Warren's *Hacker's Delight*,
+/// chapter 10: the smallest `p >= 64` for which `2^p / |d|`, rounded up,
+/// is close enough to the quotient for every dividend). `None` for the
+/// divisors it doesn't cover (`idiv` then).
+fn signed_magic(d: i64) -> Option<(i64, u32)> {
+    if d == i64::MIN || d.unsigned_abs() < 2 {
+        return None;
+    }
+    const TWO63: u64 = 1 << 63;
+    let ad = d.unsigned_abs();
+    // The largest dividend magnitude whose remainder by |d| is |d| - 1.
+    let t = TWO63 + ((d as u64) >> 63);
+    let anc = t - 1 - t % ad;
+    let mut p = 63u32;
+    let (mut q1, mut r1) = (TWO63 / anc, TWO63 % anc);
+    let (mut q2, mut r2) = (TWO63 / ad, TWO63 % ad);
+    loop {
+        p += 1;
+        q1 = q1.wrapping_mul(2);
+        r1 = r1.wrapping_mul(2);
+        if r1 >= anc {
+            q1 = q1.wrapping_add(1);
+            r1 = r1.wrapping_sub(anc);
+        }
+        q2 = q2.wrapping_mul(2);
+        r2 = r2.wrapping_mul(2);
+        if r2 >= ad {
+            q2 = q2.wrapping_add(1);
+            r2 = r2.wrapping_sub(ad);
+        }
+        let delta = ad - r2;
+        if !(q1 < delta || (q1 == delta && r1 == 0)) {
+            break;
+        }
+    }
+    let m = q2.wrapping_add(1) as i64;
+    Some((if d < 0 { m.wrapping_neg() } else { m }, p - 64))
+}
+
 fn fits_i32(x: i64) -> bool {
     i32::try_from(x).is_ok()
 }
@@ -2230,6 +2273,15 @@ impl E<'_> {
                     }
                 }
             }
+            BinOp::SDiv | BinOp::SRem => {
+                // By a constant: a multiplication (see `signed_magic`).
+                if let Some(b) = rhs.as_const().and_then(|c| c.bits()) {
+                    let d = ((b << (64 - w)) as i64) >> (64 - w);
+                    if let Some(magic) = signed_magic(d) {
+                        return self.sdiv_const(v, op == BinOp::SRem, w, lhs, d, magic);
+                    }
+                }
+            }
             _ => {}
         }
         self.ldc(RAX, lhs)?;
@@ -2281,6 +2333,53 @@ impl E<'_> {
             _ => unreachable!("float operators go to fbin"),
         }
         self.st(v, res)
+    }
+
+    /// `v = lhs / d` (or `lhs % d` with `rem`), signed, of width `w`, by
+    /// the multiplication `magic` (see [`signed_magic`]): the dividend
+    /// sign-extended to 64 bits (the 64-bit quotient is the `w`-bit one:
+    /// `d` is never -1), its product's high word corrected and shifted,
+    /// and the remainder as `n - q * d`.
+    fn sdiv_const(
+        &mut self,
+        v: ValId,
+        rem: bool,
+        w: u32,
+        lhs: Operand,
+        d: i64,
+        (m, s): (i64, u32),
+    ) -> R<()> {
+        self.ldc(RAX, lhs)?;
+        self.sext(RAX, w)?;
+        self.a.mov(rcx, rax)?;
+        self.a.mov(r11, m)?;
+        // rdx:rax = n * m, signed.
+        self.a.imul(r11)?;
+        if d > 0 && m < 0 {
+            self.a.add(rdx, rcx)?;
+        } else if d < 0 && m > 0 {
+            self.a.sub(rdx, rcx)?;
+        }
+        if s > 0 {
+            self.a.sar(rdx, s as i32)?;
+        }
+        // Rounding toward zero: one more if negative.
+        self.a.mov(rax, rdx)?;
+        self.a.shr(rax, 63)?;
+        self.a.add(rdx, rax)?;
+        if !rem {
+            self.canon(RDX, w)?;
+            return self.st(v, RDX);
+        }
+        if fits_i32(d) {
+            self.a.imul_3(rdx, rdx, d as i32)?;
+        } else {
+            self.a.mov(r11, d)?;
+            self.a.imul_2(rdx, r11)?;
+        }
+        self.a.sub(rcx, rdx)?;
+        self.canon(RCX, w)?;
+        self.st(v, RCX)
     }
 
     fn fbin(&mut self, v: ValId, op: BinOp, ty: Ty, lhs: Operand, rhs: Operand) -> R<()> {
@@ -2895,4 +2994,66 @@ pub(crate) fn side_entry(
     a.ret()?;
     let bytes = a.assemble(0)?;
     crate::Code::new(&bytes, Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signed_magic;
+
+    /// What the emitted sequence computes, in Rust.
+    fn div(n: i64, d: i64) -> i64 {
+        let (m, s) = signed_magic(d).unwrap();
+        let mut q = ((i128::from(n) * i128::from(m)) >> 64) as i64;
+        if d > 0 && m < 0 {
+            q = q.wrapping_add(n);
+        } else if d < 0 && m > 0 {
+            q = q.wrapping_sub(n);
+        }
+        q >>= s;
+        q.wrapping_add(((q as u64) >> 63) as i64)
+    }
+
+    #[test]
+    fn magic_division_is_exact() {
+        let mut ds: Vec<i64> = (2..2000).flat_map(|d| [d, -d]).collect();
+        for k in 1..63 {
+            for e in [-1i64, 0, 1] {
+                let d = (1i64 << k).wrapping_add(e);
+                ds.extend([d, d.wrapping_neg()]);
+            }
+        }
+        ds.extend([
+            1_000_000_007,
+            2_147_483_647,
+            -2_147_483_648,
+            i64::MAX,
+            i64::MIN + 1,
+        ]);
+        ds.retain(|d| d.unsigned_abs() >= 2);
+        let mut ns: Vec<i64> = vec![0, 1, -1, 2, -2, i64::MAX, i64::MIN, i64::MIN + 1];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ns.extend([x as i64, (x >> (x % 63)) as i64, -((x >> (x % 63)) as i64)]);
+        }
+        for &d in &ds {
+            for &n in &ns {
+                for n in [
+                    n,
+                    n.wrapping_add(d),
+                    n.wrapping_sub(1),
+                    n / d * d,
+                    n / d * d - 1,
+                ] {
+                    assert_eq!(div(n, d), n.wrapping_div(d), "{n} / {d}");
+                }
+            }
+        }
+        assert_eq!(signed_magic(1), None);
+        assert_eq!(signed_magic(-1), None);
+        assert_eq!(signed_magic(0), None);
+        assert_eq!(signed_magic(i64::MIN), None);
+    }
 }

@@ -17,7 +17,8 @@
 //!   they are, never folded);
 //! - algebraic simplification: `x+0`, `x-0`, `x-x`, `x*1`, `x*0`, `x&0`,
 //!   `x&-1`, `x&x`, `x|0`, `x|-1`, `x|x`, `x^0`, `x^x`, shifts by 0, `x/1`,
-//!   `x%1`, `(x+C1)+C2`, `x-C` as `x+(-C)`, `x fadd -0.0`, `x fsub 0.0`,
+//!   `x%1`, `(x+C1)+C2`, `x-C` as `x+(-C)`, `not` of a compare as the
+//!   inverse compare, `x fadd -0.0`, `x fsub 0.0`,
 //!   `x fmul 1.0`, `x fdiv 1.0`; cast chains (`trunc(zext x)`, `zext(zext x)`,
 //!   `sext(zext x)`, `trunc(trunc x)`, `bitcast(bitcast x)`,
 //!   `ptrtoint(inttoptr x)`, `inttoptr(ptrtoint p)`, `fptrunc(fpext x)`,
@@ -41,7 +42,8 @@
 //!   to the opposite is [`OptError::GuardAlwaysFails`]; a guard's snapshot
 //!   that holds its condition holds what its failure makes known as
 //!   constants instead (the condition, and a value the condition finds
-//!   equal to a constant).
+//!   equal to a constant); a guard on `not x` is a guard on `x` expecting
+//!   the opposite.
 
 use super::{may_alias, Loc, OptError, PtrMap};
 use crate::ir::*;
@@ -604,6 +606,17 @@ impl<'m> TraceBuilder<'m> {
                     Done(None)
                 }
                 Some(_) => return Err(OptError::GuardAlwaysFails { snap }),
+                None if self.is_not(cond).is_some() => {
+                    // A guard on `not x` is one on `x`, expecting the
+                    // opposite (the snapshot learns `not x` first).
+                    let x = self.is_not(cond).expect("checked");
+                    let snap = self.at_failure(cond, expect, snap);
+                    Again(Inst::Guard {
+                        cond: x,
+                        expect: !expect,
+                        snap,
+                    })
+                }
                 None => {
                     let snap = self.at_failure(cond, expect, snap);
                     Emit(Inst::Guard { cond, expect, snap })
@@ -611,6 +624,19 @@ impl<'m> TraceBuilder<'m> {
             },
             i @ (Inst::Alloca { .. } | Inst::Call { .. }) => Emit(i),
         })
+    }
+
+    /// `x`, if `o` is `xor i1 x, true`.
+    fn is_not(&self, o: Operand) -> Option<Operand> {
+        match self.def(o) {
+            Some(&Inst::Bin {
+                op: BinOp::Xor,
+                ty: Ty::I1,
+                lhs,
+                rhs,
+            }) if rhs.as_int() == Some(1) => Some(lhs),
+            _ => None,
+        }
     }
 
     /// The snapshot of a guard on `cond` (expecting `expect`) with what its
@@ -705,6 +731,32 @@ impl<'m> TraceBuilder<'m> {
                 {
                     return Done(Some(lhs))
                 }
+                // `not` of a compare: the inverse compare.
+                BinOp::Xor if ty == Ty::I1 && c == 1 => match self.def(lhs) {
+                    Some(&Inst::ICmp {
+                        pred,
+                        lhs: a,
+                        rhs: b,
+                    }) => {
+                        return Again(Inst::ICmp {
+                            pred: pred.inverse(),
+                            lhs: a,
+                            rhs: b,
+                        })
+                    }
+                    Some(&Inst::FCmp {
+                        pred,
+                        lhs: a,
+                        rhs: b,
+                    }) => {
+                        return Again(Inst::FCmp {
+                            pred: pred.inverse(),
+                            lhs: a,
+                            rhs: b,
+                        })
+                    }
+                    _ => {}
+                },
                 BinOp::Mul | BinOp::SDiv | BinOp::UDiv if c == 1 => return Done(Some(lhs)),
                 BinOp::Mul | BinOp::And if c == 0 => return Done(Some(int(ty, 0))),
                 BinOp::SRem | BinOp::URem if c == 1 => return Done(Some(int(ty, 0))),
