@@ -1,5 +1,5 @@
-//! The backward pass, run once on a finished trace: dead-store elimination,
-//! then dead-code elimination, then renumbering.
+//! The backward pass, run once on a finished trace: dead-store and
+//! dead-code elimination in one backward walk, then renumbering.
 //!
 //! Owns [`run`]. Invariants of its output: every instruction left either
 //! has a side effect (store, guard, call with [`Effects::Any`], volatile
@@ -11,7 +11,9 @@
 //! Dead stores. Walking backwards, the pass keeps the places that are
 //! certainly overwritten before anything can observe them; a store into such
 //! a place is removed. What observes memory: a load that may alias (see
-//! [`super`]), a call that may read ([`Effects::ReadOnly`], [`Effects::Any`]),
+//! [`super`]) and is kept (its result used by something kept: an unused
+//! load goes in the same walk, and observes nothing), a kept call that may
+//! read ([`Effects::ReadOnly`], [`Effects::Any`]),
 //! and every exit: a failing guard or the final `exit` lets the interpreter
 //! see all memory except allocas that have not escaped and that the exit's
 //! snapshot does not point into; the final `jump` ends the iteration, after
@@ -121,7 +123,7 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
             .map(|s| s.operands().filter_map(|o| ptrs.root(o)).collect())
             .unwrap_or_default()
     };
-    // Dead stores.
+    // Dead stores and dead code.
     let mut dead = vec![false; t.body.len()];
     let mut killed: Vec<Killed> = match &t.end {
         End::Jump(_) => allocas
@@ -138,15 +140,32 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
                 .collect()
         }
     };
+    // Walking backwards, stores are decided dead or not, then each
+    // instruction kept or not (kept: a side effect, or a result something
+    // kept later uses). A load or a read-only call that is not kept
+    // observes nothing: it will be gone (so a store it alone read before
+    // an overwrite is dead too, in this one pass).
+    let mut live = vec![false; t.nvals()];
+    let mark = |o: Operand, live: &mut Vec<bool>| {
+        if let Operand::Val(v) = o {
+            live[v.idx()] = true;
+        }
+    };
+    match &t.end {
+        End::Jump(args) => args.iter().for_each(|a| mark(*a, &mut live)),
+        End::Exit(s) => {
+            for o in t.snaps.get(*s).expect("verified").operands() {
+                mark(o, &mut live);
+            }
+        }
+    }
     for (i, inst) in t.body.iter().enumerate().rev() {
-        match inst {
-            Inst::Store { val, ptr, volatile } => {
-                let loc = ptrs.loc(*ptr);
-                let size = operand_ty(t, *val).size();
-                if *volatile {
-                    continue;
-                }
-                let is_dead = killed.iter().any(|k| match k {
+        let v = t.val_of(i);
+        if let Inst::Store { val, ptr, volatile } = inst {
+            let loc = ptrs.loc(*ptr);
+            let size = operand_ty(t, *val).size();
+            let is_dead = !*volatile
+                && killed.iter().any(|k| match k {
                     Killed::Range(l, s) => covers(*l, *s, loc, size),
                     Killed::Alloca(a, reads) => {
                         loc.root == Some(*a)
@@ -157,12 +176,21 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
                                     })))
                     }
                 });
-                if is_dead {
-                    dead[i] = true;
-                } else {
-                    killed.push(Killed::Range(loc, size));
-                }
+            if is_dead {
+                dead[i] = true;
+            } else if !*volatile {
+                killed.push(Killed::Range(loc, size));
             }
+        }
+        let keep = !dead[i] && (inst.has_side_effects() || live[v.idx()]);
+        if !keep {
+            dead[i] = true;
+            continue;
+        }
+        for o in inst.operands() {
+            mark(o, &mut live);
+        }
+        match inst {
             Inst::Load { ty, ptr, .. } => {
                 let loc = ptrs.loc(*ptr);
                 killed.retain_mut(|k| match k {
@@ -189,43 +217,13 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
                 killed.retain(|k| k.root().is_some_and(|r| !is_esc(r)));
             }
             Inst::Guard { snap, .. } => {
+                for o in t.snaps.get(*snap).expect("verified").operands() {
+                    mark(o, &mut live);
+                }
                 let r = reach(*snap);
                 killed.retain(|k| k.root().is_some_and(|a| !is_esc(a) && !r.contains(&a)));
             }
             _ => {}
-        }
-    }
-    // Dead code.
-    let mut live = vec![false; t.nvals()];
-    let mark = |o: Operand, live: &mut Vec<bool>| {
-        if let Operand::Val(v) = o {
-            live[v.idx()] = true;
-        }
-    };
-    let mut live_snaps: Vec<SnapId> = Vec::new();
-    match &t.end {
-        End::Jump(args) => args.iter().for_each(|a| mark(*a, &mut live)),
-        End::Exit(s) => live_snaps.push(*s),
-    }
-    for s in live_snaps.drain(..) {
-        for o in t.snaps.get(s).expect("verified").operands() {
-            mark(o, &mut live);
-        }
-    }
-    for (i, inst) in t.body.iter().enumerate().rev() {
-        let v = t.val_of(i);
-        let keep = !dead[i] && (inst.has_side_effects() || live[v.idx()]);
-        if !keep {
-            dead[i] = true;
-            continue;
-        }
-        for o in inst.operands() {
-            mark(o, &mut live);
-        }
-        if let Inst::Guard { snap, .. } = inst {
-            for o in t.snaps.get(*snap).expect("verified").operands() {
-                mark(o, &mut live);
-            }
         }
     }
     // Rebuild.
