@@ -148,7 +148,8 @@ unsafe fn guard_failed(
         .map(|fi| {
             let mut f = blackhole::Frame::new(fi.prog.clone(), fi.block, fi.idx, fi.call_dst);
             for &(reg, ty, src) in &fi.live {
-                f.regs[reg as usize] = ty.canon(src.value(live));
+                // SAFETY: `vars` is the failing trace's.
+                f.regs[reg as usize] = ty.canon(unsafe { src.value(live, vars) });
             }
             f
         })

@@ -114,18 +114,53 @@ pub enum LiveSrc {
     /// constant offset from a base pointer (an interpreter's `base + 16`)
     /// is recomputed from the base rather than stored at the exit.
     SlotPlus(u32, i64),
+    /// In a field of the control point's `vars`, plus `add` (wrapping; 0
+    /// but for a pointer recomputed from a base, as for `SlotPlus`): a
+    /// parameter of the trace that no part of it changes before the guard
+    /// (an interpreter's frame pointers: loop-invariant, and `vars` is
+    /// written only at a trace's end), so the exit reads it where the
+    /// trace found it rather than from a slot copied at every entry.
+    Field {
+        /// The field's index in `YkCtrlPointVars`.
+        field: u32,
+        /// Its byte offset.
+        off: u32,
+        /// Its size in bytes (1 to 8), read zero-extended.
+        size: u8,
+        /// What is added to it.
+        add: i64,
+    },
 }
 
 impl LiveSrc {
-    /// The value, given the buffer's first slots `live`.
+    /// The value, given the buffer's first slots `live` and the trace's
+    /// `vars`.
     ///
     /// # Panics
     /// If a slot is not in `live` (the guard's `nin` covers them all).
-    pub fn value(self, live: &[u64]) -> u64 {
+    ///
+    /// # Safety
+    /// `vars` is the control point's `vars` the trace ran with (for a
+    /// `Field`).
+    pub unsafe fn value(self, live: &[u64], vars: *const u8) -> u64 {
         match self {
             LiveSrc::Slot(s) => live[s as usize],
             LiveSrc::Const(k) => k,
             LiveSrc::SlotPlus(s, off) => live[s as usize].wrapping_add(off as u64),
+            LiveSrc::Field { off, size, add, .. } => {
+                let mut b = [0u8; 8];
+                // SAFETY: the field lies within `vars` (the caller's
+                // contract; the layout took its offset and size from the
+                // struct's type).
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        vars.add(off as usize),
+                        b.as_mut_ptr(),
+                        usize::from(size.min(8)),
+                    )
+                };
+                u64::from_le_bytes(b).wrapping_add(add as u64)
+            }
         }
     }
 
@@ -133,7 +168,7 @@ impl LiveSrc {
     pub fn slot(self) -> Option<u32> {
         match self {
             LiveSrc::Slot(s) | LiveSrc::SlotPlus(s, _) => Some(s),
-            LiveSrc::Const(_) => None,
+            LiveSrc::Const(_) | LiveSrc::Field { .. } => None,
         }
     }
 }
@@ -511,11 +546,30 @@ mod tests {
     #[test]
     fn live_values_come_from_slots_constants_and_offsets() {
         let live = [0x1000, 7, u64::MAX];
-        assert_eq!(LiveSrc::Slot(1).value(&live), 7);
-        assert_eq!(LiveSrc::Const(42).value(&live), 42);
-        assert_eq!(LiveSrc::SlotPlus(0, 24).value(&live), 0x1018);
-        assert_eq!(LiveSrc::SlotPlus(0, -8).value(&live), 0xff8);
-        assert_eq!(LiveSrc::SlotPlus(2, 1).value(&live), 0, "wrapping");
+        // A vars struct: an i32 at 4, a pointer at 8.
+        let mut vars = [0u8; 16];
+        vars[4..8].copy_from_slice(&(-3i32).to_le_bytes());
+        vars[8..16].copy_from_slice(&0x2000u64.to_le_bytes());
+        let vp = vars.as_ptr();
+        let field = |off, size, add| LiveSrc::Field {
+            field: 0,
+            off,
+            size,
+            add,
+        };
+        // SAFETY: every field read lies within `vars`.
+        unsafe {
+            assert_eq!(LiveSrc::Slot(1).value(&live, vp), 7);
+            assert_eq!(LiveSrc::Const(42).value(&live, vp), 42);
+            assert_eq!(LiveSrc::SlotPlus(0, 24).value(&live, vp), 0x1018);
+            assert_eq!(LiveSrc::SlotPlus(0, -8).value(&live, vp), 0xff8);
+            assert_eq!(LiveSrc::SlotPlus(2, 1).value(&live, vp), 0, "wrapping");
+            // Fields: read at their size, zero-extended, plus the offset.
+            assert_eq!(field(4, 4, 0).value(&live, vp), 0xffff_fffd);
+            assert_eq!(field(8, 8, 0).value(&live, vp), 0x2000);
+            assert_eq!(field(8, 8, 16).value(&live, vp), 0x2010);
+        }
+        assert_eq!(field(8, 8, 0).slot(), None, "a field needs no buffer slot");
         // A guard needs the buffer up to the last slot any value reads.
         let frame = |live: Vec<(u32, Ty, LiveSrc)>| FrameInfo {
             prog: Arc::new(prog::Prog {

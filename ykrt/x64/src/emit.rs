@@ -1810,8 +1810,7 @@ impl E<'_> {
                     }
                 } else {
                     for &k in &moved {
-                        self.ld(RAX, args[k])?;
-                        self.st(ValId(k as u32), RAX)?;
+                        self.jump_arg(k, args[k])?;
                     }
                 }
                 self.a.jmp(self.head)?;
@@ -2636,6 +2635,36 @@ impl E<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The loop's jump: parameter `k`'s home = `arg` (no parameter's
+    /// home is read after this one is written: see the clash check). From
+    /// the cache register `arg` is in, or as an immediate, without going
+    /// through `rax` where it can.
+    fn jump_arg(&mut self, k: usize, arg: Operand) -> R<()> {
+        let home = self.home(ValId(k as u32));
+        match arg {
+            Operand::Val(u) if self.fold[u.idx()].is_none() => {
+                let l = self.loc[u.idx()];
+                if l != 0 && l < XLOC {
+                    self.a.mov(home, POOL[usize::from(l - 1)].q)?;
+                    self.forget(ValId(k as u32));
+                    return Ok(());
+                }
+            }
+            Operand::Const(c) => {
+                if let Some(b) = c.bits() {
+                    if fits_i32(b as i64) {
+                        self.a.mov(home, b as i64 as i32)?;
+                        self.forget(ValId(k as u32));
+                        return Ok(());
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.ld(RAX, arg)?;
+        self.st(ValId(k as u32), RAX)
     }
 
     /// What each pass through the head stores (nothing cached before it):

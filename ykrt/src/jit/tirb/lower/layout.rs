@@ -131,11 +131,47 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             }
         }
     }
+    // Invariant parameters loaded from fields of vars are read there by
+    // the exits (`LiveSrc::Field`) when nothing in the body can write vars
+    // (it never uses the vars pointer: a trace writes vars only at its
+    // end), rather than copied to a reserved slot at every entry and
+    // re-entry (yklua's frame pointers: some twenty words).
+    let body_uses_vars = t.body.iter().any(|i| {
+        i.operands()
+            .into_iter()
+            .any(|o| o == Operand::Val(tir::ValId(0)))
+    });
+    let mut in_field: HashMap<u32, LiveSrc> = HashMap::default();
+    if !body_uses_vars {
+        for (k, src) in w.params.iter().enumerate().skip(1) {
+            if let (ParamSrc::Field(fk), true) = (src, invariant[k]) {
+                if reserved.contains_key(&(k as u32)) {
+                    continue;
+                }
+                let size = t.params[k].size();
+                if (1..=8).contains(&size) {
+                    in_field.insert(
+                        k as u32,
+                        LiveSrc::Field {
+                            field: *fk,
+                            off: field_off(*fk),
+                            size: size as u8,
+                            add: 0,
+                        },
+                    );
+                }
+            }
+        }
+    }
     // Parameters written at the entry (and re-entry).
     for (_, s) in t.snaps.iter() {
         for o in s.operands() {
             if let Operand::Val(v) = o {
-                if v.idx() < np && invariant[v.idx()] && !reserved.contains_key(&v.0) {
+                if v.idx() < np
+                    && invariant[v.idx()]
+                    && !reserved.contains_key(&v.0)
+                    && !in_field.contains_key(&v.0)
+                {
                     reserved.insert(v.0, nres);
                     plan.reserved.push((v.0, nres));
                     nres += 1;
@@ -161,7 +197,9 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
         if let Inst::Guard { snap, .. } = inst {
             if let Some(sn) = t.snaps.get(*snap) {
                 for o in sn.operands() {
-                    if !matches!(o, Operand::Val(v) if reserved.contains_key(&v.0)) {
+                    if !matches!(o, Operand::Val(v)
+                        if reserved.contains_key(&v.0) || in_field.contains_key(&v.0))
+                    {
                         use_op(&o, &mut used);
                     }
                 }
@@ -241,7 +279,10 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                     .operands()
                     .filter_map(|o| o.as_val())
                     .map(|v| remat(v.0).map_or(v.0, |(b, _)| b))
-                    .filter(|&v| v as usize >= np || (root && !reserved.contains_key(&v)))
+                    .filter(|&v| {
+                        v as usize >= np
+                            || (root && !reserved.contains_key(&v) && !in_field.contains_key(&v))
+                    })
                     .collect();
                 vs.sort_unstable();
                 vs.dedup();
@@ -354,6 +395,26 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                             }),
                             _ => (o, None),
                         };
+                        if let Some(LiveSrc::Field {
+                            field,
+                            off: fo,
+                            size,
+                            ..
+                        }) = what.as_val().and_then(|b| in_field.get(&b.0)).copied()
+                        {
+                            live.push((
+                                reg,
+                                dty,
+                                LiveSrc::Field {
+                                    field,
+                                    off: fo,
+                                    size,
+                                    add: off.unwrap_or(0),
+                                },
+                            ));
+                            src_live.push((v, live.last().expect("pushed").2));
+                            continue;
+                        }
                         let slot = match what {
                             Operand::Val(b) if reserved.contains_key(&b.0) => reserved[&b.0],
                             Operand::Val(b) if eager.contains_key(&b.0) => eager[&b.0],

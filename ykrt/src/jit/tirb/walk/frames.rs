@@ -54,14 +54,17 @@ impl W<'_, '_> {
                     // frame, in the embedded module of this generation (side
                     // traces are built in their parent's: yk-llvm rule 2).
                     LiveSrc::Const(k) => const_from_bits(ty_of(unsafe { LLVMTypeOf(v) })?, k)?,
-                    LiveSrc::Slot(_) | LiveSrc::SlotPlus(..) => {
+                    LiveSrc::Slot(_) | LiveSrc::SlotPlus(..) | LiveSrc::Field { .. } => {
                         let p = slots
                             .remove(&v)
                             .ok_or_else(|| Abort::internal("a side trace input without a slot"))?;
                         let x = self.tb.param(p);
                         match s {
-                            // The slot holds a base pointer: add the offset.
-                            LiveSrc::SlotPlus(_, off) => {
+                            // The slot (or field) holds a base pointer: add
+                            // the offset.
+                            LiveSrc::SlotPlus(_, off) | LiveSrc::Field { add: off, .. }
+                                if off != 0 =>
+                            {
                                 self.value(Inst::PtrAdd { ptr: x, off })?
                             }
                             _ => x,

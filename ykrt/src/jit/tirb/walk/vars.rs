@@ -93,15 +93,21 @@ pub(super) fn plan_params(
     if let Some(src) = side {
         for sf in src {
             for &(v, s) in &sf.live {
-                let Some(slot) = s.slot() else { continue };
+                let src = match s {
+                    LiveSrc::Slot(slot) | LiveSrc::SlotPlus(slot, _) => ParamSrc::Slot(slot),
+                    // Where the parent found it (a field it never wrote).
+                    LiveSrc::Field { field, .. } => ParamSrc::Field(field),
+                    LiveSrc::Const(_) => continue,
+                };
                 let ty = match s {
                     // The base pointer (the side trace adds the offset).
                     LiveSrc::SlotPlus(..) => Ty::Ptr,
+                    LiveSrc::Field { add, .. } if add != 0 => Ty::Ptr,
                     // SAFETY: `v` is a live value of the AOT module.
                     _ => ty_of(unsafe { LLVMTypeOf(v) })?,
                 };
                 p.side_inputs.push((v, p.srcs.len()));
-                p.srcs.push(ParamSrc::Slot(slot));
+                p.srcs.push(src);
                 p.tys.push(ty);
             }
         }
