@@ -12,6 +12,9 @@
 //! needs, written at the entry and re-entry, and the values many snapshots
 //! need, stored where they are defined); each exit's own stores use slots
 //! from `nres` up, numbered per exit; guards are numbered in body order.
+//! An invariant parameter loaded from a field of vars takes no slot when
+//! the body never uses the vars pointer (nothing then writes vars before
+//! the trace's end): its exits read the field (`LiveSrc::Field`).
 
 use super::super::walk::{Shape, Walked, END_RESUME, LOC_ID};
 use super::super::ParamSrc;
