@@ -3065,16 +3065,18 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            ns.extend([x as i64, (x >> (x % 63)) as i64, -((x >> (x % 63)) as i64)]);
+            let y = (x >> (x % 63)) as i64;
+            ns.extend([x as i64, y, y.wrapping_neg()]);
         }
         for &d in &ds {
             for &n in &ns {
+                let m = n / d * d;
                 for n in [
                     n,
                     n.wrapping_add(d),
                     n.wrapping_sub(1),
-                    n / d * d,
-                    n / d * d - 1,
+                    m,
+                    m.wrapping_sub(1),
                 ] {
                     assert_eq!(div(n, d), n.wrapping_div(d), "{n} / {d}");
                 }
