@@ -835,6 +835,7 @@ extern "C" fn at_exit() {
 }
 
 mod compiler;
+pub(crate) use compiler::pregrow_arena;
 mod recording;
 mod side;
 

@@ -162,6 +162,7 @@ impl Shared {
             let spawned = std::thread::Builder::new()
                 .name("yk-tier-up".into())
                 .spawn(move || {
+                    crate::mt::pregrow_arena();
                     while let Ok((target, m)) = r.recv() {
                         let (Some(sh), Some(mt)) = (shared.upgrade(), m.upgrade()) else {
                             continue;
