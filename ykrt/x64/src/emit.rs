@@ -36,9 +36,9 @@
 //! - The register cache: the *pool* registers `rsi rdi r8 r9 r10 r14 r15`
 //!   and `xmm8-xmm15` hold values' canonical bits (a float in an xmm
 //!   register: its low 32 or 64 bits): results the body uses later
-//!   (`st`, `stx`; a load, an integer `add sub and or xor mul` and a float
-//!   operation compute straight into the result's register, in place when
-//!   that is the left operand's; an integer or pointer cast whose operand
+//!   (`st`, `stx`; a load, an integer `add sub and or xor mul`, a
+//!   `ptr_add` and a float operation compute straight into the result's
+//!   register, in place when that is the left operand's; an integer or pointer cast whose operand
 //!   dies in a register takes that register over, `take_over`, changing
 //!   the bits in place if it changes them), and operands read from their homes that
 //!   the body uses again (`cache_operand`: a value loaded once per
@@ -2011,14 +2011,30 @@ impl E<'_> {
             }
             Inst::PtrAdd { ptr, off } => {
                 let (b, d) = self.addr(*ptr)?;
+                // A result the body uses again is made in its cache
+                // register (it may be the base's: `lea` reads it first).
+                let kept = self.kept(v);
+                let g = if kept {
+                    self.forget(v);
+                    Some(self.pick(false)?)
+                } else {
+                    None
+                };
+                let r = g.map_or(RAX, |i| POOL[i]);
                 match i32::try_from(i64::from(d) + *off) {
-                    Ok(d) => self.a.lea(rax, qword_ptr(b + d))?,
+                    Ok(d) => self.a.lea(r.q, qword_ptr(b + d))?,
                     Err(_) => {
-                        self.a.lea(rax, qword_ptr(b + d))?;
-                        self.add_imm(RAX, *off)?;
+                        self.a.lea(r.q, qword_ptr(b + d))?;
+                        self.add_imm(r, *off)?;
                     }
                 }
-                self.st(v, RAX)
+                match g {
+                    Some(i) => {
+                        self.hold(v, 1 + i as u8);
+                        Ok(())
+                    }
+                    None => self.st(v, RAX),
+                }
             }
             Inst::DynPtrAdd {
                 ptr,
