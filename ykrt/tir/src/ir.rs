@@ -1063,6 +1063,15 @@ impl Trace {
             .and_then(|i| self.body.get(i))
     }
 
+    /// Does an instruction of the body read `v` (snapshots and the end
+    /// aside)? A value derived from `v` by `ptr_add`s counts through the
+    /// first of them, which reads `v` itself.
+    pub fn body_reads(&self, v: ValId) -> bool {
+        self.body
+            .iter()
+            .any(|i| i.operands().contains(&Operand::Val(v)))
+    }
+
     /// The [`ValId`] of body instruction `i`.
     pub fn val_of(&self, i: usize) -> ValId {
         ValId((self.params.len() + i) as u32)

@@ -38,10 +38,10 @@
 //!   register: its low 32 or 64 bits): results the body uses later
 //!   (`st`, `stx`; a load, an integer `add sub and or xor mul`, a
 //!   `ptr_add` and a float operation compute straight into the result's
-//!   register, in place when that is the left operand's; an integer or pointer cast whose operand
-//!   dies in a register takes that register over, `take_over`, changing
-//!   the bits in place if it changes them), and operands read from their homes that
-//!   the body uses again (`cache_operand`: a value loaded once per
+//!   register, in place when that is the left operand's; an integer or
+//!   pointer cast whose operand dies in a register takes that register
+//!   over, `take_over`, changing the bits in place if it changes them),
+//!   and operands read from their homes that the body uses again (`cache_operand`: a value loaded once per
 //!   iteration, such as the interpreter's frame base, stays in a
 //!   register). `loc` maps a value to
 //!   its register, `gval`/`xval` a register to its value. Operands are read
@@ -915,7 +915,7 @@ impl E<'_> {
                 // vars (nothing but the end writes it), and no end store
                 // writes their field with something else (the end's
                 // stores and its location read them after earlier stores).
-                let vars_used = self.body_uses_vars();
+                let vars_used = self.t.body_reads(ValId(0));
                 let mut end_written: std::collections::HashSet<u32> =
                     std::collections::HashSet::new();
                 for &(f, o) in &plan.end_stores {
@@ -950,7 +950,7 @@ impl E<'_> {
             }
             Shape::Loop => {
                 let End::Jump(args) = &t.end else { return };
-                if self.body_uses_vars() {
+                if self.t.body_reads(ValId(0)) {
                     return;
                 }
                 let field_of = |p: usize| match plan.params.get(p) {
@@ -979,21 +979,6 @@ impl E<'_> {
             }
             Shape::Linear => {}
         }
-    }
-
-    /// Does an instruction of the body use vars (parameter 0, directly or
-    /// through a folded `ptr_add`)?
-    fn body_uses_vars(&self) -> bool {
-        let mut used = false;
-        for inst in &self.t.body {
-            each_operand(inst, |o, _| {
-                if let Operand::Val(u) = o {
-                    let r = self.fold[u.idx()].map_or(u, |(r, _)| r);
-                    used |= r.idx() == 0;
-                }
-            });
-        }
-        used
     }
 
     fn ty(&self, o: Operand) -> Ty {

@@ -606,20 +606,18 @@ impl<'m> TraceBuilder<'m> {
                     Done(None)
                 }
                 Some(_) => return Err(OptError::GuardAlwaysFails { snap }),
-                None if self.is_not(cond).is_some() => {
-                    // A guard on `not x` is one on `x`, expecting the
-                    // opposite (the snapshot learns `not x` first).
-                    let x = self.is_not(cond).expect("checked");
-                    let snap = self.at_failure(cond, expect, snap);
-                    Again(Inst::Guard {
-                        cond: x,
-                        expect: !expect,
-                        snap,
-                    })
-                }
                 None => {
                     let snap = self.at_failure(cond, expect, snap);
-                    Emit(Inst::Guard { cond, expect, snap })
+                    match self.is_not(cond) {
+                        // A guard on `not x` is one on `x`, expecting the
+                        // opposite (the snapshot learnt `not x` above).
+                        Some(x) => Again(Inst::Guard {
+                            cond: x,
+                            expect: !expect,
+                            snap,
+                        }),
+                        None => Emit(Inst::Guard { cond, expect, snap }),
+                    }
                 }
             },
             i @ (Inst::Alloca { .. } | Inst::Call { .. }) => Emit(i),

@@ -139,13 +139,9 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     // (it never uses the vars pointer: a trace writes vars only at its
     // end), rather than copied to a reserved slot at every entry and
     // re-entry (yklua's frame pointers: some twenty words).
-    let body_uses_vars = t.body.iter().any(|i| {
-        i.operands()
-            .into_iter()
-            .any(|o| o == Operand::Val(tir::ValId(0)))
-    });
-    let mut in_field: HashMap<u32, LiveSrc> = HashMap::default();
-    if !body_uses_vars {
+    // Per such parameter: its field's index, byte offset and size.
+    let mut in_field: HashMap<u32, (u32, u32, u8)> = HashMap::default();
+    if !t.body_reads(tir::ValId(0)) {
         for (k, src) in w.params.iter().enumerate().skip(1) {
             if let (ParamSrc::Field(fk), true) = (src, invariant[k]) {
                 if reserved.contains_key(&(k as u32)) {
@@ -153,15 +149,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                 }
                 let size = t.params[k].size();
                 if (1..=8).contains(&size) {
-                    in_field.insert(
-                        k as u32,
-                        LiveSrc::Field {
-                            field: *fk,
-                            off: field_off(*fk),
-                            size: size as u8,
-                            add: 0,
-                        },
-                    );
+                    in_field.insert(k as u32, (*fk, field_off(*fk), size as u8));
                 }
             }
         }
@@ -389,49 +377,40 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                         LiveSrc::Const(const_bits(c).unwrap())
                     }
                     _ => {
-                        // What the buffer holds: `o`, or the base pointer `o`
-                        // is a constant offset from; in a reserved or eager
-                        // slot, one this exit stored already, or a new one.
+                        // Where the exit finds `o`, or the base pointer `o`
+                        // is a constant offset from: in the vars field it was
+                        // loaded from, in a reserved or eager slot, in one
+                        // this exit stored already, or in a new one.
                         let (what, off) = match o {
                             Operand::Val(v) => remat(v.0).map_or((o, None), |(b, off)| {
                                 (Operand::Val(tir::ValId(b)), Some(off))
                             }),
                             _ => (o, None),
                         };
-                        if let Some(LiveSrc::Field {
-                            field,
-                            off: fo,
-                            size,
-                            ..
-                        }) = what.as_val().and_then(|b| in_field.get(&b.0)).copied()
-                        {
-                            live.push((
-                                reg,
-                                dty,
-                                LiveSrc::Field {
-                                    field,
-                                    off: fo,
-                                    size,
-                                    add: off.unwrap_or(0),
-                                },
-                            ));
-                            src_live.push((v, live.last().expect("pushed").2));
-                            continue;
-                        }
-                        let slot = match what {
-                            Operand::Val(b) if reserved.contains_key(&b.0) => reserved[&b.0],
-                            Operand::Val(b) if eager.contains_key(&b.0) => eager[&b.0],
-                            _ if stored.contains_key(&what) => stored[&what],
-                            _ => {
-                                stored.insert(what, next);
-                                stores.push((what, next));
-                                next += 1;
-                                next - 1
+                        let field = what.as_val().and_then(|b| in_field.get(&b.0));
+                        if let Some(&(field, fo, size)) = field {
+                            LiveSrc::Field {
+                                field,
+                                off: fo,
+                                size,
+                                add: off.unwrap_or(0),
                             }
-                        };
-                        match off {
-                            Some(off) => LiveSrc::SlotPlus(slot, off),
-                            None => LiveSrc::Slot(slot),
+                        } else {
+                            let slot = match what {
+                                Operand::Val(b) if reserved.contains_key(&b.0) => reserved[&b.0],
+                                Operand::Val(b) if eager.contains_key(&b.0) => eager[&b.0],
+                                _ if stored.contains_key(&what) => stored[&what],
+                                _ => {
+                                    stored.insert(what, next);
+                                    stores.push((what, next));
+                                    next += 1;
+                                    next - 1
+                                }
+                            };
+                            match off {
+                                Some(off) => LiveSrc::SlotPlus(slot, off),
+                                None => LiveSrc::Slot(slot),
+                            }
                         }
                     }
                 };
