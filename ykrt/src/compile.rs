@@ -110,6 +110,11 @@ pub struct RecordedTrace {
     /// a trace (the trace runs into it: an outer loop's trace ending at
     /// its inner loop's).
     pub end_loc: Option<LocationPtr>,
+    /// The recording grew past the length limit and was stopped there, in
+    /// the middle of the interpreter's path: its trace ends at the last
+    /// control point it passed (see `docs/trace-compiler.md`, "Truncated
+    /// recordings"), a root trace as a linear one.
+    pub truncated: bool,
     /// The embedded-module index of the function containing the control point.
     pub cp_func_idx: u64,
     /// How long recording took.

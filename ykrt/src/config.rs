@@ -35,6 +35,19 @@ pub const DEFAULT_TRACE_MAX_LEN: usize = 720;
 /// The default `YKD_LOG` level: errors and warnings only.
 pub const DEFAULT_LOG_LEVEL: u8 = 1;
 
+/// Which too-long recordings are truncated rather than aborted
+/// (`YKD_TRUNCATE`, [`Config::truncate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Truncate {
+    /// None.
+    Never,
+    /// A side trace's recording at a guard that kept failing after its
+    /// first recording was too long.
+    Retried,
+    /// Every one, root or side.
+    Always,
+}
+
 /// A malformed environment variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
@@ -132,6 +145,15 @@ pub struct Config {
     /// faster than the interpreter (docs/trace-compiler.md, "Cutting
     /// too-long recordings at calls").
     pub cut_calls: bool,
+    /// `YKD_TRUNCATE` (`0`, `1` (default) or `2`): which recordings that
+    /// grow past `YKD_TRACE_MAX_LEN` are stopped there and compiled up to
+    /// the last control point they passed, ending there (a root trace as a
+    /// linear one), rather than aborted as too long: `1` a side trace's
+    /// second recording, at a guard that keeps failing after its first was
+    /// too long (`guard::TRUNCATE_AFTER`); `2` every one (for measuring:
+    /// slower on the Lua benchmarks); `0` none. A cut at a call
+    /// (`YKD_CUT_CALLS=1`) is tried first.
+    pub truncate: Truncate,
     /// `YKD_CODEGEN_OPT` (0 to 3, default 1): LLVM's code generation level
     /// for traces (for measuring).
     pub codegen_opt: u8,
@@ -171,6 +193,7 @@ impl Default for Config {
             log_stats: None,
             inner_loops_first: true,
             cut_calls: false,
+            truncate: Truncate::Retried,
             codegen_opt: 1,
             compile_budget: DEFAULT_COMPILE_BUDGET,
             compile_grace_ms: COMPILE_BUDGET_GRACE_MS,
@@ -244,6 +267,15 @@ impl Config {
                 "0" => false,
                 "1" => true,
                 _ => return Err(err("YKD_CUT_CALLS", &v, BOOL)),
+            };
+        }
+        const TRUNC: &str = "0, 1 or 2";
+        if let Some(v) = get("YKD_TRUNCATE", TRUNC)? {
+            c.truncate = match v.as_str() {
+                "0" => Truncate::Never,
+                "1" => Truncate::Retried,
+                "2" => Truncate::Always,
+                _ => return Err(err("YKD_TRUNCATE", &v, TRUNC)),
             };
         }
         const PERCENT: &str = "a percentage from 0 (no limit) to 100";
@@ -375,10 +407,17 @@ mod tests {
             ("YKD_LOG_STATS", "-"),
             ("YKD_INNER_LOOPS_FIRST", "0"),
             ("YKD_CUT_CALLS", "1"),
+            ("YKD_TRUNCATE", "2"),
             ("YKD_CODEGEN_OPT", "0"),
             ("YK_COMPILE_BUDGET", "0"),
         ])
         .unwrap();
+        assert_eq!(c.truncate, Truncate::Always);
+        assert_eq!(
+            parse(&[("YKD_TRUNCATE", "0")]).unwrap().truncate,
+            Truncate::Never
+        );
+        assert_eq!(Config::default().truncate, Truncate::Retried);
         assert_eq!(c.compile_budget, 0);
         assert!(!c.inner_loops_first);
         assert!(c.cut_calls);
@@ -430,6 +469,7 @@ mod tests {
             ("YKD_LOG_STATS", ""),
             ("YKD_INNER_LOOPS_FIRST", "yes"),
             ("YKD_CUT_CALLS", "2"),
+            ("YKD_TRUNCATE", "3"),
             ("YKD_CODEGEN_OPT", "4"),
             ("YKD_CODEGEN_OPT", "O2"),
             ("YK_COMPILE_BUDGET", "101"),

@@ -33,7 +33,7 @@ pub mod trace;
 mod testutil;
 
 pub use compile::{CompileError, CompiledTrace, RecordedTrace};
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Truncate};
 pub use location::Location;
 pub use mt::{MtError, TraceCompiler, MT};
 

@@ -34,6 +34,9 @@ pub enum JitEvent<'a> {
     StartTracing,
     /// The recording thread came back to the start location.
     StopTracing,
+    /// A root recording grew past the length limit and was stopped there:
+    /// its trace ends at the last control point it passed.
+    StopTracingTruncated,
     /// A root trace was compiled and installed.
     TraceCompiled,
     /// A recording or compilation was given up, for the given reason.
@@ -87,6 +90,9 @@ impl fmt::Display for JitEvent<'_> {
         match self {
             JitEvent::StartTracing => f.write_str("start-tracing"),
             JitEvent::StopTracing => f.write_str("stop-tracing"),
+            JitEvent::StopTracingTruncated => {
+                f.write_str("stop-tracing: truncated at the length limit")
+            }
             JitEvent::TraceCompiled => f.write_str("trace-compiled"),
             JitEvent::TraceAborted(r) => write!(f, "trace-aborted: {r}"),
             JitEvent::TraceDeferred(r) => write!(f, "trace-deferred: {r}"),

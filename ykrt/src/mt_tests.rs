@@ -302,6 +302,7 @@ fn too_long_trace_is_aborted() {
     let c = Config {
         hot_threshold: 0,
         trace_max_len: 4,
+        truncate: crate::config::Truncate::Never,
         log_level: 3,
         log_dest: LogDest::File(p.clone()),
         ..Config::default()
@@ -330,6 +331,43 @@ fn too_long_trace_is_aborted() {
         [
             "yk-jit-event: start-tracing",
             "yk-jit-event: trace-aborted: trace too long"
+        ]
+    );
+}
+
+#[test]
+fn too_long_trace_is_truncated() {
+    testutil::register();
+    let p = testutil::log_path("truncated");
+    let c = Config {
+        hot_threshold: 0,
+        trace_max_len: 4,
+        truncate: crate::config::Truncate::Always,
+        log_level: 3,
+        log_dest: LogDest::File(p.clone()),
+        ..Config::default()
+    };
+    let mt = testutil::new_mt(c);
+    mt.clear_trace_compiler();
+    let loc = Location::new();
+    cp(&mt, &loc);
+    for i in 0..4 {
+        block(0, i);
+    }
+    assert!(flag_on());
+    // The fifth block stops the recording, which is handed over (to no
+    // compiler here) rather than aborted.
+    block(0, 1);
+    assert!(!flag_on() && !swt::is_recording());
+    assert_eq!(mt.stats().get(Counter::TracesTruncated), 1);
+    assert_eq!(mt.stats().get(Counter::TracesRecordedOk), 1);
+    assert_eq!(mt.stats().get_aborts(crate::abort::AbortKind::TooLong), 0);
+    assert_eq!(
+        lines(&p),
+        [
+            "yk-jit-event: start-tracing",
+            "yk-jit-event: stop-tracing: truncated at the length limit",
+            "yk-jit-event: trace-aborted: trace compiler not available"
         ]
     );
 }
@@ -952,6 +990,7 @@ fn a_trace_that_starts_at_a_guard_is_compiled_on_the_common_path() {
                 }),
                 start_loc: LocationPtr::from(&loc),
                 end_loc: None,
+                truncated: false,
                 cp_func_idx: 0,
                 recording_time: std::time::Duration::ZERO,
                 generation: mt.generation(),

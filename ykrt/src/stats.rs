@@ -71,6 +71,10 @@ pub enum Counter {
     /// Tier-0 traces the native code generator could not compile (`yk-x64`
     /// said why: `YKD_LOG=3` prints it), compiled by LLVM instead.
     NativeFallbacks,
+    /// Recordings (root or side) that grew past the length limit and were
+    /// stopped there, to end at the last control point they passed
+    /// (`RecordedTrace::truncated`), rather than aborted.
+    TracesTruncated,
 }
 
 /// The time accumulators.
@@ -90,7 +94,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 20] = [
+const COUNTERS: [(Counter, &str); 21] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -111,6 +115,7 @@ const COUNTERS: [(Counter, &str); 20] = [
     (Counter::TraceJumpsDirect, "trace_jumps_direct"),
     (Counter::SideTracesStitched, "side_traces_stitched"),
     (Counter::NativeFallbacks, "native_fallbacks"),
+    (Counter::TracesTruncated, "traces_truncated"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the

@@ -17,7 +17,8 @@ pub mod ffi;
 
 use crate::guard::{
     now_ms, GuardRuntime, TraceInfo, EXCUSED_SIDES, GIVE_UP_RATIO, MAX_SIDE_DEPTH,
-    SIDE_BUDGET_SCALE, SIDE_FAILED, SIDE_IDLE, SIDE_RECORDING, SUSPEND_AFTER,
+    SIDE_BUDGET_SCALE, SIDE_FAILED, SIDE_IDLE, SIDE_RECORDING, SIDE_TOO_LONG, SUSPEND_AFTER,
+    TRUNCATE_AFTER,
 };
 use crate::location::{Location, LocationPtr};
 use crate::log::JitEvent;
@@ -108,9 +109,10 @@ unsafe fn guard_failed(
         mt.suspend(unsafe { info.start_loc.get() });
     }
     let mut given_up = false;
+    let state = g.side_state.load(Ordering::Relaxed);
     if info.side_depth == 0
         && fails >= SUSPEND_AFTER
-        && g.side_state.load(Ordering::Relaxed) == SIDE_FAILED
+        && (state == SIDE_FAILED || state == SIDE_TOO_LONG)
         && frequent()
     {
         // This guard's side trace could not be built, and the trace
@@ -138,9 +140,30 @@ unsafe fn guard_failed(
                 Ordering::Relaxed,
             )
             .is_ok();
+    // A guard whose side trace was too long to record and that keeps
+    // failing: record it once more, truncated (see `TRUNCATE_AFTER`).
+    let retry = !record
+        && !given_up
+        && state == SIDE_TOO_LONG
+        && fails >= TRUNCATE_AFTER
+        && mt.config().truncate != crate::config::Truncate::Never
+        && !swt::is_recording()
+        && !mt.over_budget(SIDE_BUDGET_SCALE)
+        && g.side_state
+            .compare_exchange(
+                SIDE_TOO_LONG,
+                SIDE_RECORDING,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+    if retry {
+        g.side_retried.store(true, Ordering::Relaxed);
+    }
+    let record = record || retry;
     if record {
         g.side_since.store(now_ms(), Ordering::Relaxed);
-        mt.start_side_tracing(info, guard as u32, vars as usize);
+        mt.start_side_tracing(info, guard as u32, vars as usize, retry);
     }
     let mut frames: Vec<blackhole::Frame> = g
         .frames

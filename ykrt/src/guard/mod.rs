@@ -96,12 +96,28 @@ pub struct SideTrace {
 pub const MAX_SIDE_DEPTH: u32 = 8;
 
 /// Side-trace state of a guard ([`GuardInfo::side_state`]): none yet,
-/// being recorded or compiled, or failed (no side trace ever).
+/// being recorded or compiled, failed (no side trace ever), or recorded
+/// too long (none, unless the guard goes on failing: see
+/// [`TRUNCATE_AFTER`]).
 pub(crate) const SIDE_IDLE: u8 = 0;
 /// See [`SIDE_IDLE`].
 pub(crate) const SIDE_RECORDING: u8 = 1;
 /// See [`SIDE_IDLE`].
 pub(crate) const SIDE_FAILED: u8 = 2;
+/// See [`SIDE_IDLE`].
+pub(crate) const SIDE_TOO_LONG: u8 = 3;
+
+/// A guard whose side trace was recorded too long (`SIDE_TOO_LONG`) and
+/// that fails this many times is recorded once more, truncated at the
+/// length limit (`YKD_TRUNCATE`; `RecordedTrace::truncated`): its side trace
+/// then ends at the last control point it passed. By then its exits have
+/// cost some milliseconds in the blackhole, about what compiling a long
+/// side trace costs. (Truncating every too-long recording made the
+/// object-oriented programs slower: the side traces of loop exits that
+/// unrolled a following loop up to the limit multiplied, and compiling
+/// them cost up to ten times the compile time; see docs/trace-compiler.md,
+/// "Truncated recordings".)
+pub const TRUNCATE_AFTER: u32 = 4096;
 
 /// Where a guard's live value is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,10 +211,14 @@ pub struct GuardInfo {
     pub fails: AtomicU32,
     /// Its side trace, once compiled.
     pub side: OnceLock<SideTrace>,
-    /// `SIDE_IDLE`, `SIDE_RECORDING` or `SIDE_FAILED`.
+    /// `SIDE_IDLE`, `SIDE_RECORDING`, `SIDE_FAILED` or `SIDE_TOO_LONG`.
     pub(crate) side_state: AtomicU8,
     /// When its side trace's recording started ([`now_ms`]).
     pub(crate) side_since: AtomicU64,
+    /// Its side trace was recorded again, truncated, after its first
+    /// recording was too long (see [`TRUNCATE_AFTER`]): it is not retried
+    /// again.
+    pub(crate) side_retried: std::sync::atomic::AtomicBool,
 }
 
 impl GuardInfo {
@@ -225,6 +245,7 @@ impl GuardInfo {
             side: OnceLock::new(),
             side_state: AtomicU8::new(SIDE_IDLE),
             side_since: AtomicU64::new(0),
+            side_retried: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct TraceInput<'a> {
     /// A root trace that ends at another location's control point (whose
     /// trace it jumps to) rather than closing a loop at `start_loc`.
     pub linear: bool,
+    /// The recording was stopped at the length limit (`RecordedTrace::truncated`).
+    pub truncated: bool,
     /// A unique name for the trace function.
     pub name: &'a str,
     /// For a side trace: the frames of the guard it starts from.

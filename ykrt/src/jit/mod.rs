@@ -607,7 +607,10 @@ impl LlvmCompiler {
             idempotents: &trace.idempotents,
             cp_func_idx: trace.cp_func_idx as usize,
             start_loc: trace.start_loc.addr(),
-            linear: trace.end_loc.is_some(),
+            // A truncated root recording ends at a control point on its
+            // path, as a linear trace.
+            linear: trace.end_loc.is_some() || (trace.truncated && side.is_none()),
+            truncated: trace.truncated,
             name: &name,
             side: src,
             // Root traces jump directly; side traces return their jumps.

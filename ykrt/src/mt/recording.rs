@@ -84,13 +84,16 @@ impl MT {
             info.swt_flag(),
             pt,
             vars as usize,
+            self.config.truncate == crate::config::Truncate::Always,
         );
     }
 
     /// Starts this thread's recording of a trace that starts at `start`
     /// (at location `loc`'s control point, or at a guard of a trace of
     /// `loc`), hooks sending blocks to the software recorder, or PT to
-    /// `pt`, with the interpreter activation's `vars`.
+    /// `pt`, with the interpreter activation's `vars`; `truncate`: past the
+    /// length limit the recording is truncated, not aborted.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn record(
         &self,
         start: TraceStart,
@@ -99,6 +102,7 @@ impl MT {
         flag: *mut u8,
         pt: Option<crate::trace::hw::Pt>,
         vars: usize,
+        truncate: bool,
     ) {
         swt::start(swt::Active {
             host: self.arc(),
@@ -109,6 +113,7 @@ impl MT {
             started: Instant::now(),
             flag,
             max_len: self.config.trace_max_len,
+            truncate,
             pt,
             vars,
         });
@@ -120,7 +125,7 @@ impl MT {
     #[cold]
     #[inline(never)]
     pub(super) fn stop_tracing(&self, start: LocationPtr, end: Option<&Location>) {
-        let Some(mut fin) = swt::stop() else {
+        let Some(fin) = swt::stop() else {
             return;
         };
         if let TraceStart::Guard(_) = fin.active.start {
@@ -130,6 +135,19 @@ impl MT {
                 Abort::recording("a side trace's recording reached a root recording's end");
             return swt::RecordingHost::ended(self, fin.active, swt::Ended::Aborted(&reason));
         }
+        self.finish_root(fin, start, end, false);
+    }
+
+    /// A root recording `fin`, started at `start`, ended at the control
+    /// point of `start` or of `end`, or (`truncated`) at the length limit:
+    /// counted, logged and handed to the compiler.
+    fn finish_root(
+        &self,
+        mut fin: swt::Finished,
+        start: LocationPtr,
+        end: Option<&Location>,
+        truncated: bool,
+    ) {
         debug_assert_eq!(fin.active.loc, start);
         if let Some(pt) = fin.active.pt.take() {
             match pt.finish() {
@@ -144,7 +162,17 @@ impl MT {
         let recording_time = fin.active.started.elapsed();
         self.stats.time(Timer::Tracing, recording_time);
         self.stats.count(Counter::TracesRecordedOk);
-        self.log.event(JitEvent::StopTracing, Some(start));
+        self.log.event(
+            if truncated {
+                JitEvent::StopTracingTruncated
+            } else {
+                JitEvent::StopTracing
+            },
+            Some(start),
+        );
+        if truncated {
+            self.stats.count(Counter::TracesTruncated);
+        }
         let TraceStart::Loop(LoopStart { claim }) = fin.active.start else {
             return; // (A side recording: given up above.)
         };
@@ -168,6 +196,7 @@ impl MT {
             start: TraceStart::Loop(LoopStart { claim }),
             start_loc: start,
             end_loc: end.map(LocationPtr::from),
+            truncated,
             cp_func_idx: fin.active.cp_func_idx,
             recording_time,
             generation: self.generation(),
@@ -327,5 +356,15 @@ impl swt::RecordingHost for MT {
 
     fn cut_entry(&self, cut: &entries::Hint) -> Option<String> {
         MT::cut_entry(self, cut)
+    }
+
+    fn truncated(&self, fin: swt::Finished) {
+        match fin.active.side() {
+            Some(_) => self.finish_side(fin, true),
+            None => {
+                let start = fin.active.loc;
+                self.finish_root(fin, start, None, true)
+            }
+        }
     }
 }

@@ -14,12 +14,20 @@
 
 use super::*;
 use crate::compile::GuardStart;
-use crate::guard::{TraceInfo, SIDE_FAILED, SIDE_IDLE, SMALL_BUF};
+use crate::guard::{TraceInfo, SIDE_FAILED, SIDE_IDLE, SIDE_TOO_LONG, SMALL_BUF};
 
 impl MT {
     /// Starts this thread's software recording of a side trace of guard
     /// `guard` of `info` (the blackhole then records the blocks it runs).
-    pub(crate) fn start_side_tracing(&self, info: &TraceInfo, guard: u32, vars: usize) {
+    /// `truncate`: the recording is truncated at the length limit rather
+    /// than aborted (`YKD_TRUNCATE`).
+    pub(crate) fn start_side_tracing(
+        &self,
+        info: &TraceInfo,
+        guard: u32,
+        vars: usize,
+        truncate: bool,
+    ) {
         let Some(aot) = aot::info() else {
             return;
         };
@@ -36,6 +44,7 @@ impl MT {
             aot.swt_flag(),
             None,
             vars,
+            truncate,
         );
     }
 
@@ -46,7 +55,16 @@ impl MT {
         let Some(fin) = swt::stop() else {
             return;
         };
+        self.finish_side(fin, false);
+    }
+
+    /// A side-trace recording `fin` ended at a control point it may end
+    /// at, or (`truncated`) at the length limit: handed to the compiler.
+    pub(super) fn finish_side(&self, fin: swt::Finished, truncated: bool) {
         let recording_time = fin.active.started.elapsed();
+        if truncated {
+            self.stats.count(Counter::TracesTruncated);
+        }
         let TraceStart::Guard(start) = fin.active.start else {
             // The side recording was given up during the blackhole run, and
             // a root recording started meanwhile (in interpreter code the
@@ -65,6 +83,7 @@ impl MT {
             start: TraceStart::Guard(start),
             start_loc: info.start_loc,
             end_loc: None,
+            truncated,
             cp_func_idx: info.cp_func_idx,
             recording_time,
             generation: self.generation(),
@@ -107,9 +126,17 @@ impl MT {
         self.stats.count_abort(reason.kind);
         self.log
             .event(JitEvent::TraceAborted(&reason.detail), Some(info.start_loc));
-        info.guards[guard as usize]
-            .side_state
-            .store(SIDE_FAILED, Ordering::Release);
+        let g = &info.guards[guard as usize];
+        // A first recording that was too long may be retried truncated
+        // (`guard::TRUNCATE_AFTER`).
+        let state = if reason.kind == crate::abort::AbortKind::TooLong
+            && !g.side_retried.load(Ordering::Relaxed)
+        {
+            SIDE_TOO_LONG
+        } else {
+            SIDE_FAILED
+        };
+        g.side_state.store(state, Ordering::Release);
     }
 
     /// Installs the side trace compiled (`r`) from the recording that

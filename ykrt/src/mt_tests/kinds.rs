@@ -47,7 +47,7 @@ fn a_recording_that_ends_as_the_other_kind_is_given_up() {
     info.guards[0]
         .side_state
         .store(crate::guard::SIDE_RECORDING, Ordering::Relaxed);
-    mt.start_side_tracing(&info, 0, 0);
+    mt.start_side_tracing(&info, 0, 0, false);
     assert!(swt::is_recording());
     let other = Location::new();
     mt.stop_tracing(LocationPtr::from(&other), None);

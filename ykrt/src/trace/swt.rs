@@ -45,6 +45,9 @@ pub(crate) struct Active {
     /// This thread's swt flag (from `YkAotInfo::swt_flag`).
     pub(crate) flag: *mut u8,
     pub(crate) max_len: usize,
+    /// Past `max_len`, stop and hand the recording over as truncated
+    /// (`YKD_TRUNCATE`) rather than abort it.
+    pub(crate) truncate: bool,
     /// A hardware recording (`YKD_TRACER=hwt`): Intel PT records the blocks,
     /// the hooks only the values.
     pub(crate) pt: Option<super::hw::Pt>,
@@ -100,6 +103,11 @@ pub(crate) trait RecordingHost: Send + Sync {
     /// its function's entry a location if the interpreter can, and return
     /// the reason to log for the recording given up if it did.
     fn cut_entry(&self, cut: &Hint) -> Option<String>;
+
+    /// Recording `fin` grew past the length limit and the recorder stopped
+    /// it there (no call was cut out): compile it up to the last control
+    /// point it passed (`RecordedTrace::truncated`).
+    fn truncated(&self, fin: Finished);
 }
 
 /// What a finished recording hands back.
@@ -345,9 +353,11 @@ pub(crate) fn side_recording() -> Option<SideRec> {
 }
 
 /// Append block `(func, block)` to this thread's recording (`__yk_swt_rec_block`).
-/// Once it exceeds the length limit, the recording is given up (the flag
-/// goes off): a call that took most of it is cut out (see
-/// [`crate::trace::entries`]), or else it aborts as too long.
+/// Once it exceeds the length limit, the recording ends (the flag goes
+/// off): a call that took most of it is cut out (see
+/// [`crate::trace::entries`]), or else it is handed over truncated (its
+/// trace ends at the last control point it passed) or, with truncation
+/// off, aborted as too long.
 #[inline]
 pub fn rec_block(func: u32, block: u32) {
     let too_long = RECORDER
@@ -369,8 +379,27 @@ pub fn rec_block(func: u32, block: u32) {
         .flatten();
     match too_long {
         Some(Some(cut)) => cut_current(cut),
-        Some(None) => abort_current(&abort_too_long()),
+        Some(None) => truncate_current(),
         None => {}
+    }
+}
+
+/// This thread's recording is too long and no call was cut out of it: hand
+/// it over truncated if it may be (`Active::truncate`), else abort it.
+fn truncate_current() {
+    if let Some(fin) = stop() {
+        truncate(fin);
+    }
+}
+
+/// Hands `fin`, stopped at the length limit, over truncated if it may be,
+/// else aborts it as too long.
+fn truncate(fin: Finished) {
+    if fin.active.truncate {
+        let host = fin.active.host.clone();
+        host.truncated(fin);
+    } else {
+        abort(fin.active, &abort_too_long());
     }
 }
 
@@ -415,18 +444,19 @@ pub(crate) fn forget_hints(loc: usize) {
 }
 
 /// This thread's recording is too long, and the call `cut` took most of
-/// it: the recording is given up, and if the interpreter makes the
-/// function's entry a location, that location becomes a cut and the
-/// recording counts as deferred rather than failed (see
-/// [`crate::trace::entries`]).
+/// it: if the interpreter makes the function's entry a location, that
+/// location becomes a cut, and the recording is given up, counting as
+/// deferred rather than failed (see [`crate::trace::entries`]); else it is
+/// truncated (see [`truncate_current`]).
 fn cut_current(cut: Hint) {
-    let Some(a) = take_active() else {
+    // (Stopped first: making the entry runs interpreter code.)
+    let Some(fin) = stop() else {
         return;
     };
-    let host = a.host.clone();
+    let host = fin.active.host.clone();
     match host.cut_entry(&cut) {
-        Some(reason) => host.ended(a, Ended::Cut(&reason)),
-        None => abort(a, &abort_too_long()),
+        Some(reason) => host.ended(fin.active, Ended::Cut(&reason)),
+        None => truncate(fin),
     }
 }
 

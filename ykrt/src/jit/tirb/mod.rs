@@ -120,6 +120,7 @@ pub fn build(
             cp_func: f,
             cp_func_idx: input.cp_func_idx as u32,
             linear: input.linear,
+            truncated: input.truncated,
             side: input.side,
         },
     )?;

@@ -135,6 +135,9 @@ pub struct Walked {
     pub walked: usize,
     /// What the forward optimiser did.
     pub stats: tir::opt::forward::Stats,
+    /// The walk of a truncated recording was cut short at a control point
+    /// on the recorded path: the trace ends there.
+    pub cut: bool,
 }
 
 /// What the walk needs besides the recording.
@@ -151,8 +154,41 @@ pub struct WalkInput<'a> {
     pub cp_func_idx: u32,
     /// The recording ended at another location (the trace is linear).
     pub linear: bool,
+    /// The recording was stopped at the length limit, in the middle of
+    /// the interpreter's path (`RecordedTrace::truncated`): the trace ends
+    /// at the last control point the walk passes (a root trace must then be
+    /// `linear`).
+    pub truncated: bool,
     /// For a side trace: the guard it starts at.
     pub side: Option<&'a GuardSrc>,
+}
+
+/// Where a walk passed a control point of the interpreter function, other
+/// than the one it ends at: how much of the recording (blocks, promoted
+/// values, idempotent results) lies before it. The walk of a truncated
+/// recording that cannot finish is walked again up to its last such point,
+/// and ends there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cut {
+    blocks: usize,
+    promotes: usize,
+    idempotents: usize,
+}
+
+/// A root trace cut short must keep at least this share (1/n) of its
+/// recording's blocks: a linear trace of a few bytecodes costs more to
+/// enter and leave than it saves. (A side trace is kept however short: it
+/// spares its guard's every exit a blackhole run.)
+const MIN_ROOT_CUT: usize = 4;
+
+/// A walk that failed: why, and where it could have ended instead.
+struct Failed {
+    abort: Abort,
+    /// The last control point passed, if any.
+    cut: Option<Cut>,
+    /// The recorded blocks ran out (or ran out of use) before the walk
+    /// could end.
+    ran_out: bool,
 }
 
 /// One interpreter frame being walked.
@@ -200,6 +236,8 @@ struct W<'a, 'm> {
     /// (`nuw`) wrapping, from the AOT code's flags: see `widened_add`.
     nsw: HashMap<Operand, (Operand, u64)>,
     nuw: HashMap<Operand, (Operand, u64)>,
+    /// The last control point passed before the end (see [`Cut`]).
+    last_cp: Option<Cut>,
 }
 
 fn opt_err(e: OptError) -> Abort {
@@ -211,9 +249,62 @@ fn opt_err(e: OptError) -> Abort {
     }
 }
 
-/// Walks `input` into a trace.
+/// Walks `input` into a trace. The walk of a truncated recording that
+/// cannot finish (its blocks run out in the middle of the path, or the
+/// trace grows too long) is walked again up to the last control point it
+/// passed, and ends there (a root trace as a linear one; `Walked::cut`).
 #[allow(clippy::too_many_arguments)]
 pub fn walk(
+    idx: &AotIndex,
+    an: &mut Analyses,
+    mut dbg: Option<&mut TraceDbg>,
+    mem: &dyn MemReader,
+    funcs: &[LLVMValueRef],
+    func_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
+    global_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
+    input: &WalkInput,
+) -> Result<Walked, Abort> {
+    let failed = match walk_once(
+        idx,
+        an,
+        dbg.as_deref_mut(),
+        mem,
+        funcs,
+        func_idx,
+        global_idx,
+        input,
+    ) {
+        Ok(w) => return Ok(w),
+        Err(f) => f,
+    };
+    let cuttable = input.truncated
+        && (failed.ran_out || failed.abort.kind == crate::abort::AbortKind::TooLong);
+    let cut = match failed.cut {
+        Some(c)
+            if cuttable
+                && (input.side.is_some() || c.blocks * MIN_ROOT_CUT >= input.blocks.len()) =>
+        {
+            c
+        }
+        _ => return Err(failed.abort),
+    };
+    let short = WalkInput {
+        blocks: &input.blocks[..cut.blocks],
+        promotes: &input.promotes[..cut.promotes],
+        idempotents: &input.idempotents[..cut.idempotents],
+        linear: true,
+        truncated: false,
+        ..*input
+    };
+    let mut w =
+        walk_once(idx, an, dbg, mem, funcs, func_idx, global_idx, &short).map_err(|f| f.abort)?;
+    w.cut = true;
+    Ok(w)
+}
+
+/// One walk of `input` (see [`walk`]).
+#[allow(clippy::too_many_arguments)]
+fn walk_once(
     idx: &AotIndex,
     an: &mut Analyses,
     dbg: Option<&mut TraceDbg>,
@@ -222,11 +313,16 @@ pub fn walk(
     func_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
     global_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
     input: &WalkInput,
-) -> Result<Walked, Abort> {
+) -> Result<Walked, Failed> {
+    let plain = |abort: Abort| Failed {
+        abort,
+        cut: None,
+        ran_out: false,
+    };
     let f = input.cp_func;
     let (cp_block, cp_call) = an
         .cp(f, input.cp_func_idx as usize)
-        .ok_or_else(|| Abort::internal("no control point in the recorded function"))?;
+        .ok_or_else(|| plain(Abort::internal("no control point in the recorded function")))?;
     // SAFETY: `cp_call` is the live control-point call `find_cp` found,
     // `__ykrt_control_point(mt, loc, vars, idx)` as yk-ld leaves it, so operand
     // 2 is `vars` (yk-llvm rules 2 and 3).
@@ -246,7 +342,7 @@ pub fn walk(
         field_param,
         invariant,
         side_inputs,
-    } = vars::plan_params(f, &fields, shape, input.side)?;
+    } = vars::plan_params(f, &fields, shape, input.side).map_err(plain)?;
     let root_at = dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.root());
     let mut w = W {
         tb: TraceBuilder::new(ptys, mem),
@@ -275,6 +371,7 @@ pub fn walk(
         walked: 0,
         nsw: HashMap::default(),
         nuw: HashMap::default(),
+        last_cp: None,
     };
     let mut map = HashMap::default();
     map.insert(aot_vars, w.tb.param(0));
@@ -283,14 +380,15 @@ pub fn walk(
     }
     if let Some(src) = input.side {
         let mut slots: HashMap<LLVMValueRef, usize> = side_inputs.into_iter().collect();
-        w.side_frames(src, map, &mut slots, root_at)?;
+        w.side_frames(src, map, &mut slots, root_at)
+            .map_err(plain)?;
     } else {
         let resume = successors(cp_block)[0];
         let first = w.rec.first().copied();
         if first != Some((input.cp_func_idx, block_index(f, resume))) {
-            return Err(Abort::recording(
+            return Err(plain(Abort::recording(
                 "the recording does not start at the control point",
-            ));
+            )));
         }
         w.pos = 1;
         w.frames.push(Frame {
@@ -305,31 +403,50 @@ pub fn walk(
             dbg_at: root_at,
         });
     }
-    w.walk()?;
+    if let Err(abort) = w.walk() {
+        return Err(Failed {
+            abort,
+            cut: w.last_cp,
+            ran_out: w.pos >= w.rec.len(),
+        });
+    }
+    let mut unused = None;
     if w.next_promote != input.promotes.len() {
-        return Err(Abort::recording(format!(
+        unused = Some(Abort::recording(format!(
             "yk_promote used outside the traced frames ({} recorded, {} in the trace)",
             input.promotes.len(),
             w.next_promote
         )));
-    }
-    if w.next_idempotent != input.idempotents.len() {
-        return Err(Abort::recording(format!(
+    } else if w.next_idempotent != input.idempotents.len() {
+        unused = Some(Abort::recording(format!(
             "idempotent calls outside the traced frames ({} recorded, {} in the trace)",
             input.idempotents.len(),
             w.next_idempotent
         )));
     }
+    if let Some(abort) = unused {
+        // A truncated recording that ends at a control point may hold
+        // values recorded past it: end there, using only those before.
+        return Err(Failed {
+            abort,
+            cut: Some(Cut {
+                blocks: w.pos,
+                promotes: w.next_promote,
+                idempotents: w.next_idempotent,
+            }),
+            ran_out: true,
+        });
+    }
     let stats = w.tb.stats().clone();
     let trace = match shape {
         Shape::Loop => {
             let tb = &w.tb;
-            let args = w.vars.loop_args(&params, |i| tb.param(i))?;
-            w.tb.finish_loop(args).map_err(opt_err)?
+            let args = w.vars.loop_args(&params, |i| tb.param(i)).map_err(plain)?;
+            w.tb.finish_loop(args).map_err(|e| plain(opt_err(e)))?
         }
         Shape::Linear | Shape::Side => {
             let s = w.end_snapshot(input.cp_func_idx);
-            w.tb.finish_exit(s).map_err(opt_err)?
+            w.tb.finish_exit(s).map_err(|e| plain(opt_err(e)))?
         }
     };
     Ok(Walked {
@@ -341,6 +458,7 @@ pub fn walk(
         regs: w.regs,
         walked: w.walked,
         stats,
+        cut: false,
     })
 }
 
@@ -422,6 +540,13 @@ impl W<'_, '_> {
                     LLVMOpcode::LLVMCall if i == self.cp_call => {
                         if self.at_end() {
                             return Ok(());
+                        }
+                        if top == 0 {
+                            self.last_cp = Some(Cut {
+                                blocks: self.pos,
+                                promotes: self.next_promote,
+                                idempotents: self.next_idempotent,
+                            });
                         }
                         // SAFETY: `i` is a live call instruction of the
                         // embedded module (yk-llvm rule 2).

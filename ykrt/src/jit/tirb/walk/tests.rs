@@ -147,6 +147,21 @@ impl Fx {
         promotes: &[u64],
         linear: bool,
     ) -> Result<Walked, Abort> {
+        self.walk_rec(rec, promotes, linear, false)
+    }
+
+    /// [`Fx::walk`] of a recording stopped at the length limit.
+    fn walk_truncated(&mut self, rec: &[(&str, &str)]) -> Result<Walked, Abort> {
+        self.walk_rec(rec, &[], true, true)
+    }
+
+    fn walk_rec(
+        &mut self,
+        rec: &[(&str, &str)],
+        promotes: &[u64],
+        linear: bool,
+        truncated: bool,
+    ) -> Result<Walked, Abort> {
         let blocks: Vec<(u32, u32)> = rec.iter().map(|&(f, b)| self.block(f, b)).collect();
         let cp_func = self.m.function("interp").unwrap();
         let input = WalkInput {
@@ -156,6 +171,7 @@ impl Fx {
             cp_func,
             cp_func_idx: self.fidx("interp"),
             linear,
+            truncated,
             side: None,
         };
         walk(
@@ -548,6 +564,75 @@ fn a_linear_trace_ends_in_its_end_snapshot() {
     assert_eq!(ids, [0, 1, 2, 3, LOC_ID]);
     let loc = fr.live.iter().find(|l| l.0 == LOC_ID).unwrap().1;
     assert_eq!(loc, param(2), "the location is field 1's parameter");
+}
+
+/// A loop whose body spins in block `spin` until `n` is 5, adding 2 to `n`
+/// per iteration.
+const SPIN: &str = "  %n2 = add i64 %n1, 2\n  %k2 = add i64 %k1, 0\n  br label %spin\nspin:\n  %s = icmp eq i64 %n1, 5\n  br i1 %s, label %spin, label %cont";
+
+#[test]
+fn a_truncated_recording_ends_at_its_last_control_point() {
+    let mut fx = Fx::new(&module(SPIN, ""));
+    let it = [
+        ("interp", "resume"),
+        ("interp", "spin"),
+        ("interp", "cont"),
+        ("interp", "cp"),
+    ];
+    // Two iterations and the start of a third, stopped in `spin`: the
+    // trace is the two iterations, ending at the second control point.
+    let mut rec = [it, it].concat();
+    rec.extend([("interp", "resume"), ("interp", "spin")]);
+    let w = fx.walk_truncated(&rec).unwrap();
+    assert!(w.cut);
+    assert_eq!(w.shape, Shape::Linear);
+    assert_eq!(guards(&w.trace).len(), 2, "one guard per `spin` walked");
+    let End::Exit(s) = w.trace.end else {
+        panic!("{:?}", w.trace.end)
+    };
+    let fr = &w.trace.snaps.get(s).unwrap().frames[0];
+    assert_eq!(fr.resume, END_RESUME);
+    let ids: Vec<u32> = fr.live.iter().map(|l| l.0).collect();
+    assert_eq!(ids, [0, 1, 2, 3, LOC_ID]);
+    // Field 2 (`n`) is `n + 2 + 2`, folded.
+    let Operand::Val(n) = fr.live[2].1 else {
+        panic!("{:?}", fr.live[2])
+    };
+    assert_eq!(
+        w.trace.inst(n),
+        Some(&Inst::Bin {
+            op: BinOp::Add,
+            ty: Ty::I64,
+            lhs: param(3),
+            rhs: Operand::Const(Const::int(64, 4)),
+        })
+    );
+    // The same recording, not truncated, is a recording that stops in the
+    // middle of its path.
+    let e = fx.walk_rec(&rec, &[], true, false).err().unwrap();
+    assert_eq!(e.kind, AbortKind::Recording);
+}
+
+#[test]
+fn a_root_trace_is_not_cut_to_a_sliver() {
+    let mut fx = Fx::new(&module(SPIN, ""));
+    // The only control point passed is 4 blocks into a recording of 45.
+    let mut rec = vec![
+        ("interp", "resume"),
+        ("interp", "spin"),
+        ("interp", "cont"),
+        ("interp", "cp"),
+        ("interp", "resume"),
+    ];
+    rec.extend(std::iter::repeat_n(("interp", "spin"), 40));
+    let e = fx.walk_truncated(&rec).err().unwrap();
+    assert_eq!(e.kind, AbortKind::Recording);
+    assert_eq!(e.detail, "the recording ends in the middle of the path");
+    // With a quarter of it before the control point, it is cut there.
+    rec.truncate(4 * 4);
+    let w = fx.walk_truncated(&rec).unwrap();
+    assert!(w.cut);
+    assert_eq!(guards(&w.trace).len(), 1);
 }
 
 #[test]
