@@ -11,11 +11,11 @@
 //! the end of the matching predecessor, not at the start of the phi's own
 //! block.
 
-use crate::{self as llvm, blocks, instrs, operands, successors};
+use crate::{self as llvm, blocks, instrs, successors};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::LLVMOpcode;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A set of value numbers.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,6 +47,15 @@ impl Bits {
         }
     }
 
+    /// Makes this set `o`'s copy (of the same size).
+    fn copy_from(&mut self, o: &Bits) {
+        self.0.copy_from_slice(&o.0);
+    }
+
+    fn clear(&mut self) {
+        self.0.fill(0);
+    }
+
     /// The members, in increasing order.
     fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.0.iter().enumerate().flat_map(|(w, &bits)| {
@@ -76,6 +85,19 @@ pub struct Liveness {
 
 fn is_phi(i: LLVMValueRef) -> bool {
     llvm::opcode(i) == LLVMOpcode::LLVMPHI
+}
+
+/// The numbers (in `num`) of `i`'s operands that are SSA values of the
+/// function, in operand order. (Only the function's arguments and
+/// instructions are in `num`: looking an operand up there is the test.)
+fn ssa_operands<'a>(
+    i: LLVMValueRef,
+    num: &'a HashMap<LLVMValueRef, u32>,
+) -> impl Iterator<Item = u32> + 'a {
+    // SAFETY: `i` is a live instruction of the analysed function (rules 2
+    // and 3); `k` stays below its operand count.
+    let n = unsafe { LLVMGetNumOperands(i) } as u32;
+    (0..n).filter_map(move |k| num.get(&unsafe { LLVMGetOperand(i, k) }).copied())
 }
 
 impl Liveness {
@@ -112,13 +134,7 @@ impl Liveness {
             .map(|(k, &v)| (v, k as u32))
             .collect();
         let n = values.len();
-        let number = |v: LLVMValueRef| -> Option<u32> {
-            if llvm::is_ssa_value(v) {
-                num.get(&v).copied()
-            } else {
-                None
-            }
-        };
+        let number = |v: LLVMValueRef| -> Option<u32> { num.get(&v).copied() };
         // Upward-exposed uses of each block (a use of a value defined
         // earlier in the block is not: the block's numbers are one range,
         // so "earlier in the block" is a comparison), and the phi operands
@@ -146,11 +162,9 @@ impl Liveness {
                     }
                     continue;
                 }
-                for op in operands(i) {
-                    if let Some(x) = number(op) {
-                        if !(lo..me).contains(&x) {
-                            gen[k].push(x);
-                        }
+                for x in ssa_operands(i, &num) {
+                    if !(lo..me).contains(&x) {
+                        gen[k].push(x);
                     }
                 }
             }
@@ -177,11 +191,14 @@ impl Liveness {
             })
             .collect();
         let mut live_out: Vec<Bits> = vec![Bits::new(n); bbs.len()];
+        // Round robin, in reverse layout order, until nothing changes; one
+        // scratch set, swapped into place when a block's set changes.
+        let mut out = Bits::new(n);
         let mut changed = true;
         while changed {
             changed = false;
             for k in (0..bbs.len()).rev() {
-                let mut out = Bits::new(n);
+                out.clear();
                 for &s in &succs[k] {
                     out.union(&live_in[s as usize]);
                 }
@@ -191,14 +208,14 @@ impl Liveness {
                 if out == live_out[k] {
                     continue;
                 }
-                let mut inn = out.clone();
+                changed = true;
+                let inn = &mut live_in[k];
+                inn.copy_from(&out);
                 inn.remove_range(range[k].0, range[k].1);
                 for &x in &gen[k] {
                     inn.insert(x);
                 }
-                changed = true;
-                live_out[k] = out;
-                live_in[k] = inn;
+                std::mem::swap(&mut live_out[k], &mut out);
             }
         }
         Liveness {
@@ -225,12 +242,8 @@ impl Liveness {
                 live.remove(x);
             }
             if !is_phi(i) {
-                for op in operands(i) {
-                    if llvm::is_ssa_value(op) {
-                        if let Some(&x) = self.num.get(&op) {
-                            live.insert(x);
-                        }
-                    }
+                for x in ssa_operands(i, &self.num) {
+                    live.insert(x);
                 }
             }
         }
@@ -244,8 +257,8 @@ impl Liveness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Module;
-    use std::collections::HashSet;
+    use crate::{operands, Module};
+    use std::collections::{HashMap, HashSet};
 
     /// The textbook algorithm over sets of values, as this module once
     /// was: what the dense analysis must agree with.
