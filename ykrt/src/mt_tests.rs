@@ -295,27 +295,39 @@ fn panicking_compiler_aborts_the_trace() {
     }
 }
 
-#[test]
-fn too_long_trace_is_aborted() {
+/// Records 5 blocks at a location whose limit is 4, with `truncate`, and
+/// returns the `MT` (without a trace compiler), the location and the log.
+fn record_past_the_limit(
+    name: &str,
+    truncate: crate::config::Truncate,
+) -> (Arc<MT>, Location, std::path::PathBuf) {
     testutil::register();
-    let p = testutil::log_path("toolong");
+    let p = testutil::log_path(name);
     let c = Config {
         hot_threshold: 0,
         trace_max_len: 4,
-        truncate: crate::config::Truncate::Never,
+        truncate,
         log_level: 3,
         log_dest: LogDest::File(p.clone()),
         ..Config::default()
     };
     let mt = testutil::new_mt(c);
+    mt.clear_trace_compiler();
     let loc = Location::new();
     cp(&mt, &loc);
     for i in 0..4 {
         block(0, i);
     }
     assert!(flag_on());
+    // The fifth block ends the recording.
     block(0, 1);
     assert!(!flag_on() && !swt::is_recording());
+    (mt, loc, p)
+}
+
+#[test]
+fn too_long_trace_is_aborted() {
+    let (mt, loc, p) = record_past_the_limit("toolong", crate::config::Truncate::Never);
     assert_eq!(
         loc.state(),
         State::Counting {
@@ -337,28 +349,8 @@ fn too_long_trace_is_aborted() {
 
 #[test]
 fn too_long_trace_is_truncated() {
-    testutil::register();
-    let p = testutil::log_path("truncated");
-    let c = Config {
-        hot_threshold: 0,
-        trace_max_len: 4,
-        truncate: crate::config::Truncate::Always,
-        log_level: 3,
-        log_dest: LogDest::File(p.clone()),
-        ..Config::default()
-    };
-    let mt = testutil::new_mt(c);
-    mt.clear_trace_compiler();
-    let loc = Location::new();
-    cp(&mt, &loc);
-    for i in 0..4 {
-        block(0, i);
-    }
-    assert!(flag_on());
-    // The fifth block stops the recording, which is handed over (to no
-    // compiler here) rather than aborted.
-    block(0, 1);
-    assert!(!flag_on() && !swt::is_recording());
+    // Handed over (to no compiler here) rather than aborted.
+    let (mt, _loc, p) = record_past_the_limit("truncated", crate::config::Truncate::Always);
     assert_eq!(mt.stats().get(Counter::TracesTruncated), 1);
     assert_eq!(mt.stats().get(Counter::TracesRecordedOk), 1);
     assert_eq!(mt.stats().get_aborts(crate::abort::AbortKind::TooLong), 0);
