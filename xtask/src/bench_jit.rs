@@ -8,9 +8,10 @@
 //! * `c_tests/bench/branchy.c`, a loop whose branch goes each way half the
 //!   time: with side traces (the default threshold; stitched into the
 //!   trace at its recompilation, and not, `YKD_STITCH=0`) against without (a
-//!   threshold no guard reaches, so every failure runs the blackhole), and the
-//!   blackhole's cost per guard failure from the runtime's statistics
-//!   (`duration_deopting / guard_failures`);
+//!   threshold no guard reaches, so every failure runs the blackhole, until
+//!   the runtime gives the trace up, which the report says, and the loop
+//!   runs interpreted), and the blackhole's cost per guard failure from the
+//!   runtime's statistics (`duration_deopting / guard_failures`);
 //! * `c_tests/tests/cut_call_entry.c` (a c_test, run here with 3 and 12
 //!   million calls), a stack machine whose loop calls a function in its
 //!   dispatch loop: with the function inlined into the loop's trace
@@ -42,6 +43,11 @@ struct Run {
     stdout: Vec<u8>,
     /// `duration_deopting / guard_failures` in ns, if there were failures.
     ns_per_failure: Option<f64>,
+    /// `guard_failures`, if the run kept stats.
+    failures: u64,
+    /// Root traces given up (`traces_given_up`, `traces_losing`,
+    /// `traces_suspended`), if the run kept stats.
+    given_up: u64,
     side_traces: u64,
     /// Jumps between traces (`trace_jumps`), if the run kept stats.
     jumps: Option<u64>,
@@ -84,10 +90,15 @@ fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>, args: &[&str]) -> Res
         bail!("{} ({}) failed ({})", exe.display(), v.name, out.status);
     }
     let (mut ns_per_failure, mut side_traces, mut jumps, mut direct) = (None, 0, None, None);
+    let (mut failures, mut given_up) = (0, 0);
     if let Some((stats, Ok(text))) = stats.map(|s| (s, std::fs::read_to_string(s))) {
         let j: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", stats.display()))?;
-        let failures = j["guard_failures"].as_u64().unwrap_or(0);
+        failures = j["guard_failures"].as_u64().unwrap_or(0);
+        given_up = ["traces_given_up", "traces_losing", "traces_suspended"]
+            .iter()
+            .map(|k| j[k].as_u64().unwrap_or(0))
+            .sum();
         let deopting = j["duration_deopting"].as_f64().unwrap_or(0.0);
         if failures > 0 {
             ns_per_failure = Some(deopting / failures as f64 * 1e9);
@@ -100,6 +111,8 @@ fn run_with(exe: &Path, v: &Variant, stats: Option<&Path>, args: &[&str]) -> Res
         secs,
         stdout: out.stdout,
         ns_per_failure,
+        failures,
+        given_up,
         side_traces,
         jumps,
         direct,
@@ -279,6 +292,16 @@ pub fn run(args: &[String]) -> Result<()> {
             " (WARNING: a run compiled no side trace)"
         }
     );
+    // Without side traces the runtime gives a tree up once its guard keeps
+    // failing often (`guard::GIVE_UP_RATIO`): the loop then runs in the
+    // interpreter, and the comparison above is with that.
+    if let Some(r) = b[1].iter().find(|r| r.given_up > 0) {
+        println!(
+            "                (without side traces the trace was given up after {} guard \
+             failures: that run is mostly interpreted)",
+            r.failures
+        );
+    }
     if !ns.is_empty() {
         println!(
             "                blackhole: median {:.0} ns per guard failure",
