@@ -5,6 +5,7 @@
 //   env-var: YKD_SERIALISE_COMPILATION=1
 //   env-var: YKD_CUT_CALLS=1
 //   env-var: YKD_TRACE_MAX_LEN=150
+//   env-var: YKD_TRUNCATE=1
 //   env-var: YKD_LOG_STATS=-
 //   stderr:
 //     yk-jit-event: start-tracing @ loop

@@ -2,6 +2,7 @@
 //   env-var: YKD_LOG=3
 //   env-var: YK_HOT_THRESHOLD=3
 //   env-var: YKD_TRACE_MAX_LEN=20
+//   env-var: YKD_TRUNCATE=1
 //   stderr:
 //     yk-jit-event: start-tracing
 //     yk-jit-event: trace-aborted: trace too long

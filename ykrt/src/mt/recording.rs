@@ -331,6 +331,10 @@ impl MT {
             let name = idx.func(f).map_or("<unknown>", |f| f.name.as_str());
             s.push_str(&format!("yk-trace-block: {name} {b}\n"));
         }
+        if trace.truncated {
+            // It ends in the middle of the path, not at a control point.
+            s.push_str("yk-trace-truncated\n");
+        }
         match aotir::check_trace(idx, &trace.blocks) {
             Ok(()) => s.push_str("yk-trace-check: ok\n"),
             Err(e) => s.push_str(&format!("yk-trace-check: error: {e}\n")),
