@@ -191,6 +191,8 @@ pub fn cast(op: CastOp, from: Ty, to: Ty, v: u64) -> Result<u64, Ub> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn inverse_predicates_negate() {
         let ints = [0u64, 1, 2, 0x7f, 0x80, 0xff, u64::MAX, 1 << 63];
@@ -214,8 +216,6 @@ mod tests {
             }
         }
     }
-
-    use super::*;
 
     #[test]
     fn int_semantics_per_width() {

@@ -223,6 +223,16 @@ fn jump_args(t: &tir::Trace) -> &[Operand] {
     }
 }
 
+/// The one frame of a linear (or side) trace's end snapshot.
+fn end_frame(t: &tir::Trace) -> &tir::Frame {
+    let End::Exit(s) = t.end else {
+        panic!("not linear: {:?}", t.end)
+    };
+    let fr = &t.snaps.get(s).unwrap().frames[0];
+    assert_eq!(fr.resume, END_RESUME);
+    fr
+}
+
 // --- The variables map (vars.rs) ---
 
 #[test]
@@ -554,11 +564,7 @@ fn a_linear_trace_ends_in_its_end_snapshot() {
     let mut fx = Fx::new(&module(body, ""));
     let w = fx.walk(ONE_ITER, &[], true).unwrap();
     assert_eq!(w.shape, Shape::Linear);
-    let End::Exit(s) = w.trace.end else {
-        panic!("{:?}", w.trace.end)
-    };
-    let fr = &w.trace.snaps.get(s).unwrap().frames[0];
-    assert_eq!(fr.resume, END_RESUME);
+    let fr = end_frame(&w.trace);
     let ids: Vec<u32> = fr.live.iter().map(|l| l.0).collect();
     // The four fields the control point's block stored, and the location.
     assert_eq!(ids, [0, 1, 2, 3, LOC_ID]);
@@ -587,11 +593,7 @@ fn a_truncated_recording_ends_at_its_last_control_point() {
     assert!(w.cut);
     assert_eq!(w.shape, Shape::Linear);
     assert_eq!(guards(&w.trace).len(), 2, "one guard per `spin` walked");
-    let End::Exit(s) = w.trace.end else {
-        panic!("{:?}", w.trace.end)
-    };
-    let fr = &w.trace.snaps.get(s).unwrap().frames[0];
-    assert_eq!(fr.resume, END_RESUME);
+    let fr = end_frame(&w.trace);
     let ids: Vec<u32> = fr.live.iter().map(|l| l.0).collect();
     assert_eq!(ids, [0, 1, 2, 3, LOC_ID]);
     // Field 2 (`n`) is `n + 2 + 2`, folded.
