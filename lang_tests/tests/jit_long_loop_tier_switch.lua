@@ -31,3 +31,11 @@ for i = 1, 50000 do
 end
 print(string.format("ints %d floats %.4f strs %d last %s tbl %d evens %d",
   ints, floats, strs, last, #tbl, evens))
+
+local ok, jit = pcall(require, "jit")
+if ok then
+  -- The recompilations happened (the harness runs with no compile budget): the loop's
+  -- trace's, and those of side traces that ran 2,000 times.
+  local st = jit.stats()
+  assert(st.traces_recompiled >= 1, "recompiled: " .. st.traces_recompiled)
+end

@@ -75,6 +75,11 @@ pub enum Counter {
     /// stopped there, to end at the last control point they passed
     /// (`RecordedTrace::truncated`), rather than aborted.
     TracesTruncated,
+    /// Tier-0 traces recompiled at the hot tier (`jit::tier`).
+    TracesRecompiled,
+    /// Times a hot tier-0 trace's recompilation was put off because
+    /// compiling was over its budget (`YK_COMPILE_BUDGET`).
+    RecompilationsDeferred,
 }
 
 /// The time accumulators.
@@ -94,7 +99,7 @@ pub enum Timer {
     JitExecuting,
 }
 
-const COUNTERS: [(Counter, &str); 21] = [
+const COUNTERS: [(Counter, &str); 23] = [
     (Counter::TracesRecordedOk, "traces_recorded_ok"),
     (Counter::TracesRecordedErr, "traces_recorded_err"),
     (Counter::TracesCompiledOk, "traces_compiled_ok"),
@@ -116,6 +121,8 @@ const COUNTERS: [(Counter, &str); 21] = [
     (Counter::SideTracesStitched, "side_traces_stitched"),
     (Counter::NativeFallbacks, "native_fallbacks"),
     (Counter::TracesTruncated, "traces_truncated"),
+    (Counter::TracesRecompiled, "traces_recompiled"),
+    (Counter::RecompilationsDeferred, "recompilations_deferred"),
 ];
 
 /// What one compiled trace was made of, and what making it cost (the

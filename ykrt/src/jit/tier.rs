@@ -99,6 +99,8 @@ impl Trace {
         }
         if mt.budget_spent(1) {
             // Compiling is over its budget: ask again later.
+            mt.stats()
+                .count(crate::stats::Counter::RecompilationsDeferred);
             t.next_check
                 .store(iters.saturating_add(tier_up_iters()), Ordering::Relaxed);
         } else if !t.requested.swap(true, Ordering::Relaxed) {
@@ -287,6 +289,7 @@ impl Shared {
                 .collect();
             // (`stitch_srcs` has none when stitching is off.)
             if !sides.is_empty() {
+                ms += phases.done("sides' modules");
                 use super::stitch::StitchError;
                 // If stitching fails, the module is read again and
                 // compiled as it is.
@@ -294,8 +297,10 @@ impl Shared {
                     .map_err(|e| StitchError::llvm("read", e))
                     .and_then(|m| super::stitch::stitch(&m, &p.name, sides).map(|n| (m, n)))
                     .and_then(|(m, n)| {
+                        ms += phases.done("link");
                         m.run_passes(&super::stitch::pipeline())
                             .map_err(|e| StitchError::llvm("optimise", e))?;
+                        ms += phases.done("passes");
                         m.verify().map_err(|e| StitchError::llvm("verify", e))?;
                         Ok((m, n))
                     })
@@ -344,6 +349,7 @@ impl Shared {
         };
         st.hot_code.insert(no, rt);
         f.store(addr, Ordering::Release);
+        mt.stats().count(crate::stats::Counter::TracesRecompiled);
         let codegen_ms = ms + phases.done("codegen at the hot level");
         phases.report(&p.name);
         // Counted against the compile budget like any compilation.
@@ -415,6 +421,8 @@ pub(super) unsafe extern "C" fn __yk_side_tier_up(slot: *const SideSlot) {
     if mt.budget_spent(1) {
         // Compiling is over its budget: the entry function calls again
         // after as many runs more.
+        mt.stats()
+            .count(crate::stats::Counter::RecompilationsDeferred);
         slot.runs.store(0, Ordering::Relaxed);
         return;
     }

@@ -30,7 +30,8 @@
 //!   while no memory was written in between) are hash-consed;
 //! - a heap cache (see [`super`] for the alias model): a load from a place
 //!   a previous load or store of the same type wrote or read gives that
-//!   value; a store of the value the place already holds disappears; a
+//!   value, and one of another type of the same width (an int and a float,
+//!   an `i64` and a pointer) that value's bits reinterpreted by a cast; a store of the value the place already holds disappears; a
 //!   store forgets what it may alias, a call with [`Effects::Any`] forgets
 //!   everything but non-escaped allocas (pure and read-only calls keep it);
 //!   volatile accesses are never cached or removed;
@@ -582,6 +583,25 @@ impl<'m> TraceBuilder<'m> {
                     self.stats.loads_forwarded += 1;
                     return Ok(Done(Some(self.resolve(e.val))));
                 }
+                // The place holds a value of another type of the same
+                // width (an interpreter's union written as one member and
+                // read as another: Lua's `Value` stored as a float, copied
+                // as an integer): its bits, reinterpreted. (Every entry at
+                // one place holds the same bits: a store forgets the
+                // entries it may overlap.)
+                let seen = self.heap.iter().rev().find_map(|e| {
+                    (e.loc == loc)
+                        .then(|| reinterpret(e.ty, ty).map(|op| (op, e.val)))
+                        .flatten()
+                });
+                if let Some((op, val)) = seen {
+                    self.stats.loads_forwarded += 1;
+                    return Ok(Again(Inst::Cast {
+                        op,
+                        val: self.resolve(val),
+                        to: ty,
+                    }));
+                }
                 Emit(Inst::Load { ty, ptr, flags })
             }
             Inst::Store { val, ptr, volatile } => {
@@ -910,5 +930,18 @@ pub fn run(t: &Trace, mem: &dyn MemReader) -> Result<Trace, OptError> {
             let s = snap(&mut b, &map, *s);
             b.finish_exit(s)
         }
+    }
+}
+
+/// The cast that reads the bits of a `from` as a `to` of the same width,
+/// if there is one: `bitcast` between a 64-bit int and `f64` or a 32-bit
+/// int and `f32`, `ptrtoint`/`inttoptr` between a pointer and a 64-bit int.
+fn reinterpret(from: Ty, to: Ty) -> Option<CastOp> {
+    match (from, to) {
+        (Ty::Int(64), Ty::F64) | (Ty::F64, Ty::Int(64)) => Some(CastOp::BitCast),
+        (Ty::Int(32), Ty::F32) | (Ty::F32, Ty::Int(32)) => Some(CastOp::BitCast),
+        (Ty::Ptr, Ty::Int(64)) => Some(CastOp::PtrToInt),
+        (Ty::Int(64), Ty::Ptr) => Some(CastOp::IntToPtr),
+        _ => None,
     }
 }
