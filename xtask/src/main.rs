@@ -270,7 +270,6 @@ pub(crate) fn parse_bench_opts(args: &[String], cmd: &str, runs: usize) -> Resul
 }
 
 /// The median of `xs` (which must not be empty); the mean of the middle two for even lengths.
-/// The median of `xs` (not empty).
 pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);

@@ -784,6 +784,24 @@ pub enum Inst {
 }
 
 impl Inst {
+    /// For a compare, the compare of the same operands that is true exactly
+    /// when it is false (its predicate's inverse); else `None`.
+    pub fn inverse_compare(&self) -> Option<Inst> {
+        match *self {
+            Inst::ICmp { pred, lhs, rhs } => Some(Inst::ICmp {
+                pred: pred.inverse(),
+                lhs,
+                rhs,
+            }),
+            Inst::FCmp { pred, lhs, rhs } => Some(Inst::FCmp {
+                pred: pred.inverse(),
+                lhs,
+                rhs,
+            }),
+            _ => None,
+        }
+    }
+
     /// The instruction's result type (void for store and guard). Needs the
     /// trace only for `icmp`/`fcmp` (always i1): no lookups.
     pub fn result_ty(&self) -> Ty {

@@ -1150,7 +1150,7 @@ impl E<'_> {
             // `dirty`).
             let i = self.pick(false)?;
             self.a.mov(POOL[i].q, g.q)?;
-            self.hold(v, 1 + i as u8);
+            self.hold_pool(v, i, false);
         } else {
             let m = self.home(v);
             self.a.mov(m, g.q)?;
@@ -1165,7 +1165,7 @@ impl E<'_> {
         if self.kept(v) {
             let j = self.pick(true)?;
             self.a.movaps(XPOOL[j], x)?;
-            self.hold(v, XLOC + j as u8);
+            self.hold_pool(v, j, true);
             return Ok(());
         }
         if ty == Ty::F32 {
@@ -1183,6 +1183,21 @@ impl E<'_> {
     /// cache register (see [`Self::hold`])?
     fn kept(&self, v: ValId) -> bool {
         self.in_body && self.last[v.idx()] as usize > self.k
+    }
+
+    /// Takes a pool register (an xmm one if `float`) for result `v`, which
+    /// no longer has one: its index in `POOL` or `XPOOL` (see
+    /// [`Self::hold_pool`]).
+    fn claim(&mut self, v: ValId, float: bool) -> R<usize> {
+        self.forget(v);
+        self.pick(float)
+    }
+
+    /// Result `v` is in pool register `i` (of `XPOOL` if `float`, else of
+    /// `POOL`) only: [`Self::hold`] with that register's `loc` code.
+    fn hold_pool(&mut self, v: ValId, i: usize, float: bool) {
+        let l = if float { XLOC + i as u8 } else { 1 + i as u8 };
+        self.hold(v, l);
     }
 
     /// Result `v` is in cache register `l` only (dirty: its home is
@@ -1916,10 +1931,9 @@ impl E<'_> {
                 let cached = self.kept(v);
                 match ty {
                     Ty::F64 if cached => {
-                        self.forget(v);
-                        let j = self.pick(true)?;
+                        let j = self.claim(v, true)?;
                         self.a.movsd_2(XPOOL[j], qword_ptr(b + d))?;
-                        self.hold(v, XLOC + j as u8);
+                        self.hold_pool(v, j, true);
                         Ok(())
                     }
                     Ty::F32 => {
@@ -1931,10 +1945,9 @@ impl E<'_> {
                         self.stx(v, xmm0, *ty)
                     }
                     _ if cached && matches!(ty.size(), 1 | 2 | 4 | 8) => {
-                        self.forget(v);
-                        let i = self.pick(false)?;
+                        let i = self.claim(v, false)?;
                         self.load_mem(POOL[i], b, d, *ty)?;
-                        self.hold(v, 1 + i as u8);
+                        self.hold_pool(v, i, false);
                         Ok(())
                     }
                     _ => {
@@ -2000,8 +2013,7 @@ impl E<'_> {
                 // register (it may be the base's: `lea` reads it first).
                 let kept = self.kept(v);
                 let g = if kept {
-                    self.forget(v);
-                    Some(self.pick(false)?)
+                    Some(self.claim(v, false)?)
                 } else {
                     None
                 };
@@ -2015,7 +2027,7 @@ impl E<'_> {
                 }
                 match g {
                     Some(i) => {
-                        self.hold(v, 1 + i as u8);
+                        self.hold_pool(v, i, false);
                         Ok(())
                     }
                     None => self.st(v, RAX),
@@ -2223,8 +2235,7 @@ impl E<'_> {
                         _ => None,
                     };
                     let s = self.src(rhs, ow)?;
-                    self.forget(v);
-                    let i = self.pick(false)?;
+                    let i = self.claim(v, false)?;
                     let g = POOL[i];
                     // (The right operand in the register picked, the left
                     // not: copying the left there would lose it.)
@@ -2240,7 +2251,7 @@ impl E<'_> {
                     if clash {
                         self.a.mov(g.q, rax)?;
                     }
-                    self.hold(v, 1 + i as u8);
+                    self.hold_pool(v, i, false);
                     return Ok(());
                 }
                 self.ldc(RAX, lhs)?;
@@ -2395,8 +2406,7 @@ impl E<'_> {
                 _ => None,
             };
             let y = self.fsrc(rhs, ty, xmm1)?;
-            self.forget(v);
-            let j = self.pick(true)?;
+            let j = self.claim(v, true)?;
             let x = XPOOL[j];
             let clash = y == x && lreg != Some(x);
             let work = if clash { xmm0 } else { x };
@@ -2407,7 +2417,7 @@ impl E<'_> {
             if clash {
                 self.a.movaps(x, xmm0)?;
             }
-            self.hold(v, XLOC + j as u8);
+            self.hold_pool(v, j, true);
             return Ok(());
         }
         self.cache_operand(lhs)?;

@@ -105,14 +105,17 @@ pub fn build(
     let line0 = dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.line0());
 
     // 1. The walk, optimising forwards.
-    let w = walk::walk(
+    let aot_tables = walk::Aot {
         idx,
-        an,
-        dbg.as_mut(),
-        &AotMem,
         funcs,
         func_idx,
         global_idx,
+    };
+    let w = walk::walk(
+        aot_tables,
+        an,
+        dbg.as_mut(),
+        &AotMem,
         &walk::WalkInput {
             blocks: input.blocks,
             promotes: input.promotes,

@@ -750,31 +750,11 @@ impl<'m> TraceBuilder<'m> {
                     return Done(Some(lhs))
                 }
                 // `not` of a compare: the inverse compare.
-                BinOp::Xor if ty == Ty::I1 && c == 1 => match self.def(lhs) {
-                    Some(&Inst::ICmp {
-                        pred,
-                        lhs: a,
-                        rhs: b,
-                    }) => {
-                        return Again(Inst::ICmp {
-                            pred: pred.inverse(),
-                            lhs: a,
-                            rhs: b,
-                        })
+                BinOp::Xor if ty == Ty::I1 && c == 1 => {
+                    if let Some(inv) = self.def(lhs).and_then(Inst::inverse_compare) {
+                        return Again(inv);
                     }
-                    Some(&Inst::FCmp {
-                        pred,
-                        lhs: a,
-                        rhs: b,
-                    }) => {
-                        return Again(Inst::FCmp {
-                            pred: pred.inverse(),
-                            lhs: a,
-                            rhs: b,
-                        })
-                    }
-                    _ => {}
-                },
+                }
                 BinOp::Mul | BinOp::SDiv | BinOp::UDiv if c == 1 => return Done(Some(lhs)),
                 BinOp::Mul | BinOp::And if c == 0 => return Done(Some(int(ty, 0))),
                 BinOp::SRem | BinOp::URem if c == 1 => return Done(Some(int(ty, 0))),

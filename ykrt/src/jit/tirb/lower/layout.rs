@@ -69,6 +69,16 @@ pub(super) fn const_bits(c: Const) -> Option<u64> {
     }
 }
 
+/// Is parameter `v` one the exits read where it already is: in its
+/// reserved slot (`reserved`), or in its field of vars (`in_field`)?
+fn read_in_place(
+    reserved: &HashMap<u32, u32>,
+    in_field: &HashMap<u32, (u32, u32, u8)>,
+    v: u32,
+) -> bool {
+    reserved.contains_key(&v) || in_field.contains_key(&v)
+}
+
 /// Lays out `t`, the walk `w`'s trace after the backward pass.
 pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort> {
     let root = w.shape != Shape::Side;
@@ -158,11 +168,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     for (_, s) in t.snaps.iter() {
         for o in s.operands() {
             if let Operand::Val(v) = o {
-                if v.idx() < np
-                    && invariant[v.idx()]
-                    && !reserved.contains_key(&v.0)
-                    && !in_field.contains_key(&v.0)
-                {
+                if v.idx() < np && invariant[v.idx()] && !read_in_place(&reserved, &in_field, v.0) {
                     reserved.insert(v.0, nres);
                     plan.reserved.push((v.0, nres));
                     nres += 1;
@@ -188,9 +194,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
         if let Inst::Guard { snap, .. } = inst {
             if let Some(sn) = t.snaps.get(*snap) {
                 for o in sn.operands() {
-                    if !matches!(o, Operand::Val(v)
-                        if reserved.contains_key(&v.0) || in_field.contains_key(&v.0))
-                    {
+                    if !matches!(o, Operand::Val(v) if read_in_place(&reserved, &in_field, v.0)) {
                         use_op(&o, &mut used);
                     }
                 }
@@ -271,8 +275,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                     .filter_map(|o| o.as_val())
                     .map(|v| remat(v.0).map_or(v.0, |(b, _)| b))
                     .filter(|&v| {
-                        v as usize >= np
-                            || (root && !reserved.contains_key(&v) && !in_field.contains_key(&v))
+                        v as usize >= np || (root && !read_in_place(&reserved, &in_field, v))
                     })
                     .collect();
                 vs.sort_unstable();

@@ -249,31 +249,32 @@ fn opt_err(e: OptError) -> Abort {
     }
 }
 
+/// The embedded module as the walk reads it: its index, and its functions
+/// and globals by index (the trace IR names them `@fN`, `@gN`).
+#[derive(Clone, Copy)]
+pub struct Aot<'a> {
+    /// The module's index (functions' blocks, constants).
+    pub idx: &'a AotIndex,
+    /// The module's functions, by index.
+    pub funcs: &'a [LLVMValueRef],
+    /// Each function's index.
+    pub func_idx: &'a rustc_hash::FxHashMap<LLVMValueRef, usize>,
+    /// Each global's index.
+    pub global_idx: &'a rustc_hash::FxHashMap<LLVMValueRef, usize>,
+}
+
 /// Walks `input` into a trace. The walk of a truncated recording that
 /// cannot finish (its blocks run out in the middle of the path, or the
 /// trace grows too long) is walked again up to the last control point it
 /// passed, and ends there (a root trace as a linear one; `Walked::cut`).
-#[allow(clippy::too_many_arguments)]
 pub fn walk(
-    idx: &AotIndex,
+    aot: Aot,
     an: &mut Analyses,
     mut dbg: Option<&mut TraceDbg>,
     mem: &dyn MemReader,
-    funcs: &[LLVMValueRef],
-    func_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
-    global_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
     input: &WalkInput,
 ) -> Result<Walked, Abort> {
-    let failed = match walk_once(
-        idx,
-        an,
-        dbg.as_deref_mut(),
-        mem,
-        funcs,
-        func_idx,
-        global_idx,
-        input,
-    ) {
+    let failed = match walk_once(aot, an, dbg.as_deref_mut(), mem, input) {
         Ok(w) => return Ok(w),
         Err(f) => f,
     };
@@ -296,24 +297,25 @@ pub fn walk(
         truncated: false,
         ..*input
     };
-    let mut w =
-        walk_once(idx, an, dbg, mem, funcs, func_idx, global_idx, &short).map_err(|f| f.abort)?;
+    let mut w = walk_once(aot, an, dbg, mem, &short).map_err(|f| f.abort)?;
     w.cut = true;
     Ok(w)
 }
 
 /// One walk of `input` (see [`walk`]).
-#[allow(clippy::too_many_arguments)]
 fn walk_once(
-    idx: &AotIndex,
+    aot: Aot,
     an: &mut Analyses,
     dbg: Option<&mut TraceDbg>,
     mem: &dyn MemReader,
-    funcs: &[LLVMValueRef],
-    func_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
-    global_idx: &rustc_hash::FxHashMap<LLVMValueRef, usize>,
     input: &WalkInput,
 ) -> Result<Walked, Failed> {
+    let Aot {
+        idx,
+        funcs,
+        func_idx,
+        global_idx,
+    } = aot;
     let plain = |abort: Abort| Failed {
         abort,
         cut: None,

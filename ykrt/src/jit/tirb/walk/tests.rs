@@ -174,16 +174,13 @@ impl Fx {
             truncated,
             side: None,
         };
-        walk(
-            &self.idx,
-            &mut self.an,
-            None,
-            &NoMem,
-            &self.funcs,
-            &self.func_idx,
-            &self.global_idx,
-            &input,
-        )
+        let aot = Aot {
+            idx: &self.idx,
+            funcs: &self.funcs,
+            func_idx: &self.func_idx,
+            global_idx: &self.global_idx,
+        };
+        walk(aot, &mut self.an, None, &NoMem, &input)
     }
 }
 
