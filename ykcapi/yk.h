@@ -249,6 +249,24 @@ uint64_t __yk_promote_u64(uint64_t value);
 #define yk_promote(x)                                                          \
   ((__typeof__(x))__yk_promote_u64((uint64_t)(uintptr_t)(x)))
 
+/* The identity; see yk_disjoint. */
+void *__yk_disjoint(void *p, uint64_t cls);
+
+/*
+ * yk_disjoint(p, cls): returns p, a pointer expression, and tells the trace
+ * compiler that the object p points into is of alias class cls (a nonzero
+ * constant): memory reached from pointers derived (by pointer arithmetic) from
+ * values of two different classes never overlaps, so a trace may keep a value
+ * it read through one across stores through the other. Pointers with no class
+ * may alias anything. Use it where the interpreter knows separate
+ * allocations apart, e.g. its operand stack and its thread state, right after
+ * the control point: `base = yk_disjoint(base, 1); L = yk_disjoint(L, 2);`.
+ * A wrong class makes traces compute wrong results; the interpreter itself
+ * is unaffected (yk-ld removes the calls from the running code).
+ */
+#define yk_disjoint(p, cls)                                                    \
+  ((__typeof__(p))__yk_disjoint((void *)(p), (uint64_t)(cls)))
+
 /*
  * Function attributes:
  *   yk_outline     the function is not traced into: traces call it.

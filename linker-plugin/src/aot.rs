@@ -48,6 +48,9 @@ pub fn rewrite(m: &Module) -> Result<Summary> {
             ir.len()
         );
     }
+    // `yk_disjoint` is a fact for the trace builder (the embedded IR just
+    // taken keeps its calls); the running code needs none of it.
+    swt::erase_disjoints(m);
     let (flag, flag_addr) = embed::add_swt_flag(m);
     // Uninstrumented copies of the traceable functions, run while the
     // thread is not recording.

@@ -269,6 +269,29 @@ fn pause_recording(m: &Module, b: &llvm::Builder, f: LLVMValueRef, flag: LLVMVal
     }
 }
 
+/// Replaces each `__yk_disjoint(p, class)` by `p` (yk.h's `yk_disjoint`: an
+/// alias class for the trace builder, which reads it in the embedded IR).
+pub fn erase_disjoints(m: &Module) {
+    let Some(d) = m.function(names::DISJOINT) else {
+        return;
+    };
+    for (call, _) in llvm::uses(d) {
+        // SAFETY: `call` is a live user of `d` (yk-llvm rule 2);
+        // `LLVMIsAInvokeInst` takes a value of any kind.
+        if llvm::called_function(call) != Some(d) || unsafe { !LLVMIsAInvokeInst(call).is_null() } {
+            continue;
+        }
+        // SAFETY: `call` is a direct, non-invoke call of `__yk_disjoint(ptr,
+        // i64)` in `m` (checked just above), so operand 0 is its pointer
+        // argument, the type of its result; the call is erased once its uses
+        // are replaced, and not used again (yk-llvm rule 2).
+        unsafe {
+            LLVMReplaceAllUsesWith(call, LLVMGetOperand(call, 0));
+            LLVMInstructionEraseFromParent(call);
+        }
+    }
+}
+
 /// Replaces each `__yk_promote_u64(x)` by `x`, recording `x` while tracing.
 /// (The embedded IR keeps the calls: there they become guards.)
 fn rewrite_promotes(

@@ -26,6 +26,10 @@ pub mod names {
     /// `yk_promote`'s entry point (`u64 -> u64`, the identity): yk-ld replaces its
     /// calls in the running code, the embedded IR keeps them for the trace builder.
     pub const PROMOTE_U64: &str = "__yk_promote_u64";
+    /// `yk_disjoint`'s entry point (`ptr (ptr, u64 class) -> ptr`, the
+    /// identity): yk-ld replaces its calls in the running code, the embedded
+    /// IR keeps them for the trace builder (an alias class, see `yk.h`).
+    pub const DISJOINT: &str = "__yk_disjoint";
     /// `bool ()`: true in the interpreter, false in traces and while recording.
     pub const IS_INTERPRETING: &str = "yk_is_interpreting";
     /// `bool ()`: true only in yk-ld's fast clones; false in the recording

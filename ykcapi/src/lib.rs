@@ -4,7 +4,7 @@
 //! an `Arc<ykrt::MT>` (made by `Arc::into_raw`), and a `YkLocation` is a
 //! `ykrt::Location` (one word), so C and Rust interpreters share the same objects.
 //! The hooks that yk-ld-linked code calls (`__ykrt_control_point`,
-//! `__yk_swt_rec_*`, `__yk_register_aot`, `__yk_promote_u64`) and
+//! `__yk_swt_rec_*`, `__yk_register_aot`, `__yk_promote_u64`, `__yk_disjoint`) and
 //! `yk_mt_control_point` itself are defined in `ykrt::abi` and re-exported here;
 //! Rust interpreters call [`yk_mt_control_point`] (or `MT::control_point`, a thin
 //! inline wrapper around it), which is the call yk-ld rewrites.
@@ -20,9 +20,9 @@ use ykrt::{log::JitEvent, stats::StatValue};
 
 pub use ykrt::{
     abi::{
-        __yk_promote_u64, __yk_register_aot, __yk_swt_rec_block, __yk_swt_rec_idempotent,
-        __yk_swt_rec_promote, __ykrt_control_point, yk_entry_hint, yk_is_fast_code,
-        yk_is_interpreting, yk_mt_control_point,
+        __yk_disjoint, __yk_promote_u64, __yk_register_aot, __yk_swt_rec_block,
+        __yk_swt_rec_idempotent, __yk_swt_rec_promote, __ykrt_control_point, yk_entry_hint,
+        yk_is_fast_code, yk_is_interpreting, yk_mt_control_point,
     },
     Location, MT,
 };
@@ -391,6 +391,9 @@ mod tests {
         assert_eq!(loc.debug_str().as_deref(), Some("l1"));
         yk_location_drop(loc);
         assert_eq!(__yk_promote_u64(5), 5);
+        let mut x = 0u8;
+        let p = (&raw mut x).cast::<c_void>();
+        assert_eq!(__yk_disjoint(p, 1), p);
         assert!(yk_is_interpreting());
         assert!(!yk_is_fast_code());
         // SAFETY: test code: `mt` came from `yk_mt_new` and is shut down once,

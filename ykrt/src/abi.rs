@@ -115,6 +115,16 @@ pub extern "C" fn __yk_promote_u64(v: u64) -> u64 {
     std::hint::black_box(v)
 }
 
+/// `yk_disjoint`'s implementation: the identity. yk-ld replaces the calls in
+/// the running binary; the embedded IR keeps them for the trace builder,
+/// which takes `class` as the alias class of what `p` points into.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn __yk_disjoint(p: *mut c_void, class: u64) -> *mut c_void {
+    let _ = class;
+    std::hint::black_box(p)
+}
+
 /// Record block `block_idx` of function `func_idx` (software tracer).
 #[no_mangle]
 pub extern "C" fn __yk_swt_rec_block(func_idx: u32, block_idx: u32) {
@@ -197,6 +207,7 @@ mod tests {
         assert_eq!(exported(&yk_mt_control_point), names::USER_CONTROL_POINT);
         assert_eq!(exported(&yk_entry_hint), names::ENTRY_HINT);
         assert_eq!(exported(&__yk_promote_u64), names::PROMOTE_U64);
+        assert_eq!(exported(&__yk_disjoint), names::DISJOINT);
         assert_eq!(exported(&__yk_swt_rec_block), names::SWT_REC_BLOCK);
         assert_eq!(exported(&__yk_swt_rec_promote), names::SWT_REC_PROMOTE);
         assert_eq!(

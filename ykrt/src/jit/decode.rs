@@ -675,6 +675,8 @@ impl Dec<'_> {
             }
             match name.as_str() {
                 yk_abi::names::PROMOTE_U64 => return Ok(Inst::Promote { d, a: a(0)? }),
+                // The identity (a fact for the trace builder only).
+                yk_abi::names::DISJOINT => return Ok(Inst::Copy { d, n: 1, a: a(0)? }),
                 // `yk_is_interpreting` is called natively: it says whether
                 // this thread records (false: the recorded path must be a
                 // trace's, which sees false), as when the interpreter runs

@@ -145,3 +145,75 @@ s0: [f0 r9 a1=%1]
 "
     );
 }
+
+/// Appends `inst`, which has a result.
+fn val(b: &mut TraceBuilder, inst: Inst) -> Operand {
+    b.append(inst).unwrap().unwrap()
+}
+
+#[test]
+fn bases_of_distinct_alias_classes_never_alias() {
+    // %0, %1: two bases the interpreter says point into objects of
+    // different classes (an operand stack and a thread's state); %2 has no
+    // class.
+    let mut b = TraceBuilder::new(vec![Ty::Ptr, Ty::Ptr, Ty::Ptr, Ty::I64], &NoMem);
+    let (stack, state, other, i) = (b.param(0), b.param(1), b.param(2), b.param(3));
+    b.set_class(stack, 1);
+    // Derived pointers keep their base's class, also through dyn_ptr_add;
+    // stating a class of a derived pointer states it of its base.
+    let slot = val(
+        &mut b,
+        Inst::PtrAdd {
+            ptr: stack,
+            off: 16,
+        },
+    );
+    let field = val(&mut b, Inst::PtrAdd { ptr: state, off: 8 });
+    b.set_class(field, 2);
+    let ld = |b: &mut TraceBuilder, ty, ptr| {
+        val(
+            b,
+            Inst::Load {
+                ty,
+                ptr,
+                flags: LoadFlags::default(),
+            },
+        )
+    };
+    let st = |b: &mut TraceBuilder, v, ptr| {
+        b.append(Inst::Store {
+            val: v,
+            ptr,
+            volatile: false,
+        })
+        .unwrap();
+    };
+    let top = ld(&mut b, Ty::Ptr, field);
+    // A store into the stack keeps what is known of the state, and the
+    // other way round.
+    st(&mut b, i64c(5), stack);
+    assert_eq!(ld(&mut b, Ty::Ptr, field), top);
+    let n = val(
+        &mut b,
+        Inst::DynPtrAdd {
+            ptr: stack,
+            idx: i,
+            scale: 16,
+            off: 0,
+        },
+    );
+    st(&mut b, i64c(6), n);
+    assert_eq!(ld(&mut b, Ty::Ptr, field), top);
+    // (That store may have written the slot: same class, another base.)
+    let tag = ld(&mut b, Ty::I8, slot);
+    st(&mut b, stack, field);
+    assert_eq!(ld(&mut b, Ty::I8, slot), tag);
+    // A store through a pointer with no class forgets both.
+    st(&mut b, i64c(7), other);
+    assert_ne!(ld(&mut b, Ty::Ptr, field), top);
+    assert_ne!(ld(&mut b, Ty::I8, slot), tag);
+    // A store into the stack forgets what it may overlap in the stack.
+    let tag2 = ld(&mut b, Ty::I8, slot);
+    st(&mut b, i64c(8), n);
+    assert_ne!(ld(&mut b, Ty::I8, slot), tag2);
+}

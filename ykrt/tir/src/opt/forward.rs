@@ -167,6 +167,17 @@ impl<'m> TraceBuilder<'m> {
         Operand::Val(ValId(i as u32))
     }
 
+    /// States that pointer `p` is of alias class `class` (see
+    /// [`super::PtrMap::set_class`] and the alias model in [`super`]): the
+    /// heap cache keeps what it knows of places of other classes across
+    /// stores through `p` and the pointers derived from it, and the other
+    /// way round. `p` is resolved first (a value known to be a constant
+    /// gets no class).
+    pub fn set_class(&mut self, p: Operand, class: u32) {
+        let p = self.resolve(p);
+        self.ptrs.set_class(p, class);
+    }
+
     /// The trace built so far.
     pub fn trace(&self) -> &Trace {
         &self.t
@@ -336,9 +347,10 @@ impl<'m> TraceBuilder<'m> {
                     _ => self.escape(*val),
                 }
                 let ty = self.ty(*val);
-                let esc = &self.escaped;
+                let (esc, ptrs) = (&self.escaped, &self.ptrs);
                 self.heap.retain(|e| {
-                    !may_alias(e.loc, e.ty.size(), loc, ty.size(), |a| esc.contains(&a))
+                    let el = ptrs.refresh(e.loc);
+                    !may_alias(el, e.ty.size(), loc, ty.size(), |a| esc.contains(&a))
                 });
                 if !volatile {
                     self.heap.push(HeapEntry { loc, ty, val: *val });

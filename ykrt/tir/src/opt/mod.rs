@@ -17,6 +17,12 @@
 //!   passed to a call, cast, selected, compared, or passed to the next
 //!   iteration: anything that could let an unrooted pointer reach it);
 //! - from two distinct globals (`@gN`) never alias;
+//! - derived from bases of two distinct *alias classes* never alias: a
+//!   class is a fact the interpreter states about a pointer value
+//!   (`yk_disjoint(p, class)`, [`forward::TraceBuilder::set_class`]): the
+//!   memory reached from pointers of different classes is disjoint (e.g. an
+//!   interpreter's operand stack and its thread state), and a pointer
+//!   derived by `ptr_add` or `dyn_ptr_add` keeps its base's class;
 //! - otherwise may alias.
 
 pub mod backward;
@@ -63,7 +69,9 @@ pub fn optimise(t: &Trace, mem: &dyn MemReader) -> Result<Trace, OptError> {
 }
 
 /// Where a pointer points: `base + off`, inside alloca `root` if known.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Two `Loc`s are equal when they name the same place (base and offset):
+/// `class`, a fact about the base learnt at some point, is left out.
+#[derive(Clone, Copy, Debug)]
 pub struct Loc {
     /// What the pointer is an offset from: a value, a symbol, or `null` for
     /// an absolute address.
@@ -72,12 +80,24 @@ pub struct Loc {
     pub off: i64,
     /// The alloca the pointer was derived from, if any.
     pub root: Option<ValId>,
+    /// The alias class of the base, if it has one (see the module comment).
+    pub class: Option<u32>,
 }
+
+impl PartialEq for Loc {
+    fn eq(&self, o: &Loc) -> bool {
+        self.base == o.base && self.off == o.off && self.root == o.root
+    }
+}
+
+impl Eq for Loc {}
 
 /// The [`Loc`] of each pointer-producing instruction seen so far.
 #[derive(Clone, Debug, Default)]
 pub struct PtrMap {
     locs: HashMap<ValId, Loc>,
+    /// Alias classes of bases (values used as pointers, not derived).
+    classes: HashMap<ValId, u32>,
 }
 
 impl PtrMap {
@@ -88,6 +108,7 @@ impl PtrMap {
                 base: Operand::Val(v),
                 off: 0,
                 root: Some(v),
+                class: None,
             },
             Inst::PtrAdd { ptr, off } => {
                 let l = self.loc(*ptr);
@@ -96,35 +117,71 @@ impl PtrMap {
                     ..l
                 }
             }
-            Inst::DynPtrAdd { ptr, .. } => Loc {
-                base: Operand::Val(v),
-                off: 0,
-                root: self.loc(*ptr).root,
-            },
+            Inst::DynPtrAdd { ptr, .. } => {
+                // A new base, into the same object: of the same class.
+                let from = self.loc(*ptr);
+                if let Some(c) = from.class {
+                    self.classes.insert(v, c);
+                }
+                Loc {
+                    base: Operand::Val(v),
+                    off: 0,
+                    root: from.root,
+                    class: from.class,
+                }
+            }
             _ => return,
         };
         self.locs.insert(v, l);
     }
 
+    /// States that pointer `p` points into an object of alias class
+    /// `class`, and so does every pointer derived from `p`'s base (a
+    /// parameter, a load's or a call's result: pointer arithmetic stays
+    /// within its object). The first class stated for a base stands; an
+    /// alloca's pointers and constants get none.
+    pub fn set_class(&mut self, p: Operand, class: u32) {
+        let l = self.loc(p);
+        if let (Operand::Val(b), None) = (l.base, l.root) {
+            self.classes.entry(b).or_insert(class);
+        }
+    }
+
     /// Where `p` points.
     pub fn loc(&self, p: Operand) -> Loc {
         match p {
-            Operand::Val(v) => self.locs.get(&v).copied().unwrap_or(Loc {
-                base: p,
-                off: 0,
-                root: None,
-            }),
+            Operand::Val(v) => {
+                let l = self.locs.get(&v).copied().unwrap_or(Loc {
+                    base: p,
+                    off: 0,
+                    root: None,
+                    class: None,
+                });
+                self.refresh(l)
+            }
             Operand::Const(Const::Ptr(a)) => Loc {
                 base: Operand::Const(Const::Ptr(0)),
                 off: a as i64,
                 root: None,
+                class: None,
             },
             Operand::Const(_) => Loc {
                 base: p,
                 off: 0,
                 root: None,
+                class: None,
             },
         }
+    }
+
+    /// `l` with its base's class as known now (a `Loc` noted before its
+    /// base's class was stated has none).
+    pub fn refresh(&self, l: Loc) -> Loc {
+        let class = match l.base {
+            Operand::Val(b) => self.classes.get(&b).copied(),
+            _ => None,
+        };
+        Loc { class, ..l }
     }
 
     /// The alloca `p` points into, if any.
@@ -139,6 +196,11 @@ pub fn may_alias(a: Loc, sa: u64, b: Loc, sb: u64, escaped: impl Fn(ValId) -> bo
     if a.base == b.base {
         let (ao, bo) = (i128::from(a.off), i128::from(b.off));
         return ao < bo + i128::from(sb) && bo < ao + i128::from(sa);
+    }
+    if let (Some(x), Some(y)) = (a.class, b.class) {
+        if x != y {
+            return false;
+        }
     }
     match (a.root, b.root) {
         (Some(x), Some(y)) => x == y,

@@ -20,6 +20,7 @@
 //!   other functions (callbacks the native code made) are skipped until the
 //!   frame's own next block; the frame's own entry block among them means
 //!   the native call re-entered it, which aborts the recording;
+//! - `yk_disjoint(p, class)` is `p`, whose base gets the alias class;
 //! - each `yk_promote` and each idempotent call with a result consumes the
 //!   next recorded value: a promotion becomes a guard and the constant, an
 //!   idempotent call with constant arguments its recorded result.
@@ -197,6 +198,18 @@ impl W<'_, '_> {
                 }
                 // Only for recordings (`crate::trace::entries`): nothing in a trace.
                 yk_abi::names::ENTRY_HINT => return Ok(false),
+                // `yk_disjoint(p, class)`: `p`, whose object is of alias
+                // class `class` (a constant; else no class is learnt).
+                yk_abi::names::DISJOINT => {
+                    let p = self.operand(LLVMGetOperand(i, 0))?;
+                    if let Some(c) = self.operand(LLVMGetOperand(i, 1))?.as_int() {
+                        if let Ok(c) = u32::try_from(c) {
+                            self.tb.set_class(p, c);
+                        }
+                    }
+                    self.map(i, p);
+                    return Ok(false);
+                }
                 // Traces are never fast code.
                 yk_abi::names::IS_INTERPRETING | yk_abi::names::IS_FAST_CODE => {
                     let z = const_from_bits(ty_of(LLVMTypeOf(i))?, 0)?;

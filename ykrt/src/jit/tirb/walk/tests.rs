@@ -817,3 +817,28 @@ fn single_instructions_translate_bit_for_bit() {
     assert_eq!(e.kind, AbortKind::Unsupported);
     assert_eq!(e.detail, "no trace-IR form for an i128 value");
 }
+
+/// The loads left in the trace of a loop whose body tags `%mt` and `%loc`
+/// with `yk_disjoint` of `classes`, then reads through `%mt`, stores through
+/// `%loc` and reads through `%mt` again.
+fn loads_after_disjoint(classes: (u64, u64)) -> usize {
+    let body = format!(
+        "  %a = call ptr @__yk_disjoint(ptr %mt, i64 {})\n  %b = call ptr @__yk_disjoint(ptr %loc, i64 {})\n  %x = load i64, ptr %a\n  store i64 5, ptr %b\n  %y = load i64, ptr %a\n  %n2 = add i64 %x, %y\n  %k2 = add i64 %k1, 0\n  br label %cont",
+        classes.0, classes.1
+    );
+    let mut fx = Fx::new(&module(&body, "declare ptr @__yk_disjoint(ptr, i64)"));
+    let w = fx.walk(ONE_ITER, &[], false).unwrap();
+    w.trace
+        .body
+        .iter()
+        .filter(|i| matches!(i, Inst::Load { .. }))
+        .count()
+}
+
+#[test]
+fn yk_disjoint_tells_the_heap_cache_what_a_store_cannot_touch() {
+    // Different classes: the second load is the first's value.
+    assert_eq!(loads_after_disjoint((1, 2)), 1);
+    // The same class: the store may have written what the first load read.
+    assert_eq!(loads_after_disjoint((1, 1)), 2);
+}
