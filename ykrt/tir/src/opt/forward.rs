@@ -31,7 +31,8 @@
 //! - a heap cache (see [`super`] for the alias model): a load from a place
 //!   a previous load or store of the same type wrote or read gives that
 //!   value, and one of another type of the same width (an int and a float,
-//!   an `i64` and a pointer) that value's bits reinterpreted by a cast; a store of the value the place already holds disappears; a
+//!   an `i64` and a pointer) that value's bits reinterpreted by a cast; a
+//!   store of the value the place already holds disappears; a
 //!   store forgets what it may alias, a call with [`Effects::Any`] forgets
 //!   everything but non-escaped allocas (pure and read-only calls keep it);
 //!   volatile accesses are never cached or removed;
@@ -172,10 +173,15 @@ impl<'m> TraceBuilder<'m> {
     /// heap cache keeps what it knows of places of other classes across
     /// stores through `p` and the pointers derived from it, and the other
     /// way round. `p` is resolved first (a value known to be a constant
-    /// gets no class).
+    /// gets no class). What the cache knows of places from that base gets
+    /// the class too.
     pub fn set_class(&mut self, p: Operand, class: u32) {
         let p = self.resolve(p);
-        self.ptrs.set_class(p, class);
+        if let Some(base) = self.ptrs.set_class(p, class) {
+            for e in self.heap.iter_mut().filter(|e| e.loc.base == base) {
+                e.loc.class = Some(class);
+            }
+        }
     }
 
     /// The trace built so far.
@@ -347,10 +353,9 @@ impl<'m> TraceBuilder<'m> {
                     _ => self.escape(*val),
                 }
                 let ty = self.ty(*val);
-                let (esc, ptrs) = (&self.escaped, &self.ptrs);
+                let esc = &self.escaped;
                 self.heap.retain(|e| {
-                    let el = ptrs.refresh(e.loc);
-                    !may_alias(el, e.ty.size(), loc, ty.size(), |a| esc.contains(&a))
+                    !may_alias(e.loc, e.ty.size(), loc, ty.size(), |a| esc.contains(&a))
                 });
                 if !volatile {
                     self.heap.push(HeapEntry { loc, ty, val: *val });

@@ -69,9 +69,7 @@ pub fn optimise(t: &Trace, mem: &dyn MemReader) -> Result<Trace, OptError> {
 }
 
 /// Where a pointer points: `base + off`, inside alloca `root` if known.
-/// Two `Loc`s are equal when they name the same place (base and offset):
-/// `class`, a fact about the base learnt at some point, is left out.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loc {
     /// What the pointer is an offset from: a value, a symbol, or `null` for
     /// an absolute address.
@@ -80,17 +78,10 @@ pub struct Loc {
     pub off: i64,
     /// The alloca the pointer was derived from, if any.
     pub root: Option<ValId>,
-    /// The alias class of the base, if it has one (see the module comment).
+    /// The alias class of the base, if it has one (see the module comment):
+    /// [`PtrMap::loc`] gives the class known when it is called.
     pub class: Option<u32>,
 }
-
-impl PartialEq for Loc {
-    fn eq(&self, o: &Loc) -> bool {
-        self.base == o.base && self.off == o.off && self.root == o.root
-    }
-}
-
-impl Eq for Loc {}
 
 /// The [`Loc`] of each pointer-producing instruction seen so far.
 #[derive(Clone, Debug, Default)]
@@ -139,11 +130,16 @@ impl PtrMap {
     /// `class`, and so does every pointer derived from `p`'s base (a
     /// parameter, a load's or a call's result: pointer arithmetic stays
     /// within its object). The first class stated for a base stands; an
-    /// alloca's pointers and constants get none.
-    pub fn set_class(&mut self, p: Operand, class: u32) {
+    /// alloca's pointers and constants get none. Returns the base if it
+    /// got its class now (a `Loc` of it taken earlier has no class).
+    pub fn set_class(&mut self, p: Operand, class: u32) -> Option<Operand> {
         let l = self.loc(p);
-        if let (Operand::Val(b), None) = (l.base, l.root) {
-            self.classes.entry(b).or_insert(class);
+        match (l.base, l.root) {
+            (Operand::Val(b), None) if !self.classes.contains_key(&b) => {
+                self.classes.insert(b, class);
+                Some(l.base)
+            }
+            _ => None,
         }
     }
 
@@ -157,7 +153,12 @@ impl PtrMap {
                     root: None,
                     class: None,
                 });
-                self.refresh(l)
+                // The base's class, as known now.
+                let class = match l.base {
+                    Operand::Val(b) => self.classes.get(&b).copied(),
+                    _ => None,
+                };
+                Loc { class, ..l }
             }
             Operand::Const(Const::Ptr(a)) => Loc {
                 base: Operand::Const(Const::Ptr(0)),
@@ -172,16 +173,6 @@ impl PtrMap {
                 class: None,
             },
         }
-    }
-
-    /// `l` with its base's class as known now (a `Loc` noted before its
-    /// base's class was stated has none).
-    pub fn refresh(&self, l: Loc) -> Loc {
-        let class = match l.base {
-            Operand::Val(b) => self.classes.get(&b).copied(),
-            _ => None,
-        };
-        Loc { class, ..l }
     }
 
     /// The alloca `p` points into, if any.

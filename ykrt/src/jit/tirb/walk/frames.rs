@@ -202,10 +202,9 @@ impl W<'_, '_> {
                 // class `class` (a constant; else no class is learnt).
                 yk_abi::names::DISJOINT => {
                     let p = self.operand(LLVMGetOperand(i, 0))?;
-                    if let Some(c) = self.operand(LLVMGetOperand(i, 1))?.as_int() {
-                        if let Ok(c) = u32::try_from(c) {
-                            self.tb.set_class(p, c);
-                        }
+                    let class = self.operand(LLVMGetOperand(i, 1))?.as_int();
+                    if let Some(c) = class.and_then(|c| u32::try_from(c).ok()) {
+                        self.tb.set_class(p, c);
                     }
                     self.map(i, p);
                     return Ok(false);

@@ -573,18 +573,20 @@ fn a_linear_trace_ends_in_its_end_snapshot() {
 /// per iteration.
 const SPIN: &str = "  %n2 = add i64 %n1, 2\n  %k2 = add i64 %k1, 0\n  br label %spin\nspin:\n  %s = icmp eq i64 %n1, 5\n  br i1 %s, label %spin, label %cont";
 
+/// One iteration of [`SPIN`] that leaves `spin` at once.
+const SPIN_ITER: [(&str, &str); 4] = [
+    ("interp", "resume"),
+    ("interp", "spin"),
+    ("interp", "cont"),
+    ("interp", "cp"),
+];
+
 #[test]
 fn a_truncated_recording_ends_at_its_last_control_point() {
     let mut fx = Fx::new(&module(SPIN, ""));
-    let it = [
-        ("interp", "resume"),
-        ("interp", "spin"),
-        ("interp", "cont"),
-        ("interp", "cp"),
-    ];
     // Two iterations and the start of a third, stopped in `spin`: the
     // trace is the two iterations, ending at the second control point.
-    let mut rec = [it, it].concat();
+    let mut rec = [SPIN_ITER, SPIN_ITER].concat();
     rec.extend([("interp", "resume"), ("interp", "spin")]);
     let w = fx.walk_truncated(&rec).unwrap();
     assert!(w.cut);
@@ -616,13 +618,8 @@ fn a_truncated_recording_ends_at_its_last_control_point() {
 fn a_root_trace_is_not_cut_to_a_sliver() {
     let mut fx = Fx::new(&module(SPIN, ""));
     // The only control point passed is 4 blocks into a recording of 45.
-    let mut rec = vec![
-        ("interp", "resume"),
-        ("interp", "spin"),
-        ("interp", "cont"),
-        ("interp", "cp"),
-        ("interp", "resume"),
-    ];
+    let mut rec = SPIN_ITER.to_vec();
+    rec.push(("interp", "resume"));
     rec.extend(std::iter::repeat_n(("interp", "spin"), 40));
     let e = fx.walk_truncated(&rec).err().unwrap();
     assert_eq!(e.kind, AbortKind::Recording);
