@@ -191,31 +191,44 @@ impl Liveness {
             })
             .collect();
         let mut live_out: Vec<Bits> = vec![Bits::new(n); bbs.len()];
-        // Round robin, in reverse layout order, until nothing changes; one
+        // A worklist, first in reverse layout order: a block is looked at
+        // again only when the live-in set of one of its successors grew
+        // (the sets only grow, from empty, to the least fixed point). One
         // scratch set, swapped into place when a block's set changes.
+        let mut preds: Vec<Vec<u32>> = vec![Vec::new(); bbs.len()];
+        for (k, ss) in succs.iter().enumerate() {
+            for &s in ss {
+                preds[s as usize].push(k as u32);
+            }
+        }
+        let mut work: Vec<u32> = (0..bbs.len() as u32).collect();
+        let mut queued = vec![true; bbs.len()];
         let mut out = Bits::new(n);
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for k in (0..bbs.len()).rev() {
-                out.clear();
-                for &s in &succs[k] {
-                    out.union(&live_in[s as usize]);
+        while let Some(k) = work.pop() {
+            let k = k as usize;
+            queued[k] = false;
+            out.clear();
+            for &s in &succs[k] {
+                out.union(&live_in[s as usize]);
+            }
+            for &x in &phi_out[k] {
+                out.insert(x);
+            }
+            if out == live_out[k] {
+                continue;
+            }
+            let inn = &mut live_in[k];
+            inn.copy_from(&out);
+            inn.remove_range(range[k].0, range[k].1);
+            for &x in &gen[k] {
+                inn.insert(x);
+            }
+            std::mem::swap(&mut live_out[k], &mut out);
+            for &p in &preds[k] {
+                if !queued[p as usize] {
+                    queued[p as usize] = true;
+                    work.push(p);
                 }
-                for &x in &phi_out[k] {
-                    out.insert(x);
-                }
-                if out == live_out[k] {
-                    continue;
-                }
-                changed = true;
-                let inn = &mut live_in[k];
-                inn.copy_from(&out);
-                inn.remove_range(range[k].0, range[k].1);
-                for &x in &gen[k] {
-                    inn.insert(x);
-                }
-                std::mem::swap(&mut live_out[k], &mut out);
             }
         }
         Liveness {

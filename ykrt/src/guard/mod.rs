@@ -203,8 +203,8 @@ pub(crate) struct TreeCounters {
 
 /// One guard: its frames, outermost (the control point's function) first.
 pub struct GuardInfo {
-    /// The frames.
-    pub frames: Vec<FrameInfo>,
+    /// The frames (shared by the guards of one snapshot).
+    pub frames: Arc<[FrameInfo]>,
     /// Buffer slots its live values occupy (`0..nin`).
     pub nin: usize,
     /// How often it failed.
@@ -231,7 +231,8 @@ impl GuardInfo {
     }
 
     /// A guard with these frames that never failed.
-    pub fn new(frames: Vec<FrameInfo>) -> GuardInfo {
+    pub fn new(frames: impl Into<Arc<[FrameInfo]>>) -> GuardInfo {
+        let frames = frames.into();
         let nin = frames
             .iter()
             .flat_map(|f| &f.live)

@@ -99,8 +99,9 @@ pub struct SrcFrame {
     pub(super) call: Option<LLVMValueRef>,
 }
 
-/// A guard's frames, outermost first.
-pub type GuardSrc = Vec<SrcFrame>;
+/// A guard's frames, outermost first (shared by the guards of one
+/// snapshot).
+pub type GuardSrc = std::sync::Arc<[SrcFrame]>;
 
 /// What every snapshot frame resuming at one AOT point has in common,
 /// whatever the trace: where it resumes and the AOT values live there with

@@ -24,7 +24,8 @@ use crate::guard::{FrameInfo, GuardInfo, LiveSrc};
 use crate::jit::builder::{GuardSrc, SrcFrame};
 use crate::jit::decode;
 use llvm_sys::core::*;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::Entry;
 use tir::{Const, End, Inst, Operand, SnapId};
 
 /// What the layout needs besides the trace.
@@ -69,20 +70,40 @@ pub(super) fn const_bits(c: Const) -> Option<u64> {
     }
 }
 
+/// Something per trace value, indexed by its id (parameters, then the
+/// body's instructions): the layout asks these per live value of every
+/// snapshot, so they are vectors rather than hash maps.
+struct ValMap<T>(Vec<Option<T>>);
+
+impl<T: Copy> ValMap<T> {
+    fn new(n: usize) -> Self {
+        ValMap(vec![None; n])
+    }
+
+    fn get(&self, v: u32) -> Option<T> {
+        self.0.get(v as usize).copied().flatten()
+    }
+
+    fn contains(&self, v: u32) -> bool {
+        self.get(v).is_some()
+    }
+
+    fn insert(&mut self, v: u32, x: T) {
+        self.0[v as usize] = Some(x);
+    }
+}
+
 /// Is parameter `v` one the exits read where it already is: in its
 /// reserved slot (`reserved`), or in its field of vars (`in_field`)?
-fn read_in_place(
-    reserved: &HashMap<u32, u32>,
-    in_field: &HashMap<u32, (u32, u32, u8)>,
-    v: u32,
-) -> bool {
-    reserved.contains_key(&v) || in_field.contains_key(&v)
+fn read_in_place(reserved: &ValMap<u32>, in_field: &ValMap<(u32, u32, u8)>, v: u32) -> bool {
+    reserved.contains(v) || in_field.contains(v)
 }
 
 /// Lays out `t`, the walk `w`'s trace after the backward pass.
 pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort> {
     let root = w.shape != Shape::Side;
     let np = t.params.len();
+    let nvals = np + t.body.len();
     let field_off = |k: u32| -> u32 {
         // SAFETY: `cx.td` is the generation's live target data and `vars_ty`
         // the control point's `YkCtrlPointVars` struct type, of which `k` is
@@ -134,7 +155,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     };
     // A side trace's inputs stay where its parent left them: nothing in
     // the side trace writes those slots (its exits use the slots above).
-    let mut reserved: HashMap<u32, u32> = HashMap::default();
+    let mut reserved: ValMap<u32> = ValMap::new(nvals);
     let mut nres = 0;
     if w.shape == Shape::Side {
         for (k, src) in w.params.iter().enumerate() {
@@ -150,11 +171,11 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     // end), rather than copied to a reserved slot at every entry and
     // re-entry (yklua's frame pointers: some twenty words).
     // Per such parameter: its field's index, byte offset and size.
-    let mut in_field: HashMap<u32, (u32, u32, u8)> = HashMap::default();
+    let mut in_field: ValMap<(u32, u32, u8)> = ValMap::new(nvals);
     if !t.body_reads(tir::ValId(0)) {
         for (k, src) in w.params.iter().enumerate().skip(1) {
             if let (ParamSrc::Field(fk), true) = (src, invariant[k]) {
-                if reserved.contains_key(&(k as u32)) {
+                if reserved.contains(k as u32) {
                     continue;
                 }
                 let size = t.params[k].size();
@@ -260,14 +281,15 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             _ => None,
         }
     };
-    let mut in_snaps: HashMap<u32, usize> = HashMap::default();
-    let mut seen_snaps: HashSet<SnapId> = HashSet::default();
+    let mut in_snaps: Vec<usize> = vec![0; nvals];
+    let mut seen_snap: Vec<bool> = vec![false; t.snaps.len()];
     let mut guard_snaps: Vec<SnapId> = Vec::new();
     for inst in &t.body {
         if let Inst::Guard { snap, .. } = inst {
             guard_snaps.push(*snap);
-            if !seen_snaps.insert(*snap) {
-                continue;
+            match seen_snap.get_mut(snap.0 as usize) {
+                Some(seen) if !*seen => *seen = true,
+                _ => continue,
             }
             if let Some(sn) = t.snaps.get(*snap) {
                 let mut vs: Vec<u32> = sn
@@ -281,23 +303,18 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                 vs.sort_unstable();
                 vs.dedup();
                 for v in vs {
-                    *in_snaps.entry(v).or_default() += 1;
+                    in_snaps[v as usize] += 1;
                 }
             }
         }
     }
-    let mut eager: HashMap<u32, u32> = HashMap::default();
-    let mut eager_order: Vec<u32> = in_snaps
-        .iter()
-        .filter(|&(&v, &n)| {
-            n >= EAGER_SNAPSHOTS
-                && !(v as usize >= np
-                    && matches!(t.body.get(v as usize - np), Some(Inst::Alloca { .. })))
-        })
-        .map(|(&v, _)| v)
-        .collect();
-    eager_order.sort_unstable();
-    for v in eager_order {
+    let mut eager: ValMap<u32> = ValMap::new(nvals);
+    let eager_order = in_snaps.iter().enumerate().filter(|&(v, &n)| {
+        n >= EAGER_SNAPSHOTS
+            && !(v >= np && matches!(t.body.get(v - np), Some(Inst::Alloca { .. })))
+    });
+    for (v, _) in eager_order {
+        let v = v as u32;
         eager.insert(v, nres);
         if v as usize >= np {
             plan.eager.push((tir::ValId(v), nres));
@@ -330,16 +347,21 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     }
 
     // The exits, one per snapshot a guard uses.
-    let mut order: Vec<SnapId> = seen_snaps.into_iter().collect();
-    order.sort();
+    let order = (0..t.snaps.len())
+        .filter(|&s| seen_snap[s])
+        .map(|s| SnapId(s as u32));
     let mut nslots = nres as usize;
-    // Per snapshot id: its frames' infos and sources, moved into the last
-    // guard that uses it (cloned for the others).
-    let mut snap_infos: Vec<Option<(Vec<FrameInfo>, GuardSrc)>> = vec![None; t.snaps.len()];
-    let mut uses = vec![0u32; t.snaps.len()];
-    for s in &guard_snaps {
-        uses[s.0 as usize] += 1;
-    }
+    // Per snapshot frame value: its AOT value and type.
+    let mut aot_vals: HashMap<
+        (u32, u32),
+        (llvm_sys::prelude::LLVMValueRef, crate::guard::prog::Ty),
+    > = HashMap::default();
+    // See `stores` below.
+    let mut stored_by: Vec<u32> = vec![u32::MAX; nvals];
+    let mut stored_in: Vec<u32> = vec![0; nvals];
+    // Per snapshot id: its frames' infos and sources (shared by its guards).
+    let mut snap_infos: Vec<Option<(std::sync::Arc<[FrameInfo]>, GuardSrc)>> =
+        vec![None; t.snaps.len()];
     for s in order {
         let snap = t
             .snaps
@@ -347,11 +369,12 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             .ok_or_else(|| Abort::internal("no snapshot"))?;
         let mut next = nres;
         let mut frames = Vec::with_capacity(snap.frames.len());
-        let mut srcs: GuardSrc = Vec::with_capacity(snap.frames.len());
+        let mut srcs: Vec<SrcFrame> = Vec::with_capacity(snap.frames.len());
         let mut prev_resume: Option<llvm_sys::prelude::LLVMValueRef> = None;
         // A value live twice in the snapshot (in two frames, or as two AOT
-        // values) is stored once.
-        let mut stored: HashMap<Operand, u32> = HashMap::default();
+        // values) is stored once: the slot this exit stored a value in is
+        // `stored_in[v]` if `stored_by[v]` is this snapshot (constants, few,
+        // are looked up in `stores`).
         let mut stores: Vec<(Operand, u32)> = Vec::new();
         for fr in &snap.frames {
             let res = w
@@ -365,16 +388,24 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             let mut live = Vec::with_capacity(fr.live.len());
             let mut src_live = Vec::with_capacity(fr.live.len());
             for &(reg, o) in &fr.live {
-                let v = *w
-                    .regs
-                    .get(&(fr.func, reg))
-                    .ok_or_else(|| Abort::internal("a snapshot value without an AOT value"))?;
-                // SAFETY: `v` is a live value of the generation's AOT module
-                // (yk-llvm rule 2: the module outlives the build).
-                let vty = unsafe { LLVMTypeOf(v) };
-                let dty = decode::single_leaf(vty)
-                    .map_err(Abort::unsupported)?
-                    .ok_or_else(|| Abort::unsupported("an aggregate value live at a guard"))?;
+                let (v, dty) = match aot_vals.entry((fr.func, reg)) {
+                    Entry::Occupied(e) => *e.get(),
+                    Entry::Vacant(e) => {
+                        let v = *w.regs.get(&(fr.func, reg)).ok_or_else(|| {
+                            Abort::internal("a snapshot value without an AOT value")
+                        })?;
+                        // SAFETY: `v` is a live value of the generation's AOT
+                        // module (yk-llvm rule 2: the module outlives the
+                        // build).
+                        let vty = unsafe { LLVMTypeOf(v) };
+                        let dty = decode::single_leaf(vty)
+                            .map_err(Abort::unsupported)?
+                            .ok_or_else(|| {
+                                Abort::unsupported("an aggregate value live at a guard")
+                            })?;
+                        *e.insert((v, dty))
+                    }
+                };
                 let src = match o {
                     Operand::Const(c) if const_bits(c).is_some() => {
                         LiveSrc::Const(const_bits(c).unwrap())
@@ -390,8 +421,8 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                             }),
                             _ => (o, None),
                         };
-                        let field = what.as_val().and_then(|b| in_field.get(&b.0));
-                        if let Some(&(field, fo, size)) = field {
+                        let field = what.as_val().and_then(|b| in_field.get(b.0));
+                        if let Some((field, fo, size)) = field {
                             LiveSrc::Field {
                                 field,
                                 off: fo,
@@ -399,17 +430,23 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                                 add: off.unwrap_or(0),
                             }
                         } else {
-                            let slot = match what {
-                                Operand::Val(b) if reserved.contains_key(&b.0) => reserved[&b.0],
-                                Operand::Val(b) if eager.contains_key(&b.0) => eager[&b.0],
-                                _ if stored.contains_key(&what) => stored[&what],
-                                _ => {
-                                    stored.insert(what, next);
-                                    stores.push((what, next));
-                                    next += 1;
-                                    next - 1
+                            let known = match what {
+                                Operand::Val(b) => {
+                                    reserved.get(b.0).or_else(|| eager.get(b.0)).or_else(|| {
+                                        (stored_by[b.idx()] == s.0).then(|| stored_in[b.idx()])
+                                    })
                                 }
+                                _ => stores.iter().find(|st| st.0 == what).map(|st| st.1),
                             };
+                            let slot = known.unwrap_or_else(|| {
+                                if let Operand::Val(b) = what {
+                                    stored_by[b.idx()] = s.0;
+                                    stored_in[b.idx()] = next;
+                                }
+                                stores.push((what, next));
+                                next += 1;
+                                next - 1
+                            });
                             match off {
                                 Some(off) => LiveSrc::SlotPlus(slot, off),
                                 None => LiveSrc::Slot(slot),
@@ -439,19 +476,16 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             prev_resume = Some(res.at);
         }
         nslots = nslots.max(next as usize);
-        snap_infos[s.0 as usize] = Some((frames, srcs));
+        snap_infos[s.0 as usize] = Some((frames.into(), srcs.into()));
         plan.exits.push((s, stores));
     }
+    // The guards of one snapshot share its frames' infos and sources.
     let mut guards = Vec::with_capacity(guard_snaps.len());
     let mut guard_srcs = Vec::with_capacity(guard_snaps.len());
     for s in &guard_snaps {
-        let k = s.0 as usize;
-        uses[k] -= 1;
-        let (frames, srcs) = match uses[k] {
-            0 => snap_infos[k].take(),
-            _ => snap_infos[k].clone(),
-        }
-        .ok_or_else(|| Abort::internal("a guard's snapshot without an exit"))?;
+        let (frames, srcs) = snap_infos[s.0 as usize]
+            .clone()
+            .ok_or_else(|| Abort::internal("a guard's snapshot without an exit"))?;
         guards.push(GuardInfo::new(frames));
         guard_srcs.push(srcs);
     }

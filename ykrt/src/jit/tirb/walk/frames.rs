@@ -47,7 +47,7 @@ impl W<'_, '_> {
     ) -> Result<(), Abort> {
         let mut map0 = Some(map);
         let mut dbg_at = root_at;
-        for sf in src {
+        for sf in src.iter() {
             let mut map = map0.take().unwrap_or_default();
             for &(v, s) in &sf.live {
                 let o = match s {

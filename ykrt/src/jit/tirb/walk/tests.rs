@@ -296,7 +296,7 @@ fn params_of_root_and_side_traces() {
     assert_eq!(inv, [("mt".to_owned(), 1), ("loc".to_owned(), 2)]);
     // A side trace gets only the invariant fields (its guard's live values
     // come from the buffer).
-    let side = vars::plan_params(f, &fields, Shape::Side, Some(&Vec::new())).unwrap();
+    let side = vars::plan_params(f, &fields, Shape::Side, Some(&Vec::new().into())).unwrap();
     assert_eq!(
         side.srcs,
         [ParamSrc::Vars, ParamSrc::Field(0), ParamSrc::Field(1)]

@@ -91,7 +91,7 @@ pub(super) fn plan_params(
         p.tys.push(ty);
     }
     if let Some(src) = side {
-        for sf in src {
+        for sf in src.iter() {
             for &(v, s) in &sf.live {
                 let src = match s {
                     LiveSrc::Slot(slot) | LiveSrc::SlotPlus(slot, _) => ParamSrc::Slot(slot),
