@@ -133,10 +133,16 @@ pub fn decode(env: &Env, f: LLVMValueRef, func_idx: u32) -> Decoded {
     let mut alloc = |v: LLVMValueRef, regs: &mut HashMap<LLVMValueRef, u32>| {
         // SAFETY: `v` is an argument or instruction of `f`, a live function of
         // the embedded module (yk-llvm rule 2).
-        let n = leaves(unsafe { LLVMTypeOf(v) })
-            .map(|l| l.len())
-            .unwrap_or(1)
-            .max(1) as u32;
+        let ty = unsafe { LLVMTypeOf(v) };
+        // One register for anything but an aggregate (without listing its
+        // one leaf), one per leaf for an aggregate.
+        // SAFETY: `ty` is a type of that module's context.
+        let n = match unsafe { LLVMGetTypeKind(ty) } {
+            LLVMTypeKind::LLVMStructTypeKind | LLVMTypeKind::LLVMArrayTypeKind => {
+                leaves(ty).map(|l| l.len()).unwrap_or(1).max(1) as u32
+            }
+            _ => 1,
+        };
         regs.insert(v, next);
         next += n;
     };
