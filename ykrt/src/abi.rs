@@ -198,6 +198,21 @@ mod tests {
         std::any::type_name_of_val(f).rsplit("::").next().unwrap()
     }
 
+    /// The Rust wrappers of the identities are identities, whatever the
+    /// pointer's type.
+    #[test]
+    fn disjoint_and_promote_give_their_argument_back() {
+        let mut x = [7u64; 4];
+        let p = x.as_mut_ptr().wrapping_add(2);
+        assert_eq!(crate::disjoint(p, 3), p);
+        assert_eq!(
+            crate::disjoint(std::ptr::null_mut::<u8>(), 0),
+            std::ptr::null_mut()
+        );
+        assert_eq!(crate::promote(p), p);
+        assert_eq!(crate::promote(-5i32), -5);
+    }
+
     /// Every entry point yk-ld-linked code or a trace calls is exported under the
     /// contract's name.
     #[test]

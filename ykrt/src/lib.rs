@@ -81,6 +81,19 @@ pub fn promote<T: Promote>(x: T) -> T {
     T::from_u64(abi::__yk_promote_u64(x.to_u64()))
 }
 
+/// `yk_disjoint` for Rust interpreters: returns `p`, and tells the trace
+/// builder that the object `p` points into belongs to alias class `class`:
+/// memory reached through pointers of two different classes (and pointers
+/// derived from them by offsets) never overlaps, so a store through one class
+/// does not make the trace reload what it knows of another (docs/abi.md,
+/// "Alias classes"). A promise of the interpreter's author, which nothing
+/// checks: a wrong class makes traces wrong. The call is erased from the
+/// running code by yk-ld; it costs nothing outside traces.
+#[inline(always)]
+pub fn disjoint<T>(p: *mut T, class: u32) -> *mut T {
+    abi::__yk_disjoint(p.cast(), u64::from(class)).cast()
+}
+
 /// True while the interpreter (not a compiled trace) runs and this thread is
 /// not recording a trace.
 #[inline(always)]
