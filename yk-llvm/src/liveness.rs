@@ -7,7 +7,10 @@
 //! whole of `luaV_execute`, some thousands of blocks), so the analysis is
 //! dense: every SSA value is numbered in definition order (arguments, then
 //! instructions in block order), a block's definitions are one range of
-//! those numbers, and the sets are bit vectors. A phi's operand is live at
+//! those numbers, and the sets are bit vectors, over the values that can
+//! cross a block boundary only (most live within their block), renumbered
+//! in the same order, and computed with a worklist of the blocks whose
+//! successors' sets grew. A phi's operand is live at
 //! the end of the matching predecessor, not at the start of the phi's own
 //! block.
 
@@ -79,7 +82,13 @@ pub struct Liveness {
     values: Vec<LLVMValueRef>,
     /// Each block's number, in layout order.
     block_num: HashMap<LLVMBasicBlockRef, u32>,
-    /// The values live at the end of each block, by block number.
+    /// The numbers of the values that can be live across a block boundary
+    /// (used, or passed to a phi, outside the block that defines them), in
+    /// increasing order: the sets below are over their positions here, as
+    /// most of a big function's values live within one block.
+    glob: Vec<u32>,
+    /// The values live at the end of each block, by block number (as
+    /// positions in `glob`).
     live_out: Vec<Bits>,
 }
 
@@ -178,6 +187,36 @@ impl Liveness {
                     .collect()
             })
             .collect();
+        // Only upward-exposed uses and phi operands are ever in a set (a
+        // live-in set is its block's upward-exposed uses and what its
+        // live-out set passes through; a live-out set is what its
+        // successors' live-in sets and phis take): the sets are over those
+        // values alone, renumbered in order.
+        let mut is_glob = vec![false; n];
+        for &x in gen.iter().chain(&phi_out).flatten() {
+            is_glob[x as usize] = true;
+        }
+        let glob: Vec<u32> = (0..n as u32).filter(|&x| is_glob[x as usize]).collect();
+        let mut pos = vec![u32::MAX; n];
+        for (k, &x) in glob.iter().enumerate() {
+            pos[x as usize] = k as u32;
+        }
+        for xs in gen.iter_mut().chain(phi_out.iter_mut()) {
+            for x in xs.iter_mut() {
+                *x = pos[*x as usize];
+            }
+        }
+        // A block's definitions, as a range of positions in `glob`.
+        let range: Vec<(u32, u32)> = range
+            .iter()
+            .map(|&(lo, hi)| {
+                (
+                    glob.partition_point(|&x| x < lo) as u32,
+                    glob.partition_point(|&x| x < hi) as u32,
+                )
+            })
+            .collect();
+        let n = glob.len();
         // Starting from empty live-out sets, a block's live-in set is its
         // upward-exposed uses.
         let mut live_in: Vec<Bits> = gen
@@ -235,6 +274,7 @@ impl Liveness {
             num,
             values,
             block_num,
+            glob,
             live_out,
         }
     }
@@ -246,7 +286,10 @@ impl Liveness {
         // 2 and 3: the function, and so its instructions, outlive the
         // `Liveness`), so it has a parent block.
         let b = unsafe { LLVMGetInstructionParent(inst) };
-        let mut live = self.live_out[self.block_num[&b] as usize].clone();
+        let mut live = Bits::new(self.values.len());
+        for k in self.live_out[self.block_num[&b] as usize].iter() {
+            live.insert(self.glob[k as usize]);
+        }
         for i in instrs(b).into_iter().rev() {
             if i == inst {
                 break;
