@@ -198,6 +198,45 @@ impl ValId {
     }
 }
 
+/// Something per value of a trace, indexed by the value's number: the
+/// optimisers and the layout ask these per operand, so they are vectors (the
+/// numbers are dense) rather than hash maps. Growing on insertion.
+#[derive(Clone, Debug)]
+pub struct ValMap<T>(Vec<Option<T>>);
+
+impl<T> Default for ValMap<T> {
+    fn default() -> Self {
+        ValMap(Vec::new())
+    }
+}
+
+impl<T: Copy> ValMap<T> {
+    /// A map with room for `n` values (it grows past them as needed).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut v = Vec::new();
+        v.resize_with(n, || None);
+        ValMap(v)
+    }
+
+    /// What `v` maps to.
+    pub fn get(&self, v: ValId) -> Option<T> {
+        self.0.get(v.idx()).copied().flatten()
+    }
+
+    /// Does `v` map to anything?
+    pub fn contains(&self, v: ValId) -> bool {
+        self.get(v).is_some()
+    }
+
+    /// Maps `v` to `x` (replacing what it mapped to).
+    pub fn insert(&mut self, v: ValId, x: T) {
+        if v.idx() >= self.0.len() {
+            self.0.resize_with(v.idx() + 1, || None);
+        }
+        self.0[v.idx()] = Some(x);
+    }
+}
+
 /// An instruction operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Operand {

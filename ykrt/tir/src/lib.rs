@@ -20,6 +20,6 @@ pub mod text;
 
 pub use ir::{
     BinOp, CastOp, Const, Effects, End, FPred, IPred, Inst, LoadFlags, Operand, Sym, Trace, Ty,
-    TypeError, ValId,
+    TypeError, ValId, ValMap,
 };
 pub use snapshot::{Frame, SnapId, Snapshot, Snapshots};

@@ -111,7 +111,7 @@ pub struct Stats {
 pub struct TraceBuilder<'m> {
     t: Trace,
     mem: &'m dyn MemReader,
-    subst: HashMap<ValId, Operand>,
+    subst: ValMap<Operand>,
     cse: HashMap<Inst, ValId>,
     /// Read-only calls, keyed with the memory epoch they ran in.
     cse_ro: HashMap<(Inst, u64), ValId>,
@@ -150,7 +150,7 @@ impl<'m> TraceBuilder<'m> {
                 snaps: Snapshots::default(),
             },
             mem,
-            subst: HashMap::default(),
+            subst: ValMap::default(),
             cse: HashMap::default(),
             cse_ro: HashMap::default(),
             epoch: 0,
@@ -197,8 +197,8 @@ impl<'m> TraceBuilder<'m> {
     /// What `op` stands for now (after the substitutions guards taught).
     pub fn resolve(&self, mut op: Operand) -> Operand {
         while let Operand::Val(v) = op {
-            match self.subst.get(&v) {
-                Some(o) => op = *o,
+            match self.subst.get(v) {
+                Some(o) => op = o,
                 None => break,
             }
         }

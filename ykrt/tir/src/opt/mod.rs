@@ -29,9 +29,8 @@ pub mod backward;
 pub mod forward;
 
 use crate::ir::TypeError;
-use crate::ir::{Const, Inst, Operand, Sym, Trace, ValId};
+use crate::ir::{Const, Inst, Operand, Sym, Trace, ValId, ValMap};
 use crate::snapshot::SnapId;
-use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 pub use forward::{MemReader, NoMem, TraceBuilder};
@@ -86,9 +85,9 @@ pub struct Loc {
 /// The [`Loc`] of each pointer-producing instruction seen so far.
 #[derive(Clone, Debug, Default)]
 pub struct PtrMap {
-    locs: HashMap<ValId, Loc>,
+    locs: ValMap<Loc>,
     /// Alias classes of bases (values used as pointers, not derived).
-    classes: HashMap<ValId, u32>,
+    classes: ValMap<u32>,
 }
 
 impl PtrMap {
@@ -135,7 +134,7 @@ impl PtrMap {
     pub fn set_class(&mut self, p: Operand, class: u32) -> Option<Operand> {
         let l = self.loc(p);
         match (l.base, l.root) {
-            (Operand::Val(b), None) if !self.classes.contains_key(&b) => {
+            (Operand::Val(b), None) if !self.classes.contains(b) => {
                 self.classes.insert(b, class);
                 Some(l.base)
             }
@@ -147,7 +146,7 @@ impl PtrMap {
     pub fn loc(&self, p: Operand) -> Loc {
         match p {
             Operand::Val(v) => {
-                let l = self.locs.get(&v).copied().unwrap_or(Loc {
+                let l = self.locs.get(v).unwrap_or(Loc {
                     base: p,
                     off: 0,
                     root: None,
@@ -155,7 +154,7 @@ impl PtrMap {
                 });
                 // The base's class, as known now.
                 let class = match l.base {
-                    Operand::Val(b) => self.classes.get(&b).copied(),
+                    Operand::Val(b) => self.classes.get(b),
                     _ => None,
                 };
                 Loc { class, ..l }

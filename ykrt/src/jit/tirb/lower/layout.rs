@@ -26,7 +26,7 @@ use crate::jit::decode;
 use llvm_sys::core::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::hash_map::Entry;
-use tir::{Const, End, Inst, Operand, SnapId};
+use tir::{Const, End, Inst, Operand, SnapId, ValId, ValMap};
 
 /// What the layout needs besides the trace.
 pub struct LayoutCx<'a> {
@@ -70,33 +70,10 @@ pub(super) fn const_bits(c: Const) -> Option<u64> {
     }
 }
 
-/// Something per trace value, indexed by its id (parameters, then the
-/// body's instructions): the layout asks these per live value of every
-/// snapshot, so they are vectors rather than hash maps.
-struct ValMap<T>(Vec<Option<T>>);
-
-impl<T: Copy> ValMap<T> {
-    fn new(n: usize) -> Self {
-        ValMap(vec![None; n])
-    }
-
-    fn get(&self, v: u32) -> Option<T> {
-        self.0.get(v as usize).copied().flatten()
-    }
-
-    fn contains(&self, v: u32) -> bool {
-        self.get(v).is_some()
-    }
-
-    fn insert(&mut self, v: u32, x: T) {
-        self.0[v as usize] = Some(x);
-    }
-}
-
 /// Is parameter `v` one the exits read where it already is: in its
 /// reserved slot (`reserved`), or in its field of vars (`in_field`)?
 fn read_in_place(reserved: &ValMap<u32>, in_field: &ValMap<(u32, u32, u8)>, v: u32) -> bool {
-    reserved.contains(v) || in_field.contains(v)
+    reserved.contains(ValId(v)) || in_field.contains(ValId(v))
 }
 
 /// Lays out `t`, the walk `w`'s trace after the backward pass.
@@ -148,19 +125,19 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     // Invariant parameters get reserved slots.
     let invariant: Vec<bool> = match &t.end {
         End::Jump(args) => (0..np)
-            .map(|k| args.get(k) == Some(&Operand::Val(tir::ValId(k as u32))))
+            .map(|k| args.get(k) == Some(&Operand::Val(ValId(k as u32))))
             .collect(),
         // No back edge: a parameter keeps its value to every exit.
         End::Exit(_) => vec![true; np],
     };
     // A side trace's inputs stay where its parent left them: nothing in
     // the side trace writes those slots (its exits use the slots above).
-    let mut reserved: ValMap<u32> = ValMap::new(nvals);
+    let mut reserved: ValMap<u32> = ValMap::with_capacity(nvals);
     let mut nres = 0;
     if w.shape == Shape::Side {
         for (k, src) in w.params.iter().enumerate() {
             if let ParamSrc::Slot(s) = src {
-                reserved.insert(k as u32, *s);
+                reserved.insert(ValId(k as u32), *s);
                 nres = nres.max(s + 1);
             }
         }
@@ -171,16 +148,16 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     // end), rather than copied to a reserved slot at every entry and
     // re-entry (yklua's frame pointers: some twenty words).
     // Per such parameter: its field's index, byte offset and size.
-    let mut in_field: ValMap<(u32, u32, u8)> = ValMap::new(nvals);
-    if !t.body_reads(tir::ValId(0)) {
+    let mut in_field: ValMap<(u32, u32, u8)> = ValMap::with_capacity(nvals);
+    if !t.body_reads(ValId(0)) {
         for (k, src) in w.params.iter().enumerate().skip(1) {
             if let (ParamSrc::Field(fk), true) = (src, invariant[k]) {
-                if reserved.contains(k as u32) {
+                if reserved.contains(ValId(k as u32)) {
                     continue;
                 }
                 let size = t.params[k].size();
                 if (1..=8).contains(&size) {
-                    in_field.insert(k as u32, (*fk, field_off(*fk), size as u8));
+                    in_field.insert(ValId(k as u32), (*fk, field_off(*fk), size as u8));
                 }
             }
         }
@@ -190,7 +167,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
         for o in s.operands() {
             if let Operand::Val(v) = o {
                 if v.idx() < np && invariant[v.idx()] && !read_in_place(&reserved, &in_field, v.0) {
-                    reserved.insert(v.0, nres);
+                    reserved.insert(v, nres);
                     plan.reserved.push((v.0, nres));
                     nres += 1;
                 }
@@ -225,7 +202,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
     match &t.end {
         End::Jump(args) => {
             for (k, a) in args.iter().enumerate() {
-                if *a != Operand::Val(tir::ValId(k as u32)) {
+                if *a != Operand::Val(ValId(k as u32)) {
                     use_op(a, &mut used);
                 }
             }
@@ -308,16 +285,16 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             }
         }
     }
-    let mut eager: ValMap<u32> = ValMap::new(nvals);
+    let mut eager: ValMap<u32> = ValMap::with_capacity(nvals);
     let eager_order = in_snaps.iter().enumerate().filter(|&(v, &n)| {
         n >= EAGER_SNAPSHOTS
             && !(v >= np && matches!(t.body.get(v - np), Some(Inst::Alloca { .. })))
     });
     for (v, _) in eager_order {
         let v = v as u32;
-        eager.insert(v, nres);
+        eager.insert(ValId(v), nres);
         if v as usize >= np {
-            plan.eager.push((tir::ValId(v), nres));
+            plan.eager.push((ValId(v), nres));
         } else {
             // A loop-carried parameter: stored at the head, once per
             // iteration.
@@ -416,12 +393,11 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                         // loaded from, in a reserved or eager slot, in one
                         // this exit stored already, or in a new one.
                         let (what, off) = match o {
-                            Operand::Val(v) => remat(v.0).map_or((o, None), |(b, off)| {
-                                (Operand::Val(tir::ValId(b)), Some(off))
-                            }),
+                            Operand::Val(v) => remat(v.0)
+                                .map_or((o, None), |(b, off)| (Operand::Val(ValId(b)), Some(off))),
                             _ => (o, None),
                         };
-                        let field = what.as_val().and_then(|b| in_field.get(b.0));
+                        let field = what.as_val().and_then(|b| in_field.get(b));
                         if let Some((field, fo, size)) = field {
                             LiveSrc::Field {
                                 field,
@@ -432,7 +408,7 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                         } else {
                             let known = match what {
                                 Operand::Val(b) => {
-                                    reserved.get(b.0).or_else(|| eager.get(b.0)).or_else(|| {
+                                    reserved.get(b).or_else(|| eager.get(b)).or_else(|| {
                                         (stored_by[b.idx()] == s.0).then(|| stored_in[b.idx()])
                                     })
                                 }
