@@ -233,14 +233,25 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
             _ => {}
         }
     }
-    // Rebuild.
+    // Rebuild. Only the snapshots a kept guard or the end uses stay,
+    // interned in order of first use, their live values renumbered (each
+    // copied once).
     let mut map: Vec<Option<ValId>> = (0..nparams as u32).map(|i| Some(ValId(i))).collect();
     let mut out = Trace {
         params: t.params.clone(),
         body: Vec::new(),
         end: t.end.clone(),
-        snaps: t.snaps.clone(),
+        snaps: crate::snapshot::Snapshots::default(),
     };
+    let mut snap_map: Vec<Option<SnapId>> = vec![None; t.snaps.len()];
+    let mut keep_snap =
+        |s: SnapId, map: &[Option<ValId>], snaps: &mut crate::snapshot::Snapshots| {
+            *snap_map[s.0 as usize].get_or_insert_with(|| {
+                let mut sn = t.snaps.get(s).expect("verified").clone();
+                sn.map_operands(|o| remap(map, o));
+                snaps.intern(sn)
+            })
+        };
     for (i, inst) in t.body.iter().enumerate() {
         if dead[i] {
             map.push(None);
@@ -249,22 +260,19 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
         map.push(Some(ValId((nparams + out.body.len()) as u32)));
         let mut inst = inst.clone();
         inst.map_operands(|o| remap(&map, o));
+        if let Inst::Guard { snap, .. } = &mut inst {
+            *snap = keep_snap(*snap, &map, &mut out.snaps);
+        }
         out.body.push(inst);
     }
-    if let End::Jump(args) = &mut out.end {
-        for a in args {
-            *a = remap(&map, *a);
+    match &mut out.end {
+        End::Jump(args) => {
+            for a in args {
+                *a = remap(&map, *a);
+            }
         }
+        End::Exit(s) => *s = keep_snap(*s, &map, &mut out.snaps),
     }
-    // Snapshots: remap live values of the ones kept (compaction drops the rest).
-    super::forward::compact_snapshots(&mut out);
-    let mut snaps = crate::snapshot::Snapshots::default();
-    for (_, s) in out.snaps.iter() {
-        let mut s = s.clone();
-        s.map_operands(|o| remap(&map, o));
-        snaps.push_raw(s);
-    }
-    out.snaps = snaps;
     (out, map)
 }
 

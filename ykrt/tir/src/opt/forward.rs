@@ -876,7 +876,7 @@ impl<'m> TraceBuilder<'m> {
 
 /// Drops the snapshots no guard or exit refers to and renumbers the rest in
 /// order of first use.
-pub(crate) fn compact_snapshots(t: &mut Trace) {
+fn compact_snapshots(t: &mut Trace) {
     let mut map: HashMap<SnapId, SnapId> = HashMap::default();
     let mut snaps = Snapshots::default();
     let mut use_snap = |s: SnapId, snaps: &mut Snapshots| {
