@@ -217,3 +217,21 @@ fn bases_of_distinct_alias_classes_never_alias() {
     st(&mut b, i64c(8), n);
     assert_ne!(ld(&mut b, Ty::I8, slot), tag2);
 }
+
+/// A `ValMap` answers for the values inserted, nothing for the others
+/// (beyond its capacity too), and an insertion replaces.
+#[test]
+fn val_map_keeps_what_is_inserted() {
+    let mut m: ValMap<u32> = ValMap::with_capacity(2);
+    assert_eq!(m.get(ValId(0)), None);
+    assert_eq!(m.get(ValId(100)), None);
+    m.insert(ValId(1), 7);
+    m.insert(ValId(40), 9);
+    assert_eq!(m.get(ValId(1)), Some(7));
+    assert_eq!(m.get(ValId(40)), Some(9));
+    assert!(!m.contains(ValId(39)));
+    m.insert(ValId(1), 8);
+    assert_eq!(m.get(ValId(1)), Some(8));
+    let d: ValMap<u32> = ValMap::default();
+    assert!(!d.contains(ValId(0)));
+}
