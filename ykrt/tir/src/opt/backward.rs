@@ -220,15 +220,15 @@ pub fn run_mapped(t: &Trace) -> (Trace, Vec<Option<ValId>>) {
                 for o in t.snaps.get(*snap).expect("verified").operands() {
                     mark(o, &mut live);
                 }
-                // (Only a non-escaped alloca's entries can survive an exit:
-                // the allocas the snapshot reaches are looked up only if
-                // there are any.)
-                if killed.iter().any(|k| k.root().is_some_and(|a| !is_esc(a))) {
-                    let r = reach(*snap);
-                    killed.retain(|k| k.root().is_some_and(|a| !is_esc(a) && !r.contains(&a)));
-                } else {
-                    killed.clear();
-                }
+                // (The allocas the snapshot reaches are looked up only for
+                // an entry of a non-escaped one, the only kind that can
+                // survive an exit.)
+                let mut r = None;
+                killed.retain(|k| {
+                    k.root().is_some_and(|a| {
+                        !is_esc(a) && !r.get_or_insert_with(|| reach(*snap)).contains(&a)
+                    })
+                });
             }
             _ => {}
         }

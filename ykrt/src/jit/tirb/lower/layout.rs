@@ -291,14 +291,14 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
             && !(v >= np && matches!(t.body.get(v - np), Some(Inst::Alloca { .. })))
     });
     for (v, _) in eager_order {
-        let v = v as u32;
-        eager.insert(ValId(v), nres);
-        if v as usize >= np {
-            plan.eager.push((ValId(v), nres));
+        let id = ValId(v as u32);
+        eager.insert(id, nres);
+        if v >= np {
+            plan.eager.push((id, nres));
         } else {
             // A loop-carried parameter: stored at the head, once per
             // iteration.
-            plan.carried.push((v, nres));
+            plan.carried.push((id.0, nres));
         }
         nres += 1;
     }
@@ -333,9 +333,8 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
         (u32, u32),
         (llvm_sys::prelude::LLVMValueRef, crate::guard::prog::Ty),
     > = HashMap::default();
-    // See `stores` below.
-    let mut stored_by: Vec<u32> = vec![u32::MAX; nvals];
-    let mut stored_in: Vec<u32> = vec![0; nvals];
+    // Per value: the snapshot whose exit stored it last, and the slot.
+    let mut stored: ValMap<(SnapId, u32)> = ValMap::with_capacity(nvals);
     // Per snapshot id: its frames' infos and sources (shared by its guards).
     let mut snap_infos: Vec<Option<(std::sync::Arc<[FrameInfo]>, GuardSrc)>> =
         vec![None; t.snaps.len()];
@@ -349,9 +348,8 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
         let mut srcs: Vec<SrcFrame> = Vec::with_capacity(snap.frames.len());
         let mut prev_resume: Option<llvm_sys::prelude::LLVMValueRef> = None;
         // A value live twice in the snapshot (in two frames, or as two AOT
-        // values) is stored once: the slot this exit stored a value in is
-        // `stored_in[v]` if `stored_by[v]` is this snapshot (constants, few,
-        // are looked up in `stores`).
+        // values) is stored once (`stored`; constants, few, are looked up in
+        // `stores`).
         let mut stores: Vec<(Operand, u32)> = Vec::new();
         for fr in &snap.frames {
             let res = w
@@ -409,15 +407,14 @@ pub fn layout(cx: &LayoutCx, w: &Walked, t: &tir::Trace) -> Result<Layout, Abort
                             let known = match what {
                                 Operand::Val(b) => {
                                     reserved.get(b).or_else(|| eager.get(b)).or_else(|| {
-                                        (stored_by[b.idx()] == s.0).then(|| stored_in[b.idx()])
+                                        stored.get(b).filter(|&(by, _)| by == s).map(|(_, k)| k)
                                     })
                                 }
                                 _ => stores.iter().find(|st| st.0 == what).map(|st| st.1),
                             };
                             let slot = known.unwrap_or_else(|| {
                                 if let Operand::Val(b) = what {
-                                    stored_by[b.idx()] = s.0;
-                                    stored_in[b.idx()] = next;
+                                    stored.insert(b, (s, next));
                                 }
                                 stores.push((what, next));
                                 next += 1;

@@ -73,29 +73,6 @@ impl W<'_, '_> {
         // whose operand 0 is the value, and whose cases are read from 1, below
         // its successor count (0 is the default).
         unsafe {
-            // A switch on a value the trace knows (the dispatch on a promoted
-            // bytecode) is decided: only its taken successor matters, found
-            // without listing the cases (`luaV_execute`'s has 83).
-            let switch_on = (llvm::opcode(term) == LLVMOpcode::LLVMSwitch)
-                .then(|| self.operand(LLVMGetOperand(term, 0)));
-            if let Some(c) = switch_on
-                .as_ref()
-                .and_then(|v| v.as_ref().ok())
-                .and_then(|&v| self.tb.resolve(v).as_int())
-            {
-                let n = LLVMGetNumSuccessors(term);
-                let taken = (1..n)
-                    .find(|&k| LLVMConstIntGetZExtValue(LLVMGetSwitchCaseValue(term, k)) == c)
-                    .map_or(LLVMGetSwitchDefaultDest(term), |k| {
-                        LLVMGetSuccessor(term, k)
-                    });
-                if taken != next {
-                    return Err(Abort::recording(
-                        "the recording contradicts a constant switch",
-                    ));
-                }
-                return Ok(());
-            }
             let succs = successors(bb);
             if !succs.contains(&next) {
                 return Err(Abort::recording(
@@ -109,9 +86,25 @@ impl W<'_, '_> {
                 let cond = self.operand(LLVMGetCondition(term))?;
                 return self.guard(cond, succs[0] == next, term);
             }
-            let v = switch_on.ok_or_else(|| Abort::internal("a switch without its value"))??;
+            let v = self.operand(LLVMGetOperand(term, 0))?;
             let ty = ty_of(LLVMTypeOf(LLVMGetOperand(term, 0)))?;
             let n = LLVMGetNumSuccessors(term);
+            if let Some(c) = self.tb.resolve(v).as_int() {
+                // Decided already (the dispatch on a promoted bytecode): the
+                // taken successor is found without listing the cases
+                // (`luaV_execute`'s has 83).
+                let taken = (1..n)
+                    .find(|&k| LLVMConstIntGetZExtValue(LLVMGetSwitchCaseValue(term, k)) == c)
+                    .map_or(LLVMGetSwitchDefaultDest(term), |k| {
+                        LLVMGetSuccessor(term, k)
+                    });
+                if taken != next {
+                    return Err(Abort::recording(
+                        "the recording contradicts a constant switch",
+                    ));
+                }
+                return Ok(());
+            }
             let cases: Vec<(u64, bool)> = (1..n)
                 .map(|k| {
                     (
