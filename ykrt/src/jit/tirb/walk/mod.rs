@@ -608,6 +608,14 @@ impl W<'_, '_> {
                     LLVMOpcode::LLVMUnreachable => {
                         return Err(Abort::recording("the recording reached unreachable code"))
                     }
+                    // The address of a vars field in frame 0: used (almost
+                    // always only) by the field's loads and stores, which
+                    // `vars_field` recognises from the AOT pointer itself, so
+                    // it is translated only if something else asks for it
+                    // (`vars_gep`). The control point's blocks hold a few
+                    // dozen of these per bytecode.
+                    LLVMOpcode::LLVMGetElementPtr
+                        if top == 0 && llvm::struct_field_of(i, self.aot_vars).is_some() => {}
                     LLVMOpcode::LLVMStore
                         // SAFETY: `i` is a live store (its opcode was matched;
                         // yk-llvm rules 2 and 3): operand 1 is its address.

@@ -189,12 +189,21 @@ impl W<'_, '_> {
                     self.regs.insert((fidx, reg), v);
                 }
             }
-            let map = &self.frames[k].map;
             let mut lv = Vec::with_capacity(shape.live.len());
             for &(v, reg) in &shape.live {
-                let m = *map.get(&v).ok_or_else(|| {
-                    Abort::internal(format!("live value {} unmapped", llvm::name(v)))
-                })?;
+                let m = match self.frames[k].map.get(&v) {
+                    Some(&m) => m,
+                    // A vars field's address is translated when first needed.
+                    None => match (k == 0).then(|| self.vars_gep(v)).transpose()?.flatten() {
+                        Some(m) => m,
+                        None => {
+                            return Err(Abort::internal(format!(
+                                "live value {} unmapped",
+                                llvm::name(v)
+                            )))
+                        }
+                    },
+                };
                 lv.push((reg, m));
             }
             let id = self.resumes.intern(Resume {

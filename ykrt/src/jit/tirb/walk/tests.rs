@@ -839,3 +839,50 @@ fn yk_disjoint_tells_the_heap_cache_what_a_store_cannot_touch() {
     // The same class: the store may have written what the first load read.
     assert_eq!(loads_after_disjoint((1, 1)), 2);
 }
+
+#[test]
+fn a_vars_field_address_used_otherwise_is_made_when_needed() {
+    // The walk passes frame 0's getelementptrs of `vars` fields without
+    // translating them (their loads and stores need no address); one
+    // passed to a call, or live at a guard, is made then: `vars` plus the
+    // field's offset (fields 2 and 3 of `%V` are at 16 and 24).
+    let field_addr = |t: &tir::Trace, o: Operand| match o.as_val().and_then(|v| t.inst(v)) {
+        Some(&Inst::PtrAdd { ptr, off }) if ptr == param(0) => Some(off),
+        _ => None,
+    };
+    let body = "  %n2 = add i64 %n1, 1\n  call void @sink(ptr %f2)\n  %k2 = add i64 %k1, 0\n  br label %cont";
+    let sink = "define void @sink(ptr %p) {\n  store i64 0, ptr %p\n  ret void\n}";
+    let mut fx = Fx::new(&module(body, sink));
+    let w = fx.walk(ONE_ITER, &[], false).unwrap();
+    let t = &w.trace;
+    let sunk: Vec<Option<i64>> = t
+        .body
+        .iter()
+        .filter_map(|i| match i {
+            Inst::Call { args, .. } => Some(field_addr(t, args[0])),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sunk, [Some(16)], "{}", tir::text::print(t));
+
+    // `%f3` is live at the guard on `%done` (it is read after it).
+    let body = "  %n2 = add i64 %n1, 1\n  %k2 = add i64 %k1, 0\n  %done = icmp sgt i64 %n2, 1000\n  br i1 %done, label %exit, label %more\nmore:\n  %k3 = load i64, ptr %f3\n  br label %cont";
+    let mut fx = Fx::new(&module(body, ""));
+    let rec = [
+        ("interp", "resume"),
+        ("interp", "more"),
+        ("interp", "cont"),
+        ("interp", "cp"),
+    ];
+    let w = fx.walk(&rec, &[], false).unwrap();
+    let t = &w.trace;
+    let g = guards(t);
+    assert_eq!(g.len(), 1, "{}", tir::text::print(t));
+    let fr = &t.snaps.get(g[0].2).unwrap().frames[0];
+    let f3 = fr
+        .live
+        .iter()
+        .find(|&&(reg, _)| llvm::name(w.regs[&(fr.func, reg)]) == "f3")
+        .unwrap_or_else(|| panic!("{fr:?}"));
+    assert_eq!(field_addr(t, f3.1), Some(24));
+}

@@ -384,6 +384,11 @@ impl W<'_, '_> {
         // showed it is at most 64 bits wide.
         unsafe {
             if llvm::is_ssa_value(v) {
+                if self.frames.len() == 1 {
+                    if let Some(m) = self.vars_gep(v)? {
+                        return Ok(m);
+                    }
+                }
                 return Err(Abort::internal(format!(
                     "internal error: unmapped value {}",
                     llvm::name(v)

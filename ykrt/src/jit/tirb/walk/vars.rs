@@ -199,6 +199,34 @@ impl W<'_, '_> {
         llvm::struct_field_of(p, self.aot_vars)
     }
 
+    /// The trace's value of vars field address `v` of frame 0 (a
+    /// getelementptr the walk passed without translating, see `walk`),
+    /// made and mapped in frame 0 now, whichever frame is on top (a
+    /// snapshot's outer frame may ask); `None` if `v` is not one.
+    pub(super) fn vars_gep(&mut self, v: LLVMValueRef) -> Result<Option<Operand>, Abort> {
+        let k = match llvm::struct_field_of(v, self.aot_vars) {
+            Some(k) if v != self.aot_vars => k,
+            _ => return Ok(None),
+        };
+        let base = *self.frames[0]
+            .map
+            .get(&self.aot_vars)
+            .ok_or_else(|| Abort::internal("the vars pointer is unmapped"))?;
+        // SAFETY: `k` is a field of the vars struct type (`struct_field_of`
+        // read it from a getelementptr of that type), and `td` the AOT
+        // module's live target data.
+        let off = unsafe { llvm_sys::target::LLVMOffsetOfElement(self.an.td, self.vars_ty, k) };
+        let m = match off {
+            0 => base,
+            off => self.value(Inst::PtrAdd {
+                ptr: base,
+                off: off as i64,
+            })?,
+        };
+        self.frames[0].map.insert(v, m);
+        Ok(Some(m))
+    }
+
     /// A read of vars field `k` of type `ty`.
     pub(super) fn load_field(&mut self, k: u32, ty: LLVMTypeRef) -> Result<Operand, Abort> {
         match self.vars.read(k)? {
