@@ -11,7 +11,7 @@
 //! inlines: [`MAX_DEPTH`], [`MAX_RECURSION`]; how long a walk may be:
 //! [`MAX_WALKED`]) are here too, as constants, so that they are stated once.
 
-use super::tirb::walk::GepStep;
+use super::tirb::walk::GepInfo;
 use crate::guard::prog::Ty;
 use crate::guard::{GuardInfo, LiveSrc};
 use crate::jit::decode::{self, Decoded};
@@ -126,7 +126,7 @@ pub struct Analyses {
     /// outermost frame): see `walk::snapshot`.
     pub(super) shapes: HashMap<(LLVMValueRef, bool, bool), Result<Rc<FrameShape>, Abort>>,
     /// Each getelementptr's steps (`walk::translate::gep_steps`).
-    pub(super) geps: HashMap<LLVMValueRef, Result<Rc<Vec<GepStep>>, Abort>>,
+    pub(super) geps: HashMap<LLVMValueRef, Result<Rc<GepInfo>, Abort>>,
     /// The blocks of each function walked, in order (a recording names
     /// blocks by index: `luaV_execute` has hundreds).
     blocks: HashMap<usize, Vec<LLVMBasicBlockRef>>,

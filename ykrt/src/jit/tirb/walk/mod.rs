@@ -63,7 +63,7 @@ use snapshot::Resumes;
 use tir::opt::forward::{MemReader, TraceBuilder};
 use tir::opt::OptError;
 use tir::{Inst, Operand, Ty};
-pub use translate::{const_from_bits, no_form, ty_of, GepStep};
+pub use translate::{const_from_bits, no_form, ty_of, GepInfo, GepStep};
 use vars::{Params, Vars};
 use yk_llvm::{self as llvm, successors};
 
@@ -236,6 +236,10 @@ struct W<'a, 'm> {
     /// (`nuw`) wrapping, from the AOT code's flags: see `widened_add`.
     nsw: HashMap<Operand, (Operand, u64)>,
     nuw: HashMap<Operand, (Operand, u64)>,
+    /// Each getelementptr with constant indices already translated with a
+    /// (resolved) base, and what it gave: the same again (the forward
+    /// optimiser would find it by hash-consing, at more cost).
+    gep_memo: HashMap<(LLVMValueRef, Operand), Operand>,
     /// The last control point passed before the end (see [`Cut`]).
     last_cp: Option<Cut>,
 }
@@ -373,6 +377,7 @@ fn walk_once(
         walked: 0,
         nsw: HashMap::default(),
         nuw: HashMap::default(),
+        gep_memo: HashMap::default(),
         last_cp: None,
     };
     let mut map = HashMap::default();

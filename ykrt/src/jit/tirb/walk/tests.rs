@@ -6,7 +6,7 @@
 //! recordings.
 
 use super::snapshot::Resumes;
-use super::translate::{bin_op, cast_op, const_global_base, fpred, ipred};
+use super::translate::{bin_op, cast_op, const_global_base, fpred, gep_info, ipred};
 use super::vars::{Read, Vars};
 use super::*;
 use crate::abort::AbortKind;
@@ -885,4 +885,19 @@ fn a_vars_field_address_used_otherwise_is_made_when_needed() {
         .find(|&&(reg, _)| llvm::name(w.regs[&(fr.func, reg)]) == "f3")
         .unwrap_or_else(|| panic!("{fr:?}"));
     assert_eq!(field_addr(t, f3.1), Some(24));
+}
+
+#[test]
+fn a_getelementptr_with_constant_indices_has_one_offset() {
+    let extra = "%S = type { i32, [4 x i64] }\ndefine ptr @geps(ptr %p, i64 %i) {\nentry:\n  %a = getelementptr inbounds %S, ptr %p, i64 2, i32 1, i64 3\n  %b = getelementptr inbounds %S, ptr %p, i64 -1, i32 1\n  %c = getelementptr inbounds %S, ptr %p, i64 %i, i32 1\n  %d = getelementptr i8, ptr %p, i64 0\n  ret ptr %a\n}";
+    let fx = Fx::new(&module(
+        "  %n2 = add i64 %n1, 0\n  %k2 = add i64 %k1, 0\n  br label %cont",
+        extra,
+    ));
+    // `%S` is 40 bytes, its array at 8.
+    let off = |n: &str| gep_info(fx.an.td, fx.inst("geps", n)).unwrap().const_off;
+    assert_eq!(off("a"), Some(2 * 40 + 8 + 3 * 8));
+    assert_eq!(off("b"), Some(-40 + 8));
+    assert_eq!(off("c"), None);
+    assert_eq!(off("d"), Some(0));
 }

@@ -324,14 +324,30 @@ impl W<'_, '_> {
     /// Pointer arithmetic of a `getelementptr` (instruction or constant
     /// expression).
     pub(super) fn gep(&mut self, g: LLVMValueRef) -> Result<Operand, Abort> {
-        let steps = match self.an.geps.get(&g) {
+        let info = match self.an.geps.get(&g) {
             Some(s) => s.clone(),
             None => {
-                let s = gep_steps(self.an.td, g).map(Rc::new);
+                let s = gep_info(self.an.td, g).map(Rc::new);
                 self.an.geps.insert(g, s.clone());
                 s
             }
         }?;
+        if let Some(off) = info.const_off {
+            // SAFETY: `g` is a live GEP (see `gep_steps`): operand 0 is its
+            // base.
+            let base = self.operand(unsafe { LLVMGetOperand(g, 0) })?;
+            if off == 0 {
+                return Ok(base);
+            }
+            let key = (g, self.tb.resolve(base));
+            if let Some(&r) = self.gep_memo.get(&key) {
+                return Ok(self.tb.resolve(r));
+            }
+            let r = self.value(Inst::PtrAdd { ptr: key.1, off })?;
+            self.gep_memo.insert(key, r);
+            return Ok(r);
+        }
+        let steps = &info.steps;
         // SAFETY: `g` is a live GEP (see `gep_steps`), whose operands
         // `steps` indexes.
         let mut cur = self.operand(unsafe { LLVMGetOperand(g, 0) })?;
@@ -585,6 +601,48 @@ pub enum GepStep {
     Field(i64),
     /// Operand `k` times a scale (an element's size).
     Index(u32, i64),
+}
+
+/// A getelementptr as the walk translates it (read once per AOT
+/// instruction: `Analyses::geps`).
+pub struct GepInfo {
+    /// What it adds to its base, index by index.
+    pub steps: Vec<GepStep>,
+    /// The whole offset, if every index is a constant integer.
+    pub const_off: Option<i64>,
+}
+
+/// [`GepInfo`] of getelementptr `g`.
+pub(super) fn gep_info(
+    td: llvm_sys::target::LLVMTargetDataRef,
+    g: LLVMValueRef,
+) -> Result<GepInfo, Abort> {
+    let steps = gep_steps(td, g)?;
+    let mut off: Option<i64> = Some(0);
+    for &step in &steps {
+        off = off.and_then(|o| match step {
+            GepStep::Field(f) => Some(o.wrapping_add(f)),
+            // SAFETY: `g` is a live GEP and `k` one of its operands
+            // (`gep_steps` read them); an integer constant's value is read
+            // only after its width showed it fits in 64 bits.
+            GepStep::Index(k, scale) => unsafe {
+                let x = LLVMGetOperand(g, k);
+                if LLVMIsAConstantInt(x).is_null() {
+                    return None;
+                }
+                let w = LLVMGetIntTypeWidth(LLVMTypeOf(x));
+                (w <= 64).then(|| {
+                    o.wrapping_add(
+                        tir::ir::sext(LLVMConstIntGetZExtValue(x), w).wrapping_mul(scale),
+                    )
+                })
+            },
+        });
+    }
+    Ok(GepInfo {
+        steps,
+        const_off: off,
+    })
 }
 
 /// What getelementptr `g` adds to its base, index by index (the types'
