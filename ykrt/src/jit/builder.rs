@@ -112,7 +112,8 @@ pub type GuardSrc = std::sync::Arc<[SrcFrame]>;
 pub struct FrameShape {
     /// The instruction the frame resumes at.
     pub(super) resume: LLVMValueRef,
-    /// The live values and their registers.
+    /// The live values and their registers, in increasing register order
+    /// (a snapshot frame's order: see `tir::Frame::sorted`).
     pub(super) live: Vec<(LLVMValueRef, u32)>,
 }
 
@@ -132,6 +133,8 @@ pub struct Analyses {
     blocks: HashMap<usize, Vec<LLVMBasicBlockRef>>,
     /// The control point's block and call in each function holding one.
     cps: HashMap<usize, Option<(LLVMBasicBlockRef, LLVMValueRef)>>,
+    /// What only feeds the control point, by function (`cp_only`).
+    cp_only: HashMap<usize, Rc<rustc_hash::FxHashSet<LLVMValueRef>>>,
     /// The module's functions and globals, and their indices. (An `Rc`:
     /// its clones live only in one build, under the compiler's mutex.)
     index: Option<std::rc::Rc<ModuleIndex>>,
@@ -151,6 +154,7 @@ impl Analyses {
             geps: HashMap::default(),
             blocks: HashMap::default(),
             cps: HashMap::default(),
+            cp_only: HashMap::default(),
             index: None,
             td: decode::target_data(aot.m),
         }
@@ -180,6 +184,20 @@ impl Analyses {
         fidx: usize,
     ) -> Option<(LLVMBasicBlockRef, LLVMValueRef)> {
         *self.cps.entry(fidx).or_insert_with(|| find_cp(f))
+    }
+
+    /// The instructions of the function holding control-point call `cp`
+    /// (index `fidx`) that only feed that call (its thread's MT, the
+    /// location): see [`cp_only`].
+    pub(super) fn cp_only(
+        &mut self,
+        fidx: usize,
+        cp: LLVMValueRef,
+    ) -> Rc<rustc_hash::FxHashSet<LLVMValueRef>> {
+        self.cp_only
+            .entry(fidx)
+            .or_insert_with(|| Rc::new(cp_only(cp)))
+            .clone()
     }
 
     /// Block `bx` of function `f` (index `fidx` in the embedded module).
@@ -292,6 +310,70 @@ pub(super) fn callee_name(i: LLVMValueRef) -> Option<String> {
         } else {
             llvm::name(callee)
         })
+    }
+}
+
+/// The instructions whose values only feed control-point call `cp` or an
+/// `llvm.assume` in its block, directly or through each other, and that have no
+/// effect: getelementptrs, casts, integer arithmetic and comparisons,
+/// non-volatile loads. In yklua they compute the call's MT and location at
+/// every bytecode. A trace drops the call (it passes the control point),
+/// so the walk need not translate them; the location is asked for only at
+/// the trace's end, and is arithmetic (`walk`'s `cp_value`).
+pub(super) fn cp_only(cp: LLVMValueRef) -> rustc_hash::FxHashSet<LLVMValueRef> {
+    use llvm_sys::LLVMOpcode::*;
+    let eligible = |v: LLVMValueRef| {
+        // SAFETY: `v` is a live value of the embedded module (yk-llvm rule
+        // 2); a load's volatility is asked only of a load.
+        unsafe {
+            if LLVMIsAInstruction(v).is_null() {
+                return false;
+            }
+            match llvm::opcode(v) {
+                LLVMGetElementPtr | LLVMPtrToInt | LLVMIntToPtr | LLVMBitCast | LLVMZExt
+                | LLVMSExt | LLVMTrunc | LLVMAdd | LLVMSub | LLVMMul | LLVMShl | LLVMLShr
+                | LLVMAShr | LLVMAnd | LLVMOr | LLVMXor | LLVMICmp => true,
+                LLVMLoad => LLVMGetVolatile(v) == 0,
+                _ => false,
+            }
+        }
+    };
+    let is_assume = |u: LLVMValueRef| {
+        llvm::called_function(u).is_some_and(|c| llvm::name(c).starts_with("llvm.assume"))
+    };
+    // Candidates: what the call, or an assumption in its block, is
+    // computed from.
+    let mut set = rustc_hash::FxHashSet::default();
+    // SAFETY: `cp` is a live call instruction, so it has a parent block.
+    let bb = unsafe { LLVMGetInstructionParent(cp) };
+    let mut work: Vec<LLVMValueRef> = llvm::operands(cp);
+    for i in instrs(bb) {
+        if is_assume(i) {
+            work.extend(llvm::operands(i));
+        }
+    }
+    while let Some(v) = work.pop() {
+        if eligible(v) && set.insert(v) {
+            work.extend(llvm::operands(v));
+        }
+    }
+    // Keep only those used by nothing else: each pass drops the
+    // candidates with another user, until none is dropped.
+    loop {
+        let before = set.len();
+        let keep: Vec<LLVMValueRef> = set
+            .iter()
+            .copied()
+            .filter(|&v| {
+                llvm::uses(v)
+                    .into_iter()
+                    .all(|(u, _)| u == cp || set.contains(&u) || is_assume(u))
+            })
+            .collect();
+        set = keep.into_iter().collect();
+        if set.len() == before {
+            return set;
+        }
     }
 }
 

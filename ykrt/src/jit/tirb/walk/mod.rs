@@ -240,6 +240,11 @@ struct W<'a, 'm> {
     /// (resolved) base, and what it gave: the same again (the forward
     /// optimiser would find it by hash-consing, at more cost).
     gep_memo: HashMap<(LLVMValueRef, Operand), Operand>,
+    /// The control point's block, and what in frame 0 only feeds the
+    /// control point (`builder::cp_only`): passed there without
+    /// translating, made if asked for (`cp_value`).
+    cp_block: LLVMBasicBlockRef,
+    cp_only: std::rc::Rc<rustc_hash::FxHashSet<LLVMValueRef>>,
     /// The last control point passed before the end (see [`Cut`]).
     last_cp: Option<Cut>,
 }
@@ -350,6 +355,7 @@ fn walk_once(
         side_inputs,
     } = vars::plan_params(f, &fields, shape, input.side).map_err(plain)?;
     let root_at = dbg.as_ref().map_or(std::ptr::null_mut(), |d| d.root());
+    let cp_only = an.cp_only(input.cp_func_idx as usize, cp_call);
     let mut w = W {
         tb: TraceBuilder::new(ptys, mem),
         idx,
@@ -378,6 +384,8 @@ fn walk_once(
         nsw: HashMap::default(),
         nuw: HashMap::default(),
         gep_memo: HashMap::default(),
+        cp_block,
+        cp_only,
         last_cp: None,
     };
     let mut map = HashMap::default();
@@ -444,17 +452,20 @@ fn walk_once(
             ran_out: true,
         });
     }
+    // A linear or side trace's end snapshot (which may append the
+    // location's computation) before the counts are read.
+    let end = match shape {
+        Shape::Loop => None,
+        Shape::Linear | Shape::Side => Some(w.end_snapshot(input.cp_func_idx).map_err(plain)?),
+    };
     let stats = w.tb.stats().clone();
-    let trace = match shape {
-        Shape::Loop => {
+    let trace = match end {
+        None => {
             let tb = &w.tb;
             let args = w.vars.loop_args(&params, |i| tb.param(i)).map_err(plain)?;
             w.tb.finish_loop(args).map_err(|e| plain(opt_err(e)))?
         }
-        Shape::Linear | Shape::Side => {
-            let s = w.end_snapshot(input.cp_func_idx);
-            w.tb.finish_exit(s).map_err(|e| plain(opt_err(e)))?
-        }
+        Some(s) => w.tb.finish_exit(s).map_err(|e| plain(opt_err(e)))?,
     };
     Ok(Walked {
         trace,
@@ -518,6 +529,10 @@ impl W<'_, '_> {
                 // (yk-llvm rule 2); the next one is null at the block's end.
                 let next_i = unsafe { LLVMGetNextInstruction(i) };
                 self.walked += 1;
+                if top == 0 && bb == self.cp_block && self.cp_only.contains(&i) {
+                    i = next_i;
+                    continue;
+                }
                 if self.dbg.is_some() {
                     // SAFETY: as above.
                     let loc = unsafe { llvm_sys::debuginfo::LLVMInstructionGetDebugLoc(i) };

@@ -194,7 +194,14 @@ impl W<'_, '_> {
                 let m = match self.frames[k].map.get(&v) {
                     Some(&m) => m,
                     // A vars field's address is translated when first needed.
-                    None => match (k == 0).then(|| self.vars_gep(v)).transpose()?.flatten() {
+                    None => match (k == 0)
+                        .then(|| match self.vars_gep(v) {
+                            Ok(None) => self.cp_value(v),
+                            r => r,
+                        })
+                        .transpose()?
+                        .flatten()
+                    {
                         Some(m) => m,
                         None => {
                             return Err(Abort::internal(format!(
@@ -212,7 +219,8 @@ impl W<'_, '_> {
                 at: shape.resume,
                 top: k == top,
             });
-            frames.push(tir::Frame::new(fidx, id, lv));
+            // In register order already (`FrameShape::live`).
+            frames.push(tir::Frame::sorted(fidx, id, lv));
         }
         Ok(self.tb.snapshot(Snapshot { frames }))
     }
@@ -277,28 +285,30 @@ impl W<'_, '_> {
                 return Err(Abort::unsupported("an aggregate value live at a guard"));
             }
         }
-        Ok(FrameShape {
-            resume,
-            live: live.into_iter().zip(regs).collect(),
-        })
+        let mut live: Vec<(LLVMValueRef, u32)> = live.into_iter().zip(regs).collect();
+        live.sort_by_key(|&(_, reg)| reg);
+        live.dedup_by_key(|&mut (_, reg)| reg);
+        Ok(FrameShape { resume, live })
     }
 
     /// The end snapshot: the fields the trace changed and the location.
-    pub(super) fn end_snapshot(&mut self, cp_func_idx: u32) -> SnapId {
+    pub(super) fn end_snapshot(&mut self, cp_func_idx: u32) -> Result<SnapId, Abort> {
         let mut live = self.vars.changed();
-        let loc = self.frames[0]
-            .map
-            // SAFETY: `self.cp_call` is the live control-point call `find_cp`
-            // found, `__ykrt_control_point(mt, loc, vars, idx)`, so operand 1
-            // is its location (yk-llvm rules 2 and 3).
-            .get(&unsafe { LLVMGetOperand(self.cp_call, 1) })
-            .copied();
+        // SAFETY: `self.cp_call` is the live control-point call `find_cp`
+        // found, `__ykrt_control_point(mt, loc, vars, idx)`, so operand 1 is
+        // its location (yk-llvm rules 2 and 3).
+        let at = unsafe { LLVMGetOperand(self.cp_call, 1) };
+        let loc = match self.frames[0].map.get(&at) {
+            Some(&m) => Some(m),
+            // Computed only for the control point: made now.
+            None => self.cp_value(at)?,
+        };
         if let Some(loc) = loc {
             live.push((LOC_ID, loc));
         }
-        self.tb.snapshot(Snapshot {
+        Ok(self.tb.snapshot(Snapshot {
             frames: vec![tir::Frame::new(cp_func_idx, END_RESUME, live)],
-        })
+        }))
     }
 
     pub(super) fn liveness(&mut self, f: LLVMValueRef, fidx: usize) -> &Liveness {

@@ -901,3 +901,78 @@ fn a_getelementptr_with_constant_indices_has_one_offset() {
     assert_eq!(off("c"), None);
     assert_eq!(off("d"), Some(0));
 }
+
+#[test]
+fn what_only_feeds_the_control_point_is_found() {
+    let ir = format!(
+        r#"{HEAD}
+declare void @llvm.assume(i1)
+
+define void @f(ptr %mt, ptr %p, i64 %n) {{
+entry:
+  %vars = alloca %V
+  %g = getelementptr i8, ptr %mt, i64 8
+  %m = load ptr, ptr %g
+  %a = ptrtoint ptr %p to i64
+  %b = shl i64 %a, 1
+  %l = inttoptr i64 %b to ptr
+  %nz = icmp ne i64 %b, 0
+  call void @llvm.assume(i1 %nz)
+  %s = getelementptr i8, ptr %mt, i64 16
+  store i64 %n, ptr %s
+  %v = load volatile i64, ptr %s
+  %r = call i64 @__ykrt_control_point(ptr %m, ptr %l, ptr %vars, i64 %v)
+  ret void
+}}
+"#
+    );
+    let fx = Fx::new(&ir);
+    let (_, cp) = find_cp(fx.m.function("f").unwrap()).unwrap();
+    let mut only: Vec<String> = crate::jit::builder::cp_only(cp)
+        .into_iter()
+        .map(llvm::name)
+        .collect();
+    only.sort();
+    // Not `%s` (a store uses it), `%v` (volatile), `%vars` (an alloca).
+    assert_eq!(only, ["a", "b", "g", "l", "m", "nz"]);
+}
+
+#[test]
+fn a_location_computed_for_the_control_point_is_made_at_the_end_only() {
+    let body = "  %n2 = add i64 %n1, 2\n  %k2 = add i64 %k1, 0\n  br label %cont";
+    let ir = module(body, "").replace(
+        "  %r = call i64 @__ykrt_control_point(ptr %mt, ptr %loc, ptr %vars, i64 0)",
+        "  %lp = ptrtoint ptr %loc to i64\n  %l2 = add i64 %lp, 64\n  %locc = inttoptr i64 %l2 to ptr\n  %r = call i64 @__ykrt_control_point(ptr %mt, ptr %locc, ptr %vars, i64 0)",
+    );
+    assert!(ir.contains("%locc"));
+    let adds_64 = |t: &tir::Trace| {
+        t.body
+            .iter()
+            .filter(|i| {
+                matches!(i, Inst::Bin { op: BinOp::Add, rhs, .. } if *rhs == Operand::Const(Const::int(64, 64)))
+            })
+            .count()
+    };
+    // A loop passes the control point: the location is never computed.
+    let mut fx = Fx::new(&ir);
+    let w = fx.walk(ONE_ITER, &[], false).unwrap();
+    assert_eq!(adds_64(&w.trace), 0, "{}", tir::text::print(&w.trace));
+    // A linear trace ends there: its end snapshot holds the location.
+    let mut fx = Fx::new(&ir);
+    let w = fx.walk(ONE_ITER, &[], true).unwrap();
+    let t = &w.trace;
+    assert_eq!(adds_64(t), 1, "{}", tir::text::print(t));
+    let loc = end_frame(t).live.iter().find(|l| l.0 == LOC_ID).unwrap().1;
+    let Some(Inst::Cast {
+        op: CastOp::IntToPtr,
+        val,
+        ..
+    }) = loc.as_val().and_then(|v| t.inst(v))
+    else {
+        panic!("{loc:?} in {}", tir::text::print(t))
+    };
+    assert!(matches!(
+        val.as_val().and_then(|v| t.inst(v)),
+        Some(Inst::Bin { op: BinOp::Add, .. })
+    ));
+}

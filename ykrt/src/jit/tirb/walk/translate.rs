@@ -404,6 +404,9 @@ impl W<'_, '_> {
                     if let Some(m) = self.vars_gep(v)? {
                         return Ok(m);
                     }
+                    if let Some(m) = self.cp_value(v)? {
+                        return Ok(m);
+                    }
                 }
                 return Err(Abort::internal(format!(
                     "internal error: unmapped value {}",

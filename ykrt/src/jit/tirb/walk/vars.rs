@@ -227,6 +227,39 @@ impl W<'_, '_> {
         Ok(Some(m))
     }
 
+    /// The trace's value of `v`, an instruction of frame 0 that only feeds
+    /// the control point (`builder::cp_only`), which the walk passed
+    /// without translating: translated now, with what it depends on, if it
+    /// is arithmetic and frame 0 is on top (the trace's end asks for the
+    /// location the control point was passed); an error for a load, which
+    /// must not be read later than the AOT code reads it. `None` if `v` is
+    /// not one.
+    pub(super) fn cp_value(&mut self, v: LLVMValueRef) -> Result<Option<Operand>, Abort> {
+        if !self.cp_only.contains(&v) {
+            return Ok(None);
+        }
+        if let Some(&m) = self.frames[0].map.get(&v) {
+            return Ok(Some(m));
+        }
+        if self.frames.len() != 1 || llvm::opcode(v) == LLVMOpcode::LLVMLoad {
+            return Err(Abort::internal(format!(
+                "{}, which only the control point uses, was asked for",
+                llvm::name(v)
+            )));
+        }
+        for o in llvm::operands(v) {
+            self.cp_value(o)?;
+        }
+        // SAFETY: `v` is a live instruction of frame 0's function (it is in
+        // `cp_only`).
+        let bb = unsafe { LLVMGetInstructionParent(v) };
+        let m = self
+            .inst(v, bb)?
+            .ok_or_else(|| Abort::internal("a value the control point uses has no result"))?;
+        self.frames[0].map.insert(v, m);
+        Ok(Some(m))
+    }
+
     /// A read of vars field `k` of type `ty`.
     pub(super) fn load_field(&mut self, k: u32, ty: LLVMTypeRef) -> Result<Operand, Abort> {
         match self.vars.read(k)? {
