@@ -192,25 +192,12 @@ impl W<'_, '_> {
             let mut lv = Vec::with_capacity(shape.live.len());
             for &(v, reg) in &shape.live {
                 let m = match self.frames[k].map.get(&v) {
-                    Some(&m) => m,
-                    // A vars field's address is translated when first needed.
-                    None => match (k == 0)
-                        .then(|| match self.vars_gep(v) {
-                            Ok(None) => self.cp_value(v),
-                            r => r,
-                        })
-                        .transpose()?
-                        .flatten()
-                    {
-                        Some(m) => m,
-                        None => {
-                            return Err(Abort::internal(format!(
-                                "live value {} unmapped",
-                                llvm::name(v)
-                            )))
-                        }
-                    },
-                };
+                    Some(&m) => Some(m),
+                    // Frame 0's values the walk passed are made when needed.
+                    None if k == 0 => self.passed_value(v)?,
+                    None => None,
+                }
+                .ok_or_else(|| Abort::internal(format!("live value {} unmapped", llvm::name(v))))?;
                 lv.push((reg, m));
             }
             let id = self.resumes.intern(Resume {

@@ -401,10 +401,7 @@ impl W<'_, '_> {
         unsafe {
             if llvm::is_ssa_value(v) {
                 if self.frames.len() == 1 {
-                    if let Some(m) = self.vars_gep(v)? {
-                        return Ok(m);
-                    }
-                    if let Some(m) = self.cp_value(v)? {
+                    if let Some(m) = self.passed_value(v)? {
                         return Ok(m);
                     }
                 }

@@ -227,6 +227,17 @@ impl W<'_, '_> {
         Ok(Some(m))
     }
 
+    /// The trace's value of `v`, an instruction of frame 0 the walk passed
+    /// without translating (a vars field's address, `vars_gep`, or what
+    /// only feeds the control point, `cp_value`), made now; `None` if `v`
+    /// is neither.
+    pub(super) fn passed_value(&mut self, v: LLVMValueRef) -> Result<Option<Operand>, Abort> {
+        match self.vars_gep(v)? {
+            Some(m) => Ok(Some(m)),
+            None => self.cp_value(v),
+        }
+    }
+
     /// The trace's value of `v`, an instruction of frame 0 that only feeds
     /// the control point (`builder::cp_only`), which the walk passed
     /// without translating: translated now, with what it depends on, if it
